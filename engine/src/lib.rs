@@ -1,0 +1,1 @@
+//! Sluice storage engine (see README.md).

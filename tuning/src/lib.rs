@@ -1,0 +1,1 @@
+//! Host tuning for Sluice.
