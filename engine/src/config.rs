@@ -1,0 +1,79 @@
+//! Configuration of a shard's engine and of each partition log. Kafka names are given where one
+//! exists; every limit has its unit last.
+
+use std::path::PathBuf;
+
+use crate::limits;
+
+/// Per-shard engine configuration. One `LogManager` per shard owns these resources.
+#[derive(Debug, Clone)]
+pub struct ShardEngineConfig {
+    /// Root data directory; each partition lives in `<data_dir>/<topic>-<partition>/`.
+    pub data_dir: PathBuf,
+    /// Budget of the per-shard batch cache (recently appended batches kept as `Bytes`).
+    pub batch_cache_bytes_max: usize,
+    /// Budget of the per-shard pool of aligned write-behind buffers. Appends wait for a buffer
+    /// when the budget is used up; a flush releases the buffers of the partitions it flushes.
+    pub write_buffer_pool_bytes_max: usize,
+}
+
+impl ShardEngineConfig {
+    /// A configuration with default budgets under `data_dir`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        ShardEngineConfig {
+            data_dir: data_dir.into(),
+            batch_cache_bytes_max: limits::BATCH_CACHE_BYTES_DEFAULT,
+            write_buffer_pool_bytes_max: limits::WRITE_BUFFER_POOL_BYTES_DEFAULT,
+        }
+    }
+}
+
+/// `message.timestamp.type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimestampType {
+    /// Keep the producer's timestamps (Kafka default).
+    CreateTime,
+    /// Overwrite batch timestamps with the broker's append time.
+    LogAppendTime,
+}
+
+/// Per-topic log configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    /// `segment.bytes`: roll the active segment when it would grow past this size. Default 1 GiB.
+    pub segment_bytes: u64,
+    /// `segment.ms`: roll the active segment when its first batch is older than this. Default 7 days.
+    pub segment_ms: i64,
+    /// `index.interval.bytes`: bytes of log between two sparse offset-index entries. Default 4096.
+    pub index_interval_bytes: u32,
+    /// `retention.ms`: delete sealed segments whose newest timestamp is older; -1 = unlimited.
+    pub retention_ms: i64,
+    /// `retention.bytes`: delete oldest sealed segments while the log is larger; -1 = unlimited.
+    pub retention_bytes: i64,
+    /// `max.message.bytes`: largest accepted record batch. Default 1 MiB + 12.
+    pub max_message_bytes: u32,
+    /// `message.timestamp.type`.
+    pub timestamp_type: TimestampType,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            segment_bytes: 1 << 30,
+            segment_ms: 7 * 24 * 3600 * 1000,
+            index_interval_bytes: 4096,
+            retention_ms: 7 * 24 * 3600 * 1000,
+            retention_bytes: -1,
+            max_message_bytes: (1 << 20) + 12,
+            timestamp_type: TimestampType::CreateTime,
+        }
+    }
+}
+
+impl LogConfig {
+    /// Segment size actually used: clamped to what 32-bit index positions can address.
+    pub(crate) fn segment_bytes_effective(&self) -> u64 {
+        self.segment_bytes
+            .clamp(limits::SEGMENT_BYTES_MIN, limits::SEGMENT_BYTES_MAX)
+    }
+}

@@ -1,0 +1,85 @@
+//! What a read returns: whole batches, as cached `Bytes` or as file ranges for sendfile.
+
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::rc::Rc;
+
+use bytes::Bytes;
+
+/// The result of `PartitionLog::append`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendInfo {
+    /// Offset of the first record appended.
+    pub base_offset: i64,
+    /// Offset of the last record appended.
+    pub last_offset: i64,
+    /// Broker append time when the topic uses LogAppendTime, else -1.
+    pub log_append_time_ms: i64,
+    /// Largest batch max timestamp among the appended batches.
+    pub max_timestamp_ms: i64,
+}
+
+/// Whole batches read from a partition log, in offset order.
+#[derive(Debug, Clone)]
+pub struct ReadResult {
+    /// The data; concatenated, these are whole RecordBatch v2 batches.
+    pub chunks: Vec<ReadChunk>,
+    /// Total length of `chunks`.
+    pub bytes: u32,
+    pub log_start_offset: i64,
+    pub log_end_offset: i64,
+}
+
+/// A piece of a read.
+#[derive(Debug, Clone)]
+pub enum ReadChunk {
+    /// Zero-copy bytes from the batch cache (send with writev).
+    Cached(Bytes),
+    /// Cold data: a range of a segment file (send with sendfile/splice).
+    File(FileRange),
+}
+
+/// A byte range of a segment file. The fd stays valid even if the segment is deleted meanwhile.
+#[derive(Debug, Clone)]
+pub struct FileRange {
+    /// A buffered (not O_DIRECT) read-only fd of the segment.
+    pub file: Rc<std::fs::File>,
+    pub position: u64,
+    pub len: u32,
+}
+
+impl ReadChunk {
+    /// Length in bytes.
+    pub fn len(&self) -> u32 {
+        match self {
+            // Cached chunks are whole batches, each bounded by BATCH_BYTES_MAX.
+            ReadChunk::Cached(bytes) => bytes.len() as u32,
+            ReadChunk::File(range) => range.len,
+        }
+    }
+
+    /// True when the chunk holds no bytes (never produced by the engine).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Copies the chunk into memory (fallback for paths that cannot sendfile). File reads run on
+    /// glommio's blocking thread pool so the reactor never blocks.
+    pub async fn to_bytes(&self) -> io::Result<Bytes> {
+        match self {
+            ReadChunk::Cached(bytes) => Ok(bytes.clone()),
+            ReadChunk::File(range) => {
+                let file = range.file.try_clone()?;
+                let position = range.position;
+                let len = range.len as usize;
+                let read = move || -> io::Result<Vec<u8>> {
+                    let mut buf = vec![0u8; len];
+                    file.read_exact_at(&mut buf, position)?;
+                    Ok(buf)
+                };
+                let buf = glommio::executor().spawn_blocking(read).await?;
+                Ok(Bytes::from(buf))
+            }
+        }
+    }
+}

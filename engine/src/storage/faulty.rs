@@ -1,0 +1,186 @@
+//! A storage wrapper that injects faults on demand: for tests of error paths and recovery.
+
+use std::cell::RefCell;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use glommio::io::DmaBuffer;
+
+use super::{IoFuture, SegmentFile, Storage};
+use crate::limits::BLOCK_BYTES;
+
+/// A fault armed on a `FaultyStorage`. Faults stay armed until `clear()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Segment writes fail with ENOSPC.
+    NoSpace,
+    /// Segment writes fail with EIO.
+    WriteFails,
+    /// Segment writes report one block less than asked (nothing past that is written).
+    ShortWrite,
+    /// Segment writes persist only their first block, then fail with EIO: a torn tail.
+    TornWrite,
+    /// fdatasync fails with EIO.
+    SyncFails,
+    /// fallocate fails with ENOSPC.
+    PreallocateNoSpace,
+}
+
+#[derive(Debug, Default)]
+struct FaultState {
+    armed: Vec<Fault>,
+    injected_count: u64,
+}
+
+/// Wraps a storage; arm faults with `inject`, disarm with `clear`.
+pub struct FaultyStorage {
+    inner: Rc<dyn Storage>,
+    state: Rc<RefCell<FaultState>>,
+}
+
+impl FaultyStorage {
+    pub fn new(inner: Rc<dyn Storage>) -> Self {
+        FaultyStorage {
+            inner,
+            state: Rc::new(RefCell::new(FaultState::default())),
+        }
+    }
+
+    /// Arms `fault` for every following matching operation.
+    pub fn inject(&self, fault: Fault) {
+        self.state.borrow_mut().armed.push(fault);
+    }
+
+    /// Disarms every fault.
+    pub fn clear(&self) {
+        self.state.borrow_mut().armed.clear();
+    }
+
+    /// How many operations failed because of an armed fault.
+    pub fn injected_count(&self) -> u64 {
+        self.state.borrow().injected_count
+    }
+}
+
+fn armed(state: &RefCell<FaultState>, fault: Fault) -> bool {
+    let mut state = state.borrow_mut();
+    let hit = state.armed.contains(&fault);
+    if hit {
+        state.injected_count += 1;
+    }
+    hit
+}
+
+impl Storage for FaultyStorage {
+    fn open_segment(&self, path: &Path, create: bool) -> IoFuture<'_, Rc<dyn SegmentFile>> {
+        let path = path.to_path_buf();
+        Box::pin(async move {
+            let inner = self.inner.open_segment(&path, create).await?;
+            let file: Rc<dyn SegmentFile> = Rc::new(FaultySegmentFile {
+                inner,
+                state: self.state.clone(),
+            });
+            Ok(file)
+        })
+    }
+    fn create_dir_all(&self, path: &Path) -> IoFuture<'_, ()> {
+        self.inner.create_dir_all(path)
+    }
+    fn list_dir(&self, path: &Path) -> IoFuture<'_, Vec<PathBuf>> {
+        self.inner.list_dir(path)
+    }
+    fn read_file(&self, path: &Path) -> IoFuture<'_, Option<Vec<u8>>> {
+        self.inner.read_file(path)
+    }
+    fn write_file_atomic(&self, path: &Path, data: Vec<u8>, sync: bool) -> IoFuture<'_, ()> {
+        if armed(&self.state, Fault::NoSpace) {
+            return Box::pin(async { Err(io::Error::from_raw_os_error(libc::ENOSPC)) });
+        }
+        self.inner.write_file_atomic(path, data, sync)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> IoFuture<'_, ()> {
+        self.inner.rename(from, to)
+    }
+    fn remove_file(&self, path: &Path) -> IoFuture<'_, ()> {
+        self.inner.remove_file(path)
+    }
+    fn remove_dir_all(&self, path: &Path) -> IoFuture<'_, ()> {
+        self.inner.remove_dir_all(path)
+    }
+    fn sync_dir(&self, path: &Path) -> IoFuture<'_, ()> {
+        self.inner.sync_dir(path)
+    }
+}
+
+struct FaultySegmentFile {
+    inner: Rc<dyn SegmentFile>,
+    state: Rc<RefCell<FaultState>>,
+}
+
+impl SegmentFile for FaultySegmentFile {
+    fn alloc_buffer(&self, len: usize) -> DmaBuffer {
+        self.inner.alloc_buffer(len)
+    }
+
+    fn write_at(&self, buf: Rc<DmaBuffer>, position: u64) -> IoFuture<'_, usize> {
+        Box::pin(async move {
+            if armed(&self.state, Fault::NoSpace) {
+                return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+            }
+            if armed(&self.state, Fault::WriteFails) {
+                return Err(io::Error::from_raw_os_error(libc::EIO));
+            }
+            let block = BLOCK_BYTES as usize;
+            if armed(&self.state, Fault::TornWrite) {
+                let mut first = self.inner.alloc_buffer(block);
+                let len = buf.len().min(block);
+                first.as_bytes_mut()[..len].copy_from_slice(&buf.as_bytes()[..len]);
+                self.inner.write_at(Rc::new(first), position).await?;
+                return Err(io::Error::from_raw_os_error(libc::EIO));
+            }
+            if armed(&self.state, Fault::ShortWrite) && buf.len() > block {
+                let short = buf.len() - block;
+                let mut part = self.inner.alloc_buffer(short);
+                part.as_bytes_mut()
+                    .copy_from_slice(&buf.as_bytes()[..short]);
+                return self.inner.write_at(Rc::new(part), position).await;
+            }
+            self.inner.write_at(buf, position).await
+        })
+    }
+
+    fn read_at(&self, position: u64, len: usize) -> IoFuture<'_, Vec<u8>> {
+        self.inner.read_at(position, len)
+    }
+
+    fn fdatasync(&self) -> IoFuture<'_, ()> {
+        if armed(&self.state, Fault::SyncFails) {
+            return Box::pin(async { Err(io::Error::from_raw_os_error(libc::EIO)) });
+        }
+        self.inner.fdatasync()
+    }
+
+    fn truncate(&self, len: u64) -> IoFuture<'_, ()> {
+        self.inner.truncate(len)
+    }
+
+    fn preallocate(&self, len: u64) -> IoFuture<'_, ()> {
+        if armed(&self.state, Fault::PreallocateNoSpace) || armed(&self.state, Fault::NoSpace) {
+            return Box::pin(async { Err(io::Error::from_raw_os_error(libc::ENOSPC)) });
+        }
+        self.inner.preallocate(len)
+    }
+
+    fn file_size(&self) -> IoFuture<'_, u64> {
+        self.inner.file_size()
+    }
+
+    fn buffered_reader(&self) -> io::Result<Rc<std::fs::File>> {
+        self.inner.buffered_reader()
+    }
+
+    fn path(&self) -> &Path {
+        self.inner.path()
+    }
+}
