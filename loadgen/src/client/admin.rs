@@ -1,0 +1,236 @@
+//! Cluster-level operations over one bootstrap connection: metadata, topic creation,
+//! and offset lookups routed to each partition's leader.
+
+use std::collections::{BTreeMap, HashMap};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::{
+    ApiKey, BrokerId, CreateTopicsRequest, ListOffsetsRequest, MetadataRequest, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+
+use super::conn::Connection;
+use super::errors;
+use super::versions::Versions;
+use crate::error::{Error, Result};
+
+pub const TIMESTAMP_EARLIEST: i64 = -2;
+pub const TIMESTAMP_LATEST: i64 = -1;
+
+/// Where each partition of one topic is led, and how to reach the leaders.
+#[derive(Debug, Clone, Default)]
+pub struct TopicRoute {
+    pub topic: String,
+    /// Leader node id per partition index (`None` while leaderless).
+    pub leaders: Vec<Option<i32>>,
+    /// node id → "host:port".
+    pub brokers: HashMap<i32, String>,
+}
+
+impl TopicRoute {
+    pub fn partition_count(&self) -> u32 {
+        self.leaders.len() as u32
+    }
+
+    pub fn leader_addr(&self, partition: u32) -> Option<(i32, &str)> {
+        let node = (*self.leaders.get(partition as usize)?)?;
+        self.brokers.get(&node).map(|a| (node, a.as_str()))
+    }
+
+    pub fn all_led(&self) -> bool {
+        !self.leaders.is_empty() && self.leaders.iter().all(|l| l.is_some())
+    }
+}
+
+pub fn topic_name(name: &str) -> TopicName {
+    TopicName(StrBytes::from_string(name.to_string()))
+}
+
+pub struct Admin {
+    bootstrap: String,
+    conn: Connection,
+    versions: Versions,
+}
+
+impl Admin {
+    pub fn connect(bootstrap: &str) -> Result<Admin> {
+        let mut conn = Connection::connect(bootstrap)?;
+        conn.set_read_timeout(Some(Duration::from_secs(30)))?;
+        let versions = Versions::negotiate(&mut conn)?;
+        Ok(Admin {
+            bootstrap: bootstrap.to_string(),
+            conn,
+            versions,
+        })
+    }
+
+    pub fn versions(&self) -> &Versions {
+        &self.versions
+    }
+
+    pub fn bootstrap(&self) -> &str {
+        &self.bootstrap
+    }
+
+    /// Metadata for one topic; `Ok(None)` if the broker does not know it.
+    pub fn route(&mut self, topic: &str) -> Result<Option<TopicRoute>> {
+        let version = self.versions.of(ApiKey::Metadata)?;
+        let request = MetadataRequest::default()
+            .with_topics(Some(vec![
+                MetadataRequestTopic::default().with_name(Some(topic_name(topic)))
+            ]))
+            .with_allow_auto_topic_creation(false);
+        let response = self.conn.call(&request, version)?;
+        let brokers = response
+            .brokers
+            .iter()
+            .map(|b| (b.node_id.0, format!("{}:{}", b.host.as_str(), b.port)))
+            .collect();
+        let Some(t) = response
+            .topics
+            .iter()
+            .find(|t| t.name.as_ref().map(|n| n.0.as_str()) == Some(topic))
+        else {
+            return Ok(None);
+        };
+        if t.error_code == errors::UNKNOWN_TOPIC_OR_PARTITION {
+            return Ok(None);
+        }
+        if t.error_code != errors::NONE && t.error_code != errors::LEADER_NOT_AVAILABLE {
+            return Err(Error::Broker {
+                what: format!("metadata of {topic}"),
+                code: t.error_code,
+            });
+        }
+        let mut by_index: BTreeMap<i32, Option<i32>> = BTreeMap::new();
+        for p in &t.partitions {
+            let leader = (p.leader_id.0 >= 0 && p.error_code != errors::LEADER_NOT_AVAILABLE)
+                .then_some(p.leader_id.0);
+            by_index.insert(p.partition_index, leader);
+        }
+        let leaders: Vec<Option<i32>> = by_index.values().copied().collect();
+        if by_index.keys().copied().ne(0..leaders.len() as i32) {
+            return Err(Error::Protocol(format!(
+                "metadata of {topic} has gaps in partition indexes"
+            )));
+        }
+        Ok(Some(TopicRoute {
+            topic: topic.to_string(),
+            leaders,
+            brokers,
+        }))
+    }
+
+    /// Creates `topic` unless it exists; waits until every partition has a leader.
+    pub fn ensure_topic(
+        &mut self,
+        topic: &str,
+        partitions: u32,
+        replication_factor: i16,
+    ) -> Result<TopicRoute> {
+        if self.route(topic)?.is_none() {
+            let version = self.versions.of(ApiKey::CreateTopics)?;
+            let request = CreateTopicsRequest::default()
+                .with_topics(vec![CreatableTopic::default()
+                    .with_name(topic_name(topic))
+                    .with_num_partitions(partitions as i32)
+                    .with_replication_factor(replication_factor)])
+                .with_timeout_ms(30_000);
+            let response = self.conn.call(&request, version)?;
+            for t in &response.topics {
+                if t.error_code != errors::NONE && t.error_code != errors::TOPIC_ALREADY_EXISTS {
+                    let message = t
+                        .error_message
+                        .as_ref()
+                        .map(|m| m.as_str().to_string())
+                        .unwrap_or_default();
+                    return Err(Error::Broker {
+                        what: format!("CreateTopics {topic} ({message})"),
+                        code: t.error_code,
+                    });
+                }
+            }
+        }
+        self.wait_for_leaders(topic, Duration::from_secs(30))
+    }
+
+    pub fn wait_for_leaders(&mut self, topic: &str, timeout: Duration) -> Result<TopicRoute> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(route) = self.route(topic)? {
+                if route.all_led() {
+                    return Ok(route);
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(Error::Timeout(format!(
+                    "topic {topic} has no leader for every partition"
+                )));
+            }
+            sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// ListOffsets for every partition of `route` at `timestamp` (-2 earliest, -1 latest).
+    pub fn list_offsets(&mut self, route: &TopicRoute, timestamp: i64) -> Result<Vec<i64>> {
+        let version = self.versions.of(ApiKey::ListOffsets)?;
+        let mut by_leader: HashMap<i32, Vec<u32>> = HashMap::new();
+        for p in 0..route.partition_count() {
+            let (node, _) = route
+                .leader_addr(p)
+                .ok_or_else(|| Error::Protocol(format!("partition {p} has no leader")))?;
+            by_leader.entry(node).or_default().push(p);
+        }
+        let mut offsets = vec![-1i64; route.partition_count() as usize];
+        for (node, partitions) in by_leader {
+            let addr = &route.brokers[&node];
+            let mut own;
+            let conn = if addr == &self.bootstrap {
+                &mut self.conn
+            } else {
+                own = Connection::connect(addr)?;
+                own.set_read_timeout(Some(Duration::from_secs(30)))?;
+                &mut own
+            };
+            let request = ListOffsetsRequest::default()
+                .with_replica_id(BrokerId(-1))
+                .with_topics(vec![ListOffsetsTopic::default()
+                    .with_name(topic_name(&route.topic))
+                    .with_partitions(
+                        partitions
+                            .iter()
+                            .map(|p| {
+                                ListOffsetsPartition::default()
+                                    .with_partition_index(*p as i32)
+                                    .with_current_leader_epoch(-1)
+                                    .with_timestamp(timestamp)
+                            })
+                            .collect(),
+                    )]);
+            let response = conn.call(&request, version)?;
+            for t in &response.topics {
+                for p in &t.partitions {
+                    if p.error_code != errors::NONE {
+                        return Err(Error::Broker {
+                            what: format!("ListOffsets {}-{}", route.topic, p.partition_index),
+                            code: p.error_code,
+                        });
+                    }
+                    if let Some(slot) = offsets.get_mut(p.partition_index as usize) {
+                        *slot = p.offset;
+                    }
+                }
+            }
+        }
+        if let Some(p) = offsets.iter().position(|o| *o < 0) {
+            return Err(Error::Protocol(format!(
+                "no offset returned for partition {p}"
+            )));
+        }
+        Ok(offsets)
+    }
+}
