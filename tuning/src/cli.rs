@@ -130,6 +130,7 @@ pub fn run_iotune(args: IotuneArgs) -> ExitCode {
         .out
         .clone()
         .unwrap_or_else(|| args.dir.join(IOTUNE_FILE_NAME));
+    warn_if_not_a_disk(&args.dir);
     let properties = match iotune::run(&config) {
         Ok(properties) => properties,
         Err(e) => {
@@ -144,4 +145,17 @@ pub fn run_iotune(args: IotuneArgs) -> ExitCode {
     }
     println!("wrote {}", out.display());
     ExitCode::SUCCESS
+}
+
+/// tmpfs and friends accept O_DIRECT on recent kernels but measure memory, not a disk.
+fn warn_if_not_a_disk(dir: &std::path::Path) {
+    if let Ok(mount) = crate::block_device::mount_of(&HostFs::real(), dir) {
+        if mount.major == 0 {
+            eprintln!(
+                "sluice iotune: warning: {} is on {} (no block device); results describe memory, not a disk",
+                dir.display(),
+                mount.fs_type
+            );
+        }
+    }
 }

@@ -135,7 +135,10 @@ pub fn sequential_bandwidth(
             "queue depth {queue_depth} not in 1..={QUEUE_DEPTH_MAX}"
         )));
     }
-    if !block_bytes.is_multiple_of(BLOCK_ALIGN_BYTES) || block_bytes == 0 || block_bytes > file_bytes {
+    if !block_bytes.is_multiple_of(BLOCK_ALIGN_BYTES)
+        || block_bytes == 0
+        || block_bytes > file_bytes
+    {
         return Err(IotuneError::Config(format!(
             "block size {block_bytes} must be aligned and fit the file"
         )));

@@ -7,7 +7,15 @@ use crate::host::{refusal_reason, HostFs};
 use crate::tunable::{Assessment, FileWrite, Tunable};
 
 /// Reads a sysfs selector such as `none [mq-deadline] kyber`: (selected, all choices).
+/// A lone unbracketed word is the only choice and so the selected one (devices without an
+/// elevator print just `none`).
 pub fn parse_selector(text: &str) -> Option<(String, Vec<String>)> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if let [only] = words.as_slice() {
+        if !only.starts_with('[') {
+            return Some((only.to_string(), vec![only.to_string()]));
+        }
+    }
     let mut selected = None;
     let mut choices = Vec::new();
     for word in text.split_whitespace() {
@@ -147,5 +155,9 @@ mod tests {
         assert_eq!(selected, "mq-deadline");
         assert_eq!(choices, ["none", "mq-deadline", "kyber", "bfq"]);
         assert_eq!(parse_selector("none kyber"), None);
+        assert_eq!(
+            parse_selector("none"),
+            Some(("none".to_string(), vec!["none".to_string()]))
+        );
     }
 }
