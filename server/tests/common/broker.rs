@@ -1,0 +1,298 @@
+//! One `sluice` broker process per test: free loopback port, temp data dir, logs in a file.
+//!
+//! The process is SIGKILLed and reaped when the [`Broker`] drops. If the test is failing at
+//! that point, the broker's log is printed and its data dir is kept for inspection.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+use super::wire::KafkaConnection;
+
+/// How long a broker may take from spawn to answering ApiVersions.
+pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+/// Attempts at a fresh port when the one we picked was taken meanwhile.
+const PORT_ATTEMPTS_MAX: usize = 3;
+/// Lines of broker log printed when a test fails.
+const LOG_TAIL_LINES: usize = 300;
+
+/// How to start the broker.
+#[derive(Clone, Debug)]
+pub struct BrokerOptions {
+    /// `--cores N`.
+    pub cores: usize,
+    /// Contents of a TOML file passed as `--config`, using Kafka's key names.
+    pub config_toml: Option<String>,
+}
+
+impl Default for BrokerOptions {
+    fn default() -> Self {
+        BrokerOptions {
+            cores: 1,
+            config_toml: None,
+        }
+    }
+}
+
+impl BrokerOptions {
+    pub fn cores(mut self, cores: usize) -> Self {
+        self.cores = cores;
+        self
+    }
+
+    pub fn config(mut self, toml: &str) -> Self {
+        self.config_toml = Some(toml.to_string());
+        self
+    }
+}
+
+/// A running `sluice start` child process owned by one test.
+pub struct Broker {
+    child: Option<Child>,
+    options: BrokerOptions,
+    port: u16,
+    data_dir: Option<TempDir>,
+    work_dir: Option<TempDir>,
+    log_path: PathBuf,
+    config_path: Option<PathBuf>,
+    starts: usize,
+}
+
+impl Broker {
+    /// Start a broker and wait until it answers ApiVersions.
+    pub fn start(options: BrokerOptions) -> Broker {
+        let work_dir = tempfile::Builder::new()
+            .prefix("sluice-test-work-")
+            .tempdir()
+            .expect("create temp work dir");
+        let data_dir = tempfile::Builder::new()
+            .prefix("sluice-test-data-")
+            .tempdir()
+            .expect("create temp data dir");
+        let log_path = work_dir.path().join("broker.log");
+        let config_path = options.config_toml.as_ref().map(|toml| {
+            let path = work_dir.path().join("broker.toml");
+            std::fs::write(&path, toml).expect("write broker config");
+            path
+        });
+        let mut broker = Broker {
+            child: None,
+            options,
+            port: 0,
+            data_dir: Some(data_dir),
+            work_dir: Some(work_dir),
+            log_path,
+            config_path,
+            starts: 0,
+        };
+        for attempt in 1..=PORT_ATTEMPTS_MAX {
+            broker.port = free_loopback_port();
+            match broker.spawn_and_wait_ready() {
+                Ok(()) => return broker,
+                Err(reason) if attempt < PORT_ATTEMPTS_MAX && reason.contains("in use") => {
+                    eprintln!("broker start attempt {attempt} failed ({reason}); new port");
+                }
+                Err(reason) => broker.fail(&format!("broker did not start: {reason}")),
+            }
+        }
+        unreachable!("the last attempt either returns or fails");
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// `127.0.0.1:PORT`, for client bootstrap settings.
+    pub fn bootstrap(&self) -> String {
+        self.addr().to_string()
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.data_dir
+            .as_ref()
+            .expect("data dir lives until drop")
+            .path()
+    }
+
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    /// A new raw connection to the broker.
+    pub fn connect(&self) -> KafkaConnection {
+        match KafkaConnection::connect(self.addr()) {
+            Ok(connection) => connection,
+            Err(e) => self.fail(&format!("connect to broker: {e}")),
+        }
+    }
+
+    /// SIGKILL the broker (no shutdown path runs) and reap it.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // kill() fails only if the child was already reaped; wait() tells us either way.
+            if let Err(e) = child.kill() {
+                eprintln!("kill broker: {e}");
+            }
+            match child.wait() {
+                Ok(status) => eprintln!("broker killed: {status}"),
+                Err(e) => eprintln!("wait for killed broker: {e}"),
+            }
+        }
+    }
+
+    /// Kill -9 if running, then start again on the same port and data dir.
+    pub fn restart(&mut self) {
+        self.kill9();
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            match self.spawn_and_wait_ready() {
+                Ok(()) => return,
+                // The kernel may hold the port briefly after the kill.
+                Err(reason) if reason.contains("in use") && Instant::now() < deadline => {
+                    thread::sleep(Duration::from_millis(500));
+                }
+                Err(reason) => self.fail(&format!("broker did not restart: {reason}")),
+            }
+        }
+    }
+
+    /// Panics (with the log) if the broker process has exited.
+    pub fn assert_alive(&mut self) {
+        let exited = match self.child.as_mut().map(|c| c.try_wait()) {
+            None => Some("not running".to_string()),
+            Some(Ok(Some(status))) => Some(format!("exited: {status}")),
+            Some(Ok(None)) => None,
+            Some(Err(e)) => Some(format!("try_wait failed: {e}")),
+        };
+        if let Some(reason) = exited {
+            self.fail(&format!("broker is not alive: {reason}"));
+        }
+    }
+
+    /// The whole broker log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Panic with `why` after printing the tail of the broker log.
+    pub fn fail(&self, why: &str) -> ! {
+        self.print_log_tail();
+        panic!("{why}");
+    }
+
+    fn print_log_tail(&self) {
+        let text = self.log_text();
+        let lines: Vec<&str> = text.lines().collect();
+        let from = lines.len().saturating_sub(LOG_TAIL_LINES);
+        eprintln!(
+            "----- broker log {} (last {} of {} lines) -----",
+            self.log_path.display(),
+            lines.len() - from,
+            lines.len()
+        );
+        for line in &lines[from..] {
+            eprintln!("{line}");
+        }
+        eprintln!("----- end of broker log -----");
+    }
+
+    fn spawn_and_wait_ready(&mut self) -> Result<(), String> {
+        assert!(self.child.is_none(), "spawn while a broker is running");
+        self.starts += 1;
+        let log = self.open_log()?;
+        let log_err = log.try_clone().map_err(|e| format!("clone log fd: {e}"))?;
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
+        command
+            .arg("start")
+            .arg("--listen")
+            .arg(self.bootstrap())
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .arg("--cores")
+            .arg(self.options.cores.to_string());
+        if let Some(path) = &self.config_path {
+            command.arg("--config").arg(path);
+        }
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(log_err));
+        let child = command.spawn().map_err(|e| format!("spawn sluice: {e}"))?;
+        self.child = Some(child);
+        self.wait_ready()
+    }
+
+    fn open_log(&self) -> Result<File, String> {
+        let mut log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .map_err(|e| format!("open broker log: {e}"))?;
+        writeln!(
+            log,
+            "===== test harness: start #{} on {} (cores {}) =====",
+            self.starts,
+            self.bootstrap(),
+            self.options.cores
+        )
+        .map_err(|e| format!("write broker log: {e}"))?;
+        Ok(log)
+    }
+
+    /// Ready means: accepts a connection and answers ApiVersions v0.
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        let mut last_error = String::from("never tried");
+        while Instant::now() < deadline {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    self.child = None;
+                    let log = self.log_text();
+                    let in_use = log.contains("Address already in use") || log.contains("in use");
+                    return Err(format!(
+                        "broker exited during startup ({status}){}",
+                        if in_use { ": address in use" } else { "" }
+                    ));
+                }
+            }
+            match KafkaConnection::connect(self.addr()).and_then(|mut c| c.ping()) {
+                Ok(()) => return Ok(()),
+                Err(e) => last_error = e.to_string(),
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+        Err(format!(
+            "not ready after {STARTUP_TIMEOUT:?}; last error: {last_error}"
+        ))
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.kill9();
+        if thread::panicking() {
+            self.print_log_tail();
+            if let Some(dir) = self.data_dir.take() {
+                eprintln!("keeping broker data dir {}", dir.keep().display());
+            }
+            if let Some(dir) = self.work_dir.take() {
+                eprintln!("keeping broker log dir {}", dir.keep().display());
+            }
+        }
+    }
+}
+
+/// A loopback port that was free a moment ago (the OS picks it).
+pub fn free_loopback_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
+    listener
+        .local_addr()
+        .expect("local addr of listener")
+        .port()
+}

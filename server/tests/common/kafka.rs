@@ -1,0 +1,173 @@
+//! The few requests the raw-protocol scenarios send, on top of [`KafkaConnection`].
+//!
+//! Each helper negotiates the highest version both sides know, within the range whose
+//! fields it fills in (topic names, not topic ids).
+
+use bytes::Bytes;
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::fetch_response::PartitionData;
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kafka_protocol::messages::list_offsets_response::ListOffsetsPartitionResponse;
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::produce_response::PartitionProduceResponse;
+use kafka_protocol::messages::{
+    BrokerId, CreateTopicsRequest, FetchRequest, ListOffsetsRequest, MetadataRequest,
+    MetadataResponse, ProduceRequest, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+
+use super::wire::KafkaConnection;
+
+/// Kafka error codes the scenarios check.
+pub mod error_code {
+    pub const NONE: i16 = 0;
+    pub const OFFSET_OUT_OF_RANGE: i16 = 1;
+    pub const CORRUPT_MESSAGE: i16 = 2;
+    pub const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
+    pub const UNSUPPORTED_VERSION: i16 = 35;
+    pub const TOPIC_ALREADY_EXISTS: i16 = 36;
+}
+
+/// ListOffsets special timestamps.
+pub const LATEST_TIMESTAMP: i64 = -1;
+pub const EARLIEST_TIMESTAMP: i64 = -2;
+
+/// Fetch wait when data is expected to be there already.
+const FETCH_MAX_WAIT_MS: i32 = 500;
+
+pub fn topic_name(name: &str) -> TopicName {
+    TopicName(StrBytes::from_string(name.to_string()))
+}
+
+/// CreateTopics with `partitions` partitions, replication factor 1; asserts success.
+pub fn create_topic(conn: &mut KafkaConnection, name: &str, partitions: i32) {
+    let version = conn.version_for::<CreateTopicsRequest>(2, 7);
+    let request = CreateTopicsRequest::default()
+        .with_timeout_ms(30_000)
+        .with_topics(vec![CreatableTopic::default()
+            .with_name(topic_name(name))
+            .with_num_partitions(partitions)
+            .with_replication_factor(1)]);
+    let response = conn.request(version, &request);
+    assert_eq!(response.topics.len(), 1, "one result per topic");
+    let result = &response.topics[0];
+    assert_eq!(
+        result.error_code,
+        error_code::NONE,
+        "create topic {name}: error {} ({:?})",
+        result.error_code,
+        result.error_message
+    );
+}
+
+/// Metadata for the named topics, without auto-creation.
+pub fn metadata(conn: &mut KafkaConnection, topics: &[&str]) -> MetadataResponse {
+    let version = conn.version_for::<MetadataRequest>(4, 12);
+    let request = MetadataRequest::default()
+        .with_allow_auto_topic_creation(false)
+        .with_topics(Some(
+            topics
+                .iter()
+                .map(|t| MetadataRequestTopic::default().with_name(Some(topic_name(t))))
+                .collect(),
+        ));
+    conn.request(version, &request)
+}
+
+/// Produce one batch to one partition and return that partition's result. `acks` 1 or -1.
+pub fn produce(
+    conn: &mut KafkaConnection,
+    topic: &str,
+    partition: i32,
+    batch: Bytes,
+    acks: i16,
+) -> PartitionProduceResponse {
+    assert_ne!(acks, 0, "acks=0 has no response to return");
+    let version = conn.version_for::<ProduceRequest>(3, 12);
+    let request = produce_request(topic, partition, batch, acks);
+    let response = conn.request(version, &request);
+    assert_eq!(response.responses.len(), 1, "one topic in produce response");
+    let topic_response = &response.responses[0];
+    assert_eq!(
+        topic_response.name.0.as_str(),
+        topic,
+        "produce response topic"
+    );
+    assert_eq!(topic_response.partition_responses.len(), 1);
+    topic_response.partition_responses[0].clone()
+}
+
+pub fn produce_request(topic: &str, partition: i32, batch: Bytes, acks: i16) -> ProduceRequest {
+    ProduceRequest::default()
+        .with_acks(acks)
+        .with_timeout_ms(30_000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(topic_name(topic))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(partition)
+                .with_records(Some(batch))])])
+}
+
+/// Fetch one partition from `offset`; returns the partition's data (records still encoded).
+pub fn fetch(
+    conn: &mut KafkaConnection,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+    max_bytes: i32,
+) -> PartitionData {
+    let version = conn.version_for::<FetchRequest>(4, 12);
+    let request = FetchRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_max_wait_ms(FETCH_MAX_WAIT_MS)
+        .with_min_bytes(1)
+        .with_max_bytes(max_bytes)
+        .with_isolation_level(0)
+        .with_session_id(0)
+        .with_session_epoch(-1)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(topic_name(topic))
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(partition)
+                .with_fetch_offset(offset)
+                .with_partition_max_bytes(max_bytes)])]);
+    let response = conn.request(version, &request);
+    assert_eq!(response.error_code, 0, "fetch top-level error");
+    assert_eq!(response.responses.len(), 1, "one topic in fetch response");
+    assert_eq!(response.responses[0].partitions.len(), 1);
+    response.responses[0].partitions[0].clone()
+}
+
+/// ListOffsets for one partition at `timestamp` (or LATEST/EARLIEST_TIMESTAMP).
+pub fn list_offset(
+    conn: &mut KafkaConnection,
+    topic: &str,
+    partition: i32,
+    timestamp: i64,
+) -> ListOffsetsPartitionResponse {
+    let version = conn.version_for::<ListOffsetsRequest>(1, 7);
+    let request = ListOffsetsRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_topics(vec![ListOffsetsTopic::default()
+            .with_name(topic_name(topic))
+            .with_partitions(vec![ListOffsetsPartition::default()
+                .with_partition_index(partition)
+                .with_timestamp(timestamp)])]);
+    let response = conn.request(version, &request);
+    assert_eq!(response.topics.len(), 1);
+    assert_eq!(response.topics[0].partitions.len(), 1);
+    response.topics[0].partitions[0].clone()
+}
+
+/// A request that any healthy broker answers: proves a connection is still being served.
+pub fn assert_serving(conn: &mut KafkaConnection, topic: &str) {
+    let response = metadata(conn, &[topic]);
+    assert_eq!(response.topics.len(), 1, "metadata answers for {topic}");
+    assert_eq!(
+        response.topics[0].error_code,
+        error_code::NONE,
+        "metadata for {topic} on a healthy connection"
+    );
+}

@@ -1,0 +1,21 @@
+//! Harness shared by the broker's integration tests: each scenario file does `mod common;`.
+//!
+//! - [`broker`]: start the real `sluice` binary on a free loopback port with a temp data dir,
+//!   restart it, kill -9 it; logs are printed when a test fails.
+//! - [`wire`]: a blocking raw-TCP Kafka connection (frames, headers, `kafka-protocol` types).
+//! - [`kafka`]: the handful of requests the scenarios send (create, produce, fetch, ...).
+//! - [`records`]: RecordBatch v2 encoding and decoding for those requests.
+//! - [`canary`]: a client that must keep being served while another misbehaves.
+//! - [`clients`] and [`process`]: find the real client tools (kcat, Python, Node) and run
+//!   them with a hard timeout.
+//!
+//! Not every scenario uses every helper.
+#![allow(dead_code)]
+
+pub mod broker;
+pub mod canary;
+pub mod clients;
+pub mod kafka;
+pub mod process;
+pub mod records;
+pub mod wire;
