@@ -1,0 +1,47 @@
+//! Limits and timings of the group coordinator, named as in Kafka's broker config.
+
+/// Broker-wide settings of the group coordinator. Every field carries Kafka's config name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupConfig {
+    /// `offsets.topic.num.partitions`: partitions of `__consumer_offsets`.
+    pub offsets_partitions: i32,
+    /// `group.min.session.timeout.ms`: smallest session timeout a member may ask for.
+    pub session_timeout_ms_min: u64,
+    /// `group.max.session.timeout.ms`: largest session timeout a member may ask for.
+    pub session_timeout_ms_max: u64,
+    /// `group.initial.rebalance.delay.ms`: how long the first rebalance of an empty group waits
+    /// for more members, re-armed while new members keep arriving (up to the rebalance timeout).
+    pub initial_rebalance_delay_ms: u64,
+    /// `group.max.size`: members per group.
+    pub group_size_max: usize,
+    /// `offsets.retention.minutes`, in ms: how long offsets of an empty group (or standalone
+    /// commits) are kept.
+    pub offsets_retention_ms: u64,
+    /// `offsets.retention.check.interval.ms`: how often expired offsets are looked for.
+    pub offsets_retention_check_interval_ms: u64,
+    /// `offset.metadata.max.bytes`: longest metadata string kept with a committed offset.
+    pub offset_metadata_bytes_max: usize,
+    /// Kafka's fixed `NewMemberJoinTimeoutMs`: a brand-new member parked in JoinGroup is dropped
+    /// after this, since it cannot heartbeat yet.
+    pub new_member_join_timeout_ms: u64,
+    /// Records appended to one offsets partition after which its state is rewritten as a
+    /// snapshot and everything before it deleted (bounds the topic until compaction exists).
+    pub snapshot_records_interval: u64,
+}
+
+impl Default for GroupConfig {
+    fn default() -> GroupConfig {
+        GroupConfig {
+            offsets_partitions: 50,
+            session_timeout_ms_min: 6_000,
+            session_timeout_ms_max: 1_800_000,
+            initial_rebalance_delay_ms: 3_000,
+            group_size_max: i32::MAX as usize,
+            offsets_retention_ms: 7 * 24 * 60 * 60 * 1000,
+            offsets_retention_check_interval_ms: 600_000,
+            offset_metadata_bytes_max: 4096,
+            new_member_join_timeout_ms: 300_000,
+            snapshot_records_interval: 10_000,
+        }
+    }
+}

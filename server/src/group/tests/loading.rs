@@ -1,0 +1,160 @@
+//! Loading: replaying what the coordinator persisted rebuilds its groups and offsets; until a
+//! partition is loaded its groups answer COORDINATOR_LOAD_IN_PROGRESS.
+
+use kafka_protocol::ResponseError;
+
+use super::harness::*;
+use crate::group::batch::{decode_batches, encode_batches};
+use crate::group::coordinator::GroupCoordinator;
+use crate::group::state::GroupState;
+
+/// Replays `records` of every partition through real RecordBatch bytes into a new coordinator.
+fn reload(h: &Harness, now_ms: u64) -> GroupCoordinator {
+    let mut coord = GroupCoordinator::new(config(), 7);
+    for p in 0..config().offsets_partitions {
+        coord.begin_load(p);
+        let records: Vec<_> = h
+            .log
+            .iter()
+            .filter(|(q, _)| *q == p)
+            .map(|(_, r)| r.clone())
+            .collect();
+        for batch in encode_batches(&records, 0).expect("encode") {
+            for r in decode_batches(batch).expect("decode") {
+                coord
+                    .load_record(p, r.key.expect("key"), r.value, now_ms)
+                    .expect("valid record");
+            }
+        }
+        coord.finish_load(p, now_ms);
+    }
+    coord
+}
+
+#[test]
+fn replay_restores_offsets_and_stable_members() {
+    let mut h = Harness::new();
+    let members: Vec<_> = (0..2).map(|_| h.join_new("g", &["range"])).collect();
+    let generation = h.finish_rebalance("g", &members);
+    h.commit(
+        "g",
+        &members[0].0,
+        generation,
+        &[("t", 0, 10), ("t", 1, 11)],
+    );
+    h.commit("g", &members[0].0, generation, &[("t", 0, 12)]);
+    h.commit("solo", "", -1, &[("u", 0, 5)]);
+    let mut coord = reload(&h, h.now_ms);
+    let topics = vec![("t".to_string(), vec![0, 1])];
+    let rows = coord.fetch_offsets("g", Some(&topics)).expect("fetch");
+    assert_eq!(
+        rows.iter().map(|r| r.offset).collect::<Vec<_>>(),
+        vec![12, 11]
+    );
+    assert_eq!(rows[0].metadata, "meta-12");
+    let g = coord.find_group("g").expect("group");
+    assert_eq!(g.state, GroupState::Stable);
+    assert_eq!(g.generation_id, generation);
+    assert_eq!(g.members.len(), 2);
+    assert_eq!(coord.find_group("solo").map(|g| g.offsets.len()), Some(1));
+    // A member of the restored generation carries on without rejoining.
+    let hb = crate::group::heartbeat::HeartbeatRequest {
+        group_id: "g".into(),
+        generation_id: generation,
+        member_id: members[1].0.clone(),
+        group_instance_id: None,
+    };
+    assert_eq!(coord.heartbeat(hb, h.now_ms), None);
+}
+
+#[test]
+fn replay_honours_tombstones() {
+    let mut h = Harness::new();
+    let a = h.join_new("g", &["range"]);
+    let generation = h.finish_rebalance("g", std::slice::from_ref(&a));
+    h.commit("g", &a.0, generation, &[("t", 0, 10)]);
+    let leaving = [crate::group::heartbeat::LeavingMember {
+        member_id: a.0.clone(),
+        group_instance_id: None,
+    }];
+    h.coord.leave("g", &leaving, h.now_ms).expect("leave");
+    h.pump();
+    let plan = h.coord.delete_groups(&["g".into()], h.now_ms);
+    for (p, records) in plan.records {
+        h.log.extend(records.into_iter().map(|r| (p, r)));
+    }
+    let coord = reload(&h, h.now_ms);
+    assert!(coord.find_group("g").is_none());
+}
+
+#[test]
+fn snapshot_alone_rebuilds_the_same_state() {
+    let mut h = Harness::new();
+    let a = h.join_new("g", &["range"]);
+    let generation = h.finish_rebalance("g", std::slice::from_ref(&a));
+    for o in 0..50 {
+        h.commit("g", &a.0, generation, &[("t", o % 3, o as i64)]);
+    }
+    let p = h.coord.partition_of("g");
+    let snapshot = h.coord.snapshot_records(p);
+    assert_eq!(
+        snapshot.len(),
+        1 + 3,
+        "one group record and the latest offset per partition"
+    );
+    let mut only_snapshot = Harness::new();
+    only_snapshot.log = snapshot.into_iter().map(|r| (p, r)).collect();
+    let coord = reload(&only_snapshot, h.now_ms);
+    let topics = vec![("t".to_string(), vec![0, 1, 2])];
+    assert_eq!(
+        coord.fetch_offsets("g", Some(&topics)),
+        h.coord.fetch_offsets("g", Some(&topics))
+    );
+    assert_eq!(
+        coord.find_group("g").map(|g| g.generation_id),
+        Some(generation)
+    );
+}
+
+#[test]
+fn groups_answer_load_in_progress_until_loaded_and_not_coordinator_elsewhere() {
+    let mut coord = GroupCoordinator::new(config(), 1);
+    let p = coord.partition_of("g");
+    let topics = vec![("t".to_string(), vec![0])];
+    assert_eq!(
+        coord.fetch_offsets("g", Some(&topics)).err(),
+        Some(ResponseError::NotCoordinator)
+    );
+    coord.begin_load(p);
+    assert_eq!(
+        coord.fetch_offsets("g", Some(&topics)).err(),
+        Some(ResponseError::CoordinatorLoadInProgress)
+    );
+    assert_eq!(
+        coord.list_groups(&[], &[]).err(),
+        Some(ResponseError::CoordinatorLoadInProgress)
+    );
+    coord.finish_load(p, 0);
+    assert_eq!(
+        coord.fetch_offsets("g", Some(&topics)).map(|r| r[0].offset),
+        Ok(-1)
+    );
+}
+
+#[test]
+fn corrupt_records_are_errors_not_panics() {
+    let mut coord = GroupCoordinator::new(config(), 1);
+    coord.begin_load(0);
+    let bad = [
+        &b""[..],
+        &[0, 1, 0][..],
+        &[0, 9, 0, 0][..],
+        &[0, 2, 0, 5, b'a'][..],
+    ];
+    for key in bad {
+        assert!(coord
+            .load_record(0, bytes::Bytes::copy_from_slice(key), None, 0)
+            .is_err());
+    }
+    assert!(decode_batches(bytes::Bytes::from_static(b"\x00\x00\x00\x00garbage")).is_err());
+}
