@@ -1,0 +1,34 @@
+//! The request versions this CLI's code handles, per API. The version used is the highest
+//! one the broker also serves (see `client::negotiate`).
+
+use kafka_protocol::protocol::VersionRange;
+
+const fn range(min: i16, max: i16) -> VersionRange {
+    VersionRange { min, max }
+}
+
+/// v1+: a null topic list means "all topics".
+pub const METADATA: VersionRange = range(1, 13);
+pub const CREATE_TOPICS: VersionRange = range(2, 7);
+pub const DELETE_TOPICS: VersionRange = range(1, 6);
+pub const DESCRIBE_CONFIGS: VersionRange = range(1, 4);
+pub const INCREMENTAL_ALTER_CONFIGS: VersionRange = range(0, 1);
+pub const DESCRIBE_CLUSTER: VersionRange = range(0, 2);
+pub const LIST_GROUPS: VersionRange = range(0, 5);
+pub const FIND_COORDINATOR: VersionRange = range(0, 6);
+pub const DESCRIBE_GROUPS: VersionRange = range(0, 6);
+/// v2+: a null topic list fetches every committed offset of the group.
+pub const OFFSET_FETCH: VersionRange = range(2, 9);
+/// v1+: one offset per partition (v0 returned lists).
+pub const LIST_OFFSETS: VersionRange = range(1, 10);
+
+/// CreateTopics v4+ accepts -1: "use the broker's default replication factor".
+pub const CREATE_TOPICS_DEFAULT_REPLICATION_VERSION: i16 = 4;
+/// Metadata v4+ carries `allow_auto_topic_creation`.
+pub const METADATA_AUTO_CREATE_VERSION: i16 = 4;
+/// DeleteTopics v6+ names topics in `topics` (name or id) instead of `topic_names`.
+pub const DELETE_TOPICS_STATE_VERSION: i16 = 6;
+/// FindCoordinator v4+ batches keys in `coordinator_keys`.
+pub const FIND_COORDINATOR_BATCH_VERSION: i16 = 4;
+/// OffsetFetch v8+ batches groups in `groups`.
+pub const OFFSET_FETCH_BATCH_VERSION: i16 = 8;
