@@ -43,10 +43,6 @@ impl ValueTemplate {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.bytes.len()
-    }
-
     /// The header bytes for `header`; the rest of the value is `payload()`.
     pub fn header_bytes(header: &ValueHeader) -> [u8; VALUE_HEADER_BYTES] {
         let mut out = [0u8; VALUE_HEADER_BYTES];

@@ -72,10 +72,6 @@ impl Admin {
         &self.versions
     }
 
-    pub fn bootstrap(&self) -> &str {
-        &self.bootstrap
-    }
-
     /// Metadata for one topic; `Ok(None)` if the broker does not know it.
     pub fn route(&mut self, topic: &str) -> Result<Option<TopicRoute>> {
         let version = self.versions.of(ApiKey::Metadata)?;

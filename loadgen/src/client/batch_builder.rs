@@ -76,6 +76,7 @@ impl BatchBuilder {
         self.record_count
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.record_count == 0
     }

@@ -14,6 +14,7 @@ const LOG_OVERHEAD_BYTES: usize = 12;
 pub struct RecordView<'a> {
     pub offset: i64,
     pub timestamp_ms: i64,
+    #[cfg_attr(not(test), allow(dead_code))]
     pub key: Option<&'a [u8]>,
     pub value: Option<&'a [u8]>,
 }

@@ -52,10 +52,6 @@ impl Connection {
         })
     }
 
-    pub fn peer(&self) -> &str {
-        &self.peer
-    }
-
     /// Hands the reading half to another thread; `call` is unusable afterwards.
     pub fn take_reader(&mut self) -> Result<FrameReader> {
         self.reader
@@ -91,6 +87,12 @@ impl Connection {
             .write_all(&self.frame)
             .map_err(io_context(format!("writing to {}", self.peer)))?;
         Ok(correlation_id)
+    }
+
+    /// Closes both directions, which also wakes a reader blocked on this socket.
+    pub fn shutdown(&self) {
+        // Already-closed sockets report an error here; there is nothing left to do then.
+        let _already_closed = self.stream.shutdown(std::net::Shutdown::Both);
     }
 
     /// Reads one frame on this connection's own reader (synchronous use only).

@@ -1,0 +1,389 @@
+//! One producer thread: generates records (as fast as possible, or at a fixed rate with
+//! intended send times), batches them per partition, and writes pipelined produce requests
+//! to each partition's leader.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::{ApiKey, ProduceRequest};
+
+use super::accumulator::{Accumulator, SealedBatch};
+use super::link::{Link, ReaderContext};
+use super::outcome::{LiveCounters, ProduceOutcome, Window};
+use super::ProduceSpec;
+use crate::client::admin::{topic_name, Admin, TopicRoute};
+use crate::clock;
+use crate::error::Result;
+use crate::message::{ValueHeader, ValueTemplate};
+use crate::murmur2::partition_for_key;
+
+/// How long to wait before reconnecting to a broker that dropped the connection.
+const RECONNECT_BACKOFF: Duration = Duration::from_millis(100);
+/// Records generated per loop turn in max-throughput mode, between housekeeping.
+const GENERATE_CHUNK: u32 = 256;
+/// How long the tail (final flush and acks) may take after the run ends.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct Producer {
+    producer_id: u64,
+    spec: Arc<ProduceSpec>,
+    window: Window,
+    route: TopicRoute,
+    admin: Admin,
+    template: ValueTemplate,
+    keys: Vec<(Vec<u8>, u32)>,
+    acc: Accumulator,
+    links: HashMap<i32, Link>,
+    reader_ctx: ReaderContext,
+    retry_rx: Receiver<SealedBatch>,
+    outcome: ProduceOutcome,
+    sticky_partition: u32,
+    generated: u64,
+}
+
+impl Producer {
+    pub fn new(
+        index: u32,
+        producer_id: u64,
+        spec: Arc<ProduceSpec>,
+        window: Window,
+        live: Arc<LiveCounters>,
+    ) -> Result<Producer> {
+        let mut admin = Admin::connect(&spec.bootstrap)?;
+        let route = admin.wait_for_leaders(&spec.topic, Duration::from_secs(30))?;
+        let partitions = route.partition_count();
+        let keys = (0..spec.key_count.max(1))
+            .map(|k| {
+                let key = format!("key-{k}").into_bytes();
+                let p = partition_for_key(&key, partitions);
+                (key, p)
+            })
+            .collect();
+        let (retry_tx, retry_rx) = mpsc::channel();
+        let reader_ctx = ReaderContext {
+            producer_id,
+            produce_version: admin.versions().of(ApiKey::Produce)?,
+            window,
+            record_history: spec.record_history,
+            retries_max: spec.retries_max,
+            live,
+            retry_tx,
+            refresh_metadata: Arc::new(AtomicBool::new(false)),
+            writer: thread::current(),
+        };
+        Ok(Producer {
+            producer_id,
+            window,
+            template: ValueTemplate::new(spec.message_bytes),
+            keys,
+            acc: Accumulator::new(partitions, spec.codec, spec.batch_bytes, spec.linger_us),
+            links: HashMap::new(),
+            reader_ctx,
+            retry_rx,
+            outcome: ProduceOutcome::new(),
+            sticky_partition: (index * partitions) / spec.producers.max(1) % partitions,
+            generated: 0,
+            route,
+            admin,
+            spec,
+        })
+    }
+
+    /// Runs until the window ends, flushes, waits for the acks; returns what happened.
+    pub fn run(mut self) -> Result<ProduceOutcome> {
+        // Runs on its own thread: readers must unpark this one.
+        self.reader_ctx.writer = thread::current();
+        let interval_us = self.spec.rate_per_producer.map(|r| 1e6 / r);
+        let mut intended_us = self.window.start_us as f64;
+        loop {
+            let now = clock::now_us();
+            if now >= self.window.end_us {
+                break;
+            }
+            self.take_retries()?;
+            match interval_us {
+                None => self.generate_chunk(now)?,
+                Some(interval) => {
+                    // Every record whose intended time has come, stamped with that time:
+                    // a stall here shows up as latency (coordinated omission corrected).
+                    while intended_us <= now as f64 {
+                        self.generate_one(intended_us as u64)?;
+                        intended_us += interval;
+                    }
+                }
+            }
+            self.acc.seal_expired(now)?;
+            self.send_ready(interval_us.is_none())?;
+            if let Some(interval) = interval_us {
+                let next =
+                    (intended_us as u64).min(self.acc.next_deadline_us().unwrap_or(u64::MAX));
+                pace_until(
+                    next.min(now + (interval as u64).max(1))
+                        .min(self.window.end_us),
+                );
+            }
+        }
+        self.finish()
+    }
+
+    fn partition_for(&mut self, n: u64) -> (u32, Option<usize>) {
+        if self.spec.keyed {
+            let k = (n % self.keys.len() as u64) as usize;
+            (self.keys[k].1, Some(k))
+        } else {
+            (self.sticky_partition, None)
+        }
+    }
+
+    fn generate_one(&mut self, created_us: u64) -> Result<()> {
+        let (partition, key_index) = self.partition_for(self.generated);
+        self.generated += 1;
+        let header = ValueHeader {
+            producer_id: self.producer_id,
+            sequence: self.acc.next_sequence(partition),
+            send_time_unix_us: clock::to_unix_us(created_us),
+        };
+        let head = ValueTemplate::header_bytes(&header);
+        let key = key_index.map(|k| self.keys[k].0.as_slice());
+        let timestamp_ms = (header.send_time_unix_us / 1000) as i64;
+        let sealed = self.acc.append(
+            partition,
+            created_us,
+            timestamp_ms,
+            key,
+            &head,
+            self.template.payload(),
+        )?;
+        if sealed && !self.spec.keyed {
+            // Sticky partitioning (like the Java client): move on once a batch is full.
+            self.sticky_partition = (self.sticky_partition + 1) % self.route.partition_count();
+        }
+        Ok(())
+    }
+
+    fn generate_chunk(&mut self, mut now: u64) -> Result<()> {
+        for i in 0..GENERATE_CHUNK {
+            if i % 16 == 15 {
+                now = clock::now_us();
+            }
+            self.generate_one(now)?;
+            if self.acc.sealed.len() >= self.route.partition_count().min(64) as usize {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn take_retries(&mut self) -> Result<()> {
+        let mut retried = false;
+        for mut batch in self.retry_rx.try_iter() {
+            batch.attempts += 1;
+            self.acc.sealed.push_front(batch);
+            retried = true;
+        }
+        if retried
+            && self
+                .reader_ctx
+                .refresh_metadata
+                .swap(false, Ordering::AcqRel)
+        {
+            match self.admin.route(&self.spec.topic) {
+                Ok(Some(route)) if route.partition_count() == self.route.partition_count() => {
+                    self.route = route
+                }
+                _ => thread::sleep(RECONNECT_BACKOFF),
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends ready batches, one request per leader, at most one batch per partition per
+    /// request (Kafka's rule for v2 batches). `block` waits for an in-flight slot when the
+    /// ready queue is long, which is how max-throughput mode is paced.
+    fn send_ready(&mut self, block: bool) -> Result<()> {
+        while !self.acc.sealed.is_empty() {
+            let mut by_node: HashMap<i32, Vec<SealedBatch>> = HashMap::new();
+            let mut bytes_by_node: HashMap<i32, usize> = HashMap::new();
+            let mut used: Vec<bool> = vec![false; self.route.partition_count() as usize];
+            let mut keep = VecDeque::new();
+            let mut sent_any = false;
+            while let Some(batch) = self.acc.sealed.pop_front() {
+                let Some((node, _)) = self.route.leader_addr(batch.partition) else {
+                    keep.push_back(batch);
+                    continue;
+                };
+                let node_bytes = bytes_by_node.entry(node).or_default();
+                let fits = *node_bytes == 0
+                    || *node_bytes + batch.records.len() <= self.spec.request_bytes_max;
+                if used[batch.partition as usize] || !fits || !self.slot_free(node, block)? {
+                    keep.push_back(batch);
+                    continue;
+                }
+                used[batch.partition as usize] = true;
+                *node_bytes += batch.records.len();
+                by_node.entry(node).or_default().push(batch);
+            }
+            self.acc.sealed = keep;
+            for (node, batches) in by_node {
+                sent_any = true;
+                self.send_to(node, batches)?;
+            }
+            if !sent_any || !block {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `node` may take another request now; opens the link if needed.
+    fn slot_free(&mut self, node: i32, block: bool) -> Result<bool> {
+        if !self.ensure_link(node) {
+            return Ok(false);
+        }
+        let Some(link) = self.links.get(&node) else {
+            return Ok(false);
+        };
+        loop {
+            if link.in_flight.load(Ordering::Acquire) < self.spec.max_in_flight {
+                return Ok(true);
+            }
+            if !block || clock::now_us() >= self.window.end_us + DRAIN_TIMEOUT.as_micros() as u64 {
+                return Ok(false);
+            }
+            thread::park_timeout(Duration::from_millis(1));
+        }
+    }
+
+    /// Opens (or re-opens after a failure) the link to `node`; false if unreachable now.
+    fn ensure_link(&mut self, node: i32) -> bool {
+        if let Some(link) = self.links.get(&node) {
+            if !link.broken.load(Ordering::Acquire) {
+                return true;
+            }
+            if let Some(link) = self.links.remove(&node) {
+                self.outcome.merge(link.close());
+            }
+            self.reader_ctx
+                .refresh_metadata
+                .store(true, Ordering::Release);
+        }
+        let Some(addr) = self.route.brokers.get(&node).cloned() else {
+            return false;
+        };
+        let read_timeout =
+            Duration::from_millis(self.spec.request_timeout_ms as u64) + Duration::from_secs(10);
+        match Link::open(
+            node,
+            &addr,
+            self.spec.acks,
+            read_timeout,
+            self.reader_ctx.clone(),
+        ) {
+            Ok(link) => {
+                self.links.insert(node, link);
+                true
+            }
+            Err(_) => {
+                thread::sleep(RECONNECT_BACKOFF);
+                false
+            }
+        }
+    }
+
+    fn send_to(&mut self, node: i32, batches: Vec<SealedBatch>) -> Result<()> {
+        let request = ProduceRequest::default()
+            .with_acks(self.spec.acks)
+            .with_timeout_ms(self.spec.request_timeout_ms)
+            .with_topic_data(vec![TopicProduceData::default()
+                .with_name(topic_name(&self.spec.topic))
+                .with_partition_data(
+                    batches
+                        .iter()
+                        .map(|b| {
+                            PartitionProduceData::default()
+                                .with_index(b.partition as i32)
+                                .with_records(Some(b.records.clone()))
+                        })
+                        .collect(),
+                )]);
+        let count: u64 = batches.iter().map(|b| b.count as u64).sum();
+        let version = self.reader_ctx.produce_version;
+        let Some(link) = self.links.get_mut(&node) else {
+            return Ok(());
+        };
+        match link.send(&request, version, batches) {
+            Ok(sent_unacknowledged) => {
+                self.outcome.sent_msgs += count;
+                let now = clock::now_us();
+                for b in sent_unacknowledged {
+                    // acks=0: "sent" is all we will ever know.
+                    self.outcome.acked_msgs += b.count as u64;
+                    self.outcome.acked_bytes += b.value_bytes;
+                    self.reader_ctx
+                        .live
+                        .add_produced(b.count as u64, b.value_bytes);
+                    if self.window.in_measurement(now) {
+                        self.outcome.measured_msgs += b.count as u64;
+                        self.outcome.measured_bytes += b.value_bytes;
+                    }
+                }
+            }
+            Err(_) => {
+                // The request may or may not have reached the broker.
+                self.outcome.indeterminate_msgs += count;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<ProduceOutcome> {
+        self.acc.seal_all()?;
+        let deadline = clock::now_us() + DRAIN_TIMEOUT.as_micros() as u64;
+        while (!self.acc.sealed.is_empty() || self.any_in_flight()) && clock::now_us() < deadline {
+            self.take_retries()?;
+            self.send_ready(true)?;
+            if self.any_in_flight() {
+                thread::park_timeout(Duration::from_millis(1));
+            }
+        }
+        for (_, link) in self.links.drain() {
+            self.outcome.merge(link.close());
+        }
+        let unsent: u64 = self.acc.sealed.iter().map(|b| b.count as u64).sum::<u64>()
+            + self
+                .retry_rx
+                .try_iter()
+                .map(|b| b.count as u64)
+                .sum::<u64>();
+        self.outcome.failed_msgs += unsent;
+        Ok(self.outcome)
+    }
+
+    fn any_in_flight(&self) -> bool {
+        self.links
+            .values()
+            .any(|l| l.in_flight.load(Ordering::Acquire) > 0 && !l.broken.load(Ordering::Acquire))
+    }
+}
+
+/// Waits until `deadline_us`: sleeps while far away, then yields (sleep granularity is
+/// ~60 µs, too coarse for high fixed rates).
+fn pace_until(deadline_us: u64) {
+    loop {
+        let now = clock::now_us();
+        if now >= deadline_us {
+            return;
+        }
+        let wait = deadline_us - now;
+        if wait > 200 {
+            thread::sleep(Duration::from_micros(wait - 100));
+        } else {
+            thread::yield_now();
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! The terminal table.
+
+use crate::results::RunReport;
+
+fn us(v: Option<u64>) -> String {
+    match v {
+        None => "-".into(),
+        Some(v) if v >= 10_000 => format!("{:.1}ms", v as f64 / 1000.0),
+        Some(v) => format!("{v}us"),
+    }
+}
+
+pub fn render(report: &RunReport) -> String {
+    let mut out = String::new();
+    let header = format!(
+        "{:<5} {:>6} {:>7} {:>10} {:>12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>6}\n",
+        "acks",
+        "parts",
+        "msg B",
+        "MB/s",
+        "msgs/s",
+        "p50",
+        "p99",
+        "p99.9",
+        "p99.99",
+        "max",
+        "cons MB/s",
+        "disk×",
+        "verify"
+    );
+    out.push_str(&header);
+    out.push_str(&"-".repeat(header.len() - 1));
+    out.push('\n');
+    for c in &report.cells {
+        let t = c.headline();
+        let l = c.headline_latency();
+        out.push_str(&format!(
+            "{:<5} {:>6} {:>7} {:>10.1} {:>12.0} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>6}\n",
+            c.acks,
+            c.partitions,
+            c.message_bytes,
+            t.map(|t| t.mb_per_s).unwrap_or(0.0),
+            t.map(|t| t.msgs_per_s).unwrap_or(0.0),
+            us(l.map(|l| l.p50_us)),
+            us(l.map(|l| l.p99_us)),
+            us(l.map(|l| l.p999_us)),
+            us(l.map(|l| l.p9999_us)),
+            us(l.map(|l| l.max_us)),
+            c.consume
+                .as_ref()
+                .map(|t| format!("{:.1}", t.mb_per_s))
+                .unwrap_or_else(|| "-".into()),
+            c.disk_ratio
+                .map(|r| format!("{:.2}", r))
+                .unwrap_or_else(|| "-".into()),
+            c.verify
+                .as_ref()
+                .map(|v| if v.ok() { "PASS" } else { "FAIL" })
+                .unwrap_or("-"),
+        ));
+    }
+    let lat_kind = if report.mode == "e2e" {
+        "produce→ack (e2e in JSON)"
+    } else {
+        "produce→ack, or end-to-end"
+    };
+    out.push_str(&format!(
+        "latency: {lat_kind}; MB = 10^6 bytes of record values"
+    ));
+    if let Some(b) = &report.disk_baseline {
+        out.push_str(&format!(
+            "; disk× = ratio to the same-run O_DIRECT baseline {:.1} MB/s",
+            b.mb_per_s
+        ));
+    }
+    out.push('\n');
+    out
+}

@@ -1,0 +1,129 @@
+//! What a run reports: per-cell figures, the configuration, the machine and the baseline.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::cli::RunArgs;
+use crate::disk_baseline::DiskBaseline;
+use crate::stats::LatencySummary;
+use crate::verify::checker::Verdict;
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Throughput {
+    /// Value bytes and records inside the measurement window.
+    pub msgs: u64,
+    pub bytes: u64,
+    pub seconds: f64,
+    pub msgs_per_s: f64,
+    /// Decimal megabytes (10^6) of record values per second.
+    pub mb_per_s: f64,
+}
+
+impl Throughput {
+    pub fn of(msgs: u64, bytes: u64, seconds: f64) -> Throughput {
+        let s = seconds.max(1e-9);
+        Throughput {
+            msgs,
+            bytes,
+            seconds,
+            msgs_per_s: msgs as f64 / s,
+            mb_per_s: bytes as f64 / s / 1e6,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ProduceCounts {
+    pub sent_msgs: u64,
+    pub acked_msgs: u64,
+    pub failed_msgs: u64,
+    pub indeterminate_msgs: u64,
+    pub retried_batches: u64,
+    pub error_codes: BTreeMap<i16, u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CellResult {
+    pub mode: String,
+    pub topic: String,
+    pub acks: String,
+    pub partitions: u32,
+    pub message_bytes: usize,
+    pub rate: Option<f64>,
+    pub produce: Option<Throughput>,
+    pub produce_counts: Option<ProduceCounts>,
+    pub produce_latency: Option<LatencySummary>,
+    pub consume: Option<Throughput>,
+    pub e2e_latency: Option<LatencySummary>,
+    /// Produce (or consume, in consume mode) MB/s over the disk baseline's MB/s.
+    pub disk_ratio: Option<f64>,
+    pub verify: Option<Verdict>,
+    /// Set when the cell could not run to the end.
+    pub error: Option<String>,
+}
+
+impl CellResult {
+    /// The headline throughput of the cell (produce side unless consume-only).
+    pub fn headline(&self) -> Option<&Throughput> {
+        self.produce.as_ref().or(self.consume.as_ref())
+    }
+
+    /// The latency shown in tables: produce→ack, or end-to-end if there is no ack latency.
+    pub fn headline_latency(&self) -> Option<&LatencySummary> {
+        self.produce_latency.as_ref().or(self.e2e_latency.as_ref())
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Machine {
+    pub cpus: usize,
+    pub cpu_model: String,
+    pub memory: String,
+    pub kernel: String,
+}
+
+impl Machine {
+    pub fn describe() -> Machine {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu_model = cpuinfo
+            .lines()
+            .find(|l| l.starts_with("model name"))
+            .and_then(|l| l.split(':').nth(1))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let memory = meminfo
+            .lines()
+            .find(|l| l.starts_with("MemTotal"))
+            .and_then(|l| l.split(':').nth(1))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        Machine {
+            cpus: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(0),
+            cpu_model,
+            memory,
+            kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .map(|s| s.trim().to_string())
+                .unwrap_or_else(|_| "unknown".into()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub tool: String,
+    pub version: String,
+    pub mode: String,
+    pub label: Option<String>,
+    pub started_unix_s: u64,
+    pub command_line: String,
+    pub machine: Machine,
+    pub config: RunArgs,
+    pub disk_baseline: Option<DiskBaseline>,
+    pub cells: Vec<CellResult>,
+    /// `None` unless --verify; `Some(false)` if any cell violated an invariant.
+    pub verify_ok: Option<bool>,
+}

@@ -1,0 +1,39 @@
+//! Reads a whole topic back from its earliest offsets, for the checker.
+
+use std::sync::Arc;
+
+use super::checker::PartitionReads;
+use crate::client::admin::{Admin, TIMESTAMP_EARLIEST, TIMESTAMP_LATEST};
+use crate::consume::{self, ConsumeSpec};
+use crate::error::{Error, Result};
+use crate::produce::outcome::LiveCounters;
+use crate::produce::window_from_now;
+
+/// Upper bound on how long reading back may take.
+const READ_BACK_TIMEOUT_S: f64 = 600.0;
+
+/// Every partition of `topic`, from its log start to the end offset at call time.
+pub fn read_back(bootstrap: &str, topic: &str, consumers: u32) -> Result<Vec<PartitionReads>> {
+    let mut admin = Admin::connect(bootstrap)?;
+    let route = admin
+        .route(topic)?
+        .ok_or_else(|| Error::Config(format!("topic {topic} does not exist")))?;
+    let start = admin.list_offsets(&route, TIMESTAMP_EARLIEST)?;
+    let end = admin.list_offsets(&route, TIMESTAMP_LATEST)?;
+    let spec = ConsumeSpec {
+        bootstrap: bootstrap.to_string(),
+        topic: topic.to_string(),
+        consumers,
+        collect: true,
+        stop_at: Some(end.clone()),
+    };
+    let window = window_from_now(0.0, READ_BACK_TIMEOUT_S);
+    let outcome = consume::run(
+        &spec,
+        &route,
+        start,
+        window,
+        Arc::new(LiveCounters::default()),
+    )?;
+    Ok(outcome.reads)
+}
