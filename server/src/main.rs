@@ -1,1 +1,166 @@
-fn main() {}
+//! `sluice`: the Kafka-compatible broker (see README.md). `sluice start` runs it; other
+//! subcommands (tune, topic, group, ...) are added to [`Command`].
+
+mod config;
+mod kafka;
+mod limits;
+mod logging;
+mod memlock;
+mod shard;
+mod signals;
+mod topics;
+mod uring_probe;
+mod util;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+
+use config::{BrokerConfig, FlagOverrides};
+
+#[derive(Parser)]
+#[command(
+    name = "sluice",
+    version,
+    about = "Sluice: a Kafka-compatible event-streaming broker"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the broker.
+    Start(StartArgs),
+}
+
+#[derive(Args)]
+struct StartArgs {
+    /// Address to listen on for Kafka clients [default: 127.0.0.1:9092]
+    #[arg(long, value_name = "HOST:PORT")]
+    listen: Option<SocketAddr>,
+    /// Directory for partition logs and topic metadata [default: ./data]
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Number of shards (one pinned executor per core) [default: all cores]
+    #[arg(long, value_name = "N")]
+    cores: Option<usize>,
+    /// TOML config file (Kafka setting names); flags override it
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init();
+    stop_on_panic();
+    match cli.command {
+        Command::Start(args) => match start(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                tracing::error!("{message}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn start(args: StartArgs) -> Result<(), String> {
+    let flags = FlagOverrides {
+        listen: args.listen,
+        data_dir: args.data_dir,
+        cores: args.cores,
+    };
+    let config =
+        BrokerConfig::resolve(args.config.as_deref(), &flags).map_err(|e| e.to_string())?;
+    let cpus = shard_cpus(config.cores)?;
+    let budget = memlock::budget(cpus.len()).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("cannot create data dir {}: {e}", config.data_dir.display()))?;
+    let meta = topics::store::load(&config.data_dir).map_err(|e| e.to_string())?;
+    signals::block_stop_signals().map_err(|e| format!("cannot block signals: {e}"))?;
+    let config = Arc::new(config);
+    let topics = meta.topics.len();
+    let shards = shard::start(
+        config.clone(),
+        meta,
+        &cpus,
+        budget.io_memory_per_shard_bytes,
+    )?;
+    tracing::info!(
+        "sluice listening on {} | data dir {} | {} shard(s) on cpus {:?} | {} topic(s) | memlock {} | io_uring: {}",
+        config.listen,
+        config.data_dir.display(),
+        cpus.len(),
+        cpus,
+        topics,
+        budget,
+        uring_probe::describe(),
+    );
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(wait_for_signals)
+        .map_err(|e| format!("cannot start signal thread: {e}"))?;
+    let result = shards.join();
+    if result.is_ok() {
+        tracing::info!("sluice stopped: logs flushed and closed");
+    }
+    result
+}
+
+/// A panic is a bug (bad input must never panic the broker); when one happens on a shard, the
+/// other shards stop cleanly, flushing their logs, and the process exits with an error.
+fn stop_on_panic() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if util::panicking_in_decoder() {
+            tracing::warn!("request decoder panicked: {info}");
+            return;
+        }
+        default_hook(info);
+        signals::request_shutdown();
+    }));
+}
+
+/// First SIGTERM/SIGINT: graceful stop. Second: immediate exit.
+fn wait_for_signals() {
+    match signals::wait_for_stop_signal() {
+        Ok(signal) => tracing::info!(
+            signal,
+            "stopping: finishing requests in flight, flushing logs"
+        ),
+        Err(err) => tracing::error!("waiting for signals failed: {err}; stopping"),
+    }
+    signals::request_shutdown();
+    if signals::wait_for_stop_signal().is_ok() {
+        tracing::warn!("second stop signal: exiting without waiting");
+        std::process::exit(130);
+    }
+}
+
+/// The first `cores` online CPUs (all of them by default).
+fn shard_cpus(cores: Option<usize>) -> Result<Vec<usize>, String> {
+    let online: Vec<usize> = glommio::CpuSet::online()
+        .map_err(|e| format!("cannot list online CPUs: {e}"))?
+        .iter()
+        .map(|location| location.cpu)
+        .collect();
+    if online.is_empty() {
+        return Err("no online CPUs found".to_string());
+    }
+    let wanted = cores.unwrap_or(online.len());
+    if wanted > online.len() {
+        return Err(format!(
+            "--cores {wanted} but only {} CPUs are online",
+            online.len()
+        ));
+    }
+    let mut cpus = online;
+    cpus.sort_unstable();
+    cpus.truncate(wanted);
+    Ok(cpus)
+}

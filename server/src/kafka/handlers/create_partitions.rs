@@ -1,0 +1,46 @@
+//! CreatePartitions (key 37): grows a topic; manual assignments are refused.
+
+use std::rc::Rc;
+
+use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
+use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
+use kafka_protocol::protocol::{StrBytes, VersionRange};
+
+use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
+use crate::kafka::errors;
+use crate::shard::messages::AdminOp;
+
+pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 3 };
+
+pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+    let body: CreatePartitionsRequest = request.decode()?;
+    let mut response = CreatePartitionsResponse::default();
+    for topic in body.topics {
+        let name = topic.name.0.to_string();
+        let mut result = CreatePartitionsTopicResult::default();
+        result.name = topic.name.clone();
+        let outcome = if topic.assignments.is_some() {
+            let message = "manual replica assignment is not supported".to_string();
+            Err((errors::INVALID_REPLICA_ASSIGNMENT, message))
+        } else {
+            let op = AdminOp::CreatePartitions {
+                name: name.clone(),
+                count: topic.count,
+                validate_only: body.validate_only,
+            };
+            conn.shard.admin(op).await
+        };
+        match outcome {
+            Ok(()) if !body.validate_only => {
+                tracing::info!(topic = %name, count = topic.count, "grew topic")
+            }
+            Ok(()) => {}
+            Err((code, message)) => {
+                result.error_code = code;
+                result.error_message = Some(StrBytes::from_string(message));
+            }
+        }
+        response.results.push(result);
+    }
+    Ok(request.respond(&response)?.into())
+}

@@ -1,0 +1,290 @@
+//! Fetch (key 1). Long poll: if less than `min_bytes` is available, wait until an append on an
+//! owner shard wakes us or `max_wait_ms` passes (no polling loop). Respects `max_bytes` and the
+//! per-partition limit, and always returns at least one whole batch of the first partition with
+//! data. Fetch sessions are declined (session id 0): every fetch is a full fetch.
+//!
+//! Zero-copy: the response header and per-partition headers are encoded here by hand, and the
+//! record bytes follow as the engine's own chunks (cached `Bytes` or a file range for sendfile),
+//! never copied into a response buffer.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use bytes::{BufMut, BytesMut};
+use futures_lite::future;
+use kafka_protocol::messages::FetchRequest;
+use kafka_protocol::protocol::VersionRange;
+
+use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
+use crate::kafka::errors;
+use crate::kafka::response::Response;
+use crate::kafka::wire::*;
+use crate::limits::FETCH_WAIT_MS_MAX;
+use crate::shard::messages::{OutChunk, PartitionRead, ReadSpec, ShardRequest};
+use crate::shard::shard::Shard;
+use crate::util::join_all;
+
+/// v13+ address topics by id; we serve names.
+pub const VERSIONS: VersionRange = VersionRange { min: 4, max: 12 };
+
+const FLEXIBLE_VERSION_MIN: i16 = 12;
+const SESSION_FIELDS_VERSION_MIN: i16 = 7;
+const LOG_START_OFFSET_VERSION_MIN: i16 = 5;
+const PREFERRED_REPLICA_VERSION_MIN: i16 = 11;
+
+struct Wanted {
+    topic: String,
+    partition: i32,
+    fetch_offset: i64,
+    partition_max_bytes: u32,
+    owner: Option<usize>,
+}
+
+pub fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+    let body: FetchRequest = request.decode()?;
+    let conn = conn.clone();
+    Ok(Outcome::Deferred(Box::pin(async move {
+        let response = fetch(&conn.shard, &request, body).await;
+        Ok(Some(response))
+    })))
+}
+
+fn wanted(shard: &Shard, body: &FetchRequest) -> (Vec<(String, usize)>, Vec<Wanted>) {
+    let meta = shard.meta();
+    let mut topics = Vec::with_capacity(body.topics.len());
+    let mut parts = Vec::new();
+    for topic in &body.topics {
+        let name = topic.topic.0.to_string();
+        let count = meta.topic(&name).map(|t| t.partitions);
+        topics.push((name.clone(), topic.partitions.len()));
+        for partition in &topic.partitions {
+            let index = partition.partition;
+            let known = count.is_some_and(|n| index >= 0 && index < n);
+            parts.push(Wanted {
+                topic: name.clone(),
+                partition: index,
+                fetch_offset: partition.fetch_offset,
+                partition_max_bytes: partition.partition_max_bytes.max(0) as u32,
+                owner: known.then(|| shard.owner_of(&name, index)),
+            });
+        }
+    }
+    (topics, parts)
+}
+
+async fn fetch(shard: &Rc<Shard>, request: &Request, body: FetchRequest) -> Response {
+    let wait_ms = body.max_wait_ms.clamp(0, FETCH_WAIT_MS_MAX) as u64;
+    let deadline = Instant::now() + Duration::from_millis(wait_ms);
+    let min_bytes = body.min_bytes.max(0) as u64;
+    let max_bytes = if body.max_bytes <= 0 {
+        i32::MAX as u32
+    } else {
+        body.max_bytes as u32
+    };
+    let (topics, parts) = wanted(shard, &body);
+    let reads = loop {
+        let reads = read_all(shard, &parts, max_bytes).await;
+        let total: u64 = reads.iter().map(|r| u64::from(r.bytes)).sum();
+        let errored = reads.iter().any(|r| r.error_code != errors::NONE);
+        let now = Instant::now();
+        if total >= min_bytes || errored || now >= deadline || shard.is_stopping() {
+            break reads;
+        }
+        wait_for_data(shard, &parts, deadline - now).await;
+    };
+    let indexes: Vec<i32> = parts.iter().map(|p| p.partition).collect();
+    encode(request, &topics, &indexes, reads)
+}
+
+/// Reads every partition from its owner (owners in parallel), then trims to `max_bytes` in
+/// request order, keeping the first partition with data whatever its size.
+async fn read_all(shard: &Rc<Shard>, parts: &[Wanted], max_bytes: u32) -> Vec<PartitionRead> {
+    let mut results: Vec<Option<PartitionRead>> = parts.iter().map(|_| None).collect();
+    let mut by_owner: BTreeMap<usize, (Vec<usize>, Vec<ReadSpec>)> = BTreeMap::new();
+    for (position, part) in parts.iter().enumerate() {
+        let Some(owner) = part.owner else {
+            results[position] = Some(unreadable(errors::UNKNOWN_TOPIC_OR_PARTITION));
+            continue;
+        };
+        let entry = by_owner.entry(owner).or_default();
+        entry.0.push(position);
+        entry.1.push(ReadSpec {
+            topic: part.topic.clone(),
+            partition: part.partition,
+            fetch_offset: part.fetch_offset,
+            max_bytes: part.partition_max_bytes.min(max_bytes),
+        });
+    }
+    let calls = by_owner
+        .into_iter()
+        .map(|(owner, (positions, specs))| async move {
+            let reads = shard
+                .call(owner, |reply| ShardRequest::Read {
+                    parts: specs,
+                    reply,
+                })
+                .await;
+            (positions, reads)
+        })
+        .collect();
+    for (positions, reads) in join_all(calls).await {
+        let count = positions.len();
+        let reads = reads.unwrap_or_else(|_| {
+            (0..count)
+                .map(|_| unreadable(errors::KAFKA_STORAGE_ERROR))
+                .collect()
+        });
+        assert_eq!(reads.len(), count);
+        for (position, read) in positions.into_iter().zip(reads) {
+            results[position] = Some(read);
+        }
+    }
+    let mut total: u64 = 0;
+    let mut out = Vec::with_capacity(results.len());
+    for read in results.into_iter() {
+        let mut read = read.unwrap_or_else(|| unreadable(errors::UNKNOWN_SERVER_ERROR));
+        let bytes = u64::from(read.bytes);
+        if total > 0 && total + bytes > u64::from(max_bytes) {
+            read.chunks.clear();
+            read.bytes = 0;
+        }
+        total += u64::from(read.bytes);
+        out.push(read);
+    }
+    out
+}
+
+fn unreadable(error_code: i16) -> PartitionRead {
+    PartitionRead {
+        error_code,
+        high_watermark: -1,
+        log_start_offset: -1,
+        chunks: Vec::new(),
+        bytes: 0,
+    }
+}
+
+/// Waits until any owner reports new data for one of our partitions, or the time is up.
+async fn wait_for_data(shard: &Rc<Shard>, parts: &[Wanted], wait: Duration) {
+    let mut by_owner: BTreeMap<usize, Vec<(String, i32, i64)>> = BTreeMap::new();
+    for part in parts {
+        if let Some(owner) = part.owner {
+            let key = (part.topic.clone(), part.partition, part.fetch_offset);
+            by_owner.entry(owner).or_default().push(key);
+        }
+    }
+    let wait_ms = wait.as_millis() as u64;
+    let (woke, woken) = flume::bounded::<()>(by_owner.len().max(1));
+    for (owner, watched) in by_owner {
+        let shard = shard.clone();
+        let woke = woke.clone();
+        glommio::spawn_local(async move {
+            let call = shard.call(owner, |reply| ShardRequest::WaitForData {
+                parts: watched,
+                wait_ms,
+                reply,
+            });
+            if call.await.is_ok() {
+                // The fetch may have finished already; nobody to tell then.
+                woke.try_send(()).ok();
+            }
+        })
+        .detach();
+    }
+    drop(woke);
+    let timer = async {
+        glommio::timer::sleep(wait).await;
+    };
+    let woken = async {
+        // Err only when every waiter has gone: then the timer decides.
+        if woken.recv_async().await.is_err() {
+            future::pending::<()>().await;
+        }
+    };
+    future::or(woken, timer).await;
+}
+
+fn encode(
+    request: &Request,
+    topics: &[(String, usize)],
+    indexes: &[i32],
+    reads: Vec<PartitionRead>,
+) -> Response {
+    assert_eq!(indexes.len(), reads.len());
+    let version = request.version;
+    let flexible = version >= FLEXIBLE_VERSION_MIN;
+    let mut chunks: Vec<OutChunk> = Vec::new();
+    let mut head = BytesMut::with_capacity(256);
+    head.put_i32(0); // size, patched below
+    head.put_i32(request.correlation_id);
+    if request.flexible_response_header() {
+        put_no_tagged_fields(&mut head);
+    }
+    head.put_i32(0); // throttle_time_ms
+    if version >= SESSION_FIELDS_VERSION_MIN {
+        head.put_i16(errors::NONE);
+        head.put_i32(0); // session_id 0: sessions declined
+    }
+    put_array_len(&mut head, topics.len(), flexible);
+    let mut reads = indexes.iter().zip(reads);
+    for (name, partitions) in topics {
+        put_string(&mut head, name, flexible);
+        put_array_len(&mut head, *partitions, flexible);
+        for _ in 0..*partitions {
+            let Some((index, read)) = reads.next() else {
+                unreachable!("one read per requested partition");
+            };
+            put_partition_header(&mut head, version, *index, &read, flexible);
+            if read.bytes > 0 {
+                chunks.push(OutChunk::Bytes(head.split().freeze()));
+                chunks.extend(read.chunks);
+            }
+            if flexible {
+                put_no_tagged_fields(&mut head); // partition
+            }
+        }
+        if flexible {
+            put_no_tagged_fields(&mut head); // topic
+        }
+    }
+    if flexible {
+        put_no_tagged_fields(&mut head); // response
+    }
+    chunks.push(OutChunk::Bytes(head.freeze()));
+    patch_size(chunks)
+}
+
+fn put_partition_header(
+    head: &mut BytesMut,
+    version: i16,
+    index: i32,
+    read: &PartitionRead,
+    flexible: bool,
+) {
+    head.put_i32(index);
+    head.put_i16(read.error_code);
+    head.put_i64(read.high_watermark);
+    head.put_i64(read.high_watermark); // last_stable_offset: no transactions yet
+    if version >= LOG_START_OFFSET_VERSION_MIN {
+        head.put_i64(read.log_start_offset);
+    }
+    put_array_len(head, 0, flexible); // aborted_transactions
+    if version >= PREFERRED_REPLICA_VERSION_MIN {
+        head.put_i32(-1);
+    }
+    put_bytes_len(head, read.bytes as usize, flexible);
+}
+
+/// Writes the total length after the size prefix into the first chunk.
+fn patch_size(mut chunks: Vec<OutChunk>) -> Response {
+    let total: usize = chunks.iter().map(OutChunk::len).sum();
+    assert!(total >= 4);
+    let size = (total - 4) as i32;
+    if let Some(OutChunk::Bytes(first)) = chunks.first_mut() {
+        let mut patched = BytesMut::from(&first[..]);
+        patched[..4].copy_from_slice(&size.to_be_bytes());
+        *first = patched.freeze();
+    }
+    Response { chunks }
+}

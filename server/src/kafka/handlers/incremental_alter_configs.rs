@@ -1,0 +1,76 @@
+//! IncrementalAlterConfigs (key 44): SET and DELETE of topic configs, validated as a whole per
+//! resource before anything changes. Broker configs are static (file and flags) and refused.
+
+use std::rc::Rc;
+
+use kafka_protocol::messages::incremental_alter_configs_request::AlterConfigsResource;
+use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
+use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
+use kafka_protocol::protocol::{StrBytes, VersionRange};
+
+use super::describe_configs::RESOURCE_TOPIC;
+use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
+use crate::kafka::errors;
+use crate::shard::messages::AdminOp;
+
+pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 1 };
+
+const OP_SET: i8 = 0;
+const OP_DELETE: i8 = 1;
+
+pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+    let body: IncrementalAlterConfigsRequest = request.decode()?;
+    let mut response = IncrementalAlterConfigsResponse::default();
+    for resource in &body.resources {
+        let mut result = AlterConfigsResourceResponse::default();
+        result.resource_type = resource.resource_type;
+        result.resource_name = resource.resource_name.clone();
+        if let Err((code, message)) = alter(conn, resource, body.validate_only).await {
+            result.error_code = code;
+            result.error_message = Some(StrBytes::from_string(message));
+        }
+        response.responses.push(result);
+    }
+    Ok(request.respond(&response)?.into())
+}
+
+async fn alter(
+    conn: &Rc<Conn>,
+    resource: &AlterConfigsResource,
+    validate_only: bool,
+) -> Result<(), (i16, String)> {
+    if resource.resource_type != RESOURCE_TOPIC {
+        let message = "only topic configs can be altered; broker settings are static";
+        return Err((errors::INVALID_REQUEST, message.to_string()));
+    }
+    let name = resource.resource_name.to_string();
+    let meta = conn.shard.meta();
+    let Some(topic) = meta.topic(&name) else {
+        let message = format!("topic '{name}' does not exist");
+        return Err((errors::UNKNOWN_TOPIC_OR_PARTITION, message));
+    };
+    let mut configs = topic.configs.clone();
+    let invalid = |err: crate::topics::ConfigError| (errors::INVALID_CONFIG, err.to_string());
+    for alteration in &resource.configs {
+        let key = alteration.name.as_str();
+        match (alteration.config_operation, &alteration.value) {
+            (OP_SET, Some(value)) => configs.set(key, value.as_str()).map_err(invalid)?,
+            (OP_SET, None) | (OP_DELETE, _) => configs.remove(key).map_err(invalid)?,
+            (op, _) => {
+                let message =
+                    format!("operation {op} (APPEND/SUBTRACT) is not supported for {key}");
+                return Err((errors::INVALID_CONFIG, message));
+            }
+        }
+    }
+    let op = AdminOp::SetConfigs {
+        name: name.clone(),
+        configs,
+        validate_only,
+    };
+    conn.shard.admin(op).await?;
+    if !validate_only {
+        tracing::info!(topic = %name, "altered topic configs");
+    }
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! ListOffsets (key 2): earliest (-2), latest (-1), max timestamp (-3), or the first offset whose
+//! timestamp is at least the one given. Partitions are answered by their owner shards.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use kafka_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
+use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
+use kafka_protocol::protocol::VersionRange;
+
+use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
+use crate::kafka::errors;
+use crate::shard::messages::{OffsetAnswer, OffsetQuery, ShardRequest};
+use crate::util::join_all;
+
+pub const VERSIONS: VersionRange = VersionRange { min: 1, max: 8 };
+
+/// Leader epoch field exists from v4; we report epoch 0.
+const LEADER_EPOCH_VERSION_MIN: i16 = 4;
+
+pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+    let body: ListOffsetsRequest = request.decode()?;
+    let shard = &conn.shard;
+    let meta = shard.meta();
+    let mut answers: Vec<Option<OffsetAnswer>> = Vec::new();
+    let mut by_owner: BTreeMap<usize, (Vec<usize>, Vec<OffsetQuery>)> = BTreeMap::new();
+    for topic in &body.topics {
+        let name = topic.name.0.to_string();
+        let count = meta.topic(&name).map(|t| t.partitions);
+        for partition in &topic.partitions {
+            let index = partition.partition_index;
+            if !count.is_some_and(|n| index >= 0 && index < n) {
+                answers.push(Some(OffsetAnswer {
+                    error_code: errors::UNKNOWN_TOPIC_OR_PARTITION,
+                    timestamp: -1,
+                    offset: -1,
+                }));
+                continue;
+            }
+            let entry = by_owner.entry(shard.owner_of(&name, index)).or_default();
+            entry.0.push(answers.len());
+            entry.1.push(OffsetQuery {
+                topic: name.clone(),
+                partition: index,
+                timestamp: partition.timestamp,
+            });
+            answers.push(None);
+        }
+    }
+    let calls = by_owner
+        .into_iter()
+        .map(|(owner, (positions, queries))| async move {
+            let result = shard
+                .call(owner, |reply| ShardRequest::ListOffsets { queries, reply })
+                .await;
+            (positions, result)
+        })
+        .collect();
+    for (positions, result) in join_all(calls).await {
+        let Ok(result) = result else { continue };
+        assert_eq!(result.len(), positions.len());
+        for (position, answer) in positions.into_iter().zip(result) {
+            answers[position] = Some(answer);
+        }
+    }
+    let mut answers = answers.into_iter();
+    let mut response = ListOffsetsResponse::default();
+    for topic in &body.topics {
+        let mut out = ListOffsetsTopicResponse::default();
+        out.name = topic.name.clone();
+        for partition in &topic.partitions {
+            let answer = answers.next().flatten().unwrap_or(OffsetAnswer {
+                error_code: errors::KAFKA_STORAGE_ERROR,
+                timestamp: -1,
+                offset: -1,
+            });
+            let mut p = ListOffsetsPartitionResponse::default();
+            p.partition_index = partition.partition_index;
+            p.error_code = answer.error_code;
+            p.timestamp = answer.timestamp;
+            p.offset = answer.offset;
+            if request.version >= LEADER_EPOCH_VERSION_MIN && answer.error_code == errors::NONE {
+                p.leader_epoch = 0;
+            }
+            out.partitions.push(p);
+        }
+        response.topics.push(out);
+    }
+    Ok(request.respond(&response)?.into())
+}

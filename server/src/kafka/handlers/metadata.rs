@@ -1,0 +1,128 @@
+//! Metadata (key 3): this broker is the leader of every partition. Unknown topics are created
+//! when both the request and `auto.create.topics.enable` allow it.
+
+use std::rc::Rc;
+
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
+use kafka_protocol::protocol::{StrBytes, VersionRange};
+
+use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
+use crate::kafka::errors;
+use crate::shard::messages::AdminOp;
+use crate::topics::{ClusterMeta, TopicConfigs};
+
+pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 12 };
+
+/// Versions before 4 have no allow_auto_topic_creation field: Kafka treats them as allowing it.
+const AUTO_CREATE_FIELD_VERSION: i16 = 4;
+
+pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+    let body: MetadataRequest = request.decode()?;
+    let shard = &conn.shard;
+    let allow_auto_create = shard.config.auto_create_topics_enable
+        && (request.version < AUTO_CREATE_FIELD_VERSION || body.allow_auto_topic_creation);
+    let mut wanted: Option<Vec<WantedTopic>> = None;
+    if let Some(topics) = &body.topics {
+        let meta = shard.meta();
+        let mut list = Vec::with_capacity(topics.len());
+        for topic in topics {
+            let name = match &topic.name {
+                Some(name) => Some(name.0.to_string()),
+                None => meta.topic_by_id(topic.topic_id).map(|t| t.name.clone()),
+            };
+            let Some(name) = name else {
+                list.push(WantedTopic::UnknownId(topic.topic_id));
+                continue;
+            };
+            let mut error_code = errors::NONE;
+            if meta.topic(&name).is_none() && allow_auto_create {
+                let op = AdminOp::CreateTopic {
+                    name: name.clone(),
+                    partitions: shard.config.num_partitions,
+                    configs: TopicConfigs::default(),
+                    validate_only: false,
+                };
+                match shard.admin(op).await {
+                    Ok(()) => tracing::info!(topic = %name, "auto-created topic"),
+                    Err((code, _)) if code == errors::TOPIC_ALREADY_EXISTS => {}
+                    Err((code, message)) => {
+                        tracing::info!(topic = %name, "auto-create refused: {message}");
+                        error_code = code;
+                    }
+                }
+            }
+            list.push(WantedTopic::Name(name, error_code));
+        }
+        wanted = Some(list);
+    }
+    let response = build(conn, &shard.meta(), wanted);
+    Ok(request.respond(&response)?.into())
+}
+
+enum WantedTopic {
+    Name(String, i16),
+    UnknownId(uuid::Uuid),
+}
+
+fn build(conn: &Conn, meta: &ClusterMeta, wanted: Option<Vec<WantedTopic>>) -> MetadataResponse {
+    let config = &conn.shard.config;
+    let (host, port) = conn.advertised();
+    let mut broker = MetadataResponseBroker::default();
+    broker.node_id = BrokerId(config.node_id);
+    broker.host = StrBytes::from_string(host);
+    broker.port = port;
+    let mut response = MetadataResponse::default();
+    response.brokers = vec![broker];
+    response.cluster_id = Some(StrBytes::from_string(config.cluster_id.clone()));
+    response.controller_id = BrokerId(config.node_id);
+    response.topics = match wanted {
+        None => meta
+            .topics
+            .keys()
+            .map(|name| topic(conn, meta, name, errors::NONE))
+            .collect(),
+        Some(list) => list
+            .into_iter()
+            .map(|wanted| match wanted {
+                WantedTopic::Name(name, code) => topic(conn, meta, &name, code),
+                WantedTopic::UnknownId(id) => {
+                    let mut unknown = MetadataResponseTopic::default();
+                    unknown.topic_id = id;
+                    unknown.error_code = errors::UNKNOWN_TOPIC_ID;
+                    unknown
+                }
+            })
+            .collect(),
+    };
+    response
+}
+
+fn topic(conn: &Conn, meta: &ClusterMeta, name: &str, error_code: i16) -> MetadataResponseTopic {
+    let node = BrokerId(conn.shard.config.node_id);
+    let mut out = MetadataResponseTopic::default();
+    out.name = Some(TopicName(StrBytes::from_string(name.to_string())));
+    let Some(topic) = meta.topic(name) else {
+        out.error_code = if error_code == errors::NONE {
+            errors::UNKNOWN_TOPIC_OR_PARTITION
+        } else {
+            error_code
+        };
+        return out;
+    };
+    out.topic_id = topic.id();
+    out.partitions = (0..topic.partitions)
+        .map(|index| {
+            let mut partition = MetadataResponsePartition::default();
+            partition.partition_index = index;
+            partition.leader_id = node;
+            partition.leader_epoch = 0;
+            partition.replica_nodes = vec![node];
+            partition.isr_nodes = vec![node];
+            partition
+        })
+        .collect();
+    out
+}

@@ -1,0 +1,300 @@
+//! Produce (key 0). Record batches are split on their length fields (not decoded or
+//! decompressed) and routed to the shard owning each partition, which validates and appends them.
+//!
+//! Durability per acks:
+//! - acks=0: appended, then no response at all.
+//! - acks=1: answered once the batches are in the leader's log (readable, not yet fsynced).
+//! - acks=-1 (all): after the append, the owners flush the partitions (fdatasync, coalesced with
+//!   every other flush on that shard: group commit); answered after the flush succeeded.
+//!
+//! Appends happen in the reader's turn (so a connection's batches keep their order); the flush
+//! wait is deferred so later requests on the connection proceed meanwhile.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use bytes::Bytes;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
+use kafka_protocol::protocol::{StrBytes, VersionRange};
+
+use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
+use crate::kafka::errors;
+use crate::shard::messages::{ProducePart, ProducePartResult, ShardRequest};
+use crate::shard::shard::Shard;
+use crate::util::{join_all, now_ms};
+
+/// Advertised from 0 because librdkafka misbehaves when Produce's minimum is above 0
+/// (KAFKA-18659); versions below [`CODEC_VERSION_MIN`] (message format v0/v1) are refused.
+pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 11 };
+pub const CODEC_VERSION_MIN: i16 = 3;
+
+const ACKS_NONE: i16 = 0;
+const ACKS_LEADER: i16 = 1;
+const ACKS_ALL: i16 = -1;
+
+/// RecordBatch v2: baseOffset (8) + batchLength (4) precede the part batchLength counts.
+const BATCH_LENGTH_OFFSET: usize = 8;
+const BATCH_LOG_OVERHEAD: usize = 12;
+/// The smallest batchLength of a valid v2 batch header (61 bytes of header minus 12).
+const BATCH_LENGTH_MIN: usize = 49;
+
+/// Splits a records blob into whole batches by their length fields.
+pub fn split_batches(records: &Bytes) -> Result<Vec<Bytes>, String> {
+    let mut batches = Vec::new();
+    let mut at = 0;
+    while at < records.len() {
+        let remaining = records.len() - at;
+        if remaining < BATCH_LOG_OVERHEAD {
+            return Err(format!("{remaining} trailing bytes are not a record batch"));
+        }
+        let len_at = at + BATCH_LENGTH_OFFSET;
+        let length = i32::from_be_bytes([
+            records[len_at],
+            records[len_at + 1],
+            records[len_at + 2],
+            records[len_at + 3],
+        ]);
+        if length < BATCH_LENGTH_MIN as i32 || length as usize > remaining - BATCH_LOG_OVERHEAD {
+            return Err(format!(
+                "record batch length {length} does not fit the request"
+            ));
+        }
+        let end = at + BATCH_LOG_OVERHEAD + length as usize;
+        batches.push(records.slice(at..end));
+        at = end;
+    }
+    if batches.is_empty() {
+        return Err("no record batch".to_string());
+    }
+    Ok(batches)
+}
+
+/// Where each partition's result goes: (topic index, partition index) in request order.
+struct Slot {
+    topic: usize,
+    name: String,
+    index: i32,
+    owner: Option<usize>,
+    result: ProducePartResult,
+}
+
+fn error_result(error_code: i16, message: String) -> ProducePartResult {
+    ProducePartResult {
+        error_code,
+        error_message: Some(message),
+        base_offset: -1,
+        log_append_time_ms: -1,
+        log_start_offset: -1,
+    }
+}
+
+pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+    if request.version < CODEC_VERSION_MIN {
+        return Err(RequestError::UnsupportedVersion {
+            api: request.api_key,
+            version: request.version,
+        });
+    }
+    let body: ProduceRequest = request.decode()?;
+    let shard = conn.shard.clone();
+    let acks = body.acks;
+    let topic_names: Vec<TopicName> = body.topic_data.iter().map(|t| t.name.clone()).collect();
+    let (mut slots, work) = route(&shard, body);
+    if acks != ACKS_NONE && acks != ACKS_LEADER && acks != ACKS_ALL {
+        for slot in slots.iter_mut() {
+            let message = format!("acks must be 0, 1 or -1, not {acks}");
+            slot.result = error_result(errors::INVALID_REQUIRED_ACKS, message);
+        }
+    } else {
+        append(&shard, &mut slots, work).await;
+    }
+    match acks {
+        ACKS_NONE => Ok(Outcome::Ready(None)),
+        ACKS_ALL => Ok(Outcome::Deferred(Box::pin(async move {
+            flush(&shard, &mut slots).await;
+            Ok(Some(request.respond(&response(&topic_names, slots))?))
+        }))),
+        _ => Ok(request.respond(&response(&topic_names, slots))?.into()),
+    }
+}
+
+type Work = BTreeMap<usize, Vec<(usize, ProducePart)>>;
+
+/// Checks each partition against the metadata and groups the valid ones by owner shard.
+fn route(shard: &Shard, body: ProduceRequest) -> (Vec<Slot>, Work) {
+    let meta = shard.meta();
+    let mut slots = Vec::new();
+    let mut work: Work = BTreeMap::new();
+    for (topic_index, topic) in body.topic_data.into_iter().enumerate() {
+        let name = topic.name.0.to_string();
+        let partitions = meta.topic(&name).map(|t| t.partitions);
+        for partition in topic.partition_data {
+            let mut slot = Slot {
+                topic: topic_index,
+                name: name.clone(),
+                index: partition.index,
+                owner: None,
+                result: error_result(errors::NONE, String::new()),
+            };
+            let known = partitions.is_some_and(|n| partition.index >= 0 && partition.index < n);
+            let batches = partition.records.as_ref().map(split_batches);
+            match (known, batches) {
+                (false, _) => {
+                    let message = format!("unknown topic or partition {name}-{}", partition.index);
+                    slot.result = error_result(errors::UNKNOWN_TOPIC_OR_PARTITION, message);
+                }
+                (true, None) => {
+                    slot.result = error_result(errors::CORRUPT_MESSAGE, "no records".into());
+                }
+                (true, Some(Err(message))) => {
+                    slot.result = error_result(errors::CORRUPT_MESSAGE, message);
+                }
+                (true, Some(Ok(batches))) => {
+                    let owner = shard.owner_of(&name, partition.index);
+                    slot.owner = Some(owner);
+                    let part = ProducePart {
+                        topic: name.clone(),
+                        partition: partition.index,
+                        batches,
+                    };
+                    work.entry(owner).or_default().push((slots.len(), part));
+                }
+            }
+            slots.push(slot);
+        }
+    }
+    (slots, work)
+}
+
+/// Sends each owner its partitions (concurrently across owners) and records the results.
+async fn append(shard: &Rc<Shard>, slots: &mut [Slot], work: Work) {
+    let now = now_ms();
+    let calls = work
+        .into_iter()
+        .map(|(owner, parts)| {
+            let (positions, parts): (Vec<usize>, Vec<ProducePart>) = parts.into_iter().unzip();
+            async move {
+                let results = shard
+                    .call(owner, |reply| ShardRequest::Produce {
+                        parts,
+                        now_ms: now,
+                        reply,
+                    })
+                    .await;
+                (positions, results)
+            }
+        })
+        .collect();
+    for (positions, results) in join_all(calls).await {
+        match results {
+            Ok(results) => {
+                assert_eq!(results.len(), positions.len());
+                for (position, result) in positions.into_iter().zip(results) {
+                    slots[position].result = result;
+                }
+            }
+            Err(err) => {
+                for position in positions {
+                    slots[position].result =
+                        error_result(errors::KAFKA_STORAGE_ERROR, err.to_string());
+                    slots[position].owner = None;
+                }
+            }
+        }
+    }
+}
+
+/// acks=all: fdatasync every successfully appended partition on its owner.
+async fn flush(shard: &Rc<Shard>, slots: &mut [Slot]) {
+    let mut by_owner: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (position, slot) in slots.iter().enumerate() {
+        if let (Some(owner), errors::NONE) = (slot.owner, slot.result.error_code) {
+            by_owner.entry(owner).or_default().push(position);
+        }
+    }
+    let calls = by_owner
+        .into_iter()
+        .map(|(owner, positions)| {
+            let parts = positions
+                .iter()
+                .map(|&p| (slots[p].name.clone(), slots[p].index))
+                .collect();
+            async move {
+                let codes = shard
+                    .call(owner, |reply| ShardRequest::Flush { parts, reply })
+                    .await;
+                (positions, codes)
+            }
+        })
+        .collect::<Vec<_>>();
+    for (positions, codes) in join_all(calls).await {
+        let codes = codes.unwrap_or_else(|_| vec![errors::KAFKA_STORAGE_ERROR; positions.len()]);
+        for (position, code) in positions.into_iter().zip(codes) {
+            if code != errors::NONE {
+                let message = "the batch was appended but could not be flushed".to_string();
+                slots[position].result = error_result(code, message);
+            }
+        }
+    }
+}
+
+fn response(topic_names: &[TopicName], slots: Vec<Slot>) -> ProduceResponse {
+    let mut topics: Vec<TopicProduceResponse> = topic_names
+        .iter()
+        .map(|name| {
+            let mut topic = TopicProduceResponse::default();
+            topic.name = name.clone();
+            topic
+        })
+        .collect();
+    for slot in slots {
+        let mut partition = PartitionProduceResponse::default();
+        partition.index = slot.index;
+        partition.error_code = slot.result.error_code;
+        partition.base_offset = slot.result.base_offset;
+        partition.log_append_time_ms = slot.result.log_append_time_ms;
+        partition.log_start_offset = slot.result.log_start_offset;
+        if slot.result.error_code != errors::NONE {
+            partition.error_message = slot.result.error_message.map(StrBytes::from_string);
+        }
+        topics[slot.topic].partition_responses.push(partition);
+    }
+    let mut response = ProduceResponse::default();
+    response.responses = topics;
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(length: i32, fill: u8) -> Vec<u8> {
+        let mut bytes = vec![0u8; 8];
+        bytes.extend_from_slice(&length.to_be_bytes());
+        bytes.extend(std::iter::repeat_n(fill, length as usize));
+        bytes
+    }
+
+    #[test]
+    fn records_split_into_whole_batches() {
+        let mut blob = batch(60, 1);
+        blob.extend(batch(70, 2));
+        let batches = split_batches(&Bytes::from(blob)).unwrap();
+        assert_eq!(batches.len(), 2);
+        assert_eq!(batches[0].len(), 72);
+        assert_eq!(batches[1].len(), 82);
+    }
+
+    #[test]
+    fn truncated_or_tiny_batches_are_corrupt() {
+        let mut blob = batch(60, 1);
+        blob.truncate(50);
+        assert!(split_batches(&Bytes::from(blob)).is_err());
+        assert!(split_batches(&Bytes::from(batch(10, 0))).is_err());
+        assert!(split_batches(&Bytes::new()).is_err());
+        let mut trailing = batch(60, 1);
+        trailing.extend_from_slice(&[0; 5]);
+        assert!(split_batches(&Bytes::from(trailing)).is_err());
+    }
+}

@@ -1,0 +1,27 @@
+//! Named bounds of the server, in one place. Settings a user may change live in `config.rs`;
+//! these are the fixed limits behind them.
+
+/// Smallest `socket.request.max.bytes` we accept (a request header alone is a few dozen bytes).
+pub const FRAME_BYTES_MIN: u32 = 1024;
+/// Smallest frame that can hold api_key, api_version and correlation_id.
+pub const REQUEST_HEADER_BYTES_MIN: usize = 8;
+/// Requests accepted on one connection whose responses are not yet written (pipelining depth).
+pub const REQUESTS_IN_FLIGHT_PER_CONNECTION_MAX: usize = 64;
+/// Partitions per topic (CreateTopics, CreatePartitions, `num.partitions`).
+pub const PARTITIONS_PER_TOPIC_MAX: i32 = 10_000;
+/// Kafka's topic name length limit.
+pub const TOPIC_NAME_BYTES_MAX: usize = 249;
+/// Messages queued on one cross-shard channel before senders wait.
+pub const MESH_CHANNEL_CAPACITY: usize = 1024;
+/// Longest `max_wait_ms` a fetch may ask for; longer waits are clipped.
+pub const FETCH_WAIT_MS_MAX: i32 = 30_000;
+/// Time a shutting-down shard gives its connections to answer requests in flight.
+pub const SHUTDOWN_DRAIN_MS_MAX: u64 = 5_000;
+/// How often a shard checks whether the process was asked to stop.
+pub const SHUTDOWN_POLL_MS: u64 = 20;
+/// glommio refuses to start with less io_memory than this.
+pub const IO_MEMORY_BYTES_MIN: usize = 512 * 1024;
+/// io_memory per shard when memlock is unlimited (glommio's own default).
+pub const IO_MEMORY_BYTES_DEFAULT: usize = 10 * 1024 * 1024;
+/// glommio registers io_memory in this many io_uring rings; each counts against memlock.
+pub const IO_MEMORY_RINGS: usize = 3;
