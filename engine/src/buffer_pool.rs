@@ -1,1 +1,53 @@
-//! Per-shard write buffer pool.
+//! The per-shard pool of aligned write-behind buffers: a byte budget shared by every partition
+//! of the shard. A partition holds buffer space only while it has unwritten data, so an idle
+//! partition holds none.
+
+use std::rc::Rc;
+
+use glommio::sync::{Semaphore, StaticPermit};
+
+use crate::error::LogError;
+use crate::limits;
+
+/// Lives on one shard; shared by its partition logs.
+pub(crate) struct BufferPool {
+    bytes_max: usize,
+    semaphore: Rc<Semaphore>,
+}
+
+/// Budget held by one buffer; released when dropped (after its write completed).
+pub(crate) struct PoolPermit {
+    _permit: StaticPermit,
+}
+
+impl BufferPool {
+    pub(crate) fn new(bytes_max: usize) -> Self {
+        // A pool smaller than one chunk could never serve a full-size chunk.
+        let bytes_max = bytes_max.max(limits::CHUNK_BYTES_MAX);
+        BufferPool {
+            bytes_max,
+            semaphore: Rc::new(Semaphore::new(bytes_max as u64)),
+        }
+    }
+
+    /// Reserves `bytes` of budget, waiting until buffers are released (by writes completing or
+    /// partitions flushing) when the pool is exhausted.
+    pub(crate) async fn acquire(&self, bytes: usize) -> Result<PoolPermit, LogError> {
+        assert!(bytes <= self.bytes_max);
+        assert!(bytes > 0);
+        let permit = self
+            .semaphore
+            .acquire_static_permit(bytes as u64)
+            .await
+            .map_err(|err| LogError::Closed {
+                name: format!("write buffer pool: {err}"),
+            })?;
+        Ok(PoolPermit { _permit: permit })
+    }
+
+    /// Bytes currently reserved.
+    #[allow(dead_code)]
+    pub(crate) fn bytes_in_use(&self) -> usize {
+        self.bytes_max - self.semaphore.available() as usize
+    }
+}

@@ -1,64 +1,177 @@
 //! `LogManager`: one per shard; owns the buffer pool, the batch cache and the open logs.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::rc::Rc;
 
-use crate::storage::Storage;
+use crate::batch_cache::BatchCache;
+use crate::buffer_pool::BufferPool;
+use crate::log::open::OpenContext;
+use crate::storage::{GlommioStorage, Storage};
 use crate::{LogConfig, LogError, PartitionLog, ShardEngineConfig};
 
+/// Wall-clock milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64)
+}
+
 /// The engine of one shard. Create it on the shard's executor; it and everything it returns are
-/// `!Send` and used only there.
+/// `!Send` and used only there. Partitions of other shards are never opened here.
 pub struct LogManager {
-    _config: ShardEngineConfig,
+    config: ShardEngineConfig,
+    storage: Rc<dyn Storage>,
+    pool: Rc<BufferPool>,
+    cache: Rc<BatchCache>,
+    logs: RefCell<HashMap<(String, i32), Rc<PartitionLog>>>,
 }
 
 impl LogManager {
-    /// A manager on the real filesystem.
+    /// A manager on the real filesystem (O_DIRECT segment files through glommio).
     pub fn new(config: ShardEngineConfig) -> Rc<LogManager> {
-        Rc::new(LogManager { _config: config })
+        Self::with_storage(config, Rc::new(GlommioStorage))
     }
 
     /// A manager over a chosen storage (fault injection, simulation).
     pub fn with_storage(config: ShardEngineConfig, storage: Rc<dyn Storage>) -> Rc<LogManager> {
-        let _ = storage;
-        Rc::new(LogManager { _config: config })
+        Rc::new(LogManager {
+            pool: Rc::new(BufferPool::new(config.write_buffer_pool_bytes_max)),
+            cache: BatchCache::new(config.batch_cache_bytes_max),
+            config,
+            storage,
+            logs: RefCell::new(HashMap::new()),
+        })
     }
 
-    /// Opens (creating if missing) and recovers a partition log.
+    fn dir_of(&self, topic: &str, partition: i32) -> PathBuf {
+        self.config.data_dir.join(format!("{topic}-{partition}"))
+    }
+
+    /// Opens (creating if missing) and recovers a partition log; returns the open one if it is
+    /// already open (its config is then replaced by `config`).
     pub async fn open_log(
         &self,
         topic: &str,
         partition: i32,
         config: LogConfig,
     ) -> Result<Rc<PartitionLog>, LogError> {
-        let _ = (topic, partition, config);
-        todo!()
+        if let Some(log) = self.get(topic, partition) {
+            log.set_config(config);
+            return Ok(log);
+        }
+        if topic.is_empty() || topic.contains('/') || topic == "." || topic == ".." || partition < 0
+        {
+            return Err(LogError::InvalidArgument {
+                detail: format!("bad topic-partition {topic:?}-{partition}"),
+            });
+        }
+        let ctx = OpenContext {
+            storage: self.storage.clone(),
+            pool: self.pool.clone(),
+            cache: self.cache.clone(),
+            now_ms: now_ms(),
+        };
+        let dir = self.dir_of(topic, partition);
+        let log = crate::log::open_log(&ctx, dir, topic, partition, config).await?;
+        // Another task may have opened it while we recovered: keep the first.
+        let mut logs = self.logs.borrow_mut();
+        let entry = logs.entry((topic.to_string(), partition)).or_insert(log);
+        Ok(entry.clone())
     }
 
     /// The open log of a partition, if any.
     pub fn get(&self, topic: &str, partition: i32) -> Option<Rc<PartitionLog>> {
-        let _ = (topic, partition);
-        todo!()
+        self.logs
+            .borrow()
+            .get(&(topic.to_string(), partition))
+            .cloned()
     }
 
-    /// Group commit: flushes every log with unflushed data, fdatasyncs concurrently, one round.
+    /// Every open log.
+    pub fn logs(&self) -> Vec<Rc<PartitionLog>> {
+        self.logs.borrow().values().cloned().collect()
+    }
+
+    /// Group commit: flushes every log with unflushed data concurrently (their writes and
+    /// fdatasyncs are in flight together), one round. Returns the first error after every
+    /// flush has finished.
     pub async fn flush_all(&self) -> Result<(), LogError> {
-        todo!()
+        let dirty: Vec<Rc<PartitionLog>> = self
+            .logs
+            .borrow()
+            .values()
+            .filter(|log| log.needs_flush())
+            .cloned()
+            .collect();
+        let tasks: Vec<_> = dirty
+            .into_iter()
+            .map(|log| glommio::spawn_local(async move { log.flush().await }))
+            .collect();
+        let mut first_error = None;
+        for task in tasks {
+            if let Err(err) = task.await {
+                first_error.get_or_insert(err);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Applies retention to every log; returns the number of segments deleted.
     pub async fn apply_retention(&self, now_ms: i64) -> Result<usize, LogError> {
-        let _ = now_ms;
-        todo!()
+        let mut deleted = 0;
+        for log in self.logs() {
+            deleted += log.apply_retention(now_ms).await?;
+        }
+        Ok(deleted)
     }
 
-    /// Flushes and closes (truncating files to their logical size) every log.
+    /// Flushes and closes (truncating files to their logical size, writing index files and
+    /// recovery points) every log. Returns the first error after trying every log.
     pub async fn close_all(&self) -> Result<(), LogError> {
-        todo!()
+        let logs: Vec<Rc<PartitionLog>> =
+            self.logs.borrow_mut().drain().map(|(_, log)| log).collect();
+        let mut first_error = None;
+        for log in logs {
+            if let Err(err) = log.close().await {
+                tracing::error!(log = %log.name(), %err, "closing log failed");
+                first_error.get_or_insert(err);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
-    /// Deletes a partition's log and its directory.
+    /// Deletes a partition's log and its directory (the log must be open, or its directory is
+    /// removed as is).
     pub async fn delete_log(&self, topic: &str, partition: i32) -> Result<(), LogError> {
-        let _ = (topic, partition);
-        todo!()
+        let log = self
+            .logs
+            .borrow_mut()
+            .remove(&(topic.to_string(), partition));
+        if let Some(log) = log {
+            let _guard = log.lock().await?;
+            log.closed.set(true);
+            log.cache.remove_from(i64::MIN);
+        }
+        let dir = self.dir_of(topic, partition);
+        self.storage
+            .remove_dir_all(&dir)
+            .await
+            .map_err(|err| LogError::io(format!("removing {}", dir.display()), err))?;
+        self.storage
+            .sync_dir(&self.config.data_dir)
+            .await
+            .map_err(|err| LogError::io("syncing data dir", err))
+    }
+
+    /// Bytes held by the batch cache of this shard.
+    pub fn cache_bytes(&self) -> usize {
+        self.cache.bytes_used()
+    }
+
+    /// Bytes of write-behind buffers reserved on this shard.
+    pub fn write_buffer_bytes(&self) -> usize {
+        self.pool.bytes_in_use()
     }
 }

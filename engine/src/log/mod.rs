@@ -1,104 +1,222 @@
-//! `PartitionLog`: one topic-partition's log on one shard.
+//! `PartitionLog`: one topic-partition's log on one shard. The produce path starts in
+//! `append.rs`, the fetch path in `read.rs`, recovery in `open.rs`.
 
+mod append;
+pub(crate) mod checkpoint;
+pub(crate) mod open;
+mod read;
+mod retention;
+mod truncate;
+
+use std::cell::{Cell, RefCell};
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use bytes::Bytes;
+use glommio::sync::{RwLock, RwLockWriteGuard};
 
-use crate::{AppendError, AppendInfo, LogConfig, LogError, ReadError, ReadResult};
+pub use checkpoint::LeaderEpochCache;
+pub(crate) use open::open_log;
+
+use crate::batch_cache::PartitionCache;
+use crate::buffer_pool::BufferPool;
+use crate::error::LogError;
+use crate::segment::{Segment, SegmentAppender, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
+use crate::storage::Storage;
+use crate::LogConfig;
+
+/// Suffix of files being deleted: renaming to it is the commit point of a deletion.
+pub(crate) const DELETED_SUFFIX: &str = ".deleted";
 
 /// One topic-partition's log. Lives on the shard that opened it (`!Send`); every method takes
-/// `&self` so several tasks of that shard may use it at once; appends are serialised inside.
+/// `&self` so several tasks of that shard may use it at once. Appends, flushes, truncation and
+/// retention are serialised by an internal write lock; reads never take it.
 pub struct PartitionLog {
-    _private: (),
+    pub(crate) topic: String,
+    pub(crate) partition: i32,
+    pub(crate) dir: PathBuf,
+    pub(crate) storage: Rc<dyn Storage>,
+    pub(crate) pool: Rc<BufferPool>,
+    pub(crate) cache: Rc<PartitionCache>,
+    pub(crate) config: RefCell<LogConfig>,
+    /// Sorted by base offset; the last one is the active segment. Never borrowed across awaits.
+    pub(crate) segments: RefCell<Vec<Rc<Segment>>>,
+    pub(crate) write: RwLock<WriteState>,
+    pub(crate) log_start_offset: Cell<i64>,
+    pub(crate) log_end_offset: Cell<i64>,
+    pub(crate) flushed_offset: Cell<i64>,
+    pub(crate) max_timestamp: Cell<Option<(i64, i64)>>,
+    pub(crate) leader_epoch: Cell<i32>,
+    pub(crate) epochs: RefCell<LeaderEpochCache>,
+    pub(crate) epochs_dirty: Cell<bool>,
+    pub(crate) closed: Cell<bool>,
+}
+
+/// State only the holder of the write lock touches.
+pub(crate) struct WriteState {
+    /// Appender of the last segment.
+    pub appender: SegmentAppender,
 }
 
 impl PartitionLog {
-    /// Validates every batch (magic 2, lengths, CRC-32C, record counts), assigns offsets by
-    /// rewriting baseOffset (and the timestamps when the topic uses LogAppendTime), appends.
-    ///
-    /// Returns when the batches are in the log: readable by `read`, copied into write-behind
-    /// buffers or already written, but NOT durable — a crash may lose them until `flush` returns.
-    /// Either every batch of the call is appended or none is.
-    pub async fn append(&self, batches: &[Bytes], now_ms: i64) -> Result<AppendInfo, AppendError> {
-        let _ = (batches, now_ms);
-        todo!("engine append: in progress")
-    }
-
-    /// Follower path: appends batches whose offsets a leader already assigned. The first must
-    /// start at `log_end_offset()` and each must follow the previous. Leader epochs are kept and
-    /// recorded in the leader-epoch checkpoint.
-    pub async fn append_replicated(&self, batches: &[Bytes]) -> Result<AppendInfo, AppendError> {
-        let _ = batches;
-        todo!("engine append_replicated: in progress")
-    }
-
-    /// Makes everything appended before this call durable (written, then fdatasync). Concurrent
-    /// callers coalesce into one round (group commit). Returns the durable end offset.
-    pub async fn flush(&self) -> Result<i64, LogError> {
-        todo!("engine flush: in progress")
-    }
-
     /// First offset still in the log.
     pub fn log_start_offset(&self) -> i64 {
-        todo!()
+        self.log_start_offset.get()
     }
 
     /// Next offset to be assigned.
     pub fn log_end_offset(&self) -> i64 {
-        todo!()
+        self.log_end_offset.get()
     }
 
-    /// Every offset below this is durable (the recovery point).
+    /// Every offset below this is durable (fdatasynced): the recovery point.
     pub fn flushed_offset(&self) -> i64 {
-        todo!()
+        self.flushed_offset.get()
     }
 
-    /// Reads whole batches starting at the batch containing `offset`, up to `max_bytes` but
-    /// always at least one batch, never returning batches at or above `offset_limit`.
-    pub async fn read(
-        &self,
-        offset: i64,
-        max_bytes: u32,
-        offset_limit: i64,
-    ) -> Result<ReadResult, ReadError> {
-        let _ = (offset, max_bytes, offset_limit);
-        todo!()
-    }
-
-    /// First offset whose batch max timestamp is >= `ts`, with that timestamp; `None` past the end.
-    pub async fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, LogError> {
-        let _ = ts;
-        todo!()
-    }
-
-    /// Largest timestamp in the log and the offset of its batch (ListOffsets -3).
+    /// Largest batch max timestamp in the log and the base offset of that batch (ListOffsets -3).
     pub fn max_timestamp_and_offset(&self) -> Option<(i64, i64)> {
-        todo!()
-    }
-
-    /// Removes every batch whose last offset is >= `offset`.
-    pub async fn truncate_to(&self, offset: i64) -> Result<(), LogError> {
-        let _ = offset;
-        todo!()
-    }
-
-    /// Advances the log start offset to `offset` (DeleteRecords); whole segments below it go.
-    pub async fn delete_records_before(&self, offset: i64) -> Result<(), LogError> {
-        let _ = offset;
-        todo!()
+        self.max_timestamp.get()
     }
 
     /// Replaces the topic configuration (takes effect on the next append / retention pass).
     pub fn set_config(&self, config: LogConfig) {
-        let _ = config;
-        todo!()
+        *self.config.borrow_mut() = config;
     }
 
     /// The current topic configuration.
     pub fn config(&self) -> LogConfig {
-        todo!()
+        self.config.borrow().clone()
+    }
+
+    /// Topic name.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Partition index.
+    pub fn partition(&self) -> i32 {
+        self.partition
+    }
+
+    /// The partition's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Sets the leader epoch stamped into batches appended by `append` (partitionLeaderEpoch).
+    /// Defaults to 0.
+    pub fn set_leader_epoch(&self, epoch: i32) {
+        self.leader_epoch.set(epoch);
+    }
+
+    /// A copy of the leader-epoch cache (epoch -> start offset).
+    pub fn leader_epochs(&self) -> LeaderEpochCache {
+        self.epochs.borrow().clone()
+    }
+
+    /// Number of segments (sealed and active).
+    pub fn segment_count(&self) -> usize {
+        self.segments.borrow().len()
+    }
+
+    /// Bytes in all segments.
+    pub fn size_bytes(&self) -> u64 {
+        self.segments
+            .borrow()
+            .iter()
+            .map(|segment| segment.size_bytes())
+            .sum()
+    }
+
+    pub(crate) fn name(&self) -> String {
+        format!("{}-{}", self.topic, self.partition)
+    }
+
+    pub(crate) fn check_open(&self) -> Result<(), LogError> {
+        if self.closed.get() {
+            return Err(LogError::Closed { name: self.name() });
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn lock(&self) -> Result<RwLockWriteGuard<'_, WriteState>, LogError> {
+        let guard = self
+            .write
+            .write()
+            .await
+            .map_err(|_| LogError::Closed { name: self.name() })?;
+        self.check_open()?;
+        Ok(guard)
+    }
+
+    pub(crate) fn active_segment(&self) -> Rc<Segment> {
+        let segments = self.segments.borrow();
+        match segments.last() {
+            Some(segment) => segment.clone(),
+            None => panic!("log {} has no segment", self.name()),
+        }
+    }
+
+    /// Recomputes the log-wide max timestamp from the segments.
+    pub(crate) fn recompute_max_timestamp(&self) {
+        let mut best: Option<(i64, i64)> = None;
+        for segment in self.segments.borrow().iter() {
+            let index = segment.index.borrow();
+            if index.max_timestamp_offset < 0 {
+                continue;
+            }
+            if best.is_none_or(|(ts, _)| index.max_timestamp > ts) {
+                best = Some((index.max_timestamp, index.max_timestamp_offset));
+            }
+        }
+        self.max_timestamp.set(best);
+    }
+
+    /// Deletes a segment's files: rename to `.deleted` (the commit point), then remove.
+    pub(crate) async fn delete_segment_files(&self, segment: &Segment) -> Result<(), LogError> {
+        segment.close_reader();
+        for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
+            let path = crate::segment::segment_path(&self.dir, segment.base_offset, suffix);
+            let deleted = PathBuf::from(format!("{}{DELETED_SUFFIX}", path.display()));
+            match self.storage.rename(&path, &deleted).await {
+                Ok(()) => {}
+                // Index files of the active segment exist only after a clean close.
+                Err(err) if suffix != LOG_SUFFIX && err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => return Err(LogError::io(format!("renaming {}", path.display()), err)),
+            }
+            self.storage
+                .remove_file(&deleted)
+                .await
+                .map_err(|err| LogError::io(format!("removing {}", deleted.display()), err))?;
+        }
+        Ok(())
+    }
+
+    /// Persists the leader-epoch cache if it changed.
+    pub(crate) async fn store_epochs_if_dirty(&self) -> Result<(), LogError> {
+        if !self.epochs_dirty.get() {
+            return Ok(());
+        }
+        let epochs = self.epochs.borrow().clone();
+        checkpoint::write_leader_epochs(&*self.storage, &self.dir, &epochs).await?;
+        self.epochs_dirty.set(false);
+        Ok(())
+    }
+
+    /// Flushes, seals the active segment's files (truncate to logical size, index files) and
+    /// writes the recovery point. Afterwards every call fails with `LogError::Closed`.
+    pub(crate) async fn close(&self) -> Result<(), LogError> {
+        let mut guard = self.lock().await?;
+        self.store_epochs_if_dirty().await?;
+        guard.appender.finish().await?;
+        let end = self.log_end_offset.get();
+        self.flushed_offset.set(end);
+        self.cache
+            .set_written_offset(guard.appender.offset_written());
+        self.active_segment().store_index(&*self.storage).await?;
+        checkpoint::write_recovery_point(&*self.storage, &self.dir, end).await?;
+        self.closed.set(true);
+        self.cache.remove_from(i64::MIN);
+        Ok(())
     }
 }
-
-#[allow(dead_code)]
-fn _assert_rc(_: Rc<PartitionLog>) {}

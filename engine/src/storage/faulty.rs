@@ -176,10 +176,6 @@ impl SegmentFile for FaultySegmentFile {
         self.inner.file_size()
     }
 
-    fn buffered_reader(&self) -> io::Result<Rc<std::fs::File>> {
-        self.inner.buffered_reader()
-    }
-
     fn path(&self) -> &Path {
         self.inner.path()
     }

@@ -21,6 +21,7 @@ impl Storage for GlommioStorage {
     fn open_segment(&self, path: &Path, create: bool) -> IoFuture<'_, Rc<dyn SegmentFile>> {
         let path = path.to_path_buf();
         Box::pin(async move {
+            prime_iopoll_probe(&path).await?;
             let file = OpenOptions::new()
                 .read(true)
                 .write(true)
@@ -28,11 +29,7 @@ impl Storage for GlommioStorage {
                 .dma_open(&path)
                 .await
                 .map_err(gio)?;
-            let file: Rc<dyn SegmentFile> = Rc::new(GlommioSegmentFile {
-                file,
-                path,
-                reader: Default::default(),
-            });
+            let file: Rc<dyn SegmentFile> = Rc::new(GlommioSegmentFile { file, path });
             Ok(file)
         })
     }
@@ -104,6 +101,38 @@ impl Storage for GlommioStorage {
     }
 }
 
+thread_local! {
+    /// Devices whose iopoll probe glommio has already cached in this process.
+    static PROBED_DEVICES: std::cell::RefCell<std::collections::HashSet<u64>> =
+        std::cell::RefCell::new(std::collections::HashSet::new());
+}
+
+/// glommio probes iopoll support with a DMA read at offset 0 of the first file it opens on a
+/// device, and caches the answer per device for the process. On an empty file that read
+/// "succeeds" with 0 bytes, so glommio wrongly enables the poll ring, and every later DMA read
+/// on a device without poll queues fails with EOPNOTSUPP. We make the first probe on each
+/// device hit a one-block file, so it gets the true answer. The file is named `*.tmp`, which
+/// recovery removes if a crash leaves it behind.
+async fn prime_iopoll_probe(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let device = std::fs::metadata(dir)?.dev();
+    if PROBED_DEVICES.with(|probed| probed.borrow().contains(&device)) {
+        return Ok(());
+    }
+    let probe_path = dir.join(".iopoll-probe.tmp");
+    std::fs::write(&probe_path, vec![0u8; BLOCK_BYTES_PROBE])?;
+    let opened = OpenOptions::new().read(true).dma_open(&probe_path).await;
+    let removed = std::fs::remove_file(&probe_path);
+    let file = opened.map_err(gio)?;
+    file.close().await.map_err(gio)?;
+    removed?;
+    PROBED_DEVICES.with(|probed| probed.borrow_mut().insert(device));
+    Ok(())
+}
+
+const BLOCK_BYTES_PROBE: usize = 4096;
+
 /// `<path>.tmp`: the name every atomic write goes through; recovery deletes leftovers.
 pub(crate) fn tmp_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_os_string();
@@ -114,7 +143,6 @@ pub(crate) fn tmp_path(path: &Path) -> PathBuf {
 struct GlommioSegmentFile {
     file: DmaFile,
     path: PathBuf,
-    reader: std::cell::RefCell<Option<Rc<std::fs::File>>>,
 }
 
 impl SegmentFile for GlommioSegmentFile {
@@ -147,16 +175,6 @@ impl SegmentFile for GlommioSegmentFile {
 
     fn file_size(&self) -> IoFuture<'_, u64> {
         Box::pin(async move { self.file.file_size().await.map_err(gio) })
-    }
-
-    fn buffered_reader(&self) -> io::Result<Rc<std::fs::File>> {
-        let mut reader = self.reader.borrow_mut();
-        if let Some(file) = reader.as_ref() {
-            return Ok(file.clone());
-        }
-        let file = Rc::new(std::fs::File::open(&self.path)?);
-        *reader = Some(file.clone());
-        Ok(file)
     }
 
     fn path(&self) -> &Path {

@@ -59,8 +59,6 @@ pub trait SegmentFile {
     fn preallocate(&self, len: u64) -> IoFuture<'_, ()>;
     /// Current file length.
     fn file_size(&self) -> IoFuture<'_, u64>;
-    /// A buffered read-only fd of the same file (for sendfile).
-    fn buffered_reader(&self) -> io::Result<Rc<std::fs::File>>;
     /// The file's path.
     fn path(&self) -> &Path;
 }
