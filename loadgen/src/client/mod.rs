@@ -10,3 +10,5 @@ pub mod versions;
 
 #[cfg(test)]
 mod batch_roundtrip_tests;
+#[cfg(test)]
+mod conn_tests;

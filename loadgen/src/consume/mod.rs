@@ -27,6 +27,9 @@ const PARTITION_FETCH_BYTES_MAX: i32 = 1 << 20;
 const FETCH_BYTES_MAX: i32 = 32 << 20;
 /// Consecutive failed fetches tolerated before a consumer gives up.
 const FETCH_FAILURES_MAX: u32 = 50;
+/// How long a bounded read (`stop_at`) waits without progress before it concludes the
+/// broker will not return the rest.
+const STALL_US_MAX: u64 = 10_000_000;
 
 #[derive(Debug, Clone)]
 pub struct ConsumeSpec {
@@ -153,7 +156,9 @@ impl Consumer {
         let mut conns: HashMap<i32, Connection> = HashMap::new();
         let mut outcome = ConsumeOutcome::new(self.route.partition_count() as usize);
         let mut failures = 0u32;
+        let mut progress_us = clock::now_us();
         while clock::now_us() < self.window.end_us {
+            let msgs_before = outcome.msgs;
             let pending: Vec<u32> = self
                 .assigned
                 .iter()
@@ -187,6 +192,14 @@ impl Consumer {
                         thread::sleep(Duration::from_millis(100));
                     }
                 }
+            }
+            if outcome.msgs != msgs_before {
+                progress_us = clock::now_us();
+            }
+            if self.spec.stop_at.is_some() && clock::now_us() - progress_us > STALL_US_MAX {
+                outcome.errors += 1;
+                eprintln!("consumer: no progress towards the end offsets; stopping the read-back");
+                break;
             }
             if refresh {
                 if let Ok(Some(route)) = admin.route(&self.spec.topic) {

@@ -172,7 +172,7 @@ impl Producer {
                 now = clock::now_us();
             }
             self.generate_one(now)?;
-            if self.acc.sealed.len() >= self.route.partition_count().min(64) as usize {
+            if self.acc.sealed.len() >= self.route.partition_count() as usize {
                 break;
             }
         }
@@ -207,6 +207,12 @@ impl Producer {
     /// ready queue is long, which is how max-throughput mode is paced.
     fn send_ready(&mut self, block: bool) -> Result<()> {
         while !self.acc.sealed.is_empty() {
+            // Waiting for a slot only pays once a full request is ready; until then, keep
+            // generating so that the next request carries many partitions' batches.
+            let sealed_bytes: usize = self.acc.sealed.iter().map(|b| b.records.len()).sum();
+            let block = block
+                && (sealed_bytes >= self.spec.request_bytes_max
+                    || self.acc.sealed.len() >= self.route.partition_count() as usize);
             let mut by_node: HashMap<i32, Vec<SealedBatch>> = HashMap::new();
             let mut bytes_by_node: HashMap<i32, usize> = HashMap::new();
             let mut used: Vec<bool> = vec![false; self.route.partition_count() as usize];
