@@ -2,6 +2,8 @@
 //! subcommands (tune, topic, group, ...) are added to [`Command`].
 
 mod config;
+mod data_dir_lock;
+mod group;
 mod kafka;
 mod limits;
 mod logging;
@@ -70,6 +72,9 @@ fn main() -> ExitCode {
 }
 
 fn start(args: StartArgs) -> Result<(), String> {
+    // Before any thread exists, so every thread inherits the mask and only the signal thread
+    // (started once the shards are up) receives SIGTERM/SIGINT.
+    signals::block_stop_signals().map_err(|e| format!("cannot block signals: {e}"))?;
     let flags = FlagOverrides {
         listen: args.listen,
         data_dir: args.data_dir,
@@ -81,8 +86,8 @@ fn start(args: StartArgs) -> Result<(), String> {
     let budget = memlock::budget(cpus.len()).map_err(|e| e.to_string())?;
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("cannot create data dir {}: {e}", config.data_dir.display()))?;
+    let _lock = data_dir_lock::lock(&config.data_dir)?;
     let meta = topics::store::load(&config.data_dir).map_err(|e| e.to_string())?;
-    signals::block_stop_signals().map_err(|e| format!("cannot block signals: {e}"))?;
     let config = Arc::new(config);
     let topics = meta.topics.len();
     let shards = shard::start(

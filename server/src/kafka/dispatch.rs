@@ -54,6 +54,9 @@ pub enum RequestError {
     },
     #[error(transparent)]
     Encode(#[from] EncodeError),
+    /// acks=0 has no response to carry an error: like Kafka, close the connection instead.
+    #[error("acks=0 produce failed ({0}); closing so the client notices")]
+    AcksZeroFailed(String),
 }
 
 /// A decoded request header plus the undecoded body.
@@ -61,6 +64,8 @@ pub struct Request {
     pub api_key: ApiKey,
     pub version: i16,
     pub correlation_id: i32,
+    /// The header's client.id (JoinGroup builds member ids from it).
+    pub client_id: Option<String>,
     pub body: Bytes,
 }
 
@@ -142,17 +147,18 @@ pub async fn handle(conn: &Rc<Conn>, frame: Bytes) -> Result<Outcome, RequestErr
     let mut body = frame;
     let header_version = api_key.request_header_version(version);
     let decoded = catch_decoder_panic(|| RequestHeader::decode(&mut body, header_version));
-    if !matches!(decoded, Some(Ok(_))) {
+    let Some(Ok(header)) = decoded else {
         return Err(RequestError::Malformed {
             api: api_key,
             version,
             reason: "bad request header".to_string(),
         });
-    }
+    };
     let request = Request {
         api_key,
         version,
         correlation_id,
+        client_id: header.client_id.map(|id| id.to_string()),
         body,
     };
     handlers::handle(conn, request).await

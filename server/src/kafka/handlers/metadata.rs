@@ -25,7 +25,9 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
     let allow_auto_create = shard.config.auto_create_topics_enable
         && (request.version < AUTO_CREATE_FIELD_VERSION || body.allow_auto_topic_creation);
     let mut wanted: Option<Vec<WantedTopic>> = None;
-    if let Some(topics) = &body.topics {
+    // In v0 an empty list (null is not allowed) means every topic.
+    let all_topics = request.version == 0 && body.topics.as_ref().is_some_and(Vec::is_empty);
+    if let Some(topics) = body.topics.as_ref().filter(|_| !all_topics) {
         let meta = shard.meta();
         let mut list = Vec::with_capacity(topics.len());
         for topic in topics {

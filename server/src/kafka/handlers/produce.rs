@@ -110,7 +110,13 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
         append(&shard, &mut slots, work).await;
     }
     match acks {
-        ACKS_NONE => Ok(Outcome::Ready(None)),
+        ACKS_NONE => match slots.iter().find(|s| s.result.error_code != errors::NONE) {
+            Some(failed) => Err(RequestError::AcksZeroFailed(format!(
+                "{}-{}: error {}",
+                failed.name, failed.index, failed.result.error_code
+            ))),
+            None => Ok(Outcome::Ready(None)),
+        },
         ACKS_ALL => Ok(Outcome::Deferred(Box::pin(async move {
             flush(&shard, &mut slots).await;
             Ok(Some(request.respond(&response(&topic_names, slots))?))
