@@ -36,6 +36,7 @@ where
             handle.join().expect("executor thread");
             result
         }
+        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("test body panicked (see above)"),
         Err(err) => panic!("test body did not finish within {TEST_TIMEOUT:?}: {err}"),
     }
 }
@@ -109,4 +110,65 @@ pub async fn read_all(log: &PartitionLog) -> Vec<(i64, Vec<u8>)> {
 /// The payload of a batch with baseOffset and partitionLeaderEpoch masked, for comparisons.
 pub fn payload(bytes: &[u8]) -> Vec<u8> {
     bytes[batch::MAGIC_AT..].to_vec()
+}
+
+/// Appends `count` batches (batch i has (i % 4) + 1 records and a value derived from its base
+/// offset, timestamp 1000 * (i + 1)); returns (base_offset, bytes as stored).
+pub async fn fill(log: &PartitionLog, count: usize, value_len: usize) -> Vec<(i64, Vec<u8>)> {
+    let mut out = Vec::new();
+    for i in 0..count {
+        let base = log.log_end_offset();
+        let sent = batch_of(
+            (i % 4) as i32 + 1,
+            value_len,
+            base as u64,
+            1000 * (i as i64 + 1),
+        );
+        let info = log.append(&[sent.clone()], 0).await.expect("append");
+        assert_eq!(info.base_offset, base);
+        let mut stored = sent.to_vec();
+        batch::set_base_offset(&mut stored, base);
+        batch::set_partition_leader_epoch(&mut stored, 0);
+        out.push((base, stored));
+    }
+    out
+}
+
+/// Files in `dir` whose names end with `suffix`, sorted.
+pub fn files_with_suffix(dir: &Path, suffix: &str) -> Vec<std::path::PathBuf> {
+    let mut out: Vec<_> = std::fs::read_dir(dir)
+        .expect("read_dir")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.to_string_lossy().ends_with(suffix))
+        .collect();
+    out.sort();
+    out
+}
+
+/// A tiny deterministic generator (xorshift) so tests need no RNG crate.
+pub struct Xorshift(pub u64);
+
+impl Xorshift {
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.next() % bound
+    }
+}
+
+/// The offset stored in a partition's `recovery-point.checkpoint` (magic, i64 BE, crc); 0 when
+/// the file does not exist yet.
+pub fn stored_recovery_point(partition_dir: &Path) -> i64 {
+    let Ok(data) = std::fs::read(partition_dir.join("recovery-point.checkpoint")) else {
+        return 0;
+    };
+    assert_eq!(data.len(), 16);
+    i64::from_be_bytes(data[4..12].try_into().expect("8 bytes"))
 }
