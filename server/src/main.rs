@@ -3,7 +3,6 @@
 
 mod config;
 mod data_dir_lock;
-mod group;
 mod kafka;
 mod limits;
 mod logging;

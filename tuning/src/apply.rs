@@ -44,7 +44,9 @@ pub enum Outcome {
         now: String,
         errors: Vec<String>,
     },
+    /// `current` is the value read, when the setting could be read at all.
     NotTunable {
+        current: Option<String>,
         reason: String,
     },
 }
@@ -74,7 +76,12 @@ fn apply_one(tunable: &dyn Tunable, host: &HostFs, dry_run: bool) -> Outcome {
                 current: before.current,
             }
         }
-        Status::NotTunable(reason) => return Outcome::NotTunable { reason },
+        Status::NotTunable(reason) => {
+            return Outcome::NotTunable {
+                current: None,
+                reason,
+            }
+        }
         Status::Differs => {}
     }
     if before.writes.is_empty() {
@@ -82,7 +89,10 @@ fn apply_one(tunable: &dyn Tunable, host: &HostFs, dry_run: bool) -> Outcome {
             .manual_fix
             .map(|fix| format!("per-process limit, set by the service manager: {fix}"))
             .unwrap_or_else(|| "no automatic fix".to_string());
-        return Outcome::NotTunable { reason };
+        return Outcome::NotTunable {
+            current: Some(before.current),
+            reason,
+        };
     }
     if dry_run {
         return Outcome::Planned {
@@ -107,6 +117,7 @@ fn apply_one(tunable: &dyn Tunable, host: &HostFs, dry_run: bool) -> Outcome {
             to: after.current,
         },
         _ if errors.len() == before.writes.len() => Outcome::NotTunable {
+            current: Some(before.current),
             reason: errors.join("; "),
         },
         _ => Outcome::StillDiffers {

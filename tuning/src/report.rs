@@ -94,11 +94,14 @@ pub fn render_apply(rows: &[ApplyRow]) -> String {
                     };
                     (from.clone(), now.clone(), what)
                 }
-                Outcome::NotTunable { reason } => (
-                    "-".to_string(),
-                    "-".to_string(),
-                    format!("not tunable here: {reason}"),
-                ),
+                Outcome::NotTunable { current, reason } => {
+                    let current = current.clone().unwrap_or_else(|| "-".to_string());
+                    (
+                        current.clone(),
+                        current,
+                        format!("not tunable here: {reason}"),
+                    )
+                }
             };
             [r.name.clone(), clip(&before), clip(&after), what]
         })

@@ -100,3 +100,20 @@ fn load_rejects_values_that_would_misconfigure_the_broker() {
         ));
     });
 }
+
+#[test]
+fn broker_start_finds_the_file_in_its_data_dir_or_runs_without_it() {
+    common::with_timeout(TEST_TIMEOUT, || {
+        let dir = scratch_dir();
+        let absent = IoProperties::load_from_data_dir(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(absent.is_none());
+        let measured =
+            iotune::run(&quick_config(dir.path())).unwrap_or_else(|e| panic!("iotune: {e}"));
+        measured
+            .save(&dir.path().join(IOTUNE_FILE_NAME))
+            .unwrap_or_else(|e| panic!("save: {e}"));
+        let present =
+            IoProperties::load_from_data_dir(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(present, Some(measured));
+    });
+}

@@ -165,7 +165,7 @@ fn apply_changes_what_differs_and_check_then_reports_ok() {
         );
         for name in ["rlimit.memlock", "rlimit.nofile"] {
             match outcome_of(&rows, name) {
-                Outcome::NotTunable { reason } => {
+                Outcome::NotTunable { reason, .. } => {
                     assert!(reason.contains("sluice.service"), "{reason}")
                 }
                 other => panic!("{name}: {other:?}"),
@@ -201,7 +201,7 @@ fn refused_and_missing_settings_are_not_tunable_and_do_not_stop_the_others() {
         let host = HostFs::with_root(fake.root());
         let rows = apply(&tunables::all(&context()), &host, false);
         let reason_of = |name| match outcome_of(&rows, name) {
-            Outcome::NotTunable { reason } => reason.clone(),
+            Outcome::NotTunable { reason, .. } => reason.clone(),
             other => panic!("{name} should be not tunable: {other:?}"),
         };
         assert!(

@@ -49,7 +49,6 @@ pub async fn serve(shard: Rc<Shard>, request: ShardRequest) {
             metadata::apply(&shard, meta).await;
             reply.send(()).ok();
         }
-        ShardRequest::Group(call) => crate::group::service::serve(shard, call).await,
     }
 }
 

@@ -36,8 +36,6 @@ pub struct Shard {
     stop_notify: AppendNotify,
     /// Indexed by shard id; None at our own index.
     peers: Vec<Option<ConnectedSender<ShardRequest>>>,
-    /// Coordinator of the consumer groups whose `__consumer_offsets` partitions we own.
-    pub groups: crate::group::runtime::GroupRuntime,
 }
 
 impl Shard {
@@ -51,7 +49,6 @@ impl Shard {
         let shards = peers.len();
         assert!(id < shards);
         assert!(peers[id].is_none());
-        let groups = crate::group::runtime::GroupRuntime::new(id, crate::group::GroupConfig::from_broker(&config));
         Shard {
             id,
             shards,
@@ -63,7 +60,6 @@ impl Shard {
             stopped: Cell::new(false),
             stop_notify: AppendNotify::default(),
             peers,
-            groups,
         }
     }
 

@@ -155,7 +155,9 @@ pub fn sequential_bandwidth(
                     let mut buffer =
                         AlignedBuffer::patterned(block_bytes as usize, u64::from(thread) + 1);
                     let mut ops = 0u64;
-                    while Instant::now() < deadline {
+                    // At least one I/O per thread: a loaded host may start a thread after
+                    // the deadline, and a run must never report zero work.
+                    loop {
                         let block = next_block.fetch_add(1, Ordering::Relaxed) % blocks_in_file;
                         let offset = block * block_bytes;
                         let done = match direction {
@@ -172,6 +174,9 @@ pub fn sequential_bandwidth(
                             source,
                         })?;
                         ops += 1;
+                        if Instant::now() >= deadline {
+                            break;
+                        }
                     }
                     Ok(ops)
                 })
@@ -209,7 +214,10 @@ pub fn fdatasync_latency(path: &Path, run_time: Duration) -> Result<SyncLatency,
     let deadline = Instant::now() + run_time;
     let mut samples_us: Vec<u64> = Vec::new();
     let mut offset = 0;
-    while Instant::now() < deadline && samples_us.len() < SYNC_SAMPLES_MAX {
+    // At least one sample, however late this starts.
+    while samples_us.is_empty()
+        || (Instant::now() < deadline && samples_us.len() < SYNC_SAMPLES_MAX)
+    {
         file.write_all_at(buffer.bytes(), offset)
             .map_err(|e| io_error("write", e))?;
         let before = Instant::now();

@@ -186,6 +186,21 @@ impl IoProperties {
         Ok(properties)
     }
 
+    /// What the broker calls at start: `<data_dir>/iotune.toml` if present (`Ok(None)` when
+    /// `sluice iotune` was never run there), validated.
+    pub fn load_from_data_dir(data_dir: &Path) -> Result<Option<Self>, IoPropertiesError> {
+        let path = data_dir.join(super::IOTUNE_FILE_NAME);
+        match Self::load(&path) {
+            Ok(properties) => Ok(Some(properties)),
+            Err(IoPropertiesError::Read { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Writes the file (to a temp name, then renamed, so a crash never leaves half a file).
     pub fn save(&self, path: &Path) -> Result<(), IoPropertiesError> {
         let text = toml::to_string(self)?;
