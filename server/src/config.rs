@@ -97,6 +97,24 @@ pub struct BrokerConfig {
     /// `log.message.timestamp.type`: CreateTime or LogAppendTime.
     #[serde(rename = "log.message.timestamp.type")]
     pub message_timestamp_type: String,
+    /// `offsets.topic.num.partitions`: partitions of `__consumer_offsets` (fixed once used).
+    #[serde(rename = "offsets.topic.num.partitions")]
+    pub offsets_topic_num_partitions: i32,
+    /// `offsets.retention.minutes`: how long offsets of an empty group are kept.
+    #[serde(rename = "offsets.retention.minutes")]
+    pub offsets_retention_minutes: u64,
+    /// `offsets.retention.check.interval.ms`.
+    #[serde(rename = "offsets.retention.check.interval.ms")]
+    pub offsets_retention_check_interval_ms: u64,
+    /// `group.initial.rebalance.delay.ms`: first rebalance of an empty group waits this long.
+    #[serde(rename = "group.initial.rebalance.delay.ms")]
+    pub group_initial_rebalance_delay_ms: u64,
+    /// `group.min.session.timeout.ms`.
+    #[serde(rename = "group.min.session.timeout.ms")]
+    pub group_min_session_timeout_ms: u64,
+    /// `group.max.session.timeout.ms`.
+    #[serde(rename = "group.max.session.timeout.ms")]
+    pub group_max_session_timeout_ms: u64,
 }
 
 impl Default for BrokerConfig {
@@ -122,6 +140,12 @@ impl Default for BrokerConfig {
             max_message_bytes: 1024 * 1024 + 12,
             index_interval_bytes: 4096,
             message_timestamp_type: "CreateTime".to_string(),
+            offsets_topic_num_partitions: 50,
+            offsets_retention_minutes: 7 * 24 * 60,
+            offsets_retention_check_interval_ms: 600_000,
+            group_initial_rebalance_delay_ms: 3_000,
+            group_min_session_timeout_ms: 6_000,
+            group_max_session_timeout_ms: 1_800_000,
         }
     }
 }
@@ -186,6 +210,18 @@ impl BrokerConfig {
         }
         if self.retention_check_interval_ms == 0 {
             return invalid("log.retention.check.interval.ms", "must be at least 1");
+        }
+        if self.offsets_topic_num_partitions < 1 || self.offsets_topic_num_partitions > 1000 {
+            return invalid("offsets.topic.num.partitions", "must be between 1 and 1000");
+        }
+        if self.group_min_session_timeout_ms > self.group_max_session_timeout_ms {
+            return invalid(
+                "group.min.session.timeout.ms",
+                "must not exceed group.max.session.timeout.ms",
+            );
+        }
+        if self.offsets_retention_check_interval_ms == 0 {
+            return invalid("offsets.retention.check.interval.ms", "must be at least 1");
         }
         let ts = self.message_timestamp_type.as_str();
         if ts != "CreateTime" && ts != "LogAppendTime" {

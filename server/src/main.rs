@@ -3,6 +3,7 @@
 
 mod config;
 mod data_dir_lock;
+mod group;
 mod kafka;
 mod limits;
 mod logging;

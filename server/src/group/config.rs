@@ -45,3 +45,18 @@ impl Default for GroupConfig {
         }
     }
 }
+
+impl GroupConfig {
+    /// The group settings of the broker config (Kafka names there); the rest keep defaults.
+    pub fn from_broker(broker: &crate::config::BrokerConfig) -> GroupConfig {
+        GroupConfig {
+            offsets_partitions: broker.offsets_topic_num_partitions,
+            session_timeout_ms_min: broker.group_min_session_timeout_ms,
+            session_timeout_ms_max: broker.group_max_session_timeout_ms,
+            initial_rebalance_delay_ms: broker.group_initial_rebalance_delay_ms,
+            offsets_retention_ms: broker.offsets_retention_minutes.saturating_mul(60_000),
+            offsets_retention_check_interval_ms: broker.offsets_retention_check_interval_ms,
+            ..GroupConfig::default()
+        }
+    }
+}

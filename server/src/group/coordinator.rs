@@ -126,10 +126,6 @@ impl GroupCoordinator {
         offsets_partition(group_id, self.config.offsets_partitions)
     }
 
-    pub fn partition_status(&self, partition: i32) -> Option<PartitionStatus> {
-        self.partitions.get(&partition).copied()
-    }
-
     /// Everything the caller must do, in order. Call after every other method.
     pub fn take_actions(&mut self) -> Vec<Action> {
         std::mem::take(&mut self.outbox)
@@ -235,11 +231,7 @@ impl GroupCoordinator {
         }
     }
 
-    /// Groups held by this shard, for listing and tests.
-    pub fn groups(&self) -> impl Iterator<Item = &Group> {
-        self.groups.values()
-    }
-
+    #[cfg(test)]
     pub fn find_group(&self, group_id: &str) -> Option<&Group> {
         self.groups.get(group_id)
     }

@@ -19,17 +19,22 @@ pub mod coordinator;
 pub mod heartbeat;
 pub mod join;
 pub mod load;
+pub mod loader;
 pub mod member;
 pub mod offsets;
+pub mod persist;
 pub mod placement;
 mod rebalance;
 pub mod records;
+pub mod route;
+pub mod runtime;
+pub mod service;
 pub mod state;
 pub mod sync;
 pub mod timers;
+pub mod wire;
 
 #[cfg(test)]
 mod tests;
 
 pub use config::GroupConfig;
-pub use coordinator::{Action, GroupCoordinator, Reply, Ticket};

@@ -133,4 +133,6 @@ pub enum ShardRequest {
         meta: Arc<ClusterMeta>,
         reply: Reply<()>,
     },
+    /// A consumer-group request for the coordinator shard of its group.
+    Group(crate::group::service::GroupCall),
 }

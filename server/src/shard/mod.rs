@@ -154,6 +154,7 @@ async fn shard_main(setup: ShardSetup) -> Result<(), ShardError> {
         glommio::spawn_local(serve_peer(shard.clone(), receiver)).detach();
     }
     metadata::apply_diff(&shard, &ClusterMeta::default(), &setup.meta).await;
+    crate::group::runtime::start(&shard);
     let listener = match TcpListener::bind(setup.config.listen) {
         Ok(listener) => listener,
         Err(err) => {

@@ -49,6 +49,7 @@ pub async fn serve(shard: Rc<Shard>, request: ShardRequest) {
             metadata::apply(&shard, meta).await;
             reply.send(()).ok();
         }
+        ShardRequest::Group(call) => crate::group::service::serve(shard, call).await,
     }
 }
 

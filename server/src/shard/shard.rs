@@ -36,6 +36,8 @@ pub struct Shard {
     stop_notify: AppendNotify,
     /// Indexed by shard id; None at our own index.
     peers: Vec<Option<ConnectedSender<ShardRequest>>>,
+    /// Coordinator of the consumer groups whose `__consumer_offsets` partitions we own.
+    pub groups: crate::group::runtime::GroupRuntime,
 }
 
 impl Shard {
@@ -49,6 +51,10 @@ impl Shard {
         let shards = peers.len();
         assert!(id < shards);
         assert!(peers[id].is_none());
+        let groups = crate::group::runtime::GroupRuntime::new(
+            id,
+            crate::group::GroupConfig::from_broker(&config),
+        );
         Shard {
             id,
             shards,
@@ -60,6 +66,7 @@ impl Shard {
             stopped: Cell::new(false),
             stop_notify: AppendNotify::default(),
             peers,
+            groups,
         }
     }
 

@@ -4,14 +4,25 @@
 pub mod api_versions;
 pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_groups;
 pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
+pub mod describe_groups;
 pub mod fetch;
+pub mod find_coordinator;
+pub mod heartbeat;
 pub mod incremental_alter_configs;
+pub mod join_group;
+pub mod leave_group;
+pub mod list_groups;
 pub mod list_offsets;
 pub mod metadata;
+pub mod offset_commit;
+pub mod offset_delete;
+pub mod offset_fetch;
 pub mod produce;
+pub mod sync_group;
 
 use std::rc::Rc;
 
@@ -21,20 +32,31 @@ use kafka_protocol::protocol::VersionRange;
 use super::dispatch::{Conn, Outcome, Request, RequestError};
 
 /// Every API the broker serves, with its versions, in api-key order.
-pub const APIS: [(ApiKey, VersionRange); 11] = [
+pub const APIS: [(ApiKey, VersionRange); 22] = [
     (ApiKey::Produce, produce::VERSIONS),
     (ApiKey::Fetch, fetch::VERSIONS),
     (ApiKey::ListOffsets, list_offsets::VERSIONS),
     (ApiKey::Metadata, metadata::VERSIONS),
+    (ApiKey::OffsetCommit, offset_commit::VERSIONS),
+    (ApiKey::OffsetFetch, offset_fetch::VERSIONS),
+    (ApiKey::FindCoordinator, find_coordinator::VERSIONS),
+    (ApiKey::JoinGroup, join_group::VERSIONS),
+    (ApiKey::Heartbeat, heartbeat::VERSIONS),
+    (ApiKey::LeaveGroup, leave_group::VERSIONS),
+    (ApiKey::SyncGroup, sync_group::VERSIONS),
+    (ApiKey::DescribeGroups, describe_groups::VERSIONS),
+    (ApiKey::ListGroups, list_groups::VERSIONS),
     (ApiKey::ApiVersions, api_versions::VERSIONS),
     (ApiKey::CreateTopics, create_topics::VERSIONS),
     (ApiKey::DeleteTopics, delete_topics::VERSIONS),
     (ApiKey::DescribeConfigs, describe_configs::VERSIONS),
     (ApiKey::CreatePartitions, create_partitions::VERSIONS),
+    (ApiKey::DeleteGroups, delete_groups::VERSIONS),
     (
         ApiKey::IncrementalAlterConfigs,
         incremental_alter_configs::VERSIONS,
     ),
+    (ApiKey::OffsetDelete, offset_delete::VERSIONS),
     (ApiKey::DescribeCluster, describe_cluster::VERSIONS),
 ];
 
@@ -57,6 +79,17 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
         ApiKey::CreatePartitions => create_partitions::handle(conn, request).await,
         ApiKey::IncrementalAlterConfigs => incremental_alter_configs::handle(conn, request).await,
         ApiKey::DescribeCluster => describe_cluster::handle(conn, request),
+        ApiKey::OffsetCommit => offset_commit::handle(conn, request),
+        ApiKey::OffsetFetch => offset_fetch::handle(conn, request).await,
+        ApiKey::FindCoordinator => find_coordinator::handle(conn, request),
+        ApiKey::JoinGroup => join_group::handle(conn, request),
+        ApiKey::Heartbeat => heartbeat::handle(conn, request).await,
+        ApiKey::LeaveGroup => leave_group::handle(conn, request).await,
+        ApiKey::SyncGroup => sync_group::handle(conn, request),
+        ApiKey::DescribeGroups => describe_groups::handle(conn, request).await,
+        ApiKey::ListGroups => list_groups::handle(conn, request).await,
+        ApiKey::DeleteGroups => delete_groups::handle(conn, request).await,
+        ApiKey::OffsetDelete => offset_delete::handle(conn, request).await,
         other => Err(RequestError::UnknownApiKey(other as i16)),
     }
 }

@@ -1,0 +1,120 @@
+//! Loading this shard's `__consumer_offsets` partitions at start: open each log, replay it from
+//! its log start offset, then let the coordinator serve its groups.
+
+use std::rc::Rc;
+
+use sluice_engine::{LogConfig, PartitionLog};
+
+use super::batch::decode_batches;
+use super::placement::OFFSETS_TOPIC;
+use crate::shard::shard::Shard;
+
+/// Bytes read per step while replaying.
+pub const LOAD_READ_BYTES_MAX: u32 = 4 * 1024 * 1024;
+/// Segment size of offsets partitions: small, so the snapshot rule can drop old segments.
+pub const OFFSETS_SEGMENT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The log settings of an offsets partition: no time or size retention (the coordinator's
+/// snapshots bound it instead; retention could drop the only record of a live offset).
+pub fn offsets_log_config() -> LogConfig {
+    LogConfig {
+        segment_bytes: OFFSETS_SEGMENT_BYTES,
+        retention_ms: -1,
+        retention_bytes: -1,
+        ..LogConfig::default()
+    }
+}
+
+pub async fn load_all(shard: Rc<Shard>, partitions: Vec<i32>) {
+    for partition in partitions {
+        match load(&shard, partition).await {
+            Ok(records) => {
+                let now_ms = crate::util::now_ms() as u64;
+                shard.groups.with(|c| c.finish_load(partition, now_ms));
+                tracing::debug!(partition, records, "loaded offsets partition");
+            }
+            Err(err) => {
+                // The partition stays loading: its groups answer COORDINATOR_LOAD_IN_PROGRESS
+                // rather than act on a partial state.
+                tracing::error!(partition, "cannot load {OFFSETS_TOPIC}-{partition}: {err}");
+            }
+        }
+    }
+}
+
+async fn load(shard: &Rc<Shard>, partition: i32) -> Result<u64, String> {
+    let log = shard
+        .logs
+        .open_log(OFFSETS_TOPIC, partition, offsets_log_config())
+        .await
+        .map_err(|e| e.to_string())?;
+    shard
+        .groups
+        .logs
+        .borrow_mut()
+        .insert(partition, log.clone());
+    replay(shard, partition, &log).await
+}
+
+async fn replay(shard: &Rc<Shard>, partition: i32, log: &PartitionLog) -> Result<u64, String> {
+    let end = log.log_end_offset();
+    let mut offset = log.log_start_offset();
+    let mut replayed = 0u64;
+    let mut skipped = 0u64;
+    while offset < end {
+        let read = log
+            .read(offset, LOAD_READ_BYTES_MAX, end)
+            .await
+            .map_err(|e| e.to_string())?;
+        if read.chunks.is_empty() {
+            break;
+        }
+        let mut next = offset;
+        for chunk in read.chunks {
+            let bytes = chunk.to_bytes().await.map_err(|e| e.to_string())?;
+            next = next.max(batches_end(&bytes).ok_or("unreadable batch header")?);
+            let records = decode_batches(bytes).map_err(|e| e.to_string())?;
+            let now_ms = crate::util::now_ms() as u64;
+            let mut coord = shard.groups.coord();
+            for r in records.into_iter().filter(|r| r.offset >= offset) {
+                let Some(key) = r.key else {
+                    skipped += 1;
+                    continue;
+                };
+                match coord.load_record(partition, key, r.value, now_ms) {
+                    Ok(()) => replayed += 1,
+                    Err(err) => {
+                        skipped += 1;
+                        tracing::warn!(
+                            partition,
+                            offset = r.offset,
+                            "skipping offsets record: {err}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(next > offset, "replay must make progress");
+        offset = next;
+    }
+    if skipped > 0 {
+        tracing::warn!(partition, skipped, "offsets records skipped while loading");
+    }
+    Ok(replayed)
+}
+
+/// Offset after the last batch in `bytes` (whole RecordBatch v2 batches), from their headers.
+fn batches_end(bytes: &[u8]) -> Option<i64> {
+    const LAST_OFFSET_DELTA_AT: usize = 23;
+    let mut position = 0usize;
+    let mut end = None;
+    while position + LAST_OFFSET_DELTA_AT + 4 <= bytes.len() {
+        let base = i64::from_be_bytes(bytes[position..position + 8].try_into().ok()?);
+        let length = i32::from_be_bytes(bytes[position + 8..position + 12].try_into().ok()?);
+        let at = position + LAST_OFFSET_DELTA_AT;
+        let delta = i32::from_be_bytes(bytes[at..at + 4].try_into().ok()?);
+        end = Some(base + i64::from(delta) + 1);
+        position += 12 + usize::try_from(length).ok()?;
+    }
+    end
+}

@@ -1,0 +1,152 @@
+//! Group requests as they travel to the coordinator shard, and their execution there. Every
+//! type here is `Send`: requests cross executor threads in `ShardRequest::Group`.
+
+use std::rc::Rc;
+
+use kafka_protocol::ResponseError;
+
+use super::admin::{DeleteGroupsPlan, DescribedGroup, ListedGroup};
+use super::coordinator::Reply;
+use super::heartbeat::{HeartbeatRequest, LeavingMember};
+use super::join::{JoinOutcome, JoinRequest, JoinResult};
+use super::offsets::{CommitRequest, FetchedOffset};
+use super::sync::{SyncOutcome, SyncRequest, SyncResult};
+use crate::shard::shard::Shard;
+
+/// (topic, partitions) as a request names them.
+pub type TopicPartitions = Vec<(String, Vec<i32>)>;
+
+/// One group operation for the coordinator shard.
+#[derive(Debug)]
+pub enum GroupOp {
+    Join(JoinRequest),
+    Sync(SyncRequest),
+    Heartbeat(HeartbeatRequest),
+    Leave {
+        group_id: String,
+        members: Vec<LeavingMember>,
+    },
+    Commit(CommitRequest),
+    FetchOffsets {
+        group_id: String,
+        topics: Option<TopicPartitions>,
+    },
+    DeleteOffsets {
+        group_id: String,
+        topics: TopicPartitions,
+    },
+    /// Answered by every shard for its own groups.
+    ListGroups {
+        states: Vec<String>,
+        types: Vec<String>,
+    },
+    Describe {
+        group_id: String,
+    },
+    Delete {
+        group_id: String,
+    },
+}
+
+/// (topic, partition, error) rows.
+pub type PartitionResults = Vec<(String, i32, Option<ResponseError>)>;
+
+#[derive(Debug)]
+pub enum GroupAnswer {
+    Join(JoinResult),
+    Sync(SyncResult),
+    Heartbeat(Option<ResponseError>),
+    Leave(Result<Vec<Option<ResponseError>>, ResponseError>),
+    Commit(PartitionResults),
+    FetchOffsets(Result<Vec<FetchedOffset>, ResponseError>),
+    DeleteOffsets(Result<PartitionResults, ResponseError>),
+    ListGroups(Result<Vec<ListedGroup>, ResponseError>),
+    Describe(DescribedGroup),
+    Delete(Option<ResponseError>),
+}
+
+/// A group request with its reply channel, carried by `ShardRequest::Group`.
+pub struct GroupCall {
+    pub op: GroupOp,
+    pub now_ms: u64,
+    pub reply: flume::Sender<GroupAnswer>,
+}
+
+/// Runs `call` on this (the coordinator) shard and sends the answer.
+pub async fn serve(shard: Rc<Shard>, call: GroupCall) {
+    let answer = execute(&shard, call.op, call.now_ms).await;
+    call.reply.send(answer).ok();
+}
+
+async fn execute(shard: &Rc<Shard>, op: GroupOp, now_ms: u64) -> GroupAnswer {
+    let rt = &shard.groups;
+    match op {
+        GroupOp::Join(req) => {
+            let member_id = req.member_id.clone();
+            let outcome = rt.with(|c| c.join(req, now_ms));
+            match outcome {
+                JoinOutcome::Done(result) => GroupAnswer::Join(result),
+                JoinOutcome::Parked(ticket) => match rt.wait(ticket).await {
+                    Some(Reply::Join(result)) => GroupAnswer::Join(result),
+                    _ => GroupAnswer::Join(JoinResult::error(
+                        ResponseError::UnknownServerError,
+                        &member_id,
+                    )),
+                },
+            }
+        }
+        GroupOp::Sync(req) => {
+            let outcome = rt.with(|c| c.sync(req, now_ms));
+            match outcome {
+                SyncOutcome::Done(result) => GroupAnswer::Sync(result),
+                SyncOutcome::Parked(ticket) => match rt.wait(ticket).await {
+                    Some(Reply::Sync(result)) => GroupAnswer::Sync(result),
+                    _ => GroupAnswer::Sync(SyncResult::error(ResponseError::UnknownServerError)),
+                },
+            }
+        }
+        GroupOp::Heartbeat(req) => GroupAnswer::Heartbeat(rt.with(|c| c.heartbeat(req, now_ms))),
+        GroupOp::Leave { group_id, members } => {
+            GroupAnswer::Leave(rt.with(|c| c.leave(&group_id, &members, now_ms)))
+        }
+        GroupOp::Commit(req) => GroupAnswer::Commit(rt.commit(req, now_ms).await),
+        GroupOp::FetchOffsets { group_id, topics } => {
+            let rows = rt.with(|c| c.fetch_offsets(&group_id, topics.as_deref()));
+            GroupAnswer::FetchOffsets(rows)
+        }
+        GroupOp::DeleteOffsets { group_id, topics } => {
+            let plan = rt.with(|c| c.delete_offsets(&group_id, &topics));
+            let answer = match plan {
+                Err(e) => Err(e),
+                Ok(plan) => {
+                    if !plan.records.is_empty() {
+                        // Deleted in memory already; a failed persist resurfaces them on restart.
+                        let ok = rt.persist_and_wait(plan.partition, plan.records).await;
+                        if !ok {
+                            tracing::warn!(group = group_id, "offset tombstones not persisted");
+                        }
+                    }
+                    Ok(plan.results)
+                }
+            };
+            GroupAnswer::DeleteOffsets(answer)
+        }
+        GroupOp::ListGroups { states, types } => {
+            GroupAnswer::ListGroups(rt.with(|c| c.list_groups(&states, &types)))
+        }
+        GroupOp::Describe { group_id } => {
+            GroupAnswer::Describe(rt.with(|c| c.describe_group(&group_id)))
+        }
+        GroupOp::Delete { group_id } => {
+            let plan: DeleteGroupsPlan =
+                rt.with(|c| c.delete_groups(std::slice::from_ref(&group_id), now_ms));
+            let error = plan.results.first().and_then(|(_, e)| *e);
+            for (partition, records) in plan.records {
+                if !rt.persist_and_wait(partition, records).await {
+                    return GroupAnswer::Delete(Some(ResponseError::CoordinatorNotAvailable));
+                }
+            }
+            GroupAnswer::Delete(error)
+        }
+    }
+}

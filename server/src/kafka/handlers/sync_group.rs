@@ -1,0 +1,46 @@
+//! SyncGroup (key 14): followers park until the leader's assignment arrives (deferred answer).
+
+use std::rc::Rc;
+
+use kafka_protocol::messages::{SyncGroupRequest, SyncGroupResponse};
+use kafka_protocol::protocol::VersionRange;
+
+use crate::group::route;
+use crate::group::service::{GroupAnswer, GroupOp};
+use crate::group::sync::{SyncRequest, SyncResult};
+use crate::group::wire::{code, opt_str_bytes, opt_string, string, unexpected};
+use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
+
+pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 5 };
+
+pub fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+    let body: SyncGroupRequest = request.decode()?;
+    let req = SyncRequest {
+        group_id: string(&body.group_id.0),
+        generation_id: body.generation_id,
+        member_id: string(&body.member_id),
+        group_instance_id: opt_string(&body.group_instance_id),
+        protocol_type: opt_string(&body.protocol_type),
+        protocol_name: opt_string(&body.protocol_name),
+        assignments: body
+            .assignments
+            .iter()
+            .map(|a| (string(&a.member_id), a.assignment.clone()))
+            .collect(),
+    };
+    let shard = conn.shard.clone();
+    Ok(Outcome::Deferred(Box::pin(async move {
+        let group_id = req.group_id.clone();
+        let result = match route::call(&shard, &group_id, GroupOp::Sync(req)).await {
+            Ok(GroupAnswer::Sync(result)) => result,
+            Ok(other) => SyncResult::error(unexpected(&other)),
+            Err(e) => SyncResult::error(e),
+        };
+        let mut response = SyncGroupResponse::default();
+        response.error_code = code(result.error);
+        response.protocol_type = opt_str_bytes(result.protocol_type);
+        response.protocol_name = opt_str_bytes(result.protocol_name);
+        response.assignment = result.assignment;
+        Ok(Some(request.respond(&response)?))
+    })))
+}
