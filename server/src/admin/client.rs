@@ -136,10 +136,6 @@ impl AdminClient {
         Ok(client)
     }
 
-    pub fn addr(&self) -> &str {
-        &self.addr
-    }
-
     /// (api key, min, max) of every API the broker serves, by key.
     pub fn broker_versions(&self) -> Vec<(i16, i16, i16)> {
         let mut apis: Vec<_> = self
@@ -153,11 +149,16 @@ impl AdminClient {
 
     /// The version to use for `R`, given the versions this CLI's code handles.
     pub fn version_for<R: Request>(&self, ours: VersionRange) -> Result<i16, AdminError> {
-        let broker = self.broker_versions.get(&R::KEY).copied();
-        negotiate(ours, broker).ok_or_else(|| AdminError::Unsupported {
+        let Some(broker) = self.broker_versions.get(&R::KEY).copied() else {
+            return Err(AdminError::NotImplemented {
+                addr: self.addr.clone(),
+                api: api_name(R::KEY),
+            });
+        };
+        negotiate(ours, Some(broker)).ok_or_else(|| AdminError::Unsupported {
             addr: self.addr.clone(),
             api: api_name(R::KEY),
-            broker: broker.map_or("none".to_string(), |b| format!("{}-{}", b.min, b.max)),
+            broker: format!("{}-{}", broker.min, broker.max),
             ours: format!("{}-{}", ours.min, ours.max),
         })
     }

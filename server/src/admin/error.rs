@@ -22,7 +22,9 @@ pub enum AdminError {
     },
     #[error("cannot encode {api} request: {message}")]
     Encode { api: String, message: String },
-    #[error("broker {addr} does not support {api} (it serves versions {broker}, this CLI speaks {ours})")]
+    #[error("broker {addr} does not implement {api}")]
+    NotImplemented { addr: String, api: String },
+    #[error("broker {addr} serves {api} versions {broker}, this CLI speaks {ours}")]
     Unsupported {
         addr: String,
         api: String,

@@ -63,6 +63,10 @@ fn run(
 }
 
 pub fn run_topic(args: TopicArgs) -> ExitCode {
+    if let Err(e) = args.command.validate() {
+        eprintln!("sluice topic: {e}");
+        return ExitCode::from(2);
+    }
     run("topic", &args.connect, |pool| {
         topic::execute(pool, &args.command)
     })

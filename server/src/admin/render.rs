@@ -18,6 +18,9 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
                 out.push_str(&format!("{cell:width$}  ", width = widths[i]));
             }
         }
+        // An empty last cell would leave the padding of the one before it dangling.
+        let trimmed_len = out.trim_end_matches(' ').len();
+        out.truncate(trimmed_len);
         out.push('\n');
     };
     line(header.to_vec());
@@ -35,5 +38,7 @@ mod tests {
     fn aligns_columns() {
         let text = table(&["A", "BB"], &[vec!["xxx".into(), "y".into()]]);
         assert_eq!(text, "A    BB\nxxx  y\n");
+        let empty_last = table(&["A", "B"], &[vec!["x".into(), String::new()]]);
+        assert_eq!(empty_last, "A  B\nx\n");
     }
 }

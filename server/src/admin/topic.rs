@@ -67,6 +67,39 @@ pub enum TopicCommand {
     },
 }
 
+impl TopicCommand {
+    /// Argument errors, found before connecting to anything.
+    pub fn validate(&self) -> Result<(), AdminError> {
+        match self {
+            TopicCommand::Create {
+                partitions,
+                configs,
+                ..
+            } => {
+                if *partitions < 1 {
+                    return Err(AdminError::Usage(format!(
+                        "--partitions must be at least 1, got {partitions}"
+                    )));
+                }
+                configs
+                    .iter()
+                    .try_for_each(|c| parse_key_value(c).map(drop))
+            }
+            TopicCommand::AlterConfig { set, delete, .. } => {
+                if set.is_empty() && delete.is_empty() {
+                    return Err(AdminError::Usage(
+                        "alter-config needs --set KEY=VALUE or --delete KEY".into(),
+                    ));
+                }
+                set.iter().try_for_each(|c| parse_key_value(c).map(drop))
+            }
+            TopicCommand::Delete { .. } | TopicCommand::List | TopicCommand::Describe { .. } => {
+                Ok(())
+            }
+        }
+    }
+}
+
 /// Request timeout sent with CreateTopics/DeleteTopics.
 const TOPIC_OP_TIMEOUT_MS: i32 = 30_000;
 
@@ -285,6 +318,7 @@ pub fn render_topic_describe(
 
 /// Runs one topic command; returns what to print.
 pub fn execute(pool: &mut BrokerPool, command: &TopicCommand) -> Result<String, AdminError> {
+    command.validate()?;
     match command {
         TopicCommand::Create {
             name,
@@ -381,7 +415,9 @@ fn describe(pool: &mut BrokerPool, name: &str) -> Result<String, AdminError> {
                 .map_err(|e| e.to_string())
                 .map(|()| r)
             }),
-        Err(e @ AdminError::Unsupported { .. }) => Err(e.to_string()),
+        Err(e @ (AdminError::Unsupported { .. } | AdminError::NotImplemented { .. })) => {
+            Err(e.to_string())
+        }
         Err(e) => return Err(e),
     };
     Ok(render_topic_describe(
