@@ -8,6 +8,7 @@ mod cli;
 mod client;
 mod clock;
 mod consume;
+mod cpu;
 mod disk_baseline;
 mod error;
 mod message;
@@ -146,6 +147,7 @@ fn failed_cell(mode: Mode, cell: &cli::CellParams, e: Error) -> CellResult {
         e2e_latency: None,
         disk_ratio: None,
         verify: None,
+        client_cpu: None,
         error: Some(e.to_string()),
     }
 }

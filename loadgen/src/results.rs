@@ -59,6 +59,8 @@ pub struct CellResult {
     /// Produce (or consume, in consume mode) MB/s over the disk baseline's MB/s.
     pub disk_ratio: Option<f64>,
     pub verify: Option<Verdict>,
+    /// Loadgen's own CPU use during the cell.
+    pub client_cpu: Option<crate::cpu::ClientCpu>,
     /// Set when the cell could not run to the end.
     pub error: Option<String>,
 }

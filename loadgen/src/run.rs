@@ -111,8 +111,10 @@ impl CellRunner<'_> {
             e2e_latency: None,
             disk_ratio: None,
             verify: None,
+            client_cpu: None,
             error: None,
         };
+        let (cpu_start_s, wall_start) = (crate::cpu::process_cpu_s(), std::time::Instant::now());
         let produced = match self.mode {
             Mode::Produce => Some(self.produce_only(&spec, label)?),
             Mode::E2e => {
@@ -126,6 +128,7 @@ impl CellRunner<'_> {
                 None
             }
         };
+        result.client_cpu = Some(crate::cpu::ClientCpu::between(cpu_start_s, wall_start));
         if let Some((outcome, window)) = produced {
             self.finish_produce(&mut result, outcome, window, &topic)?;
         }

@@ -218,19 +218,32 @@ impl Producer {
             let mut used: Vec<bool> = vec![false; self.route.partition_count() as usize];
             let mut keep = VecDeque::new();
             let mut sent_any = false;
+            let mut node_full: Vec<i32> = Vec::new();
             while let Some(batch) = self.acc.sealed.pop_front() {
+                // Once one batch of a partition stays behind, every later one of that
+                // partition must stay too, or it would overtake it (reordering records).
+                let p = batch.partition as usize;
                 let Some((node, _)) = self.route.leader_addr(batch.partition) else {
+                    used[p] = true;
                     keep.push_back(batch);
                     continue;
                 };
                 let node_bytes = bytes_by_node.entry(node).or_default();
                 let fits = *node_bytes == 0
                     || *node_bytes + batch.records.len() <= self.spec.request_bytes_max;
-                if used[batch.partition as usize] || !fits || !self.slot_free(node, block)? {
+                let free = fits
+                    && !used[p]
+                    && !node_full.contains(&node)
+                    && self.slot_free(node, block)?;
+                if !free {
+                    if fits && !used[p] && !node_full.contains(&node) {
+                        node_full.push(node);
+                    }
+                    used[p] = true;
                     keep.push_back(batch);
                     continue;
                 }
-                used[batch.partition as usize] = true;
+                used[p] = true;
                 *node_bytes += batch.records.len();
                 by_node.entry(node).or_default().push(batch);
             }

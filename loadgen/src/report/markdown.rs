@@ -24,13 +24,13 @@ pub fn render(report: &RunReport, plots: &[String]) -> String {
             b.mb_per_s, b.dir, b.method, b.bytes, b.seconds
         ));
     }
-    md.push_str("| mode | acks | partitions | message B | MB/s | msgs/s | ratio to disk | p50 µs | p99 µs | p99.9 µs | p99.99 µs | max µs | e2e p99 µs | consume MB/s | verify |\n");
-    md.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    md.push_str("| mode | acks | partitions | message B | MB/s | msgs/s | ratio to disk | p50 µs | p99 µs | p99.9 µs | p99.99 µs | max µs | e2e p99 µs | consume MB/s | loadgen cores busy | verify |\n");
+    md.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for c in &report.cells {
         let t = c.headline();
         let l = c.headline_latency();
         md.push_str(&format!(
-            "| {} | {} | {} | {} | {:.1} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {:.1} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             c.mode,
             c.acks,
             c.partitions,
@@ -50,6 +50,7 @@ pub fn render(report: &RunReport, plots: &[String]) -> String {
                 .as_ref()
                 .map(|t| format!("{:.1}", t.mb_per_s))
                 .unwrap_or_else(|| "-".into()),
+            c.client_cpu.as_ref().map(|u| format!("{:.2}", u.cores_busy)).unwrap_or_else(|| "-".into()),
             c.verify
                 .as_ref()
                 .map(|v| v.summary_line())

@@ -59,6 +59,21 @@ pub fn render(report: &RunReport) -> String {
                 .unwrap_or("-"),
         ));
     }
+    let busy: Vec<String> = report
+        .cells
+        .iter()
+        .filter_map(|c| {
+            c.client_cpu
+                .as_ref()
+                .map(|u| format!("{:.2}", u.cores_busy))
+        })
+        .collect();
+    if !busy.is_empty() {
+        out.push_str(&format!(
+            "loadgen CPU (cores busy) per cell: {}\n",
+            busy.join(" ")
+        ));
+    }
     let lat_kind = if report.mode == "e2e" {
         "produce→ack (e2e in JSON)"
     } else {
