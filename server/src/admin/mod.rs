@@ -13,6 +13,8 @@ pub mod error;
 pub mod group;
 pub mod pool;
 pub mod render;
+#[cfg(test)]
+mod scripted_broker_tests;
 pub mod topic;
 pub mod versions;
 
