@@ -250,7 +250,7 @@ fn group_commands_on_a_broker_without_groups_fail_readably() {
     let mut pool =
         BrokerPool::connect(&addr, TEST_TIMEOUT).unwrap_or_else(|e| panic!("connect: {e}"));
     let describe = GroupCommand::Describe { group: "g".into() };
-    let error = group::execute(&mut pool, &describe).map_or_else(|e| e.to_string(), |text| text);
+    let error = group::execute(&mut pool, &describe).unwrap_or_else(|e| e.to_string());
     drop(pool);
     broker
         .join()
