@@ -330,3 +330,22 @@ fn small_hosts_keep_irqs_unless_cpus_are_reserved() {
         assert!(reserved.assessment.writes.iter().all(|w| w.value == "2"));
     });
 }
+
+#[test]
+fn irqbalance_is_named_because_it_undoes_irq_affinity() {
+    with_timeout(TEST_TIMEOUT, || {
+        let fake = untuned_host();
+        fake.file("/proc/4242/comm", "irqbalance")
+            .file("/proc/17/comm", "sshd");
+        let rows = check(&tunables::all(&context()), &HostFs::with_root(fake.root()));
+        let irq = rows
+            .iter()
+            .find(|r| r.name == "irq.affinity")
+            .unwrap_or_else(|| panic!("row"));
+        assert!(
+            irq.assessment.current.contains("irqbalance is running"),
+            "{:?}",
+            irq.assessment
+        );
+    });
+}

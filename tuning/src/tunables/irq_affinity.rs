@@ -93,6 +93,21 @@ pub fn device_irqs(host: &HostFs) -> Result<Vec<DeviceIrq>, String> {
         .collect())
 }
 
+/// Bound on `/proc` entries scanned, so a huge process table cannot stall `check`.
+const PROCESSES_SCANNED_MAX: usize = 100_000;
+
+/// irqbalance rewrites IRQ affinities every few seconds, undoing `apply`.
+pub fn irqbalance_running(host: &HostFs) -> bool {
+    let pids = host.list_dir(Path::new("/proc")).unwrap_or_default();
+    pids.iter()
+        .filter(|name| name.bytes().all(|b| b.is_ascii_digit()))
+        .take(PROCESSES_SCANNED_MAX)
+        .any(|pid| {
+            let comm = PathBuf::from("/proc").join(pid).join("comm");
+            host.read(&comm).is_ok_and(|name| name == "irqbalance")
+        })
+}
+
 impl IrqAffinity {
     fn choose_irq_cpus(&self, online: &CpuSet) -> Result<CpuSet, String> {
         if let Some(cpus) = &self.irq_cpus {
@@ -171,6 +186,11 @@ impl Tunable for IrqAffinity {
                 irqs.len(),
                 misplaced.join(",")
             )
+        };
+        let current = if irqbalance_running(host) {
+            format!("{current}; irqbalance is running and will move them back")
+        } else {
+            current
         };
         let matches = writes.is_empty();
         Assessment::compare(current, recommended, matches, writes)
