@@ -108,7 +108,7 @@ impl GroupCoordinator {
             let next = now_ms + self.config.offsets_retention_check_interval_ms;
             self.timers.arm(TimerKey::OffsetExpiry, next);
         }
-        tracing::info!(
+        tracing::debug!(
             partition,
             groups = self.groups_in(partition),
             "offsets partition loaded"

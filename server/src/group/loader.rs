@@ -26,6 +26,8 @@ pub fn offsets_log_config() -> LogConfig {
 }
 
 pub async fn load_all(shard: Rc<Shard>, partitions: Vec<i32>) {
+    let started = std::time::Instant::now();
+    let count = partitions.len();
     for partition in partitions {
         match load(&shard, partition).await {
             Ok(records) => {
@@ -40,6 +42,13 @@ pub async fn load_all(shard: Rc<Shard>, partitions: Vec<i32>) {
             }
         }
     }
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    tracing::info!(
+        shard = shard.id,
+        partitions = count,
+        elapsed_ms,
+        "group coordinator loaded"
+    );
 }
 
 async fn load(shard: &Rc<Shard>, partition: i32) -> Result<u64, String> {
