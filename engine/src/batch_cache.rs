@@ -134,17 +134,16 @@ impl PartitionCache {
 
     /// Records that every batch below `offset` is written to its segment file.
     pub(crate) fn set_written_offset(&self, offset: i64) {
-        assert!(offset >= self.written_offset.get() || self.entries.borrow().is_empty());
+        assert!(
+            offset >= self.written_offset.get(),
+            "the written offset only moves forward"
+        );
         self.written_offset.set(offset);
     }
 
     /// Resets the written offset (after truncation), dropping nothing.
     pub(crate) fn reset_written_offset(&self, offset: i64) {
         self.written_offset.set(offset);
-    }
-
-    pub(crate) fn written_offset(&self) -> i64 {
-        self.written_offset.get()
     }
 
     /// Drops every batch whose last offset is >= `offset` (truncation).

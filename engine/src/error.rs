@@ -36,11 +36,6 @@ impl LogError {
             _ => LogError::Io { context, source },
         }
     }
-
-    /// Wraps a glommio error, keeping the OS error when there is one.
-    pub(crate) fn glommio(context: impl Into<String>, source: glommio::GlommioError<()>) -> Self {
-        LogError::io(context, io::Error::from(source))
-    }
 }
 
 /// Why an append was refused. Nothing of the call was appended.

@@ -32,7 +32,6 @@ pub(crate) enum Located<'a> {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BatchMeta {
     pub base_offset: i64,
-    pub last_offset: i64,
     pub max_timestamp: i64,
     pub size_bytes: u32,
 }
@@ -41,7 +40,6 @@ impl From<&BatchHeader> for BatchMeta {
     fn from(header: &BatchHeader) -> Self {
         BatchMeta {
             base_offset: header.base_offset,
-            last_offset: header.last_offset(),
             max_timestamp: header.max_timestamp,
             size_bytes: header.total_bytes() as u32,
         }
@@ -138,7 +136,6 @@ impl PartitionLog {
         self.cache.visit_from(cursor, |cached| {
             let meta = BatchMeta {
                 base_offset: cached.base_offset,
-                last_offset: cached.last_offset,
                 max_timestamp: cached.max_timestamp,
                 size_bytes: cached.bytes.len() as u32,
             };

@@ -44,12 +44,18 @@ struct Chunk {
     offset_complete: i64,
 }
 
+enum WriteStatus {
+    Running(JoinHandle<io::Result<usize>>),
+    Written,
+    /// Resubmitted by the next `append` or `flush`.
+    Failed,
+}
+
 struct Inflight {
     buf: Rc<DmaBuffer>,
     file_position: u64,
     offset_complete: i64,
-    /// `None` after a failed write: resubmitted by the next drain.
-    task: Option<JoinHandle<io::Result<usize>>>,
+    status: WriteStatus,
     _permit: PoolPermit,
 }
 
@@ -75,6 +81,29 @@ fn spawn_write(
     position: u64,
 ) -> JoinHandle<io::Result<usize>> {
     glommio::spawn_local(async move { file.write_at(buf, position).await }).detach()
+}
+
+/// Records the outcome of a write on it; returns the error if it failed.
+fn settle(result: Option<io::Result<usize>>, write: &mut Inflight) -> Result<(), LogError> {
+    let expected = write.buf.len();
+    let error = match result {
+        Some(Ok(written)) if written == expected => {
+            write.status = WriteStatus::Written;
+            return Ok(());
+        }
+        Some(Ok(written)) => LogError::io(
+            format!("writing segment: short write {written} of {expected} bytes"),
+            io::Error::from(io::ErrorKind::WriteZero),
+        ),
+        Some(Err(err)) => LogError::io("writing segment", err),
+        None => LogError::io(
+            "writing segment: task cancelled",
+            io::Error::from(io::ErrorKind::Interrupted),
+        ),
+    };
+    write.status = WriteStatus::Failed;
+    tracing::warn!(position = write.file_position, %error, "segment write failed; will retry");
+    Err(error)
 }
 
 impl SegmentAppender {
@@ -112,14 +141,14 @@ impl SegmentAppender {
         self.offset_written
     }
 
-    pub(crate) fn file(&self) -> &Rc<dyn SegmentFile> {
-        &self.file
-    }
-
     /// Prepares for appending `bytes`: retries failed writes and pre-allocates file space. Fails
     /// without side effects, so an append can be refused before anything is copied.
     pub(crate) async fn reserve(&mut self, bytes: u64) -> Result<(), LogError> {
-        if self.inflight.iter().any(|write| write.task.is_none()) {
+        if self
+            .inflight
+            .iter()
+            .any(|write| matches!(write.status, WriteStatus::Failed))
+        {
             self.drain().await?;
         }
         let needed = self.size_bytes + bytes;
@@ -203,7 +232,7 @@ impl SegmentAppender {
             buf,
             file_position: chunk.file_position,
             offset_complete: chunk.offset_complete,
-            task: Some(task),
+            status: WriteStatus::Running(task),
             _permit: chunk.permit,
         });
         while self.inflight.len() > CHUNKS_IN_FLIGHT_MAX {
@@ -215,77 +244,63 @@ impl SegmentAppender {
         }
     }
 
-    /// Waits for the oldest write; on success retires it.
+    /// Waits for the oldest write (resubmitting it if it failed); on success retires it.
     async fn wait_front(&mut self) -> Result<(), LogError> {
         let file = self.file.clone();
         let Some(front) = self.inflight.front_mut() else {
             return Ok(());
         };
-        let task = match front.task.take() {
-            Some(task) => task,
-            None => spawn_write(file, front.buf.clone(), front.file_position),
+        let status = std::mem::replace(&mut front.status, WriteStatus::Failed);
+        let result = match status {
+            WriteStatus::Running(task) => settle(task.await, front),
+            WriteStatus::Written => Ok(()),
+            WriteStatus::Failed => {
+                let task = spawn_write(file, front.buf.clone(), front.file_position);
+                settle(task.await, front)
+            }
         };
-        let result = task.await;
-        self.complete_front(result)
+        self.retire_front_if_written();
+        result
     }
 
-    fn complete_front(&mut self, result: Option<io::Result<usize>>) -> Result<(), LogError> {
-        let Some(front) = self.inflight.front() else {
-            return Ok(());
-        };
-        let expected = front.buf.len();
-        let error = match result {
-            Some(Ok(written)) if written == expected => {
-                let offset_complete = front.offset_complete;
-                assert!(offset_complete >= self.offset_written);
-                self.offset_written = offset_complete;
-                self.inflight.pop_front();
-                return Ok(());
+    fn retire_front_if_written(&mut self) {
+        while let Some(front) = self.inflight.front() {
+            if !matches!(front.status, WriteStatus::Written) {
+                return;
             }
-            Some(Ok(written)) => LogError::io(
-                format!("writing segment: short write {written} of {expected} bytes"),
-                io::Error::from(io::ErrorKind::WriteZero),
-            ),
-            Some(Err(err)) => LogError::io("writing segment", err),
-            None => LogError::io(
-                "writing segment: task cancelled",
-                io::Error::from(io::ErrorKind::Interrupted),
-            ),
-        };
-        tracing::warn!(path = %self.file.path().display(), %error, "segment write failed; will retry");
-        Err(error)
+            assert!(front.offset_complete >= self.offset_written);
+            self.offset_written = front.offset_complete;
+            self.inflight.pop_front();
+        }
     }
 
     /// Retires writes that already completed, without waiting.
     fn reap_ready(&mut self) {
         let mut context = Context::from_waker(Waker::noop());
-        loop {
-            let Some(front) = self.inflight.front_mut() else {
-                return;
-            };
-            let Some(task) = front.task.as_mut() else {
-                return;
+        for write in self.inflight.iter_mut() {
+            let WriteStatus::Running(task) = &mut write.status else {
+                continue;
             };
             let result = match std::pin::Pin::new(task).poll(&mut context) {
                 Poll::Ready(result) => result,
-                Poll::Pending => return,
+                Poll::Pending => continue,
             };
-            front.task = None;
-            if self.complete_front(result).is_err() {
-                return;
-            }
+            // A failure is recorded on the write and reported by the next append or flush.
+            let _failure_recorded = settle(result, write);
         }
+        self.retire_front_if_written();
     }
 
-    /// Waits for every write (resubmitting failed ones) in order.
+    /// Waits for every write, in order. Writes that failed (now or earlier, possibly while a
+    /// fault that has since cleared was present) are resubmitted once after every write has
+    /// settled; an error then is current and is returned.
     async fn drain(&mut self) -> Result<(), LogError> {
         for write in self.inflight.iter_mut() {
-            if write.task.is_none() {
-                write.task = Some(spawn_write(
-                    self.file.clone(),
-                    write.buf.clone(),
-                    write.file_position,
-                ));
+            let status = std::mem::replace(&mut write.status, WriteStatus::Failed);
+            if let WriteStatus::Running(task) = status {
+                let _settled_before_retry = settle(task.await, write);
+            } else {
+                write.status = status;
             }
         }
         while !self.inflight.is_empty() {
@@ -315,7 +330,7 @@ impl SegmentAppender {
             buf,
             file_position: chunk.file_position,
             offset_complete: chunk.offset_complete,
-            task: Some(task),
+            status: WriteStatus::Running(task),
             _permit: chunk.permit,
         });
     }

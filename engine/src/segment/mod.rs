@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 pub(crate) use appender::SegmentAppender;
 pub(crate) use index::{SegmentIndex, SegmentSummary};
-pub(crate) use scan::{scan_segment, ScanOutcome};
+pub(crate) use scan::scan_segment;
 
 use crate::error::LogError;
 use crate::storage::Storage;

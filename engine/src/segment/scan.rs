@@ -18,7 +18,6 @@ pub(crate) struct ScanOutcome {
     pub index: SegmentIndex,
     /// Why the scan stopped before `file_bytes`, if it did.
     pub stop_reason: Option<String>,
-    pub batches: u64,
 }
 
 struct Window {
@@ -69,7 +68,7 @@ pub(crate) async fn scan_segment(
     };
     let mut position = 0u64;
     let mut next_offset = base_offset;
-    let mut batches = 0u64;
+
     let stop_reason = loop {
         if position == file_bytes {
             break None;
@@ -116,7 +115,6 @@ pub(crate) async fn scan_segment(
         index.observe(&header, position, interval_bytes);
         position += total as u64;
         next_offset = header.next_offset();
-        batches += 1;
     };
     assert!(position <= file_bytes);
     Ok(ScanOutcome {
@@ -124,6 +122,5 @@ pub(crate) async fn scan_segment(
         next_offset,
         index,
         stop_reason,
-        batches,
     })
 }

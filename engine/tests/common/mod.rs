@@ -172,3 +172,16 @@ pub fn stored_recovery_point(partition_dir: &Path) -> i64 {
     assert_eq!(data.len(), 16);
     i64::from_be_bytes(data[4..12].try_into().expect("8 bytes"))
 }
+
+/// A manager whose storage injects faults on demand.
+pub fn faulty_manager(
+    dir: &Path,
+) -> (
+    std::rc::Rc<sluice_engine::LogManager>,
+    std::rc::Rc<sluice_engine::storage::FaultyStorage>,
+) {
+    use sluice_engine::storage::{FaultyStorage, GlommioStorage};
+    let storage = std::rc::Rc::new(FaultyStorage::new(std::rc::Rc::new(GlommioStorage)));
+    let manager = sluice_engine::LogManager::with_storage(shard_config(dir), storage.clone());
+    (manager, storage)
+}
