@@ -181,11 +181,15 @@ pub struct LagRow {
 
 pub fn render_group(group: &DescribedGroup, rows: &[LagRow]) -> String {
     let mut out = format!(
-        "GROUP     {}\nSTATE     {}\nPROTOCOL  {} {}\nMEMBERS   {}\n\n",
+        "GROUP     {}\nSTATE     {}\nPROTOCOL  {}\nMEMBERS   {}\n\n",
         group.group_id.as_str(),
         group.group_state.as_str(),
-        group.protocol_type.as_str(),
-        group.protocol_data.as_str(),
+        format!(
+            "{} {}",
+            group.protocol_type.as_str(),
+            group.protocol_data.as_str()
+        )
+        .trim_end(),
         group.members.len()
     );
     let cells: Vec<Vec<String>> = rows
