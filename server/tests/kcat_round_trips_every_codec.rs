@@ -155,6 +155,18 @@ fn round_trip(broker: &mut Broker, kcat: &Path, work: &Path, codec: &str) {
             before_all, 0,
             "{topic}/{partition}: offset for a time before all"
         );
+        // A time inside a batch: Kafka answers the first record at or after it, not the
+        // start of its batch.
+        let probe_ms = consumed[consumed.len() * 3 / 4].timestamp_ms;
+        let first_at_or_after = consumed
+            .iter()
+            .position(|c| c.timestamp_ms >= probe_ms)
+            .expect("the probe is a consumed timestamp") as i64;
+        let inside = query_offset(broker, kcat, &topic, partition, probe_ms);
+        assert_eq!(
+            inside, first_at_or_after,
+            "{topic}/{partition}: offset for time {probe_ms} (a record's own timestamp)"
+        );
     }
     let missing: Vec<usize> = (0..messages.len()).filter(|&i| !seen[i]).collect();
     assert!(
