@@ -1,14 +1,25 @@
 //! The admin CLI round trip against the real broker, through the `sluice` binary as an
 //! operator runs it: create a topic, alter `retention.ms`, describe it and see the new value,
-//! list it, refuse a duplicate readably, delete it, and show the cluster.
+//! list it, refuse a duplicate readably, delete it, and show the cluster. Then a consumer
+//! group's committed offsets show up in `group list` and as lag in `group describe`.
 
 mod common;
 
 use std::process::Command;
 use std::time::Duration;
 
+use bytes::Bytes;
+use kafka_protocol::messages::offset_commit_request::{
+    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+};
+use kafka_protocol::messages::OffsetCommitRequest;
+use kafka_protocol::protocol::StrBytes;
+
 use common::broker::{Broker, BrokerOptions};
+use common::kafka::{create_topic, produce, topic_name};
 use common::process::{run_with_timeout, Finished};
+use common::records::{encode_batch, TestRecord};
+use common::wire::KafkaConnection;
 
 const CLI_TIMEOUT: Duration = Duration::from_secs(30);
 const TOPIC: &str = "admin-round-trip";
@@ -128,5 +139,68 @@ fn admin_cli_round_trip() {
             .lines()
             .any(|l| l.split_whitespace().nth(2) == Some(port.as_str())),
         "{cluster}"
+    );
+}
+
+/// COORDINATOR_LOAD_IN_PROGRESS: retriable while the broker loads `__consumer_offsets`.
+const COORDINATOR_LOAD_IN_PROGRESS: i16 = 14;
+const COMMIT_ATTEMPTS_MAX: usize = 100;
+const COMMIT_RETRY_PAUSE: Duration = Duration::from_millis(100);
+
+/// Commits `offset` for partition 0 of `topic` as a standalone (group-less) consumer would,
+/// retrying while the coordinator is still loading.
+fn commit(conn: &mut KafkaConnection, group: &str, topic: &str, offset: i64) {
+    let version = conn.version_for::<OffsetCommitRequest>(2, 8);
+    let mut partition = OffsetCommitRequestPartition::default();
+    partition.partition_index = 0;
+    partition.committed_offset = offset;
+    let mut entry = OffsetCommitRequestTopic::default();
+    entry.name = topic_name(topic);
+    entry.partitions = vec![partition];
+    let mut request = OffsetCommitRequest::default();
+    request.group_id = StrBytes::from_string(group.to_string()).into();
+    request.generation_id_or_member_epoch = -1;
+    request.topics = vec![entry];
+    for _ in 0..COMMIT_ATTEMPTS_MAX {
+        let response = conn.request(version, &request);
+        match response.topics[0].partitions[0].error_code {
+            0 => return,
+            COORDINATOR_LOAD_IN_PROGRESS => std::thread::sleep(COMMIT_RETRY_PAUSE),
+            code => panic!("OffsetCommit error {code}"),
+        }
+    }
+    panic!("coordinator still loading after {COMMIT_ATTEMPTS_MAX} attempts");
+}
+
+#[test]
+fn group_describe_shows_committed_offsets_and_lag() {
+    const GROUP: &str = "admin-lag";
+    let broker = Broker::start(BrokerOptions::default());
+    let mut conn = broker.connect();
+    create_topic(&mut conn, "lagging", 1);
+    let records: Vec<TestRecord> = (0..5)
+        .map(|i| TestRecord {
+            key: Bytes::from(format!("k{i}")),
+            value: Bytes::from(format!("v{i}")),
+            timestamp_ms: 1_700_000_000_000 + i,
+        })
+        .collect();
+    let produced = produce(&mut conn, "lagging", 0, encode_batch(&records), -1);
+    assert_eq!(produced.error_code, 0, "produce");
+    commit(&mut conn, GROUP, "lagging", 3);
+
+    let listed = succeeds(&broker, &["group", "list"]);
+    assert!(row(&listed, GROUP).is_some(), "{listed}");
+    let described = succeeds(&broker, &["group", "describe", GROUP]);
+    let lag_row = row(&described, "lagging");
+    assert_eq!(
+        lag_row.as_deref().map(|cells| &cells[1..5]),
+        Some(&["0", "3", "5", "2"].map(String::from)[..]),
+        "partition, committed, log end, lag:\n{described}"
+    );
+    fails_with(
+        &broker,
+        &["group", "describe", "no-such-group"],
+        "does not exist",
     );
 }
