@@ -2,6 +2,10 @@
 
 use kafka_protocol::error::ResponseError;
 
+/// Retriable coordinator codes (Kafka's Errors.java).
+pub const COORDINATOR_LOAD_IN_PROGRESS: i16 = 14;
+pub const COORDINATOR_NOT_AVAILABLE: i16 = 15;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
     #[error("cannot connect to {addr}: {source}")]
@@ -42,6 +46,19 @@ pub enum AdminError {
 }
 
 impl AdminError {
+    /// Errors that go away by themselves: a coordinator still loading or not yet elected.
+    /// Only read-only flows and idempotent requests meet these codes, so the whole command
+    /// may be run again.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::Kafka {
+                code: COORDINATOR_LOAD_IN_PROGRESS | COORDINATOR_NOT_AVAILABLE,
+                ..
+            }
+        )
+    }
+
     /// A non-zero Kafka error code as an error, `Ok` for 0.
     pub fn check(
         code: i16,
@@ -90,6 +107,19 @@ fn screaming_snake(camel: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_coordinator_warm_up_is_transient() {
+        let kafka = |code| AdminError::Kafka {
+            context: String::new(),
+            code,
+            message: None,
+        };
+        assert!(kafka(COORDINATOR_LOAD_IN_PROGRESS).is_transient());
+        assert!(kafka(COORDINATOR_NOT_AVAILABLE).is_transient());
+        assert!(!kafka(36).is_transient());
+        assert!(!AdminError::Usage("x".into()).is_transient());
+    }
 
     #[test]
     fn names_codes_like_kafka_does() {

@@ -19,7 +19,7 @@ pub mod topic;
 pub mod versions;
 
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 
@@ -41,17 +41,27 @@ pub struct ConnectArgs {
     pub timeout_ms: u64,
 }
 
-/// Connects, runs `execute`, prints its output or a one-line error; non-zero exit on failure.
+/// Pause between attempts while a coordinator is loading.
+const RETRY_PAUSE: Duration = Duration::from_millis(100);
+
+/// Connects, runs `execute` (again, within the timeout, while the broker answers with a
+/// transient coordinator error, as Kafka's admin client does), prints its output or a
+/// one-line error; non-zero exit on failure.
 fn run(
     what: &str,
     connect: &ConnectArgs,
-    execute: impl FnOnce(&mut BrokerPool) -> Result<String, AdminError>,
+    mut execute: impl FnMut(&mut BrokerPool) -> Result<String, AdminError>,
 ) -> ExitCode {
-    let result = BrokerPool::connect(
-        &connect.bootstrap,
-        Duration::from_millis(connect.timeout_ms),
-    )
-    .and_then(|mut pool| execute(&mut pool));
+    let timeout = Duration::from_millis(connect.timeout_ms);
+    let deadline = Instant::now() + timeout;
+    let result = BrokerPool::connect(&connect.bootstrap, timeout).and_then(|mut pool| loop {
+        match execute(&mut pool) {
+            Err(e) if e.is_transient() && Instant::now() + RETRY_PAUSE < deadline => {
+                std::thread::sleep(RETRY_PAUSE);
+            }
+            other => break other,
+        }
+    });
     match result {
         Ok(output) => {
             print!("{output}");
