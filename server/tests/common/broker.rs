@@ -146,6 +146,29 @@ impl Broker {
         }
     }
 
+    /// SIGTERM the broker (its clean shutdown path) and wait for it to exit.
+    pub fn terminate(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let Some(mut child) = self.child.take() else {
+            self.fail("terminate: broker is not running");
+        };
+        let pid = child.id() as libc::pid_t;
+        // SAFETY: kill(2) on our own child's pid; it has not been reaped yet.
+        let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
+        assert_eq!(rc, 0, "kill(SIGTERM) failed");
+        let deadline = Instant::now() + timeout;
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => return status,
+                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
+                Ok(None) => {
+                    self.child = Some(child);
+                    self.fail(&format!("broker still running {timeout:?} after SIGTERM"));
+                }
+                Err(e) => panic!("wait for broker after SIGTERM: {e}"),
+            }
+        }
+    }
+
     /// Kill -9 if running, then start again on the same port and data dir.
     pub fn restart(&mut self) {
         self.kill9();

@@ -4,7 +4,7 @@
 //! fields it fills in (topic names, not topic ids).
 
 use bytes::Bytes;
-use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::fetch_response::PartitionData;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
@@ -13,8 +13,8 @@ use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::produce_response::PartitionProduceResponse;
 use kafka_protocol::messages::{
-    BrokerId, CreateTopicsRequest, FetchRequest, ListOffsetsRequest, MetadataRequest,
-    MetadataResponse, ProduceRequest, TopicName,
+    BrokerId, CreateTopicsRequest, FetchRequest, FetchResponse, ListOffsetsRequest,
+    MetadataRequest, MetadataResponse, ProduceRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -43,13 +43,32 @@ pub fn topic_name(name: &str) -> TopicName {
 
 /// CreateTopics with `partitions` partitions, replication factor 1; asserts success.
 pub fn create_topic(conn: &mut KafkaConnection, name: &str, partitions: i32) {
+    create_topic_with_configs(conn, name, partitions, &[]);
+}
+
+/// CreateTopics with topic configs (Kafka names, e.g. `message.timestamp.type`).
+pub fn create_topic_with_configs(
+    conn: &mut KafkaConnection,
+    name: &str,
+    partitions: i32,
+    configs: &[(&str, &str)],
+) {
     let version = conn.version_for::<CreateTopicsRequest>(2, 7);
+    let configs = configs
+        .iter()
+        .map(|(k, v)| {
+            CreatableTopicConfig::default()
+                .with_name(StrBytes::from_string(k.to_string()))
+                .with_value(Some(StrBytes::from_string(v.to_string())))
+        })
+        .collect();
     let request = CreateTopicsRequest::default()
         .with_timeout_ms(30_000)
         .with_topics(vec![CreatableTopic::default()
             .with_name(topic_name(name))
             .with_num_partitions(partitions)
-            .with_replication_factor(1)]);
+            .with_replication_factor(1)
+            .with_configs(configs)]);
     let response = conn.request(version, &request);
     assert_eq!(response.topics.len(), 1, "one result per topic");
     let result = &response.topics[0];
@@ -119,9 +138,31 @@ pub fn fetch(
     max_bytes: i32,
 ) -> PartitionData {
     let version = conn.version_for::<FetchRequest>(4, 12);
-    let request = FetchRequest::default()
+    let request = fetch_request(
+        topic,
+        partition,
+        offset,
+        max_bytes,
+        max_bytes,
+        FETCH_MAX_WAIT_MS,
+    );
+    let response = conn.request(version, &request);
+    single_fetch_partition(response)
+}
+
+/// A Fetch for one partition: `max_bytes` for the response, `partition_max_bytes` for the
+/// partition, waiting up to `max_wait_ms` for at least one byte.
+pub fn fetch_request(
+    topic: &str,
+    partition: i32,
+    offset: i64,
+    max_bytes: i32,
+    partition_max_bytes: i32,
+    max_wait_ms: i32,
+) -> FetchRequest {
+    FetchRequest::default()
         .with_replica_id(BrokerId(-1))
-        .with_max_wait_ms(FETCH_MAX_WAIT_MS)
+        .with_max_wait_ms(max_wait_ms)
         .with_min_bytes(1)
         .with_max_bytes(max_bytes)
         .with_isolation_level(0)
@@ -132,8 +173,11 @@ pub fn fetch(
             .with_partitions(vec![FetchPartition::default()
                 .with_partition(partition)
                 .with_fetch_offset(offset)
-                .with_partition_max_bytes(max_bytes)])]);
-    let response = conn.request(version, &request);
+                .with_partition_max_bytes(partition_max_bytes)])])
+}
+
+/// The one partition of a one-partition fetch response.
+pub fn single_fetch_partition(response: FetchResponse) -> PartitionData {
     assert_eq!(response.error_code, 0, "fetch top-level error");
     assert_eq!(response.responses.len(), 1, "one topic in fetch response");
     assert_eq!(response.responses[0].partitions.len(), 1);
