@@ -33,6 +33,9 @@ pub enum TuneAction {
 
 #[derive(Debug, Args)]
 pub struct TuneOptions {
+    /// Also print, for every tunable, why it matters for a thread-per-core broker.
+    #[arg(long)]
+    pub explain: bool,
     /// The broker's data directory; its disk gets the block-queue settings.
     #[arg(long, default_value = "/var/lib/sluice")]
     pub data_dir: PathBuf,
@@ -99,7 +102,14 @@ pub fn run_tune(args: TuneArgs) -> ExitCode {
     };
     let list = tunables::all(&context);
     if !applying {
-        print!("{}", render_check(&check(&list, &host)));
+        let rows = check(&list, &host);
+        print!("{}", render_check(&rows));
+        if options.explain {
+            println!();
+            for row in &rows {
+                println!("{}: {}", row.name, row.why);
+            }
+        }
         return ExitCode::SUCCESS;
     }
     // SAFETY: geteuid has no preconditions and cannot fail.

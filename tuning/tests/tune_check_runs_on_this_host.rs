@@ -60,6 +60,7 @@ fn check_subcommand_exits_zero() {
     common::with_timeout(TEST_TIMEOUT, || {
         let args = TuneArgs {
             action: TuneAction::Check(TuneOptions {
+                explain: true,
                 data_dir: std::env::temp_dir(),
                 irq_cpus: None,
                 host_root: "/".into(),
