@@ -14,8 +14,11 @@ pub fn init() {
                 .parse()
                 .unwrap_or_else(|err| panic!("static directive must parse: {err}")),
         );
+    // Colour codes only on a terminal: logs redirected to a file stay plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(ansi)
         .init();
 }
