@@ -1,6 +1,7 @@
 //! `sluice`: the Kafka-compatible broker (see README.md). `sluice start` runs it; other
 //! subcommands (tune, topic, group, ...) are added to [`Command`].
 
+mod admin;
 mod config;
 mod data_dir_lock;
 mod group;
@@ -38,6 +39,16 @@ struct Cli {
 enum Command {
     /// Run the broker.
     Start(StartArgs),
+    /// Check or apply host tuning (sysctls, disk queue, IRQs, limits).
+    Tune(sluice_tuning::cli::TuneArgs),
+    /// Measure the data disk and write iotune.toml for the broker.
+    Iotune(sluice_tuning::cli::IotuneArgs),
+    /// Manage topics: create, delete, list, describe, alter-config.
+    Topic(admin::TopicArgs),
+    /// Inspect consumer groups: list, describe (with lag).
+    Group(admin::GroupArgs),
+    /// Show the cluster: id, controller, brokers, served APIs.
+    Cluster(admin::ClusterArgs),
 }
 
 #[derive(Args)]
@@ -68,6 +79,11 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Tune(args) => sluice_tuning::cli::run_tune(args),
+        Command::Iotune(args) => sluice_tuning::cli::run_iotune(args),
+        Command::Topic(args) => admin::run_topic(args),
+        Command::Group(args) => admin::run_group(args),
+        Command::Cluster(args) => admin::run_cluster(args),
     }
 }
 
@@ -87,6 +103,7 @@ fn start(args: StartArgs) -> Result<(), String> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("cannot create data dir {}: {e}", config.data_dir.display()))?;
     let _lock = data_dir_lock::lock(&config.data_dir)?;
+    log_io_properties(&config.data_dir);
     let meta = topics::store::load(&config.data_dir).map_err(|e| e.to_string())?;
     let config = Arc::new(config);
     let topics = meta.topics.len();
@@ -115,6 +132,17 @@ fn start(args: StartArgs) -> Result<(), String> {
         tracing::info!("sluice stopped: logs flushed and closed");
     }
     result
+}
+
+/// `sluice iotune` leaves its measurements in the data dir; report what the broker found.
+fn log_io_properties(data_dir: &std::path::Path) {
+    match sluice_tuning::IoProperties::load_from_data_dir(data_dir) {
+        Ok(Some(io)) => tracing::info!(?io.recommended, "iotune: using {}", io.dir.display()),
+        Ok(None) => {
+            tracing::info!("iotune: no iotune.toml in the data dir; defaults (run `sluice iotune`)")
+        }
+        Err(e) => tracing::warn!("iotune: {e}; defaults"),
+    }
 }
 
 /// A panic is a bug (bad input must never panic the broker); when one happens on a shard, the
