@@ -27,6 +27,8 @@ pub struct GroupConfig {
     /// Records appended to one offsets partition after which its state is rewritten as a
     /// snapshot and everything before it deleted (bounds the topic until compaction exists).
     pub snapshot_records_interval: u64,
+    /// `segment.bytes` of offsets partitions: small, so snapshots let old segments go.
+    pub offsets_segment_bytes: u64,
 }
 
 impl Default for GroupConfig {
@@ -42,6 +44,7 @@ impl Default for GroupConfig {
             offset_metadata_bytes_max: 4096,
             new_member_join_timeout_ms: 300_000,
             snapshot_records_interval: 10_000,
+            offsets_segment_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -56,6 +59,8 @@ impl GroupConfig {
             initial_rebalance_delay_ms: broker.group_initial_rebalance_delay_ms,
             offsets_retention_ms: broker.offsets_retention_minutes.saturating_mul(60_000),
             offsets_retention_check_interval_ms: broker.offsets_retention_check_interval_ms,
+            snapshot_records_interval: broker.offsets_snapshot_records,
+            offsets_segment_bytes: broker.offsets_segment_bytes,
             ..GroupConfig::default()
         }
     }

@@ -11,14 +11,11 @@ use crate::shard::shard::Shard;
 
 /// Bytes read per step while replaying.
 pub const LOAD_READ_BYTES_MAX: u32 = 4 * 1024 * 1024;
-/// Segment size of offsets partitions: small, so the snapshot rule can drop old segments.
-pub const OFFSETS_SEGMENT_BYTES: u64 = 16 * 1024 * 1024;
-
 /// The log settings of an offsets partition: no time or size retention (the coordinator's
 /// snapshots bound it instead; retention could drop the only record of a live offset).
-pub fn offsets_log_config() -> LogConfig {
+pub fn offsets_log_config(segment_bytes: u64) -> LogConfig {
     LogConfig {
-        segment_bytes: OFFSETS_SEGMENT_BYTES,
+        segment_bytes,
         retention_ms: -1,
         retention_bytes: -1,
         ..LogConfig::default()
@@ -54,7 +51,11 @@ pub async fn load_all(shard: Rc<Shard>, partitions: Vec<i32>) {
 async fn load(shard: &Rc<Shard>, partition: i32) -> Result<u64, String> {
     let log = shard
         .logs
-        .open_log(OFFSETS_TOPIC, partition, offsets_log_config())
+        .open_log(
+            OFFSETS_TOPIC,
+            partition,
+            offsets_log_config(shard.groups.config().offsets_segment_bytes),
+        )
         .await
         .map_err(|e| e.to_string())?;
     shard
