@@ -205,7 +205,7 @@ pub fn change(
 }
 
 fn check_partition_count(partitions: i32) -> Result<(), (i16, String)> {
-    if partitions < 1 || partitions > PARTITIONS_PER_TOPIC_MAX {
+    if !(1..=PARTITIONS_PER_TOPIC_MAX).contains(&partitions) {
         let msg = format!("partition count must be between 1 and {PARTITIONS_PER_TOPIC_MAX}");
         return Err((errors::INVALID_PARTITIONS, msg));
     }

@@ -103,7 +103,6 @@ impl TopicConfigs {
             retention_bytes: int(RETENTION_BYTES),
             max_message_bytes: int(MAX_MESSAGE_BYTES) as u32,
             timestamp_type,
-            ..LogConfig::default()
         }
     }
 }
