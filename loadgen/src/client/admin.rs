@@ -151,7 +151,27 @@ impl Admin {
                 }
             }
         }
-        self.wait_for_leaders(topic, Duration::from_secs(30))
+        let route = self.wait_for_leaders(topic, Duration::from_secs(30))?;
+        self.wait_until_servable(&route, Duration::from_secs(30))?;
+        Ok(route)
+    }
+
+    /// Metadata can name leaders before they serve the partitions (Kafka's own metadata
+    /// propagation, or a broker creating logs asynchronously); acks=0 cannot retry, so wait
+    /// until every leader answers ListOffsets for its partitions.
+    fn wait_until_servable(&mut self, route: &TopicRoute, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.list_offsets(route, TIMESTAMP_LATEST) {
+                Ok(_) => return Ok(()),
+                Err(Error::Broker { code, .. })
+                    if errors::is_retriable(code) && Instant::now() < deadline =>
+                {
+                    sleep(Duration::from_millis(50));
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     pub fn wait_for_leaders(&mut self, topic: &str, timeout: Duration) -> Result<TopicRoute> {
