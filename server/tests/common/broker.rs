@@ -1,7 +1,8 @@
 //! One `sluice` broker process per test: free loopback port, temp data dir, logs in a file.
 //!
 //! The process is SIGKILLed and reaped when the [`Broker`] drops. If the test is failing at
-//! that point, the broker's log is printed and its data dir is kept for inspection.
+//! that point, the broker's log is printed (and with `SLUICE_TEST_KEEP_DIRS=1` its data dir
+//! is kept for inspection).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -19,6 +20,8 @@ use super::wire::KafkaConnection;
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// Attempts at a fresh port when the one we picked was taken meanwhile.
 const PORT_ATTEMPTS_MAX: usize = 3;
+/// Set (to anything) to keep a failed test's broker data and log dirs.
+pub const KEEP_DIRS_ENV: &str = "SLUICE_TEST_KEEP_DIRS";
 /// Lines of broker log printed when a test fails.
 const LOG_TAIL_LINES: usize = 300;
 
@@ -301,11 +304,16 @@ impl Drop for Broker {
         self.kill9();
         if thread::panicking() {
             self.print_log_tail();
-            if let Some(dir) = self.data_dir.take() {
-                eprintln!("keeping broker data dir {}", dir.keep().display());
-            }
-            if let Some(dir) = self.work_dir.take() {
-                eprintln!("keeping broker log dir {}", dir.keep().display());
+            // Kept only on request: failing runs would otherwise fill the disk.
+            if std::env::var_os(KEEP_DIRS_ENV).is_some() {
+                if let Some(dir) = self.data_dir.take() {
+                    eprintln!("keeping broker data dir {}", dir.keep().display());
+                }
+                if let Some(dir) = self.work_dir.take() {
+                    eprintln!("keeping broker log dir {}", dir.keep().display());
+                }
+            } else {
+                eprintln!("set {KEEP_DIRS_ENV}=1 to keep the broker's data and log dirs");
             }
         }
     }
