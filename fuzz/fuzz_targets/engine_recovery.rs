@@ -37,6 +37,6 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     SCRATCH.with(|scratch| {
         scratch
             .executor
-            .run(sluice_fuzz::recovery_props::check(data, &scratch.data_dir))
+            .run(sluice_fuzz::recovery_props::check(data, &scratch.data_dir));
     })
 });

@@ -57,8 +57,7 @@ fn stored_crc(buf: &[u8]) -> u32 {
 /// What `validate` said about `buf`, checked against an independent reading of the bytes.
 pub fn check_raw(buf: &[u8], rule: CountRule) {
     let verdict = batch::validate(buf, rule);
-    let crc_matches = buf.len() > batch::ATTRIBUTES_AT
-        && crc32c_of_covered(buf) == stored_crc(buf);
+    let crc_matches = buf.len() > batch::ATTRIBUTES_AT && crc32c_of_covered(buf) == stored_crc(buf);
     match verdict {
         Ok(header) => {
             assert!(crc_matches, "accepted a batch whose CRC is wrong");
@@ -161,5 +160,8 @@ pub fn check_mutated(data: &[u8]) {
     check_raw(&built[..cut], CountRule::Producer);
     let mut extended = built.to_vec();
     extended.push(*x0);
-    assert!(batch::validate(&extended, CountRule::Producer).is_err(), "trailing byte accepted");
+    assert!(
+        batch::validate(&extended, CountRule::Producer).is_err(),
+        "trailing byte accepted"
+    );
 }

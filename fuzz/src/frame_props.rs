@@ -27,7 +27,8 @@ pub fn check(data: &[u8]) {
     let Some((&limit_pick, stream)) = data.split_first() else {
         return;
     };
-    let frame_bytes_max = FRAME_BYTES_MAX_CHOICES[limit_pick as usize % FRAME_BYTES_MAX_CHOICES.len()];
+    let frame_bytes_max =
+        FRAME_BYTES_MAX_CHOICES[limit_pick as usize % FRAME_BYTES_MAX_CHOICES.len()];
     let mut reader = futures_lite::io::Cursor::new(stream.to_vec());
     let mut consumed = 0usize;
     loop {
@@ -35,10 +36,17 @@ pub fn check(data: &[u8]) {
         let Ok(frame) = next else {
             return;
         };
-        assert!(frame.len() >= REQUEST_HEADER_BYTES_MIN, "frame of {} bytes", frame.len());
+        assert!(
+            frame.len() >= REQUEST_HEADER_BYTES_MIN,
+            "frame of {} bytes",
+            frame.len()
+        );
         assert!(frame.len() as u64 <= u64::from(frame_bytes_max));
         let end = consumed + 4 + frame.len();
-        assert_eq!(&stream[consumed..consumed + 4], &(frame.len() as i32).to_be_bytes());
+        assert_eq!(
+            &stream[consumed..consumed + 4],
+            &(frame.len() as i32).to_be_bytes()
+        );
         assert_eq!(&stream[consumed + 4..end], &frame[..]);
         consumed = end;
         assert_eq!(reader.position() as usize, consumed);
@@ -81,7 +89,11 @@ pub fn request_header(frame: &Bytes) -> Option<(ApiKey, i16, Bytes)> {
     // encode gives back the very bytes.
     let header_bytes = frame.len() - body.len();
     if header_bytes == encoded.len() && header.unknown_tagged_fields.is_empty() {
-        assert_eq!(&frame[..header_bytes], &encoded[..], "header bytes changed in round trip");
+        assert_eq!(
+            &frame[..header_bytes],
+            &encoded[..],
+            "header bytes changed in round trip"
+        );
     }
     Some((api_key, version, body))
 }

@@ -102,7 +102,12 @@ pub fn write_partition(data: &[u8], data_dir: &Path) -> std::io::Result<()> {
         let records = 1 + i32::from(arg % 5);
         let value_len = usize::from(input.byte().unwrap_or(0) % 64);
         let value = input.take(value_len).to_vec();
-        let valid = batch::build_batch(next_offset, 1_600_000_000_000 + next_offset, records, &value);
+        let valid = batch::build_batch(
+            next_offset,
+            1_600_000_000_000 + next_offset,
+            records,
+            &value,
+        );
         match op % 8 {
             1..=3 => {
                 segment.log.extend_from_slice(&valid);
@@ -151,7 +156,10 @@ pub fn write_partition(data: &[u8], data_dir: &Path) -> std::io::Result<()> {
         let covered = segments.iter().take_while(|s| s.clean).count();
         if covered > 0 && covered < segments.len() {
             let point = segments[covered].base_offset;
-            std::fs::write(dir.join("recovery-point.checkpoint"), recovery_point_file(point))?;
+            std::fs::write(
+                dir.join("recovery-point.checkpoint"),
+                recovery_point_file(point),
+            )?;
         }
     }
     if flags & 2 != 0 {
@@ -181,15 +189,27 @@ fn log_config() -> LogConfig {
     }
 }
 
+/// What recovery made of one layout (so drivers can tell their inputs are not vacuous).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// `open_log` returned an error (allowed).
+    Refused,
+    /// Opened and checked; the log end after recovery.
+    Recovered { log_end_offset: i64 },
+}
+
 /// Fuzz entry (run on a glommio executor): lay out the directory, recover, check.
-pub async fn check(data: &[u8], data_dir: &Path) {
+pub async fn check(data: &[u8], data_dir: &Path) -> Outcome {
     if let Err(err) = write_partition(data, data_dir) {
-        panic!("cannot write the fuzz partition under {}: {err}", data_dir.display());
+        panic!(
+            "cannot write the fuzz partition under {}: {err}",
+            data_dir.display()
+        );
     }
     let manager = LogManager::new(engine_config(data_dir));
     let Ok(log) = manager.open_log(TOPIC, 0, log_config()).await else {
         // Refusing to open is allowed; panicking is not.
-        return;
+        return Outcome::Refused;
     };
     let start = log.log_start_offset();
     let end = log.log_end_offset();
@@ -200,13 +220,18 @@ pub async fn check(data: &[u8], data_dir: &Path) {
         let result = log
             .read(offset, READ_BYTES_MAX, i64::MAX)
             .await
-            .unwrap_or_else(|err| panic!("recovered log [{start}, {end}) unreadable at {offset}: {err}"));
+            .unwrap_or_else(|err| {
+                panic!("recovered log [{start}, {end}) unreadable at {offset}: {err}")
+            });
         let mut bytes = Vec::with_capacity(result.bytes as usize);
         for chunk in &result.chunks {
             let chunk = chunk.to_bytes().await.expect("read chunk bytes");
             bytes.extend_from_slice(&chunk);
         }
-        assert!(!bytes.is_empty(), "empty read at {offset} below the end {end}");
+        assert!(
+            !bytes.is_empty(),
+            "empty read at {offset} below the end {end}"
+        );
         let mut at = 0;
         while at < bytes.len() {
             let header = batch::parse_header(&bytes[at..])
@@ -215,7 +240,10 @@ pub async fn check(data: &[u8], data_dir: &Path) {
             assert!(at + len <= bytes.len(), "read cut a batch");
             let whole = &bytes[at..at + len];
             if let Err(err) = batch::validate(whole, CountRule::Compacted) {
-                panic!("recovered log holds a batch that fails validation at {}: {err}", header.base_offset);
+                panic!(
+                    "recovered log holds a batch that fails validation at {}: {err}",
+                    header.base_offset
+                );
             }
             assert!(
                 header.last_offset() >= offset,
@@ -242,8 +270,14 @@ pub async fn check(data: &[u8], data_dir: &Path) {
         .append(&[batch::build_batch(0, now, 2, b"after recovery")], now)
         .await;
     if let Ok(info) = appended {
-        assert_eq!(info.base_offset, end, "append after recovery not at the log end");
-        let result = log.read(end, READ_BYTES_MAX, i64::MAX).await.expect("read the append");
+        assert_eq!(
+            info.base_offset, end,
+            "append after recovery not at the log end"
+        );
+        let result = log
+            .read(end, READ_BYTES_MAX, i64::MAX)
+            .await
+            .expect("read the append");
         let chunk = result.chunks.first().expect("the append is readable");
         let first: Bytes = chunk.to_bytes().await.expect("chunk bytes");
         let header = batch::validate(&first, CountRule::Producer).expect("append reads back valid");
@@ -251,12 +285,20 @@ pub async fn check(data: &[u8], data_dir: &Path) {
     }
     let end_before_close = log.log_end_offset();
     drop(log);
+    let outcome = Outcome::Recovered {
+        log_end_offset: end,
+    };
     if manager.close_all().await.is_err() {
-        return;
+        return outcome;
     }
     let manager = LogManager::new(engine_config(data_dir));
     if let Ok(log) = manager.open_log(TOPIC, 0, log_config()).await {
-        assert_eq!(log.log_end_offset(), end_before_close, "clean close and reopen moved the end");
+        assert_eq!(
+            log.log_end_offset(),
+            end_before_close,
+            "clean close and reopen moved the end"
+        );
         let _ = manager.close_all().await;
     }
+    outcome
 }

@@ -84,7 +84,10 @@ pub fn decode_body(api_key: ApiKey, version: i16, body: &Bytes) -> bool {
 }
 
 /// decode → encode → decode → encode.
-pub fn round_trip<T: Decodable + Encodable + PartialEq + Debug>(body: &Bytes, version: i16) -> bool {
+pub fn round_trip<T: Decodable + Encodable + PartialEq + Debug>(
+    body: &Bytes,
+    version: i16,
+) -> bool {
     let mut input = body.clone();
     let Ok(value) = T::decode(&mut input, version) else {
         return false;
@@ -97,14 +100,25 @@ pub fn round_trip<T: Decodable + Encodable + PartialEq + Debug>(body: &Bytes, ve
         panic!("a decoded v{version} request does not re-encode: {err}\n{value:?}");
     }
     let size = value.compute_size(version).ok();
-    assert_eq!(size, Some(encoded.len()), "compute_size disagrees with encode: {value:?}");
+    assert_eq!(
+        size,
+        Some(encoded.len()),
+        "compute_size disagrees with encode: {value:?}"
+    );
     let mut again = encoded.clone().freeze();
     let decoded_again = match T::decode(&mut again, version) {
         Ok(value) => value,
         Err(err) => panic!("re-encoded v{version} request does not decode: {err}\n{value:?}"),
     };
-    assert!(again.is_empty(), "{} bytes left after decoding a re-encoding", again.len());
-    assert_eq!(value, decoded_again, "v{version} round trip changed the request");
+    assert!(
+        again.is_empty(),
+        "{} bytes left after decoding a re-encoding",
+        again.len()
+    );
+    assert_eq!(
+        value, decoded_again,
+        "v{version} round trip changed the request"
+    );
     let mut encoded_again = BytesMut::new();
     if let Err(err) = decoded_again.encode(&mut encoded_again, version) {
         panic!("second encode failed: {err}");

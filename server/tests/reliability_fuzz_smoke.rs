@@ -4,11 +4,11 @@
 //! version, encoded from its default value — their mutations, random bytes, and the committed
 //! regression inputs. SLUICE_FUZZ_CASES scales the case count.
 
+#[path = "../../fuzz/src/frame_props.rs"]
+mod frame_props;
 #[path = "../src/limits.rs"]
 #[allow(dead_code)]
 mod limits;
-#[path = "../../fuzz/src/frame_props.rs"]
-mod frame_props;
 #[path = "../../fuzz/src/request_props.rs"]
 mod request_props;
 #[path = "../../fuzz/src/seeded.rs"]
@@ -111,7 +111,11 @@ fn request_bodies_decode_without_panics_and_round_trip() {
             input.extend_from_slice(&body);
             input
         })
-        .chain(seeded::corpus(&repo_root(), "request_body").into_iter().map(|(_, d)| d))
+        .chain(
+            seeded::corpus(&repo_root(), "request_body")
+                .into_iter()
+                .map(|(_, d)| d),
+        )
         .collect();
     assert!(seeds.len() > 100, "only {} request seeds", seeds.len());
     let inputs = seeded::inputs(&seeds, cases(), 0x5eed_b0d1, 300);
@@ -121,15 +125,20 @@ fn request_bodies_decode_without_panics_and_round_trip() {
         let [api_pick, version_pick, body @ ..] = &input[..] else {
             continue;
         };
-        let api_key = request_props::DECODED_APIS[*api_pick as usize % request_props::DECODED_APIS.len()];
+        let api_key =
+            request_props::DECODED_APIS[*api_pick as usize % request_props::DECODED_APIS.len()];
         let range = api_key.valid_versions();
-        let version = range.min + (*version_pick as usize % (range.max - range.min + 1) as usize) as i16;
+        let version =
+            range.min + (*version_pick as usize % (range.max - range.min + 1) as usize) as i16;
         if request_props::decode_body(api_key, version, &bytes::Bytes::copy_from_slice(body)) {
             decoded += 1;
         }
     }
     eprintln!("{} request inputs, {decoded} decoded", inputs.len());
-    assert!(decoded >= seeds.len() / 2, "too few inputs decoded: {decoded}");
+    assert!(
+        decoded >= seeds.len() / 2,
+        "too few inputs decoded: {decoded}"
+    );
 }
 
 #[test]
@@ -144,7 +153,11 @@ fn frames_and_headers_survive_seeded_streams() {
         }
         seeds.push(input);
     }
-    seeds.extend(seeded::corpus(&repo_root(), "frame_header").into_iter().map(|(_, d)| d));
+    seeds.extend(
+        seeded::corpus(&repo_root(), "frame_header")
+            .into_iter()
+            .map(|(_, d)| d),
+    );
     let inputs = seeded::inputs(&seeds, cases() / 2, 0x5eed_f4a3, 300);
     for input in &inputs {
         frame_props::check(input);
