@@ -32,6 +32,8 @@ pub struct BrokerOptions {
     pub cores: usize,
     /// Contents of a TOML file passed as `--config`, using Kafka's key names.
     pub config_toml: Option<String>,
+    /// Parent of the temp data dir (default: the system temp dir), e.g. a small mount.
+    pub data_parent: Option<PathBuf>,
 }
 
 impl Default for BrokerOptions {
@@ -39,6 +41,7 @@ impl Default for BrokerOptions {
         BrokerOptions {
             cores: 1,
             config_toml: None,
+            data_parent: None,
         }
     }
 }
@@ -51,6 +54,12 @@ impl BrokerOptions {
 
     pub fn config(mut self, toml: &str) -> Self {
         self.config_toml = Some(toml.to_string());
+        self
+    }
+
+    /// Put the data dir under `parent` (reliability tests: a small loop-mounted filesystem).
+    pub fn data_dir_in(mut self, parent: &Path) -> Self {
+        self.data_parent = Some(parent.to_path_buf());
         self
     }
 }
@@ -74,10 +83,15 @@ impl Broker {
             .prefix("sluice-test-work-")
             .tempdir()
             .expect("create temp work dir");
-        let data_dir = tempfile::Builder::new()
-            .prefix("sluice-test-data-")
-            .tempdir()
-            .expect("create temp data dir");
+        let data_dir = match &options.data_parent {
+            Some(parent) => tempfile::Builder::new()
+                .prefix("sluice-test-data-")
+                .tempdir_in(parent),
+            None => tempfile::Builder::new()
+                .prefix("sluice-test-data-")
+                .tempdir(),
+        }
+        .expect("create temp data dir");
         let log_path = work_dir.path().join("broker.log");
         let config_path = options.config_toml.as_ref().map(|toml| {
             let path = work_dir.path().join("broker.toml");
@@ -105,6 +119,11 @@ impl Broker {
             }
         }
         unreachable!("the last attempt either returns or fails");
+    }
+
+    /// The broker's process id while it runs (reliability tests read /proc/PID/status).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|child| child.id())
     }
 
     pub fn addr(&self) -> SocketAddr {
