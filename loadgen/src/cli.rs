@@ -117,6 +117,9 @@ pub struct RunArgs {
     /// Write report.md, results.json and SVG plots here.
     #[arg(long)]
     pub out_dir: Option<PathBuf>,
+    /// Delete each cell's topic after the cell (keeps long sweeps within the disk).
+    #[arg(long)]
+    pub delete_topics: bool,
     /// Free text stored in the reports (e.g. "sluice --cores 1").
     #[arg(long)]
     pub label: Option<String>,

@@ -132,6 +132,9 @@ impl CellRunner<'_> {
         if let Some((outcome, window)) = produced {
             self.finish_produce(&mut result, outcome, window, &topic)?;
         }
+        if self.args.delete_topics {
+            Admin::connect(&self.args.bootstrap)?.delete_topic(&topic)?;
+        }
         Ok(result)
     }
 

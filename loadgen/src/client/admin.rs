@@ -9,7 +9,8 @@ use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{
-    ApiKey, BrokerId, CreateTopicsRequest, ListOffsetsRequest, MetadataRequest, TopicName,
+    ApiKey, BrokerId, CreateTopicsRequest, DeleteTopicsRequest, ListOffsetsRequest,
+    MetadataRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -172,6 +173,24 @@ impl Admin {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Deletes `topic` (sweeps use it so that many cells fit on one disk).
+    pub fn delete_topic(&mut self, topic: &str) -> Result<()> {
+        let version = self.versions.of(ApiKey::DeleteTopics)?;
+        let request = DeleteTopicsRequest::default()
+            .with_topic_names(vec![topic_name(topic)])
+            .with_timeout_ms(30_000);
+        let response = self.conn.call(&request, version)?;
+        for t in &response.responses {
+            if t.error_code != errors::NONE && t.error_code != errors::UNKNOWN_TOPIC_OR_PARTITION {
+                return Err(Error::Broker {
+                    what: format!("DeleteTopics {topic}"),
+                    code: t.error_code,
+                });
+            }
+        }
+        Ok(())
     }
 
     pub fn wait_for_leaders(&mut self, topic: &str, timeout: Duration) -> Result<TopicRoute> {

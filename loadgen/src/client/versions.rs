@@ -14,12 +14,13 @@ use super::errors;
 use crate::error::{Error, ProtocolContext, Result};
 
 /// (api, our lowest, our highest).
-const SUPPORTED: [(ApiKey, i16, i16); 5] = [
+const SUPPORTED: [(ApiKey, i16, i16); 6] = [
     (ApiKey::Produce, 3, 11),
     (ApiKey::Fetch, 4, 12),
     (ApiKey::Metadata, 1, 12),
     (ApiKey::ListOffsets, 1, 9),
     (ApiKey::CreateTopics, 2, 7),
+    (ApiKey::DeleteTopics, 1, 5),
 ];
 const API_VERSIONS_VERSION: i16 = 3;
 

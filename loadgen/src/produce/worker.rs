@@ -98,6 +98,9 @@ impl Producer {
     pub fn run(mut self) -> Result<ProduceOutcome> {
         // Runs on its own thread: readers must unpark this one.
         self.reader_ctx.writer = thread::current();
+        if self.spec.rate_per_producer.is_some() {
+            tighten_timer_slack();
+        }
         let interval_us = self.spec.rate_per_producer.map(|r| 1e6 / r);
         let mut intended_us = self.window.start_us as f64;
         loop {
@@ -390,8 +393,11 @@ impl Producer {
     }
 }
 
-/// Waits until `deadline_us`: sleeps while far away, then yields (sleep granularity is
-/// ~60 µs, too coarse for high fixed rates).
+/// Below this, waiting spins (yielding) rather than sleeping.
+const SPIN_US_MAX: u64 = 15;
+
+/// Waits until `deadline_us`: sleeps, then yields for the last few microseconds.
+/// Spinning through every wait would burn a core that the broker may need.
 fn pace_until(deadline_us: u64) {
     loop {
         let now = clock::now_us();
@@ -399,10 +405,20 @@ fn pace_until(deadline_us: u64) {
             return;
         }
         let wait = deadline_us - now;
-        if wait > 200 {
-            thread::sleep(Duration::from_micros(wait - 100));
+        if wait > SPIN_US_MAX {
+            thread::sleep(Duration::from_micros(wait - SPIN_US_MAX / 2));
         } else {
             thread::yield_now();
         }
+    }
+}
+
+/// The default 50 µs timer slack would make every paced sleep overshoot; fixed-rate mode
+/// wants wake-ups within a few microseconds of the intended send time.
+fn tighten_timer_slack() {
+    // SAFETY: PR_SET_TIMERSLACK takes a plain integer and affects only this thread.
+    let rc = unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0) };
+    if rc != 0 {
+        eprintln!("note: could not lower the timer slack; fixed-rate pacing will be coarser");
     }
 }
