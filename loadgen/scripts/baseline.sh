@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The loadgen baseline (issue "loadgen"): the full sweep against Sluice with `--cores 1`
+# (broker pinned to CPU 0, loadgen to CPU 1) and with `--cores 2` (sharing both CPUs),
+# each with the same-run O_DIRECT disk baseline of the broker's data directory, then the
+# fixed-rate latency check at half the measured max rate (acks=1, 16 partitions, 1 KiB).
+#
+#   loadgen/scripts/baseline.sh OUT_DIR [DATA_PARENT]
+#
+# DATA_PARENT (default /var/tmp) must be on the disk under test (not tmpfs: O_DIRECT).
+# Environment: WARMUP_S (2), DURATION_S (5), ACKS, PARTITIONS, SIZES (the issue's lists).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${1:?usage: baseline.sh OUT_DIR [DATA_PARENT]}
+DATA_PARENT=${2:-/var/tmp}
+WARMUP_S=${WARMUP_S:-2}
+DURATION_S=${DURATION_S:-5}
+ACKS=${ACKS:-0,1,all}
+PARTITIONS=${PARTITIONS:-1,16,256,1024}
+SIZES=${SIZES:-100,1024,16384}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+
+cargo build --release -p sluice-server -p sluice-loadgen
+SLUICE=target/release/sluice
+LOADGEN=target/release/sluice-loadgen
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+BROKER_PID=
+stop_broker() {
+  if [ -n "$BROKER_PID" ]; then kill "$BROKER_PID" 2>/dev/null || true; wait "$BROKER_PID" 2>/dev/null || true; fi
+  BROKER_PID=
+}
+trap stop_broker EXIT
+
+start_broker() { # cores pin
+  local cores=$1 pin=$2
+  DATA=$(mktemp -d "$DATA_PARENT/sluice-baseline-XXXXXX")
+  PORT=$(free_port)
+  taskset -c "$pin" "$SLUICE" start --listen "127.0.0.1:$PORT" --data-dir "$DATA/data" --cores "$cores" \
+    > "$OUT/broker-cores$cores.log" 2>&1 &
+  BROKER_PID=$!
+  for _ in $(seq 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "broker did not start"; cat "$OUT/broker-cores$cores.log"; exit 1
+}
+
+run_config() { # cores broker_cpus loadgen_cpus
+  local cores=$1 bpin=$2 lpin=$3 dir="$OUT/cores-$1"
+  start_broker "$cores" "$bpin"
+  echo "== cores=$cores: uptime before: $(uptime)" | tee -a "$OUT/commands.txt"
+  local cmd=(taskset -c "$lpin" "$LOADGEN" sweep --bootstrap "127.0.0.1:$PORT"
+    --acks "$ACKS" --partitions "$PARTITIONS" --message-bytes "$SIZES"
+    --warmup-s "$WARMUP_S" --duration-s "$DURATION_S" --delete-topics --quiet
+    --baseline-disk "$DATA" --label "sluice --cores $cores"
+    --out-dir "$dir" --json "$OUT/sweep-cores$cores.json")
+  echo "${cmd[*]}" >> "$OUT/commands.txt"
+  "${cmd[@]}" | tee "$OUT/sweep-cores$cores.txt"
+
+  # Fixed rate at half the max acks=1 / 16 partitions / 1 KiB rate.
+  local max
+  max=$(python3 -c "import json,sys; r=json.load(open('$OUT/sweep-cores$cores.json'));
+c=[c for c in r['cells'] if c['acks']=='1' and c['partitions']==16 and c['message_bytes']==1024][0]
+print(int(c['produce']['msgs_per_s']))")
+  local half=$((max / 2))
+  cmd=(taskset -c "$lpin" "$LOADGEN" produce --bootstrap "127.0.0.1:$PORT" --acks 1 --partitions 16
+    --message-bytes 1024 --rate "$half" --warmup-s "$WARMUP_S" --duration-s 10 --delete-topics --quiet
+    --label "sluice --cores $cores, half of $max msgs/s" --out-dir "$dir-rate" --json "$OUT/rate-cores$cores.json")
+  echo "${cmd[*]}" >> "$OUT/commands.txt"
+  "${cmd[@]}" | tee "$OUT/rate-cores$cores.txt"
+  echo "== cores=$cores: uptime after: $(uptime)" | tee -a "$OUT/commands.txt"
+  stop_broker
+  rm -rf "$DATA"
+}
+
+: > "$OUT/commands.txt"
+run_config 1 0 1
+run_config 2 0,1 0,1
+echo "results in $OUT"
