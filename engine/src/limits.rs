@@ -9,8 +9,12 @@ pub const CHUNK_BYTES_MIN: usize = 64 * 1024;
 pub const CHUNK_BYTES_MAX: usize = 1024 * 1024;
 /// Full chunks a single segment may have in flight before `append` waits for the oldest.
 pub const CHUNKS_IN_FLIGHT_MAX: usize = 4;
-/// Pre-allocation step (fallocate) for segment files.
-pub const PREALLOCATE_BYTES_STEP: u64 = 16 * 1024 * 1024;
+/// Smallest pre-allocation step (fallocate) of a segment file. Steps double with the segment's
+/// size up to `PREALLOCATE_BYTES_STEP_MAX`, so a streaming partition reserves space in large
+/// steps while thousands of quiet partitions reserve little.
+pub const PREALLOCATE_BYTES_STEP_MIN: u64 = 256 * 1024;
+/// Largest pre-allocation step.
+pub const PREALLOCATE_BYTES_STEP_MAX: u64 = 16 * 1024 * 1024;
 /// Smallest accepted `segment.bytes` (Kafka's minimum is 14 bytes; we need room for a batch).
 pub const SEGMENT_BYTES_MIN: u64 = 16 * 1024;
 /// Largest `segment.bytes`: index positions are u32.
@@ -29,7 +33,8 @@ pub const APPEND_BATCHES_MAX: usize = 1024;
 const _: () = assert!(CHUNK_BYTES_MIN as u64 % BLOCK_BYTES == 0);
 const _: () = assert!(CHUNK_BYTES_MAX as u64 % BLOCK_BYTES == 0);
 const _: () = assert!(CHUNK_BYTES_MIN <= CHUNK_BYTES_MAX);
-const _: () = assert!(PREALLOCATE_BYTES_STEP % BLOCK_BYTES == 0);
+const _: () = assert!(PREALLOCATE_BYTES_STEP_MIN % BLOCK_BYTES == 0);
+const _: () = assert!(PREALLOCATE_BYTES_STEP_MIN <= PREALLOCATE_BYTES_STEP_MAX);
 const _: () = assert!(SEGMENT_BYTES_MIN <= SEGMENT_BYTES_MAX);
 const _: () = assert!(SCAN_READ_BYTES as u64 % BLOCK_BYTES == 0);
 const _: () = assert!(WRITE_BUFFER_POOL_BYTES_DEFAULT >= CHUNK_BYTES_MAX);

@@ -23,8 +23,8 @@ use glommio::task::JoinHandle;
 
 use crate::buffer_pool::{BufferPool, PoolPermit};
 use crate::error::LogError;
-use crate::limits::PREALLOCATE_BYTES_STEP;
 use crate::limits::{BLOCK_BYTES, CHUNKS_IN_FLIGHT_MAX, CHUNK_BYTES_MAX, CHUNK_BYTES_MIN};
+use crate::limits::{PREALLOCATE_BYTES_STEP_MAX, PREALLOCATE_BYTES_STEP_MIN};
 use crate::storage::SegmentFile;
 
 pub(crate) fn align_down(value: u64) -> u64 {
@@ -153,7 +153,10 @@ impl SegmentAppender {
         }
         let needed = self.size_bytes + bytes;
         if needed > self.preallocated_bytes {
-            let target = align_up(needed.max(self.size_bytes + PREALLOCATE_BYTES_STEP))
+            let step = self
+                .size_bytes
+                .clamp(PREALLOCATE_BYTES_STEP_MIN, PREALLOCATE_BYTES_STEP_MAX);
+            let target = align_up(needed.max(self.size_bytes + step))
                 .min(align_up(self.segment_bytes.max(needed)));
             self.file
                 .preallocate(target)
