@@ -1,5 +1,6 @@
 //! Shared by the `group_*` scenario tests: a broker tuned for fast group tests, and a runner
 //! for `clients/python/group_scenarios.py` that requires its `VERIFIED` line.
+#![allow(dead_code)]
 
 use std::process::Command;
 use std::time::Duration;
