@@ -1,11 +1,26 @@
 //! Consumer groups: Kafka's classic group protocol and committed offsets.
 //!
 //! The coordinator of a group lives on the shard owning the group's `__consumer_offsets`
-//! partition (`placement`). `GroupCoordinator` is pure: it takes requests and the time, and
-//! hands back replies and records to persist; the runtime glue (`runtime`) owns the I/O, the
-//! timers and the cross-shard routing. State changes that must survive a restart are records
-//! in `__consumer_offsets` in Kafka's own formats (`records`, `batch`), and loading replays
-//! them (`load`).
+//! partition (`placement`: Kafka's own `abs(hashCode) % offsets.topic.num.partitions`).
+//! `GroupCoordinator` is pure: it takes requests and the time, and hands back replies and
+//! records to persist; it is unit-tested with a manual clock (`tests`). The glue on a live
+//! shard (`runtime`, `persist`, `loader`, `service`, `route`) owns the I/O, the timers and the
+//! cross-shard routing; the API handlers are in `kafka/handlers/`.
+//!
+//! Durability: every state change that must survive a restart is a record in
+//! `__consumer_offsets`, in Kafka's own key/value formats (`records`) inside RecordBatch v2
+//! (`batch`), appended through the engine and fdatasync'd before the request that caused it is
+//! answered (OffsetCommit, the leader's SyncGroup, DeleteGroups, OffsetDelete). On start each
+//! shard replays its offsets partitions (`loader`, `load`) and answers
+//! COORDINATOR_LOAD_IN_PROGRESS for their groups until it has.
+//!
+//! Bounded size until compaction exists: the offsets partitions have no time or size
+//! retention (it could drop the only record of a live offset). Instead, after
+//! `sluice.offsets.snapshot.records` appended records, the persist worker appends a snapshot
+//! of the partition's live state (one GroupMetadata record per group, the latest offset per
+//! partition) and then `delete_records_before(snapshot start)`; sealed segments wholly below it
+//! are deleted. Replaying from the log start therefore starts at a snapshot. A crash between
+//! the two steps leaves old records plus the snapshot, which replays to the same state.
 //!
 //! Must never: block the shard, trust a record read back from disk without decoding checks,
 //! or answer as coordinator for a partition it hasn't finished loading.

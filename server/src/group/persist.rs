@@ -2,7 +2,7 @@
 //! order they were produced, fdatasyncs each touched partition once per round (group commit),
 //! then answers. Also keeps each partition bounded: after `snapshot_records_interval` records
 //! it appends a snapshot of the partition's live state and deletes everything before it (see
-//! `README` in this module's doc: until compaction exists, this is how the topic stays small).
+//! the `group` module doc: until compaction exists, this is how the topic stays small).
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
