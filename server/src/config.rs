@@ -63,6 +63,11 @@ pub struct BrokerConfig {
     /// `socket.request.max.bytes`: larger frames close the connection.
     #[serde(rename = "socket.request.max.bytes")]
     pub socket_request_max_bytes: u32,
+    /// `connections.max.idle.ms`: a connection that has not completed a request frame for this
+    /// long is closed. Unlike Kafka, the clock runs from the end of the previous frame, so a
+    /// client trickling one byte at a time (slowloris) is closed too.
+    #[serde(rename = "connections.max.idle.ms")]
+    pub connections_max_idle_ms: u64,
     /// `log.flush.interval.ms`: background group-commit period for data written with acks=0/1.
     /// Unlike Kafka's default (never), Sluice flushes every 10 ms by default.
     #[serde(rename = "log.flush.interval.ms")]
@@ -136,6 +141,7 @@ impl Default for BrokerConfig {
             auto_create_topics_enable: true,
             num_partitions: 1,
             socket_request_max_bytes: 100 * 1024 * 1024,
+            connections_max_idle_ms: 600_000,
             flush_interval_ms: 10,
             retention_check_interval_ms: 5 * 60 * 1000,
             batch_cache_bytes_max: 256 * 1024 * 1024,
@@ -210,6 +216,9 @@ impl BrokerConfig {
         }
         if self.socket_request_max_bytes < limits::FRAME_BYTES_MIN {
             return invalid("socket.request.max.bytes", "must be at least 1 KiB");
+        }
+        if self.connections_max_idle_ms < limits::CONNECTION_IDLE_MS_MIN {
+            return invalid("connections.max.idle.ms", "must be at least 100 ms");
         }
         if self.cores == Some(0) {
             return invalid("cores", "must be at least 1");

@@ -3,6 +3,8 @@
 
 /// Smallest `socket.request.max.bytes` we accept (a request header alone is a few dozen bytes).
 pub const FRAME_BYTES_MIN: u32 = 1024;
+/// Smallest `connections.max.idle.ms` we accept.
+pub const CONNECTION_IDLE_MS_MIN: u64 = 100;
 /// Smallest frame that can hold api_key, api_version and correlation_id.
 pub const REQUEST_HEADER_BYTES_MIN: usize = 8;
 /// Requests accepted on one connection whose responses are not yet written (pipelining depth).

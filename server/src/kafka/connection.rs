@@ -6,6 +6,7 @@
 
 use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
+use std::time::Duration;
 
 use futures_lite::io::{BufReader, ReadHalf, WriteHalf};
 use futures_lite::{future, AsyncWriteExt};
@@ -58,18 +59,36 @@ async fn read_loop(
     sender: LocalSender<Pending>,
 ) {
     let frame_bytes_max = conn.shard.config.socket_request_max_bytes;
+    let idle_max = Duration::from_millis(conn.shard.config.connections_max_idle_ms);
     loop {
+        // A whole frame must arrive within the idle limit: bounds idle connections and clients
+        // that trickle a frame one byte at a time.
         let next = future::or(
             async { Some(read_frame(&mut reader, frame_bytes_max).await) },
-            async {
-                conn.shard.stopping().await;
-                None
-            },
+            future::or(
+                async {
+                    conn.shard.stopping().await;
+                    None
+                },
+                async {
+                    glommio::timer::sleep(idle_max).await;
+                    Some(Err(FrameError::Io(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!(
+                            "no complete request within connections.max.idle.ms ({idle_max:?})"
+                        ),
+                    ))))
+                },
+            ),
         )
         .await;
         let frame = match next {
             None => return,
             Some(Ok(frame)) => frame,
+            Some(Err(FrameError::Io(err))) if err.kind() == std::io::ErrorKind::TimedOut => {
+                tracing::info!(peer = %conn.peer, "closing connection: {err}");
+                return;
+            }
             Some(Err(FrameError::Closed)) => return,
             Some(Err(FrameError::Io(err))) => {
                 tracing::debug!(peer = %conn.peer, "connection read: {err}");
