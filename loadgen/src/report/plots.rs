@@ -64,7 +64,7 @@ fn throughput(report: &RunReport, path: &Path) -> Result<()> {
     let labels: Vec<String> = report
         .cells
         .iter()
-        .map(|c| format!("a{} p{} m{}", c.acks, c.partitions, c.message_bytes))
+        .map(|c| format!("acks={} p={} m={}", c.acks, c.partitions, c.message_bytes))
         .collect();
     let y_max = values.iter().cloned().fold(0.0, f64::max).max(1.0) * 1.15;
     let n = values.len();
@@ -93,6 +93,7 @@ fn throughput(report: &RunReport, path: &Path) -> Result<()> {
         .disable_x_mesh()
         .x_labels(0)
         .y_desc("MB/s (record values)")
+        .y_label_formatter(&|y| format!("{y:.0}"))
         .draw()
         .map_err(plot_err)?;
     chart
@@ -177,6 +178,7 @@ fn latency_spectrum(report: &RunReport, acks: &str, path: &Path) -> Result<()> {
         .x_desc("percentile")
         .y_desc("latency (µs)")
         .x_label_formatter(&|x| percentile_label(*x))
+        .y_label_formatter(&|y| format!("{y:.0}"))
         .draw()
         .map_err(plot_err)?;
     for (i, c) in cells.iter().enumerate() {
