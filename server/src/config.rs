@@ -127,6 +127,9 @@ pub struct BrokerConfig {
     /// `segment.bytes` of `__consumer_offsets` partitions.
     #[serde(rename = "sluice.offsets.segment.bytes")]
     pub offsets_segment_bytes: u64,
+    /// `--metrics-listen`: Prometheus endpoint (None: `metrics::METRICS_LISTEN_DEFAULT`).
+    #[serde(rename = "sluice.metrics.listen")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for BrokerConfig {
@@ -161,6 +164,7 @@ impl Default for BrokerConfig {
             group_max_session_timeout_ms: 1_800_000,
             offsets_snapshot_records: 10_000,
             offsets_segment_bytes: 16 * 1024 * 1024,
+            metrics_listen: None,
         }
     }
 }
@@ -171,6 +175,7 @@ pub struct FlagOverrides {
     pub listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
     pub cores: Option<usize>,
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl BrokerConfig {
@@ -189,6 +194,7 @@ impl BrokerConfig {
         if let Some(cores) = flags.cores {
             config.cores = Some(cores);
         }
+        config.metrics_listen = flags.metrics_listen.or(config.metrics_listen);
         config.validate()?;
         Ok(config)
     }

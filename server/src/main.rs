@@ -9,6 +9,7 @@ mod kafka;
 mod limits;
 mod logging;
 mod memlock;
+mod metrics;
 mod shard;
 mod signals;
 mod topics;
@@ -65,11 +66,20 @@ struct StartArgs {
     /// TOML config file (Kafka setting names); flags override it
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Serve Prometheus metrics at http://HOST:PORT/metrics [default: 127.0.0.1:9644]
+    #[arg(long, value_name = "HOST:PORT")]
+    metrics_listen: Option<SocketAddr>,
+    /// Log lines as human-readable text or as JSON objects (one per line)
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: logging::LogFormat,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init();
+    logging::init(match &cli.command {
+        Command::Start(args) => args.log_format,
+        _ => logging::LogFormat::Text,
+    });
     stop_on_panic();
     match cli.command {
         Command::Start(args) => match start(args) {
@@ -95,6 +105,7 @@ fn start(args: StartArgs) -> Result<(), String> {
         listen: args.listen,
         data_dir: args.data_dir,
         cores: args.cores,
+        metrics_listen: args.metrics_listen,
     };
     let config =
         BrokerConfig::resolve(args.config.as_deref(), &flags).map_err(|e| e.to_string())?;
@@ -107,6 +118,7 @@ fn start(args: StartArgs) -> Result<(), String> {
     let meta = topics::store::load(&config.data_dir).map_err(|e| e.to_string())?;
     let config = Arc::new(config);
     let topics = meta.topics.len();
+    metrics::start_endpoint(config.metrics_listen)?;
     let shards = shard::start(
         config.clone(),
         meta,

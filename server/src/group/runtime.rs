@@ -55,6 +55,21 @@ impl GroupRuntime {
         self.coord.borrow().config().clone()
     }
 
+    /// (group, topic, partition, offset) of every committed offset held here; for the metrics
+    /// scrape only (empty if the coordinator is borrowed right now).
+    pub fn committed_offsets(&self) -> Vec<(String, String, i32, i64)> {
+        let Ok(coord) = self.coord.try_borrow() else {
+            return Vec::new();
+        };
+        let dead = super::state::GroupState::Dead;
+        let live = coord.groups.values().filter(|g| !g.is(dead));
+        live.flat_map(|g| {
+            let offsets = g.offsets.iter();
+            offsets.map(|((topic, p), o)| (g.group_id.clone(), topic.clone(), *p, o.offset))
+        })
+        .collect()
+    }
+
     /// Runs `f` on the coordinator, then carries out what it asked for.
     pub fn with<T>(&self, f: impl FnOnce(&mut GroupCoordinator) -> T) -> T {
         let out = f(&mut self.coord.borrow_mut());

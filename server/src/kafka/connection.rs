@@ -133,6 +133,7 @@ async fn write_loop(
         let Some(response) = response else {
             continue;
         };
+        crate::metrics::hooks::response_sent(&response);
         if let Err(err) = write_response(fd, &mut writer, response).await {
             tracing::debug!(%peer, "connection write: {err}");
             break;

@@ -127,6 +127,7 @@ fn header_field(frame: &Bytes, at: usize) -> i16 {
 pub async fn handle(conn: &Rc<Conn>, frame: Bytes) -> Result<Outcome, RequestError> {
     assert!(frame.len() >= crate::limits::REQUEST_HEADER_BYTES_MIN);
     let api_key_raw = header_field(&frame, 0);
+    let meter = crate::metrics::hooks::RequestMeter::start(api_key_raw, frame.len());
     let version = header_field(&frame, 2);
     let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
     let Some(range) = handlers::versions(api_key_raw) else {
@@ -161,5 +162,5 @@ pub async fn handle(conn: &Rc<Conn>, frame: Bytes) -> Result<Outcome, RequestErr
         client_id: header.client_id.map(|id| id.to_string()),
         body,
     };
-    handlers::handle(conn, request).await
+    meter.finish(handlers::handle(conn, request).await)
 }

@@ -104,6 +104,8 @@ pub enum ShardRequest {
     Produce {
         parts: Vec<ProducePart>,
         now_ms: i64,
+        /// When the requesting shard sent it (queueing time metric).
+        sent_at: std::time::Instant,
         reply: Reply<Vec<ProducePartResult>>,
     },
     /// fdatasync everything appended so far to these partitions (group commit).
@@ -113,6 +115,8 @@ pub enum ShardRequest {
     },
     Read {
         parts: Vec<ReadSpec>,
+        /// When the requesting shard sent it (queueing time metric).
+        sent_at: std::time::Instant,
         reply: Reply<Vec<PartitionRead>>,
     },
     /// Resolves when one of the partitions has data past its offset, or at the deadline.

@@ -152,6 +152,7 @@ async fn shard_main(setup: ShardSetup) -> Result<(), ShardError> {
         setup.meta.clone(),
         peers,
     ));
+    crate::metrics::shard_started(&shard);
     for receiver in inbound {
         glommio::spawn_local(serve_peer(shard.clone(), receiver)).detach();
     }

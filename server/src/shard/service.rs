@@ -16,11 +16,13 @@ use crate::util::join_all;
 
 /// Serves one request and sends its reply. A send error only means the requester went away.
 pub async fn serve(shard: Rc<Shard>, request: ShardRequest) {
+    crate::metrics::hooks::dequeued(&request);
     match request {
         ShardRequest::Produce {
             parts,
             now_ms,
             reply,
+            ..
         } => {
             let results = produce(&shard, parts, now_ms).await;
             reply.send(results).ok();
@@ -28,7 +30,7 @@ pub async fn serve(shard: Rc<Shard>, request: ShardRequest) {
         ShardRequest::Flush { parts, reply } => {
             reply.send(flush(&shard, parts).await).ok();
         }
-        ShardRequest::Read { parts, reply } => {
+        ShardRequest::Read { parts, reply, .. } => {
             reply.send(read(&shard, parts).await).ok();
         }
         ShardRequest::WaitForData {
@@ -76,7 +78,8 @@ async fn produce(
             results.push(produce_error(errors::UNKNOWN_TOPIC_OR_PARTITION, message));
             continue;
         };
-        match log.append(&part.batches, now_ms).await {
+        let append = log.append(&part.batches, now_ms);
+        match crate::metrics::hooks::append(&part.batches, append).await {
             Ok(info) => {
                 appended = true;
                 assert!(info.last_offset >= info.base_offset);
@@ -123,7 +126,7 @@ async fn flush(shard: &Rc<Shard>, parts: Vec<(String, i32)>) -> Vec<i16> {
                 let Some(log) = log else {
                     return errors::UNKNOWN_TOPIC_OR_PARTITION;
                 };
-                match log.flush().await {
+                match crate::metrics::hooks::flush(log.flush()).await {
                     Ok(_) => errors::NONE,
                     Err(err) => {
                         tracing::error!(%topic, partition, "flush failed: {err}");
@@ -174,7 +177,7 @@ async fn read_one(
     end: i64,
     start: i64,
 ) -> PartitionRead {
-    match log.read(spec.fetch_offset, spec.max_bytes, end).await {
+    match crate::metrics::hooks::read(log.read(spec.fetch_offset, spec.max_bytes, end)).await {
         Ok(result) => {
             let mut chunks = Vec::with_capacity(result.chunks.len());
             for chunk in result.chunks {

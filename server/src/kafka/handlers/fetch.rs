@@ -91,7 +91,8 @@ async fn fetch(shard: &Rc<Shard>, request: &Request, body: FetchRequest) -> Resp
         if total >= min_bytes || errored || now >= deadline || shard.is_stopping() {
             break reads;
         }
-        wait_for_data(shard, &parts, deadline - now).await;
+        let waited = wait_for_data(shard, &parts, deadline - now);
+        crate::metrics::hooks::timed(crate::metrics::Stage::FetchWait, waited).await;
     };
     let indexes: Vec<i32> = parts.iter().map(|p| p.partition).collect();
     encode(request, &topics, &indexes, reads)
@@ -122,6 +123,7 @@ async fn read_all(shard: &Rc<Shard>, parts: &[Wanted], max_bytes: u32) -> Vec<Pa
             let reads = shard
                 .call(owner, |reply| ShardRequest::Read {
                     parts: specs,
+                    sent_at: Instant::now(),
                     reply,
                 })
                 .await;

@@ -185,6 +185,7 @@ async fn append(shard: &Rc<Shard>, slots: &mut [Slot], work: Work) {
                     .call(owner, |reply| ShardRequest::Produce {
                         parts,
                         now_ms: now,
+                        sent_at: std::time::Instant::now(),
                         reply,
                     })
                     .await;

@@ -1,0 +1,121 @@
+//! The calls the data path makes into metrics. Each records into the calling shard's own
+//! [`ShardMetrics`](super::shard_metrics::ShardMetrics) (single-writer atomics, no locks, no
+//! allocation except boxing a deferred response future) and returns what it wrapped unchanged.
+
+use std::future::Future;
+use std::time::Instant;
+
+use bytes::Bytes;
+use sluice_engine::{AppendError, AppendInfo, LogError, ReadError, ReadResult};
+
+use super::shard_metrics::{with_local, Stage};
+use crate::kafka::dispatch::{Outcome, RequestError};
+use crate::kafka::response::Response;
+use crate::shard::messages::ShardRequest;
+
+/// Times one request from dispatch to its response (see `ApiMetrics::latency`).
+pub struct RequestMeter {
+    api_key: i16,
+    started: Instant,
+}
+
+impl RequestMeter {
+    /// A frame of `frame_bytes` (size prefix excluded) arrived for `api_key`.
+    pub fn start(api_key: i16, frame_bytes: usize) -> RequestMeter {
+        with_local(|m| m.received_bytes.add(frame_bytes as u64 + 4));
+        RequestMeter {
+            api_key,
+            started: Instant::now(),
+        }
+    }
+
+    /// Records the handler's outcome; a deferred response is timed when it resolves.
+    pub fn finish(self, result: Result<Outcome, RequestError>) -> Result<Outcome, RequestError> {
+        let api_key = self.api_key;
+        with_local(|m| {
+            if let Some(api) = m.api(api_key) {
+                api.requests.add(1);
+            }
+        });
+        match result {
+            Ok(Outcome::Deferred(deferred)) => Ok(Outcome::Deferred(Box::pin(async move {
+                let result = deferred.await;
+                self.record(result.is_ok());
+                result
+            }))),
+            other => {
+                self.record(other.is_ok());
+                other
+            }
+        }
+    }
+
+    fn record(&self, ok: bool) {
+        let elapsed = self.started.elapsed();
+        with_local(|m| {
+            let Some(api) = m.api(self.api_key) else {
+                return;
+            };
+            if ok {
+                api.latency.observe(elapsed);
+            } else {
+                api.failures.add(1);
+            }
+        });
+    }
+}
+
+/// The connection writer is about to send `response`.
+pub fn response_sent(response: &Response) {
+    let bytes: usize = response.chunks.iter().map(|chunk| chunk.len()).sum();
+    with_local(|m| m.sent_bytes.add(bytes as u64));
+}
+
+/// The owner shard starts serving `request`: records how long it queued since it was sent.
+pub fn dequeued(request: &ShardRequest) {
+    let (stage, sent_at) = match request {
+        ShardRequest::Produce { sent_at, .. } => (Stage::ProduceQueue, sent_at),
+        ShardRequest::Read { sent_at, .. } => (Stage::FetchQueue, sent_at),
+        _ => return,
+    };
+    let queued = sent_at.elapsed();
+    with_local(|m| m.stage(stage).observe(queued));
+}
+
+/// Times `future` as `stage` on this shard.
+pub async fn timed<T>(stage: Stage, future: impl Future<Output = T>) -> T {
+    let started = Instant::now();
+    let output = future.await;
+    let elapsed = started.elapsed();
+    with_local(|m| m.stage(stage).observe(elapsed));
+    output
+}
+
+/// Times one partition's append and counts the bytes of `batches` once appended.
+pub async fn append(
+    batches: &[Bytes],
+    append: impl Future<Output = Result<AppendInfo, AppendError>>,
+) -> Result<AppendInfo, AppendError> {
+    let result = timed(Stage::ProduceAppend, append).await;
+    if result.is_ok() {
+        let bytes: usize = batches.iter().map(Bytes::len).sum();
+        with_local(|m| m.appended_bytes.add(bytes as u64));
+    }
+    result
+}
+
+/// Times one partition's acks=all flush.
+pub async fn flush(flush: impl Future<Output = Result<i64, LogError>>) -> Result<i64, LogError> {
+    timed(Stage::ProduceFlush, flush).await
+}
+
+/// Times one partition's fetch read and counts the bytes it returns.
+pub async fn read(
+    read: impl Future<Output = Result<ReadResult, ReadError>>,
+) -> Result<ReadResult, ReadError> {
+    let result = timed(Stage::FetchRead, read).await;
+    if let Ok(found) = &result {
+        with_local(|m| m.read_bytes.add(u64::from(found.bytes)));
+    }
+    result
+}

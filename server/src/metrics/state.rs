@@ -1,0 +1,130 @@
+//! Shard state read at scrape time only: partitions and bytes, log offsets, committed group
+//! offsets and glommio's executor and io_uring statistics. The scrape thread asks each shard
+//! over a channel; a task on the shard answers with a [`ShardState`] built from the shard's
+//! own (`!Send`) structures. Nothing here runs unless someone scrapes.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::shard::shard::Shard;
+
+/// Logs visited between two `yield_if_needed` calls while building a snapshot.
+const LOGS_PER_YIELD: usize = 256;
+
+/// A scrape's question to one shard.
+pub struct StateQuery {
+    pub reply: flume::Sender<ShardState>,
+}
+
+/// One partition log on its owner shard.
+#[derive(Debug, Clone)]
+pub struct PartitionState {
+    pub topic: String,
+    pub partition: i32,
+    pub log_start_offset: i64,
+    pub log_end_offset: i64,
+    pub bytes: u64,
+}
+
+/// A committed offset of a group coordinated on the shard.
+#[derive(Debug, Clone)]
+pub struct CommittedOffset {
+    pub group: String,
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// glommio's statistics, accumulated: glommio hands them out as deltas (each read resets).
+/// Its I/O latency sketches are left out: glommio fills them only for reads, and only on
+/// executors built with `record_io_latencies`, which costs a sketch update per I/O.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RuntimeTotals {
+    pub tasks_executed: u64,
+    pub scheduler_runs: u64,
+    pub executor_runtime: Duration,
+    pub total_runtime: Duration,
+    pub file_reads: u64,
+    pub file_read_bytes: u64,
+    pub file_writes: u64,
+    pub file_written_bytes: u64,
+    pub files_opened: u64,
+    pub files_closed: u64,
+}
+
+/// Everything one shard reports at a scrape.
+#[derive(Debug, Clone, Default)]
+pub struct ShardState {
+    pub shard: usize,
+    pub partitions: Vec<PartitionState>,
+    pub committed: Vec<CommittedOffset>,
+    pub runtime: RuntimeTotals,
+}
+
+/// Serves scrape queries on `shard` until the scrape side goes away.
+pub async fn serve(shard: Rc<Shard>, queries: flume::Receiver<StateQuery>) {
+    let totals = Cell::new(RuntimeTotals::default());
+    while let Ok(query) = queries.recv_async().await {
+        let state = collect(&shard, &totals).await;
+        // The scrape may have timed out meanwhile; nobody to answer then.
+        query.reply.send(state).ok();
+    }
+}
+
+async fn collect(shard: &Rc<Shard>, totals: &Cell<RuntimeTotals>) -> ShardState {
+    let logs = shard.logs.logs();
+    let mut partitions = Vec::with_capacity(logs.len());
+    for (index, log) in logs.iter().enumerate() {
+        if index % LOGS_PER_YIELD == LOGS_PER_YIELD - 1 {
+            glommio::yield_if_needed().await;
+        }
+        partitions.push(PartitionState {
+            topic: log.topic().to_string(),
+            partition: log.partition(),
+            log_start_offset: log.log_start_offset(),
+            log_end_offset: log.log_end_offset(),
+            bytes: log.size_bytes(),
+        });
+    }
+    let committed = shard
+        .groups
+        .committed_offsets()
+        .into_iter()
+        .map(|(group, topic, partition, offset)| CommittedOffset {
+            group,
+            topic,
+            partition,
+            offset,
+        })
+        .collect();
+    let runtime = accumulate(totals.get());
+    totals.set(runtime);
+    ShardState {
+        shard: shard.id,
+        partitions,
+        committed,
+        runtime,
+    }
+}
+
+/// Adds what glommio counted since the last read (its reads reset the counts).
+fn accumulate(mut totals: RuntimeTotals) -> RuntimeTotals {
+    let executor = glommio::executor().executor_stats();
+    totals.tasks_executed += executor.tasks_executed();
+    totals.scheduler_runs += executor.scheduler_runs();
+    totals.executor_runtime += executor.executor_runtime();
+    totals.total_runtime += executor.total_runtime();
+    let io = glommio::executor().io_stats();
+    for ring in [&io.main_ring, &io.latency_ring, &io.poll_ring] {
+        let (reads, read_bytes) = ring.file_reads();
+        let (writes, written_bytes) = ring.file_writes();
+        totals.file_reads += reads;
+        totals.file_read_bytes += read_bytes;
+        totals.file_writes += writes;
+        totals.file_written_bytes += written_bytes;
+        totals.files_opened += ring.files_opened();
+        totals.files_closed += ring.files_closed();
+    }
+    totals
+}
