@@ -28,6 +28,8 @@ pub const HEADER_BYTES: usize = 61;
 pub const LOG_OVERHEAD_BYTES: usize = 12;
 /// The only magic accepted.
 pub const MAGIC_V2: i8 = 2;
+/// attributes bits 0-2: compression codec (0 = none).
+pub const ATTRIBUTE_COMPRESSION_MASK: i16 = 0x07;
 /// attributes bit 3: timestamp type (1 = LogAppendTime).
 pub const ATTRIBUTE_LOG_APPEND_TIME: i16 = 1 << 3;
 /// attributes bit 4: transactional.
@@ -51,6 +53,8 @@ pub enum BatchError {
     Crc { stored: u32, computed: u32 },
     #[error("records count {count} inconsistent with lastOffsetDelta {last_offset_delta}")]
     Count { count: i32, last_offset_delta: i32 },
+    #[error("records section does not hold recordsCount {count} records: {detail}")]
+    Records { count: i32, detail: &'static str },
 }
 
 /// The parsed fixed header of one batch.
@@ -178,7 +182,53 @@ pub fn validate(buf: &[u8], rule: CountRule) -> Result<BatchHeader, BatchError> 
             computed,
         });
     }
+    check_records_framing(buf, &header)?;
     Ok(header)
+}
+
+/// Uncompressed batches: the records section must be exactly `recordsCount` length-prefixed
+/// records. Only the length varints are read (no record is decoded), so a count that disagrees
+/// with the bytes is refused cheaply; a consumer would otherwise fail on the batch later.
+/// Compressed records are not looked at (the broker never decompresses).
+pub fn check_records_framing(buf: &[u8], header: &BatchHeader) -> Result<(), BatchError> {
+    if header.attributes & ATTRIBUTE_COMPRESSION_MASK != 0 {
+        return Ok(());
+    }
+    let count = header.records_count;
+    let fail = |detail| Err(BatchError::Records { count, detail });
+    let mut at = HEADER_BYTES;
+    let mut seen: i64 = 0;
+    while at < buf.len() {
+        let Some((len, used)) = read_varint_i32(&buf[at..]) else {
+            return fail("bad record length varint");
+        };
+        at += used;
+        if len < 0 || len as usize > buf.len() - at {
+            return fail("a record length runs past the batch");
+        }
+        at += len as usize;
+        seen += 1;
+        if seen > i64::from(count) {
+            return fail("more records than recordsCount");
+        }
+    }
+    if seen != i64::from(count) {
+        return fail("fewer records than recordsCount");
+    }
+    Ok(())
+}
+
+/// A zigzag varint of at most 5 bytes (Kafka's varint for int32); returns (value, bytes used).
+fn read_varint_i32(buf: &[u8]) -> Option<(i32, usize)> {
+    let mut raw: u32 = 0;
+    for (i, &byte) in buf.iter().take(5).enumerate() {
+        raw |= u32::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            let value = (raw >> 1) as i32 ^ -((raw & 1) as i32);
+            return Some((value, i + 1));
+        }
+    }
+    None
 }
 
 /// Record count sanity relative to lastOffsetDelta.
@@ -301,6 +351,26 @@ mod tests {
         let header = validate(&rewritten, CountRule::Producer).unwrap();
         assert_eq!(header.base_offset, 77);
         assert_eq!(header.partition_leader_epoch, 5);
+    }
+
+    #[test]
+    fn records_count_must_match_the_records_section() {
+        let batch = build_batch(0, 1000, 3, b"counted");
+        // recordsCount and lastOffsetDelta agree (5 / 4) and the CRC is right, but only 3
+        // records follow: found by the reliability bad-input corpus.
+        for (count, delta) in [(5i32, 4i32), (1, 0)] {
+            let mut lie = batch.to_vec();
+            lie[RECORDS_COUNT_AT..RECORDS_COUNT_AT + 4].copy_from_slice(&count.to_be_bytes());
+            lie[LAST_OFFSET_DELTA_AT..LAST_OFFSET_DELTA_AT + 4]
+                .copy_from_slice(&delta.to_be_bytes());
+            let crc = compute_crc(&lie);
+            lie[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
+            assert!(matches!(
+                validate(&lie, CountRule::Producer),
+                Err(BatchError::Records { .. })
+            ));
+        }
+        assert!(validate(&batch, CountRule::Producer).is_ok());
     }
 
     #[test]
