@@ -12,6 +12,7 @@ pub mod service;
 // `shard::shard::Shard` reads oddly, but the file holds exactly the per-shard state type.
 #[allow(clippy::module_inception)]
 pub mod shard;
+pub mod timestamp_lookup;
 
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};

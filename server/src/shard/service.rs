@@ -11,6 +11,7 @@ use sluice_engine::{AppendError, ReadChunk, ReadError};
 use super::messages::*;
 use super::metadata;
 use super::shard::Shard;
+use super::timestamp_lookup;
 use crate::kafka::errors;
 use crate::util::join_all;
 
@@ -287,7 +288,11 @@ async fn offset_answer(log: &sluice_engine::PartitionLog, timestamp: i64) -> Off
             offset: -1,
         },
         ts => match log.offset_for_timestamp(ts).await {
-            Ok(Some((offset, found_ts))) => ok(found_ts, offset),
+            Ok(Some(batch_answer)) => {
+                let (offset, found_ts) =
+                    timestamp_lookup::first_record_at_or_after(log, batch_answer, ts).await;
+                ok(found_ts, offset)
+            }
             Ok(None) => ok(-1, -1),
             Err(err) => {
                 tracing::error!("offset_for_timestamp failed: {err}");
