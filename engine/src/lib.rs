@@ -29,6 +29,6 @@ pub mod storage;
 
 pub use config::{LogConfig, ShardEngineConfig, TimestampType};
 pub use error::{AppendError, LogError, ReadError};
-pub use log::PartitionLog;
+pub use log::{LeaderEpochCache, PartitionLog};
 pub use manager::LogManager;
 pub use read_result::{AppendInfo, FileRange, ReadChunk, ReadResult};

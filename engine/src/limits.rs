@@ -30,11 +30,11 @@ pub const WRITE_BUFFER_POOL_BYTES_DEFAULT: usize = 64 * 1024 * 1024;
 /// Batches in one `append` call.
 pub const APPEND_BATCHES_MAX: usize = 1024;
 
-const _: () = assert!(CHUNK_BYTES_MIN as u64 % BLOCK_BYTES == 0);
-const _: () = assert!(CHUNK_BYTES_MAX as u64 % BLOCK_BYTES == 0);
+const _: () = assert!((CHUNK_BYTES_MIN as u64).is_multiple_of(BLOCK_BYTES));
+const _: () = assert!((CHUNK_BYTES_MAX as u64).is_multiple_of(BLOCK_BYTES));
 const _: () = assert!(CHUNK_BYTES_MIN <= CHUNK_BYTES_MAX);
-const _: () = assert!(PREALLOCATE_BYTES_STEP_MIN % BLOCK_BYTES == 0);
+const _: () = assert!(PREALLOCATE_BYTES_STEP_MIN.is_multiple_of(BLOCK_BYTES));
 const _: () = assert!(PREALLOCATE_BYTES_STEP_MIN <= PREALLOCATE_BYTES_STEP_MAX);
 const _: () = assert!(SEGMENT_BYTES_MIN <= SEGMENT_BYTES_MAX);
-const _: () = assert!(SCAN_READ_BYTES as u64 % BLOCK_BYTES == 0);
+const _: () = assert!((SCAN_READ_BYTES as u64).is_multiple_of(BLOCK_BYTES));
 const _: () = assert!(WRITE_BUFFER_POOL_BYTES_DEFAULT >= CHUNK_BYTES_MAX);

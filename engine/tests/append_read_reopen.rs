@@ -20,7 +20,10 @@ fn appended_batches_read_back_before_and_after_reopen() {
         for i in 0..200u64 {
             let records = (i % 5 + 1) as i32;
             let batch = batch_of(records, 100 + (i as usize * 37) % 900, i, 1_000 + i as i64);
-            let info = log.append(&[batch.clone()], 5_000).await.expect("append");
+            let info = log
+                .append(std::slice::from_ref(&batch), 5_000)
+                .await
+                .expect("append");
             assert_eq!(info.last_offset - info.base_offset + 1, records as i64);
             sent.push((info.base_offset, batch));
             if i % 17 == 0 {

@@ -56,7 +56,10 @@ fn round_trip(steps: Vec<Step>) {
         let mut expected = Vec::new();
         for (i, step) in steps.iter().enumerate() {
             let sent = batch_of(step.records, step.value_len, i as u64, 10_000 + i as i64);
-            let info = log.append(&[sent.clone()], 0).await.expect("append");
+            let info = log
+                .append(std::slice::from_ref(&sent), 0)
+                .await
+                .expect("append");
             let mut stored = sent.to_vec();
             batch::set_base_offset(&mut stored, info.base_offset);
             batch::set_partition_leader_epoch(&mut stored, 0);

@@ -227,8 +227,8 @@ impl SegmentAppender {
         let Some(chunk) = self.chunk.take() else {
             return;
         };
-        assert!(chunk.file_position % BLOCK_BYTES == 0);
-        assert!(chunk.buf.len() as u64 % BLOCK_BYTES == 0);
+        assert!(chunk.file_position.is_multiple_of(BLOCK_BYTES));
+        assert!((chunk.buf.len() as u64).is_multiple_of(BLOCK_BYTES));
         let buf = Rc::new(chunk.buf);
         let task = spawn_write(self.file.clone(), buf.clone(), chunk.file_position);
         self.inflight.push_back(Inflight {

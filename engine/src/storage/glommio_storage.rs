@@ -69,7 +69,13 @@ impl Storage for GlommioStorage {
                 file.sync_data()?;
             }
             drop(file);
-            std::fs::rename(&tmp, path)
+            std::fs::rename(&tmp, path)?;
+            if sync {
+                // Without this a power loss could bring back the previous file.
+                let dir = path.parent().unwrap_or(Path::new("."));
+                std::fs::File::open(dir)?.sync_all()?;
+            }
+            Ok(())
         })();
         Box::pin(async move { result })
     }

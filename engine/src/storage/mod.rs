@@ -31,7 +31,9 @@ pub trait Storage {
     fn list_dir(&self, path: &Path) -> IoFuture<'_, Vec<PathBuf>>;
     /// Reads a small file whole (checkpoints, indexes). `Ok(None)` when it does not exist.
     fn read_file(&self, path: &Path) -> IoFuture<'_, Option<Vec<u8>>>;
-    /// Writes a small file atomically: `<path>.tmp`, optional fsync, rename over `path`.
+    /// Writes a small file atomically: `<path>.tmp`, then rename over `path`. With `sync`, the
+    /// data is fsynced before the rename and the directory after it, so the new content is
+    /// durable when this returns.
     fn write_file_atomic(&self, path: &Path, data: Vec<u8>, sync: bool) -> IoFuture<'_, ()>;
     /// Renames a file.
     fn rename(&self, from: &Path, to: &Path) -> IoFuture<'_, ()>;

@@ -124,7 +124,10 @@ pub async fn fill(log: &PartitionLog, count: usize, value_len: usize) -> Vec<(i6
             base as u64,
             1000 * (i as i64 + 1),
         );
-        let info = log.append(&[sent.clone()], 0).await.expect("append");
+        let info = log
+            .append(std::slice::from_ref(&sent), 0)
+            .await
+            .expect("append");
         assert_eq!(info.base_offset, base);
         let mut stored = sent.to_vec();
         batch::set_base_offset(&mut stored, base);
