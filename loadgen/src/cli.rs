@@ -95,6 +95,10 @@ pub struct RunArgs {
     /// Requests in flight per connection.
     #[arg(long, default_value_t = 8)]
     pub max_in_flight: usize,
+    /// Fixed-rate mode: the shortest sleep between generating rounds. Records due meanwhile
+    /// are sent together, and their lateness counts as latency.
+    #[arg(long, default_value_t = 100)]
+    pub pace_us: u64,
     /// Largest produce request, in bytes.
     #[arg(long, default_value_t = 1 << 20)]
     pub request_bytes_max: usize,

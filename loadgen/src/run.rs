@@ -76,6 +76,7 @@ impl CellRunner<'_> {
             producers: a.producers,
             rate_per_producer: a.rate.map(|r| r / a.producers as f64),
             max_in_flight: a.max_in_flight,
+            pace_us: a.pace_us,
             request_bytes_max: a.request_bytes_max,
             request_timeout_ms: a.request_timeout_ms,
             retries_max: a.retries,

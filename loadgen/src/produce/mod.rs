@@ -28,6 +28,8 @@ pub struct ProduceSpec {
     /// Messages per second for each producer; `None` is max-throughput mode.
     pub rate_per_producer: Option<f64>,
     pub max_in_flight: usize,
+    /// Fixed-rate mode wakes at most this often (µs).
+    pub pace_us: u64,
     pub request_bytes_max: usize,
     pub request_timeout_ms: i32,
     pub retries_max: u32,

@@ -122,13 +122,13 @@ impl Producer {
             }
             self.acc.seal_expired(now)?;
             self.send_ready(interval_us.is_none())?;
-            if let Some(interval) = interval_us {
+            if interval_us.is_some() {
                 let next =
                     (intended_us as u64).min(self.acc.next_deadline_us().unwrap_or(u64::MAX));
-                pace_until(
-                    next.min(now + (interval as u64).max(1))
-                        .min(self.window.end_us),
-                );
+                // Wake at most every pace_us: records due meanwhile go out together,
+                // each still stamped with its own intended time.
+                let next = next.max(now + self.spec.pace_us);
+                pace_until(next.min(self.window.end_us));
             }
         }
         self.finish()
@@ -210,6 +210,17 @@ impl Producer {
     /// ready queue is long, which is how max-throughput mode is paced.
     fn send_ready(&mut self, block: bool) -> Result<()> {
         while !self.acc.sealed.is_empty() {
+            // With every connection at its in-flight limit there is nothing to do; checking
+            // first avoids rescanning a long backlog on every turn when the broker lags.
+            let all_full = !self.links.is_empty()
+                && self.links.len() == self.route.brokers.len()
+                && self.links.values().all(|l| {
+                    l.in_flight.load(Ordering::Acquire) >= self.spec.max_in_flight
+                        && !l.broken.load(Ordering::Acquire)
+                });
+            if all_full && !block {
+                return Ok(());
+            }
             // Waiting for a slot only pays once a full request is ready; until then, keep
             // generating so that the next request carries many partitions' batches.
             let sealed_bytes: usize = self.acc.sealed.iter().map(|b| b.records.len()).sum();
@@ -393,23 +404,13 @@ impl Producer {
     }
 }
 
-/// Below this, waiting spins (yielding) rather than sleeping.
-const SPIN_US_MAX: u64 = 15;
-
-/// Waits until `deadline_us`: sleeps, then yields for the last few microseconds.
-/// Spinning through every wait would burn a core that the broker may need.
+/// Sleeps until `deadline_us`. No spinning: it would burn a core the broker may need, and
+/// with the tight timer slack a sleep overshoots by only a few microseconds (which still
+/// counts as latency, since records carry their intended send times).
 fn pace_until(deadline_us: u64) {
-    loop {
-        let now = clock::now_us();
-        if now >= deadline_us {
-            return;
-        }
-        let wait = deadline_us - now;
-        if wait > SPIN_US_MAX {
-            thread::sleep(Duration::from_micros(wait - SPIN_US_MAX / 2));
-        } else {
-            thread::yield_now();
-        }
+    let now = clock::now_us();
+    if deadline_us > now {
+        thread::sleep(Duration::from_micros(deadline_us - now));
     }
 }
 
