@@ -20,11 +20,13 @@ pub fn put_array_len(buf: &mut BytesMut, len: usize, flexible: bool) {
     }
 }
 
+/// Echoes a string the client sent: a classic string came in with an i16 length, a compact one
+/// with a varint, so the same encoding always fits.
 pub fn put_string(buf: &mut BytesMut, value: &str, flexible: bool) {
-    assert!(value.len() < i16::MAX as usize);
     if flexible {
-        put_unsigned_varint(buf, value.len() as u32 + 1);
+        put_unsigned_varint(buf, value.len().min(u32::MAX as usize - 1) as u32 + 1);
     } else {
+        assert!(value.len() <= i16::MAX as usize, "classic strings have i16 lengths");
         buf.put_i16(value.len() as i16);
     }
     buf.put_slice(value.as_bytes());
