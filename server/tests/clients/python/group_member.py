@@ -4,7 +4,8 @@ Subscribes to a topic with manual commits and reports on stdout, one JSON object
   {"event": "assigned", "partitions": [...]}   after every (eager) assignment
   {"event": "ack", "p": P, "o": O}             after the commit of offset O+1 succeeded
   {"event": "commit_failed", "p": P, "o": O}   the message will be redelivered to its owner
-A line "close" on stdin closes the consumer cleanly (LeaveGroup) and exits.
+A line "close" on stdin closes the consumer cleanly and exits (a dynamic member sends
+LeaveGroup; a static one, --instance, does not, as in Kafka).
 """
 
 import argparse
@@ -39,6 +40,7 @@ def run_confluent(args):
         "session.timeout.ms": args.session_ms,
         "heartbeat.interval.ms": 1000,
         "partition.assignment.strategy": "range",
+        **({"group.instance.id": args.instance} if args.instance else {}),
     })
 
     def on_assign(_consumer, partitions):
@@ -74,6 +76,7 @@ def run_kafka_python(args):
         enable_auto_commit=False,
         session_timeout_ms=args.session_ms,
         heartbeat_interval_ms=1000,
+        **({"group_instance_id": args.instance} if args.instance else {}),
     )
 
     class Listener(ConsumerRebalanceListener):
@@ -105,6 +108,7 @@ def main():
     parser.add_argument("--name", required=True)
     parser.add_argument("--session-ms", type=int, default=6000)
     parser.add_argument("--reset", default="earliest")
+    parser.add_argument("--instance", help="group.instance.id: a static member")
     args = parser.parse_args()
     threading.Thread(target=watch_stdin, daemon=True).start()
     if args.client == "confluent":

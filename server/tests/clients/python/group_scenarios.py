@@ -18,6 +18,8 @@ Scenarios:
                    commits would show), metadata kept; a new group with earliest reads all, a
                    new group with latest reads only what comes after it joined.
   two-groups       two groups on one topic each read every message, independently.
+  static-restart   a static member (group.instance.id) restarts within its session timeout:
+                   it gets its partitions back and the other member sees no rebalance.
 """
 
 import argparse
@@ -47,7 +49,7 @@ def check(condition, message):
 class Member:
     """A group_member.py process and what it reported."""
 
-    def __init__(self, args, name, group, topic, session_ms, reset="earliest"):
+    def __init__(self, args, name, group, topic, session_ms, reset="earliest", instance=None):
         self.name = name
         self.lock = threading.Lock()
         self.assigned = None
@@ -59,7 +61,8 @@ class Member:
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(HERE, "group_member.py"), "--client", args.client,
              "--bootstrap", args.bootstrap, "--group", group, "--topic", topic, "--name", name,
-             "--session-ms", str(session_ms), "--reset", reset],
+             "--session-ms", str(session_ms), "--reset", reset]
+            + (["--instance", instance] if instance else []),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, text=True)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -82,6 +85,10 @@ class Member:
     def partitions(self):
         with self.lock:
             return self.assigned
+
+    def assignments_seen(self):
+        with self.lock:
+            return sum(1 for e in self.events if e["event"] == "assigned")
 
     def acked(self):
         with self.lock:
@@ -426,7 +433,39 @@ def two_groups(args):
             m.stop()
 
 
+def static_restart(args):
+    topic, group, partitions = f"{args.prefix}-static", f"{args.prefix}-static-group", 4
+    session_ms = 30_000
+    create_topic(args.bootstrap, topic, partitions)
+    a = Member(args, f"{args.prefix}-sa", group, topic, session_ms, instance="static-a")
+    b = Member(args, f"{args.prefix}-sb", group, topic, session_ms, instance="static-b")
+    members = [a, b]
+    try:
+        def two_each():
+            owned = [m.partitions() for m in (a, b)]
+            return all(o is not None and len(o) == 2 for o in owned)
+        wait_until("2 static members own 2 partitions each", two_each, members)
+        b_partitions = b.partitions()
+        a_events = a.assignments_seen()
+        b.close()
+        b2 = Member(args, f"{args.prefix}-sb2", group, topic, session_ms, instance="static-b")
+        members.append(b2)
+        wait_until("the restarted static member gets its old partitions back",
+                   lambda: b2.partitions() == b_partitions, members)
+        time.sleep(3)
+        check(a.assignments_seen() == a_events,
+              "the other member saw a rebalance: a static restart must not cause one")
+        check(b2.partitions() == b_partitions, f"restarted member moved to {b2.partitions()}")
+        produced = produce(args.bootstrap, topic, partitions, 40)
+        wait_until("both members acknowledge everything", all_acked([a, b2], produced), members)
+        exactly_once([a, b2], produced, "static-restart")
+    finally:
+        for m in members:
+            m.stop()
+
+
 SCENARIOS = {
+    "static-restart": static_restart,
     "share-and-kill": share_and_kill,
     "clean-leave": clean_leave,
     "restart-commit": restart_commit,
