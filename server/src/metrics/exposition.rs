@@ -171,7 +171,8 @@ fn encode_requests(encoder: &mut DescriptorEncoder, shards: &[ShardReport]) -> f
 
 fn encode_bytes(encoder: &mut DescriptorEncoder, shards: &[ShardReport]) -> fmt::Result {
     let bytes = Unit::Bytes;
-    let families: [(&str, &str, fn(&ShardReport) -> u64); 4] = [
+    type Row = (&'static str, &'static str, fn(&ShardReport) -> u64);
+    let families: [Row; 4] = [
         ("received", "Request frames read from clients.", |s| {
             s.received_bytes
         }),
