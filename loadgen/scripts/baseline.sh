@@ -7,7 +7,8 @@
 #   loadgen/scripts/baseline.sh OUT_DIR [DATA_PARENT]
 #
 # DATA_PARENT (default /var/tmp) must be on the disk under test (not tmpfs: O_DIRECT).
-# Environment: WARMUP_S (2), DURATION_S (5), ACKS, PARTITIONS, SIZES (the issue's lists).
+# Environment: WARMUP_S (2), DURATION_S (5), ACKS, PARTITIONS, SIZES (the issue's lists),
+# BIN_DIR (prebuilt sluice and sluice-loadgen; default: build target/release here).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:?usage: baseline.sh OUT_DIR [DATA_PARENT]}
@@ -20,9 +21,13 @@ SIZES=${SIZES:-100,1024,16384}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
-cargo build --release -p sluice-server -p sluice-loadgen
-SLUICE=target/release/sluice
-LOADGEN=target/release/sluice-loadgen
+# BIN_DIR: use binaries built elsewhere (e.g. from a clean `git archive` of one commit).
+if [ -z "${BIN_DIR:-}" ]; then
+  cargo build --release -p sluice-server -p sluice-loadgen
+  BIN_DIR=target/release
+fi
+SLUICE=$BIN_DIR/sluice
+LOADGEN=$BIN_DIR/sluice-loadgen
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
