@@ -18,6 +18,9 @@ DURATION_S=${DURATION_S:-5}
 ACKS=${ACKS:-0,1,all}
 PARTITIONS=${PARTITIONS:-1,16,256,1024}
 SIZES=${SIZES:-100,1024,16384}
+# Latency-oriented client settings for the fixed-rate check (Java's default batch size; a
+# short linger so that batching does not dominate the latency being measured).
+RATE_FLAGS=${RATE_FLAGS:---batch-bytes 16384 --linger-us 100}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
@@ -72,6 +75,7 @@ print(int(c['produce']['msgs_per_s']))")
   local half=$((max / 2))
   cmd=(taskset -c "$lpin" "$LOADGEN" produce --bootstrap "127.0.0.1:$PORT" --acks 1 --partitions 16
     --message-bytes 1024 --rate "$half" --warmup-s "$WARMUP_S" --duration-s 10 --delete-topics --quiet
+    $RATE_FLAGS
     --label "sluice --cores $cores, half of $max msgs/s" --out-dir "$dir-rate" --json "$OUT/rate-cores$cores.json")
   echo "${cmd[*]}" >> "$OUT/commands.txt"
   "${cmd[@]}" | tee "$OUT/rate-cores$cores.txt"
