@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Summarises a baseline.sh output directory as Markdown (goals, then every cell).
+
+    loadgen/scripts/summarize_baseline.py OUT_DIR > summary.md
+"""
+import json
+import os
+import sys
+
+out = sys.argv[1]
+
+
+def load(name):
+    path = os.path.join(out, name)
+    return json.load(open(path)) if os.path.exists(path) else None
+
+
+def cell(report, acks, partitions, size):
+    for c in report["cells"]:
+        if c["acks"] == acks and c["partitions"] == partitions and c["message_bytes"] == size:
+            return c
+    return None
+
+
+def fmt_us(v):
+    return "-" if v is None else (f"{v / 1000:.1f} ms" if v >= 10_000 else f"{v} µs")
+
+
+configs = [(n, load(f"sweep-cores{n}.json"), load(f"rate-cores{n}.json")) for n in (1, 2)]
+configs = [c for c in configs if c[1]]
+
+print("## Goals\n")
+print("| goal | " + " | ".join(f"sluice --cores {n}" for n, _, _ in configs) + " |")
+print("|---|" + "---|" * len(configs))
+row = []
+for _, sweep, _ in configs:
+    c = cell(sweep, "1", 16, 1024)
+    row.append(f"{c['disk_ratio']:.2f} × disk ({c['produce']['mb_per_s']:.0f} of "
+               f"{sweep['disk_baseline']['mb_per_s']:.0f} MB/s)" if c and c.get("disk_ratio") else "-")
+print("| produce acks=1, 1 KiB, 16 partitions ≥ 0.80 × O_DIRECT disk rate | " + " | ".join(row) + " |")
+row = []
+for _, sweep, _ in configs:
+    a1, aall = cell(sweep, "1", 16, 1024), cell(sweep, "all", 16, 1024)
+    if a1 and aall and a1.get("produce") and aall.get("produce"):
+        row.append(f"{aall['produce']['mb_per_s'] / a1['produce']['mb_per_s']:.2f} × acks=1")
+    else:
+        row.append("-")
+print("| acks=all ≥ 0.60 × acks=1 (1 KiB, 16 partitions) | " + " | ".join(row) + " |")
+row = []
+for _, _, rate in configs:
+    if rate and rate["cells"] and rate["cells"][0].get("produce_latency"):
+        c = rate["cells"][0]
+        row.append(f"p99 {fmt_us(c['produce_latency']['p99_us'])} at {c['rate']:.0f} msgs/s "
+                   f"(p50 {fmt_us(c['produce_latency']['p50_us'])}, p99.9 {fmt_us(c['produce_latency']['p999_us'])})")
+    else:
+        row.append("-")
+print("| p99 ≤ 1 ms, acks=1, half the max rate (fixed-rate) | " + " | ".join(row) + " |")
+
+for n, sweep, _ in configs:
+    b = sweep["disk_baseline"]
+    print(f"\n## sluice --cores {n}: every cell\n")
+    print(f"Same-run disk baseline: {b['mb_per_s']:.0f} MB/s ({b['method']}).\n")
+    print("| acks | partitions | message B | MB/s | msgs/s | × disk | p50 | p99 | p99.9 | p99.99 | max | loadgen cores busy | error |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for c in sweep["cells"]:
+        t = c.get("produce") or {}
+        l = c.get("produce_latency") or {}
+        cpu = (c.get("client_cpu") or {}).get("cores_busy")
+        print(f"| {c['acks']} | {c['partitions']} | {c['message_bytes']} | {t.get('mb_per_s', 0):.1f} | "
+              f"{t.get('msgs_per_s', 0):.0f} | {c.get('disk_ratio') or 0:.2f} | {fmt_us(l.get('p50_us'))} | "
+              f"{fmt_us(l.get('p99_us'))} | {fmt_us(l.get('p999_us'))} | {fmt_us(l.get('p9999_us'))} | "
+              f"{fmt_us(l.get('max_us'))} | {'-' if cpu is None else f'{cpu:.2f}'} | {c.get('error') or ''} |")
