@@ -59,6 +59,8 @@ run_config() { # cores broker_cpus loadgen_cpus
   local cores=$1 bpin=$2 lpin=$3 dir="$OUT/cores-$1"
   start_broker "$cores" "$bpin"
   echo "== cores=$cores: uptime before: $(uptime)" | tee -a "$OUT/commands.txt"
+  # Pressure stall info: how contended CPU and I/O were (other work on a shared machine).
+  for r in cpu io; do echo "   $r pressure: $(head -1 /proc/pressure/$r 2>/dev/null)" >> "$OUT/commands.txt"; done
   local cmd=(taskset -c "$lpin" "$LOADGEN" sweep --bootstrap "127.0.0.1:$PORT"
     --acks "$ACKS" --partitions "$PARTITIONS" --message-bytes "$SIZES"
     --warmup-s "$WARMUP_S" --duration-s "$DURATION_S" --delete-topics --quiet
@@ -80,6 +82,7 @@ print(int(c['produce']['msgs_per_s']))")
   echo "${cmd[*]}" >> "$OUT/commands.txt"
   "${cmd[@]}" | tee "$OUT/rate-cores$cores.txt"
   echo "== cores=$cores: uptime after: $(uptime)" | tee -a "$OUT/commands.txt"
+  for r in cpu io; do echo "   $r pressure: $(head -1 /proc/pressure/$r 2>/dev/null)" >> "$OUT/commands.txt"; done
   stop_broker
   rm -rf "$DATA"
 }
