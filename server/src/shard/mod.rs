@@ -23,11 +23,13 @@ use std::time::{Duration, Instant};
 use futures_lite::future;
 use glommio::channels::shared_channel::{self, SharedReceiver, SharedSender};
 use glommio::net::TcpListener;
-use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement};
+use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement, PoolPlacement};
 use sluice_engine::{LogManager, ShardEngineConfig};
 
 use crate::config::BrokerConfig;
-use crate::limits::{MESH_CHANNEL_CAPACITY, SHUTDOWN_DRAIN_MS_MAX, SHUTDOWN_POLL_MS};
+use crate::limits::{
+    BLOCKING_THREADS_PER_SHARD, MESH_CHANNEL_CAPACITY, SHUTDOWN_DRAIN_MS_MAX, SHUTDOWN_POLL_MS,
+};
 use crate::signals;
 use crate::topics::ClusterMeta;
 use messages::ShardRequest;
@@ -118,6 +120,7 @@ pub fn start(
         let handle = LocalExecutorBuilder::new(Placement::Fixed(cpus[id]))
             .name(&format!("shard-{id}"))
             .io_memory(io_memory_bytes)
+            .blocking_thread_pool_placement(PoolPlacement::Unbound(BLOCKING_THREADS_PER_SHARD))
             .spawn(move || shard_main(setup))
             .map_err(|err| format!("shard {id}: cannot start executor: {err}"))?;
         handles.push(handle);
