@@ -33,7 +33,16 @@ pub(crate) struct CachedBatch {
     pub base_offset: i64,
     pub last_offset: i64,
     pub max_timestamp: i64,
-    pub bytes: Bytes,
+    /// The batch is `head` followed by `body`: leader appends rewrite only the first bytes of
+    /// the header, so the body stays the producer's buffer, shared, not copied.
+    pub head: Bytes,
+    pub body: Bytes,
+}
+
+impl CachedBatch {
+    pub(crate) fn len(&self) -> usize {
+        self.head.len() + self.body.len()
+    }
 }
 
 /// One partition's part of the cache.
@@ -88,7 +97,7 @@ impl BatchCache {
                 fifo.push_front(entry);
                 return; // pinned: stays until written
             }
-            let size = front.bytes.len();
+            let size = front.len();
             entries.pop_front();
             self.bytes_used.set(self.bytes_used.get() - size);
         }
@@ -102,7 +111,8 @@ impl PartitionCache {
         base_offset: i64,
         last_offset: i64,
         max_ts: i64,
-        bytes: Bytes,
+        head: Bytes,
+        body: Bytes,
     ) {
         let shard = &self.shard;
         let id = shard.id_next.get();
@@ -115,13 +125,14 @@ impl PartitionCache {
                     "cache must stay in offset order"
                 );
             }
-            let size = bytes.len();
+            let size = head.len() + body.len();
             entries.push_back(CachedBatch {
                 id,
                 base_offset,
                 last_offset,
                 max_timestamp: max_ts,
-                bytes,
+                head,
+                body,
             });
             shard.bytes_used.set(shard.bytes_used.get() + size);
         }
@@ -153,7 +164,7 @@ impl PartitionCache {
             if back.last_offset < offset {
                 break;
             }
-            let size = back.bytes.len();
+            let size = back.len();
             entries.pop_back();
             self.shard
                 .bytes_used
@@ -168,7 +179,7 @@ impl PartitionCache {
             if front.last_offset >= offset {
                 break;
             }
-            let size = front.bytes.len();
+            let size = front.len();
             entries.pop_front();
             self.shard
                 .bytes_used
@@ -195,12 +206,7 @@ impl PartitionCache {
 
 impl Drop for PartitionCache {
     fn drop(&mut self) {
-        let bytes: usize = self
-            .entries
-            .borrow()
-            .iter()
-            .map(|entry| entry.bytes.len())
-            .sum();
+        let bytes: usize = self.entries.borrow().iter().map(|entry| entry.len()).sum();
         self.shard
             .bytes_used
             .set(self.shard.bytes_used.get() - bytes);

@@ -2,8 +2,10 @@
 //! of the shard. A partition holds buffer space only while it has unwritten data, so an idle
 //! partition holds none.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
+use glommio::io::DmaBuffer;
 use glommio::sync::{Semaphore, StaticPermit};
 
 use crate::error::LogError;
@@ -13,6 +15,9 @@ use crate::limits;
 pub(crate) struct BufferPool {
     bytes_max: usize,
     semaphore: Rc<Semaphore>,
+    /// Full-size chunk buffers whose writes completed, kept for reuse: a fresh allocation of a
+    /// large buffer costs page faults and zeroing on every chunk.
+    free: RefCell<Vec<DmaBuffer>>,
 }
 
 /// Budget held by one buffer; released when dropped (after its write completed).
@@ -27,6 +32,23 @@ impl BufferPool {
         BufferPool {
             bytes_max,
             semaphore: Rc::new(Semaphore::new(bytes_max as u64)),
+            free: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// A full-size chunk buffer from the free list, if any.
+    pub(crate) fn reuse(&self, len: usize) -> Option<DmaBuffer> {
+        if len != limits::CHUNK_BYTES_MAX {
+            return None;
+        }
+        self.free.borrow_mut().pop()
+    }
+
+    /// Keeps a written full-size buffer for reuse (up to `FREE_CHUNKS_MAX`).
+    pub(crate) fn give_back(&self, buf: DmaBuffer) {
+        let mut free = self.free.borrow_mut();
+        if buf.len() == limits::CHUNK_BYTES_MAX && free.len() < limits::FREE_CHUNKS_MAX {
+            free.push(buf);
         }
     }
 

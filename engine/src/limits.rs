@@ -9,6 +9,8 @@ pub const CHUNK_BYTES_MIN: usize = 64 * 1024;
 pub const CHUNK_BYTES_MAX: usize = 1024 * 1024;
 /// Full chunks a single segment may have in flight before `append` waits for the oldest.
 pub const CHUNKS_IN_FLIGHT_MAX: usize = 4;
+/// Written full-size chunk buffers a shard keeps for reuse (outside the pool budget).
+pub const FREE_CHUNKS_MAX: usize = 8;
 /// Smallest pre-allocation step (fallocate) of a segment file. Steps double with the segment's
 /// size up to `PREALLOCATE_BYTES_STEP_MAX`, so a streaming partition reserves space in large
 /// steps while thousands of quiet partitions reserve little.

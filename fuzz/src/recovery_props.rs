@@ -278,8 +278,14 @@ pub async fn check(data: &[u8], data_dir: &Path) -> Outcome {
             .read(end, READ_BYTES_MAX, i64::MAX)
             .await
             .expect("read the append");
-        let chunk = result.chunks.first().expect("the append is readable");
-        let first: Bytes = chunk.to_bytes().await.expect("chunk bytes");
+        assert!(!result.chunks.is_empty(), "the append is readable");
+        // A batch may span several chunks (the engine shares the producer's buffer after a
+        // rewritten header); only their concatenation is a batch.
+        let mut first = Vec::new();
+        for chunk in &result.chunks {
+            let bytes: Bytes = chunk.to_bytes().await.expect("chunk bytes");
+            first.extend_from_slice(&bytes);
+        }
         let header = batch::validate(&first, CountRule::Producer).expect("append reads back valid");
         assert_eq!(header.base_offset, end);
     }

@@ -67,6 +67,16 @@ fn validate_all(
     Ok(headers)
 }
 
+/// Leading bytes a leader append rewrites (baseOffset, batchLength, partitionLeaderEpoch).
+const REWRITTEN_PREFIX_BYTES: usize = batch::MAGIC_AT;
+
+/// A validated batch ready to append: `head` followed by `body` are its bytes as stored.
+struct Prepared {
+    header: BatchHeader,
+    head: Bytes,
+    body: Bytes,
+}
+
 impl PartitionLog {
     /// Validates every batch (magic 2, lengths, CRC-32C, record counts), assigns offsets by
     /// rewriting baseOffset and partitionLeaderEpoch (and the max timestamp, re-computing the
@@ -88,10 +98,18 @@ impl PartitionLog {
         let mut next_offset = self.log_end_offset.get();
         let mut prepared = Vec::with_capacity(batches.len());
         for (bytes, header) in batches.iter().zip(headers) {
-            let mut rewritten = batch::rewrite_header(bytes, next_offset, Some(epoch));
-            if log_append_time {
+            let (head, body) = if log_append_time {
+                // Timestamps are inside the CRC: copy the batch, rewrite, recompute.
+                let mut rewritten = batch::rewrite_header(bytes, next_offset, Some(epoch));
                 batch::set_log_append_time(&mut rewritten, now_ms);
-            }
+                (rewritten.freeze(), Bytes::new())
+            } else {
+                // Only the fields before the CRC change: copy just those, share the rest.
+                let mut head = bytes[..REWRITTEN_PREFIX_BYTES].to_vec();
+                batch::set_base_offset(&mut head, next_offset);
+                batch::set_partition_leader_epoch(&mut head, epoch);
+                (Bytes::from(head), bytes.slice(REWRITTEN_PREFIX_BYTES..))
+            };
             let header = BatchHeader {
                 base_offset: next_offset,
                 partition_leader_epoch: epoch,
@@ -103,7 +121,7 @@ impl PartitionLog {
                 ..header
             };
             next_offset = header.next_offset();
-            prepared.push((header, rewritten.freeze()));
+            prepared.push(Prepared { header, head, body });
         }
         let mut info = self.append_locked(&mut guard, prepared, now_ms).await?;
         info.log_append_time_ms = if log_append_time { now_ms } else { -1 };
@@ -129,7 +147,11 @@ impl PartitionLog {
                 });
             }
             expected = header.next_offset();
-            prepared.push((header, bytes.clone()));
+            prepared.push(Prepared {
+                header,
+                head: bytes.clone(),
+                body: Bytes::new(),
+            });
         }
         let now_ms = crate::manager::now_ms();
         self.append_locked(&mut guard, prepared, now_ms).await
@@ -138,14 +160,17 @@ impl PartitionLog {
     async fn append_locked(
         &self,
         guard: &mut RwLockWriteGuard<'_, WriteState>,
-        batches: Vec<(BatchHeader, Bytes)>,
+        batches: Vec<Prepared>,
         now_ms: i64,
     ) -> Result<AppendInfo, AppendError> {
-        let total_bytes: u64 = batches.iter().map(|(_, bytes)| bytes.len() as u64).sum();
-        let (Some((first, _)), Some((last, _))) = (batches.first(), batches.last()) else {
+        let total_bytes: u64 = batches
+            .iter()
+            .map(|batch| batch.header.total_bytes() as u64)
+            .sum();
+        let (Some(first), Some(last)) = (batches.first(), batches.last()) else {
             unreachable!("validate_all refuses empty appends")
         };
-        let (base_offset, last_offset) = (first.base_offset, last.last_offset());
+        let (base_offset, last_offset) = (first.header.base_offset, last.header.last_offset());
         assert_eq!(base_offset, self.log_end_offset.get());
         self.maybe_roll(guard, total_bytes, last_offset, now_ms)
             .await?;
@@ -156,10 +181,13 @@ impl PartitionLog {
         }
         let interval = self.config.borrow().index_interval_bytes;
         let mut max_timestamp = i64::MIN;
-        for (header, bytes) in batches {
+        for Prepared { header, head, body } in batches {
             assert_eq!(header.base_offset, self.log_end_offset.get());
-            assert_eq!(header.total_bytes(), bytes.len());
-            guard.appender.append(&bytes, header.next_offset()).await?;
+            assert_eq!(header.total_bytes(), head.len() + body.len());
+            guard
+                .appender
+                .append(&head, &body, header.next_offset())
+                .await?;
             active.record_append(&header, interval);
             if self
                 .epochs
@@ -182,7 +210,8 @@ impl PartitionLog {
                 header.base_offset,
                 header.last_offset(),
                 header.max_timestamp,
-                bytes,
+                head,
+                body,
             );
         }
         self.cache

@@ -25,7 +25,7 @@ pub(crate) enum Located<'a> {
         segment: &'a Rc<Segment>,
         position: u64,
     },
-    Cached(&'a bytes::Bytes),
+    Cached(&'a crate::batch_cache::CachedBatch),
 }
 
 /// The parts of a batch header the read path needs.
@@ -137,9 +137,9 @@ impl PartitionLog {
             let meta = BatchMeta {
                 base_offset: cached.base_offset,
                 max_timestamp: cached.max_timestamp,
-                size_bytes: cached.bytes.len() as u32,
+                size_bytes: cached.len() as u32,
             };
-            stopped = !visit(meta, Located::Cached(&cached.bytes));
+            stopped = !visit(meta, Located::Cached(cached));
             !stopped
         });
         Ok(())
@@ -180,7 +180,12 @@ impl PartitionLog {
                 }
                 bytes += meta.size_bytes;
                 match location {
-                    Located::Cached(cached) => chunks.push(ReadChunk::Cached(cached.clone())),
+                    Located::Cached(cached) => {
+                        chunks.push(ReadChunk::Cached(cached.head.clone()));
+                        if !cached.body.is_empty() {
+                            chunks.push(ReadChunk::Cached(cached.body.clone()));
+                        }
+                    }
                     Located::File { segment, position } => {
                         // Consecutive batches of one segment merge into one range.
                         if let Some(ReadChunk::File(range)) = chunks.last_mut() {

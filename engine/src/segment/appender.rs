@@ -167,9 +167,29 @@ impl SegmentAppender {
         Ok(())
     }
 
-    /// Copies one batch into write-behind buffers. `next_offset` is the offset after the batch.
-    pub(crate) async fn append(&mut self, data: &[u8], next_offset: i64) -> Result<(), LogError> {
+    /// Copies one batch (`head` then `body`) into write-behind buffers. `next_offset` is the
+    /// offset after the batch.
+    pub(crate) async fn append(
+        &mut self,
+        head: &[u8],
+        body: &[u8],
+        next_offset: i64,
+    ) -> Result<(), LogError> {
         assert!(next_offset > self.offset_appended);
+        let head_ends_batch = body.is_empty();
+        self.copy_in(head, head_ends_batch.then_some(next_offset))
+            .await?;
+        if !head_ends_batch {
+            self.copy_in(body, Some(next_offset)).await?;
+        }
+        self.offset_appended = next_offset;
+        self.reap_ready();
+        Ok(())
+    }
+
+    /// Copies bytes into chunks, submitting full ones. `batch_end` is the offset after the
+    /// batch when these bytes end it.
+    async fn copy_in(&mut self, data: &[u8], batch_end: Option<i64>) -> Result<(), LogError> {
         let mut rest = data;
         while !rest.is_empty() {
             if self.chunk.is_none() {
@@ -184,7 +204,7 @@ impl SegmentAppender {
             chunk.fill += n;
             rest = &rest[n..];
             self.size_bytes += n as u64;
-            if rest.is_empty() {
+            if let (true, Some(next_offset)) = (rest.is_empty(), batch_end) {
                 chunk.offset_complete = next_offset;
             }
             if chunk.fill == chunk.buf.len() {
@@ -192,8 +212,6 @@ impl SegmentAppender {
                 self.submit_chunk().await;
             }
         }
-        self.offset_appended = next_offset;
-        self.reap_ready();
         Ok(())
     }
 
@@ -206,7 +224,10 @@ impl SegmentAppender {
         let wanted = align_up((wanted_bytes + self.tail_block.len()) as u64) as usize;
         let len = wanted.clamp(self.chunk_bytes_next, CHUNK_BYTES_MAX);
         let permit = self.pool.acquire(len).await?;
-        let mut buf = self.file.alloc_buffer(len);
+        let mut buf = match self.pool.reuse(len) {
+            Some(buf) => buf,
+            None => self.file.alloc_buffer(len),
+        };
         assert_eq!(buf.len(), len);
         let fill = self.tail_block.len();
         buf.as_bytes_mut()[..fill].copy_from_slice(&self.tail_block);
@@ -273,7 +294,11 @@ impl SegmentAppender {
             }
             assert!(front.offset_complete >= self.offset_written);
             self.offset_written = front.offset_complete;
-            self.inflight.pop_front();
+            if let Some(done) = self.inflight.pop_front() {
+                if let Ok(buf) = Rc::try_unwrap(done.buf) {
+                    self.pool.give_back(buf);
+                }
+            }
         }
     }
 

@@ -176,7 +176,7 @@ impl SegmentFile for GlommioSegmentFile {
     }
 
     fn preallocate(&self, len: u64) -> IoFuture<'_, ()> {
-        Box::pin(async move { self.file.pre_allocate(len, true).await.map_err(gio) })
+        Box::pin(async move { self.file.pre_allocate(len, false).await.map_err(gio) })
     }
 
     fn file_size(&self) -> IoFuture<'_, u64> {
