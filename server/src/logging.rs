@@ -23,7 +23,8 @@ pub fn init(format: LogFormat) {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let subscriber = subscriber(format, ansi, filter, std::io::stdout);
-    if let Err(err) = tracing::subscriber::set_global_default(subscriber) {
+    // try_init (not set_global_default) also forwards `log` records (glommio's) to tracing.
+    if let Err(err) = tracing_subscriber::util::SubscriberInitExt::try_init(subscriber) {
         eprintln!("cannot install the log subscriber: {err}");
     }
 }
