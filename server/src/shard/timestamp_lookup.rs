@@ -3,7 +3,7 @@
 //! This narrows the engine's batch to the record, decoding (and if need be decompressing) that
 //! one batch. Runs on the partition's owner shard; rare, so the copy and decode are acceptable.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use kafka_protocol::records::RecordBatchDecoder;
 use sluice_engine::PartitionLog;
 
@@ -52,14 +52,19 @@ pub async fn first_record_at_or_after(
 /// The bytes of the batch containing `offset` (the engine returns whole batches).
 async fn read_batch(log: &PartitionLog, offset: i64) -> Option<Bytes> {
     let read = log.read(offset, 1, log.log_end_offset()).await.ok()?;
-    let first = read.chunks.first()?;
-    let bytes = match first.to_bytes().await {
-        Ok(bytes) => bytes,
-        Err(err) => {
-            tracing::warn!(offset, "time lookup read failed: {err}");
-            return None;
+    // One batch may come as several chunks (a cached batch is its rewritten head, then its
+    // body): join them all.
+    let mut joined = BytesMut::with_capacity(read.bytes as usize);
+    for chunk in &read.chunks {
+        match chunk.to_bytes().await {
+            Ok(bytes) => joined.extend_from_slice(&bytes),
+            Err(err) => {
+                tracing::warn!(offset, "time lookup read failed: {err}");
+                return None;
+            }
         }
-    };
+    }
+    let bytes = joined.freeze();
     if bytes.len() < BATCH_HEADER_BYTES {
         return None;
     }
