@@ -29,20 +29,36 @@ pub async fn execute(shard: &Rc<Shard>, op: AdminOp) -> AdminResult {
         .await
         .map_err(|err| (errors::UNKNOWN_SERVER_ERROR, err.to_string()))?;
     let current = shard.meta();
+    let frees_space = matches!(op, AdminOp::DeleteTopic { .. });
     let Some(next) = change(&current, &shard.config, op)? else {
         return Ok(());
     };
+    match save(shard, &next).await {
+        Ok(()) => {}
+        // A full data dir must not block the one operation that frees it: delete the topic's
+        // logs first, then persist. A crash in between brings the topic back, empty.
+        Err(err) if frees_space && err.is_no_space() => {
+            tracing::warn!("data dir full: deleting the topic's logs before persisting that");
+            broadcast(shard, Arc::new(next.clone())).await;
+            return save(shard, &next).await.map_err(storage_error);
+        }
+        Err(err) => return Err(storage_error(err)),
+    }
+    broadcast(shard, Arc::new(next)).await;
+    Ok(())
+}
+
+async fn save(shard: &Rc<Shard>, meta: &ClusterMeta) -> Result<(), store::StoreError> {
     let data_dir = shard.config.data_dir.clone();
-    let to_save = next.clone();
+    let to_save = meta.clone();
     glommio::executor()
         .spawn_blocking(move || store::save(&data_dir, &to_save))
         .await
-        .map_err(|err| {
-            tracing::error!("cannot persist topic metadata: {err}");
-            (errors::KAFKA_STORAGE_ERROR, err.to_string())
-        })?;
-    broadcast(shard, Arc::new(next)).await;
-    Ok(())
+}
+
+fn storage_error(err: store::StoreError) -> (i16, String) {
+    tracing::error!("cannot persist topic metadata: {err}");
+    (errors::KAFKA_STORAGE_ERROR, err.to_string())
 }
 
 async fn broadcast(shard: &Rc<Shard>, meta: Arc<ClusterMeta>) {

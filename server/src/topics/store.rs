@@ -26,6 +26,14 @@ const META_DIR: &str = "meta";
 const TOPICS_FILE: &str = "topics.json";
 const TOPICS_FILE_TMP: &str = "topics.json.tmp";
 
+impl StoreError {
+    /// The device is full (ENOSPC/EDQUOT).
+    pub fn is_no_space(&self) -> bool {
+        matches!(self, StoreError::Io { source, .. }
+            if matches!(source.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)))
+    }
+}
+
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
         path: path.to_path_buf(),
