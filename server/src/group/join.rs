@@ -211,6 +211,12 @@ impl GroupCoordinator {
             let skip = is_leader && req.supports_skip_assignment;
             let mut result = current_join_result(group, &member_id, skip);
             result.skip_assignment = skip;
+            if is_leader && !skip {
+                // Kafka's trick before KIP-814: name the old id as leader, so the restarted
+                // leader doesn't run a trivial assignment over an empty member list (which a
+                // stable group would ignore, and which makes clients rejoin).
+                result.leader = old_id.clone();
+            }
             let partition = group.partition;
             let ticket = self.issue_ticket();
             let record = self.group_record(&req.group_id);

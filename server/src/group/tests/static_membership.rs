@@ -145,3 +145,53 @@ fn static_member_can_be_removed_by_instance_id() {
     assert!(!g.has_member(&r.member_id));
     assert!(g.static_members.is_empty());
 }
+
+#[test]
+fn restarted_static_leader_is_not_told_to_assign_again() {
+    for supports_skip in [false, true] {
+        let mut h = Harness::new();
+        let JoinOutcome::Parked(t) = h.join(static_req("i-a", "")) else {
+            panic!()
+        };
+        h.advance(INITIAL_DELAY_MS);
+        let first = h.join_result(t);
+        assert_eq!(first.leader, first.member_id);
+        let sync = SyncRequest {
+            group_id: "g".into(),
+            generation_id: first.generation_id,
+            member_id: first.member_id.clone(),
+            group_instance_id: Some("i-a".into()),
+            protocol_type: None,
+            protocol_name: None,
+            assignments: vec![(first.member_id.clone(), Bytes::from_static(b"A"))],
+        };
+        let SyncOutcome::Parked(st) = h.sync(sync) else {
+            panic!()
+        };
+        assert_eq!(h.sync_result(st).assignment, Bytes::from_static(b"A"));
+        let mut rejoin = static_req("i-a", "");
+        rejoin.supports_skip_assignment = supports_skip;
+        let JoinOutcome::Parked(t) = h.join(rejoin) else {
+            panic!()
+        };
+        let r = h.join_result(t);
+        assert_eq!(r.generation_id, first.generation_id);
+        if supports_skip {
+            // KIP-814 (v9): the leader gets the members but is told to skip the assignment.
+            assert_eq!(r.leader, r.member_id);
+            assert!(r.skip_assignment);
+            assert_eq!(r.members.len(), 1);
+        } else {
+            // Before v9, Kafka names the old id as leader so no assignment runs.
+            assert_eq!(r.leader, first.member_id);
+            assert!(!r.skip_assignment);
+            assert!(r.members.is_empty());
+        }
+        let g = h.coord.find_group("g").expect("group");
+        assert_eq!(
+            g.leader_id.as_deref(),
+            Some(r.member_id.as_str()),
+            "internally the new id leads"
+        );
+    }
+}

@@ -112,7 +112,7 @@ class Member:
 
     def describe(self):
         with self.lock:
-            tail = self.events[-5:]
+            tail = self.events[-8:]
         with open(self.stderr_path) as f:
             err = f.read()[-2000:]
         return f"{self.name}: assigned={self.assigned} acks={len(self.acks)} " \
@@ -454,7 +454,8 @@ def static_restart(args):
                    lambda: b2.partitions() == b_partitions, members)
         time.sleep(3)
         check(a.assignments_seen() == a_events,
-              "the other member saw a rebalance: a static restart must not cause one")
+              "the other member saw a rebalance: a static restart must not cause one\n"
+              + "\n".join(m.describe() for m in members))
         check(b2.partitions() == b_partitions, f"restarted member moved to {b2.partitions()}")
         produced = produce(args.bootstrap, topic, partitions, 40)
         wait_until("both members acknowledge everything", all_acked([a, b2], produced), members)
