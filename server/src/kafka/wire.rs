@@ -26,7 +26,10 @@ pub fn put_string(buf: &mut BytesMut, value: &str, flexible: bool) {
     if flexible {
         put_unsigned_varint(buf, value.len().min(u32::MAX as usize - 1) as u32 + 1);
     } else {
-        assert!(value.len() <= i16::MAX as usize, "classic strings have i16 lengths");
+        assert!(
+            value.len() <= i16::MAX as usize,
+            "classic strings have i16 lengths"
+        );
         buf.put_i16(value.len() as i16);
     }
     buf.put_slice(value.as_bytes());
