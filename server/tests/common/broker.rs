@@ -264,6 +264,15 @@ impl Broker {
         if let Some(path) = &self.config_path {
             command.arg("--config").arg(path);
         }
+        // Tests run brokers side by side: each gets its own metrics port unless it chose one.
+        let metrics_chosen = self
+            .options
+            .config_toml
+            .as_deref()
+            .is_some_and(|toml| toml.contains("sluice.metrics.listen"));
+        if !metrics_chosen {
+            command.arg("--metrics-listen").arg("127.0.0.1:0");
+        }
         command
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
