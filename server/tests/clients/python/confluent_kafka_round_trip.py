@@ -85,6 +85,9 @@ def consume(bootstrap, topic, parts):
                 consumed[where] = (msg.key(), msg.value(), msg.headers() or [],
                                    ts_type == TIMESTAMP_CREATE_TIME, ts)
         model.compare_consumed(parts, consumed)
+        # While partitions are assigned, each ListOffsets queues behind the consumer's fetch
+        # long poll on the same connection (responses go in request order): unassign first.
+        consumer.unassign()
         check_list_offsets(consumer, topic, parts)
     finally:
         consumer.close()
