@@ -55,36 +55,50 @@ start_broker() { # cores pin
   echo "broker did not start"; cat "$OUT/broker-cores$cores.log"; exit 1
 }
 
-run_config() { # cores broker_cpus loadgen_cpus
-  local cores=$1 bpin=$2 lpin=$3 dir="$OUT/cores-$1"
-  start_broker "$cores" "$bpin"
-  echo "== cores=$cores: uptime before: $(uptime)" | tee -a "$OUT/commands.txt"
-  # Pressure stall info: how contended CPU and I/O were (other work on a shared machine).
-  for r in cpu io; do echo "   $r pressure: $(head -1 /proc/pressure/$r 2>/dev/null)" >> "$OUT/commands.txt"; done
-  local cmd=(taskset -c "$lpin" "$LOADGEN" sweep --bootstrap "127.0.0.1:$PORT"
-    --acks "$ACKS" --partitions "$PARTITIONS" --message-bytes "$SIZES"
-    --warmup-s "$WARMUP_S" --duration-s "$DURATION_S" --delete-topics --quiet
-    --baseline-disk "$DATA" --label "sluice --cores $cores"
-    --out-dir "$dir" --json "$OUT/sweep-cores$cores.json")
-  echo "${cmd[*]}" >> "$OUT/commands.txt"
-  "${cmd[@]}" | tee "$OUT/sweep-cores$cores.txt"
+pressure() { for r in cpu io; do echo "   $r pressure: $(head -1 /proc/pressure/$r 2>/dev/null)" >> "$OUT/commands.txt"; done; }
 
-  # Fixed rate at half the max acks=1 / 16 partitions / 1 KiB rate.
+run_config() { # cores broker_cpus loadgen_cpus
+  local cores=$1 bpin=$2 lpin=$3
+  # One fresh broker per acks value: a broker failure in one group cannot void the others.
+  for acks in ${ACKS//,/ }; do
+    start_broker "$cores" "$bpin"
+    echo "== cores=$cores acks=$acks: $(uptime)" | tee -a "$OUT/commands.txt"
+    pressure
+    local cmd=(taskset -c "$lpin" "$LOADGEN" sweep --bootstrap "127.0.0.1:$PORT"
+      --acks "$acks" --partitions "$PARTITIONS" --message-bytes "$SIZES"
+      --warmup-s "$WARMUP_S" --duration-s "$DURATION_S" --delete-topics --quiet
+      --baseline-disk "$DATA" --label "sluice --cores $cores"
+      --out-dir "$OUT/cores-$cores-acks-$acks" --json "$OUT/sweep-cores$cores-acks$acks.json")
+    echo "${cmd[*]}" >> "$OUT/commands.txt"
+    "${cmd[@]}" | tee "$OUT/sweep-cores$cores-acks$acks.txt" || echo "sweep exited non-zero (see table)"
+    if ! kill -0 "$BROKER_PID" 2>/dev/null; then
+      echo "   broker died during cores=$cores acks=$acks (log: broker-cores$cores.log)" | tee -a "$OUT/commands.txt"
+      cp "$OUT/broker-cores$cores.log" "$OUT/broker-cores$cores-acks$acks-died.log"
+    fi
+    stop_broker
+    rm -rf "$DATA"
+  done
+
+  # Fixed rate at half the max acks=1 / 16 partitions / 1 KiB rate, on a fresh broker.
   local max
-  max=$(python3 -c "import json,sys; r=json.load(open('$OUT/sweep-cores$cores.json'));
-c=[c for c in r['cells'] if c['acks']=='1' and c['partitions']==16 and c['message_bytes']==1024][0]
-print(int(c['produce']['msgs_per_s']))")
-  local half=$((max / 2))
-  cmd=(taskset -c "$lpin" "$LOADGEN" produce --bootstrap "127.0.0.1:$PORT" --acks 1 --partitions 16
-    --message-bytes 1024 --rate "$half" --warmup-s "$WARMUP_S" --duration-s 10 --delete-topics --quiet
-    $RATE_FLAGS
-    --label "sluice --cores $cores, half of $max msgs/s" --out-dir "$dir-rate" --json "$OUT/rate-cores$cores.json")
-  echo "${cmd[*]}" >> "$OUT/commands.txt"
-  "${cmd[@]}" | tee "$OUT/rate-cores$cores.txt"
-  echo "== cores=$cores: uptime after: $(uptime)" | tee -a "$OUT/commands.txt"
-  for r in cpu io; do echo "   $r pressure: $(head -1 /proc/pressure/$r 2>/dev/null)" >> "$OUT/commands.txt"; done
-  stop_broker
-  rm -rf "$DATA"
+  max=$(python3 -c "import json; r=json.load(open('$OUT/sweep-cores$cores-acks1.json'))
+c=[c for c in r['cells'] if c['partitions']==16 and c['message_bytes']==1024][0]
+print(int((c.get('produce') or {}).get('msgs_per_s', 0)))" || echo 0)
+  if [ "$max" -gt 0 ]; then
+    start_broker "$cores" "$bpin"
+    local half=$((max / 2))
+    cmd=(taskset -c "$lpin" "$LOADGEN" produce --bootstrap "127.0.0.1:$PORT" --acks 1 --partitions 16
+      --message-bytes 1024 --rate "$half" --warmup-s "$WARMUP_S" --duration-s 10 --delete-topics --quiet
+      $RATE_FLAGS
+      --label "sluice --cores $cores, half of $max msgs/s" --out-dir "$OUT/cores-$cores-rate"
+      --json "$OUT/rate-cores$cores.json")
+    echo "${cmd[*]}" >> "$OUT/commands.txt"
+    "${cmd[@]}" | tee "$OUT/rate-cores$cores.txt" || echo "rate run exited non-zero"
+    stop_broker
+    rm -rf "$DATA"
+  fi
+  echo "== cores=$cores done: $(uptime)" | tee -a "$OUT/commands.txt"
+  pressure
 }
 
 : > "$OUT/commands.txt"
