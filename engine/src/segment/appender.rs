@@ -19,7 +19,6 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use glommio::io::DmaBuffer;
-use glommio::task::JoinHandle;
 
 use crate::buffer_pool::{BufferPool, PoolPermit};
 use crate::error::LogError;
@@ -45,7 +44,7 @@ struct Chunk {
 }
 
 enum WriteStatus {
-    Running(JoinHandle<io::Result<usize>>),
+    Running(WriteFuture),
     Written,
     /// Resubmitted by the next `append` or `flush`.
     Failed,
@@ -75,12 +74,18 @@ pub(crate) struct SegmentAppender {
     chunk_bytes_next: usize,
 }
 
-fn spawn_write(
-    file: Rc<dyn SegmentFile>,
-    buf: Rc<DmaBuffer>,
-    position: u64,
-) -> JoinHandle<io::Result<usize>> {
-    glommio::spawn_local(async move { file.write_at(buf, position).await }).detach()
+/// A write in flight, owned by the appender (polled by it, not by a spawned task).
+type WriteFuture = std::pin::Pin<Box<dyn Future<Output = Option<io::Result<usize>>>>>;
+
+/// Starts a DMA write: polled once right away so it is queued in the ring now; the next time
+/// the task yields, the reactor submits it while the appender keeps copying.
+fn spawn_write(file: Rc<dyn SegmentFile>, buf: Rc<DmaBuffer>, position: u64) -> WriteFuture {
+    let mut write: WriteFuture = Box::pin(async move { Some(file.write_at(buf, position).await) });
+    let mut context = Context::from_waker(Waker::noop());
+    match write.as_mut().poll(&mut context) {
+        Poll::Ready(result) => Box::pin(std::future::ready(result)),
+        Poll::Pending => write,
+    }
 }
 
 /// Records the outcome of a write on it; returns the error if it failed.
@@ -259,6 +264,9 @@ impl SegmentAppender {
             status: WriteStatus::Running(task),
             _permit: chunk.permit,
         });
+        // Let the reactor submit the write now, so the device works while we copy the next
+        // chunk (a task that never yields would hold it back until its next real wait).
+        glommio::executor().yield_task_queue_now().await;
         while self.inflight.len() > CHUNKS_IN_FLIGHT_MAX {
             // A failure stays recorded on the write and is reported by the next append/flush;
             // this append is already partly copied and must complete.
@@ -309,7 +317,7 @@ impl SegmentAppender {
             let WriteStatus::Running(task) = &mut write.status else {
                 continue;
             };
-            let result = match std::pin::Pin::new(task).poll(&mut context) {
+            let result = match task.as_mut().poll(&mut context) {
                 Poll::Ready(result) => result,
                 Poll::Pending => continue,
             };

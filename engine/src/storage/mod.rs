@@ -57,7 +57,8 @@ pub trait SegmentFile {
     fn fdatasync(&self) -> IoFuture<'_, ()>;
     /// Sets the file length.
     fn truncate(&self, len: u64) -> IoFuture<'_, ()>;
-    /// Reserves space up to `len` without changing the file size (fallocate KEEP_SIZE).
+    /// Reserves space up to `len` (fallocate); the file size grows to `len`, so O_DIRECT writes
+    /// below it do not extend the file. The logical size is tracked by the engine.
     fn preallocate(&self, len: u64) -> IoFuture<'_, ()>;
     /// Current file length.
     fn file_size(&self) -> IoFuture<'_, u64>;
