@@ -30,7 +30,11 @@ fn main() {
         .find(|arg| arg.starts_with("only-"))
     {
         // Profiling aid: one workload alone, e.g. `only-engine`, `only-raw`.
-        let batch = batch_near(1 << 20);
+        let batch_kib: usize = std::env::var("BATCH_KIB")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1024);
+        let batch = batch_near(batch_kib << 10);
         let total = iteration_bytes(&batch);
         for _ in 0..pairs {
             round += 1;
