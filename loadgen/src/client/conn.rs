@@ -129,7 +129,7 @@ impl FrameReader {
     /// Reads one size-prefixed frame (without the size).
     pub fn read_frame(&mut self) -> Result<Bytes> {
         let mut size = [0u8; 4];
-        self.stream.read_exact(&mut size)?;
+        self.stream.read_exact(&mut size).map_err(timeout_or_io)?;
         let size = i32::from_be_bytes(size);
         if size < 4 || size as usize > FRAME_BYTES_MAX {
             return Err(Error::Protocol(format!(
@@ -138,8 +138,18 @@ impl FrameReader {
         }
         self.buf.clear();
         self.buf.resize(size as usize, 0);
-        self.stream.read_exact(&mut self.buf)?;
+        self.stream.read_exact(&mut self.buf).map_err(timeout_or_io)?;
         Ok(self.buf.split().freeze())
+    }
+}
+
+/// A blocking read past its timeout reports EAGAIN; say what it means.
+fn timeout_or_io(e: std::io::Error) -> Error {
+    match e.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+            Error::Timeout("no response from the broker within the read timeout".into())
+        }
+        _ => Error::Io(e),
     }
 }
 
