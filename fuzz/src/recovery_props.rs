@@ -216,6 +216,7 @@ pub async fn check(data: &[u8], data_dir: &Path) -> Outcome {
     assert!(0 <= start && start <= end, "log start {start}, end {end}");
     let mut offset = start;
     let mut previous_next: Option<i64> = None;
+    let mut gap_to_end = false;
     while offset < end {
         let result = log
             .read(offset, READ_BYTES_MAX, i64::MAX)
@@ -228,10 +229,12 @@ pub async fn check(data: &[u8], data_dir: &Path) -> Outcome {
             let chunk = chunk.to_bytes().await.expect("read chunk bytes");
             bytes.extend_from_slice(&chunk);
         }
-        assert!(
-            !bytes.is_empty(),
-            "empty read at {offset} below the end {end}"
-        );
+        if bytes.is_empty() {
+            // Segment bases may skip offsets (the layout makes gaps on purpose): nothing at or
+            // after `offset` yet. Kafka serves such a gap the same way (an empty read).
+            gap_to_end = true;
+            break;
+        }
         let mut at = 0;
         while at < bytes.len() {
             let header = batch::parse_header(&bytes[at..])
@@ -264,7 +267,10 @@ pub async fn check(data: &[u8], data_dir: &Path) -> Outcome {
             at += len;
         }
     }
-    assert_eq!(offset, end, "the last batch does not end at the log end");
+    assert!(
+        offset == end || gap_to_end,
+        "the last batch ends at {offset}, not at the log end {end}"
+    );
     let now = 1_700_000_000_000;
     let appended = log
         .append(&[batch::build_batch(0, now, 2, b"after recovery")], now)

@@ -106,7 +106,7 @@ fn spawn_loadgen(loadgen: &Path, args: &[String], log: &Path) -> ChildGuard {
     ChildGuard(Some(child))
 }
 
-fn commit_offsets(conn: &mut KafkaConnection, offsets: &[i64]) -> Result<(), String> {
+fn commit_offsets(conn: &mut KafkaConnection, offsets: &[i64]) -> Result<(), (i16, String)> {
     let version = conn.version_for::<OffsetCommitRequest>(2, 7);
     let request = OffsetCommitRequest::default()
         .with_group_id(GroupId(StrBytes::from_static_str(GROUP)))
@@ -127,16 +127,16 @@ fn commit_offsets(conn: &mut KafkaConnection, offsets: &[i64]) -> Result<(), Str
             )]);
     let correlation_id = conn
         .send_request(version, &request)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| (-1, e.to_string()))?;
     let response = conn
         .receive_response::<OffsetCommitRequest>(version, correlation_id)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| (-1, e.to_string()))?;
     for topic in &response.topics {
         for p in &topic.partitions {
             if p.error_code != error_code::NONE {
-                return Err(format!(
-                    "partition {} error {}",
-                    p.partition_index, p.error_code
+                return Err((
+                    p.error_code,
+                    format!("partition {} error {}", p.partition_index, p.error_code),
                 ));
             }
         }
@@ -144,7 +144,27 @@ fn commit_offsets(conn: &mut KafkaConnection, offsets: &[i64]) -> Result<(), Str
     Ok(())
 }
 
-fn fetch_offsets(conn: &mut KafkaConnection) -> Vec<i64> {
+/// Group coordinator errors a client retries: COORDINATOR_LOAD_IN_PROGRESS (14),
+/// COORDINATOR_NOT_AVAILABLE (15), NOT_COORDINATOR (16). Right after a restart the offsets
+/// partitions are still loading.
+const COORDINATOR_RETRIABLE: [i16; 3] = [14, 15, 16];
+const COORDINATOR_RETRY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// OffsetFetch, retried while the coordinator is loading.
+fn fetch_offsets_after_restart(broker: &Broker) -> Vec<i64> {
+    let deadline = Instant::now() + COORDINATOR_RETRY_TIMEOUT;
+    loop {
+        match fetch_offsets(&mut broker.connect()) {
+            Ok(offsets) => return offsets,
+            Err(code) if COORDINATOR_RETRIABLE.contains(&code) && Instant::now() < deadline => {
+                thread::sleep(Duration::from_millis(200));
+            }
+            Err(code) => panic!("OffsetFetch after restart: error {code}"),
+        }
+    }
+}
+
+fn fetch_offsets(conn: &mut KafkaConnection) -> Result<Vec<i64>, i16> {
     let version = conn.version_for::<OffsetFetchRequest>(1, 7);
     let request = OffsetFetchRequest::default()
         .with_group_id(GroupId(StrBytes::from_static_str(GROUP)))
@@ -152,19 +172,19 @@ fn fetch_offsets(conn: &mut KafkaConnection) -> Vec<i64> {
             .with_name(kafka::topic_name(TOPIC))
             .with_partition_indexes((0..PARTITIONS).collect())]));
     let response = conn.request(version, &request);
-    assert_eq!(response.error_code, error_code::NONE, "OffsetFetch error");
+    if response.error_code != error_code::NONE {
+        return Err(response.error_code);
+    }
     let mut offsets = vec![-1; PARTITIONS as usize];
     for topic in &response.topics {
         for p in &topic.partitions {
-            assert_eq!(
-                p.error_code,
-                error_code::NONE,
-                "OffsetFetch partition error"
-            );
+            if p.error_code != error_code::NONE {
+                return Err(p.error_code);
+            }
             offsets[p.partition_index as usize] = p.committed_offset;
         }
     }
-    offsets
+    Ok(offsets)
 }
 
 #[test]
@@ -234,16 +254,26 @@ fn acked_messages_and_committed_offsets_survive_repeated_sigkill() {
         let next: Vec<i64> = (0..PARTITIONS as i64)
             .map(|p| (cycle as i64 + 1) * 100 + p)
             .collect();
-        match commit_offsets(&mut broker.connect(), &next) {
-            Ok(()) => {
-                committed = next;
-                commits_acked += 1;
+        let commit_deadline = Instant::now() + COORDINATOR_RETRY_TIMEOUT;
+        loop {
+            match commit_offsets(&mut broker.connect(), &next) {
+                Ok(()) => {
+                    committed = next;
+                    commits_acked += 1;
+                    break;
+                }
+                Err((code, _))
+                    if COORDINATOR_RETRIABLE.contains(&code)
+                        && Instant::now() < commit_deadline =>
+                {
+                    thread::sleep(Duration::from_millis(100));
+                }
+                Err((_, e)) => panic!("cycle {cycle}: offset commit on a live broker failed: {e}"),
             }
-            Err(e) => panic!("cycle {cycle}: offset commit on a live broker failed: {e}"),
         }
         thread::sleep(kill_at.saturating_duration_since(Instant::now()));
         broker.restart(); // SIGKILL, then start on the same port and data dir
-        let after = fetch_offsets(&mut broker.connect());
+        let after = fetch_offsets_after_restart(&broker);
         assert_eq!(
             after, committed,
             "cycle {cycle}: committed offsets lost by the kill"
