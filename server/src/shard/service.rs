@@ -76,7 +76,8 @@ async fn produce(
     for part in parts {
         let Some(log) = shard.log(&part.topic, part.partition) else {
             let message = format!("{}-{} is not on this broker", part.topic, part.partition);
-            results.push(produce_error(errors::UNKNOWN_TOPIC_OR_PARTITION, message));
+            let code = missing_log_code(shard, &part.topic, part.partition);
+            results.push(produce_error(code, message));
             continue;
         };
         let append = log.append(&part.batches, now_ms);
@@ -105,6 +106,18 @@ async fn produce(
         shard.notify.notify();
     }
     results
+}
+
+/// A partition the metadata has but whose log is not open here failed to open (its error was
+/// logged then): a storage error, not an unknown partition. Otherwise the topic is gone.
+fn missing_log_code(shard: &Shard, topic: &str, partition: i32) -> i16 {
+    let meta = shard.meta();
+    let known = meta.topic(topic).is_some_and(|t| partition < t.partitions);
+    if known && shard.owns(topic, partition) {
+        errors::KAFKA_STORAGE_ERROR
+    } else {
+        errors::UNKNOWN_TOPIC_OR_PARTITION
+    }
 }
 
 fn append_error_code(err: &AppendError) -> i16 {
@@ -154,7 +167,8 @@ async fn read(shard: &Rc<Shard>, parts: Vec<ReadSpec>) -> Vec<PartitionRead> {
     let mut results = Vec::with_capacity(parts.len());
     for spec in parts {
         let Some(log) = shard.log(&spec.topic, spec.partition) else {
-            results.push(read_error(errors::UNKNOWN_TOPIC_OR_PARTITION, -1, -1));
+            let code = missing_log_code(shard, &spec.topic, spec.partition);
+            results.push(read_error(code, -1, -1));
             continue;
         };
         let end = log.log_end_offset();
