@@ -19,6 +19,9 @@ use super::errors;
 use super::versions::Versions;
 use crate::error::{Error, Result};
 
+/// Creating or deleting a topic with many partitions (and gigabytes of data) can be slow.
+const ADMIN_READ_TIMEOUT: Duration = Duration::from_secs(120);
+
 pub const TIMESTAMP_EARLIEST: i64 = -2;
 pub const TIMESTAMP_LATEST: i64 = -1;
 
@@ -60,7 +63,7 @@ pub struct Admin {
 impl Admin {
     pub fn connect(bootstrap: &str) -> Result<Admin> {
         let mut conn = Connection::connect(bootstrap)?;
-        conn.set_read_timeout(Some(Duration::from_secs(30)))?;
+        conn.set_read_timeout(Some(ADMIN_READ_TIMEOUT))?;
         let versions = Versions::negotiate(&mut conn)?;
         Ok(Admin {
             bootstrap: bootstrap.to_string(),

@@ -138,7 +138,9 @@ impl FrameReader {
         }
         self.buf.clear();
         self.buf.resize(size as usize, 0);
-        self.stream.read_exact(&mut self.buf).map_err(timeout_or_io)?;
+        self.stream
+            .read_exact(&mut self.buf)
+            .map_err(timeout_or_io)?;
         Ok(self.buf.split().freeze())
     }
 }
