@@ -22,6 +22,8 @@ use crate::error::{Error, Result};
 /// Creating or deleting a topic with many partitions (and gigabytes of data) can be slow.
 const ADMIN_READ_TIMEOUT: Duration = Duration::from_secs(120);
 
+const DELETE_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub const TIMESTAMP_EARLIEST: i64 = -2;
 pub const TIMESTAMP_LATEST: i64 = -1;
 
@@ -184,8 +186,11 @@ impl Admin {
         let request = DeleteTopicsRequest::default()
             .with_topic_names(vec![topic_name(topic)])
             .with_timeout_ms(30_000);
-        let response = self.conn.call(&request, version)?;
-        for t in &response.responses {
+        // Deletion is housekeeping: don't let a slow answer hold up the next sweep cell.
+        self.conn.set_read_timeout(Some(DELETE_READ_TIMEOUT))?;
+        let response = self.conn.call(&request, version);
+        self.conn.set_read_timeout(Some(ADMIN_READ_TIMEOUT))?;
+        for t in &response?.responses {
             if t.error_code != errors::NONE && t.error_code != errors::UNKNOWN_TOPIC_OR_PARTITION {
                 return Err(Error::Broker {
                     what: format!("DeleteTopics {topic}"),
