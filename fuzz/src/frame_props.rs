@@ -4,8 +4,8 @@
 //! the header steps mirror `server/src/kafka/dispatch.rs::handle` call for call.
 //!
 //! Properties: no panic; every frame returned is within the limits and re-encodes (size prefix
-//! + body) to exactly the bytes consumed; headers that decode round-trip; bodies then go
-//! through [`crate::request_props::decode_body`] (or `super::request_props` when included).
+//! and body) to exactly the bytes consumed; headers that decode round-trip; bodies then go
+//! through `request_props::decode_body`.
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader};

@@ -208,7 +208,7 @@ fn full_disk_gets_storage_errors_then_recovers_without_losing_acked_data() {
     let (code, message) = full_error.expect("the small filesystem never filled up");
     eprintln!(
         "full after {fill_acked} acked fill batches (~{} MiB): error {code} {message:?}",
-        fill_acked * FILL_RECORDS_PER_BATCH * FILL_VALUE_BYTES >> 20
+        (fill_acked * FILL_RECORDS_PER_BATCH * FILL_VALUE_BYTES) >> 20
     );
     assert_eq!(
         code, KAFKA_STORAGE_ERROR,
