@@ -74,12 +74,23 @@ pub fn validate_topic_name(name: &str) -> Result<(), String> {
             "topic name '{name}' has characters other than [a-zA-Z0-9._-]"
         ));
     }
+    // The group coordinator owns these partition directories; a user topic of the same name
+    // would share (and corrupt) them.
+    if name == crate::group::placement::OFFSETS_TOPIC {
+        return Err(format!("'{name}' is an internal topic and cannot be created"));
+    }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_internal_offsets_topic_cannot_be_created() {
+        assert!(validate_topic_name("__consumer_offsets").is_err());
+        assert!(validate_topic_name("__consumer_offsets_copy").is_ok());
+    }
 
     #[test]
     fn topic_names_follow_kafka_rules() {
