@@ -344,11 +344,11 @@ mod tests {
     #[test]
     fn built_batch_validates_and_rewrites_keep_crc() {
         let batch = build_batch(0, 1000, 3, b"hello");
-        let header = validate(&batch, CountRule::Producer).unwrap();
+        let header = validate(&batch, CountRule::Producer).expect("built batch is valid");
         assert_eq!(header.records_count, 3);
         assert_eq!(header.last_offset_delta, 2);
         let rewritten = rewrite_header(&batch, 77, Some(5));
-        let header = validate(&rewritten, CountRule::Producer).unwrap();
+        let header = validate(&rewritten, CountRule::Producer).expect("rewrite keeps the crc");
         assert_eq!(header.base_offset, 77);
         assert_eq!(header.partition_leader_epoch, 5);
     }

@@ -29,7 +29,7 @@ fn failed_writes_and_syncs_are_errors_and_are_retried_after_the_fault_clears() {
         for seed in 0..400u64 {
             let before = log.log_end_offset();
             let sent = batch_of(2, 1500, seed, 7);
-            match log.append(&[sent.clone()], 0).await {
+            match log.append(std::slice::from_ref(&sent), 0).await {
                 Ok(info) => {
                     let mut stored = sent.to_vec();
                     sluice_engine::batch::set_base_offset(&mut stored, info.base_offset);

@@ -67,7 +67,7 @@ fn main() {
                     eprintln!("append failed: {err}");
                     std::process::exit(4);
                 }
-                if rng % 3 == 0 {
+                if rng.is_multiple_of(3) {
                     match log.flush().await {
                         Ok(offset) => {
                             let _ = writeln!(out, "FLUSHED {offset}");
