@@ -36,7 +36,7 @@ fn fetch_long_poll_wakes_on_append() {
             &mut writer,
             TOPIC,
             partition,
-            records::encode_batch(&[record.clone()]),
+            records::encode_batch(std::slice::from_ref(&record)),
             1,
         );
         assert_eq!(produced.error_code, error_code::NONE);
