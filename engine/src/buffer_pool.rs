@@ -10,10 +10,12 @@ use glommio::sync::{Semaphore, StaticPermit};
 
 use crate::error::LogError;
 use crate::limits;
+use crate::WriteTuning;
 
 /// Lives on one shard; shared by its partition logs.
 pub(crate) struct BufferPool {
     bytes_max: usize,
+    tuning: WriteTuning,
     semaphore: Rc<Semaphore>,
     /// Full-size chunk buffers whose writes completed, kept for reuse: a fresh allocation of a
     /// large buffer costs page faults and zeroing on every chunk.
@@ -26,11 +28,14 @@ pub(crate) struct PoolPermit {
 }
 
 impl BufferPool {
-    pub(crate) fn new(bytes_max: usize) -> Self {
+    pub(crate) fn new(bytes_max: usize, tuning: WriteTuning) -> Self {
+        assert!(tuning.chunk_bytes_max >= limits::CHUNK_BYTES_MIN);
+        assert!(tuning.chunks_in_flight_max >= 1);
         // A pool smaller than one chunk could never serve a full-size chunk.
-        let bytes_max = bytes_max.max(limits::CHUNK_BYTES_MAX);
+        let bytes_max = bytes_max.max(tuning.chunk_bytes_max);
         BufferPool {
             bytes_max,
+            tuning,
             semaphore: Rc::new(Semaphore::new(bytes_max as u64)),
             free: RefCell::new(Vec::new()),
         }
@@ -38,7 +43,7 @@ impl BufferPool {
 
     /// A full-size chunk buffer from the free list, if any.
     pub(crate) fn reuse(&self, len: usize) -> Option<DmaBuffer> {
-        if len != limits::CHUNK_BYTES_MAX {
+        if len != self.tuning.chunk_bytes_max {
             return None;
         }
         self.free.borrow_mut().pop()
@@ -47,7 +52,7 @@ impl BufferPool {
     /// Keeps a written full-size buffer for reuse (up to `FREE_CHUNKS_MAX`).
     pub(crate) fn give_back(&self, buf: DmaBuffer) {
         let mut free = self.free.borrow_mut();
-        if buf.len() == limits::CHUNK_BYTES_MAX && free.len() < limits::FREE_CHUNKS_MAX {
+        if buf.len() == self.tuning.chunk_bytes_max && free.len() < limits::FREE_CHUNKS_MAX {
             free.push(buf);
         }
     }
@@ -65,6 +70,11 @@ impl BufferPool {
                 name: format!("write buffer pool: {err}"),
             })?;
         Ok(PoolPermit { _permit: permit })
+    }
+
+    /// How this shard's appenders size and pipeline their writes.
+    pub(crate) fn tuning(&self) -> WriteTuning {
+        self.tuning
     }
 
     /// Bytes currently reserved.

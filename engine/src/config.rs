@@ -28,6 +28,45 @@ impl ShardEngineConfig {
     }
 }
 
+/// How a shard's segment appenders write, measured for the disk by `sluice iotune` where
+/// available. Every value is clamped to the engine's limits, so a hand-edited or corrupt
+/// measurement can only pick among sizes the engine already supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteTuning {
+    /// Largest O_DIRECT write of a segment appender: a full write-behind chunk.
+    pub chunk_bytes_max: usize,
+    /// Full chunks one segment may have in flight before `append` waits for the oldest.
+    pub chunks_in_flight_max: usize,
+}
+
+impl Default for WriteTuning {
+    fn default() -> Self {
+        WriteTuning {
+            chunk_bytes_max: limits::CHUNK_BYTES_MAX,
+            chunks_in_flight_max: limits::CHUNKS_IN_FLIGHT_MAX,
+        }
+    }
+}
+
+impl WriteTuning {
+    /// A tuning from measured values, rounded down to whole blocks and clamped to the limits.
+    pub fn clamped(chunk_bytes: u64, chunks_in_flight: u64) -> Self {
+        let block = limits::BLOCK_BYTES;
+        let chunk = (chunk_bytes / block * block).clamp(
+            limits::CHUNK_BYTES_MIN as u64,
+            limits::CHUNK_BYTES_TUNED_MAX as u64,
+        );
+        let in_flight = chunks_in_flight.clamp(1, limits::CHUNKS_IN_FLIGHT_TUNED_MAX as u64);
+        let tuning = WriteTuning {
+            chunk_bytes_max: chunk as usize,
+            chunks_in_flight_max: in_flight as usize,
+        };
+        assert!((tuning.chunk_bytes_max as u64).is_multiple_of(block));
+        assert!(tuning.chunk_bytes_max >= limits::CHUNK_BYTES_MIN);
+        tuning
+    }
+}
+
 /// `message.timestamp.type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimestampType {

@@ -27,7 +27,7 @@ mod read_result;
 mod segment;
 pub mod storage;
 
-pub use config::{LogConfig, ShardEngineConfig, TimestampType};
+pub use config::{LogConfig, ShardEngineConfig, TimestampType, WriteTuning};
 pub use error::{AppendError, LogError, ReadError};
 pub use log::{LeaderEpochCache, PartitionLog};
 pub use manager::LogManager;

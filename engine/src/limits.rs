@@ -9,6 +9,10 @@ pub const CHUNK_BYTES_MIN: usize = 64 * 1024;
 pub const CHUNK_BYTES_MAX: usize = 1024 * 1024;
 /// Full chunks a single segment may have in flight before `append` waits for the oldest.
 pub const CHUNKS_IN_FLIGHT_MAX: usize = 4;
+/// Largest chunk a `WriteTuning` (from `sluice iotune`) may ask for.
+pub const CHUNK_BYTES_TUNED_MAX: usize = 8 * 1024 * 1024;
+/// Most chunks in flight per segment a `WriteTuning` may ask for.
+pub const CHUNKS_IN_FLIGHT_TUNED_MAX: usize = 32;
 /// Written full-size chunk buffers a shard keeps for reuse (outside the pool budget).
 pub const FREE_CHUNKS_MAX: usize = 8;
 /// Smallest pre-allocation step (fallocate) of a segment file. Steps double with the segment's
@@ -35,6 +39,9 @@ pub const APPEND_BATCHES_MAX: usize = 1024;
 const _: () = assert!((CHUNK_BYTES_MIN as u64).is_multiple_of(BLOCK_BYTES));
 const _: () = assert!((CHUNK_BYTES_MAX as u64).is_multiple_of(BLOCK_BYTES));
 const _: () = assert!(CHUNK_BYTES_MIN <= CHUNK_BYTES_MAX);
+const _: () = assert!(CHUNK_BYTES_MAX <= CHUNK_BYTES_TUNED_MAX);
+const _: () = assert!((CHUNK_BYTES_TUNED_MAX as u64).is_multiple_of(BLOCK_BYTES));
+const _: () = assert!(CHUNKS_IN_FLIGHT_MAX <= CHUNKS_IN_FLIGHT_TUNED_MAX);
 const _: () = assert!(PREALLOCATE_BYTES_STEP_MIN.is_multiple_of(BLOCK_BYTES));
 const _: () = assert!(PREALLOCATE_BYTES_STEP_MIN <= PREALLOCATE_BYTES_STEP_MAX);
 const _: () = assert!(SEGMENT_BYTES_MIN <= SEGMENT_BYTES_MAX);

@@ -9,7 +9,7 @@ use crate::batch_cache::BatchCache;
 use crate::buffer_pool::BufferPool;
 use crate::log::open::OpenContext;
 use crate::storage::{GlommioStorage, Storage};
-use crate::{LogConfig, LogError, PartitionLog, ShardEngineConfig};
+use crate::{LogConfig, LogError, PartitionLog, ShardEngineConfig, WriteTuning};
 
 /// Wall-clock milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> i64 {
@@ -34,10 +34,24 @@ impl LogManager {
         Self::with_storage(config, Rc::new(GlommioStorage))
     }
 
+    /// A manager on the real filesystem whose appenders write as `tuning` says (the broker
+    /// derives it from `sluice iotune`'s measurements of the data disk).
+    pub fn with_write_tuning(config: ShardEngineConfig, tuning: WriteTuning) -> Rc<LogManager> {
+        Self::build(config, Rc::new(GlommioStorage), tuning)
+    }
+
     /// A manager over a chosen storage (fault injection, simulation).
     pub fn with_storage(config: ShardEngineConfig, storage: Rc<dyn Storage>) -> Rc<LogManager> {
+        Self::build(config, storage, WriteTuning::default())
+    }
+
+    fn build(
+        config: ShardEngineConfig,
+        storage: Rc<dyn Storage>,
+        tuning: WriteTuning,
+    ) -> Rc<LogManager> {
         Rc::new(LogManager {
-            pool: Rc::new(BufferPool::new(config.write_buffer_pool_bytes_max)),
+            pool: Rc::new(BufferPool::new(config.write_buffer_pool_bytes_max, tuning)),
             cache: BatchCache::new(config.batch_cache_bytes_max),
             config,
             storage,

@@ -130,6 +130,10 @@ pub struct BrokerConfig {
     /// `--metrics-listen`: Prometheus endpoint (None: `metrics::METRICS_LISTEN_DEFAULT`).
     #[serde(rename = "sluice.metrics.listen")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Write sizes of the engine's segment appenders: not a setting but measured, from
+    /// `<data>/iotune.toml` when `sluice iotune` has run (see `main::apply_io_properties`).
+    #[serde(skip)]
+    pub write_tuning: sluice_engine::WriteTuning,
 }
 
 impl Default for BrokerConfig {
@@ -165,6 +169,7 @@ impl Default for BrokerConfig {
             offsets_snapshot_records: 10_000,
             offsets_segment_bytes: 16 * 1024 * 1024,
             metrics_listen: None,
+            write_tuning: sluice_engine::WriteTuning::default(),
         }
     }
 }

@@ -107,14 +107,14 @@ fn start(args: StartArgs) -> Result<(), String> {
         cores: args.cores,
         metrics_listen: args.metrics_listen,
     };
-    let config =
+    let mut config =
         BrokerConfig::resolve(args.config.as_deref(), &flags).map_err(|e| e.to_string())?;
     let cpus = shard_cpus(config.cores)?;
     let budget = memlock::budget(cpus.len()).map_err(|e| e.to_string())?;
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("cannot create data dir {}: {e}", config.data_dir.display()))?;
     let _lock = data_dir_lock::lock(&config.data_dir)?;
-    log_io_properties(&config.data_dir);
+    apply_io_properties(&mut config);
     let meta = topics::store::load(&config.data_dir).map_err(|e| e.to_string())?;
     let config = Arc::new(config);
     let topics = meta.topics.len();
@@ -146,15 +146,44 @@ fn start(args: StartArgs) -> Result<(), String> {
     result
 }
 
-/// `sluice iotune` leaves its measurements in the data dir; report what the broker found.
-fn log_io_properties(data_dir: &std::path::Path) {
-    match sluice_tuning::IoProperties::load_from_data_dir(data_dir) {
-        Ok(Some(io)) => tracing::info!(?io.recommended, "iotune: using {}", io.dir.display()),
+/// `sluice iotune` leaves its measurements of the data disk in `<data>/iotune.toml`. When it
+/// is there, the engine's appenders write chunks of the measured best size with the measured
+/// queue depth, and the shard's write-buffer pool holds at least one appender's write-behind.
+/// Without it (or if it is unreadable) the engine's defaults stand.
+fn apply_io_properties(config: &mut BrokerConfig) {
+    // The most write-behind a tuning can use: double-buffered chunks in flight, at their limits.
+    const WRITE_POOL_BYTES_TUNED_MAX: usize = sluice_engine::limits::CHUNK_BYTES_TUNED_MAX
+        * sluice_engine::limits::CHUNKS_IN_FLIGHT_TUNED_MAX
+        * 2;
+    let io = match sluice_tuning::IoProperties::load_from_data_dir(&config.data_dir) {
+        Ok(Some(io)) => io,
         Ok(None) => {
-            tracing::info!("iotune: no iotune.toml in the data dir; defaults (run `sluice iotune`)")
+            tracing::info!(
+                "iotune: no iotune.toml in the data dir; defaults (run `sluice iotune`)"
+            );
+            return;
         }
-        Err(e) => tracing::warn!("iotune: {e}; defaults"),
-    }
+        Err(e) => {
+            tracing::warn!("iotune: {e}; defaults");
+            return;
+        }
+    };
+    let recommended = &io.recommended;
+    config.write_tuning = sluice_engine::WriteTuning::clamped(
+        recommended.write_chunk_bytes,
+        u64::from(recommended.flush_concurrency),
+    );
+    let write_behind_bytes = usize::try_from(recommended.write_behind_bytes).unwrap_or(usize::MAX);
+    config.write_buffer_pool_bytes_max = config
+        .write_buffer_pool_bytes_max
+        .max(write_behind_bytes.min(WRITE_POOL_BYTES_TUNED_MAX));
+    tracing::info!(
+        "iotune: using {} (write chunk {} KiB, {} chunk writes in flight per segment, write pool {} MiB)",
+        io.dir.display(),
+        config.write_tuning.chunk_bytes_max / 1024,
+        config.write_tuning.chunks_in_flight_max,
+        config.write_buffer_pool_bytes_max / (1024 * 1024),
+    );
 }
 
 /// A panic is a bug (bad input must never panic the broker); when one happens on a shard, the

@@ -22,7 +22,7 @@ use glommio::io::DmaBuffer;
 
 use crate::buffer_pool::{BufferPool, PoolPermit};
 use crate::error::LogError;
-use crate::limits::{BLOCK_BYTES, CHUNKS_IN_FLIGHT_MAX, CHUNK_BYTES_MAX, CHUNK_BYTES_MIN};
+use crate::limits::{BLOCK_BYTES, CHUNK_BYTES_MIN};
 use crate::limits::{PREALLOCATE_BYTES_STEP_MAX, PREALLOCATE_BYTES_STEP_MIN};
 use crate::storage::SegmentFile;
 
@@ -213,7 +213,8 @@ impl SegmentAppender {
                 chunk.offset_complete = next_offset;
             }
             if chunk.fill == chunk.buf.len() {
-                self.chunk_bytes_next = (self.chunk_bytes_next * 2).min(CHUNK_BYTES_MAX);
+                self.chunk_bytes_next =
+                    (self.chunk_bytes_next * 2).min(self.pool.tuning().chunk_bytes_max);
                 self.submit_chunk().await;
             }
         }
@@ -227,7 +228,7 @@ impl SegmentAppender {
             self.drain().await?;
         }
         let wanted = align_up((wanted_bytes + self.tail_block.len()) as u64) as usize;
-        let len = wanted.clamp(self.chunk_bytes_next, CHUNK_BYTES_MAX);
+        let len = wanted.clamp(self.chunk_bytes_next, self.pool.tuning().chunk_bytes_max);
         let permit = self.pool.acquire(len).await?;
         let mut buf = match self.pool.reuse(len) {
             Some(buf) => buf,
@@ -267,7 +268,7 @@ impl SegmentAppender {
         // Let the reactor submit the write now, so the device works while we copy the next
         // chunk (a task that never yields would hold it back until its next real wait).
         glommio::executor().yield_task_queue_now().await;
-        while self.inflight.len() > CHUNKS_IN_FLIGHT_MAX {
+        while self.inflight.len() > self.pool.tuning().chunks_in_flight_max {
             // A failure stays recorded on the write and is reported by the next append/flush;
             // this append is already partly copied and must complete.
             if self.wait_front().await.is_err() {

@@ -148,7 +148,7 @@ async fn shard_main(setup: ShardSetup) -> Result<(), ShardError> {
         batch_cache_bytes_max: setup.config.batch_cache_bytes_max,
         write_buffer_pool_bytes_max: setup.config.write_buffer_pool_bytes_max,
     };
-    let logs = LogManager::new(engine_config);
+    let logs = LogManager::with_write_tuning(engine_config, setup.config.write_tuning);
     let shard = Rc::new(Shard::new(
         id,
         setup.config.clone(),

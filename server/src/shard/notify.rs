@@ -44,7 +44,8 @@ impl AppendNotify {
         }
     }
 
-    /// Waiters registered now (for tests and assertions).
+    /// Waiters registered now.
+    #[cfg(test)]
     fn waiting(&self) -> usize {
         self.slots.borrow().iter().filter(|s| s.is_some()).count()
     }
