@@ -20,14 +20,7 @@ fn crash_between_delete_steps_leaves_a_log_that_opens() {
     let path = dir.path().to_path_buf();
     run(move || async move {
         let config = log_config(16 * 1024);
-        let manager = LogManager::new(shard_config(&path));
-        let log = manager
-            .open_log("d", 0, config.clone())
-            .await
-            .expect("open");
-        let expected = fill(&log, 90, 300).await;
-        manager.close_all().await.expect("close");
-        drop(log);
+        let expected = write_closed_log(&path, "d", 0, config.clone(), 90, 300).await;
         let partition_dir = path.join("d-0");
         let segments = files_with_suffix(&partition_dir, ".log");
         assert!(segments.len() >= 3);
@@ -66,14 +59,7 @@ fn crash_during_segment_swap_is_completed_or_rolled_back_by_rule() {
     let path = dir.path().to_path_buf();
     run(move || async move {
         let config = log_config(16 * 1024);
-        let manager = LogManager::new(shard_config(&path));
-        let log = manager
-            .open_log("s", 0, config.clone())
-            .await
-            .expect("open");
-        let expected = fill(&log, 90, 300).await;
-        manager.close_all().await.expect("close");
-        drop(log);
+        let expected = write_closed_log(&path, "s", 0, config.clone(), 90, 300).await;
         let partition_dir = path.join("s-0");
         let segments = files_with_suffix(&partition_dir, ".log");
         assert!(segments.len() >= 4);

@@ -11,14 +11,7 @@ fn junk_index_files_are_rebuilt_from_the_log() {
     let path = dir.path().to_path_buf();
     run(move || async move {
         let config = log_config(16 * 1024);
-        let manager = LogManager::new(shard_config(&path));
-        let log = manager
-            .open_log("j", 0, config.clone())
-            .await
-            .expect("open");
-        let expected = fill(&log, 100, 250).await;
-        manager.close_all().await.expect("close");
-        drop(log);
+        let expected = write_closed_log(&path, "j", 0, config.clone(), 100, 250).await;
         let partition_dir = path.join("j-0");
         let mut rng = Xorshift(42);
         let mut junked = Vec::new();

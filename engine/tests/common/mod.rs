@@ -137,6 +137,26 @@ pub async fn fill(log: &PartitionLog, count: usize, value_len: usize) -> Vec<(i6
     out
 }
 
+/// Writes `count` batches (see `fill`) to a fresh `topic-partition` log under `data_dir`, then
+/// closes it cleanly: the starting point of every recovery scenario. Returns what `fill` returns.
+pub async fn write_closed_log(
+    data_dir: &Path,
+    topic: &str,
+    partition: i32,
+    config: LogConfig,
+    count: usize,
+    value_len: usize,
+) -> Vec<(i64, Vec<u8>)> {
+    let manager = sluice_engine::LogManager::new(shard_config(data_dir));
+    let log = manager
+        .open_log(topic, partition, config)
+        .await
+        .expect("open");
+    let expected = fill(&log, count, value_len).await;
+    manager.close_all().await.expect("close");
+    expected
+}
+
 /// Files in `dir` whose names end with `suffix`, sorted.
 pub fn files_with_suffix(dir: &Path, suffix: &str) -> Vec<std::path::PathBuf> {
     let mut out: Vec<_> = std::fs::read_dir(dir)
