@@ -6,6 +6,8 @@ use std::rc::Rc;
 
 use bytes::Bytes;
 
+use crate::storage::SegmentReader;
+
 /// The result of `PartitionLog::append`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AppendInfo {
@@ -35,17 +37,30 @@ pub struct ReadResult {
 pub enum ReadChunk {
     /// Zero-copy bytes from the batch cache (send with writev).
     Cached(Bytes),
-    /// Cold data: a range of a segment file (send with sendfile/splice).
+    /// Cold data: a range of a segment file (send with sendfile/splice when it has a real fd).
     File(FileRange),
 }
 
-/// A byte range of a segment file. The fd stays valid even if the segment is deleted meanwhile.
+/// A byte range of a segment file. The reader stays valid even if the segment is deleted
+/// meanwhile.
 #[derive(Debug, Clone)]
 pub struct FileRange {
-    /// A buffered (not O_DIRECT) read-only fd of the segment.
-    pub file: Rc<std::fs::File>,
+    /// The segment's read-path handle: on real storage a buffered (not O_DIRECT) read-only fd
+    /// (`file.std_file()`), on in-memory storage none.
+    pub file: Rc<dyn SegmentReader>,
     pub position: u64,
     pub len: u32,
+}
+
+impl FileRange {
+    /// A dup of the segment's fd for sendfile, or `None` when the storage has no real fd (then
+    /// copy the range with `ReadChunk::to_bytes`).
+    pub fn try_clone_fd(&self) -> io::Result<Option<std::fs::File>> {
+        self.file
+            .std_file()
+            .map(std::fs::File::try_clone)
+            .transpose()
+    }
 }
 
 impl ReadChunk {
@@ -69,9 +84,14 @@ impl ReadChunk {
         match self {
             ReadChunk::Cached(bytes) => Ok(bytes.clone()),
             ReadChunk::File(range) => {
-                let file = range.file.try_clone()?;
                 let position = range.position;
                 let len = range.len as usize;
+                let Some(file) = range.try_clone_fd()? else {
+                    // In-memory storage: a plain copy, nothing can block.
+                    let mut buf = vec![0u8; len];
+                    range.file.read_exact_at(&mut buf, position)?;
+                    return Ok(Bytes::from(buf));
+                };
                 let read = move || -> io::Result<Vec<u8>> {
                     let mut buf = vec![0u8; len];
                     file.read_exact_at(&mut buf, position)?;

@@ -379,8 +379,11 @@ async fn load_checked(
         return Ok(None);
     }
     if let Some(last) = index.offsets.last() {
-        let reader = std::fs::File::open(file.path()).map_err(io_err("opening", file.path()))?;
-        let header = read_header_at(&reader, last.position as u64)
+        let reader = ctx
+            .storage
+            .open_reader(file.path())
+            .map_err(io_err("opening", file.path()))?;
+        let header = read_header_at(&*reader, last.position as u64)
             .map_err(io_err("reading", file.path()))?;
         if header.is_none_or(|header| header.base_offset != base + last.relative_offset as i64) {
             return Ok(None);

@@ -2,12 +2,12 @@
 //! file ranges for sendfile; and timestamp lookups.
 //!
 //! Batches are found by binary search over segment base offsets, then the sparse offset index,
-//! then a forward scan of batch headers through the segment's buffered fd (which also warms the
-//! page cache for the sendfile that follows). Data not yet written to the file is always in the
-//! batch cache (pinned), so the file is read only below the first cached offset.
+//! then a forward scan of batch headers through the segment's reader (on real storage a
+//! buffered fd, which also warms the page cache for the sendfile that follows). Data not yet
+//! written to the file is always in the batch cache (pinned), so the file is read only below the
+//! first cached offset.
 
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::rc::Rc;
 
 use super::PartitionLog;
@@ -15,8 +15,9 @@ use crate::batch::{self, BatchHeader};
 use crate::error::{LogError, ReadError};
 use crate::read_result::{FileRange, ReadChunk, ReadResult};
 use crate::segment::Segment;
+use crate::storage::SegmentReader;
 
-/// Bytes read at a time when scanning batch headers through the buffered fd.
+/// Bytes read at a time when scanning batch headers through the segment's reader.
 const HEADER_WINDOW_BYTES: usize = 16 * 1024;
 
 /// Where a visited batch is.
@@ -47,7 +48,7 @@ impl From<&BatchHeader> for BatchMeta {
 }
 
 struct HeaderWindow<'a> {
-    file: &'a std::fs::File,
+    file: &'a dyn SegmentReader,
     data: Vec<u8>,
     position: u64,
 }
@@ -101,9 +102,9 @@ impl PartitionLog {
                 let segment = &segments[i];
                 let (_, mut position) = segment.index.borrow().position_for(cursor);
                 let size = segment.size_bytes();
-                let reader = segment.reader()?;
+                let reader = segment.reader(&*self.storage)?;
                 let mut window = HeaderWindow {
-                    file: &reader,
+                    file: &*reader,
                     data: Vec::new(),
                     position: 0,
                 };
@@ -191,14 +192,14 @@ impl PartitionLog {
                         if let Some(ReadChunk::File(range)) = chunks.last_mut() {
                             if range.position + range.len as u64 == position
                                 && segment
-                                    .reader()
+                                    .reader(&*self.storage)
                                     .is_ok_and(|reader| Rc::ptr_eq(&reader, &range.file))
                             {
                                 range.len += meta.size_bytes;
                                 return true;
                             }
                         }
-                        match segment.reader() {
+                        match segment.reader(&*self.storage) {
                             Ok(file) => chunks.push(ReadChunk::File(FileRange {
                                 file,
                                 position,

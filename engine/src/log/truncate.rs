@@ -8,6 +8,7 @@ use super::open::open_appender;
 use super::PartitionLog;
 use crate::error::LogError;
 use crate::segment::{scan_segment, segment_path, Segment, SegmentIndex, LOG_SUFFIX};
+use crate::storage::Storage;
 
 impl PartitionLog {
     /// Removes every batch whose last offset is >= `offset`; the log end becomes the base
@@ -65,7 +66,7 @@ impl PartitionLog {
                 .open_segment(&path, false)
                 .await
                 .map_err(|err| LogError::io(format!("opening {}", path.display()), err))?;
-            let keep_bytes = cut_position(&segment, offset)?;
+            let keep_bytes = cut_position(&*self.storage, &segment, offset)?;
             assert!(keep_bytes <= segment.size_bytes());
             // Rebuild the index of what stays (headers only: the data was validated when it
             // was appended or recovered).
@@ -88,6 +89,7 @@ impl PartitionLog {
         assert!(end <= offset);
         self.log_end_offset.set(end);
         self.flushed_offset.set(end);
+        self.truncations.set(self.truncations.get() + 1);
         self.cache.remove_from(end);
         self.cache.reset_written_offset(end);
         if self.epochs.borrow_mut().truncate_from(end) {
@@ -137,12 +139,12 @@ impl PartitionLog {
 }
 
 /// Position of the first batch whose last offset is >= `offset` (or the segment end).
-fn cut_position(segment: &Segment, offset: i64) -> Result<u64, LogError> {
+fn cut_position(storage: &dyn Storage, segment: &Segment, offset: i64) -> Result<u64, LogError> {
     let size = segment.size_bytes();
     let (_, mut position) = segment.index.borrow().position_for(offset);
-    let reader = segment.reader()?;
+    let reader = segment.reader(storage)?;
     while position < size {
-        let header = crate::segment::read_header_at(&reader, position)
+        let header = crate::segment::read_header_at(&*reader, position)
             .map_err(|err| LogError::io("reading batch header", err))?
             .ok_or_else(|| LogError::Corrupt {
                 detail: format!("no batch at {position}"),

@@ -15,7 +15,7 @@ pub(crate) use index::{SegmentIndex, SegmentSummary};
 pub(crate) use scan::scan_segment;
 
 use crate::error::LogError;
-use crate::storage::Storage;
+use crate::storage::{SegmentReader, Storage};
 
 /// Suffixes of the files of a segment.
 pub(crate) const LOG_SUFFIX: &str = "log";
@@ -45,7 +45,7 @@ pub(crate) struct Segment {
     next_offset: Cell<i64>,
     /// When the segment took its first batch (broker clock), for `segment.ms`.
     pub created_ms: Cell<i64>,
-    reader: RefCell<Option<Rc<std::fs::File>>>,
+    reader: RefCell<Option<Rc<dyn SegmentReader>>>,
 }
 
 impl Segment {
@@ -108,15 +108,17 @@ impl Segment {
         self.reader.borrow_mut().take();
     }
 
-    /// A buffered read-only fd, opened on first use; stays valid if the file is deleted.
-    pub(crate) fn reader(&self) -> Result<Rc<std::fs::File>, LogError> {
+    /// The read-path handle of the log file (a buffered fd on real storage), opened through
+    /// `storage` on first use; stays valid if the file is deleted.
+    pub(crate) fn reader(&self, storage: &dyn Storage) -> Result<Rc<dyn SegmentReader>, LogError> {
         let mut reader = self.reader.borrow_mut();
         if let Some(file) = reader.as_ref() {
             return Ok(file.clone());
         }
-        let file = std::fs::File::open(self.log_path())
-            .map_err(|err| LogError::io(format!("opening {}", self.log_path().display()), err))?;
-        let file = Rc::new(file);
+        let path = self.log_path();
+        let file = storage
+            .open_reader(&path)
+            .map_err(|err| LogError::io(format!("opening {}", path.display()), err))?;
         *reader = Some(file.clone());
         Ok(file)
     }
@@ -177,12 +179,11 @@ pub(crate) async fn load_index(
     Ok(SegmentIndex::decode(base_offset, &offsets, &times))
 }
 
-/// Reads the batch header at `position` through a buffered fd (for index cross-checks).
+/// Reads the batch header at `position` through a read-path handle (index cross-checks).
 pub(crate) fn read_header_at(
-    file: &std::fs::File,
+    file: &dyn SegmentReader,
     position: u64,
 ) -> io::Result<Option<crate::batch::BatchHeader>> {
-    use std::os::unix::fs::FileExt;
     let mut buf = [0u8; crate::batch::HEADER_BYTES];
     match file.read_exact_at(&mut buf, position) {
         Ok(()) => Ok(crate::batch::parse_header(&buf).ok()),

@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use glommio::io::DmaBuffer;
 
-use super::{IoFuture, SegmentFile, Storage};
+use super::{IoFuture, SegmentFile, SegmentReader, Storage};
 use crate::limits::BLOCK_BYTES;
 
 /// A fault armed on a `FaultyStorage`. Faults stay armed until `clear()`.
@@ -25,6 +25,8 @@ pub enum Fault {
     SyncFails,
     /// fallocate fails with ENOSPC.
     PreallocateNoSpace,
+    /// Opening a read-path reader fails with EIO.
+    ReaderOpenFails,
 }
 
 #[derive(Debug, Default)]
@@ -110,6 +112,12 @@ impl Storage for FaultyStorage {
     }
     fn sync_dir(&self, path: &Path) -> IoFuture<'_, ()> {
         self.inner.sync_dir(path)
+    }
+    fn open_reader(&self, path: &Path) -> io::Result<Rc<dyn SegmentReader>> {
+        if armed(&self.state, Fault::ReaderOpenFails) {
+            return Err(io::Error::from_raw_os_error(libc::EIO));
+        }
+        self.inner.open_reader(path)
     }
 }
 

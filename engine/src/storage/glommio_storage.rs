@@ -1,5 +1,6 @@
 //! The real storage: glommio `DmaFile`s (O_DIRECT over io_uring) for segments, std::fs for the
-//! small metadata files (checkpoints and sealed indexes are written rarely and are tiny).
+//! small metadata files (checkpoints and sealed indexes are written rarely and are tiny), and
+//! buffered `std::fs::File`s for the read path (page cache, and a real fd to sendfile).
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -7,7 +8,7 @@ use std::rc::Rc;
 
 use glommio::io::{DmaBuffer, DmaFile, OpenOptions};
 
-use super::{IoFuture, SegmentFile, Storage};
+use super::{IoFuture, SegmentFile, SegmentReader, Storage};
 
 /// Storage on the local filesystem.
 #[derive(Debug, Default)]
@@ -104,6 +105,25 @@ impl Storage for GlommioStorage {
     fn sync_dir(&self, path: &Path) -> IoFuture<'_, ()> {
         let result = std::fs::File::open(path).and_then(|dir| dir.sync_all());
         Box::pin(async move { result })
+    }
+
+    fn open_reader(&self, path: &Path) -> io::Result<Rc<dyn SegmentReader>> {
+        let reader: Rc<dyn SegmentReader> = Rc::new(FileReader(std::fs::File::open(path)?));
+        Ok(reader)
+    }
+}
+
+/// A buffered read-only fd of a segment.
+#[derive(Debug)]
+struct FileReader(std::fs::File);
+
+impl SegmentReader for FileReader {
+    fn read_at(&self, buf: &mut [u8], position: u64) -> io::Result<usize> {
+        std::os::unix::fs::FileExt::read_at(&self.0, buf, position)
+    }
+
+    fn std_file(&self) -> Option<&std::fs::File> {
+        Some(&self.0)
     }
 }
 

@@ -1,11 +1,14 @@
 //! The storage seam: every file operation of the engine goes through these traits, so tests can
 //! inject faults (failed write, short write, torn tail, ENOSPC) and later run simulations.
 //!
-//! `GlommioStorage` is the real implementation (O_DIRECT `DmaFile`s). `FaultyStorage` wraps any
-//! storage and fails chosen operations on demand.
+//! `GlommioStorage` is the real implementation (O_DIRECT `DmaFile`s for segment writes, buffered
+//! fds for the read path so it can sendfile). `MemStorage` keeps files in memory and models what
+//! a power loss keeps (simulation, fast fuzzing). `FaultyStorage` wraps any storage and fails
+//! chosen operations on demand.
 
 mod faulty;
 mod glommio_storage;
+mod mem;
 
 use std::future::Future;
 use std::io;
@@ -17,6 +20,7 @@ use glommio::io::DmaBuffer;
 
 pub use faulty::{Fault, FaultyStorage};
 pub use glommio_storage::GlommioStorage;
+pub use mem::MemStorage;
 
 /// A boxed, shard-local future of an I/O result.
 pub type IoFuture<'a, T> = Pin<Box<dyn Future<Output = io::Result<T>> + 'a>>;
@@ -43,6 +47,32 @@ pub trait Storage {
     fn remove_dir_all(&self, path: &Path) -> IoFuture<'_, ()>;
     /// fsyncs a directory so renames and creations in it are durable.
     fn sync_dir(&self, path: &Path) -> IoFuture<'_, ()>;
+    /// Opens a segment file for the read path (buffered, read-only). Synchronous: a plain open.
+    /// The reader stays valid when the file is renamed or deleted afterwards, like an fd.
+    fn open_reader(&self, path: &Path) -> io::Result<Rc<dyn SegmentReader>>;
+}
+
+/// A read-only handle of a segment file for the fetch path: positional reads of any alignment,
+/// served from the page cache (or memory). Lives on one shard.
+pub trait SegmentReader: std::fmt::Debug {
+    /// Reads into `buf` at `position`; returns bytes read (0 at end of file).
+    fn read_at(&self, buf: &mut [u8], position: u64) -> io::Result<usize>;
+    /// The real fd behind this reader, when there is one: the server sendfiles from it. `None`
+    /// means the bytes must be copied out with `read_at`.
+    fn std_file(&self) -> Option<&std::fs::File>;
+    /// Fills `buf` from `position`; `UnexpectedEof` if the file ends first.
+    fn read_exact_at(&self, buf: &mut [u8], position: u64) -> io::Result<()> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.read_at(&mut buf[filled..], position + filled as u64) {
+                Ok(0) => return Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
+                Ok(n) => filled += n,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One segment file opened with O_DIRECT. Positions and lengths of writes are block-aligned.

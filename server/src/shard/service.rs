@@ -196,7 +196,7 @@ async fn read_one(
         Ok(result) => {
             let mut chunks = Vec::with_capacity(result.chunks.len());
             for chunk in result.chunks {
-                match out_chunk(chunk) {
+                match out_chunk(chunk).await {
                     Ok(chunk) => chunks.push(chunk),
                     Err(err) => {
                         tracing::error!(topic = %spec.topic, partition = spec.partition, "read: {err}");
@@ -224,14 +224,18 @@ async fn read_one(
     }
 }
 
-/// A file range leaves the shard as a dup'd fd so any shard's connection can sendfile it.
-fn out_chunk(chunk: ReadChunk) -> std::io::Result<OutChunk> {
+/// A file range leaves the shard as a dup'd fd so any shard's connection can sendfile it;
+/// storage without a real fd (in-memory) hands over a copy of the bytes.
+async fn out_chunk(chunk: ReadChunk) -> std::io::Result<OutChunk> {
     Ok(match chunk {
         ReadChunk::Cached(bytes) => OutChunk::Bytes(bytes),
-        ReadChunk::File(range) => OutChunk::File {
-            file: Arc::new(range.file.try_clone()?),
-            position: range.position,
-            len: range.len,
+        ReadChunk::File(range) => match range.try_clone_fd()? {
+            Some(file) => OutChunk::File {
+                file: Arc::new(file),
+                position: range.position,
+                len: range.len,
+            },
+            None => OutChunk::Bytes(ReadChunk::File(range).to_bytes().await?),
         },
     })
 }
