@@ -283,6 +283,12 @@ impl PartitionLog {
     /// coalesce: a caller whose data a running flush already covers returns when it completes
     /// (group commit). Returns the durable end offset (`flushed_offset`).
     ///
+    /// The write lock is held only while the buffers are written, not through the fdatasync:
+    /// appends to this partition go on while the device syncs. That is safe because fdatasync
+    /// covers every write that completed before it was issued (all bytes below `end` here);
+    /// later writes may rewrite the tail block, but with the same bytes below the old end, so
+    /// a torn rewrite cannot damage what this flush made durable.
+    ///
     /// After `Ok(end)`, every batch below `end` survives kill -9 and power loss (given a device
     /// that honours fdatasync). On `Err` nothing is lost from the log: the buffers are kept and
     /// the next `append`/`flush` retries the writes; only durability is not yet reached.
@@ -292,19 +298,32 @@ impl PartitionLog {
         if self.flushed_offset.get() >= target {
             return Ok(self.flushed_offset.get());
         }
-        let mut guard = self.lock().await?;
+        let _turn = self
+            .sync_turn
+            .write()
+            .await
+            .map_err(|_| LogError::Closed { name: self.name() })?;
         if self.flushed_offset.get() >= target {
             return Ok(self.flushed_offset.get());
         }
-        let end = self.log_end_offset.get();
-        self.store_epochs_if_dirty().await?;
-        let result = guard.appender.flush().await;
-        self.cache
-            .set_written_offset(guard.appender.offset_written());
-        result?;
-        assert!(end >= self.flushed_offset.get());
-        self.flushed_offset.set(end);
-        Ok(end)
+        let (end, file, truncations) = {
+            let mut guard = self.lock().await?;
+            let end = self.log_end_offset.get();
+            self.store_epochs_if_dirty().await?;
+            let written = guard.appender.write_all().await;
+            self.cache
+                .set_written_offset(guard.appender.offset_written());
+            written?;
+            (end, guard.appender.file(), self.truncations.get())
+        };
+        file.fdatasync()
+            .await
+            .map_err(|err| LogError::io("fdatasync of segment", err))?;
+        // A roll or close meanwhile synced at least as far; a truncation voids this sync's end.
+        if self.truncations.get() == truncations && end > self.flushed_offset.get() {
+            self.flushed_offset.set(end);
+        }
+        Ok(self.flushed_offset.get())
     }
 
     /// True when some appended data is not yet durable.

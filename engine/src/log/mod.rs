@@ -44,6 +44,12 @@ pub struct PartitionLog {
     pub(crate) log_start_offset: Cell<i64>,
     pub(crate) log_end_offset: Cell<i64>,
     pub(crate) flushed_offset: Cell<i64>,
+    /// Serialises flushes: callers that arrive while one syncs queue here, and the next of them
+    /// covers everything appended by then (group commit). Appends never wait on it.
+    pub(crate) sync_turn: RwLock<()>,
+    /// Bumped by every truncation, so a sync that ran across one does not raise
+    /// `flushed_offset` over offsets that were truncated and appended again.
+    pub(crate) truncations: Cell<u64>,
     pub(crate) max_timestamp: Cell<Option<(i64, i64)>>,
     pub(crate) leader_epoch: Cell<i32>,
     pub(crate) epochs: RefCell<LeaderEpochCache>,

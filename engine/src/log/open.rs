@@ -134,6 +134,8 @@ pub(crate) async fn open_log(
         log_start_offset: Cell::new(log_start),
         log_end_offset: Cell::new(log_end),
         flushed_offset: Cell::new(log_end),
+        sync_turn: RwLock::new(()),
+        truncations: Cell::new(0),
         max_timestamp: Cell::new(None),
         leader_epoch: Cell::new(epochs.latest_epoch().unwrap_or(0).max(0)),
         epochs: RefCell::new(std::mem::take(&mut epochs)),

@@ -80,6 +80,11 @@ impl PartitionLog {
             file.truncate(keep_bytes)
                 .await
                 .map_err(|err| LogError::io(format!("truncating {}", path.display()), err))?;
+            // What stays was written (write_all above) but maybe never synced, and the new
+            // length must be durable too: `flushed_offset` becomes the new end below.
+            file.fdatasync()
+                .await
+                .map_err(|err| LogError::io(format!("syncing {}", path.display()), err))?;
             drop(file);
             segment.reset(scan.index, keep_bytes, scan.next_offset);
             segment

@@ -380,6 +380,11 @@ impl SegmentAppender {
         Ok(())
     }
 
+    /// The segment file (to fdatasync it without holding the partition's write lock).
+    pub(crate) fn file(&self) -> Rc<dyn SegmentFile> {
+        self.file.clone()
+    }
+
     /// Writes everything appended so far and fdatasyncs: on return it is durable.
     pub(crate) async fn flush(&mut self) -> Result<(), LogError> {
         self.write_all().await?;
