@@ -1,42 +1,32 @@
-//! Engine recovery from arbitrary segment, index and checkpoint bytes.
+//! Engine recovery from arbitrary segment, index and checkpoint bytes, then a power loss.
 //!
-//! One glommio executor per fuzz process (io_memory kept small: memlock), one scratch data
-//! dir, rebuilt for every input. SLUICE_FUZZ_DIR chooses where (default: a temp dir).
+//! One glommio executor per fuzz process (io_memory kept small: memlock). Every input gets a
+//! fresh `MemStorage` (in-memory files, honest fdatasync/dir-sync durability), so nothing here
+//! touches the disk; `engine/tests/fuzz_recovery.rs` runs the same properties on real files.
 #![no_main]
 
-use std::path::PathBuf;
+use std::path::Path;
+use std::rc::Rc;
 
 use glommio::{LocalExecutor, LocalExecutorBuilder, Placement};
-
-struct Scratch {
-    executor: LocalExecutor,
-    data_dir: PathBuf,
-}
+use sluice_engine::storage::MemStorage;
 
 thread_local! {
-    static SCRATCH: Scratch = {
-        let base = std::env::var_os("SLUICE_FUZZ_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(std::env::temp_dir);
-        let data_dir = base.join(format!("sluice-fuzz-recovery-{}", std::process::id()));
-        if let Err(err) = std::fs::create_dir_all(&data_dir) {
-            panic!("cannot create {}: {err}", data_dir.display());
-        }
-        let executor = match LocalExecutorBuilder::new(Placement::Unbound)
-            .io_memory(1 << 20)
-            .make()
-        {
-            Ok(executor) => executor,
-            Err(err) => panic!("cannot start a glommio executor: {err}"),
-        };
-        Scratch { executor, data_dir }
+    static EXECUTOR: LocalExecutor = match LocalExecutorBuilder::new(Placement::Unbound)
+        .io_memory(1 << 20)
+        .make()
+    {
+        Ok(executor) => executor,
+        Err(err) => panic!("cannot start a glommio executor: {err}"),
     };
 }
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    SCRATCH.with(|scratch| {
-        scratch
-            .executor
-            .run(sluice_fuzz::recovery_props::check(data, &scratch.data_dir));
+    EXECUTOR.with(|executor| {
+        executor.run(async {
+            let mem = Rc::new(MemStorage::new());
+            let data_dir = Path::new("/sluice-fuzz/data");
+            sluice_fuzz::recovery_props::check_with_crash(data, mem, data_dir).await
+        });
     })
 });

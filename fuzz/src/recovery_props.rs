@@ -7,12 +7,19 @@
 //! that pass `validate` (CRC, lengths, counts) with strictly increasing offsets inside
 //! `[log_start, log_end)`, ending exactly at the log end; the log then takes an append at the
 //! log end and serves it back; a clean close and reopen keeps the same end offset.
+//!
+//! The layout goes through the storage seam (`Rc<dyn Storage>`): the cargo-fuzz target uses
+//! `MemStorage` (no I/O, thousands of inputs per second), the stable fallback test real files
+//! (`GlommioStorage`). On `MemStorage` a power-loss step is added (`check_with_crash`): after a
+//! flush, `crash_torn` and reopen keep every flushed batch byte-exact.
 
 use std::path::Path;
+use std::rc::Rc;
 
 use bytes::Bytes;
 use sluice_engine::batch::{self, CountRule};
-use sluice_engine::{LogConfig, LogManager, ShardEngineConfig};
+use sluice_engine::storage::{MemStorage, Storage};
+use sluice_engine::{LogConfig, LogManager, PartitionLog, ShardEngineConfig};
 
 pub const TOPIC: &str = "f";
 const SEGMENT_FILES_MAX: usize = 4;
@@ -62,13 +69,47 @@ fn crc32c(data: &[u8]) -> u32 {
     batch::compute_crc(&buf)
 }
 
-/// Writes the partition directory described by `data` under `data_dir`.
-pub fn write_partition(data: &[u8], data_dir: &Path) -> std::io::Result<()> {
-    let dir = data_dir.join(format!("{TOPIC}-0"));
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir)?;
+/// O_DIRECT alignment of segment writes (the engine's `limits::BLOCK_BYTES`).
+const BLOCK_BYTES: usize = sluice_engine::limits::BLOCK_BYTES as usize;
+
+fn io_context(context: &str, path: &Path) -> impl FnOnce(std::io::Error) -> std::io::Error {
+    let context = format!("{context} {}", path.display());
+    move |err| std::io::Error::new(err.kind(), format!("{context}: {err}"))
+}
+
+/// Writes a whole segment file through the seam (block-aligned, as O_DIRECT wants, then cut to
+/// its length) and makes it durable.
+async fn write_segment(storage: &dyn Storage, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let file = storage.open_segment(path, true).await?;
+    if !bytes.is_empty() {
+        let padded = bytes.len().div_ceil(BLOCK_BYTES) * BLOCK_BYTES;
+        let mut buf = file.alloc_buffer(padded);
+        buf.as_bytes_mut()[..bytes.len()].copy_from_slice(bytes);
+        buf.as_bytes_mut()[bytes.len()..].fill(0);
+        let written = file.write_at(Rc::new(buf), 0).await?;
+        assert_eq!(written, padded, "short layout write of {}", path.display());
+        file.truncate(bytes.len() as u64).await?;
     }
-    std::fs::create_dir_all(&dir)?;
+    file.fdatasync().await
+}
+
+async fn write_small(storage: &dyn Storage, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    storage
+        .write_file_atomic(path, bytes.to_vec(), true)
+        .await
+        .map_err(io_context("writing", path))
+}
+
+/// Writes the partition directory described by `data` under `data_dir`, through `storage`;
+/// everything written is durable (data fdatasynced, directory synced) when this returns.
+pub async fn write_partition(
+    data: &[u8],
+    storage: &dyn Storage,
+    data_dir: &Path,
+) -> std::io::Result<()> {
+    let dir = data_dir.join(format!("{TOPIC}-0"));
+    storage.remove_dir_all(&dir).await?;
+    storage.create_dir_all(&dir).await?;
     let mut input = Input(data);
     let flags = input.byte().unwrap_or(0);
     let mut segments: Vec<SegmentFile> = Vec::new();
@@ -142,12 +183,15 @@ pub fn write_partition(data: &[u8], data_dir: &Path) -> std::io::Result<()> {
     }
     for segment in &segments {
         let name = |suffix: &str| dir.join(format!("{:020}.{suffix}", segment.base_offset));
-        std::fs::write(name("log"), &segment.log)?;
+        let log_path = name("log");
+        write_segment(storage, &log_path, &segment.log)
+            .await
+            .map_err(io_context("writing", &log_path))?;
         if let Some(index) = &segment.index {
-            std::fs::write(name("index"), index)?;
+            write_small(storage, &name("index"), index).await?;
         }
         if let Some(times) = &segment.time_index {
-            std::fs::write(name("timeindex"), times)?;
+            write_small(storage, &name("timeindex"), times).await?;
         }
     }
     // A recovery point only ever covers data that was flushed whole: the end of a prefix of
@@ -156,20 +200,24 @@ pub fn write_partition(data: &[u8], data_dir: &Path) -> std::io::Result<()> {
         let covered = segments.iter().take_while(|s| s.clean).count();
         if covered > 0 && covered < segments.len() {
             let point = segments[covered].base_offset;
-            std::fs::write(
-                dir.join("recovery-point.checkpoint"),
-                recovery_point_file(point),
-            )?;
+            let path = dir.join("recovery-point.checkpoint");
+            write_small(storage, &path, &recovery_point_file(point)).await?;
         }
     }
     if flags & 2 != 0 {
         let text = String::from_utf8_lossy(input.take(64)).into_owned();
-        std::fs::write(dir.join("leader-epoch-checkpoint"), text)?;
+        write_small(
+            storage,
+            &dir.join("leader-epoch-checkpoint"),
+            text.as_bytes(),
+        )
+        .await?;
     }
     if flags & 4 != 0 {
-        std::fs::write(dir.join("log-start-offset.checkpoint"), input.take(16))?;
+        let path = dir.join("log-start-offset.checkpoint");
+        write_small(storage, &path, input.take(16)).await?;
     }
-    Ok(())
+    storage.sync_dir(&dir).await
 }
 
 fn engine_config(data_dir: &Path) -> ShardEngineConfig {
@@ -198,25 +246,40 @@ pub enum Outcome {
     Recovered { log_end_offset: i64 },
 }
 
-/// Fuzz entry (run on a glommio executor): lay out the directory, recover, check.
-pub async fn check(data: &[u8], data_dir: &Path) -> Outcome {
-    if let Err(err) = write_partition(data, data_dir) {
-        panic!(
-            "cannot write the fuzz partition under {}: {err}",
-            data_dir.display()
-        );
+/// Batches read from a recovered log, validated: (base offset, bytes) in offset order.
+struct LogContents {
+    batches: Vec<(i64, Vec<u8>)>,
+    /// A read inside `[start, end)` came back empty: segment bases skip offsets (the layout
+    /// makes such gaps on purpose) and nothing follows; Kafka serves such a gap the same way.
+    gap_to_end: bool,
+}
+
+async fn chunk_bytes(result: &sluice_engine::ReadResult) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(result.bytes as usize);
+    for chunk in &result.chunks {
+        let chunk: Bytes = chunk.to_bytes().await.expect("read chunk bytes");
+        bytes.extend_from_slice(&chunk);
     }
-    let manager = LogManager::new(engine_config(data_dir));
-    let Ok(log) = manager.open_log(TOPIC, 0, log_config()).await else {
-        // Refusing to open is allowed; panicking is not.
-        return Outcome::Refused;
-    };
+    assert_eq!(
+        bytes.len(),
+        result.bytes as usize,
+        "chunks disagree with the read size"
+    );
+    bytes
+}
+
+/// Reads the whole log, checking that every batch validates, offsets strictly increase inside
+/// `[start, end)`, and the last batch ends at the log end (unless a gap ends the data).
+async fn read_log(log: &PartitionLog) -> LogContents {
     let start = log.log_start_offset();
     let end = log.log_end_offset();
     assert!(0 <= start && start <= end, "log start {start}, end {end}");
     let mut offset = start;
     let mut previous_next: Option<i64> = None;
-    let mut gap_to_end = false;
+    let mut contents = LogContents {
+        batches: Vec::new(),
+        gap_to_end: false,
+    };
     while offset < end {
         let result = log
             .read(offset, READ_BYTES_MAX, i64::MAX)
@@ -224,15 +287,9 @@ pub async fn check(data: &[u8], data_dir: &Path) -> Outcome {
             .unwrap_or_else(|err| {
                 panic!("recovered log [{start}, {end}) unreadable at {offset}: {err}")
             });
-        let mut bytes = Vec::with_capacity(result.bytes as usize);
-        for chunk in &result.chunks {
-            let chunk = chunk.to_bytes().await.expect("read chunk bytes");
-            bytes.extend_from_slice(&chunk);
-        }
+        let bytes = chunk_bytes(&result).await;
         if bytes.is_empty() {
-            // Segment bases may skip offsets (the layout makes gaps on purpose): nothing at or
-            // after `offset` yet. Kafka serves such a gap the same way (an empty read).
-            gap_to_end = true;
+            contents.gap_to_end = true;
             break;
         }
         let mut at = 0;
@@ -263,38 +320,78 @@ pub async fn check(data: &[u8], data_dir: &Path) -> Outcome {
             }
             previous_next = Some(header.next_offset());
             assert!(header.last_offset() < end, "batch past the log end {end}");
+            contents.batches.push((header.base_offset, whole.to_vec()));
             offset = header.next_offset();
             at += len;
         }
     }
     assert!(
-        offset == end || gap_to_end,
+        offset == end || contents.gap_to_end,
         "the last batch ends at {offset}, not at the log end {end}"
     );
-    let now = 1_700_000_000_000;
-    let appended = log
-        .append(&[batch::build_batch(0, now, 2, b"after recovery")], now)
-        .await;
-    if let Ok(info) = appended {
-        assert_eq!(
-            info.base_offset, end,
-            "append after recovery not at the log end"
+    contents
+}
+
+/// Appends one producer batch at the log end and reads it back; `None` if the append failed
+/// (allowed: e.g. an offset overflow past a huge recovered end).
+async fn append_one(log: &PartitionLog, now: i64, value: &[u8]) -> Option<Vec<u8>> {
+    let end = log.log_end_offset();
+    let info = log
+        .append(&[batch::build_batch(0, now, 2, value)], now)
+        .await
+        .ok()?;
+    assert_eq!(info.base_offset, end, "append not at the log end");
+    let result = log
+        .read(end, READ_BYTES_MAX, i64::MAX)
+        .await
+        .expect("read the append");
+    assert!(!result.chunks.is_empty(), "the append is readable");
+    // A batch may span several chunks (the engine shares the producer's buffer after a
+    // rewritten header); only their concatenation is a batch.
+    let first = chunk_bytes(&result).await;
+    let header = batch::validate(&first, CountRule::Producer).expect("append reads back valid");
+    assert_eq!(header.base_offset, end);
+    Some(first[..header.total_bytes()].to_vec())
+}
+
+/// Fuzz entry (run on a glommio executor): lay out the directory in `storage`, recover, check.
+pub async fn check(data: &[u8], storage: Rc<dyn Storage>, data_dir: &Path) -> Outcome {
+    check_inner(data, storage, data_dir, None).await
+}
+
+/// `check`, then a power loss: a flushed append and an unflushed one, `crash_torn` (seeded by
+/// the input), reopen: every batch below the flushed offset is back byte-exact, the unflushed
+/// one is whole or absent, and everything read still validates.
+pub async fn check_with_crash(data: &[u8], mem: Rc<MemStorage>, data_dir: &Path) -> Outcome {
+    // FNV-1a of the input: the same input tears the same blocks.
+    let seed = data.iter().fold(0xcbf2_9ce4_8422_2325u64, |hash, &byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let storage: Rc<dyn Storage> = mem.clone();
+    let crash = move || mem.crash_torn(seed);
+    check_inner(data, storage, data_dir, Some(&crash)).await
+}
+
+async fn check_inner(
+    data: &[u8],
+    storage: Rc<dyn Storage>,
+    data_dir: &Path,
+    crash: Option<&dyn Fn()>,
+) -> Outcome {
+    if let Err(err) = write_partition(data, &*storage, data_dir).await {
+        panic!(
+            "cannot write the fuzz partition under {}: {err}",
+            data_dir.display()
         );
-        let result = log
-            .read(end, READ_BYTES_MAX, i64::MAX)
-            .await
-            .expect("read the append");
-        assert!(!result.chunks.is_empty(), "the append is readable");
-        // A batch may span several chunks (the engine shares the producer's buffer after a
-        // rewritten header); only their concatenation is a batch.
-        let mut first = Vec::new();
-        for chunk in &result.chunks {
-            let bytes: Bytes = chunk.to_bytes().await.expect("chunk bytes");
-            first.extend_from_slice(&bytes);
-        }
-        let header = batch::validate(&first, CountRule::Producer).expect("append reads back valid");
-        assert_eq!(header.base_offset, end);
     }
+    let manager = LogManager::with_storage(engine_config(data_dir), storage.clone());
+    let Ok(log) = manager.open_log(TOPIC, 0, log_config()).await else {
+        // Refusing to open is allowed; panicking is not.
+        return Outcome::Refused;
+    };
+    let end = log.log_end_offset();
+    read_log(&log).await;
+    append_one(&log, 1_700_000_000_000, b"after recovery").await;
     let end_before_close = log.log_end_offset();
     drop(log);
     let outcome = Outcome::Recovered {
@@ -303,14 +400,88 @@ pub async fn check(data: &[u8], data_dir: &Path) -> Outcome {
     if manager.close_all().await.is_err() {
         return outcome;
     }
-    let manager = LogManager::new(engine_config(data_dir));
+    let manager = LogManager::with_storage(engine_config(data_dir), storage.clone());
     if let Ok(log) = manager.open_log(TOPIC, 0, log_config()).await {
         assert_eq!(
             log.log_end_offset(),
             end_before_close,
             "clean close and reopen moved the end"
         );
-        let _ = manager.close_all().await;
+        match crash {
+            Some(crash) => power_loss(manager, log, storage, data_dir, crash).await,
+            None => {
+                let _ = manager.close_all().await;
+            }
+        }
     }
     outcome
+}
+
+/// The whole first batch a read at `offset` returns.
+async fn first_batch_at(log: &PartitionLog, offset: i64) -> Vec<u8> {
+    let result = log
+        .read(offset, READ_BYTES_MAX, i64::MAX)
+        .await
+        .unwrap_or_else(|err| panic!("read at {offset} after power loss: {err}"));
+    let bytes = chunk_bytes(&result).await;
+    let header = batch::parse_header(&bytes)
+        .unwrap_or_else(|err| panic!("no batch at {offset} after power loss: {err}"));
+    bytes[..header.total_bytes()].to_vec()
+}
+
+async fn power_loss(
+    manager: Rc<LogManager>,
+    log: Rc<PartitionLog>,
+    storage: Rc<dyn Storage>,
+    data_dir: &Path,
+    crash: &dyn Fn(),
+) {
+    let before = read_log(&log).await;
+    let now = 1_700_000_000_500;
+    let flushed_base = log.log_end_offset();
+    let Some(flushed_batch) = append_one(&log, now, b"flushed before power loss").await else {
+        return;
+    };
+    let Ok(flushed) = log.flush().await else {
+        return;
+    };
+    assert!(flushed > flushed_base);
+    let unflushed_batch = append_one(&log, now, b"appended, never flushed").await;
+    drop(log);
+    drop(manager);
+    crash();
+
+    let manager = LogManager::with_storage(engine_config(data_dir), storage);
+    let log = match manager.open_log(TOPIC, 0, log_config()).await {
+        Ok(log) => log,
+        Err(err) => panic!("a log flushed to {flushed} does not reopen after power loss: {err}"),
+    };
+    assert!(
+        log.log_end_offset() >= flushed,
+        "power loss lost flushed data: end {} below the flushed offset {flushed}",
+        log.log_end_offset()
+    );
+    let after = read_log(&log).await;
+    let kept = after.batches.len().min(before.batches.len());
+    assert!(
+        after.batches[..kept] == before.batches[..kept],
+        "power loss changed batches below the flushed offset {flushed}"
+    );
+    assert!(
+        kept == before.batches.len() || after.gap_to_end,
+        "power loss dropped batches below the flushed offset {flushed}"
+    );
+    assert!(
+        first_batch_at(&log, flushed_base).await == flushed_batch,
+        "the flushed batch at {flushed_base} came back different"
+    );
+    if let Some(unflushed) = unflushed_batch {
+        if log.log_end_offset() > flushed {
+            assert!(
+                first_batch_at(&log, flushed).await == unflushed,
+                "the unflushed batch at {flushed} came back torn yet valid"
+            );
+        }
+    }
+    let _ = manager.close_all().await;
 }

@@ -3,7 +3,8 @@
 //!
 //! Durability rules (strict POSIX, as the engine must assume of a real disk):
 //! - File data: every file keeps what was written (`data`, what reads see) and what its last
-//!   fdatasync saw (`synced`, content and length). Writes, truncation and pre-allocation are
+//!   fdatasync saw (`synced`, content and length). Space pre-allocated or extended but never
+//!   written reads as zeros and costs no memory. Writes, truncation and pre-allocation are
 //!   durable only after `fdatasync`.
 //! - Names: creating, renaming and removing a file change the live namespace at once, and
 //!   become durable when its directory is synced (`sync_dir`, or `write_file_atomic` with
@@ -19,7 +20,8 @@
 //! length; a misaligned write is an engine bug and panics here.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
+use std::ffi::{OsStr, OsString};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -35,36 +37,89 @@ pub const MEM_FILE_BYTES_MAX: u64 = 4 << 30;
 const _: () = assert!(MEM_FILE_BYTES_MAX > SEGMENT_BYTES_MAX);
 const _: () = assert!(MEM_FILE_BYTES_MAX.is_multiple_of(BLOCK_BYTES));
 
-/// One file's contents: what reads see, and what survives a power loss.
+/// A file's bytes: `bytes` as written, then zeros up to `len` (pre-allocated or extended but
+/// never written, like unwritten extents). Keeps pre-allocated segments cheap to copy.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Contents {
+    bytes: Vec<u8>,
+    len: u64,
+}
+
+impl Contents {
+    fn from_vec(bytes: Vec<u8>) -> Contents {
+        let len = bytes.len() as u64;
+        Contents { bytes, len }
+    }
+
+    fn check(&self) {
+        assert!(self.bytes.len() as u64 <= self.len);
+    }
+
+    /// Copies `[position, position + buf.len())` into `buf`, short at the end of the file.
+    fn read(&self, position: u64, buf: &mut [u8]) -> usize {
+        let start = position.min(self.len);
+        let n = (buf.len() as u64).min(self.len - start) as usize;
+        let start = start as usize;
+        let stored = self.bytes.len().clamp(start, start + n) - start;
+        buf[..stored].copy_from_slice(&self.bytes[start..start + stored]);
+        buf[stored..n].fill(0);
+        n
+    }
+
+    fn to_vec(&self) -> Vec<u8> {
+        let mut out = vec![0u8; self.len as usize];
+        let n = self.read(0, &mut out);
+        assert_eq!(n, out.len());
+        out
+    }
+
+    fn write(&mut self, position: u64, data: &[u8]) {
+        let start = position as usize;
+        let end = start + data.len();
+        if self.bytes.len() < end {
+            self.bytes.resize(end, 0);
+        }
+        self.bytes[start..end].copy_from_slice(data);
+        self.len = self.len.max(end as u64);
+        self.check();
+    }
+
+    fn set_len(&mut self, len: u64) {
+        self.bytes
+            .truncate(len.min(self.bytes.len() as u64) as usize);
+        self.len = len;
+        self.check();
+    }
+}
+
+/// One file: what reads see (`data`), and what its last fdatasync saw (`synced`).
 #[derive(Debug, Default)]
 struct Inode {
-    data: RefCell<Vec<u8>>,
-    synced: RefCell<Vec<u8>>,
+    data: RefCell<Contents>,
+    synced: RefCell<Contents>,
 }
 
 impl Inode {
-    fn with_contents(data: Vec<u8>, synced: Vec<u8>) -> Rc<Inode> {
+    fn with_contents(contents: Contents) -> Rc<Inode> {
         Rc::new(Inode {
-            data: RefCell::new(data),
-            synced: RefCell::new(synced),
+            data: RefCell::new(contents.clone()),
+            synced: RefCell::new(contents),
         })
     }
 }
 
+/// One directory's entries: as the running process sees them, and as its last sync left them.
 #[derive(Debug, Default)]
-struct Namespace {
-    dirs: BTreeSet<PathBuf>,
-    /// Names as the running process sees them.
-    live: BTreeMap<PathBuf, Rc<Inode>>,
-    /// Names as the last `sync_dir` of each directory left them.
-    durable: BTreeMap<PathBuf, Rc<Inode>>,
+struct Dir {
+    live: BTreeMap<OsString, Rc<Inode>>,
+    durable: BTreeMap<OsString, Rc<Inode>>,
 }
 
 /// In-memory storage. Create it on the shard that uses it; share it as `Rc<MemStorage>` (it
 /// coerces to `Rc<dyn Storage>`) and keep a handle to `crash()` it between two log managers.
 #[derive(Debug, Default)]
 pub struct MemStorage {
-    names: RefCell<Namespace>,
+    dirs: RefCell<BTreeMap<PathBuf, Dir>>,
 }
 
 fn not_found(path: &Path) -> io::Error {
@@ -74,8 +129,15 @@ fn not_found(path: &Path) -> io::Error {
     )
 }
 
-fn parent_of(path: &Path) -> &Path {
-    path.parent().unwrap_or(Path::new(""))
+/// (directory, file name) of a file path.
+fn split(path: &Path) -> io::Result<(&Path, &OsStr)> {
+    match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) => Ok((dir, name)),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{}: not a file path", path.display()),
+        )),
+    }
 }
 
 fn check_file_bytes(len: u64) -> io::Result<()> {
@@ -103,28 +165,30 @@ impl Coin {
 
 /// What a power loss leaves of one file: its synced contents, plus (when `coin` is given) a
 /// random subset of the blocks written since and one of the two lengths.
-fn surviving_contents(inode: &Inode, coin: Option<&mut Coin>) -> Vec<u8> {
+fn surviving_contents(inode: &Inode, coin: Option<&mut Coin>) -> Contents {
     let synced = inode.synced.borrow();
     let Some(coin) = coin else {
         return synced.clone();
     };
     let data = inode.data.borrow();
-    let len = if coin.flip() {
-        data.len()
-    } else {
-        synced.len()
-    };
+    if *data == *synced {
+        return synced.clone();
+    }
+    let len = if coin.flip() { data.len } else { synced.len };
     let mut out = synced.clone();
-    out.resize(len, 0);
+    out.set_len(len);
     let block = BLOCK_BYTES as usize;
-    for start in (0..len).step_by(block) {
-        let end = (start + block).min(len);
-        let written = data.get(start..end.min(data.len())).unwrap_or(&[]);
-        if written != &out[start..start + written.len()] && coin.flip() {
-            out[start..start + written.len()].copy_from_slice(written);
+    let stored = data.bytes.len().max(synced.bytes.len()) as u64;
+    let mut written = vec![0u8; block];
+    let mut kept = vec![0u8; block];
+    for start in (0..stored.min(len)).step_by(block) {
+        let n = data.read(start, &mut written);
+        let m = out.read(start, &mut kept[..n]);
+        if written[..n] != kept[..m] && coin.flip() {
+            out.write(start, &written[..n.min((len - start) as usize)]);
         }
     }
-    assert_eq!(out.len(), len);
+    out.set_len(len);
     out
 }
 
@@ -149,91 +213,83 @@ impl MemStorage {
     }
 
     fn crash_with(&self, mut coin: Option<&mut Coin>) {
-        let mut names = self.names.borrow_mut();
         let mut survivors: HashMap<*const Inode, Rc<Inode>> = HashMap::new();
-        let mut live = BTreeMap::new();
-        for (path, inode) in &names.durable {
-            let key = Rc::as_ptr(inode);
-            let survivor = match survivors.get(&key) {
-                Some(survivor) => survivor.clone(),
-                None => {
-                    let contents = surviving_contents(inode, coin.as_deref_mut());
-                    let survivor = Inode::with_contents(contents.clone(), contents);
-                    survivors.insert(key, survivor.clone());
-                    survivor
-                }
-            };
-            assert!(names.dirs.contains(parent_of(path)));
-            live.insert(path.clone(), survivor);
+        for dir in self.dirs.borrow_mut().values_mut() {
+            let mut live = BTreeMap::new();
+            for (name, inode) in &dir.durable {
+                let survivor = survivors.entry(Rc::as_ptr(inode)).or_insert_with(|| {
+                    Inode::with_contents(surviving_contents(inode, coin.as_deref_mut()))
+                });
+                live.insert(name.clone(), survivor.clone());
+            }
+            assert_eq!(live.len(), dir.durable.len());
+            dir.durable = live.clone();
+            dir.live = live;
         }
-        names.durable = live.clone();
-        names.live = live;
     }
 
-    /// Names of the live files (for tests and debugging).
+    /// Paths of the live files (for tests and debugging).
     pub fn file_paths(&self) -> Vec<PathBuf> {
-        self.names.borrow().live.keys().cloned().collect()
+        let dirs = self.dirs.borrow();
+        let files = dirs
+            .iter()
+            .flat_map(|(path, dir)| dir.live.keys().map(|name| path.join(name)));
+        files.collect()
     }
 
     fn lookup(&self, path: &Path) -> io::Result<Rc<Inode>> {
-        self.names
-            .borrow()
-            .live
-            .get(path)
-            .cloned()
-            .ok_or_else(|| not_found(path))
+        let (dir, name) = split(path)?;
+        let dirs = self.dirs.borrow();
+        let entry = dirs.get(dir).and_then(|dir| dir.live.get(name));
+        entry.cloned().ok_or_else(|| not_found(path))
     }
 
-    fn check_dir(&self, dir: &Path) -> io::Result<()> {
-        if self.names.borrow().dirs.contains(dir) {
-            return Ok(());
-        }
-        Err(not_found(dir))
+    /// Runs `f` on the directory `path`; NotFound if it does not exist.
+    fn with_dir<T>(&self, path: &Path, f: impl FnOnce(&mut Dir) -> T) -> io::Result<T> {
+        let mut dirs = self.dirs.borrow_mut();
+        let dir = dirs.get_mut(path).ok_or_else(|| not_found(path))?;
+        Ok(f(dir))
     }
 
     fn create_file(&self, path: &Path) -> io::Result<Rc<Inode>> {
-        self.check_dir(parent_of(path))?;
+        let (dir, name) = split(path)?;
         let inode = Rc::new(Inode::default());
-        self.names
-            .borrow_mut()
-            .live
-            .insert(path.to_path_buf(), inode.clone());
+        self.with_dir(dir, |dir| {
+            dir.live.insert(name.to_os_string(), inode.clone())
+        })?;
         Ok(inode)
     }
 
     fn rename_now(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.check_dir(parent_of(to))?;
-        let mut names = self.names.borrow_mut();
-        let inode = names.live.remove(from).ok_or_else(|| not_found(from))?;
-        names.live.insert(to.to_path_buf(), inode);
+        let (from_dir, from_name) = split(from)?;
+        let (to_dir, to_name) = split(to)?;
+        self.with_dir(to_dir, |_| ())?;
+        let inode = self
+            .with_dir(from_dir, |dir| dir.live.remove(from_name))?
+            .ok_or_else(|| not_found(from))?;
+        self.with_dir(to_dir, |dir| dir.live.insert(to_name.to_os_string(), inode))?;
         Ok(())
     }
 
-    fn sync_dir_now(&self, dir: &Path) -> io::Result<()> {
-        self.check_dir(dir)?;
-        let mut names = self.names.borrow_mut();
-        names.durable.retain(|path, _| parent_of(path) != dir);
-        let entries: Vec<(PathBuf, Rc<Inode>)> = names
-            .live
-            .iter()
-            .filter(|(path, _)| parent_of(path) == dir)
-            .map(|(path, inode)| (path.clone(), inode.clone()))
-            .collect();
-        names.durable.extend(entries);
-        Ok(())
+    fn sync_dir_now(&self, path: &Path) -> io::Result<()> {
+        self.with_dir(path, |dir| {
+            dir.durable = dir.live.clone();
+            assert_eq!(dir.durable.len(), dir.live.len());
+        })
     }
 
     fn write_file_atomic_now(&self, path: &Path, data: Vec<u8>, sync: bool) -> io::Result<()> {
         check_file_bytes(data.len() as u64)?;
         let tmp = super::glommio_storage::tmp_path(path);
         let inode = self.create_file(&tmp)?;
+        let contents = Contents::from_vec(data);
         if sync {
-            *inode.synced.borrow_mut() = data.clone();
+            *inode.synced.borrow_mut() = contents.clone();
         }
-        *inode.data.borrow_mut() = data;
+        *inode.data.borrow_mut() = contents;
         self.rename_now(&tmp, path)?;
         if sync {
-            self.sync_dir_now(parent_of(path))?;
+            self.sync_dir_now(split(path)?.0)?;
         }
         Ok(())
     }
@@ -257,32 +313,36 @@ impl Storage for MemStorage {
     }
 
     fn create_dir_all(&self, path: &Path) -> IoFuture<'_, ()> {
-        let mut names = self.names.borrow_mut();
+        let mut dirs = self.dirs.borrow_mut();
         for dir in path.ancestors() {
-            names.dirs.insert(dir.to_path_buf());
+            dirs.entry(dir.to_path_buf()).or_default();
         }
         Box::pin(async { Ok(()) })
     }
 
     fn list_dir(&self, path: &Path) -> IoFuture<'_, Vec<PathBuf>> {
-        let result = self.check_dir(path).map(|()| {
-            let names = self.names.borrow();
-            let files = names.live.keys().filter(|file| parent_of(file) == path);
-            let dirs = names.dirs.iter().filter(|dir| dir.parent() == Some(path));
-            let mut listed: Vec<PathBuf> = files.chain(dirs).cloned().collect();
-            listed.sort();
-            listed
-        });
+        let dirs = self.dirs.borrow();
+        let result = match dirs.get(path) {
+            None => Err(not_found(path)),
+            Some(dir) => {
+                let files = dir.live.keys().map(|name| path.join(name));
+                let subdirs = dirs
+                    .keys()
+                    .filter(|sub| sub.parent() == Some(path))
+                    .cloned();
+                let mut listed: Vec<PathBuf> = files.chain(subdirs).collect();
+                listed.sort();
+                Ok(listed)
+            }
+        };
         Box::pin(async move { result })
     }
 
     fn read_file(&self, path: &Path) -> IoFuture<'_, Option<Vec<u8>>> {
         let contents = self
-            .names
-            .borrow()
-            .live
-            .get(path)
-            .map(|inode| inode.data.borrow().clone());
+            .lookup(path)
+            .ok()
+            .map(|inode| inode.data.borrow().to_vec());
         Box::pin(async move { Ok(contents) })
     }
 
@@ -297,15 +357,19 @@ impl Storage for MemStorage {
     }
 
     fn remove_file(&self, path: &Path) -> IoFuture<'_, ()> {
-        self.names.borrow_mut().live.remove(path);
-        Box::pin(async { Ok(()) })
+        // A missing file (or directory) is not an error, as on GlommioStorage.
+        let result = split(path).map(|(dir, name)| {
+            if let Some(dir) = self.dirs.borrow_mut().get_mut(dir) {
+                dir.live.remove(name);
+            }
+        });
+        Box::pin(async move { result })
     }
 
     fn remove_dir_all(&self, path: &Path) -> IoFuture<'_, ()> {
-        let mut names = self.names.borrow_mut();
-        names.live.retain(|file, _| !file.starts_with(path));
-        names.durable.retain(|file, _| !file.starts_with(path));
-        names.dirs.retain(|dir| !dir.starts_with(path));
+        self.dirs
+            .borrow_mut()
+            .retain(|dir, _| !dir.starts_with(path));
         Box::pin(async { Ok(()) })
     }
 
@@ -345,21 +409,18 @@ impl MemSegmentFile {
         let end = position + buf.len() as u64;
         check_file_bytes(end)?;
         let mut data = self.inode.data.borrow_mut();
-        if (data.len() as u64) < end {
-            data.resize(end as usize, 0);
-        }
-        data[position as usize..end as usize].copy_from_slice(buf.as_bytes());
-        assert_eq!(&data[position as usize..end as usize], buf.as_bytes());
+        data.write(position, buf.as_bytes());
+        assert!(data.len >= end);
         Ok(buf.len())
     }
 
     fn set_len(&self, len: u64, grow_only: bool) -> io::Result<()> {
         check_file_bytes(len)?;
         let mut data = self.inode.data.borrow_mut();
-        if !grow_only || len > data.len() as u64 {
-            data.resize(len as usize, 0);
+        if !grow_only || len > data.len {
+            data.set_len(len);
         }
-        assert!(data.len() as u64 >= len);
+        assert!(data.len >= len);
         Ok(())
     }
 }
@@ -376,18 +437,17 @@ impl SegmentFile for MemSegmentFile {
 
     fn read_at(&self, position: u64, len: usize) -> IoFuture<'_, Vec<u8>> {
         let data = self.inode.data.borrow();
-        let start = (position.min(data.len() as u64)) as usize;
-        let end = start + len.min(data.len() - start);
-        let read = data[start..end].to_vec();
+        let mut read = vec![0u8; len.min(data.len.saturating_sub(position) as usize)];
+        let n = data.read(position, &mut read);
+        assert_eq!(n, read.len());
         Box::pin(async move { Ok(read) })
     }
 
     fn fdatasync(&self) -> IoFuture<'_, ()> {
         let data = self.inode.data.borrow();
         let mut synced = self.inode.synced.borrow_mut();
-        synced.clear();
-        synced.extend_from_slice(&data);
-        assert_eq!(synced.len(), data.len());
+        synced.clone_from(&data);
+        assert_eq!(synced.len, data.len);
         Box::pin(async { Ok(()) })
     }
 
@@ -402,7 +462,7 @@ impl SegmentFile for MemSegmentFile {
     }
 
     fn file_size(&self) -> IoFuture<'_, u64> {
-        let len = self.inode.data.borrow().len() as u64;
+        let len = self.inode.data.borrow().len;
         Box::pin(async move { Ok(len) })
     }
 
@@ -419,11 +479,7 @@ struct MemReader {
 
 impl SegmentReader for MemReader {
     fn read_at(&self, buf: &mut [u8], position: u64) -> io::Result<usize> {
-        let data = self.inode.data.borrow();
-        let start = (position.min(data.len() as u64)) as usize;
-        let len = buf.len().min(data.len() - start);
-        buf[..len].copy_from_slice(&data[start..start + len]);
-        Ok(len)
+        Ok(self.inode.data.borrow().read(position, buf))
     }
 
     fn std_file(&self) -> Option<&std::fs::File> {
