@@ -286,7 +286,11 @@ impl SegmentAppender {
         let status = std::mem::replace(&mut front.status, WriteStatus::Failed);
         let result = match status {
             WriteStatus::Running(task) => settle(task.await, front),
-            WriteStatus::Written => Ok(()),
+            WriteStatus::Written => {
+                // Settled earlier (by `drain`); writing it again would double the bytes.
+                front.status = WriteStatus::Written;
+                Ok(())
+            }
             WriteStatus::Failed => {
                 let task = spawn_write(file, front.buf.clone(), front.file_position);
                 settle(task.await, front)
@@ -353,12 +357,13 @@ impl SegmentAppender {
             return;
         };
         let fill = chunk.fill;
+        let chunk_bytes = chunk.buf.len();
         let padded = align_up(fill as u64) as usize;
         let tail_start = align_down(fill as u64) as usize;
         chunk.buf.as_bytes_mut()[fill..padded].fill(0);
         self.tail_block = chunk.buf.as_bytes()[tail_start..fill].to_vec();
         chunk.buf.trim_to_size(padded);
-        if padded < chunk.buf.len() / 4 {
+        if padded < chunk_bytes / 4 {
             self.chunk_bytes_next = (self.chunk_bytes_next / 2).max(CHUNK_BYTES_MIN);
         }
         let buf = Rc::new(chunk.buf);

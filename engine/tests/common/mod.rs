@@ -2,6 +2,8 @@
 //! configurations, batch builders and a reader that concatenates a read's chunks.
 #![allow(dead_code)]
 
+pub mod gated_storage;
+
 use std::future::Future;
 use std::path::Path;
 use std::sync::mpsc;

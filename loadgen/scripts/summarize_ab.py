@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Summarises an ab.sh run: a row per run (A and B each round) and the median of the
+per-round B/A ratios. Pairing within a round cancels most of a shared machine's drift.
+
+    loadgen/scripts/summarize_ab.py OUT_DIR PAIRS
+"""
+import json
+import statistics
+import sys
+from pathlib import Path
+
+
+def load(out: Path, label: str, round_no: int):
+    path = out / f"{label}-{round_no}.json"
+    if not path.exists():
+        return None
+    report = json.loads(path.read_text())
+    cell = report["cells"][0]
+    produce = cell.get("produce") or {}
+    latency = cell.get("produce_latency") or {}
+    disk = report.get("disk_baseline") or {}
+    return {
+        "mb_per_s": produce.get("mb_per_s", 0.0),
+        "msgs_per_s": produce.get("msgs_per_s", 0.0),
+        "disk_mb_per_s": disk.get("mb_per_s", 0.0),
+        "x_disk": cell.get("disk_ratio") or 0.0,
+        "p50_us": latency.get("p50_us", 0),
+        "p99_us": latency.get("p99_us", 0),
+        "p999_us": latency.get("p999_us", 0),
+        "failed": (cell.get("produce_counts") or {}).get("failed_msgs", 0),
+    }
+
+
+def main() -> int:
+    out = Path(sys.argv[1])
+    pairs = int(sys.argv[2])
+    print("| round | build | MB/s | disk MB/s | x disk | p50 us | p99 us | p99.9 us | failed |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    ratios = {"mb_per_s": [], "x_disk": [], "p50_us": [], "p99_us": [], "p999_us": []}
+    for round_no in range(1, pairs + 1):
+        runs = {label: load(out, label, round_no) for label in ("A", "B")}
+        for label, run in runs.items():
+            if run is None:
+                print(f"| {round_no} | {label} | missing | | | | | | |")
+                continue
+            print(
+                f"| {round_no} | {label} | {run['mb_per_s']:.1f} | {run['disk_mb_per_s']:.0f} "
+                f"| {run['x_disk']:.3f} | {run['p50_us']} | {run['p99_us']} | {run['p999_us']} "
+                f"| {run['failed']} |"
+            )
+        a, b = runs["A"], runs["B"]
+        if a is None or b is None:
+            continue
+        for key in ratios:
+            if a[key]:
+                ratios[key].append(b[key] / a[key])
+    print()
+    print("Median of per-round B/A ratios (throughput: higher is better; latency: lower is better):")
+    print()
+    for key, values in ratios.items():
+        if values:
+            shown = ", ".join(f"{v:.2f}" for v in values)
+            print(f"- {key}: {statistics.median(values):.2f} (rounds: {shown})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
