@@ -21,6 +21,9 @@ use sluice_engine::storage::{GlommioStorage, MemStorage, Storage};
 // Each layout does real O_DIRECT opens and fsyncs: keep well inside the 90 s harness bound
 // even on a loaded 2-core machine.
 const CASES_DEFAULT: usize = 60;
+/// A local cargo-fuzz corpus grows to thousands of files: replay only its first ones here.
+const CORPUS_FILES_ON_DISK_MAX: usize = 100;
+const CORPUS_FILES_IN_MEMORY_MAX: usize = 2_000;
 
 fn cases() -> usize {
     std::env::var("SLUICE_FUZZ_CASES")
@@ -49,15 +52,25 @@ fn seeds() -> Vec<Vec<u8>> {
     ]
 }
 
-fn layouts() -> Vec<Vec<u8>> {
+/// The seeds, the committed regressions and (up to `corpus_files_max`) a local corpus, then
+/// seeded mutations up to `count` layouts.
+fn layouts(count: usize, corpus_files_max: usize) -> Vec<Vec<u8>> {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut inputs = seeds();
+    let (regressions, corpus): (Vec<_>, Vec<_>) = seeded::corpus(&repo, "engine_recovery")
+        .into_iter()
+        .partition(|(path, _)| {
+            path.components()
+                .any(|part| part.as_os_str() == "regressions")
+        });
+    inputs.extend(regressions.into_iter().map(|(_, data)| data));
     inputs.extend(
-        seeded::corpus(&repo, "engine_recovery")
+        corpus
             .into_iter()
+            .take(corpus_files_max)
             .map(|(_, data)| data),
     );
-    seeded::inputs(&inputs, cases(), 0x5eed_0e0c, 200)
+    seeded::inputs(&inputs, count, 0x5eed_0e0c, 200)
 }
 
 fn kept_batches(outcome: recovery_props::Outcome) -> bool {
@@ -74,7 +87,7 @@ fn assert_not_vacuous(nonempty: usize, count: usize) {
 
 #[test]
 fn recovery_serves_only_valid_batches_on_seeded_layouts() {
-    let inputs = layouts();
+    let inputs = layouts(cases(), CORPUS_FILES_ON_DISK_MAX);
     let dir = tempfile::tempdir().expect("tempdir");
     let data_dir = dir.path().to_path_buf();
     let count = inputs.len();
@@ -93,7 +106,7 @@ fn recovery_serves_only_valid_batches_on_seeded_layouts() {
 #[test]
 fn recovery_and_power_loss_on_seeded_layouts_in_memory() {
     // No I/O: ten times the layouts of the real-file test in a fraction of its time.
-    let inputs = seeded::inputs(&layouts(), cases() * 10, 0x5eed_c0a5, 200);
+    let inputs = layouts(cases() * 10, CORPUS_FILES_IN_MEMORY_MAX);
     let count = inputs.len();
     let nonempty = common::run(move || async move {
         let data_dir = Path::new("/sluice-mem/data");

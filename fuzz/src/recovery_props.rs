@@ -78,8 +78,13 @@ fn io_context(context: &str, path: &Path) -> impl FnOnce(std::io::Error) -> std:
 }
 
 /// Writes a whole segment file through the seam (block-aligned, as O_DIRECT wants, then cut to
-/// its length) and makes it durable.
-async fn write_segment(storage: &dyn Storage, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// its length), fdatasynced when `durable`.
+async fn write_segment(
+    storage: &dyn Storage,
+    path: &Path,
+    bytes: &[u8],
+    durable: bool,
+) -> std::io::Result<()> {
     let file = storage.open_segment(path, true).await?;
     if !bytes.is_empty() {
         let padded = bytes.len().div_ceil(BLOCK_BYTES) * BLOCK_BYTES;
@@ -90,22 +95,33 @@ async fn write_segment(storage: &dyn Storage, path: &Path, bytes: &[u8]) -> std:
         assert_eq!(written, padded, "short layout write of {}", path.display());
         file.truncate(bytes.len() as u64).await?;
     }
-    file.fdatasync().await
+    if durable {
+        file.fdatasync().await?;
+    }
+    Ok(())
 }
 
-async fn write_small(storage: &dyn Storage, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+async fn write_small(
+    storage: &dyn Storage,
+    path: &Path,
+    bytes: &[u8],
+    durable: bool,
+) -> std::io::Result<()> {
     storage
-        .write_file_atomic(path, bytes.to_vec(), true)
+        .write_file_atomic(path, bytes.to_vec(), durable)
         .await
         .map_err(io_context("writing", path))
 }
 
 /// Writes the partition directory described by `data` under `data_dir`, through `storage`;
-/// everything written is durable (data fdatasynced, directory synced) when this returns.
+/// with `durable`, everything written is durable (data fdatasynced, directory synced) when this
+/// returns: the starting point of a power-loss check. Real files skip the syncs (no power loss
+/// is simulated there, and fsyncs would only slow the fallback test down).
 pub async fn write_partition(
     data: &[u8],
     storage: &dyn Storage,
     data_dir: &Path,
+    durable: bool,
 ) -> std::io::Result<()> {
     let dir = data_dir.join(format!("{TOPIC}-0"));
     storage.remove_dir_all(&dir).await?;
@@ -184,14 +200,14 @@ pub async fn write_partition(
     for segment in &segments {
         let name = |suffix: &str| dir.join(format!("{:020}.{suffix}", segment.base_offset));
         let log_path = name("log");
-        write_segment(storage, &log_path, &segment.log)
+        write_segment(storage, &log_path, &segment.log, durable)
             .await
             .map_err(io_context("writing", &log_path))?;
         if let Some(index) = &segment.index {
-            write_small(storage, &name("index"), index).await?;
+            write_small(storage, &name("index"), index, durable).await?;
         }
         if let Some(times) = &segment.time_index {
-            write_small(storage, &name("timeindex"), times).await?;
+            write_small(storage, &name("timeindex"), times, durable).await?;
         }
     }
     // A recovery point only ever covers data that was flushed whole: the end of a prefix of
@@ -201,7 +217,7 @@ pub async fn write_partition(
         if covered > 0 && covered < segments.len() {
             let point = segments[covered].base_offset;
             let path = dir.join("recovery-point.checkpoint");
-            write_small(storage, &path, &recovery_point_file(point)).await?;
+            write_small(storage, &path, &recovery_point_file(point), durable).await?;
         }
     }
     if flags & 2 != 0 {
@@ -210,14 +226,18 @@ pub async fn write_partition(
             storage,
             &dir.join("leader-epoch-checkpoint"),
             text.as_bytes(),
+            durable,
         )
         .await?;
     }
     if flags & 4 != 0 {
         let path = dir.join("log-start-offset.checkpoint");
-        write_small(storage, &path, input.take(16)).await?;
+        write_small(storage, &path, input.take(16), durable).await?;
     }
-    storage.sync_dir(&dir).await
+    if durable {
+        storage.sync_dir(&dir).await?;
+    }
+    Ok(())
 }
 
 fn engine_config(data_dir: &Path) -> ShardEngineConfig {
@@ -378,7 +398,7 @@ async fn check_inner(
     data_dir: &Path,
     crash: Option<&dyn Fn()>,
 ) -> Outcome {
-    if let Err(err) = write_partition(data, &*storage, data_dir).await {
+    if let Err(err) = write_partition(data, &*storage, data_dir, crash.is_some()).await {
         panic!(
             "cannot write the fuzz partition under {}: {err}",
             data_dir.display()

@@ -23,6 +23,9 @@ pub enum Fault {
     TornWrite,
     /// fdatasync fails with EIO.
     SyncFails,
+    /// fdatasync reports success without syncing: a device that acknowledges cache flushes it
+    /// never performs. Only a storage that models power loss (`MemStorage`) can tell.
+    SyncLies,
     /// fallocate fails with ENOSPC.
     PreallocateNoSpace,
     /// Opening a read-path reader fails with EIO.
@@ -165,6 +168,9 @@ impl SegmentFile for FaultySegmentFile {
     fn fdatasync(&self) -> IoFuture<'_, ()> {
         if armed(&self.state, Fault::SyncFails) {
             return Box::pin(async { Err(io::Error::from_raw_os_error(libc::EIO)) });
+        }
+        if armed(&self.state, Fault::SyncLies) {
+            return Box::pin(async { Ok(()) });
         }
         self.inner.fdatasync()
     }

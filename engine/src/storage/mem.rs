@@ -60,8 +60,10 @@ impl Contents {
         let start = position.min(self.len);
         let n = (buf.len() as u64).min(self.len - start) as usize;
         let start = start as usize;
-        let stored = self.bytes.len().clamp(start, start + n) - start;
-        buf[..stored].copy_from_slice(&self.bytes[start..start + stored]);
+        let stored = self.bytes.len().saturating_sub(start).min(n);
+        if stored > 0 {
+            buf[..stored].copy_from_slice(&self.bytes[start..start + stored]);
+        }
         buf[stored..n].fill(0);
         n
     }
