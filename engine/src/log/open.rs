@@ -108,6 +108,15 @@ pub(crate) async fn open_log(
         detail: "no segment after recovery".into(),
     })?;
     let appender = open_appender(&ctx.storage, &ctx.pool, &active, &config).await?;
+    // The active segment's index files (written by a clean close) go stale with the first
+    // append; removed now, durably with the sync below, so recovery never trusts them.
+    for suffix in [INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
+        let path = segment_path(&dir, active.base_offset, suffix);
+        storage
+            .remove_file(&path)
+            .await
+            .map_err(io_err("removing", &path))?;
+    }
     storage
         .sync_dir(&dir)
         .await
@@ -324,12 +333,21 @@ async fn recover_segments(
             .await
             .map_err(io_err("opening", &path))?;
         let physical = file.file_size().await.map_err(io_err("sizing", &path))?;
-        if i < first_unflushed {
-            if let Some(segment) = load_checked(ctx, dir, base, physical, &*file).await? {
+        // After a clean close the active segment has index files that end exactly at the
+        // recovery point (everything in it was flushed): no need to scan it. `open_log` deletes
+        // them before appends resume, so they can never describe a later state.
+        let closed_cleanly = i == first_unflushed && i + 1 == bases.len();
+        if i < first_unflushed || closed_cleanly {
+            let required_end = closed_cleanly.then_some(recovery_point);
+            if let Some(segment) =
+                load_checked(ctx, dir, base, physical, &*file, required_end).await?
+            {
                 segments.push(segment);
                 continue;
             }
-            tracing::info!(path = %path.display(), "index missing or invalid; rebuilding");
+            if !closed_cleanly {
+                tracing::info!(path = %path.display(), "index missing or invalid; rebuilding");
+            }
         }
         let scan = scan_segment(&*file, base, physical, interval, true).await?;
         let segment = Segment::new(
@@ -366,17 +384,22 @@ async fn recover_segments(
     Ok(segments)
 }
 
-/// Loads a flushed sealed segment from its index files if they agree with the log.
+/// Loads a flushed segment from its index files if they agree with the log (and, with
+/// `required_end`, end exactly there).
 async fn load_checked(
     ctx: &OpenContext,
     dir: &Path,
     base: i64,
     physical: u64,
     file: &dyn SegmentFile,
+    required_end: Option<i64>,
 ) -> Result<Option<Rc<Segment>>, LogError> {
     let Some((index, summary)) = load_index(&*ctx.storage, dir, base).await? else {
         return Ok(None);
     };
+    if required_end.is_some_and(|end| summary.next_offset != end) {
+        return Ok(None);
+    }
     if summary.size_bytes > physical {
         return Ok(None);
     }

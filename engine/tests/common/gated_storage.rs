@@ -19,6 +19,8 @@ pub struct SyncGate {
     /// Bytes and calls of segment writes that completed.
     pub written_bytes: Cell<u64>,
     pub writes: Cell<u64>,
+    /// Bytes returned by segment-file reads (recovery scans, the appender's tail block).
+    pub read_bytes: Cell<u64>,
     wakers: RefCell<Vec<std::task::Waker>>,
 }
 
@@ -80,7 +82,13 @@ impl SegmentFile for GatedFile {
         })
     }
     fn read_at(&self, position: u64, len: usize) -> IoFuture<'_, Vec<u8>> {
-        self.inner.read_at(position, len)
+        Box::pin(async move {
+            let data = self.inner.read_at(position, len).await?;
+            self.gate
+                .read_bytes
+                .set(self.gate.read_bytes.get() + data.len() as u64);
+            Ok(data)
+        })
     }
     fn fdatasync(&self) -> IoFuture<'_, ()> {
         Box::pin(async move {
