@@ -19,6 +19,7 @@ pub mod batch;
 mod batch_cache;
 mod buffer_pool;
 mod config;
+pub mod deleted_dirs;
 mod error;
 pub mod limits;
 mod log;

@@ -7,6 +7,7 @@ use std::rc::Rc;
 
 use crate::batch_cache::BatchCache;
 use crate::buffer_pool::BufferPool;
+use crate::deleted_dirs;
 use crate::log::open::OpenContext;
 use crate::storage::{GlommioStorage, Storage};
 use crate::{LogConfig, LogError, PartitionLog, ShardEngineConfig, WriteTuning};
@@ -157,26 +158,63 @@ impl LogManager {
     }
 
     /// Deletes a partition's log and its directory (the log must be open, or its directory is
-    /// removed as is).
+    /// removed as is). See `delete_logs`.
     pub async fn delete_log(&self, topic: &str, partition: i32) -> Result<(), LogError> {
-        let log = self
-            .logs
-            .borrow_mut()
-            .remove(&(topic.to_string(), partition));
-        if let Some(log) = log {
-            let _guard = log.lock().await?;
-            log.closed.set(true);
-            log.cache.remove_from(i64::MIN);
+        self.delete_logs(&[(topic.to_string(), partition)]).await
+    }
+
+    /// Deletes partitions' logs: each is closed and its directory renamed to
+    /// `<dir>.<unique>-delete`, and one sync of the data directory makes every rename durable
+    /// before this returns (the commit point: after a crash the partitions stay deleted). The
+    /// files are then removed in the background (`remove_deleted_dirs` finishes the job after
+    /// a crash). Returns the first error after trying every partition.
+    pub async fn delete_logs(&self, partitions: &[(String, i32)]) -> Result<(), LogError> {
+        let mut first_error = None;
+        let mut renamed = Vec::new();
+        for (topic, partition) in partitions {
+            let log = self.logs.borrow_mut().remove(&(topic.clone(), *partition));
+            if let Some(log) = log {
+                let _guard = log.lock().await?;
+                log.closed.set(true);
+                log.cache.remove_from(i64::MIN);
+            }
+            let dir = self.dir_of(topic, *partition);
+            let doomed = deleted_dirs::deleted_name(&dir);
+            match self.storage.rename(&dir, &doomed).await {
+                Ok(()) => renamed.push(doomed),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => {
+                    first_error.get_or_insert(LogError::io(
+                        format!("renaming {} for deletion", dir.display()),
+                        err,
+                    ));
+                }
+            }
         }
-        let dir = self.dir_of(topic, partition);
-        self.storage
-            .remove_dir_all(&dir)
+        if !renamed.is_empty() {
+            self.storage
+                .sync_dir(&self.config.data_dir)
+                .await
+                .map_err(|err| LogError::io("syncing data dir", err))?;
+        }
+        for dir in renamed {
+            deleted_dirs::remove_in_background(self.storage.clone(), dir);
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Removes (in the background) the directories of deletions that a crash or shutdown
+    /// interrupted. Call once at start, from one shard when shards share the data directory.
+    /// Returns how many it found.
+    pub async fn remove_deleted_dirs(&self) -> Result<usize, LogError> {
+        let found = deleted_dirs::list(&*self.storage, &self.config.data_dir)
             .await
-            .map_err(|err| LogError::io(format!("removing {}", dir.display()), err))?;
-        self.storage
-            .sync_dir(&self.config.data_dir)
-            .await
-            .map_err(|err| LogError::io("syncing data dir", err))
+            .map_err(|err| LogError::io("listing the data dir", err))?;
+        let count = found.len();
+        for dir in found {
+            deleted_dirs::remove_in_background(self.storage.clone(), dir);
+        }
+        Ok(count)
     }
 
     /// Bytes held by the batch cache of this shard.

@@ -95,11 +95,16 @@ impl Storage for GlommioStorage {
     }
 
     fn remove_dir_all(&self, path: &Path) -> IoFuture<'_, ()> {
-        let result = match std::fs::remove_dir_all(path) {
-            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
-            other => other,
-        };
-        Box::pin(async move { result })
+        // Unlinking large files (and discarding their blocks) can take seconds: off the reactor.
+        let path = path.to_path_buf();
+        Box::pin(async move {
+            glommio::executor()
+                .spawn_blocking(move || match std::fs::remove_dir_all(&path) {
+                    Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+                    other => other,
+                })
+                .await
+        })
     }
 
     fn sync_dir(&self, path: &Path) -> IoFuture<'_, ()> {

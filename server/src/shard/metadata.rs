@@ -16,6 +16,10 @@ use crate::topics::{store, ClusterMeta, TopicMeta};
 use crate::util::join_all;
 
 pub const METADATA_SHARD: usize = 0;
+/// On a full data dir, how often and how long a DeleteTopics waits for the deleted logs' files
+/// to be removed before it can persist the metadata (5 s in all).
+const FULL_DISK_SAVE_RETRIES_MAX: u32 = 100;
+const FULL_DISK_SAVE_RETRY_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Runs an admin op on shard 0: validate, persist, broadcast.
 pub async fn execute(shard: &Rc<Shard>, op: AdminOp) -> AdminResult {
@@ -40,7 +44,18 @@ pub async fn execute(shard: &Rc<Shard>, op: AdminOp) -> AdminResult {
         Err(err) if frees_space && err.is_no_space() => {
             tracing::warn!("data dir full: deleting the topic's logs before persisting that");
             broadcast(shard, Arc::new(next.clone())).await;
-            return save(shard, &next).await.map_err(storage_error);
+            // The logs' files are removed in the background: retry while the space comes back.
+            let mut retries = 0;
+            loop {
+                match save(shard, &next).await {
+                    Ok(()) => return Ok(()),
+                    Err(err) if err.is_no_space() && retries < FULL_DISK_SAVE_RETRIES_MAX => {
+                        retries += 1;
+                        glommio::timer::sleep(FULL_DISK_SAVE_RETRY_INTERVAL).await;
+                    }
+                    Err(err) => return Err(storage_error(err)),
+                }
+            }
         }
         Err(err) => return Err(storage_error(err)),
     }
@@ -129,13 +144,12 @@ pub async fn apply_diff(shard: &Rc<Shard>, old: &ClusterMeta, new: &ClusterMeta)
 }
 
 async fn delete_owned_logs(shard: &Rc<Shard>, topic: &TopicMeta) {
-    for partition in 0..topic.partitions {
-        if !shard.owns(&topic.name, partition) {
-            continue;
-        }
-        if let Err(err) = shard.logs.delete_log(&topic.name, partition).await {
-            tracing::error!(topic = %topic.name, partition, "cannot delete log: {err}");
-        }
+    let owned: Vec<(String, i32)> = (0..topic.partitions)
+        .filter(|&partition| shard.owns(&topic.name, partition))
+        .map(|partition| (topic.name.clone(), partition))
+        .collect();
+    if let Err(err) = shard.logs.delete_logs(&owned).await {
+        tracing::error!(topic = %topic.name, "cannot delete every log: {err}");
     }
 }
 

@@ -161,6 +161,16 @@ async fn shard_main(setup: ShardSetup) -> Result<(), ShardError> {
         glommio::spawn_local(serve_peer(shard.clone(), receiver)).detach();
     }
     metadata::apply_diff(&shard, &ClusterMeta::default(), &setup.meta).await;
+    if id == 0 {
+        // Shards share the data dir: one of them finishes deletions a stop interrupted.
+        match shard.logs.remove_deleted_dirs().await {
+            Ok(0) => {}
+            Ok(count) => {
+                tracing::info!(count, "removing partition directories of earlier deletions")
+            }
+            Err(err) => tracing::warn!("cannot look for interrupted deletions: {err}"),
+        }
+    }
     crate::group::runtime::start(&shard);
     let listener = match TcpListener::bind(setup.config.listen) {
         Ok(listener) => listener,
