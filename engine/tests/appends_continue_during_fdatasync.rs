@@ -7,13 +7,10 @@
 
 mod common;
 
-use std::rc::Rc;
 use std::time::Duration;
 
-use common::gated_storage::{GatedStorage, SyncGate};
+use common::gated_storage::{gated_manager, SyncGate};
 use common::*;
-use sluice_engine::storage::GlommioStorage;
-use sluice_engine::LogManager;
 
 /// How long a step that must not wait on the gate may take before the test fails (a deadlock
 /// bound, not a performance figure).
@@ -41,12 +38,7 @@ fn appends_complete_while_a_flush_waits_for_its_fdatasync() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().to_path_buf();
     run(move || async move {
-        let gate = Rc::new(SyncGate::default());
-        let storage = Rc::new(GatedStorage {
-            inner: Rc::new(GlommioStorage),
-            gate: gate.clone(),
-        });
-        let manager = LogManager::with_storage(shard_config(&path), storage);
+        let (manager, gate) = gated_manager(&path);
         let log = manager
             .open_log("gated", 0, log_config(1 << 20))
             .await

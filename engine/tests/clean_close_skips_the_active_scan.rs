@@ -8,9 +8,8 @@ mod common;
 use std::path::Path;
 use std::rc::Rc;
 
-use common::gated_storage::{GatedStorage, SyncGate};
+use common::gated_storage::{gated_manager, SyncGate};
 use common::*;
-use sluice_engine::storage::GlommioStorage;
 use sluice_engine::{LogManager, PartitionLog};
 
 const BATCHES: usize = 400;
@@ -19,12 +18,7 @@ const BATCHES: usize = 400;
 const OPEN_READ_BYTES_MAX: u64 = 64 * 1024;
 
 async fn open_counted(path: &Path) -> (Rc<LogManager>, Rc<PartitionLog>, Rc<SyncGate>) {
-    let gate = Rc::new(SyncGate::default());
-    let storage = Rc::new(GatedStorage {
-        inner: Rc::new(GlommioStorage),
-        gate: gate.clone(),
-    });
-    let manager = LogManager::with_storage(shard_config(path), storage);
+    let (manager, gate) = gated_manager(path);
     let log = manager
         .open_log("clean", 0, log_config(1 << 30))
         .await

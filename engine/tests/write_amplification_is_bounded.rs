@@ -5,13 +5,9 @@
 
 mod common;
 
-use std::rc::Rc;
-
-use common::gated_storage::{GatedStorage, SyncGate};
+use common::gated_storage::gated_manager;
 use common::*;
 use sluice_engine::limits::BLOCK_BYTES;
-use sluice_engine::storage::GlommioStorage;
-use sluice_engine::LogManager;
 
 const PARTITIONS: i32 = 8;
 const BATCHES_PER_PARTITION: usize = 600;
@@ -25,12 +21,7 @@ fn bytes_written_stay_close_to_bytes_appended() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().to_path_buf();
     run(move || async move {
-        let gate = Rc::new(SyncGate::default());
-        let storage = Rc::new(GatedStorage {
-            inner: Rc::new(GlommioStorage),
-            gate: gate.clone(),
-        });
-        let manager = LogManager::with_storage(shard_config(&path), storage);
+        let (manager, gate) = gated_manager(&path);
         let mut logs = Vec::new();
         for partition in 0..PARTITIONS {
             let log = manager

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use glommio::io::DmaBuffer;
-use sluice_engine::storage::{IoFuture, SegmentFile, SegmentReader, Storage};
+use sluice_engine::storage::{GlommioStorage, IoFuture, SegmentFile, SegmentReader, Storage};
+use sluice_engine::LogManager;
 
 /// Counts fdatasyncs; holds the next `to_hold` of them until `release`.
 #[derive(Default)]
@@ -60,6 +61,19 @@ impl SyncGate {
 pub struct GatedStorage {
     pub inner: Rc<dyn Storage>,
     pub gate: Rc<SyncGate>,
+}
+
+/// A manager on real files in `dir` whose segment I/O reports to the returned gate.
+pub fn gated_manager(dir: &Path) -> (Rc<LogManager>, Rc<SyncGate>) {
+    let gate = Rc::new(SyncGate::default());
+    let storage = Rc::new(GatedStorage {
+        inner: Rc::new(GlommioStorage),
+        gate: gate.clone(),
+    });
+    (
+        LogManager::with_storage(super::shard_config(dir), storage),
+        gate,
+    )
 }
 
 struct GatedFile {
