@@ -19,7 +19,6 @@ fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
 fi
-export SLUICE_FUZZ_DIR=${SLUICE_FUZZ_DIR:-/dev/shm}
 cargo "${TOOLCHAIN[@]}" fuzz build -O
 status=0
 for t in frame_header request_body batch_validation engine_recovery; do
