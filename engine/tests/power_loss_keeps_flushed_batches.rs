@@ -10,7 +10,6 @@ use std::path::Path;
 use std::rc::Rc;
 
 use common::*;
-use sluice_engine::batch;
 use sluice_engine::storage::{Fault, FaultyStorage, MemStorage};
 use sluice_engine::{LogConfig, LogManager, PartitionLog};
 
@@ -57,15 +56,7 @@ async fn append_some(log: &PartitionLog, rng: &mut Xorshift) -> Batches {
         let records = 1 + rng.below(4) as i32;
         let value_len = rng.below(VALUE_BYTES_MAX) as usize;
         let sent = batch_of(records, value_len, rng.below(1 << 20), 1_000 + base);
-        let info = log
-            .append(std::slice::from_ref(&sent), 0)
-            .await
-            .expect("append");
-        assert_eq!(info.base_offset, base);
-        let mut stored = sent.to_vec();
-        batch::set_base_offset(&mut stored, base);
-        batch::set_partition_leader_epoch(&mut stored, 0);
-        out.push((base, stored));
+        out.push(append_as_stored(log, &sent).await);
     }
     out
 }

@@ -126,17 +126,23 @@ pub async fn fill(log: &PartitionLog, count: usize, value_len: usize) -> Vec<(i6
             base as u64,
             1000 * (i as i64 + 1),
         );
-        let info = log
-            .append(std::slice::from_ref(&sent), 0)
-            .await
-            .expect("append");
-        assert_eq!(info.base_offset, base);
-        let mut stored = sent.to_vec();
-        batch::set_base_offset(&mut stored, base);
-        batch::set_partition_leader_epoch(&mut stored, 0);
-        out.push((base, stored));
+        out.push(append_as_stored(log, &sent).await);
     }
     out
+}
+
+/// Appends one batch at the log end; returns (base_offset, its bytes as the log stores them).
+pub async fn append_as_stored(log: &PartitionLog, sent: &Bytes) -> (i64, Vec<u8>) {
+    let base = log.log_end_offset();
+    let info = log
+        .append(std::slice::from_ref(sent), 0)
+        .await
+        .expect("append");
+    assert_eq!(info.base_offset, base);
+    let mut stored = sent.to_vec();
+    batch::set_base_offset(&mut stored, base);
+    batch::set_partition_leader_epoch(&mut stored, 0);
+    (base, stored)
 }
 
 /// Writes `count` batches (see `fill`) to a fresh `topic-partition` log under `data_dir`, then
