@@ -46,6 +46,14 @@ async function main () {
   if (seen.size !== MESSAGES) throw new Error(`read ${seen.size} of ${MESSAGES} messages`)
   const twice = [...seen.entries()].filter(([, n]) => n > 1)
   if (twice.length) throw new Error(`read twice: ${twice.slice(0, 5)}`)
+  // The first member may read everything before the second one's join completes the
+  // rebalance; the split is checked once the group has settled (each member's latest
+  // assignment), within the same deadline.
+  const settled = () => {
+    const sizes = owned.map(s => s.size)
+    return sizes[0] + sizes[1] === PARTITIONS && sizes[0] > 0 && sizes[1] > 0
+  }
+  while (!settled() && Date.now() - start < DEADLINE_MS) await new Promise(r => setTimeout(r, 100))
   const split = owned.map(s => s.size)
   if (split[0] + split[1] !== PARTITIONS || split[0] === 0 || split[1] === 0) {
     throw new Error(`partitions were not split between the members: ${split}`)
