@@ -38,13 +38,7 @@ fn appended_batches_read_back_across_rolls_and_reopen_in_memory() {
             }
         }
         assert!(log.segment_count() > 3, "segments should have rolled");
-        let check = |got: Vec<(i64, Vec<u8>)>| {
-            assert_eq!(got.len(), sent.len());
-            for ((base, bytes), (sent_base, sent_bytes)) in got.iter().zip(&sent) {
-                assert_eq!(base, sent_base);
-                assert_eq!(payload(bytes), payload(sent_bytes));
-            }
-        };
+        let check = |got: Vec<(i64, Vec<u8>)>| assert_same_batches(&got, &sent);
         check(read_all(&log).await);
 
         let end = log.log_end_offset();

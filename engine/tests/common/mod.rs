@@ -109,6 +109,16 @@ pub async fn read_all(log: &PartitionLog) -> Vec<(i64, Vec<u8>)> {
     out
 }
 
+/// Asserts `got` holds the batches of `sent`, in order, at the same offsets and with the same
+/// payloads (baseOffset and partitionLeaderEpoch masked).
+pub fn assert_same_batches(got: &[(i64, Vec<u8>)], sent: &[(i64, Bytes)]) {
+    assert_eq!(got.len(), sent.len());
+    for ((base, bytes), (sent_base, sent_bytes)) in got.iter().zip(sent) {
+        assert_eq!(base, sent_base);
+        assert_eq!(payload(bytes), payload(sent_bytes));
+    }
+}
+
 /// The payload of a batch with baseOffset and partitionLeaderEpoch masked, for comparisons.
 pub fn payload(bytes: &[u8]) -> Vec<u8> {
     bytes[batch::MAGIC_AT..].to_vec()
