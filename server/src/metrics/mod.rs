@@ -26,7 +26,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::shard::shard::Shard;
-pub use shard_metrics::{ShardMetrics, Stage};
+pub use shard_metrics::ShardMetrics;
 
 /// `--metrics-listen` when neither the flag nor `sluice.metrics.listen` is given.
 pub const METRICS_LISTEN_DEFAULT: SocketAddr =

@@ -92,7 +92,7 @@ async fn fetch(shard: &Rc<Shard>, request: &Request, body: FetchRequest) -> Resp
             break reads;
         }
         let waited = wait_for_data(shard, &parts, deadline - now);
-        crate::metrics::hooks::timed(crate::metrics::Stage::FetchWait, waited).await;
+        crate::metrics::hooks::long_poll(waited).await;
     };
     let indexes: Vec<i32> = parts.iter().map(|p| p.partition).collect();
     encode(request, &topics, &indexes, reads)
