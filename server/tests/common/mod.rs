@@ -8,6 +8,7 @@
 //! - [`canary`]: a client that must keep being served while another misbehaves.
 //! - [`clients`] and [`process`]: find the real client tools (kcat, Python, Node) and run
 //!   them with a hard timeout.
+//! - [`wait`]: `wait_until`, the one polling loop (a condition and a deadline, never a sleep).
 //!
 //! Not every scenario uses every helper.
 #![allow(dead_code)]
@@ -18,4 +19,5 @@ pub mod clients;
 pub mod kafka;
 pub mod process;
 pub mod records;
+pub mod wait;
 pub mod wire;
