@@ -5,6 +5,7 @@
 //! - [`wire`]: a blocking raw-TCP Kafka connection (frames, headers, `kafka-protocol` types).
 //! - [`kafka`]: the handful of requests the scenarios send (create, produce, fetch, ...).
 //! - [`records`]: RecordBatch v2 encoding and decoding for those requests.
+//! - [`metrics`]: the broker's Prometheus endpoint (address, scrape, a family's total).
 //! - [`canary`]: a client that must keep being served while another misbehaves.
 //! - [`clients`] and [`process`]: find the real client tools (kcat, Python, Node) and run
 //!   them with a hard timeout.
@@ -17,6 +18,7 @@ pub mod broker;
 pub mod canary;
 pub mod clients;
 pub mod kafka;
+pub mod metrics;
 pub mod process;
 pub mod records;
 pub mod wait;
