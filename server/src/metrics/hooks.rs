@@ -60,6 +60,20 @@ pub async fn timed<T>(stage: Stage, future: impl Future<Output = T>) -> T {
     output
 }
 
+/// Times a fetch's long-poll wait, counting it in `fetch_long_polls_waiting` meanwhile (also
+/// when the wait is dropped unfinished: its connection closed).
+pub async fn long_poll<T>(wait: impl Future<Output = T>) -> T {
+    struct Waiting;
+    impl Drop for Waiting {
+        fn drop(&mut self) {
+            with_local(|m| m.fetch_long_polls_waiting.add(-1));
+        }
+    }
+    with_local(|m| m.fetch_long_polls_waiting.add(1));
+    let _waiting = Waiting;
+    timed(Stage::FetchWait, wait).await
+}
+
 /// Times one partition's append and counts the bytes of `batches` once appended.
 pub async fn append(
     batches: &[Bytes],

@@ -5,9 +5,11 @@
 //! - [`wire`]: a blocking raw-TCP Kafka connection (frames, headers, `kafka-protocol` types).
 //! - [`kafka`]: the handful of requests the scenarios send (create, produce, fetch, ...).
 //! - [`records`]: RecordBatch v2 encoding and decoding for those requests.
+//! - [`metrics`]: the broker's Prometheus endpoint (address, scrape, a family's total).
 //! - [`canary`]: a client that must keep being served while another misbehaves.
 //! - [`clients`] and [`process`]: find the real client tools (kcat, Python, Node) and run
 //!   them with a hard timeout.
+//! - [`wait`]: `wait_until`, the one polling loop (a condition and a deadline, never a sleep).
 //!
 //! Not every scenario uses every helper.
 #![allow(dead_code)]
@@ -16,6 +18,8 @@ pub mod broker;
 pub mod canary;
 pub mod clients;
 pub mod kafka;
+pub mod metrics;
 pub mod process;
 pub mod records;
+pub mod wait;
 pub mod wire;

@@ -106,7 +106,7 @@ async fn fetch(
             break reads;
         }
         let waited = wait_for_data(partitions, &parts, deadline - now);
-        crate::metrics::hooks::timed(crate::metrics::Stage::FetchWait, waited).await;
+        crate::metrics::hooks::long_poll(waited).await;
     };
     let indexes: Vec<i32> = parts.iter().map(|p| p.partition).collect();
     encode(request, &topics, &indexes, reads)
