@@ -100,7 +100,10 @@ mod tests {
         let mut modules = Vec::new();
         for entry in std::fs::read_dir(src).expect("read src").flatten() {
             let path = entry.path();
-            let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+            let name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
             if name == "lib" {
                 continue;
             }
@@ -128,11 +131,17 @@ mod tests {
                 let to = rank(target);
                 let allowed = if from == 0 { to == 0 } else { to < from };
                 if !allowed {
-                    violations.push(format!("{module} (rank {from}) imports {target} (rank {to})"));
+                    violations.push(format!(
+                        "{module} (rank {from}) imports {target} (rank {to})"
+                    ));
                 }
             }
         }
-        assert!(violations.is_empty(), "layer violations:\n{}", violations.join("\n"));
+        assert!(
+            violations.is_empty(),
+            "layer violations:\n{}",
+            violations.join("\n")
+        );
     }
 
     #[test]

@@ -14,13 +14,14 @@ mod common;
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::broker::{Broker, BrokerOptions};
 use common::clients;
 use common::kafka;
 use common::process::run_with_timeout;
 use common::records::TestRng;
+use common::wait::wait_until;
 
 const TOPIC: &str = "tail-across-crashes";
 const PARTITIONS: i32 = 4;
@@ -97,32 +98,48 @@ fn a_tailing_consumer_never_sees_data_a_crash_takes_back() {
     let mut rng = TestRng::new(0x7a11);
     for kill in 0..KILLS {
         let target = (kill + 1) * SEEN_BETWEEN_KILLS_MIN;
-        let deadline = Instant::now() + SEEN_WAIT;
-        while lines_in(&seen_path) < target {
-            assert!(
-                Instant::now() < deadline,
-                "the consumer saw only {} records before kill {kill} (wanted {target}) within {SEEN_WAIT:?}",
-                lines_in(&seen_path)
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let what = format!("the consumer to see {target} records before kill {kill}");
+        wait_until(&what, SEEN_WAIT, || lines_in(&seen_path) >= target);
         // Pacing, not synchronisation: let the stream run a random moment past the threshold.
         std::thread::sleep(Duration::from_millis(100 + rng.below(400)));
-        eprintln!("kill {kill}: consumer has seen {} records", lines_in(&seen_path));
+        eprintln!(
+            "kill {kill}: consumer has seen {} records",
+            lines_in(&seen_path)
+        );
         broker.restart();
     }
     let child = clients.0.take().expect("clients still running");
     let output = wait_for_exit(child);
     eprintln!("clients: {output}");
     let seen = parse_seen(&std::fs::read_to_string(&seen_path).expect("read seen"));
-    assert!(seen.len() >= KILLS * SEEN_BETWEEN_KILLS_MIN, "too few records seen: {}", seen.len());
-    assert!(!output.contains("offset_resets=") || output.contains("offset_resets=0"),
-        "the consumer was ahead of the log after a crash: {output}");
+    assert!(
+        seen.len() >= KILLS * SEEN_BETWEEN_KILLS_MIN,
+        "too few records seen: {}",
+        seen.len()
+    );
+    assert!(
+        !output.contains("offset_resets=") || output.contains("offset_resets=0"),
+        "the consumer was ahead of the log after a crash: {output}"
+    );
     let mut command = Command::new(&kcat);
-    command.args(["-C", "-b", &broker.bootstrap(), "-t", TOPIC, "-o", "beginning", "-e", "-q"]);
+    command.args([
+        "-C",
+        "-b",
+        &broker.bootstrap(),
+        "-t",
+        TOPIC,
+        "-o",
+        "beginning",
+        "-e",
+        "-q",
+    ]);
     command.args(["-f", "%p %o %s\n"]);
     let finished = run_with_timeout(&mut command, KCAT_TIMEOUT, "kcat read of the whole topic");
-    assert!(finished.status.success(), "kcat failed: {}", finished.transcript());
+    assert!(
+        finished.status.success(),
+        "kcat failed: {}",
+        finished.transcript()
+    );
     let stored = parse_seen(&finished.stdout);
     let mut differing = Vec::new();
     for ((partition, offset), value) in &seen {
@@ -141,26 +158,23 @@ fn a_tailing_consumer_never_sees_data_a_crash_takes_back() {
     );
 }
 
-fn wait_for_exit(mut child: Child) -> String {
-    let deadline = Instant::now() + CLIENT_EXIT_WAIT;
-    loop {
+/// Waits for the clients to finish (the guard kills them if this panics) and returns their
+/// summary line.
+fn wait_for_exit(child: Child) -> String {
+    let mut clients = ChildGuard(Some(child));
+    let status = wait_until("the Python clients to finish", CLIENT_EXIT_WAIT, || {
+        let child = clients.0.as_mut().expect("clients still held");
         match child.try_wait() {
-            Ok(Some(status)) => {
-                let mut out = String::new();
-                if let Some(mut stdout) = child.stdout.take() {
-                    use std::io::Read;
-                    stdout.read_to_string(&mut out).ok();
-                }
-                assert!(status.success(), "Python clients failed ({status}): {out}");
-                return out;
-            }
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            Ok(None) => {
-                child.kill().ok();
-                child.wait().ok();
-                panic!("Python clients still running {CLIENT_EXIT_WAIT:?} after their end");
-            }
+            Ok(status) => status,
             Err(err) => panic!("waiting for the Python clients: {err}"),
         }
+    });
+    let mut child = clients.0.take().expect("clients still held");
+    let mut out = String::new();
+    if let Some(mut stdout) = child.stdout.take() {
+        use std::io::Read;
+        stdout.read_to_string(&mut out).ok();
     }
+    assert!(status.success(), "Python clients failed ({status}): {out}");
+    out
 }

@@ -15,13 +15,13 @@ use crate::group::GroupConfig;
 use crate::kafka::services::Services;
 use crate::limits::{SHUTDOWN_DRAIN_MS_MAX, SHUTDOWN_POLL_MS};
 use crate::metadata::{MetadataService, METADATA_SHARD};
-use crate::partition::{Partitions, PartitionService};
+use crate::partition::{PartitionService, Partitions};
 use crate::shard::context::ShardContext;
-use crate::shard::executors::{DrainBarrier, Ready};
+use crate::shard::executors::{Barriers, Ready};
 use crate::signals;
 use crate::topics::MetaCell;
 
-pub async fn run(setup: ShardSetup, ready: Ready, barrier: DrainBarrier) -> Result<(), String> {
+pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<(), String> {
     let id = setup.id;
     let config = setup.config.clone();
     let ctx = Rc::new(ShardContext::new(id, setup.shards));
@@ -36,8 +36,12 @@ pub async fn run(setup: ShardSetup, ready: Ready, barrier: DrainBarrier) -> Resu
     let logs = LogManager::with_write_tuning(engine_config, config.write_tuning);
     let partitions = Rc::new(Partitions::new(logs));
     let meta = Rc::new(MetaCell::new(setup.meta.clone()));
-    let partition_service =
-        PartitionService::new(ctx.clone(), partitions.clone(), meta.clone(), partition_mesh);
+    let partition_service = PartitionService::new(
+        ctx.clone(),
+        partitions.clone(),
+        meta.clone(),
+        partition_mesh,
+    );
     let metadata = MetadataService::new(
         ctx.clone(),
         config.clone(),
@@ -68,6 +72,15 @@ pub async fn run(setup: ShardSetup, ready: Ready, barrier: DrainBarrier) -> Resu
         }
     }
     groups.start();
+    if !barriers
+        .opened
+        .arrive_and_wait(signals::shutdown_requested)
+        .await
+    {
+        let reason = format!("shard {id}: stopping before every shard opened its partitions");
+        ready.failed(reason.clone());
+        return Err(reason);
+    }
     let listener = match TcpListener::bind(config.listen) {
         Ok(listener) => listener,
         Err(err) => {
@@ -98,7 +111,8 @@ pub async fn run(setup: ShardSetup, ready: Ready, barrier: DrainBarrier) -> Resu
     let connections = crate::kafka::listener::accept_loop(services, listener).await;
     stop_watch.await;
     drain(&connections).await;
-    barrier.arrive_and_wait().await;
+    // Shutdown is already requested here: wait for every shard regardless.
+    barriers.drained.arrive_and_wait(|| false).await;
     let close = |err: sluice_engine::LogError| {
         format!("shard {id}: flushing logs at shutdown failed: {err}")
     };

@@ -13,8 +13,8 @@ use super::batch::encode_batches;
 use super::coordinator::{Reply, Ticket};
 use super::offsets::CommitPlan;
 use super::records::OffsetsRecord;
-use super::service::PartitionResults;
 use super::service::GroupService;
+use super::service::PartitionResults;
 
 /// Jobs taken in one round; bounds the latency a round adds to its first job.
 pub const JOBS_PER_ROUND_MAX: usize = 1024;
@@ -89,7 +89,12 @@ async fn run_round(shard: &Rc<GroupService>, round: Vec<PersistJob>) {
     }
 }
 
-async fn append(shard: &Rc<GroupService>, partition: i32, records: &[OffsetsRecord], now_ms: i64) -> bool {
+async fn append(
+    shard: &Rc<GroupService>,
+    partition: i32,
+    records: &[OffsetsRecord],
+    now_ms: i64,
+) -> bool {
     let rt = shard.runtime();
     let Some(log) = rt.logs.borrow().get(&partition).cloned() else {
         tracing::error!(partition, "offsets partition is not open here");

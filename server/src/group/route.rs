@@ -18,13 +18,21 @@ impl GroupService {
 
     /// Runs `op` for `group_id` on its coordinator shard. `Err` means that shard is gone
     /// (shutting down); callers answer COORDINATOR_NOT_AVAILABLE.
-    pub async fn call(self: &Rc<Self>, group_id: &str, op: GroupOp) -> Result<GroupAnswer, ResponseError> {
+    pub async fn call(
+        self: &Rc<Self>,
+        group_id: &str,
+        op: GroupOp,
+    ) -> Result<GroupAnswer, ResponseError> {
         let target = self.coordinator_shard(group_id);
         self.call_shard(target, op).await
     }
 
     /// Runs `op` on shard `target`.
-    pub async fn call_shard(self: &Rc<Self>, target: usize, op: GroupOp) -> Result<GroupAnswer, ResponseError> {
+    pub async fn call_shard(
+        self: &Rc<Self>,
+        target: usize,
+        op: GroupOp,
+    ) -> Result<GroupAnswer, ResponseError> {
         let now_ms = crate::util::now_ms() as u64;
         if target == self.ctx().id() {
             return Ok(execute(self, op, now_ms).await);

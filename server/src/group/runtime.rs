@@ -15,8 +15,8 @@ use super::offsets::CommitRequest;
 use super::persist::{JobDone, PersistJob};
 use super::placement::OFFSETS_TOPIC;
 use super::records::OffsetsRecord;
-use super::service::PartitionResults;
 use super::service::GroupService;
+use super::service::PartitionResults;
 
 /// Longest sleep of the timer loop: timers fire at most this late.
 pub const TIMER_TICK_MS_MAX: u64 = 100;

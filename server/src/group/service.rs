@@ -11,8 +11,8 @@ use super::coordinator::Reply;
 use super::heartbeat::{HeartbeatRequest, LeavingMember};
 use super::join::{JoinOutcome, JoinRequest, JoinResult};
 use super::offsets::{CommitRequest, FetchedOffset};
-use super::sync::{SyncOutcome, SyncRequest, SyncResult};
 use super::runtime::GroupRuntime;
+use super::sync::{SyncOutcome, SyncRequest, SyncResult};
 use super::GroupConfig;
 use crate::partition::Partitions;
 use crate::shard::context::ShardContext;
@@ -132,7 +132,10 @@ impl GroupService {
 }
 
 impl Handler<GroupRequest, GroupAnswer> for GroupService {
-    fn handle(self: Rc<Self>, request: GroupRequest) -> impl std::future::Future<Output = GroupAnswer> + 'static {
+    fn handle(
+        self: Rc<Self>,
+        request: GroupRequest,
+    ) -> impl std::future::Future<Output = GroupAnswer> + 'static {
         async move { execute(&self, request.op, request.now_ms).await }
     }
 

@@ -17,8 +17,8 @@ use glommio::Task;
 use super::dispatch::{self, Conn, Outcome, RequestError};
 use super::frame::{read_frame, FrameError};
 use super::response::{write_response, Response};
-use crate::limits::REQUESTS_IN_FLIGHT_PER_CONNECTION_MAX;
 use super::services::Services;
+use crate::limits::REQUESTS_IN_FLIGHT_PER_CONNECTION_MAX;
 
 /// Read-side buffer; large produce frames bypass it.
 const READ_BUFFER_BYTES: usize = 64 * 1024;

@@ -11,8 +11,8 @@ use kafka_protocol::messages::{ApiKey, RequestHeader};
 use kafka_protocol::protocol::{Decodable, Encodable};
 
 use super::handlers;
-use super::response::{self, EncodeError, Response};
 use super::request_meter::RequestMeter;
+use super::response::{self, EncodeError, Response};
 use super::services::Services;
 use crate::config::BrokerConfig;
 use crate::util::catch_decoder_panic;

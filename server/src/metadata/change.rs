@@ -30,7 +30,8 @@ pub fn change(
             configs,
             validate_only,
         } => {
-            validate_topic_name(&name).map_err(|msg| (ResponseError::InvalidTopicException.code(), msg))?;
+            validate_topic_name(&name)
+                .map_err(|msg| (ResponseError::InvalidTopicException.code(), msg))?;
             if current.topic(&name).is_some() {
                 let msg = format!("topic '{name}' already exists");
                 return Err((ResponseError::TopicAlreadyExists.code(), msg));

@@ -72,7 +72,11 @@ impl MetadataService {
         if self.ctx.id() == METADATA_SHARD {
             return self.execute(op).await;
         }
-        match self.mesh.call(METADATA_SHARD, MetadataRequest::Admin(op)).await {
+        match self
+            .mesh
+            .call(METADATA_SHARD, MetadataRequest::Admin(op))
+            .await
+        {
             Ok(MetadataReply::Admin(result)) => result,
             Ok(MetadataReply::Applied) => unreachable!("an admin op is answered with its result"),
             Err(err) => Err((ResponseError::UnknownServerError.code(), err.to_string())),
@@ -97,128 +101,131 @@ impl MetadataService {
 
     /// Runs an admin op on shard 0: validate, persist, broadcast.
     async fn execute(self: &Rc<Self>, op: AdminOp) -> AdminResult {
-    assert_eq!(
-        self.ctx.id(), METADATA_SHARD,
-        "admin ops run on the metadata shard"
-    );
-    let _permit = self
-        .admin_lock
-        .acquire_permit(1)
-        .await
-        .map_err(|err| (ResponseError::UnknownServerError.code(), err.to_string()))?;
-    let current = self.meta.get();
-    let frees_space = matches!(op, AdminOp::DeleteTopic { .. });
-    let Some(next) = change(&current, &self.config, op)? else {
-        return Ok(());
-    };
-    match self.save(&next).await {
-        Ok(()) => {}
-        // A full data dir must not block the one operation that frees it: delete the topic's
-        // logs first, then persist. A crash in between brings the topic back, empty.
-        Err(err) if frees_space && err.is_no_space() => {
-            tracing::warn!("data dir full: deleting the topic's logs before persisting that");
-            self.broadcast(Arc::new(next.clone())).await;
-            // The logs' files are removed in the background: retry while the space comes back.
-            let mut retries = 0;
-            loop {
-                match self.save(&next).await {
-                    Ok(()) => return Ok(()),
-                    Err(err) if err.is_no_space() && retries < FULL_DISK_SAVE_RETRIES_MAX => {
-                        retries += 1;
-                        glommio::timer::sleep(FULL_DISK_SAVE_RETRY_INTERVAL).await;
-                    }
-                    Err(err) => return Err(storage_error(err)),
-                }
-            }
-        }
-        Err(err) => return Err(storage_error(err)),
-    }
-    self.broadcast(Arc::new(next)).await;
-    Ok(())
-}
-
-async fn save(&self, meta: &ClusterMeta) -> Result<(), store::StoreError> {
-    let data_dir = self.config.data_dir.clone();
-    let to_save = meta.clone();
-    glommio::executor()
-        .spawn_blocking(move || store::save(&data_dir, &to_save))
-        .await
-}
-
-async fn broadcast(self: &Rc<Self>, meta: Arc<ClusterMeta>) {
-    let calls = (0..self.ctx.shards())
-        .map(|target| {
-            let meta = meta.clone();
-            async move {
-                if target == self.ctx.id() {
-                    self.apply(meta).await;
-                } else if let Err(err) = self.mesh.call(target, MetadataRequest::Apply(meta)).await {
-                    tracing::warn!("metadata broadcast: {err}");
-                }
-            }
-        })
-        .collect();
-    join_all(calls).await;
-}
-
-/// Applies a new snapshot on this shard: opens the logs of new partitions it owns, pushes config
-/// changes into open logs, deletes the logs of deleted topics.
-async fn apply(&self, meta: Arc<ClusterMeta>) {
-    let old = self.meta.get();
-    if meta.version < old.version {
-        tracing::warn!(
-            old = old.version,
-            new = meta.version,
-            "ignoring stale metadata"
+        assert_eq!(
+            self.ctx.id(),
+            METADATA_SHARD,
+            "admin ops run on the metadata shard"
         );
-        return;
-    }
-    self.apply_diff(&old, &meta).await;
-    self.meta.set(meta);
-}
-
-/// Opens, reconfigures and deletes this shard's logs to go from `old` to `new`.
-async fn apply_diff(&self, old: &ClusterMeta, new: &ClusterMeta) {
-    for (name, topic) in &old.topics {
-        let replaced = new.topic(name).is_none_or(|t| t.id_hex != topic.id_hex);
-        if replaced {
-            self.delete_owned(topic).await;
-        }
-    }
-    for topic in new.topics.values() {
-        let old_topic = old.topic(&topic.name).filter(|t| t.id_hex == topic.id_hex);
-        let log_config = topic.configs.log_config(&self.config);
-        let configs_changed = old_topic.is_some_and(|t| t.configs != topic.configs);
-        for partition in 0..topic.partitions {
-            if !self.ctx.owns(&topic.name, partition) {
-                continue;
+        let _permit = self
+            .admin_lock
+            .acquire_permit(1)
+            .await
+            .map_err(|err| (ResponseError::UnknownServerError.code(), err.to_string()))?;
+        let current = self.meta.get();
+        let frees_space = matches!(op, AdminOp::DeleteTopic { .. });
+        let Some(next) = change(&current, &self.config, op)? else {
+            return Ok(());
+        };
+        match self.save(&next).await {
+            Ok(()) => {}
+            // A full data dir must not block the one operation that frees it: delete the topic's
+            // logs first, then persist. A crash in between brings the topic back, empty.
+            Err(err) if frees_space && err.is_no_space() => {
+                tracing::warn!("data dir full: deleting the topic's logs before persisting that");
+                self.broadcast(Arc::new(next.clone())).await;
+                // The logs' files are removed in the background: retry while the space comes back.
+                let mut retries = 0;
+                loop {
+                    match self.save(&next).await {
+                        Ok(()) => return Ok(()),
+                        Err(err) if err.is_no_space() && retries < FULL_DISK_SAVE_RETRIES_MAX => {
+                            retries += 1;
+                            glommio::timer::sleep(FULL_DISK_SAVE_RETRY_INTERVAL).await;
+                        }
+                        Err(err) => return Err(storage_error(err)),
+                    }
+                }
             }
-            match self.partitions.get(&topic.name, partition) {
-                Some(open) if configs_changed => open.log().set_config(log_config.clone()),
-                Some(_) => {}
-                None => {
-                    let opened = self
-                        .partitions
-                        .open(&topic.name, partition, log_config.clone())
-                        .await;
-                    if let Err(err) = opened {
-                        tracing::error!(topic = %topic.name, partition, "cannot open log: {err}");
+            Err(err) => return Err(storage_error(err)),
+        }
+        self.broadcast(Arc::new(next)).await;
+        Ok(())
+    }
+
+    async fn save(&self, meta: &ClusterMeta) -> Result<(), store::StoreError> {
+        let data_dir = self.config.data_dir.clone();
+        let to_save = meta.clone();
+        glommio::executor()
+            .spawn_blocking(move || store::save(&data_dir, &to_save))
+            .await
+    }
+
+    async fn broadcast(self: &Rc<Self>, meta: Arc<ClusterMeta>) {
+        let calls = (0..self.ctx.shards())
+            .map(|target| {
+                let meta = meta.clone();
+                async move {
+                    if target == self.ctx.id() {
+                        self.apply(meta).await;
+                    } else if let Err(err) =
+                        self.mesh.call(target, MetadataRequest::Apply(meta)).await
+                    {
+                        tracing::warn!("metadata broadcast: {err}");
+                    }
+                }
+            })
+            .collect();
+        join_all(calls).await;
+    }
+
+    /// Applies a new snapshot on this shard: opens the logs of new partitions it owns, pushes config
+    /// changes into open logs, deletes the logs of deleted topics.
+    async fn apply(&self, meta: Arc<ClusterMeta>) {
+        let old = self.meta.get();
+        if meta.version < old.version {
+            tracing::warn!(
+                old = old.version,
+                new = meta.version,
+                "ignoring stale metadata"
+            );
+            return;
+        }
+        self.apply_diff(&old, &meta).await;
+        self.meta.set(meta);
+    }
+
+    /// Opens, reconfigures and deletes this shard's logs to go from `old` to `new`.
+    async fn apply_diff(&self, old: &ClusterMeta, new: &ClusterMeta) {
+        for (name, topic) in &old.topics {
+            let replaced = new.topic(name).is_none_or(|t| t.id_hex != topic.id_hex);
+            if replaced {
+                self.delete_owned(topic).await;
+            }
+        }
+        for topic in new.topics.values() {
+            let old_topic = old.topic(&topic.name).filter(|t| t.id_hex == topic.id_hex);
+            let log_config = topic.configs.log_config(&self.config);
+            let configs_changed = old_topic.is_some_and(|t| t.configs != topic.configs);
+            for partition in 0..topic.partitions {
+                if !self.ctx.owns(&topic.name, partition) {
+                    continue;
+                }
+                match self.partitions.get(&topic.name, partition) {
+                    Some(open) if configs_changed => open.log().set_config(log_config.clone()),
+                    Some(_) => {}
+                    None => {
+                        let opened = self
+                            .partitions
+                            .open(&topic.name, partition, log_config.clone())
+                            .await;
+                        if let Err(err) = opened {
+                            tracing::error!(topic = %topic.name, partition, "cannot open log: {err}");
+                        }
                     }
                 }
             }
         }
     }
-}
 
-async fn delete_owned(&self, topic: &TopicMeta) {
-    let owned: Vec<(String, i32)> = (0..topic.partitions)
-        .filter(|&partition| self.ctx.owns(&topic.name, partition))
-        .map(|partition| (topic.name.clone(), partition))
-        .collect();
-    if let Err(err) = self.partitions.delete(&owned).await {
-        tracing::error!(topic = %topic.name, "cannot delete every log: {err}");
+    async fn delete_owned(&self, topic: &TopicMeta) {
+        let owned: Vec<(String, i32)> = (0..topic.partitions)
+            .filter(|&partition| self.ctx.owns(&topic.name, partition))
+            .map(|partition| (topic.name.clone(), partition))
+            .collect();
+        if let Err(err) = self.partitions.delete(&owned).await {
+            tracing::error!(topic = %topic.name, "cannot delete every log: {err}");
+        }
     }
-}
 }
 
 fn storage_error(err: store::StoreError) -> (i16, String) {
@@ -227,7 +234,10 @@ fn storage_error(err: store::StoreError) -> (i16, String) {
 }
 
 impl Handler<MetadataRequest, MetadataReply> for MetadataService {
-    fn handle(self: Rc<Self>, request: MetadataRequest) -> impl std::future::Future<Output = MetadataReply> + 'static {
+    fn handle(
+        self: Rc<Self>,
+        request: MetadataRequest,
+    ) -> impl std::future::Future<Output = MetadataReply> + 'static {
         async move { self.serve(request).await }
     }
 
@@ -235,4 +245,3 @@ impl Handler<MetadataRequest, MetadataReply> for MetadataService {
         false
     }
 }
-

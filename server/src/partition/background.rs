@@ -18,8 +18,12 @@ pub fn spawn(
     let flush_interval = Duration::from_millis(flush_interval_ms);
     glommio::spawn_local(flush_loop(ctx.clone(), partitions.clone(), flush_interval)).detach();
     let retention_interval = Duration::from_millis(retention_check_interval_ms);
-    glommio::spawn_local(retention_loop(ctx.clone(), partitions.clone(), retention_interval))
-        .detach();
+    glommio::spawn_local(retention_loop(
+        ctx.clone(),
+        partitions.clone(),
+        retention_interval,
+    ))
+    .detach();
 }
 
 async fn flush_loop(ctx: Rc<ShardContext>, partitions: Rc<Partitions>, interval: Duration) {

@@ -15,7 +15,10 @@ const EARLIEST_TIMESTAMP: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
 const EARLIEST_LOCAL_TIMESTAMP: i64 = -4;
 
-pub async fn list_offsets(partitions: &Rc<Partitions>, queries: Vec<OffsetQuery>) -> Vec<OffsetAnswer> {
+pub async fn list_offsets(
+    partitions: &Rc<Partitions>,
+    queries: Vec<OffsetQuery>,
+) -> Vec<OffsetAnswer> {
     let mut answers = Vec::with_capacity(queries.len());
     let mut flushed = false;
     for query in queries {

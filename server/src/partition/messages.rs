@@ -104,7 +104,9 @@ pub enum PartitionRequest {
         sent_at: std::time::Instant,
     },
     /// fdatasync everything appended so far to these partitions (group commit).
-    Flush { parts: Vec<(String, i32)> },
+    Flush {
+        parts: Vec<(String, i32)>,
+    },
     Read {
         parts: Vec<ReadSpec>,
         /// When the requesting shard sent it (queueing time metric).
@@ -112,8 +114,13 @@ pub enum PartitionRequest {
     },
     /// Resolves when one of the partitions has readable data past its offset, or at the
     /// deadline.
-    WaitForData { parts: Vec<Watched>, wait_ms: u64 },
-    ListOffsets { queries: Vec<OffsetQuery> },
+    WaitForData {
+        parts: Vec<Watched>,
+        wait_ms: u64,
+    },
+    ListOffsets {
+        queries: Vec<OffsetQuery>,
+    },
 }
 
 pub enum PartitionReply {

@@ -126,7 +126,10 @@ impl Partition {
         let before = self.high_watermark();
         self.log.flush().await?;
         let after = self.high_watermark();
-        assert!(after >= before, "the high watermark went back: {before} -> {after}");
+        assert!(
+            after >= before,
+            "the high watermark went back: {before} -> {after}"
+        );
         self.check_offsets();
         Ok(after)
     }
@@ -142,7 +145,12 @@ impl Partition {
         let start = self.log_start_offset();
         let high_watermark = self.high_watermark();
         let end = self.log_end_offset();
-        assert!(start <= end, "{}-{}: log start {start} > log end {end}", self.topic, self.index);
+        assert!(
+            start <= end,
+            "{}-{}: log start {start} > log end {end}",
+            self.topic,
+            self.index
+        );
         assert!(
             high_watermark <= end,
             "{}-{}: high watermark {high_watermark} > log end {end}",

@@ -73,14 +73,22 @@ impl PartitionService {
     }
 
     /// fdatasyncs `parts` on `owner` (group commit); an error code per partition.
-    pub async fn flush(&self, owner: usize, parts: Vec<(String, i32)>) -> Result<Vec<i16>, ShardDown> {
+    pub async fn flush(
+        &self,
+        owner: usize,
+        parts: Vec<(String, i32)>,
+    ) -> Result<Vec<i16>, ShardDown> {
         match self.call(owner, PartitionRequest::Flush { parts }).await? {
             PartitionReply::Flush(codes) => Ok(codes),
             _ => unreachable!("a flush is answered with error codes"),
         }
     }
 
-    pub async fn read(&self, owner: usize, parts: Vec<ReadSpec>) -> Result<Vec<PartitionRead>, ShardDown> {
+    pub async fn read(
+        &self,
+        owner: usize,
+        parts: Vec<ReadSpec>,
+    ) -> Result<Vec<PartitionRead>, ShardDown> {
         let request = PartitionRequest::Read {
             parts,
             sent_at: std::time::Instant::now(),
@@ -93,21 +101,40 @@ impl PartitionService {
 
     /// Resolves when one of `parts` has readable data past its offset on `owner`, or after
     /// `wait_ms`.
-    pub async fn wait_for_data(&self, owner: usize, parts: Vec<Watched>, wait_ms: u64) -> Result<(), ShardDown> {
-        match self.call(owner, PartitionRequest::WaitForData { parts, wait_ms }).await? {
+    pub async fn wait_for_data(
+        &self,
+        owner: usize,
+        parts: Vec<Watched>,
+        wait_ms: u64,
+    ) -> Result<(), ShardDown> {
+        match self
+            .call(owner, PartitionRequest::WaitForData { parts, wait_ms })
+            .await?
+        {
             PartitionReply::WaitForData => Ok(()),
             _ => unreachable!("a wait is answered with a wake-up"),
         }
     }
 
-    pub async fn list_offsets(&self, owner: usize, queries: Vec<OffsetQuery>) -> Result<Vec<OffsetAnswer>, ShardDown> {
-        match self.call(owner, PartitionRequest::ListOffsets { queries }).await? {
+    pub async fn list_offsets(
+        &self,
+        owner: usize,
+        queries: Vec<OffsetQuery>,
+    ) -> Result<Vec<OffsetAnswer>, ShardDown> {
+        match self
+            .call(owner, PartitionRequest::ListOffsets { queries })
+            .await?
+        {
             PartitionReply::ListOffsets(answers) => Ok(answers),
             _ => unreachable!("ListOffsets is answered with offsets"),
         }
     }
 
-    async fn call(&self, owner: usize, request: PartitionRequest) -> Result<PartitionReply, ShardDown> {
+    async fn call(
+        &self,
+        owner: usize,
+        request: PartitionRequest,
+    ) -> Result<PartitionReply, ShardDown> {
         if owner == self.ctx.id() {
             Ok(self.serve(request).await)
         } else {
@@ -121,9 +148,14 @@ impl PartitionService {
         let ctx = &self.ctx;
         let owns = |topic: &str, partition: i32| ctx.owns(topic, partition);
         match request {
-            PartitionRequest::Produce { parts, now_ms, sent_at } => {
+            PartitionRequest::Produce {
+                parts,
+                now_ms,
+                sent_at,
+            } => {
                 crate::metrics::hooks::dequeued(Stage::ProduceQueue, sent_at);
-                let results = super::append::append(&self.partitions, &meta, owns, parts, now_ms).await;
+                let results =
+                    super::append::append(&self.partitions, &meta, owns, parts, now_ms).await;
                 PartitionReply::Produce(results)
             }
             PartitionRequest::Flush { parts } => {
@@ -138,15 +170,18 @@ impl PartitionService {
                 super::wait::wait_for_data(&self.partitions, &parts, wait_ms, stopping).await;
                 PartitionReply::WaitForData
             }
-            PartitionRequest::ListOffsets { queries } => {
-                PartitionReply::ListOffsets(super::list_offsets::list_offsets(&self.partitions, queries).await)
-            }
+            PartitionRequest::ListOffsets { queries } => PartitionReply::ListOffsets(
+                super::list_offsets::list_offsets(&self.partitions, queries).await,
+            ),
         }
     }
 }
 
 impl Handler<PartitionRequest, PartitionReply> for PartitionService {
-    fn handle(self: Rc<Self>, request: PartitionRequest) -> impl std::future::Future<Output = PartitionReply> + 'static {
+    fn handle(
+        self: Rc<Self>,
+        request: PartitionRequest,
+    ) -> impl std::future::Future<Output = PartitionReply> + 'static {
         async move { self.serve(request).await }
     }
 

@@ -26,21 +26,46 @@ impl Ready {
     }
 }
 
-/// Lets every shard wait until all shards finished draining their connections, so no shard
-/// closes its logs while another may still route a request to them.
+/// A one-time meeting point of every shard (start-up and shutdown steps; never on the data
+/// path, so polling an atomic is fine here).
 #[derive(Clone)]
-pub struct DrainBarrier {
-    drained: Arc<AtomicUsize>,
+pub struct Barrier {
+    arrived: Arc<AtomicUsize>,
     shards: usize,
 }
 
-impl DrainBarrier {
-    pub async fn arrive_and_wait(&self) {
-        self.drained.fetch_add(1, Ordering::AcqRel);
-        while self.drained.load(Ordering::Acquire) < self.shards {
-            glommio::timer::sleep(Duration::from_millis(SHUTDOWN_POLL_MS)).await;
+impl Barrier {
+    fn new(shards: usize) -> Barrier {
+        Barrier {
+            arrived: Arc::new(AtomicUsize::new(0)),
+            shards,
         }
     }
+
+    /// Waits until every shard arrived; false if `give_up()` turned true first (a shard
+    /// failed during start-up and the process is stopping).
+    pub async fn arrive_and_wait(&self, give_up: impl Fn() -> bool) -> bool {
+        let arrived = self.arrived.fetch_add(1, Ordering::AcqRel) + 1;
+        assert!(arrived <= self.shards, "more shards arrived than exist");
+        while self.arrived.load(Ordering::Acquire) < self.shards {
+            if give_up() {
+                return false;
+            }
+            glommio::timer::sleep(Duration::from_millis(SHUTDOWN_POLL_MS)).await;
+        }
+        true
+    }
+}
+
+/// The meeting points of a shard's life.
+#[derive(Clone)]
+pub struct Barriers {
+    /// Every shard has opened its partitions: only then may any shard accept clients, or a
+    /// request routed to a shard still opening would find no partition.
+    pub opened: Barrier,
+    /// Every shard has drained its connections: only then may a shard close its logs, which
+    /// another shard's connection could still route a request to.
+    pub drained: Barrier,
 }
 
 /// Running shards: join them after `signals::request_shutdown`.
@@ -66,7 +91,7 @@ impl Shards {
 }
 
 /// Starts one executor per entry of `setups` (shard `i` pinned to `cpus[i]`) running
-/// `main(setup, ready, barrier)`, and waits until each reported `Ready` (or one failed).
+/// `main(setup, ready, barriers)`, and waits until each reported `Ready` (or one failed).
 pub fn start<S, F, Fut>(
     cpus: &[usize],
     io_memory_bytes: usize,
@@ -75,27 +100,27 @@ pub fn start<S, F, Fut>(
 ) -> Result<Shards, String>
 where
     S: Send + 'static,
-    F: Fn(S, Ready, DrainBarrier) -> Fut + Send + Clone + 'static,
+    F: Fn(S, Ready, Barriers) -> Fut + Send + Clone + 'static,
     Fut: Future<Output = Result<(), String>> + 'static,
 {
     let shards = setups.len();
     assert!(shards > 0);
     assert_eq!(shards, cpus.len());
     let (ready, ready_rx) = mpsc::channel();
-    let barrier = DrainBarrier {
-        drained: Arc::new(AtomicUsize::new(0)),
-        shards,
+    let barriers = Barriers {
+        opened: Barrier::new(shards),
+        drained: Barrier::new(shards),
     };
     let mut handles = Vec::with_capacity(shards);
     for (id, setup) in setups.into_iter().enumerate() {
         let main = main.clone();
         let ready = Ready(ready.clone());
-        let barrier = barrier.clone();
+        let barriers = barriers.clone();
         let handle = LocalExecutorBuilder::new(Placement::Fixed(cpus[id]))
             .name(&format!("shard-{id}"))
             .io_memory(io_memory_bytes)
             .blocking_thread_pool_placement(PoolPlacement::Unbound(BLOCKING_THREADS_PER_SHARD))
-            .spawn(move || main(setup, ready, barrier))
+            .spawn(move || main(setup, ready, barriers))
             .map_err(|err| format!("shard {id}: cannot start executor: {err}"))?;
         handles.push(handle);
     }

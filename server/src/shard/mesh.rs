@@ -155,8 +155,11 @@ impl<Req: Send + 'static, Resp: Send + 'static> Mesh<Req, Resp> {
         let inbound = self.requests_in.borrow_mut().take();
         let inbound = inbound.unwrap_or_else(|| panic!("mesh of shard {} served twice", self.id));
         for (peer, receiver) in inbound {
-            glommio::spawn_local(self.clone().receive_requests(peer, receiver, handler.clone()))
-                .detach();
+            glommio::spawn_local(
+                self.clone()
+                    .receive_requests(peer, receiver, handler.clone()),
+            )
+            .detach();
         }
     }
 
@@ -208,7 +211,11 @@ impl<Req: Send + 'static, Resp: Send + 'static> Mesh<Req, Resp> {
         sender.send(Envelope { slot, value }).await.ok();
     }
 
-    async fn receive_replies(self: Rc<Self>, peer: usize, receiver: ConnectedReceiver<Envelope<Resp>>) {
+    async fn receive_replies(
+        self: Rc<Self>,
+        peer: usize,
+        receiver: ConnectedReceiver<Envelope<Resp>>,
+    ) {
         while let Some(Envelope { slot, value }) = receiver.recv().await {
             self.slots.fill(slot, value);
         }

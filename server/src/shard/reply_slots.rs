@@ -17,12 +17,17 @@ enum Slot<T> {
     /// On the free list.
     Free,
     /// A call to `target` waits for its reply.
-    Waiting { target: usize, waker: Option<Waker> },
+    Waiting {
+        target: usize,
+        waker: Option<Waker>,
+    },
     Ready(T),
     /// The target stopped before answering.
     Down,
     /// The caller went away; the reply (if any) is dropped on arrival.
-    Abandoned { target: usize },
+    Abandoned {
+        target: usize,
+    },
 }
 
 pub struct ReplySlots<T> {
@@ -49,7 +54,10 @@ impl<T> ReplySlots<T> {
         };
         let slot = match self.free.borrow_mut().pop() {
             Some(slot) => {
-                assert!(matches!(slots[slot as usize], Slot::Free), "slot {slot} on the free list is taken");
+                assert!(
+                    matches!(slots[slot as usize], Slot::Free),
+                    "slot {slot} on the free list is taken"
+                );
                 slots[slot as usize] = waiting;
                 slot
             }
@@ -108,7 +116,10 @@ impl<T> ReplySlots<T> {
 
     fn release(&self, slot: SlotId) {
         let mut slots = self.slots.borrow_mut();
-        assert!(!matches!(slots[slot as usize], Slot::Free), "slot {slot} released twice");
+        assert!(
+            !matches!(slots[slot as usize], Slot::Free),
+            "slot {slot} released twice"
+        );
         slots[slot as usize] = Slot::Free;
         self.free.borrow_mut().push(slot);
     }

@@ -7,8 +7,8 @@ use kafka_protocol::messages::ApiVersionsResponse;
 use kafka_protocol::protocol::VersionRange;
 
 use super::APIS;
-use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::error_code::{ResponseError, NONE};
+use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::kafka::response::{self, Response};
 
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 3 };

@@ -6,13 +6,16 @@ use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicR
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 
-use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::error_code::ResponseError;
+use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::metadata::{AdminOp, MetadataService};
 
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 3 };
 
-pub async fn handle(metadata: &Rc<MetadataService>, request: Request) -> Result<Outcome, RequestError> {
+pub async fn handle(
+    metadata: &Rc<MetadataService>,
+    request: Request,
+) -> Result<Outcome, RequestError> {
     let body: CreatePartitionsRequest = request.decode()?;
     let mut response = CreatePartitionsResponse::default();
     for topic in body.topics {

@@ -7,14 +7,17 @@ use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 
-use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::error_code::ResponseError;
+use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::metadata::{AdminOp, MetadataService};
 use crate::topics::TopicConfigs;
 
 pub const VERSIONS: VersionRange = VersionRange { min: 2, max: 7 };
 
-pub async fn handle(metadata: &Rc<MetadataService>, request: Request) -> Result<Outcome, RequestError> {
+pub async fn handle(
+    metadata: &Rc<MetadataService>,
+    request: Request,
+) -> Result<Outcome, RequestError> {
     let body: CreateTopicsRequest = request.decode()?;
     let mut response = CreateTopicsResponse::default();
     for topic in body.topics {
@@ -50,11 +53,17 @@ async fn create_one(
 ) -> Result<i32, (i16, String)> {
     if topic.replication_factor != 1 && topic.replication_factor != -1 {
         let message = "replication factor must be 1 (or -1): Sluice runs a single broker";
-        return Err((ResponseError::InvalidReplicationFactor.code(), message.to_string()));
+        return Err((
+            ResponseError::InvalidReplicationFactor.code(),
+            message.to_string(),
+        ));
     }
     if !topic.assignments.is_empty() {
         let message = "manual replica assignment is not supported";
-        return Err((ResponseError::InvalidReplicaAssignment.code(), message.to_string()));
+        return Err((
+            ResponseError::InvalidReplicaAssignment.code(),
+            message.to_string(),
+        ));
     }
     let mut configs = TopicConfigs::default();
     for config in &topic.configs {

@@ -6,13 +6,16 @@ use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, TopicName};
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 
-use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::error_code::ResponseError;
+use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::metadata::{AdminOp, MetadataService};
 
 pub const VERSIONS: VersionRange = VersionRange { min: 1, max: 6 };
 
-pub async fn handle(metadata: &Rc<MetadataService>, request: Request) -> Result<Outcome, RequestError> {
+pub async fn handle(
+    metadata: &Rc<MetadataService>,
+    request: Request,
+) -> Result<Outcome, RequestError> {
     let body: DeleteTopicsRequest = request.decode()?;
     let meta = metadata.meta();
     // v0-5 list names; v6 lists (name or id) states.

@@ -10,9 +10,9 @@ use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 
 use crate::config::BrokerConfig;
-use crate::metadata::MetadataService;
-use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::error_code::ResponseError;
+use crate::kafka::dispatch::{Outcome, Request, RequestError};
+use crate::metadata::MetadataService;
 use crate::topics::config::*;
 
 pub const VERSIONS: VersionRange = VersionRange { min: 1, max: 4 };

@@ -157,8 +157,7 @@ async fn read_all(
     let mut total: u64 = 0;
     let mut out = Vec::with_capacity(results.len());
     for read in results.into_iter() {
-        let mut read =
-            read.unwrap_or_else(|| unreadable(ResponseError::UnknownServerError.code()));
+        let mut read = read.unwrap_or_else(|| unreadable(ResponseError::UnknownServerError.code()));
         let bytes = u64::from(read.bytes);
         if total > 0 && total + bytes > u64::from(max_bytes) {
             read.chunks.clear();
@@ -197,7 +196,11 @@ async fn wait_for_data(partitions: &PartitionService, parts: &[Wanted], wait: Du
             let wait: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>> =
                 Box::pin(async move {
                     // A stopped owner ends nothing early: the timer decides then.
-                    if partitions.wait_for_data(owner, watched, wait_ms).await.is_err() {
+                    if partitions
+                        .wait_for_data(owner, watched, wait_ms)
+                        .await
+                        .is_err()
+                    {
                         futures_lite::future::pending::<()>().await;
                     }
                 });

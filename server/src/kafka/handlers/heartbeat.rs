@@ -6,9 +6,9 @@ use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse};
 use kafka_protocol::protocol::VersionRange;
 
 use crate::group::heartbeat::HeartbeatRequest as Beat;
+use crate::group::service::GroupService;
 use crate::group::service::{GroupAnswer, GroupOp};
 use crate::group::wire::{code, opt_string, string, unexpected};
-use crate::group::service::GroupService;
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 4 };

@@ -9,8 +9,8 @@ use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterC
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 
 use super::describe_configs::RESOURCE_TOPIC;
-use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::error_code::ResponseError;
+use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::metadata::{AdminOp, MetadataService};
 
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 1 };
@@ -18,7 +18,10 @@ pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 1 };
 const OP_SET: i8 = 0;
 const OP_DELETE: i8 = 1;
 
-pub async fn handle(metadata: &Rc<MetadataService>, request: Request) -> Result<Outcome, RequestError> {
+pub async fn handle(
+    metadata: &Rc<MetadataService>,
+    request: Request,
+) -> Result<Outcome, RequestError> {
     let body: IncrementalAlterConfigsRequest = request.decode()?;
     let mut response = IncrementalAlterConfigsResponse::default();
     for resource in &body.resources {
@@ -50,7 +53,8 @@ async fn alter(
         return Err((ResponseError::UnknownTopicOrPartition.code(), message));
     };
     let mut configs = topic.configs.clone();
-    let invalid = |err: crate::topics::ConfigError| (ResponseError::InvalidConfig.code(), err.to_string());
+    let invalid =
+        |err: crate::topics::ConfigError| (ResponseError::InvalidConfig.code(), err.to_string());
     for alteration in &resource.configs {
         let key = alteration.name.as_str();
         match (alteration.config_operation, &alteration.value) {

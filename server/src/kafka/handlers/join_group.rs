@@ -9,11 +9,11 @@ use kafka_protocol::protocol::VersionRange;
 use kafka_protocol::ResponseError;
 
 use crate::group::join::{JoinRequest, JoinResult};
+use crate::group::service::GroupService;
 use crate::group::service::{GroupAnswer, GroupOp};
 use crate::group::wire::{
     client_host, code, opt_str_bytes, opt_string, str_bytes, string, unexpected,
 };
-use crate::group::service::GroupService;
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 9 };

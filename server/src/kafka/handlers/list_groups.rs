@@ -7,9 +7,9 @@ use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
 use kafka_protocol::protocol::VersionRange;
 
 use crate::group::admin::GROUP_TYPE_CLASSIC;
+use crate::group::service::GroupService;
 use crate::group::service::{GroupAnswer, GroupOp};
 use crate::group::wire::{str_bytes, string, unexpected};
-use crate::group::service::GroupService;
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::util::join_all;
 

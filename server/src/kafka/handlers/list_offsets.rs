@@ -1,15 +1,15 @@
 //! ListOffsets (key 2): earliest (-2), latest (-1), max timestamp (-3), or the first offset whose
 //! timestamp is at least the one given. Partitions are answered by their owner shards.
 
-use std::collections::BTreeMap;
 use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
 };
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use kafka_protocol::protocol::VersionRange;
+use std::collections::BTreeMap;
 
-use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::error_code::{ResponseError, NONE};
+use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::metadata::MetadataService;
 use crate::partition::messages::{OffsetAnswer, OffsetQuery};
 use crate::partition::PartitionService;
@@ -42,7 +42,9 @@ pub async fn handle(
                 }));
                 continue;
             }
-            let entry = by_owner.entry(partitions.owner_of(&name, index)).or_default();
+            let entry = by_owner
+                .entry(partitions.owner_of(&name, index))
+                .or_default();
             entry.0.push(answers.len());
             entry.1.push(OffsetQuery {
                 topic: name.clone(),

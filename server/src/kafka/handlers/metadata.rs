@@ -9,8 +9,8 @@ use kafka_protocol::messages::metadata_response::{
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 
-use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
 use crate::error_code::{ResponseError, NONE};
+use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
 use crate::metadata::{AdminOp, MetadataService};
 use crate::topics::{ClusterMeta, TopicConfigs};
 

@@ -11,11 +11,11 @@ use kafka_protocol::protocol::VersionRange;
 use kafka_protocol::ResponseError;
 
 use crate::group::offsets::{CommitEntry, CommitRequest};
+use crate::group::service::GroupService;
 use crate::group::service::{GroupAnswer, GroupOp};
 use crate::group::wire::{code, opt_string, string, unexpected};
-use crate::metadata::MetadataService;
-use crate::group::service::GroupService;
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
+use crate::metadata::MetadataService;
 
 /// v9 switches to KIP-848 member epochs; classic groups are served through v8.
 pub const VERSIONS: VersionRange = VersionRange { min: 2, max: 8 };

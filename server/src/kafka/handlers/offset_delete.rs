@@ -9,11 +9,11 @@ use kafka_protocol::messages::{OffsetDeleteRequest, OffsetDeleteResponse, TopicN
 use kafka_protocol::protocol::VersionRange;
 use kafka_protocol::ResponseError;
 
+use crate::group::service::GroupService;
 use crate::group::service::{GroupAnswer, GroupOp, TopicPartitions};
 use crate::group::wire::{code, str_bytes, string, unexpected};
-use crate::metadata::MetadataService;
-use crate::group::service::GroupService;
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
+use crate::metadata::MetadataService;
 
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 0 };
 

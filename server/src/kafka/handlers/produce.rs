@@ -145,7 +145,8 @@ fn route(
                 owner: None,
                 result: error_result(NONE, String::new()),
             };
-            let known = partition_count.is_some_and(|n| partition.index >= 0 && partition.index < n);
+            let known =
+                partition_count.is_some_and(|n| partition.index >= 0 && partition.index < n);
             let batches = partition.records.as_ref().map(split_batches);
             match (known, batches) {
                 (false, _) => {

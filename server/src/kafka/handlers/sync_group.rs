@@ -5,10 +5,10 @@ use std::rc::Rc;
 use kafka_protocol::messages::{SyncGroupRequest, SyncGroupResponse};
 use kafka_protocol::protocol::VersionRange;
 
+use crate::group::service::GroupService;
 use crate::group::service::{GroupAnswer, GroupOp};
 use crate::group::sync::{SyncRequest, SyncResult};
 use crate::group::wire::{code, opt_str_bytes, opt_string, string, unexpected};
-use crate::group::service::GroupService;
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 5 };
