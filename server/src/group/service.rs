@@ -132,11 +132,8 @@ impl GroupService {
 }
 
 impl Handler<GroupRequest, GroupAnswer> for GroupService {
-    fn handle(
-        self: Rc<Self>,
-        request: GroupRequest,
-    ) -> impl std::future::Future<Output = GroupAnswer> + 'static {
-        async move { execute(&self, request.op, request.now_ms).await }
+    async fn handle(self: Rc<Self>, request: GroupRequest) -> GroupAnswer {
+        execute(&self, request.op, request.now_ms).await
     }
 
     fn in_order(_request: &GroupRequest) -> bool {

@@ -234,11 +234,8 @@ fn storage_error(err: store::StoreError) -> (i16, String) {
 }
 
 impl Handler<MetadataRequest, MetadataReply> for MetadataService {
-    fn handle(
-        self: Rc<Self>,
-        request: MetadataRequest,
-    ) -> impl std::future::Future<Output = MetadataReply> + 'static {
-        async move { self.serve(request).await }
+    async fn handle(self: Rc<Self>, request: MetadataRequest) -> MetadataReply {
+        self.serve(request).await
     }
 
     fn in_order(_request: &MetadataRequest) -> bool {

@@ -57,6 +57,10 @@ impl OutChunk {
             OutChunk::File { len, .. } => *len as usize,
         }
     }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 pub struct PartitionRead {

@@ -178,11 +178,8 @@ impl PartitionService {
 }
 
 impl Handler<PartitionRequest, PartitionReply> for PartitionService {
-    fn handle(
-        self: Rc<Self>,
-        request: PartitionRequest,
-    ) -> impl std::future::Future<Output = PartitionReply> + 'static {
-        async move { self.serve(request).await }
+    async fn handle(self: Rc<Self>, request: PartitionRequest) -> PartitionReply {
+        self.serve(request).await
     }
 
     /// A peer's appends keep the order it sent them in.

@@ -52,7 +52,7 @@ pub fn handle(metadata: &Rc<MetadataService>, request: Request) -> Result<Outcom
                     }
                     Some(topic) => {
                         for key in SUPPORTED_KEYS.iter().filter(|k| wanted(k)) {
-                            let value = topic.configs.value(key, &metadata.config());
+                            let value = topic.configs.value(key, metadata.config());
                             let source = if topic.configs.overrides.contains_key(*key) {
                                 SOURCE_DYNAMIC_TOPIC
                             } else {
@@ -65,7 +65,7 @@ pub fn handle(metadata: &Rc<MetadataService>, request: Request) -> Result<Outcom
                 }
             }
             RESOURCE_BROKER => {
-                for (key, value, config_type) in broker_entries(&metadata.config()) {
+                for (key, value, config_type) in broker_entries(metadata.config()) {
                     if wanted(key) {
                         let entry =
                             entry(key, Some(value), true, SOURCE_STATIC_BROKER, config_type);

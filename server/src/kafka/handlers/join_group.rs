@@ -43,7 +43,7 @@ pub fn handle(
         member_id: string(&body.member_id),
         group_instance_id: opt_string(&body.group_instance_id),
         client_id: request.client_id.clone().unwrap_or_default(),
-        client_host: client_host(&*peer),
+        client_host: client_host(peer),
         session_timeout_ms: body.session_timeout_ms,
         rebalance_timeout_ms,
         protocol_type: string(&body.protocol_type),
