@@ -5,14 +5,16 @@
 #
 # cargo-fuzz needs nightly compiler flags (-Z sanitizer, sancov passes). It uses the nightly
 # toolchain when one is installed; otherwise the stable toolchain with RUSTC_BOOTSTRAP=1, which
-# unlocks the same flags (no network access to fetch a nightly is needed either way).
+# unlocks the same flags (no network access to fetch a nightly is needed either way). Running
+# `RUSTC_BOOTSTRAP=1 fuzz/smoke.sh` picks the stable toolchain even where a nightly exists
+# (reusing a `RUSTC_BOOTSTRAP=1 cargo fuzz build -O`).
 set -euo pipefail
 cd "$(dirname "$0")"
 SMOKE_S=${SMOKE_S:-30}
-if cargo +nightly --version >/dev/null 2>&1; then
+if [ "${RUSTC_BOOTSTRAP:-}" != 1 ] && cargo +nightly --version >/dev/null 2>&1; then
     TOOLCHAIN=(+nightly)
 else
-    echo "fuzz smoke: no nightly toolchain; using $(rustc --version) with RUSTC_BOOTSTRAP=1"
+    echo "fuzz smoke: using $(rustc --version) with RUSTC_BOOTSTRAP=1"
     TOOLCHAIN=()
     export RUSTC_BOOTSTRAP=1
 fi

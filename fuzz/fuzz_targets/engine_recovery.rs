@@ -2,7 +2,8 @@
 //!
 //! One glommio executor per fuzz process (io_memory kept small: memlock). Every input gets a
 //! fresh `MemStorage` (in-memory files, honest fdatasync/dir-sync durability), so nothing here
-//! touches the disk; `engine/tests/fuzz_recovery.rs` runs the same properties on real files.
+//! touches the disk; `fuzz/props/tests/engine_recovery_serves_only_valid_batches.rs` runs the
+//! same properties on real files.
 #![no_main]
 
 use std::path::Path;
@@ -26,7 +27,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         executor.run(async {
             let mem = Rc::new(MemStorage::new());
             let data_dir = Path::new("/sluice-fuzz/data");
-            sluice_fuzz::recovery_props::check_with_crash(data, mem, data_dir).await
+            sluice_fuzz_props::recovery_props::check_with_crash(data, mem, data_dir).await
         });
     })
 });

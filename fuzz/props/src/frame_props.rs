@@ -1,7 +1,8 @@
 //! The broker's framing and request-header path on arbitrary byte streams.
 //!
-//! `read_frame` is the server's own code (`server/src/kafka/frame.rs`, included unchanged);
-//! the header steps mirror `server/src/kafka/dispatch.rs::handle` call for call.
+//! `read_frame` is the server's own code (`sluice_server::kafka::frame`); the header steps
+//! mirror `sluice_server::kafka::dispatch::handle` call for call, with the broker's own version
+//! table (`handlers::versions`).
 //!
 //! Properties: no panic; every frame returned is within the limits and re-encodes (size prefix
 //! and body) to exactly the bytes consumed; headers that decode round-trip; bodies then go
@@ -10,17 +11,14 @@
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader};
 use kafka_protocol::protocol::{Decodable, Encodable};
+use sluice_server::kafka::frame::read_frame;
+use sluice_server::kafka::handlers;
+use sluice_server::limits::{FRAME_BYTES_MIN, REQUEST_HEADER_BYTES_MIN};
 
-#[path = "../../server/src/kafka/frame.rs"]
-#[allow(dead_code)]
-mod frame;
-
-use super::request_props;
+use crate::request_props;
 
 /// `socket.request.max.bytes` values tried: the smallest allowed, a small one, the default.
-pub const FRAME_BYTES_MAX_CHOICES: [u32; 3] = [1024, 64 * 1024, 100 * 1024 * 1024];
-/// Same as the server's `REQUEST_HEADER_BYTES_MIN`.
-const REQUEST_HEADER_BYTES_MIN: usize = 8;
+pub const FRAME_BYTES_MAX_CHOICES: [u32; 3] = [FRAME_BYTES_MIN, 64 * 1024, 100 * 1024 * 1024];
 
 /// Fuzz entry: byte 0 picks the frame limit; the rest is what a client sent.
 pub fn check(data: &[u8]) {
@@ -32,7 +30,7 @@ pub fn check(data: &[u8]) {
     let mut reader = futures_lite::io::Cursor::new(stream.to_vec());
     let mut consumed = 0usize;
     loop {
-        let next = futures_lite::future::block_on(frame::read_frame(&mut reader, frame_bytes_max));
+        let next = futures_lite::future::block_on(read_frame(&mut reader, frame_bytes_max));
         let Ok(frame) = next else {
             return;
         };
@@ -56,14 +54,16 @@ pub fn check(data: &[u8]) {
     }
 }
 
-/// dispatch.rs: fixed fields, version check, header decode. Returns the undecoded body.
+/// dispatch.rs: fixed fields, the broker's version table, header decode. Returns the
+/// undecoded body of a request the broker would hand to its handler.
 pub fn request_header(frame: &Bytes) -> Option<(ApiKey, i16, Bytes)> {
     assert!(frame.len() >= REQUEST_HEADER_BYTES_MIN);
     let api_key_raw = i16::from_be_bytes([frame[0], frame[1]]);
     let version = i16::from_be_bytes([frame[2], frame[3]]);
     let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
+    // An unknown key or an unsupported version gets an error response, not a header decode.
+    let range = handlers::versions(api_key_raw)?;
     let api_key = ApiKey::try_from(api_key_raw).ok()?;
-    let range = api_key.valid_versions();
     if version < range.min || version > range.max {
         return None;
     }

@@ -1,22 +1,19 @@
-//! Stable-toolchain fallback of the `engine_recovery` fuzz target: the same property function
-//! (`fuzz/src/recovery_props.rs`, included) over seeded partition layouts (valid batches,
-//! garbage, torn and corrupted batches, gaps, overlaps, junk indexes, a recovery point over
-//! clean segments). SLUICE_FUZZ_CASES scales the case count.
+//! Stable-toolchain run of the `engine_recovery` fuzz target's property
+//! (`sluice_fuzz_props::recovery_props`) over seeded partition layouts (valid batches, garbage,
+//! torn and corrupted batches, gaps, overlaps, junk indexes, a recovery point over clean
+//! segments), the committed regression inputs (`fuzz/regressions/engine_recovery/`) and the
+//! first files of a local corpus. SLUICE_FUZZ_CASES scales the case count.
 //!
 //! The cargo-fuzz target runs the properties on `MemStorage`; this test keeps them honest on
 //! real files (`GlommioStorage`, O_DIRECT) and also runs the power-loss variant on `MemStorage`.
 
 mod common;
 
-#[path = "../../fuzz/src/recovery_props.rs"]
-mod recovery_props;
-#[path = "../../fuzz/src/seeded.rs"]
-mod seeded;
-
 use std::path::Path;
 use std::rc::Rc;
 
 use sluice_engine::storage::{GlommioStorage, MemStorage, Storage};
+use sluice_fuzz_props::{recovery_props, seeded};
 
 // Each layout does real O_DIRECT opens and fsyncs: keep well inside the 90 s harness bound
 // even on a loaded 2-core machine.
@@ -26,10 +23,8 @@ const CORPUS_FILES_ON_DISK_MAX: usize = 100;
 const CORPUS_FILES_IN_MEMORY_MAX: usize = 2_000;
 
 fn cases() -> usize {
-    std::env::var("SLUICE_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map(|n: usize| n / 100)
+    seeded::cases_from_env()
+        .map(|n| n / 100)
         .unwrap_or(CASES_DEFAULT)
         .max(10)
 }
@@ -55,14 +50,14 @@ fn seeds() -> Vec<Vec<u8>> {
 /// The seeds, the committed regressions and (up to `corpus_files_max`) a local corpus, then
 /// seeded mutations up to `count` layouts.
 fn layouts(count: usize, corpus_files_max: usize) -> Vec<Vec<u8>> {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut inputs = seeds();
-    let (regressions, corpus): (Vec<_>, Vec<_>) = seeded::corpus(&repo, "engine_recovery")
-        .into_iter()
-        .partition(|(path, _)| {
-            path.components()
-                .any(|part| part.as_os_str() == "regressions")
-        });
+    let (regressions, corpus): (Vec<_>, Vec<_>) =
+        seeded::corpus(&seeded::repo_root(), "engine_recovery")
+            .into_iter()
+            .partition(|(path, _)| {
+                path.components()
+                    .any(|part| part.as_os_str() == "regressions")
+            });
     inputs.extend(regressions.into_iter().map(|(_, data)| data));
     inputs.extend(
         corpus

@@ -1,23 +1,15 @@
-//! Stable-toolchain fallback of the `batch_validation` fuzz target: the same property function
-//! (`fuzz/src/batch_props.rs`, included) driven by fixed seeds, mutations of valid batches and
-//! the committed regression inputs. SLUICE_FUZZ_CASES scales the case count.
-
-#[path = "../../fuzz/src/batch_props.rs"]
-mod batch_props;
-#[path = "../../fuzz/src/seeded.rs"]
-mod seeded;
-
-use std::path::Path;
+//! Stable-toolchain run of the `batch_validation` fuzz target's property
+//! (`sluice_fuzz_props::batch_props`) driven by fixed seeds, mutations of valid batches and the
+//! committed regression inputs (`fuzz/regressions/batch_validation/`). SLUICE_FUZZ_CASES scales
+//! the case count.
 
 use sluice_engine::batch;
+use sluice_fuzz_props::{batch_props, seeded};
 
 const CASES_DEFAULT: usize = 30_000;
 
 fn cases() -> usize {
-    std::env::var("SLUICE_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(CASES_DEFAULT)
+    seeded::cases_from_env().unwrap_or(CASES_DEFAULT)
 }
 
 /// Valid batches of a few shapes, each behind each mode byte.
@@ -41,10 +33,9 @@ fn seeds() -> Vec<Vec<u8>> {
 
 #[test]
 fn validation_never_accepts_a_wrong_crc_on_seeded_inputs() {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut inputs = seeds();
     inputs.extend(
-        seeded::corpus(&repo, "batch_validation")
+        seeded::corpus(&seeded::repo_root(), "batch_validation")
             .into_iter()
             .map(|(_, data)| data),
     );

@@ -1,9 +1,20 @@
-//! Deterministic inputs for the stable-toolchain fallback: the same property functions the
-//! fuzz targets run, fed from fixed seeds (random bytes and mutations of valid seed inputs),
-//! plus every file of the target's committed corpus (`fuzz/corpus/<target>/`), so crashes
+//! Deterministic inputs for the stable-toolchain tests (`fuzz/props/tests/`): the same
+//! property functions the fuzz targets run, fed from fixed seeds (random bytes and mutations of
+//! valid seed inputs), plus every file of the target's committed regressions
+//! (`fuzz/regressions/<target>/`) and of a local corpus (`fuzz/corpus/<target>/`), so crashes
 //! once found by cargo-fuzz are replayed by `cargo nextest run --workspace` forever after.
 
 use std::path::{Path, PathBuf};
+
+/// The repository's root (this package lives in `fuzz/props/`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `SLUICE_FUZZ_CASES` if set to a number: the case count the stable-toolchain tests scale to.
+pub fn cases_from_env() -> Option<usize> {
+    std::env::var("SLUICE_FUZZ_CASES").ok()?.parse().ok()
+}
 
 /// xorshift64*: tiny, seedable, good enough to drive mutations.
 pub struct Xorshift(pub u64);
