@@ -9,72 +9,48 @@ use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{
-    ApiKey, BrokerId, CreateTopicsRequest, DeleteTopicsRequest, ListOffsetsRequest,
-    MetadataRequest, TopicName,
+    ApiKey, BrokerId, CreateTopicsRequest, DeleteTopicsRequest, ListOffsetsRequest, MetadataRequest,
 };
-use kafka_protocol::protocol::StrBytes;
 
-use super::conn::Connection;
-use super::errors;
-use super::versions::Versions;
+use crate::conn::{ConnectOptions, Connection};
 use crate::error::{Error, Result};
+use crate::error_code::{self, ResponseError};
+use crate::route::{topic_name, TopicRoute};
+use crate::versions::BrokerVersions;
 
 /// Creating or deleting a topic with many partitions (and gigabytes of data) can be slow.
 const ADMIN_READ_TIMEOUT: Duration = Duration::from_secs(120);
 
 const DELETE_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+const LEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
 pub const TIMESTAMP_EARLIEST: i64 = -2;
 pub const TIMESTAMP_LATEST: i64 = -1;
-
-/// Where each partition of one topic is led, and how to reach the leaders.
-#[derive(Debug, Clone, Default)]
-pub struct TopicRoute {
-    pub topic: String,
-    /// Leader node id per partition index (`None` while leaderless).
-    pub leaders: Vec<Option<i32>>,
-    /// node id → "host:port".
-    pub brokers: HashMap<i32, String>,
-}
-
-impl TopicRoute {
-    pub fn partition_count(&self) -> u32 {
-        self.leaders.len() as u32
-    }
-
-    pub fn leader_addr(&self, partition: u32) -> Option<(i32, &str)> {
-        let node = (*self.leaders.get(partition as usize)?)?;
-        self.brokers.get(&node).map(|a| (node, a.as_str()))
-    }
-
-    pub fn all_led(&self) -> bool {
-        !self.leaders.is_empty() && self.leaders.iter().all(|l| l.is_some())
-    }
-}
-
-pub fn topic_name(name: &str) -> TopicName {
-    TopicName(StrBytes::from_string(name.to_string()))
-}
 
 pub struct Admin {
     bootstrap: String,
     conn: Connection,
-    versions: Versions,
+    versions: BrokerVersions,
+    options: ConnectOptions,
 }
 
 impl Admin {
-    pub fn connect(bootstrap: &str) -> Result<Admin> {
-        let mut conn = Connection::connect(bootstrap)?;
+    /// Connects to `bootstrap` and negotiates versions; `options`' read timeout is replaced
+    /// by admin timeouts.
+    pub fn connect(bootstrap: &str, options: &ConnectOptions) -> Result<Admin> {
+        let mut conn = Connection::connect(bootstrap, options)?;
         conn.set_read_timeout(Some(ADMIN_READ_TIMEOUT))?;
-        let versions = Versions::negotiate(&mut conn)?;
+        let versions = BrokerVersions::request(&mut conn, options.client_id)?;
         Ok(Admin {
             bootstrap: bootstrap.to_string(),
             conn,
             versions,
+            options: *options,
         })
     }
 
-    pub fn versions(&self) -> &Versions {
+    pub fn versions(&self) -> &BrokerVersions {
         &self.versions
     }
 
@@ -99,10 +75,12 @@ impl Admin {
         else {
             return Ok(None);
         };
-        if t.error_code == errors::UNKNOWN_TOPIC_OR_PARTITION {
+        if t.error_code == ResponseError::UnknownTopicOrPartition.code() {
             return Ok(None);
         }
-        if t.error_code != errors::NONE && t.error_code != errors::LEADER_NOT_AVAILABLE {
+        if t.error_code != error_code::NONE
+            && t.error_code != ResponseError::LeaderNotAvailable.code()
+        {
             return Err(Error::Broker {
                 what: format!("metadata of {topic}"),
                 code: t.error_code,
@@ -110,8 +88,9 @@ impl Admin {
         }
         let mut by_index: BTreeMap<i32, Option<i32>> = BTreeMap::new();
         for p in &t.partitions {
-            let leader = (p.leader_id.0 >= 0 && p.error_code != errors::LEADER_NOT_AVAILABLE)
-                .then_some(p.leader_id.0);
+            let leader = (p.leader_id.0 >= 0
+                && p.error_code != ResponseError::LeaderNotAvailable.code())
+            .then_some(p.leader_id.0);
             by_index.insert(p.partition_index, leader);
         }
         let leaders: Vec<Option<i32>> = by_index.values().copied().collect();
@@ -144,7 +123,9 @@ impl Admin {
                 .with_timeout_ms(30_000);
             let response = self.conn.call(&request, version)?;
             for t in &response.topics {
-                if t.error_code != errors::NONE && t.error_code != errors::TOPIC_ALREADY_EXISTS {
+                if t.error_code != error_code::NONE
+                    && t.error_code != ResponseError::TopicAlreadyExists.code()
+                {
                     let message = t
                         .error_message
                         .as_ref()
@@ -171,7 +152,7 @@ impl Admin {
             match self.list_offsets(route, TIMESTAMP_LATEST) {
                 Ok(_) => return Ok(()),
                 Err(Error::Broker { code, .. })
-                    if errors::is_retriable(code) && Instant::now() < deadline =>
+                    if error_code::resend_may_succeed(code) && Instant::now() < deadline =>
                 {
                     sleep(Duration::from_millis(50));
                 }
@@ -191,7 +172,9 @@ impl Admin {
         let response = self.conn.call(&request, version);
         self.conn.set_read_timeout(Some(ADMIN_READ_TIMEOUT))?;
         for t in &response?.responses {
-            if t.error_code != errors::NONE && t.error_code != errors::UNKNOWN_TOPIC_OR_PARTITION {
+            if t.error_code != error_code::NONE
+                && t.error_code != ResponseError::UnknownTopicOrPartition.code()
+            {
                 return Err(Error::Broker {
                     what: format!("DeleteTopics {topic}"),
                     code: t.error_code,
@@ -235,8 +218,8 @@ impl Admin {
             let conn = if addr == &self.bootstrap {
                 &mut self.conn
             } else {
-                own = Connection::connect(addr)?;
-                own.set_read_timeout(Some(Duration::from_secs(30)))?;
+                own = Connection::connect(addr, &self.options)?;
+                own.set_read_timeout(Some(LEADER_READ_TIMEOUT))?;
                 &mut own
             };
             let request = ListOffsetsRequest::default()
@@ -257,7 +240,7 @@ impl Admin {
             let response = conn.call(&request, version)?;
             for t in &response.topics {
                 for p in &t.partitions {
-                    if p.error_code != errors::NONE {
+                    if p.error_code != error_code::NONE {
                         return Err(Error::Broker {
                             what: format!("ListOffsets {}-{}", route.topic, p.partition_index),
                             code: p.error_code,
