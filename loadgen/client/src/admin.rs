@@ -12,6 +12,7 @@ use kafka_protocol::messages::{
     ApiKey, BrokerId, CreateTopicsRequest, DeleteTopicsRequest, ListOffsetsRequest, MetadataRequest,
 };
 
+use crate::client::Client;
 use crate::conn::{ConnectOptions, Connection};
 use crate::error::{Error, Result};
 use crate::error_code::{self, ResponseError};
@@ -30,39 +31,38 @@ pub const TIMESTAMP_LATEST: i64 = -1;
 
 pub struct Admin {
     bootstrap: String,
-    conn: Connection,
-    versions: BrokerVersions,
+    client: Client,
     options: ConnectOptions,
 }
 
 impl Admin {
-    /// Connects to `bootstrap` and negotiates versions; `options`' read timeout is replaced
-    /// by admin timeouts.
+    /// Connects to `bootstrap` and negotiates versions; reads use the admin timeouts, not
+    /// `options`' read timeout.
     pub fn connect(bootstrap: &str, options: &ConnectOptions) -> Result<Admin> {
-        let mut conn = Connection::connect(bootstrap, options)?;
-        conn.set_read_timeout(Some(ADMIN_READ_TIMEOUT))?;
-        let versions = BrokerVersions::request(&mut conn, options.client_id)?;
+        let options = ConnectOptions {
+            read_timeout: Some(ADMIN_READ_TIMEOUT),
+            ..*options
+        };
         Ok(Admin {
             bootstrap: bootstrap.to_string(),
-            conn,
-            versions,
-            options: *options,
+            client: Client::connect(bootstrap, &options)?,
+            options,
         })
     }
 
     pub fn versions(&self) -> &BrokerVersions {
-        &self.versions
+        self.client.versions()
     }
 
     /// Metadata for one topic; `Ok(None)` if the broker does not know it.
     pub fn route(&mut self, topic: &str) -> Result<Option<TopicRoute>> {
-        let version = self.versions.of(ApiKey::Metadata)?;
+        let version = self.client.versions().of(ApiKey::Metadata)?;
         let request = MetadataRequest::default()
             .with_topics(Some(vec![
                 MetadataRequestTopic::default().with_name(Some(topic_name(topic)))
             ]))
             .with_allow_auto_topic_creation(false);
-        let response = self.conn.call(&request, version)?;
+        let response = self.client.connection().call(&request, version)?;
         let brokers = response
             .brokers
             .iter()
@@ -114,14 +114,14 @@ impl Admin {
         replication_factor: i16,
     ) -> Result<TopicRoute> {
         if self.route(topic)?.is_none() {
-            let version = self.versions.of(ApiKey::CreateTopics)?;
+            let version = self.client.versions().of(ApiKey::CreateTopics)?;
             let request = CreateTopicsRequest::default()
                 .with_topics(vec![CreatableTopic::default()
                     .with_name(topic_name(topic))
                     .with_num_partitions(partitions as i32)
                     .with_replication_factor(replication_factor)])
                 .with_timeout_ms(30_000);
-            let response = self.conn.call(&request, version)?;
+            let response = self.client.connection().call(&request, version)?;
             for t in &response.topics {
                 if t.error_code != error_code::NONE
                     && t.error_code != ResponseError::TopicAlreadyExists.code()
@@ -163,14 +163,18 @@ impl Admin {
 
     /// Deletes `topic` (sweeps use it so that many cells fit on one disk).
     pub fn delete_topic(&mut self, topic: &str) -> Result<()> {
-        let version = self.versions.of(ApiKey::DeleteTopics)?;
+        let version = self.client.versions().of(ApiKey::DeleteTopics)?;
         let request = DeleteTopicsRequest::default()
             .with_topic_names(vec![topic_name(topic)])
             .with_timeout_ms(30_000);
         // Deletion is housekeeping: don't let a slow answer hold up the next sweep cell.
-        self.conn.set_read_timeout(Some(DELETE_READ_TIMEOUT))?;
-        let response = self.conn.call(&request, version);
-        self.conn.set_read_timeout(Some(ADMIN_READ_TIMEOUT))?;
+        self.client
+            .connection()
+            .set_read_timeout(Some(DELETE_READ_TIMEOUT))?;
+        let response = self.client.connection().call(&request, version);
+        self.client
+            .connection()
+            .set_read_timeout(Some(ADMIN_READ_TIMEOUT))?;
         for t in &response?.responses {
             if t.error_code != error_code::NONE
                 && t.error_code != ResponseError::UnknownTopicOrPartition.code()
@@ -203,7 +207,7 @@ impl Admin {
 
     /// ListOffsets for every partition of `route` at `timestamp` (-2 earliest, -1 latest).
     pub fn list_offsets(&mut self, route: &TopicRoute, timestamp: i64) -> Result<Vec<i64>> {
-        let version = self.versions.of(ApiKey::ListOffsets)?;
+        let version = self.client.versions().of(ApiKey::ListOffsets)?;
         let mut by_leader: HashMap<i32, Vec<u32>> = HashMap::new();
         for p in 0..route.partition_count() {
             let (node, _) = route
@@ -216,7 +220,7 @@ impl Admin {
             let addr = &route.brokers[&node];
             let mut own;
             let conn = if addr == &self.bootstrap {
-                &mut self.conn
+                self.client.connection()
             } else {
                 own = Connection::connect(addr, &self.options)?;
                 own.set_read_timeout(Some(LEADER_READ_TIMEOUT))?;

@@ -223,7 +223,12 @@ impl FrameReader {
     /// Reads one size-prefixed frame (without the size).
     pub fn read_frame(&mut self) -> Result<Bytes> {
         let mut size = [0u8; 4];
-        self.read_exact(&mut size)?;
+        self.stream
+            .read_exact(&mut size)
+            .map_err(|source| Error::Read {
+                addr: self.addr.clone(),
+                source,
+            })?;
         let size = i32::from_be_bytes(size);
         let Some(size) = usize::try_from(size)
             .ok()
@@ -235,17 +240,12 @@ impl FrameReader {
         };
         self.buf.clear();
         self.buf.resize(size, 0);
-        let mut buf = std::mem::take(&mut self.buf);
-        let read = self.read_exact(&mut buf);
-        self.buf = buf;
-        read?;
+        self.stream
+            .read_exact(&mut self.buf)
+            .map_err(|source| Error::Read {
+                addr: self.addr.clone(),
+                source,
+            })?;
         Ok(self.buf.split().freeze())
-    }
-
-    fn read_exact(&mut self, out: &mut [u8]) -> Result<()> {
-        self.stream.read_exact(out).map_err(|source| Error::Read {
-            addr: self.addr.clone(),
-            source,
-        })
     }
 }
