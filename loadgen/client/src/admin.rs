@@ -24,11 +24,15 @@ const ADMIN_READ_TIMEOUT: Duration = Duration::from_secs(120);
 
 const DELETE_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// ListOffsets on a partition leader other than the bootstrap broker.
 const LEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// ListOffsets timestamps: the log start and the log end.
 pub const TIMESTAMP_EARLIEST: i64 = -2;
 pub const TIMESTAMP_LATEST: i64 = -1;
 
+/// Topic setup and offset lookups for a benchmark or a checker: the bootstrap connection,
+/// plus short-lived connections to other partition leaders.
 pub struct Admin {
     bootstrap: String,
     client: Client,

@@ -7,6 +7,7 @@ use crate::conn::{ConnectOptions, Connection};
 use crate::error::Result;
 use crate::versions::BrokerVersions;
 
+/// One broker connection with the broker's ApiVersions table.
 pub struct Client {
     conn: Connection,
     versions: BrokerVersions,

@@ -54,6 +54,7 @@ impl ConnectOptions {
     }
 }
 
+/// The writing half of one connection to one broker, plus (until taken) its reading half.
 pub struct Connection {
     pub(crate) stream: TcpStream,
     pub(crate) addr: String,
@@ -64,6 +65,7 @@ pub struct Connection {
     pub(crate) reader: Option<FrameReader>,
 }
 
+/// The reading half of a connection: whole response frames, in the order requests were sent.
 pub struct FrameReader {
     pub(crate) stream: TcpStream,
     pub(crate) addr: String,
