@@ -7,6 +7,8 @@
 
 mod common;
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::time::Duration;
 
 use common::gated_storage::{gated_manager, SyncGate};
@@ -23,14 +25,19 @@ async fn bounded<T>(what: &str, future: impl std::future::Future<Output = T>) ->
     }
 }
 
-/// Yields until `count` fdatasyncs are held at the gate.
-async fn until_held(gate: &SyncGate, count: usize) {
-    bounded("reaching the sync gate", async {
-        while gate.held.get() < count {
+/// Lets the other tasks run until `condition` holds (checked every millisecond).
+async fn until(what: &str, condition: impl Fn() -> bool) {
+    bounded(what, async {
+        while !condition() {
             glommio::timer::sleep(Duration::from_millis(1)).await;
         }
     })
     .await;
+}
+
+/// Until `count` fdatasyncs are held at the gate.
+async fn until_held(gate: &SyncGate, count: usize) {
+    until("reaching the sync gate", || gate.held.get() >= count).await;
 }
 
 #[test]
@@ -67,13 +74,22 @@ fn appends_complete_while_a_flush_waits_for_its_fdatasync() {
         );
 
         // Two more flushers queue behind the running one; they need one more sync between them.
+        // Each counts itself in the poll that starts its flush, so once both are counted both
+        // flushes have run up to their first wait (the running flush's turn, if correct).
+        let started = Rc::new(Cell::new(0));
         let queued: Vec<_> = (0..2)
             .map(|_| {
                 let log = log.clone();
-                glommio::spawn_local(async move { log.flush().await })
+                let started = started.clone();
+                glommio::spawn_local(async move {
+                    started.set(started.get() + 1);
+                    log.flush().await
+                })
             })
             .collect();
-        glommio::timer::sleep(Duration::from_millis(20)).await;
+        until("the queued flushers to start", || started.get() == 2).await;
+        // Flushers that did not wait would each sync on their own: the coalescing count after
+        // the release below catches them whatever the timing.
         assert_eq!(
             gate.syncs.get(),
             syncs_before,

@@ -34,6 +34,21 @@ pub async fn join_all<T, F: Future<Output = T>>(futures: Vec<F>) -> Vec<T> {
         .collect()
 }
 
+/// Polls every future on the current task and resolves with the index of the first one to
+/// finish; the others are dropped.
+pub async fn first_of<F: Future<Output = ()> + Unpin>(mut futures: Vec<F>) -> usize {
+    assert!(!futures.is_empty(), "first_of needs a future to wait for");
+    std::future::poll_fn(|cx: &mut Context<'_>| {
+        for (index, future) in futures.iter_mut().enumerate() {
+            if Pin::new(future).poll(cx).is_ready() {
+                return Poll::Ready(index);
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
 /// Milliseconds since the Unix epoch (Kafka timestamps).
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()

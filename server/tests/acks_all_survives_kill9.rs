@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -14,6 +14,7 @@ use bytes::Bytes;
 use common::broker::{Broker, BrokerOptions};
 use common::kafka::{self, error_code};
 use common::records::{self, TestRecord, TestRng};
+use common::wait::wait_until;
 use common::wire::KafkaConnection;
 
 const TOPIC: &str = "durable";
@@ -22,6 +23,8 @@ const KILL_ROUNDS: usize = 3;
 /// Upper bound on batches one writer sends per round (the kill normally comes first).
 const BATCHES_PER_ROUND_MAX: usize = 5_000;
 const RECORDS_PER_BATCH_MAX: u64 = 20;
+/// How long the writers may take to get a first batch acknowledged after a (re)start.
+const FIRST_ACK_TIMEOUT: Duration = Duration::from_secs(60);
 /// Fetch size when reading everything back.
 const FETCH_BYTES_MAX: i32 = 4 * 1024 * 1024;
 
@@ -43,15 +46,24 @@ fn acks_all_survives_kill9() {
     let mut rng = TestRng::new(0xdead_beef);
     for round in 0..KILL_ROUNDS {
         let stop = Arc::new(AtomicBool::new(false));
+        let acked_in_round = Arc::new(AtomicUsize::new(0));
         let writers: Vec<_> = (0..PARTITIONS)
             .map(|partition| {
                 let addr = broker.addr();
                 let stop = stop.clone();
+                let acked_in_round = acked_in_round.clone();
                 let seed = rng.next_u64();
-                thread::spawn(move || write_until_error(addr, partition, round, seed, &stop))
+                thread::spawn(move || {
+                    write_until_error(addr, partition, round, seed, &stop, &acked_in_round)
+                })
             })
             .collect();
-        // Let the writers get going, then kill at a varying moment.
+        // The kill must land mid-stream: once the writers are going, at a varying moment.
+        wait_until(
+            &format!("round {round}: a first acks=all batch acknowledged"),
+            FIRST_ACK_TIMEOUT,
+            || acked_in_round.load(Ordering::SeqCst) > 0,
+        );
         thread::sleep(Duration::from_millis(300 + rng.below(700)));
         broker.kill9();
         stop.store(true, Ordering::SeqCst);
@@ -82,13 +94,15 @@ fn acks_all_survives_kill9() {
 }
 
 /// Produces acks=all batches to one partition until the connection breaks (the kill) or
-/// `stop` is set; returns the batches the broker acknowledged.
+/// `stop` is set; returns the batches the broker acknowledged (and counts them in `acked_in_round`
+/// as they come).
 fn write_until_error(
     addr: std::net::SocketAddr,
     partition: i32,
     round: usize,
     seed: u64,
     stop: &AtomicBool,
+    acked_in_round: &AtomicUsize,
 ) -> Vec<Acked> {
     let mut rng = TestRng::new(seed);
     let mut acked = Vec::new();
@@ -133,6 +147,7 @@ fn write_until_error(
             base_offset: result.base_offset,
             records: batch_records,
         });
+        acked_in_round.fetch_add(1, Ordering::SeqCst);
     }
     acked
 }

@@ -19,6 +19,7 @@ use common::broker::{Broker, BrokerOptions};
 use common::kafka::{create_topic, produce, topic_name};
 use common::process::{run_with_timeout, Finished};
 use common::records::{encode_batch, TestRecord};
+use common::wait::wait_until;
 use common::wire::KafkaConnection;
 
 const CLI_TIMEOUT: Duration = Duration::from_secs(30);
@@ -144,8 +145,8 @@ fn admin_cli_round_trip() {
 
 /// COORDINATOR_LOAD_IN_PROGRESS: retriable while the broker loads `__consumer_offsets`.
 const COORDINATOR_LOAD_IN_PROGRESS: i16 = 14;
-const COMMIT_ATTEMPTS_MAX: usize = 100;
-const COMMIT_RETRY_PAUSE: Duration = Duration::from_millis(100);
+/// How long the coordinator may take to load `__consumer_offsets`.
+const COORDINATOR_LOAD_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Commits `offset` for partition 0 of `topic` as a standalone (group-less) consumer would,
 /// retrying while the coordinator is still loading.
@@ -161,15 +162,18 @@ fn commit(conn: &mut KafkaConnection, group: &str, topic: &str, offset: i64) {
     request.group_id = StrBytes::from_string(group.to_string()).into();
     request.generation_id_or_member_epoch = -1;
     request.topics = vec![entry];
-    for _ in 0..COMMIT_ATTEMPTS_MAX {
-        let response = conn.request(version, &request);
-        match response.topics[0].partitions[0].error_code {
-            0 => return,
-            COORDINATOR_LOAD_IN_PROGRESS => std::thread::sleep(COMMIT_RETRY_PAUSE),
-            code => panic!("OffsetCommit error {code}"),
-        }
-    }
-    panic!("coordinator still loading after {COMMIT_ATTEMPTS_MAX} attempts");
+    wait_until(
+        "the coordinator to load and take a commit",
+        COORDINATOR_LOAD_TIMEOUT,
+        || {
+            let response = conn.request(version, &request);
+            match response.topics[0].partitions[0].error_code {
+                0 => true,
+                COORDINATOR_LOAD_IN_PROGRESS => false,
+                code => panic!("OffsetCommit error {code}"),
+            }
+        },
+    );
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
@@ -25,6 +25,7 @@ use kafka_protocol::protocol::{Encodable, StrBytes};
 
 use common::broker::{Broker, BrokerOptions};
 use common::kafka::{create_topic, topic_name};
+use common::wait::wait_until;
 use common::wire::KafkaConnection;
 
 const GROUP: &str = "admin-group";
@@ -142,12 +143,9 @@ fn group_admin_apis_answer_like_kafka() {
     create_topic(&mut conn, SUBSCRIBED, 1);
     create_topic(&mut conn, UNSUBSCRIBED, 1);
     // Every shard answers COORDINATOR_LOAD_IN_PROGRESS until its offsets partitions loaded.
-    let deadline = Instant::now() + LOAD_TIMEOUT;
-    while conn.request(4, &ListGroupsRequest::default()).error_code == COORDINATOR_LOAD_IN_PROGRESS
-        && Instant::now() < deadline
-    {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until("every shard's coordinator to load", LOAD_TIMEOUT, || {
+        conn.request(4, &ListGroupsRequest::default()).error_code != COORDINATOR_LOAD_IN_PROGRESS
+    });
     let first = join(&mut conn, "");
     assert_eq!(first.error_code, MEMBER_ID_REQUIRED);
     let member = first.member_id.to_string();

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
@@ -19,6 +19,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use common::broker::{Broker, BrokerOptions};
 use common::kafka::{create_topic, topic_name};
+use common::wait::wait_until;
 use common::wire::KafkaConnection;
 
 const GROUP: &str = "bad-input-group";
@@ -95,14 +96,10 @@ fn group_bad_input_gets_kafka_error_codes() {
     assert_eq!(coordinator.port, i32::from(broker.addr().port()));
 
     // The coordinator answers COORDINATOR_LOAD_IN_PROGRESS until its partitions are loaded.
-    let deadline = Instant::now() + LOAD_TIMEOUT;
-    let empty = loop {
+    let empty = wait_until("the coordinator to load", LOAD_TIMEOUT, || {
         let empty = join(&mut conn, "", "consumer", &[]);
-        if empty.error_code != COORDINATOR_LOAD_IN_PROGRESS || Instant::now() > deadline {
-            break empty;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+        (empty.error_code != COORDINATOR_LOAD_IN_PROGRESS).then_some(empty)
+    });
     assert_eq!(empty.error_code, INCONSISTENT_GROUP_PROTOCOL);
 
     let first = join(&mut conn, "", "consumer", &["range"]);

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kafka_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
@@ -16,6 +16,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use common::broker::{Broker, BrokerOptions};
 use common::kafka::{create_topic, topic_name};
+use common::wait::wait_until;
 use common::wire::KafkaConnection;
 
 const GROUP: &str = "snapshot-group";
@@ -94,10 +95,9 @@ fn group_offsets_topic_stays_bounded_by_snapshots() {
     let mut broker = Broker::start(BrokerOptions::default().config(toml));
     let mut conn = broker.connect();
     create_topic(&mut conn, TOPIC, PARTITIONS);
-    let deadline = Instant::now() + LOAD_TIMEOUT;
-    while commit(&mut conn, 0) == COORDINATOR_LOAD_IN_PROGRESS && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until("the coordinator to load", LOAD_TIMEOUT, || {
+        commit(&mut conn, 0) != COORDINATOR_LOAD_IN_PROGRESS
+    });
     for offset in 1..=COMMITS {
         assert_eq!(commit(&mut conn, offset), 0, "commit {offset}");
     }
@@ -110,14 +110,14 @@ fn group_offsets_topic_stays_bounded_by_snapshots() {
     broker.kill9();
     broker.restart();
     let mut conn = broker.connect();
-    let deadline = Instant::now() + LOAD_TIMEOUT;
-    let fetched = loop {
-        let fetched = fetch(&mut conn);
-        if fetched.error_code != COORDINATOR_LOAD_IN_PROGRESS || Instant::now() > deadline {
-            break fetched;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let fetched = wait_until(
+        "the coordinator to load after the restart",
+        LOAD_TIMEOUT,
+        || {
+            let fetched = fetch(&mut conn);
+            (fetched.error_code != COORDINATOR_LOAD_IN_PROGRESS).then_some(fetched)
+        },
+    );
     assert_eq!(fetched.error_code, 0);
     for p in &fetched.topics[0].partitions {
         assert_eq!(

@@ -11,15 +11,17 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::thread;
 use std::time::Duration;
 
 use common::broker::{Broker, BrokerOptions};
 use common::clients::{self, ALL_CODECS, ROUND_TRIP_MESSAGES, ROUND_TRIP_PARTITIONS};
 use common::process::{run_with_timeout, Finished};
 use common::records::{now_ms, TestRng};
+use common::wait::wait_until;
 
 const KCAT_TIMEOUT: Duration = Duration::from_secs(180);
+/// The wall clock must tick a millisecond in this time.
+const CLOCK_TIMEOUT: Duration = Duration::from_secs(5);
 const HEADERS: [(&str, &str); 2] = [("origin", "kcat"), ("note", "same-for-every-message")];
 /// Printable, and never the key delimiter (tab) or a line break.
 const CHARSET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ._-:/";
@@ -68,10 +70,13 @@ fn round_trip(broker: &mut Broker, kcat: &Path, work: &Path, codec: &str) {
         &messages[..half],
         "first",
     );
-    // A gap of a few ms splits the two halves by timestamp for the by-time lookup.
-    thread::sleep(Duration::from_millis(30));
-    let middle_ms = now_ms();
-    thread::sleep(Duration::from_millis(30));
+    // The by-time lookup splits the halves at `middle_ms`: the first half is stamped before
+    // it (kcat has exited), the second at or after it (kcat starts later).
+    let first_done_ms = now_ms();
+    let middle_ms = wait_until("the clock to pass the first half", CLOCK_TIMEOUT, || {
+        let now = now_ms();
+        (now > first_done_ms).then_some(now)
+    });
     produce(
         broker,
         kcat,

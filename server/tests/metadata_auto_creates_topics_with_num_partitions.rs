@@ -4,17 +4,18 @@
 
 mod common;
 
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::broker::{Broker, BrokerOptions};
 use common::kafka::{self, error_code};
 use common::records::{self, now_ms, numbered_record};
+use common::wait::wait_until;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::MetadataRequest;
 
 const NUM_PARTITIONS: usize = 3;
 const LEADER_NOT_AVAILABLE: i16 = 5;
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[test]
 fn metadata_auto_creates_topics_with_num_partitions() {
@@ -37,19 +38,18 @@ fn metadata_auto_creates_topics_with_num_partitions() {
             MetadataRequestTopic::default().with_name(Some(kafka::topic_name("auto")))
         ]));
     // Kafka may answer LEADER_NOT_AVAILABLE while the new topic settles; clients retry.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let topic = loop {
+    let topic = wait_until("the auto-created topic to settle", SETTLE_TIMEOUT, || {
         let response = conn.request(version, &request);
         let topic = response.topics[0].clone();
-        if topic.error_code == error_code::NONE || Instant::now() > deadline {
-            break topic;
+        if topic.error_code == error_code::NONE {
+            return Some(topic);
         }
         assert_eq!(
             topic.error_code, LEADER_NOT_AVAILABLE,
             "auto-create metadata error"
         );
-        thread::sleep(Duration::from_millis(100));
-    };
+        None
+    });
     assert_eq!(topic.error_code, error_code::NONE, "auto-created topic");
     assert_eq!(topic.partitions.len(), NUM_PARTITIONS, "num.partitions");
     for partition in 0..NUM_PARTITIONS as i32 {

@@ -6,8 +6,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 use std::time::Duration;
 
@@ -17,11 +15,13 @@ use kafka_protocol::messages::offset_commit_request::{
 use kafka_protocol::messages::OffsetCommitRequest;
 use kafka_protocol::protocol::StrBytes;
 
-use common::broker::{free_loopback_port, Broker, BrokerOptions};
+use common::broker::{Broker, BrokerOptions};
 use common::clients::{python_scripts_dir, python_with};
 use common::kafka::{create_topic, error_code, fetch, produce, topic_name};
+use common::metrics::{listen_config, scrape};
 use common::process::run_with_timeout;
 use common::records::{encode_batch, now_ms, numbered_record, TestRecord};
+use common::wait::wait_until;
 use common::wire::KafkaConnection;
 
 const TOPIC: &str = "metered";
@@ -30,10 +30,9 @@ const PARTITIONS: i32 = 4;
 const RECORDS_PER_PARTITION: usize = 5;
 /// The group commits this offset on every partition, so its lag is the rest.
 const COMMITTED_OFFSET: i64 = 2;
-const SCRAPE_TIMEOUT: Duration = Duration::from_secs(30);
 const PARSE_TIMEOUT: Duration = Duration::from_secs(60);
 const COORDINATOR_LOAD_IN_PROGRESS: i16 = 14;
-const COMMIT_ATTEMPTS_MAX: usize = 100;
+const COORDINATOR_LOAD_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One parsed sample: name (with suffix), labels, value.
 type Sample = (String, BTreeMap<String, String>, f64);
@@ -91,56 +90,25 @@ fn commit(conn: &mut KafkaConnection, offset: i64) {
     request.group_id = StrBytes::from_string(GROUP.to_string()).into();
     request.generation_id_or_member_epoch = -1;
     request.topics = vec![topic];
-    for _ in 0..COMMIT_ATTEMPTS_MAX {
-        let response = conn.request(version, &request);
-        let codes: Vec<i16> = response.topics[0]
-            .partitions
-            .iter()
-            .map(|p| p.error_code)
-            .collect();
-        if codes.iter().all(|c| *c == error_code::NONE) {
-            return;
-        }
-        assert!(
-            codes
+    wait_until(
+        "the coordinator to load and take the commit",
+        COORDINATOR_LOAD_TIMEOUT,
+        || {
+            let response = conn.request(version, &request);
+            let codes: Vec<i16> = response.topics[0]
+                .partitions
                 .iter()
-                .all(|c| *c == error_code::NONE || *c == COORDINATOR_LOAD_IN_PROGRESS),
-            "OffsetCommit errors {codes:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("coordinator still loading after {COMMIT_ATTEMPTS_MAX} attempts");
-}
-
-/// GET /metrics; returns the Content-Type and the body.
-fn scrape(addr: SocketAddr) -> (String, String) {
-    let mut stream =
-        TcpStream::connect_timeout(&addr, SCRAPE_TIMEOUT).expect("connect to /metrics");
-    stream
-        .set_read_timeout(Some(SCRAPE_TIMEOUT))
-        .expect("read timeout");
-    stream
-        .set_write_timeout(Some(SCRAPE_TIMEOUT))
-        .expect("write timeout");
-    write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send scrape request");
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .expect("read scrape response");
-    let (head, body) = response
-        .split_once("\r\n\r\n")
-        .expect("an HTTP head and body");
-    assert!(head.starts_with("HTTP/1.1 200 "), "scrape answered {head}");
-    let content_type = head
-        .lines()
-        .find_map(|l| l.strip_prefix("Content-Type: "))
-        .expect("a Content-Type header")
-        .to_string();
-    (content_type, body.to_string())
+                .map(|p| p.error_code)
+                .collect();
+            assert!(
+                codes
+                    .iter()
+                    .all(|c| *c == error_code::NONE || *c == COORDINATOR_LOAD_IN_PROGRESS),
+                "OffsetCommit errors {codes:?}"
+            );
+            codes.iter().all(|c| *c == error_code::NONE)
+        },
+    );
 }
 
 fn parse(python: &std::path::Path, text: &str) -> Exposition {
@@ -209,8 +177,7 @@ fn metrics_endpoint_reports_produce_and_fetch() {
     let Some(python) = python_with("prometheus_client") else {
         return;
     };
-    let metrics_addr = SocketAddr::from(([127, 0, 0, 1], free_loopback_port()));
-    let config = format!("\"sluice.metrics.listen\" = \"{metrics_addr}\"\n");
+    let (metrics_addr, config) = listen_config();
     let broker = Broker::start(BrokerOptions::default().cores(2).config(&config));
     let mut conn = broker.connect();
     create_topic(&mut conn, TOPIC, PARTITIONS);
@@ -284,7 +251,23 @@ fn metrics_endpoint_reports_produce_and_fetch() {
         assert!(
             exposition.total("sluice_executor_tasks_executed_total", &[("shard", shard)]) > 0.0
         );
+        assert_eq!(
+            exposition
+                .matching("sluice_fetch_long_polls_waiting", &[("shard", shard)])
+                .len(),
+            1,
+            "shard {shard} reports its long polls"
+        );
+        assert_eq!(
+            exposition.total("sluice_fetch_long_polls_waiting", &[("shard", shard)]),
+            0.0,
+            "shard {shard}: every fetch was answered"
+        );
     }
+    assert_eq!(
+        exposition.family_type("sluice_fetch_long_polls_waiting"),
+        "gauge"
+    );
     assert!(exposition.total("sluice_partitions", &[]) >= f64::from(PARTITIONS));
     assert!(exposition.total("sluice_log_bytes", &[]) >= appended);
     for partition in 0..PARTITIONS {

@@ -29,6 +29,7 @@ use common::broker::{Broker, BrokerOptions};
 use common::clients::under_ci;
 use common::kafka::{self, error_code};
 use common::records::TestRng;
+use common::wait::wait_until;
 use common::wire::KafkaConnection;
 use kafka_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
@@ -66,21 +67,14 @@ struct ChildGuard(Option<Child>);
 
 impl ChildGuard {
     fn wait(&mut self, timeout: Duration, what: &str) -> std::process::ExitStatus {
-        let started = Instant::now();
-        loop {
+        let status = wait_until(&format!("{what} to finish"), timeout, || {
             let child = self.0.as_mut().expect("child until reaped");
-            match child.try_wait() {
-                Ok(Some(status)) => {
-                    self.0 = None;
-                    return status;
-                }
-                Ok(None) if started.elapsed() > timeout => {
-                    panic!("{what} still running after {timeout:?}")
-                }
-                Ok(None) => thread::sleep(Duration::from_millis(50)),
-                Err(e) => panic!("wait for {what}: {e}"),
-            }
-        }
+            child
+                .try_wait()
+                .unwrap_or_else(|e| panic!("wait for {what}: {e}"))
+        });
+        self.0 = None;
+        status
     }
 }
 
@@ -152,16 +146,15 @@ const COORDINATOR_RETRY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// OffsetFetch, retried while the coordinator is loading.
 fn fetch_offsets_after_restart(broker: &Broker) -> Vec<i64> {
-    let deadline = Instant::now() + COORDINATOR_RETRY_TIMEOUT;
-    loop {
-        match fetch_offsets(&mut broker.connect()) {
-            Ok(offsets) => return offsets,
-            Err(code) if COORDINATOR_RETRIABLE.contains(&code) && Instant::now() < deadline => {
-                thread::sleep(Duration::from_millis(200));
-            }
+    wait_until(
+        "the coordinator to answer OffsetFetch after the restart",
+        COORDINATOR_RETRY_TIMEOUT,
+        || match fetch_offsets(&mut broker.connect()) {
+            Ok(offsets) => Some(offsets),
+            Err(code) if COORDINATOR_RETRIABLE.contains(&code) => None,
             Err(code) => panic!("OffsetFetch after restart: error {code}"),
-        }
-    }
+        },
+    )
 }
 
 fn fetch_offsets(conn: &mut KafkaConnection) -> Result<Vec<i64>, i16> {
@@ -245,7 +238,8 @@ fn acked_messages_and_committed_offsets_survive_repeated_sigkill() {
         .collect();
         let mut producer = spawn_loadgen(&loadgen, &args, &log);
 
-        // Commit group offsets (acknowledged) while the producer runs.
+        // Commit group offsets (acknowledged) while the producer runs. The pauses are the
+        // chaos: they only choose the random moments of the commit and of the kill.
         let kill_after = Duration::from_millis(
             KILL_AFTER_MS_MIN + rng.below(KILL_AFTER_MS_MAX - KILL_AFTER_MS_MIN + 1),
         );
@@ -254,23 +248,17 @@ fn acked_messages_and_committed_offsets_survive_repeated_sigkill() {
         let next: Vec<i64> = (0..PARTITIONS as i64)
             .map(|p| (cycle as i64 + 1) * 100 + p)
             .collect();
-        let commit_deadline = Instant::now() + COORDINATOR_RETRY_TIMEOUT;
-        loop {
-            match commit_offsets(&mut broker.connect(), &next) {
-                Ok(()) => {
-                    committed = next;
-                    commits_acked += 1;
-                    break;
-                }
-                Err((code, _))
-                    if COORDINATOR_RETRIABLE.contains(&code)
-                        && Instant::now() < commit_deadline =>
-                {
-                    thread::sleep(Duration::from_millis(100));
-                }
+        wait_until(
+            &format!("cycle {cycle}: the coordinator to take the offset commit"),
+            COORDINATOR_RETRY_TIMEOUT,
+            || match commit_offsets(&mut broker.connect(), &next) {
+                Ok(()) => true,
+                Err((code, _)) if COORDINATOR_RETRIABLE.contains(&code) => false,
                 Err((_, e)) => panic!("cycle {cycle}: offset commit on a live broker failed: {e}"),
-            }
-        }
+            },
+        );
+        committed = next;
+        commits_acked += 1;
         thread::sleep(kill_at.saturating_duration_since(Instant::now()));
         broker.restart(); // SIGKILL, then start on the same port and data dir
         let after = fetch_offsets_after_restart(&broker);

@@ -14,13 +14,14 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use common::broker::{Broker, BrokerOptions};
 use common::clients::under_ci;
 use common::kafka::{self, error_code};
 use common::records::{self, TestRecord};
+use common::wait::wait_until;
 use kafka_protocol::messages::DeleteTopicsRequest;
 
 const IMAGE_BYTES: u64 = 64 * 1024 * 1024;
@@ -241,17 +242,11 @@ fn full_disk_gets_storage_errors_then_recovers_without_losing_acked_data() {
     for result in &response.responses {
         assert_eq!(result.error_code, error_code::NONE, "delete fill topic");
     }
-    let deadline = Instant::now() + FREE_RETRY_TIMEOUT;
-    let mut last_code;
-    loop {
-        let mut fresh = broker.connect();
-        last_code = produce_keep(&mut fresh, &mut acked);
-        if last_code == error_code::NONE || Instant::now() > deadline {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    assert_eq!(last_code, error_code::NONE, "produce after freeing space");
+    wait_until(
+        "a produce to keep to succeed after freeing space",
+        FREE_RETRY_TIMEOUT,
+        || produce_keep(&mut broker.connect(), &mut acked) == error_code::NONE,
+    );
     let mut fresh = broker.connect();
     for _ in 0..20 {
         assert_eq!(

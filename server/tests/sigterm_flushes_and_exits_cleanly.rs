@@ -53,7 +53,8 @@ fn sigterm_flushes_and_exits_cleanly() {
         assert_eq!(
             latest.offset,
             want.len() as i64,
-            "partition {partition}: end offset"
+            "partition {partition}: end offset (error {})",
+            latest.error_code
         );
         let data = kafka::fetch(&mut conn, TOPIC, partition, 0, 4 * 1024 * 1024);
         assert_eq!(data.error_code, error_code::NONE);

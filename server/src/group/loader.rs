@@ -3,11 +3,14 @@
 
 use std::rc::Rc;
 
-use sluice_engine::{LogConfig, PartitionLog};
+use sluice_engine::batch;
+use sluice_engine::LogConfig;
+
+use crate::partition::Partition;
 
 use super::batch::decode_batches;
 use super::placement::OFFSETS_TOPIC;
-use crate::shard::shard::Shard;
+use super::service::GroupService;
 
 /// Bytes read per step while replaying.
 pub const LOAD_READ_BYTES_MAX: u32 = 4 * 1024 * 1024;
@@ -22,14 +25,14 @@ pub fn offsets_log_config(segment_bytes: u64) -> LogConfig {
     }
 }
 
-pub async fn load_all(shard: Rc<Shard>, partitions: Vec<i32>) {
+pub async fn load_all(shard: Rc<GroupService>, partitions: Vec<i32>) {
     let started = std::time::Instant::now();
     let count = partitions.len();
     for partition in partitions {
         match load(&shard, partition).await {
             Ok(records) => {
                 let now_ms = crate::util::now_ms() as u64;
-                shard.groups.with(|c| c.finish_load(partition, now_ms));
+                shard.runtime().with(|c| c.finish_load(partition, now_ms));
                 tracing::debug!(partition, records, "loaded offsets partition");
             }
             Err(err) => {
@@ -41,39 +44,39 @@ pub async fn load_all(shard: Rc<Shard>, partitions: Vec<i32>) {
     }
     let elapsed_ms = started.elapsed().as_millis() as u64;
     tracing::info!(
-        shard = shard.id,
+        shard = shard.ctx().id(),
         partitions = count,
         elapsed_ms,
         "group coordinator loaded"
     );
 }
 
-async fn load(shard: &Rc<Shard>, partition: i32) -> Result<u64, String> {
+async fn load(shard: &Rc<GroupService>, partition: i32) -> Result<u64, String> {
     let log = shard
-        .logs
-        .open_log(
+        .partitions()
+        .open(
             OFFSETS_TOPIC,
             partition,
-            offsets_log_config(shard.groups.config().offsets_segment_bytes),
+            offsets_log_config(shard.runtime().config().offsets_segment_bytes),
         )
         .await
         .map_err(|e| e.to_string())?;
     shard
-        .groups
+        .runtime()
         .logs
         .borrow_mut()
         .insert(partition, log.clone());
     replay(shard, partition, &log).await
 }
 
-async fn replay(shard: &Rc<Shard>, partition: i32, log: &PartitionLog) -> Result<u64, String> {
-    let end = log.log_end_offset();
+async fn replay(shard: &Rc<GroupService>, partition: i32, log: &Partition) -> Result<u64, String> {
+    let end = log.high_watermark();
     let mut offset = log.log_start_offset();
     let mut replayed = 0u64;
     let mut skipped = 0u64;
     while offset < end {
         let read = log
-            .read(offset, LOAD_READ_BYTES_MAX, end)
+            .read(offset, LOAD_READ_BYTES_MAX)
             .await
             .map_err(|e| e.to_string())?;
         if read.chunks.is_empty() {
@@ -85,7 +88,7 @@ async fn replay(shard: &Rc<Shard>, partition: i32, log: &PartitionLog) -> Result
             next = next.max(batches_end(&bytes).ok_or("unreadable batch header")?);
             let records = decode_batches(bytes).map_err(|e| e.to_string())?;
             let now_ms = crate::util::now_ms() as u64;
-            let mut coord = shard.groups.coord();
+            let mut coord = shard.runtime().coord();
             for r in records.into_iter().filter(|r| r.offset >= offset) {
                 let Some(key) = r.key else {
                     skipped += 1;
@@ -115,16 +118,12 @@ async fn replay(shard: &Rc<Shard>, partition: i32, log: &PartitionLog) -> Result
 
 /// Offset after the last batch in `bytes` (whole RecordBatch v2 batches), from their headers.
 fn batches_end(bytes: &[u8]) -> Option<i64> {
-    const LAST_OFFSET_DELTA_AT: usize = 23;
     let mut position = 0usize;
     let mut end = None;
-    while position + LAST_OFFSET_DELTA_AT + 4 <= bytes.len() {
-        let base = i64::from_be_bytes(bytes[position..position + 8].try_into().ok()?);
-        let length = i32::from_be_bytes(bytes[position + 8..position + 12].try_into().ok()?);
-        let at = position + LAST_OFFSET_DELTA_AT;
-        let delta = i32::from_be_bytes(bytes[at..at + 4].try_into().ok()?);
-        end = Some(base + i64::from(delta) + 1);
-        position += 12 + usize::try_from(length).ok()?;
+    while position < bytes.len() {
+        let header = batch::parse_header(&bytes[position..]).ok()?;
+        end = Some(header.next_offset());
+        position += header.total_bytes();
     }
     end
 }

@@ -13,8 +13,8 @@ use super::batch::encode_batches;
 use super::coordinator::{Reply, Ticket};
 use super::offsets::CommitPlan;
 use super::records::OffsetsRecord;
+use super::service::GroupService;
 use super::service::PartitionResults;
-use crate::shard::shard::Shard;
 
 /// Jobs taken in one round; bounds the latency a round adds to its first job.
 pub const JOBS_PER_ROUND_MAX: usize = 1024;
@@ -34,8 +34,8 @@ pub enum JobDone {
     Notify(flume::Sender<bool>),
 }
 
-pub async fn worker(shard: Rc<Shard>) {
-    let jobs = shard.groups.jobs();
+pub async fn worker(shard: Rc<GroupService>) {
+    let jobs = shard.runtime().jobs();
     while let Ok(first) = jobs.recv_async().await {
         let mut round = vec![first];
         while round.len() < JOBS_PER_ROUND_MAX {
@@ -48,8 +48,8 @@ pub async fn worker(shard: Rc<Shard>) {
     }
 }
 
-async fn run_round(shard: &Rc<Shard>, round: Vec<PersistJob>) {
-    let rt = &shard.groups;
+async fn run_round(shard: &Rc<GroupService>, round: Vec<PersistJob>) {
+    let rt = shard.runtime();
     let now_ms = crate::util::now_ms();
     let mut ok: Vec<bool> = Vec::with_capacity(round.len());
     let mut touched: BTreeMap<i32, bool> = BTreeMap::new();
@@ -89,8 +89,13 @@ async fn run_round(shard: &Rc<Shard>, round: Vec<PersistJob>) {
     }
 }
 
-async fn append(shard: &Rc<Shard>, partition: i32, records: &[OffsetsRecord], now_ms: i64) -> bool {
-    let rt = &shard.groups;
+async fn append(
+    shard: &Rc<GroupService>,
+    partition: i32,
+    records: &[OffsetsRecord],
+    now_ms: i64,
+) -> bool {
+    let rt = shard.runtime();
     let Some(log) = rt.logs.borrow().get(&partition).cloned() else {
         tracing::error!(partition, "offsets partition is not open here");
         return false;
@@ -119,8 +124,8 @@ async fn append(shard: &Rc<Shard>, partition: i32, records: &[OffsetsRecord], no
     }
 }
 
-fn finish(shard: &Rc<Shard>, job: PersistJob, durable: bool) {
-    let rt = &shard.groups;
+fn finish(shard: &Rc<GroupService>, job: PersistJob, durable: bool) {
+    let rt = shard.runtime();
     match job.done {
         JobDone::Replies(replies) => {
             for (ticket, reply) in replies {
@@ -145,8 +150,8 @@ fn finish(shard: &Rc<Shard>, job: PersistJob, durable: bool) {
 /// Rewrites the partition's live state and deletes what precedes it, once enough records
 /// accumulated. Runs in the worker, so no other append to this partition interleaves, and
 /// every commit appended before has already been applied in memory.
-async fn maybe_snapshot(shard: &Rc<Shard>, partition: i32) {
-    let rt = &shard.groups;
+async fn maybe_snapshot(shard: &Rc<GroupService>, partition: i32) {
+    let rt = shard.runtime();
     let interval = rt.config().snapshot_records_interval;
     let due = rt
         .appended_since_snapshot
@@ -175,7 +180,7 @@ async fn maybe_snapshot(shard: &Rc<Shard>, partition: i32) {
         return;
     }
     rt.appended_since_snapshot.borrow_mut().insert(partition, 0);
-    match log.delete_records_before(snapshot_start).await {
+    match log.log().delete_records_before(snapshot_start).await {
         Ok(()) => tracing::debug!(
             partition,
             snapshot_start,

@@ -3,7 +3,7 @@
 //! UTF-16 code units, so a group lands on the same partition number as in Kafka.
 
 /// Name of the internal topic.
-pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+pub use crate::topics::OFFSETS_TOPIC;
 
 /// Java's `String.hashCode`.
 pub fn java_string_hash(s: &str) -> i32 {

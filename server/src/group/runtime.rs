@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use sluice_engine::PartitionLog;
+use crate::partition::Partition;
 
 use super::config::GroupConfig;
 use super::coordinator::{Action, GroupCoordinator, Reply, Ticket};
@@ -15,8 +15,8 @@ use super::offsets::CommitRequest;
 use super::persist::{JobDone, PersistJob};
 use super::placement::OFFSETS_TOPIC;
 use super::records::OffsetsRecord;
+use super::service::GroupService;
 use super::service::PartitionResults;
-use crate::shard::shard::Shard;
 
 /// Longest sleep of the timer loop: timers fire at most this late.
 pub const TIMER_TICK_MS_MAX: u64 = 100;
@@ -26,7 +26,8 @@ pub struct GroupRuntime {
     waiters: RefCell<HashMap<Ticket, flume::Sender<Reply>>>,
     /// Replies produced in the same call that parked their request, before `wait` registered.
     early: RefCell<HashMap<Ticket, Reply>>,
-    pub(super) logs: RefCell<HashMap<i32, Rc<PartitionLog>>>,
+    /// This shard's open `__consumer_offsets` partitions, by index.
+    pub(super) logs: RefCell<HashMap<i32, Rc<Partition>>>,
     jobs_tx: flume::Sender<PersistJob>,
     jobs_rx: flume::Receiver<PersistJob>,
     /// Records appended per partition since its last snapshot.
@@ -179,12 +180,12 @@ impl GroupRuntime {
 
 /// Starts the coordinator of `shard`: marks its offsets partitions loading, then (in the
 /// background) opens and replays them, runs the timers and the persist worker.
-pub fn start(shard: &Rc<Shard>) {
-    let rt = &shard.groups;
+pub fn start(shard: &Rc<GroupService>) {
+    let rt = shard.runtime();
     assert!(!rt.started.replace(true), "group runtime started twice");
     let partitions = rt.config().offsets_partitions;
     let owned: Vec<i32> = (0..partitions)
-        .filter(|p| shard.owns(OFFSETS_TOPIC, *p))
+        .filter(|p| shard.ctx().owns(OFFSETS_TOPIC, *p))
         .collect();
     for p in &owned {
         rt.coord().begin_load(*p);
@@ -194,9 +195,9 @@ pub fn start(shard: &Rc<Shard>) {
     glommio::spawn_local(super::loader::load_all(shard.clone(), owned)).detach();
 }
 
-async fn timer_loop(shard: Rc<Shard>) {
-    let rt = &shard.groups;
-    while !shard.is_stopping() {
+async fn timer_loop(shard: Rc<GroupService>) {
+    let rt = shard.runtime();
+    while !shard.ctx().is_stopping() {
         let now_ms = crate::util::now_ms() as u64;
         let next_ms = rt.coord().next_deadline_ms().unwrap_or(u64::MAX);
         if next_ms <= now_ms {

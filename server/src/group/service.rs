@@ -1,5 +1,6 @@
-//! Group requests as they travel to the coordinator shard, and their execution there. Every
-//! type here is `Send`: requests cross executor threads in `ShardRequest::Group`.
+//! `GroupService`: the consumer-group subsystem on one shard. Group requests travel to the
+//! coordinator shard of their group on the group mesh (their types here are `Send`) and run
+//! there against the shard's `GroupRuntime`. Lives on one shard.
 
 use std::rc::Rc;
 
@@ -10,8 +11,12 @@ use super::coordinator::Reply;
 use super::heartbeat::{HeartbeatRequest, LeavingMember};
 use super::join::{JoinOutcome, JoinRequest, JoinResult};
 use super::offsets::{CommitRequest, FetchedOffset};
+use super::runtime::GroupRuntime;
 use super::sync::{SyncOutcome, SyncRequest, SyncResult};
-use crate::shard::shard::Shard;
+use super::GroupConfig;
+use crate::partition::Partitions;
+use crate::shard::context::ShardContext;
+use crate::shard::mesh::{Handler, Mesh};
 
 /// (topic, partitions) as a request names them.
 pub type TopicPartitions = Vec<(String, Vec<i32>)>;
@@ -65,21 +70,80 @@ pub enum GroupAnswer {
     Delete(Option<ResponseError>),
 }
 
-/// A group request with its reply channel, carried by `ShardRequest::Group`.
-pub struct GroupCall {
+/// A group operation on its way to the coordinator shard, stamped with the sender's clock.
+pub struct GroupRequest {
     pub op: GroupOp,
     pub now_ms: u64,
-    pub reply: flume::Sender<GroupAnswer>,
 }
 
-/// Runs `call` on this (the coordinator) shard and sends the answer.
-pub async fn serve(shard: Rc<Shard>, call: GroupCall) {
-    let answer = execute(&shard, call.op, call.now_ms).await;
-    call.reply.send(answer).ok();
+pub type GroupMesh = Mesh<GroupRequest, GroupAnswer>;
+
+pub struct GroupService {
+    ctx: Rc<ShardContext>,
+    partitions: Rc<Partitions>,
+    runtime: GroupRuntime,
+    mesh: Rc<GroupMesh>,
 }
 
-async fn execute(shard: &Rc<Shard>, op: GroupOp, now_ms: u64) -> GroupAnswer {
-    let rt = &shard.groups;
+impl GroupService {
+    pub fn new(
+        ctx: Rc<ShardContext>,
+        config: GroupConfig,
+        partitions: Rc<Partitions>,
+        mesh: Rc<GroupMesh>,
+    ) -> Rc<GroupService> {
+        assert_eq!(mesh.shard_id(), ctx.id());
+        let runtime = GroupRuntime::new(ctx.id(), config);
+        let service = Rc::new(GroupService {
+            ctx,
+            partitions,
+            runtime,
+            mesh,
+        });
+        service.mesh.serve(service.clone());
+        service
+    }
+
+    pub fn ctx(&self) -> &Rc<ShardContext> {
+        &self.ctx
+    }
+
+    pub fn partitions(&self) -> &Rc<Partitions> {
+        &self.partitions
+    }
+
+    pub fn runtime(&self) -> &GroupRuntime {
+        &self.runtime
+    }
+
+    pub fn mesh(&self) -> &Rc<GroupMesh> {
+        &self.mesh
+    }
+
+    pub fn config(&self) -> GroupConfig {
+        self.runtime.config()
+    }
+
+    /// Loads this shard's offsets partitions and starts the coordinator's timers and persist
+    /// worker (in the background).
+    pub fn start(self: &Rc<Self>) {
+        super::runtime::start(self);
+    }
+}
+
+impl Handler<GroupRequest, GroupAnswer> for GroupService {
+    async fn handle(self: Rc<Self>, request: GroupRequest) -> GroupAnswer {
+        execute(&self, request.op, request.now_ms).await
+    }
+
+    fn in_order(_request: &GroupRequest) -> bool {
+        false
+    }
+}
+
+/// Runs `op` on this (the coordinator) shard.
+pub(super) async fn execute(groups: &Rc<GroupService>, op: GroupOp, now_ms: u64) -> GroupAnswer {
+    let rt = groups.runtime();
     match op {
         GroupOp::Join(req) => {
             let member_id = req.member_id.clone();

@@ -17,8 +17,8 @@ use glommio::Task;
 use super::dispatch::{self, Conn, Outcome, RequestError};
 use super::frame::{read_frame, FrameError};
 use super::response::{write_response, Response};
+use super::services::Services;
 use crate::limits::REQUESTS_IN_FLIGHT_PER_CONNECTION_MAX;
-use crate::shard::shard::Shard;
 
 /// Read-side buffer; large produce frames bypass it.
 const READ_BUFFER_BYTES: usize = 64 * 1024;
@@ -28,7 +28,7 @@ enum Pending {
     Deferred(Task<Result<Option<Response>, RequestError>>),
 }
 
-pub async fn serve(shard: Rc<Shard>, stream: TcpStream) {
+pub async fn serve(services: Rc<Services>, stream: TcpStream) {
     let (Ok(peer), Ok(local_addr)) = (stream.peer_addr(), stream.local_addr()) else {
         return;
     };
@@ -38,7 +38,8 @@ pub async fn serve(shard: Rc<Shard>, stream: TcpStream) {
     let fd = stream.as_raw_fd();
     let (reader, writer) = futures_lite::io::split(stream);
     let conn = Rc::new(Conn {
-        shard,
+        config: services.config.clone(),
+        services,
         peer,
         local_addr,
     });
@@ -58,8 +59,8 @@ async fn read_loop(
     mut reader: BufReader<ReadHalf<TcpStream>>,
     sender: LocalSender<Pending>,
 ) {
-    let frame_bytes_max = conn.shard.config.socket_request_max_bytes;
-    let idle_max = Duration::from_millis(conn.shard.config.connections_max_idle_ms);
+    let frame_bytes_max = conn.config.socket_request_max_bytes;
+    let idle_max = Duration::from_millis(conn.config.connections_max_idle_ms);
     loop {
         // A whole frame must arrive within the idle limit: bounds idle connections and clients
         // that trickle a frame one byte at a time.
@@ -67,7 +68,7 @@ async fn read_loop(
             async { Some(read_frame(&mut reader, frame_bytes_max).await) },
             future::or(
                 async {
-                    conn.shard.stopping().await;
+                    conn.services.ctx.stopping().await;
                     None
                 },
                 async {
@@ -133,7 +134,7 @@ async fn write_loop(
         let Some(response) = response else {
             continue;
         };
-        crate::metrics::hooks::response_sent(&response);
+        crate::metrics::hooks::response_sent(response.bytes());
         if let Err(err) = write_response(fd, &mut writer, response).await {
             tracing::debug!(%peer, "connection write: {err}");
             break;

@@ -11,13 +11,16 @@ use kafka_protocol::messages::{ApiKey, RequestHeader};
 use kafka_protocol::protocol::{Decodable, Encodable};
 
 use super::handlers;
+use super::request_meter::RequestMeter;
 use super::response::{self, EncodeError, Response};
-use crate::shard::shard::Shard;
+use super::services::Services;
+use crate::config::BrokerConfig;
 use crate::util::catch_decoder_panic;
 
 /// One client connection's context; lives on the shard that accepted it.
 pub struct Conn {
-    pub shard: Rc<Shard>,
+    pub services: Rc<Services>,
+    pub config: std::sync::Arc<BrokerConfig>,
     pub peer: SocketAddr,
     /// The address the client reached us on (what Metadata advertises by default).
     pub local_addr: SocketAddr,
@@ -26,7 +29,7 @@ pub struct Conn {
 impl Conn {
     /// Host and port that clients should use to reach this broker.
     pub fn advertised(&self) -> (String, i32) {
-        if let Some(listener) = &self.shard.config.advertised_listener {
+        if let Some(listener) = &self.config.advertised_listener {
             if let Some((host, port)) = listener.rsplit_once(':') {
                 if let Ok(port) = port.parse::<u16>() {
                     return (host.to_string(), i32::from(port));
@@ -127,7 +130,7 @@ fn header_field(frame: &Bytes, at: usize) -> i16 {
 pub async fn handle(conn: &Rc<Conn>, frame: Bytes) -> Result<Outcome, RequestError> {
     assert!(frame.len() >= crate::limits::REQUEST_HEADER_BYTES_MIN);
     let api_key_raw = header_field(&frame, 0);
-    let meter = crate::metrics::hooks::RequestMeter::start(api_key_raw, frame.len());
+    let meter = RequestMeter::start(api_key_raw, frame.len());
     let version = header_field(&frame, 2);
     let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
     let Some(range) = handlers::versions(api_key_raw) else {

@@ -1,10 +1,16 @@
-//! The Kafka wire protocol: framing, request dispatch, one handler per API, and the connection
-//! loop that pipelines requests and writes responses in request order.
+//! The Kafka wire protocol: the accept loop, framing, request dispatch, one handler per API,
+//! and the connection loop that pipelines requests and writes responses in request order.
+//!
+//! Layer: the top of the broker. Handlers call the subsystems (`partition`, `metadata`,
+//! `group`) through the [`Services`](services::Services) the dispatcher passes them; nothing
+//! below imports this module.
 
 pub mod connection;
 pub mod dispatch;
-pub mod errors;
 pub mod frame;
 pub mod handlers;
+pub mod listener;
+pub mod request_meter;
 pub mod response;
+pub mod services;
 pub mod wire;

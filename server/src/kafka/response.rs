@@ -14,7 +14,7 @@ use futures_lite::{AsyncWrite, AsyncWriteExt};
 use kafka_protocol::messages::ResponseHeader;
 use kafka_protocol::protocol::Encodable;
 
-use crate::shard::messages::OutChunk;
+use crate::partition::messages::OutChunk;
 
 /// Most buffers handed to one sendmsg call.
 const IOVECS_PER_WRITE_MAX: usize = 64;
@@ -22,6 +22,13 @@ const IOVECS_PER_WRITE_MAX: usize = 64;
 pub struct Response {
     /// The first chunk starts with the size prefix, which counts every following byte.
     pub chunks: Vec<OutChunk>,
+}
+
+impl Response {
+    /// Bytes on the wire, size prefix included.
+    pub fn bytes(&self) -> usize {
+        self.chunks.iter().map(OutChunk::len).sum()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

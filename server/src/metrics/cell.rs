@@ -1,4 +1,4 @@
-//! Single-writer metric cells: a counter and a fixed-bucket histogram built on `AtomicU64`.
+//! Single-writer metric cells: a counter, a gauge and a fixed-bucket histogram built on atomics.
 //!
 //! Contract: exactly one thread (the shard that owns the cell) writes; any thread may read.
 //! With one writer an increment needs no read-modify-write instruction: a relaxed load and a
@@ -7,7 +7,7 @@
 //! mid-update; the snapshot derives its count from the buckets so the exposition stays
 //! self-consistent (the `+Inf` bucket always equals `_count`).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// A monotonically increasing count, written by one thread only.
@@ -22,6 +22,22 @@ impl Counter {
     }
 
     pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A level that goes up and down (things in progress), written by one thread only.
+#[derive(Debug, Default)]
+pub struct Gauge(AtomicI64);
+
+impl Gauge {
+    /// Adds `n` (negative to lower it). Only the owning shard may call this.
+    pub fn add(&self, n: i64) {
+        let value = self.0.load(Ordering::Relaxed);
+        self.0.store(value.wrapping_add(n), Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> i64 {
         self.0.load(Ordering::Relaxed)
     }
 }
@@ -123,5 +139,13 @@ mod tests {
         counter.add(3);
         counter.add(4);
         assert_eq!(counter.get(), 7);
+    }
+
+    #[test]
+    fn gauges_go_up_and_down() {
+        let gauge = Gauge::default();
+        gauge.add(2);
+        gauge.add(-1);
+        assert_eq!(gauge.get(), 1);
     }
 }

@@ -52,6 +52,7 @@ impl Collector for ScrapeCollector {
         encode_requests(&mut encoder, shards)?;
         encode_bytes(&mut encoder, shards)?;
         encode_stages(&mut encoder, shards)?;
+        encode_long_polls(&mut encoder, shards)?;
         encode_shard_state(&mut encoder, shards)?;
         encode_offsets(&mut encoder, shards)?;
         encode_runtime(&mut encoder, shards)
@@ -224,6 +225,20 @@ fn encode_stages(encoder: &mut DescriptorEncoder, shards: &[ShardReport]) -> fmt
         histograms(encoder, &format!("{family}_latency"), help, &rows)?;
     }
     Ok(())
+}
+
+fn encode_long_polls(encoder: &mut DescriptorEncoder, shards: &[ShardReport]) -> fmt::Result {
+    let waiting: Vec<(Labels, i64)> = shards
+        .iter()
+        .map(|s| (shard_label(s.shard), s.fetch_long_polls_waiting))
+        .collect();
+    gauges(
+        encoder,
+        "fetch_long_polls_waiting",
+        "Fetches of the shard's connections now waiting in their long poll (max_wait_ms, min_bytes).",
+        None,
+        &waiting,
+    )
 }
 
 fn encode_shard_state(encoder: &mut DescriptorEncoder, shards: &[ShardReport]) -> fmt::Result {

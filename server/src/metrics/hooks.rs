@@ -9,75 +9,44 @@ use bytes::Bytes;
 use sluice_engine::{AppendError, AppendInfo, LogError, ReadError, ReadResult};
 
 use super::shard_metrics::{with_local, Stage};
-use crate::kafka::dispatch::{Outcome, RequestError};
-use crate::kafka::response::Response;
-use crate::shard::messages::ShardRequest;
 
-/// Times one request from dispatch to its response (see `ApiMetrics::latency`).
-pub struct RequestMeter {
-    api_key: i16,
-    started: Instant,
+/// A request frame of `frame_bytes` (size prefix excluded) arrived.
+pub fn request_received(frame_bytes: usize) {
+    with_local(|m| m.received_bytes.add(frame_bytes as u64 + 4));
 }
 
-impl RequestMeter {
-    /// A frame of `frame_bytes` (size prefix excluded) arrived for `api_key`.
-    pub fn start(api_key: i16, frame_bytes: usize) -> RequestMeter {
-        with_local(|m| m.received_bytes.add(frame_bytes as u64 + 4));
-        RequestMeter {
-            api_key,
-            started: Instant::now(),
+/// A request of `api_key` was handed to its handler.
+pub fn request_dispatched(api_key: i16) {
+    with_local(|m| {
+        if let Some(api) = m.api(api_key) {
+            api.requests.add(1);
         }
-    }
-
-    /// Records the handler's outcome; a deferred response is timed when it resolves.
-    pub fn finish(self, result: Result<Outcome, RequestError>) -> Result<Outcome, RequestError> {
-        let api_key = self.api_key;
-        with_local(|m| {
-            if let Some(api) = m.api(api_key) {
-                api.requests.add(1);
-            }
-        });
-        match result {
-            Ok(Outcome::Deferred(deferred)) => Ok(Outcome::Deferred(Box::pin(async move {
-                let result = deferred.await;
-                self.record(result.is_ok());
-                result
-            }))),
-            other => {
-                self.record(other.is_ok());
-                other
-            }
-        }
-    }
-
-    fn record(&self, ok: bool) {
-        let elapsed = self.started.elapsed();
-        with_local(|m| {
-            let Some(api) = m.api(self.api_key) else {
-                return;
-            };
-            if ok {
-                api.latency.observe(elapsed);
-            } else {
-                api.failures.add(1);
-            }
-        });
-    }
+    });
 }
 
-/// The connection writer is about to send `response`.
-pub fn response_sent(response: &Response) {
-    let bytes: usize = response.chunks.iter().map(|chunk| chunk.len()).sum();
+/// A request of `api_key` finished: answered after `elapsed` (`ok`), or it closed the
+/// connection.
+pub fn request_finished(api_key: i16, ok: bool, elapsed: std::time::Duration) {
+    with_local(|m| {
+        let Some(api) = m.api(api_key) else {
+            return;
+        };
+        if ok {
+            api.latency.observe(elapsed);
+        } else {
+            api.failures.add(1);
+        }
+    });
+}
+
+/// The connection writer is about to send a response of `bytes`.
+pub fn response_sent(bytes: usize) {
     with_local(|m| m.sent_bytes.add(bytes as u64));
 }
 
-/// The owner shard starts serving `request`: records how long it queued since it was sent.
-pub fn dequeued(request: &ShardRequest) {
-    let (stage, sent_at) = match request {
-        ShardRequest::Produce { sent_at, .. } => (Stage::ProduceQueue, sent_at),
-        ShardRequest::Read { sent_at, .. } => (Stage::FetchQueue, sent_at),
-        _ => return,
-    };
+/// The owner shard starts serving a request sent at `sent_at`: records its queueing time as
+/// `stage` (`ProduceQueue` or `FetchQueue`).
+pub fn dequeued(stage: Stage, sent_at: Instant) {
     let queued = sent_at.elapsed();
     with_local(|m| m.stage(stage).observe(queued));
 }
@@ -89,6 +58,20 @@ pub async fn timed<T>(stage: Stage, future: impl Future<Output = T>) -> T {
     let elapsed = started.elapsed();
     with_local(|m| m.stage(stage).observe(elapsed));
     output
+}
+
+/// Times a fetch's long-poll wait, counting it in `fetch_long_polls_waiting` meanwhile (also
+/// when the wait is dropped unfinished: its connection closed).
+pub async fn long_poll<T>(wait: impl Future<Output = T>) -> T {
+    struct Waiting;
+    impl Drop for Waiting {
+        fn drop(&mut self) {
+            with_local(|m| m.fetch_long_polls_waiting.add(-1));
+        }
+    }
+    with_local(|m| m.fetch_long_polls_waiting.add(1));
+    let _waiting = Waiting;
+    timed(Stage::FetchWait, wait).await
 }
 
 /// Times one partition's append and counts the bytes of `batches` once appended.

@@ -25,8 +25,8 @@ use std::net::{SocketAddr, TcpListener};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::shard::shard::Shard;
 pub use shard_metrics::{ShardMetrics, Stage};
+pub use state::{CommittedOffset, PartitionState, StateSource};
 
 /// `--metrics-listen` when neither the flag nor `sluice.metrics.listen` is given.
 pub const METRICS_LISTEN_DEFAULT: SocketAddr =
@@ -34,13 +34,15 @@ pub const METRICS_LISTEN_DEFAULT: SocketAddr =
 /// State queries that may wait for one shard (a shard this far behind is skipped).
 const STATE_QUERIES_QUEUED_MAX: usize = 4;
 
-/// Called once on each shard's thread at start: installs its metrics and answers scrapes.
-pub fn shard_started(shard: &Rc<Shard>) {
-    let metrics = Arc::new(ShardMetrics::new(shard.id));
+/// Called once on each shard's thread at start: installs its metrics and answers scrapes with
+/// the state `source` reports. Metrics is a leaf: the shard's subsystems come in through
+/// `StateSource`, never by import.
+pub fn shard_started(shard: usize, source: Rc<dyn StateSource>) {
+    let metrics = Arc::new(ShardMetrics::new(shard));
     shard_metrics::install(metrics.clone());
     let (queries, answers) = flume::bounded(STATE_QUERIES_QUEUED_MAX);
     registry::register(registry::ShardEntry { metrics, queries });
-    glommio::spawn_local(state::serve(shard.clone(), answers)).detach();
+    glommio::spawn_local(state::serve(shard, source, answers)).detach();
 }
 
 /// Binds the metrics endpoint and serves it on its own thread.

@@ -33,6 +33,7 @@ pub struct ShardReport {
     pub read_bytes: u64,
     /// Aligned with [`Stage::ALL`].
     pub stages: Vec<HistogramSnapshot>,
+    pub fetch_long_polls_waiting: i64,
     /// None when the shard did not answer within [`STATE_WAIT_MAX`].
     pub state: Option<ShardState>,
 }
@@ -99,6 +100,7 @@ pub fn read_cells(metrics: &ShardMetrics) -> ShardReport {
             .iter()
             .map(|stage| metrics.stage(*stage).snapshot())
             .collect(),
+        fetch_long_polls_waiting: metrics.fetch_long_polls_waiting.get(),
         state: None,
     }
 }

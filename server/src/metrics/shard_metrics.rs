@@ -8,7 +8,7 @@
 use std::cell::OnceCell;
 use std::sync::Arc;
 
-use super::cell::{Counter, Histogram};
+use super::cell::{Counter, Gauge, Histogram};
 
 /// API keys below this are counted per key (DescribeCluster, the highest we serve, is 60).
 pub const API_KEY_SLOTS: usize = 128;
@@ -80,6 +80,9 @@ pub struct ShardMetrics {
     pub read_bytes: Counter,
     /// Indexed like [`Stage::ALL`].
     pub stages: [Histogram; Stage::ALL.len()],
+    /// Fetches of this shard's connections now in their long-poll wait (tests wait for it
+    /// before appending; operators see idle consumers).
+    pub fetch_long_polls_waiting: Gauge,
 }
 
 impl ShardMetrics {
@@ -92,6 +95,7 @@ impl ShardMetrics {
             appended_bytes: Counter::default(),
             read_bytes: Counter::default(),
             stages: Default::default(),
+            fetch_long_polls_waiting: Gauge::default(),
         }
     }
 

@@ -7,10 +7,12 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::shard::shard::Shard;
-
-/// Logs visited between two `yield_if_needed` calls while building a snapshot.
-const LOGS_PER_YIELD: usize = 256;
+/// What a shard reports about its subsystems at a scrape (implemented by the broker, which
+/// knows the subsystems; metrics imports none of them).
+pub trait StateSource {
+    fn partitions(&self) -> Vec<PartitionState>;
+    fn committed_offsets(&self) -> Vec<CommittedOffset>;
+}
 
 /// A scrape's question to one shard.
 pub struct StateQuery {
@@ -63,48 +65,23 @@ pub struct ShardState {
 }
 
 /// Serves scrape queries on `shard` until the scrape side goes away.
-pub async fn serve(shard: Rc<Shard>, queries: flume::Receiver<StateQuery>) {
+pub async fn serve(
+    shard: usize,
+    source: Rc<dyn StateSource>,
+    queries: flume::Receiver<StateQuery>,
+) {
     let totals = Cell::new(RuntimeTotals::default());
     while let Ok(query) = queries.recv_async().await {
-        let state = collect(&shard, &totals).await;
+        let runtime = accumulate(totals.get());
+        totals.set(runtime);
+        let state = ShardState {
+            shard,
+            partitions: source.partitions(),
+            committed: source.committed_offsets(),
+            runtime,
+        };
         // The scrape may have timed out meanwhile; nobody to answer then.
         query.reply.send(state).ok();
-    }
-}
-
-async fn collect(shard: &Rc<Shard>, totals: &Cell<RuntimeTotals>) -> ShardState {
-    let logs = shard.logs.logs();
-    let mut partitions = Vec::with_capacity(logs.len());
-    for (index, log) in logs.iter().enumerate() {
-        if index % LOGS_PER_YIELD == LOGS_PER_YIELD - 1 {
-            glommio::yield_if_needed().await;
-        }
-        partitions.push(PartitionState {
-            topic: log.topic().to_string(),
-            partition: log.partition(),
-            log_start_offset: log.log_start_offset(),
-            log_end_offset: log.log_end_offset(),
-            bytes: log.size_bytes(),
-        });
-    }
-    let committed = shard
-        .groups
-        .committed_offsets()
-        .into_iter()
-        .map(|(group, topic, partition, offset)| CommittedOffset {
-            group,
-            topic,
-            partition,
-            offset,
-        })
-        .collect();
-    let runtime = accumulate(totals.get());
-    totals.set(runtime);
-    ShardState {
-        shard: shard.id,
-        partitions,
-        committed,
-        runtime,
     }
 }
 

@@ -1,6 +1,7 @@
-//! Wakes long-polling fetches when data is appended on this shard (and, as a second instance,
-//! every connection when the shard stops). An append to any partition bumps the generation and
-//! wakes every waiter, which re-checks its own partitions. Lives on one shard (not Send).
+//! A generation counter with wakers: `notify` bumps the generation and wakes every waiter,
+//! which then re-checks its own condition. The partition subsystem wakes long-polling fetches
+//! with it when data becomes readable; the shard wakes every connection with it when it stops.
+//! Lives on one shard (not Send).
 //!
 //! A waiter holds one slot for as long as it waits, however often it is polled: a future that
 //! pushed a fresh waker on every poll would pile up clones of one task's waker (a connection
@@ -13,19 +14,19 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 #[derive(Default)]
-pub struct AppendNotify {
+pub struct Notify {
     generation: Cell<u64>,
     /// Waiters of the current generation; `None` is a free slot (listed in `free`).
     slots: RefCell<Vec<Option<Waker>>>,
     free: RefCell<Vec<usize>>,
 }
 
-impl AppendNotify {
+impl Notify {
     pub fn generation(&self) -> u64 {
         self.generation.get()
     }
 
-    /// Called after every successful append on this shard.
+    /// Wakes every waiter; each re-checks its own condition.
     pub fn notify(&self) {
         self.generation.set(self.generation.get().wrapping_add(1));
         let slots = std::mem::take(&mut *self.slots.borrow_mut());
@@ -67,7 +68,7 @@ impl AppendNotify {
 }
 
 pub struct Changed<'a> {
-    notify: &'a AppendNotify,
+    notify: &'a Notify,
     since: u64,
     /// Our slot, valid while the generation is still `since` (notify clears every slot).
     slot: Option<usize>,
@@ -130,7 +131,7 @@ mod tests {
 
     #[test]
     fn repeated_polls_keep_one_slot_and_one_wake() {
-        let notify = AppendNotify::default();
+        let notify = Notify::default();
         let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
         let waker = Waker::from(counter.clone());
         let mut cx = Context::from_waker(&waker);
@@ -146,7 +147,7 @@ mod tests {
 
     #[test]
     fn dropped_waiters_give_their_slots_back() {
-        let notify = AppendNotify::default();
+        let notify = Notify::default();
         let waker = Waker::noop();
         let mut cx = Context::from_waker(waker);
         for _ in 0..1_000 {

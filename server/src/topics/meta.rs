@@ -76,7 +76,7 @@ pub fn validate_topic_name(name: &str) -> Result<(), String> {
     }
     // The group coordinator owns these partition directories; a user topic of the same name
     // would share (and corrupt) them.
-    if name == crate::group::placement::OFFSETS_TOPIC {
+    if name == super::OFFSETS_TOPIC {
         return Err(format!(
             "'{name}' is an internal topic and cannot be created"
         ));

@@ -1,9 +1,15 @@
-//! Topic metadata: the cluster's topic list with per-topic configs, persisted in the data dir.
-//! Shard 0 changes it ([`crate::shard::metadata`]); every shard holds an immutable snapshot.
+//! Topic metadata as data: the cluster's topic list with per-topic configs, persisted in the
+//! data dir, and the internal topics' names. The metadata subsystem (`crate::metadata`) changes
+//! it on shard 0; every shard holds an immutable snapshot in a [`MetaCell`].
 
 pub mod config;
 pub mod meta;
+pub mod meta_cell;
 pub mod store;
 
 pub use config::{ConfigError, TopicConfigs};
 pub use meta::{ClusterMeta, TopicMeta};
+pub use meta_cell::MetaCell;
+
+/// The internal topic of consumer-group state (Kafka's name).
+pub const OFFSETS_TOPIC: &str = "__consumer_offsets";

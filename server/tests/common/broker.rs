@@ -10,10 +10,11 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tempfile::TempDir;
 
+use super::wait::wait_until;
 use super::wire::KafkaConnection;
 
 /// How long a broker may take from spawn to answering ApiVersions.
@@ -170,41 +171,35 @@ impl Broker {
 
     /// SIGTERM the broker (its clean shutdown path) and wait for it to exit.
     pub fn terminate(&mut self, timeout: Duration) -> std::process::ExitStatus {
-        let Some(mut child) = self.child.take() else {
+        let Some(pid) = self.pid() else {
             self.fail("terminate: broker is not running");
         };
-        let pid = child.id() as libc::pid_t;
         // SAFETY: kill(2) on our own child's pid; it has not been reaped yet.
-        let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
+        let rc = unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
         assert_eq!(rc, 0, "kill(SIGTERM) failed");
-        let deadline = Instant::now() + timeout;
-        loop {
-            match child.try_wait() {
-                Ok(Some(status)) => return status,
-                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
-                Ok(None) => {
-                    self.child = Some(child);
-                    self.fail(&format!("broker still running {timeout:?} after SIGTERM"));
-                }
-                Err(e) => panic!("wait for broker after SIGTERM: {e}"),
-            }
-        }
+        // The child stays in `self` meanwhile: if it never exits, the drop kills it and
+        // prints its log.
+        let status = wait_until("the broker to exit after SIGTERM", timeout, || {
+            let child = self.child.as_mut().expect("the broker we signalled");
+            child
+                .try_wait()
+                .unwrap_or_else(|e| panic!("wait for broker after SIGTERM: {e}"))
+        });
+        self.child = None;
+        status
     }
 
     /// Kill -9 if running, then start again on the same port and data dir.
     pub fn restart(&mut self) {
         self.kill9();
-        let deadline = Instant::now() + STARTUP_TIMEOUT;
-        loop {
+        wait_until("the broker to restart on its port", STARTUP_TIMEOUT, || {
             match self.spawn_and_wait_ready() {
-                Ok(()) => return,
+                Ok(()) => true,
                 // The kernel may hold the port briefly after the kill.
-                Err(reason) if reason.contains("in use") && Instant::now() < deadline => {
-                    thread::sleep(Duration::from_millis(500));
-                }
+                Err(reason) if reason.contains("in use") => false,
                 Err(reason) => self.fail(&format!("broker did not restart: {reason}")),
             }
-        }
+        })
     }
 
     /// Panics (with the log) if the broker process has exited.
@@ -299,31 +294,25 @@ impl Broker {
         Ok(log)
     }
 
-    /// Ready means: accepts a connection and answers ApiVersions v0.
+    /// Ready means: accepts a connection and answers ApiVersions v0. Err when the broker
+    /// exited meanwhile; a broker still not ready at [`STARTUP_TIMEOUT`] fails the test (the
+    /// drop prints its log).
     fn wait_ready(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + STARTUP_TIMEOUT;
-        let mut last_error = String::from("never tried");
-        while Instant::now() < deadline {
+        wait_until("the broker to answer ApiVersions", STARTUP_TIMEOUT, || {
             if let Some(child) = self.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
                     self.child = None;
                     let log = self.log_text();
                     let in_use = log.contains("Address already in use") || log.contains("in use");
-                    return Err(format!(
+                    return Some(Err(format!(
                         "broker exited during startup ({status}){}",
                         if in_use { ": address in use" } else { "" }
-                    ));
+                    )));
                 }
             }
-            match KafkaConnection::connect(self.addr()).and_then(|mut c| c.ping()) {
-                Ok(()) => return Ok(()),
-                Err(e) => last_error = e.to_string(),
-            }
-            thread::sleep(Duration::from_millis(100));
-        }
-        Err(format!(
-            "not ready after {STARTUP_TIMEOUT:?}; last error: {last_error}"
-        ))
+            let ping = KafkaConnection::connect(self.addr()).and_then(|mut c| c.ping());
+            ping.is_ok().then_some(Ok(()))
+        })
     }
 }
 

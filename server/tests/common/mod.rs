@@ -7,9 +7,11 @@
 //! - [`kafka`]: the handful of requests the scenarios send (create, produce, fetch, ...), and
 //!   the client's Kafka error table.
 //! - [`records`]: RecordBatch v2 encoding and decoding for those requests.
+//! - [`metrics`]: the broker's Prometheus endpoint (address, scrape, a family's total).
 //! - [`canary`]: a client that must keep being served while another misbehaves.
 //! - [`clients`] and [`process`]: find the real client tools (kcat, Python, Node) and run
 //!   them with a hard timeout.
+//! - [`wait`]: `wait_until`, the one polling loop (a condition and a deadline, never a sleep).
 //!
 //! Not every scenario uses every helper.
 #![allow(dead_code)]
@@ -18,6 +20,8 @@ pub mod broker;
 pub mod canary;
 pub mod clients;
 pub mod kafka;
+pub mod metrics;
 pub mod process;
 pub mod records;
+pub mod wait;
 pub mod wire;

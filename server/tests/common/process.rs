@@ -1,11 +1,12 @@
 //! Run a client program with a hard timeout, capturing its output to files (no pipe can
 //! fill up and stall it). The child is killed if the test panics while it runs.
 
+use std::fs::File;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-const POLL_INTERVAL: Duration = Duration::from_millis(50);
+use super::wait::wait_until;
 
 /// What a finished client run left behind.
 pub struct Finished {
@@ -28,17 +29,43 @@ impl Finished {
     }
 }
 
-/// Kills and reaps the child on drop, so no client outlives its test.
-struct ChildGuard(Option<Child>);
+/// The running child and its captured output. On drop the child is killed and reaped, so no
+/// client outlives its test; if the test is failing (a timeout, say), its output is printed.
+struct Running {
+    child: Option<Child>,
+    what: String,
+    stdout: File,
+    stderr: File,
+}
 
-impl Drop for ChildGuard {
+impl Running {
+    /// The exit status once the child has exited (it is reaped then).
+    fn exited(&mut self) -> Option<ExitStatus> {
+        let child = self.child.as_mut()?;
+        let status = child
+            .try_wait()
+            .unwrap_or_else(|e| panic!("wait for {}: {e}", self.what))?;
+        self.child = None;
+        Some(status)
+    }
+}
+
+impl Drop for Running {
     fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
+        if let Some(mut child) = self.child.take() {
             if let Err(e) = child.kill() {
-                eprintln!("kill client: {e}");
+                eprintln!("kill {}: {e}", self.what);
             }
             if let Err(e) = child.wait() {
-                eprintln!("reap client: {e}");
+                eprintln!("reap {}: {e}", self.what);
+            }
+            if thread::panicking() {
+                eprintln!(
+                    "{} killed\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                    self.what,
+                    read_all(&mut self.stdout),
+                    read_all(&mut self.stderr)
+                );
             }
         }
     }
@@ -48,8 +75,8 @@ impl Drop for ChildGuard {
 pub fn run_with_timeout(command: &mut Command, timeout: Duration, what: &str) -> Finished {
     let out = tempfile::tempfile().expect("temp file for client stdout");
     let err = tempfile::tempfile().expect("temp file for client stderr");
-    let mut out_reader = out.try_clone().expect("clone stdout file");
-    let mut err_reader = err.try_clone().expect("clone stderr file");
+    let stdout = out.try_clone().expect("clone stdout file");
+    let stderr = err.try_clone().expect("clone stderr file");
     let started = Instant::now();
     let child = command
         .stdin(Stdio::null())
@@ -57,37 +84,23 @@ pub fn run_with_timeout(command: &mut Command, timeout: Duration, what: &str) ->
         .stderr(Stdio::from(err))
         .spawn()
         .unwrap_or_else(|e| panic!("spawn {what}: {e}"));
-    let mut guard = ChildGuard(Some(child));
-    let status = loop {
-        let child = guard.0.as_mut().expect("child present until reaped");
-        match child.try_wait() {
-            Ok(Some(status)) => {
-                guard.0 = None;
-                break Some(status);
-            }
-            Ok(None) if started.elapsed() >= timeout => break None,
-            Ok(None) => thread::sleep(POLL_INTERVAL),
-            Err(e) => panic!("wait for {what}: {e}"),
-        }
+    let mut running = Running {
+        child: Some(child),
+        what: what.to_string(),
+        stdout,
+        stderr,
     };
-    drop(guard);
-    let stdout = read_all(&mut out_reader);
-    let stderr = read_all(&mut err_reader);
+    let status = wait_until(&format!("{what} to finish"), timeout, || running.exited());
     let elapsed = started.elapsed();
-    match status {
-        Some(status) => Finished {
-            status,
-            stdout,
-            stderr,
-            elapsed,
-        },
-        None => panic!(
-            "{what} did not finish within {timeout:?}; killed\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
-        ),
+    Finished {
+        status,
+        stdout: read_all(&mut running.stdout),
+        stderr: read_all(&mut running.stderr),
+        elapsed,
     }
 }
 
-fn read_all(file: &mut std::fs::File) -> String {
+fn read_all(file: &mut File) -> String {
     use std::io::{Read, Seek, SeekFrom};
     let mut bytes = Vec::new();
     if let Err(e) = file

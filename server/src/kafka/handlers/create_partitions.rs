@@ -6,13 +6,16 @@ use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicR
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 
-use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
-use crate::kafka::errors;
-use crate::shard::messages::AdminOp;
+use crate::error_code::ResponseError;
+use crate::kafka::dispatch::{Outcome, Request, RequestError};
+use crate::metadata::{AdminOp, MetadataService};
 
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 3 };
 
-pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+pub async fn handle(
+    metadata: &Rc<MetadataService>,
+    request: Request,
+) -> Result<Outcome, RequestError> {
     let body: CreatePartitionsRequest = request.decode()?;
     let mut response = CreatePartitionsResponse::default();
     for topic in body.topics {
@@ -21,14 +24,14 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
         result.name = topic.name.clone();
         let outcome = if topic.assignments.is_some() {
             let message = "manual replica assignment is not supported".to_string();
-            Err((errors::INVALID_REPLICA_ASSIGNMENT, message))
+            Err((ResponseError::InvalidReplicaAssignment.code(), message))
         } else {
             let op = AdminOp::CreatePartitions {
                 name: name.clone(),
                 count: topic.count,
                 validate_only: body.validate_only,
             };
-            conn.shard.admin(op).await
+            metadata.admin(op).await
         };
         match outcome {
             Ok(()) if !body.validate_only => {

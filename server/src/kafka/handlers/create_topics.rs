@@ -7,26 +7,29 @@ use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 
-use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
-use crate::kafka::errors;
-use crate::shard::messages::AdminOp;
+use crate::error_code::ResponseError;
+use crate::kafka::dispatch::{Outcome, Request, RequestError};
+use crate::metadata::{AdminOp, MetadataService};
 use crate::topics::TopicConfigs;
 
 pub const VERSIONS: VersionRange = VersionRange { min: 2, max: 7 };
 
-pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+pub async fn handle(
+    metadata: &Rc<MetadataService>,
+    request: Request,
+) -> Result<Outcome, RequestError> {
     let body: CreateTopicsRequest = request.decode()?;
     let mut response = CreateTopicsResponse::default();
     for topic in body.topics {
         let name = topic.name.0.to_string();
         let mut result = CreatableTopicResult::default();
         result.name = topic.name.clone();
-        let outcome = create_one(conn, &name, &topic, body.validate_only).await;
+        let outcome = create_one(metadata, &name, &topic, body.validate_only).await;
         match outcome {
             Ok(partitions) => {
                 result.num_partitions = partitions;
                 result.replication_factor = 1;
-                if let Some(meta) = conn.shard.meta().topic(&name) {
+                if let Some(meta) = metadata.meta().topic(&name) {
                     result.topic_id = meta.id();
                 }
             }
@@ -43,18 +46,24 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
 }
 
 async fn create_one(
-    conn: &Rc<Conn>,
+    metadata: &Rc<MetadataService>,
     name: &str,
     topic: &kafka_protocol::messages::create_topics_request::CreatableTopic,
     validate_only: bool,
 ) -> Result<i32, (i16, String)> {
     if topic.replication_factor != 1 && topic.replication_factor != -1 {
         let message = "replication factor must be 1 (or -1): Sluice runs a single broker";
-        return Err((errors::INVALID_REPLICATION_FACTOR, message.to_string()));
+        return Err((
+            ResponseError::InvalidReplicationFactor.code(),
+            message.to_string(),
+        ));
     }
     if !topic.assignments.is_empty() {
         let message = "manual replica assignment is not supported";
-        return Err((errors::INVALID_REPLICA_ASSIGNMENT, message.to_string()));
+        return Err((
+            ResponseError::InvalidReplicaAssignment.code(),
+            message.to_string(),
+        ));
     }
     let mut configs = TopicConfigs::default();
     for config in &topic.configs {
@@ -62,10 +71,10 @@ async fn create_one(
         let Some(value) = &config.value else { continue };
         configs
             .set(key, value.as_str())
-            .map_err(|err| (errors::INVALID_CONFIG, err.to_string()))?;
+            .map_err(|err| (ResponseError::InvalidConfig.code(), err.to_string()))?;
     }
     let partitions = if topic.num_partitions == -1 {
-        conn.shard.config.num_partitions
+        metadata.config().num_partitions
     } else {
         topic.num_partitions
     };
@@ -75,7 +84,7 @@ async fn create_one(
         configs,
         validate_only,
     };
-    conn.shard.admin(op).await?;
+    metadata.admin(op).await?;
     if !validate_only {
         tracing::info!(topic = %name, partitions, "created topic");
     }

@@ -7,17 +7,16 @@ use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::{DeleteGroupsRequest, DeleteGroupsResponse, GroupId};
 use kafka_protocol::protocol::VersionRange;
 
-use crate::group::route;
+use crate::group::service::GroupService;
 use crate::group::service::{GroupAnswer, GroupOp};
 use crate::group::wire::{code, str_bytes, string, unexpected};
-use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
+use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::util::join_all;
 
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 2 };
 
-pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+pub async fn handle(groups: &Rc<GroupService>, request: Request) -> Result<Outcome, RequestError> {
     let body: DeleteGroupsRequest = request.decode()?;
-    let shard = &conn.shard;
     let calls = body
         .groups_names
         .iter()
@@ -27,7 +26,7 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
                 let op = GroupOp::Delete {
                     group_id: group_id.clone(),
                 };
-                let error = match route::call(shard, &group_id, op).await {
+                let error = match groups.call(&group_id, op).await {
                     Ok(GroupAnswer::Delete(error)) => error,
                     Ok(other) => Some(unexpected(&other)),
                     Err(e) => Some(e),

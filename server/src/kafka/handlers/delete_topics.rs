@@ -6,15 +6,18 @@ use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, TopicName};
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 
-use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
-use crate::kafka::errors;
-use crate::shard::messages::AdminOp;
+use crate::error_code::ResponseError;
+use crate::kafka::dispatch::{Outcome, Request, RequestError};
+use crate::metadata::{AdminOp, MetadataService};
 
 pub const VERSIONS: VersionRange = VersionRange { min: 1, max: 6 };
 
-pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+pub async fn handle(
+    metadata: &Rc<MetadataService>,
+    request: Request,
+) -> Result<Outcome, RequestError> {
     let body: DeleteTopicsRequest = request.decode()?;
-    let meta = conn.shard.meta();
+    let meta = metadata.meta();
     // v0-5 list names; v6 lists (name or id) states.
     let mut targets: Vec<(Option<String>, uuid::Uuid)> = body
         .topic_names
@@ -33,7 +36,7 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
         let mut result = DeletableTopicResult::default();
         result.topic_id = id;
         let Some(name) = name else {
-            result.error_code = errors::UNKNOWN_TOPIC_ID;
+            result.error_code = ResponseError::UnknownTopicId.code();
             response.responses.push(result);
             continue;
         };
@@ -42,7 +45,7 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
             result.topic_id = topic.id();
         }
         let op = AdminOp::DeleteTopic { name: name.clone() };
-        match conn.shard.admin(op).await {
+        match metadata.admin(op).await {
             Ok(()) => tracing::info!(topic = %name, "deleted topic"),
             Err((code, message)) => {
                 result.error_code = code;

@@ -1,7 +1,5 @@
 //! DescribeCluster (key 60): one broker, which is also the controller.
 
-use std::rc::Rc;
-
 use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::{BrokerId, DescribeClusterRequest, DescribeClusterResponse};
 use kafka_protocol::protocol::{StrBytes, VersionRange};
@@ -10,9 +8,9 @@ use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
 
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 1 };
 
-pub fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+pub fn handle(conn: &Conn, request: Request) -> Result<Outcome, RequestError> {
     let body: DescribeClusterRequest = request.decode()?;
-    let config = &conn.shard.config;
+    let config = &conn.config;
     let (host, port) = conn.advertised();
     let mut broker = DescribeClusterBroker::default();
     broker.broker_id = BrokerId(config.node_id);

@@ -10,8 +10,9 @@ use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 
 use crate::config::BrokerConfig;
-use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
-use crate::kafka::errors;
+use crate::error_code::ResponseError;
+use crate::kafka::dispatch::{Outcome, Request, RequestError};
+use crate::metadata::MetadataService;
 use crate::topics::config::*;
 
 pub const VERSIONS: VersionRange = VersionRange { min: 1, max: 4 };
@@ -26,7 +27,7 @@ const TYPE_INT: i8 = 3;
 const TYPE_LONG: i8 = 5;
 const TYPE_LIST: i8 = 7;
 
-pub fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+pub fn handle(metadata: &Rc<MetadataService>, request: Request) -> Result<Outcome, RequestError> {
     let body: DescribeConfigsRequest = request.decode()?;
     let mut response = DescribeConfigsResponse::default();
     for resource in body.resources {
@@ -43,15 +44,15 @@ pub fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError
         result.resource_name = resource.resource_name.clone();
         match resource.resource_type {
             RESOURCE_TOPIC => {
-                let meta = conn.shard.meta();
+                let meta = metadata.meta();
                 match meta.topic(resource.resource_name.as_str()) {
                     None => {
-                        result.error_code = errors::UNKNOWN_TOPIC_OR_PARTITION;
+                        result.error_code = ResponseError::UnknownTopicOrPartition.code();
                         result.error_message = Some(StrBytes::from_static_str("unknown topic"));
                     }
                     Some(topic) => {
                         for key in SUPPORTED_KEYS.iter().filter(|k| wanted(k)) {
-                            let value = topic.configs.value(key, &conn.shard.config);
+                            let value = topic.configs.value(key, metadata.config());
                             let source = if topic.configs.overrides.contains_key(*key) {
                                 SOURCE_DYNAMIC_TOPIC
                             } else {
@@ -64,7 +65,7 @@ pub fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError
                 }
             }
             RESOURCE_BROKER => {
-                for (key, value, config_type) in broker_entries(&conn.shard.config) {
+                for (key, value, config_type) in broker_entries(metadata.config()) {
                     if wanted(key) {
                         let entry =
                             entry(key, Some(value), true, SOURCE_STATIC_BROKER, config_type);
@@ -73,7 +74,7 @@ pub fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError
                 }
             }
             other => {
-                result.error_code = errors::INVALID_REQUEST;
+                result.error_code = ResponseError::InvalidRequest.code();
                 let message = format!("resource type {other} has no configs here");
                 result.error_message = Some(StrBytes::from_string(message));
             }

@@ -6,19 +6,18 @@ use kafka_protocol::messages::describe_groups_response::{DescribedGroup, Describ
 use kafka_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse, GroupId};
 use kafka_protocol::protocol::VersionRange;
 
-use crate::group::route;
+use crate::group::service::GroupService;
 use crate::group::service::{GroupAnswer, GroupOp};
 use crate::group::state::GroupState;
 use crate::group::wire::{code, opt_str_bytes, str_bytes, string, unexpected};
-use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
+use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::util::join_all;
 
 /// v6 reports unknown groups as GROUP_ID_NOT_FOUND; through v5 they are "Dead" with no error.
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 5 };
 
-pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+pub async fn handle(groups: &Rc<GroupService>, request: Request) -> Result<Outcome, RequestError> {
     let body: DescribeGroupsRequest = request.decode()?;
-    let shard = &conn.shard;
     let calls = body
         .groups
         .iter()
@@ -28,7 +27,7 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
                 let op = GroupOp::Describe {
                     group_id: group_id.clone(),
                 };
-                match route::call(shard, &group_id, op).await {
+                match groups.call(&group_id, op).await {
                     Ok(GroupAnswer::Describe(d)) => Ok(d),
                     Ok(other) => Err((group_id, unexpected(&other))),
                     Err(e) => Err((group_id, e)),

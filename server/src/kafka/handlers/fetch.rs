@@ -12,18 +12,18 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use bytes::{BufMut, BytesMut};
-use futures_lite::future;
 use kafka_protocol::messages::FetchRequest;
 use kafka_protocol::protocol::VersionRange;
 
-use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
-use crate::kafka::errors;
+use crate::error_code::{ResponseError, NONE};
+use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::kafka::response::Response;
 use crate::kafka::wire::*;
 use crate::limits::FETCH_WAIT_MS_MAX;
-use crate::shard::messages::{OutChunk, PartitionRead, ReadSpec, ShardRequest};
-use crate::shard::shard::Shard;
-use crate::util::join_all;
+use crate::metadata::MetadataService;
+use crate::partition::messages::{OutChunk, PartitionRead, ReadSpec, Watched};
+use crate::partition::PartitionService;
+use crate::util::{first_of, join_all};
 
 /// v13+ address topics by id; we serve names.
 pub const VERSIONS: VersionRange = VersionRange { min: 4, max: 12 };
@@ -41,17 +41,26 @@ struct Wanted {
     owner: Option<usize>,
 }
 
-pub fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+pub fn handle(
+    partitions: &Rc<PartitionService>,
+    metadata: &MetadataService,
+    request: Request,
+) -> Result<Outcome, RequestError> {
     let body: FetchRequest = request.decode()?;
-    let conn = conn.clone();
+    let partitions = partitions.clone();
+    let (topics, parts) = wanted(&partitions, metadata, &body);
     Ok(Outcome::Deferred(Box::pin(async move {
-        let response = fetch(&conn.shard, &request, body).await;
+        let response = fetch(&partitions, &request, body, topics, parts).await;
         Ok(Some(response))
     })))
 }
 
-fn wanted(shard: &Shard, body: &FetchRequest) -> (Vec<(String, usize)>, Vec<Wanted>) {
-    let meta = shard.meta();
+fn wanted(
+    partitions: &PartitionService,
+    metadata: &MetadataService,
+    body: &FetchRequest,
+) -> (Vec<(String, usize)>, Vec<Wanted>) {
+    let meta = metadata.meta();
     let mut topics = Vec::with_capacity(body.topics.len());
     let mut parts = Vec::new();
     for topic in &body.topics {
@@ -66,14 +75,20 @@ fn wanted(shard: &Shard, body: &FetchRequest) -> (Vec<(String, usize)>, Vec<Want
                 partition: index,
                 fetch_offset: partition.fetch_offset,
                 partition_max_bytes: partition.partition_max_bytes.max(0) as u32,
-                owner: known.then(|| shard.owner_of(&name, index)),
+                owner: known.then(|| partitions.owner_of(&name, index)),
             });
         }
     }
     (topics, parts)
 }
 
-async fn fetch(shard: &Rc<Shard>, request: &Request, body: FetchRequest) -> Response {
+async fn fetch(
+    partitions: &PartitionService,
+    request: &Request,
+    body: FetchRequest,
+    topics: Vec<(String, usize)>,
+    parts: Vec<Wanted>,
+) -> Response {
     let wait_ms = body.max_wait_ms.clamp(0, FETCH_WAIT_MS_MAX) as u64;
     let deadline = Instant::now() + Duration::from_millis(wait_ms);
     let min_bytes = body.min_bytes.max(0) as u64;
@@ -82,17 +97,16 @@ async fn fetch(shard: &Rc<Shard>, request: &Request, body: FetchRequest) -> Resp
     } else {
         body.max_bytes as u32
     };
-    let (topics, parts) = wanted(shard, &body);
     let reads = loop {
-        let reads = read_all(shard, &parts, max_bytes).await;
+        let reads = read_all(partitions, &parts, max_bytes).await;
         let total: u64 = reads.iter().map(|r| u64::from(r.bytes)).sum();
-        let errored = reads.iter().any(|r| r.error_code != errors::NONE);
+        let errored = reads.iter().any(|r| r.error_code != NONE);
         let now = Instant::now();
-        if total >= min_bytes || errored || now >= deadline || shard.is_stopping() {
+        if total >= min_bytes || errored || now >= deadline || partitions.is_stopping() {
             break reads;
         }
-        let waited = wait_for_data(shard, &parts, deadline - now);
-        crate::metrics::hooks::timed(crate::metrics::Stage::FetchWait, waited).await;
+        let waited = wait_for_data(partitions, &parts, deadline - now);
+        crate::metrics::hooks::long_poll(waited).await;
     };
     let indexes: Vec<i32> = parts.iter().map(|p| p.partition).collect();
     encode(request, &topics, &indexes, reads)
@@ -100,12 +114,16 @@ async fn fetch(shard: &Rc<Shard>, request: &Request, body: FetchRequest) -> Resp
 
 /// Reads every partition from its owner (owners in parallel), then trims to `max_bytes` in
 /// request order, keeping the first partition with data whatever its size.
-async fn read_all(shard: &Rc<Shard>, parts: &[Wanted], max_bytes: u32) -> Vec<PartitionRead> {
+async fn read_all(
+    partitions: &PartitionService,
+    parts: &[Wanted],
+    max_bytes: u32,
+) -> Vec<PartitionRead> {
     let mut results: Vec<Option<PartitionRead>> = parts.iter().map(|_| None).collect();
     let mut by_owner: BTreeMap<usize, (Vec<usize>, Vec<ReadSpec>)> = BTreeMap::new();
     for (position, part) in parts.iter().enumerate() {
         let Some(owner) = part.owner else {
-            results[position] = Some(unreadable(errors::UNKNOWN_TOPIC_OR_PARTITION));
+            results[position] = Some(unreadable(ResponseError::UnknownTopicOrPartition.code()));
             continue;
         };
         let entry = by_owner.entry(owner).or_default();
@@ -120,13 +138,7 @@ async fn read_all(shard: &Rc<Shard>, parts: &[Wanted], max_bytes: u32) -> Vec<Pa
     let calls = by_owner
         .into_iter()
         .map(|(owner, (positions, specs))| async move {
-            let reads = shard
-                .call(owner, |reply| ShardRequest::Read {
-                    parts: specs,
-                    sent_at: Instant::now(),
-                    reply,
-                })
-                .await;
+            let reads = partitions.read(owner, specs).await;
             (positions, reads)
         })
         .collect();
@@ -134,7 +146,7 @@ async fn read_all(shard: &Rc<Shard>, parts: &[Wanted], max_bytes: u32) -> Vec<Pa
         let count = positions.len();
         let reads = reads.unwrap_or_else(|_| {
             (0..count)
-                .map(|_| unreadable(errors::KAFKA_STORAGE_ERROR))
+                .map(|_| unreadable(ResponseError::KafkaStorageError.code()))
                 .collect()
         });
         assert_eq!(reads.len(), count);
@@ -145,7 +157,7 @@ async fn read_all(shard: &Rc<Shard>, parts: &[Wanted], max_bytes: u32) -> Vec<Pa
     let mut total: u64 = 0;
     let mut out = Vec::with_capacity(results.len());
     for read in results.into_iter() {
-        let mut read = read.unwrap_or_else(|| unreadable(errors::UNKNOWN_SERVER_ERROR));
+        let mut read = read.unwrap_or_else(|| unreadable(ResponseError::UnknownServerError.code()));
         let bytes = u64::from(read.bytes);
         if total > 0 && total + bytes > u64::from(max_bytes) {
             read.chunks.clear();
@@ -167,9 +179,10 @@ fn unreadable(error_code: i16) -> PartitionRead {
     }
 }
 
-/// Waits until any owner reports new data for one of our partitions, or the time is up.
-async fn wait_for_data(shard: &Rc<Shard>, parts: &[Wanted], wait: Duration) {
-    let mut by_owner: BTreeMap<usize, Vec<(String, i32, i64)>> = BTreeMap::new();
+/// Waits until any owner reports readable data for one of our partitions, or the time is up.
+/// The first owner to answer ends the wait; the other owners' waits are dropped.
+async fn wait_for_data(partitions: &PartitionService, parts: &[Wanted], wait: Duration) {
+    let mut by_owner: BTreeMap<usize, Vec<Watched>> = BTreeMap::new();
     for part in parts {
         if let Some(owner) = part.owner {
             let key = (part.topic.clone(), part.partition, part.fetch_offset);
@@ -177,34 +190,27 @@ async fn wait_for_data(shard: &Rc<Shard>, parts: &[Wanted], wait: Duration) {
         }
     }
     let wait_ms = wait.as_millis() as u64;
-    let (woke, woken) = flume::bounded::<()>(by_owner.len().max(1));
-    for (owner, watched) in by_owner {
-        let shard = shard.clone();
-        let woke = woke.clone();
-        glommio::spawn_local(async move {
-            let call = shard.call(owner, |reply| ShardRequest::WaitForData {
-                parts: watched,
-                wait_ms,
-                reply,
-            });
-            if call.await.is_ok() {
-                // The fetch may have finished already; nobody to tell then.
-                woke.try_send(()).ok();
-            }
+    let mut waits: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>>> = by_owner
+        .into_iter()
+        .map(|(owner, watched)| {
+            let wait: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>> =
+                Box::pin(async move {
+                    // A stopped owner ends nothing early: the timer decides then.
+                    if partitions
+                        .wait_for_data(owner, watched, wait_ms)
+                        .await
+                        .is_err()
+                    {
+                        futures_lite::future::pending::<()>().await;
+                    }
+                });
+            wait
         })
-        .detach();
-    }
-    drop(woke);
-    let timer = async {
+        .collect();
+    waits.push(Box::pin(async move {
         glommio::timer::sleep(wait).await;
-    };
-    let woken = async {
-        // Err only when every waiter has gone: then the timer decides.
-        if woken.recv_async().await.is_err() {
-            future::pending::<()>().await;
-        }
-    };
-    future::or(woken, timer).await;
+    }));
+    first_of(waits).await;
 }
 
 fn encode(
@@ -225,7 +231,7 @@ fn encode(
     }
     head.put_i32(0); // throttle_time_ms
     if version >= SESSION_FIELDS_VERSION_MIN {
-        head.put_i16(errors::NONE);
+        head.put_i16(NONE);
         head.put_i32(0); // session_id 0: sessions declined
     }
     put_array_len(&mut head, topics.len(), flexible);

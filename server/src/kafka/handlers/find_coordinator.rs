@@ -2,8 +2,6 @@
 //! group's `__consumer_offsets` partition is reached internally). Transaction coordinators
 //! don't exist yet.
 
-use std::rc::Rc;
-
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
 use kafka_protocol::protocol::{StrBytes, VersionRange};
@@ -18,10 +16,10 @@ pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 4 };
 const BATCHED_KEYS_VERSION_MIN: i16 = 4;
 const KEY_TYPE_GROUP: i8 = 0;
 
-pub fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+pub fn handle(conn: &Conn, request: Request) -> Result<Outcome, RequestError> {
     let body: FindCoordinatorRequest = request.decode()?;
     let (host, port) = conn.advertised();
-    let node_id = conn.shard.config.node_id;
+    let node_id = conn.config.node_id;
     let answer = |key: &StrBytes| {
         let mut c = Coordinator::default();
         c.key = key.clone();

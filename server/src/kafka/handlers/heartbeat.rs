@@ -6,14 +6,14 @@ use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse};
 use kafka_protocol::protocol::VersionRange;
 
 use crate::group::heartbeat::HeartbeatRequest as Beat;
-use crate::group::route;
+use crate::group::service::GroupService;
 use crate::group::service::{GroupAnswer, GroupOp};
 use crate::group::wire::{code, opt_string, string, unexpected};
-use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
+use crate::kafka::dispatch::{Outcome, Request, RequestError};
 
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 4 };
 
-pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+pub async fn handle(groups: &Rc<GroupService>, request: Request) -> Result<Outcome, RequestError> {
     let body: HeartbeatRequest = request.decode()?;
     let beat = Beat {
         group_id: string(&body.group_id.0),
@@ -22,7 +22,7 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
         group_instance_id: opt_string(&body.group_instance_id),
     };
     let group_id = beat.group_id.clone();
-    let error = match route::call(&conn.shard, &group_id, GroupOp::Heartbeat(beat)).await {
+    let error = match groups.call(&group_id, GroupOp::Heartbeat(beat)).await {
         Ok(GroupAnswer::Heartbeat(error)) => error,
         Ok(other) => Some(unexpected(&other)),
         Err(e) => Some(e),

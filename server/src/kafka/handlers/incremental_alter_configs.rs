@@ -9,23 +9,26 @@ use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterC
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 
 use super::describe_configs::RESOURCE_TOPIC;
-use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
-use crate::kafka::errors;
-use crate::shard::messages::AdminOp;
+use crate::error_code::ResponseError;
+use crate::kafka::dispatch::{Outcome, Request, RequestError};
+use crate::metadata::{AdminOp, MetadataService};
 
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 1 };
 
 const OP_SET: i8 = 0;
 const OP_DELETE: i8 = 1;
 
-pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+pub async fn handle(
+    metadata: &Rc<MetadataService>,
+    request: Request,
+) -> Result<Outcome, RequestError> {
     let body: IncrementalAlterConfigsRequest = request.decode()?;
     let mut response = IncrementalAlterConfigsResponse::default();
     for resource in &body.resources {
         let mut result = AlterConfigsResourceResponse::default();
         result.resource_type = resource.resource_type;
         result.resource_name = resource.resource_name.clone();
-        if let Err((code, message)) = alter(conn, resource, body.validate_only).await {
+        if let Err((code, message)) = alter(metadata, resource, body.validate_only).await {
             result.error_code = code;
             result.error_message = Some(StrBytes::from_string(message));
         }
@@ -35,22 +38,23 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
 }
 
 async fn alter(
-    conn: &Rc<Conn>,
+    metadata: &Rc<MetadataService>,
     resource: &AlterConfigsResource,
     validate_only: bool,
 ) -> Result<(), (i16, String)> {
     if resource.resource_type != RESOURCE_TOPIC {
         let message = "only topic configs can be altered; broker settings are static";
-        return Err((errors::INVALID_REQUEST, message.to_string()));
+        return Err((ResponseError::InvalidRequest.code(), message.to_string()));
     }
     let name = resource.resource_name.to_string();
-    let meta = conn.shard.meta();
+    let meta = metadata.meta();
     let Some(topic) = meta.topic(&name) else {
         let message = format!("topic '{name}' does not exist");
-        return Err((errors::UNKNOWN_TOPIC_OR_PARTITION, message));
+        return Err((ResponseError::UnknownTopicOrPartition.code(), message));
     };
     let mut configs = topic.configs.clone();
-    let invalid = |err: crate::topics::ConfigError| (errors::INVALID_CONFIG, err.to_string());
+    let invalid =
+        |err: crate::topics::ConfigError| (ResponseError::InvalidConfig.code(), err.to_string());
     for alteration in &resource.configs {
         let key = alteration.name.as_str();
         match (alteration.config_operation, &alteration.value) {
@@ -59,7 +63,7 @@ async fn alter(
             (op, _) => {
                 let message =
                     format!("operation {op} (APPEND/SUBTRACT) is not supported for {key}");
-                return Err((errors::INVALID_CONFIG, message));
+                return Err((ResponseError::InvalidConfig.code(), message));
             }
         }
     }
@@ -68,7 +72,7 @@ async fn alter(
         configs,
         validate_only,
     };
-    conn.shard.admin(op).await?;
+    metadata.admin(op).await?;
     if !validate_only {
         tracing::info!(topic = %name, "altered topic configs");
     }

@@ -9,12 +9,12 @@ use kafka_protocol::protocol::VersionRange;
 use kafka_protocol::ResponseError;
 
 use crate::group::join::{JoinRequest, JoinResult};
-use crate::group::route;
+use crate::group::service::GroupService;
 use crate::group::service::{GroupAnswer, GroupOp};
 use crate::group::wire::{
     client_host, code, opt_str_bytes, opt_string, str_bytes, string, unexpected,
 };
-use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
+use crate::kafka::dispatch::{Outcome, Request, RequestError};
 
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 9 };
 
@@ -26,7 +26,11 @@ const MEMBER_ID_REQUIRED_VERSION_MIN: i16 = 4;
 const NULLABLE_PROTOCOL_VERSION_MIN: i16 = 7;
 const SKIP_ASSIGNMENT_VERSION_MIN: i16 = 9;
 
-pub fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+pub fn handle(
+    groups: &Rc<GroupService>,
+    peer: &std::net::SocketAddr,
+    request: Request,
+) -> Result<Outcome, RequestError> {
     let body: JoinGroupRequest = request.decode()?;
     let version = request.version;
     let rebalance_timeout_ms = if version >= REBALANCE_TIMEOUT_VERSION_MIN {
@@ -39,7 +43,7 @@ pub fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError
         member_id: string(&body.member_id),
         group_instance_id: opt_string(&body.group_instance_id),
         client_id: request.client_id.clone().unwrap_or_default(),
-        client_host: client_host(&conn.peer),
+        client_host: client_host(peer),
         session_timeout_ms: body.session_timeout_ms,
         rebalance_timeout_ms,
         protocol_type: string(&body.protocol_type),
@@ -51,11 +55,11 @@ pub fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError
         require_known_member_id: version >= MEMBER_ID_REQUIRED_VERSION_MIN,
         supports_skip_assignment: version >= SKIP_ASSIGNMENT_VERSION_MIN,
     };
-    let shard = conn.shard.clone();
+    let groups = groups.clone();
     Ok(Outcome::Deferred(Box::pin(async move {
         let group_id = req.group_id.clone();
         let member_id = req.member_id.clone();
-        let result = match route::call(&shard, &group_id, GroupOp::Join(req)).await {
+        let result = match groups.call(&group_id, GroupOp::Join(req)).await {
             Ok(GroupAnswer::Join(result)) => result,
             Ok(other) => JoinResult::error(unexpected(&other), &member_id),
             Err(e) => JoinResult::error(e, &member_id),

@@ -7,16 +7,16 @@ use kafka_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse};
 use kafka_protocol::protocol::VersionRange;
 
 use crate::group::heartbeat::LeavingMember;
-use crate::group::route;
+use crate::group::service::GroupService;
 use crate::group::service::{GroupAnswer, GroupOp};
 use crate::group::wire::{code, opt_string, string, unexpected};
-use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
+use crate::kafka::dispatch::{Outcome, Request, RequestError};
 
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 5 };
 
 const BATCH_VERSION_MIN: i16 = 3;
 
-pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+pub async fn handle(groups: &Rc<GroupService>, request: Request) -> Result<Outcome, RequestError> {
     let body: LeaveGroupRequest = request.decode()?;
     let batch = request.version >= BATCH_VERSION_MIN;
     let members: Vec<LeavingMember> = if batch {
@@ -38,7 +38,7 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
         group_id: group_id.clone(),
         members: members.clone(),
     };
-    let outcome = match route::call(&conn.shard, &group_id, op).await {
+    let outcome = match groups.call(&group_id, op).await {
         Ok(GroupAnswer::Leave(outcome)) => outcome,
         Ok(other) => Err(unexpected(&other)),
         Err(e) => Err(e),

@@ -7,10 +7,10 @@ use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
 use kafka_protocol::protocol::VersionRange;
 
 use crate::group::admin::GROUP_TYPE_CLASSIC;
-use crate::group::route;
+use crate::group::service::GroupService;
 use crate::group::service::{GroupAnswer, GroupOp};
 use crate::group::wire::{str_bytes, string, unexpected};
-use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
+use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::util::join_all;
 
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 5 };
@@ -18,19 +18,18 @@ pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 5 };
 const GROUP_TYPE_VERSION_MIN: i16 = 5;
 const GROUP_STATE_VERSION_MIN: i16 = 4;
 
-pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+pub async fn handle(groups: &Rc<GroupService>, request: Request) -> Result<Outcome, RequestError> {
     let body: ListGroupsRequest = request.decode()?;
     let states: Vec<String> = body.states_filter.iter().map(string).collect();
     let types: Vec<String> = body.types_filter.iter().map(string).collect();
-    let shard = &conn.shard;
-    let calls = (0..shard.shards)
+    let calls = (0..groups.ctx().shards())
         .map(|target| {
             let op = GroupOp::ListGroups {
                 states: states.clone(),
                 types: types.clone(),
             };
             async move {
-                match route::call_shard(shard, target, op).await {
+                match groups.call_shard(target, op).await {
                     Ok(GroupAnswer::ListGroups(listed)) => listed,
                     Ok(other) => Err(unexpected(&other)),
                     Err(e) => Err(e),

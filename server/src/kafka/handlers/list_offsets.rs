@@ -1,18 +1,18 @@
 //! ListOffsets (key 2): earliest (-2), latest (-1), max timestamp (-3), or the first offset whose
 //! timestamp is at least the one given. Partitions are answered by their owner shards.
 
-use std::collections::BTreeMap;
-use std::rc::Rc;
-
 use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
 };
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use kafka_protocol::protocol::VersionRange;
+use std::collections::BTreeMap;
 
-use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
-use crate::kafka::errors;
-use crate::shard::messages::{OffsetAnswer, OffsetQuery, ShardRequest};
+use crate::error_code::{ResponseError, NONE};
+use crate::kafka::dispatch::{Outcome, Request, RequestError};
+use crate::metadata::MetadataService;
+use crate::partition::messages::{OffsetAnswer, OffsetQuery};
+use crate::partition::PartitionService;
 use crate::util::join_all;
 
 pub const VERSIONS: VersionRange = VersionRange { min: 1, max: 8 };
@@ -20,10 +20,13 @@ pub const VERSIONS: VersionRange = VersionRange { min: 1, max: 8 };
 /// Leader epoch field exists from v4; we report epoch 0.
 const LEADER_EPOCH_VERSION_MIN: i16 = 4;
 
-pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+pub async fn handle(
+    partitions: &PartitionService,
+    metadata: &MetadataService,
+    request: Request,
+) -> Result<Outcome, RequestError> {
     let body: ListOffsetsRequest = request.decode()?;
-    let shard = &conn.shard;
-    let meta = shard.meta();
+    let meta = metadata.meta();
     let mut answers: Vec<Option<OffsetAnswer>> = Vec::new();
     let mut by_owner: BTreeMap<usize, (Vec<usize>, Vec<OffsetQuery>)> = BTreeMap::new();
     for topic in &body.topics {
@@ -33,13 +36,15 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
             let index = partition.partition_index;
             if !count.is_some_and(|n| index >= 0 && index < n) {
                 answers.push(Some(OffsetAnswer {
-                    error_code: errors::UNKNOWN_TOPIC_OR_PARTITION,
+                    error_code: ResponseError::UnknownTopicOrPartition.code(),
                     timestamp: -1,
                     offset: -1,
                 }));
                 continue;
             }
-            let entry = by_owner.entry(shard.owner_of(&name, index)).or_default();
+            let entry = by_owner
+                .entry(partitions.owner_of(&name, index))
+                .or_default();
             entry.0.push(answers.len());
             entry.1.push(OffsetQuery {
                 topic: name.clone(),
@@ -52,9 +57,7 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
     let calls = by_owner
         .into_iter()
         .map(|(owner, (positions, queries))| async move {
-            let result = shard
-                .call(owner, |reply| ShardRequest::ListOffsets { queries, reply })
-                .await;
+            let result = partitions.list_offsets(owner, queries).await;
             (positions, result)
         })
         .collect();
@@ -72,7 +75,7 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
         out.name = topic.name.clone();
         for partition in &topic.partitions {
             let answer = answers.next().flatten().unwrap_or(OffsetAnswer {
-                error_code: errors::KAFKA_STORAGE_ERROR,
+                error_code: ResponseError::KafkaStorageError.code(),
                 timestamp: -1,
                 offset: -1,
             });
@@ -81,7 +84,7 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
             p.error_code = answer.error_code;
             p.timestamp = answer.timestamp;
             p.offset = answer.offset;
-            if request.version >= LEADER_EPOCH_VERSION_MIN && answer.error_code == errors::NONE {
+            if request.version >= LEADER_EPOCH_VERSION_MIN && answer.error_code == NONE {
                 p.leader_epoch = 0;
             }
             out.partitions.push(p);

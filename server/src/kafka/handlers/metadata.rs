@@ -9,9 +9,9 @@ use kafka_protocol::messages::metadata_response::{
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 
+use crate::error_code::{ResponseError, NONE};
 use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
-use crate::kafka::errors;
-use crate::shard::messages::AdminOp;
+use crate::metadata::{AdminOp, MetadataService};
 use crate::topics::{ClusterMeta, TopicConfigs};
 
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 12 };
@@ -19,16 +19,19 @@ pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 12 };
 /// Versions before 4 have no allow_auto_topic_creation field: Kafka treats them as allowing it.
 const AUTO_CREATE_FIELD_VERSION: i16 = 4;
 
-pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+pub async fn handle(
+    conn: &Conn,
+    metadata: &Rc<MetadataService>,
+    request: Request,
+) -> Result<Outcome, RequestError> {
     let body: MetadataRequest = request.decode()?;
-    let shard = &conn.shard;
-    let allow_auto_create = shard.config.auto_create_topics_enable
+    let allow_auto_create = metadata.config().auto_create_topics_enable
         && (request.version < AUTO_CREATE_FIELD_VERSION || body.allow_auto_topic_creation);
     let mut wanted: Option<Vec<WantedTopic>> = None;
     // In v0 an empty list (null is not allowed) means every topic.
     let all_topics = request.version == 0 && body.topics.as_ref().is_some_and(Vec::is_empty);
     if let Some(topics) = body.topics.as_ref().filter(|_| !all_topics) {
-        let meta = shard.meta();
+        let meta = metadata.meta();
         let mut list = Vec::with_capacity(topics.len());
         for topic in topics {
             let name = match &topic.name {
@@ -39,17 +42,17 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
                 list.push(WantedTopic::UnknownId(topic.topic_id));
                 continue;
             };
-            let mut error_code = errors::NONE;
+            let mut error_code = NONE;
             if meta.topic(&name).is_none() && allow_auto_create {
                 let op = AdminOp::CreateTopic {
                     name: name.clone(),
-                    partitions: shard.config.num_partitions,
+                    partitions: metadata.config().num_partitions,
                     configs: TopicConfigs::default(),
                     validate_only: false,
                 };
-                match shard.admin(op).await {
+                match metadata.admin(op).await {
                     Ok(()) => tracing::info!(topic = %name, "auto-created topic"),
-                    Err((code, _)) if code == errors::TOPIC_ALREADY_EXISTS => {}
+                    Err((code, _)) if code == ResponseError::TopicAlreadyExists.code() => {}
                     Err((code, message)) => {
                         tracing::info!(topic = %name, "auto-create refused: {message}");
                         error_code = code;
@@ -60,7 +63,7 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
         }
         wanted = Some(list);
     }
-    let response = build(conn, &shard.meta(), wanted);
+    let response = build(conn, &metadata.meta(), wanted);
     Ok(request.respond(&response)?.into())
 }
 
@@ -70,7 +73,7 @@ enum WantedTopic {
 }
 
 fn build(conn: &Conn, meta: &ClusterMeta, wanted: Option<Vec<WantedTopic>>) -> MetadataResponse {
-    let config = &conn.shard.config;
+    let config = &conn.config;
     let (host, port) = conn.advertised();
     let mut broker = MetadataResponseBroker::default();
     broker.node_id = BrokerId(config.node_id);
@@ -84,7 +87,7 @@ fn build(conn: &Conn, meta: &ClusterMeta, wanted: Option<Vec<WantedTopic>>) -> M
         None => meta
             .topics
             .keys()
-            .map(|name| topic(conn, meta, name, errors::NONE))
+            .map(|name| topic(conn, meta, name, NONE))
             .collect(),
         Some(list) => list
             .into_iter()
@@ -93,7 +96,7 @@ fn build(conn: &Conn, meta: &ClusterMeta, wanted: Option<Vec<WantedTopic>>) -> M
                 WantedTopic::UnknownId(id) => {
                     let mut unknown = MetadataResponseTopic::default();
                     unknown.topic_id = id;
-                    unknown.error_code = errors::UNKNOWN_TOPIC_ID;
+                    unknown.error_code = ResponseError::UnknownTopicId.code();
                     unknown
                 }
             })
@@ -103,12 +106,12 @@ fn build(conn: &Conn, meta: &ClusterMeta, wanted: Option<Vec<WantedTopic>>) -> M
 }
 
 fn topic(conn: &Conn, meta: &ClusterMeta, name: &str, error_code: i16) -> MetadataResponseTopic {
-    let node = BrokerId(conn.shard.config.node_id);
+    let node = BrokerId(conn.config.node_id);
     let mut out = MetadataResponseTopic::default();
     out.name = Some(TopicName(StrBytes::from_string(name.to_string())));
     let Some(topic) = meta.topic(name) else {
-        out.error_code = if error_code == errors::NONE {
-            errors::UNKNOWN_TOPIC_OR_PARTITION
+        out.error_code = if error_code == NONE {
+            ResponseError::UnknownTopicOrPartition.code()
         } else {
             error_code
         };

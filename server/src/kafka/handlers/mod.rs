@@ -66,30 +66,37 @@ pub fn versions(api_key: i16) -> Option<VersionRange> {
         .map(|(_, range)| *range)
 }
 
+/// Hands the request to its API's handler, with the services that handler uses.
 pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+    let services = &conn.services;
+    let partitions = &services.partitions;
+    let metadata = &services.metadata;
+    let groups = &services.groups;
     match request.api_key {
-        ApiKey::Produce => produce::handle(conn, request).await,
-        ApiKey::Fetch => fetch::handle(conn, request),
-        ApiKey::ListOffsets => list_offsets::handle(conn, request).await,
-        ApiKey::Metadata => metadata::handle(conn, request).await,
+        ApiKey::Produce => produce::handle(partitions, metadata, request).await,
+        ApiKey::Fetch => fetch::handle(partitions, metadata, request),
+        ApiKey::ListOffsets => list_offsets::handle(partitions, metadata, request).await,
+        ApiKey::Metadata => metadata::handle(conn, metadata, request).await,
         ApiKey::ApiVersions => api_versions::handle(request),
-        ApiKey::CreateTopics => create_topics::handle(conn, request).await,
-        ApiKey::DeleteTopics => delete_topics::handle(conn, request).await,
-        ApiKey::DescribeConfigs => describe_configs::handle(conn, request),
-        ApiKey::CreatePartitions => create_partitions::handle(conn, request).await,
-        ApiKey::IncrementalAlterConfigs => incremental_alter_configs::handle(conn, request).await,
+        ApiKey::CreateTopics => create_topics::handle(metadata, request).await,
+        ApiKey::DeleteTopics => delete_topics::handle(metadata, request).await,
+        ApiKey::DescribeConfigs => describe_configs::handle(metadata, request),
+        ApiKey::CreatePartitions => create_partitions::handle(metadata, request).await,
+        ApiKey::IncrementalAlterConfigs => {
+            incremental_alter_configs::handle(metadata, request).await
+        }
         ApiKey::DescribeCluster => describe_cluster::handle(conn, request),
-        ApiKey::OffsetCommit => offset_commit::handle(conn, request),
-        ApiKey::OffsetFetch => offset_fetch::handle(conn, request).await,
+        ApiKey::OffsetCommit => offset_commit::handle(groups, metadata, request),
+        ApiKey::OffsetFetch => offset_fetch::handle(groups, request).await,
         ApiKey::FindCoordinator => find_coordinator::handle(conn, request),
-        ApiKey::JoinGroup => join_group::handle(conn, request),
-        ApiKey::Heartbeat => heartbeat::handle(conn, request).await,
-        ApiKey::LeaveGroup => leave_group::handle(conn, request).await,
-        ApiKey::SyncGroup => sync_group::handle(conn, request),
-        ApiKey::DescribeGroups => describe_groups::handle(conn, request).await,
-        ApiKey::ListGroups => list_groups::handle(conn, request).await,
-        ApiKey::DeleteGroups => delete_groups::handle(conn, request).await,
-        ApiKey::OffsetDelete => offset_delete::handle(conn, request).await,
+        ApiKey::JoinGroup => join_group::handle(groups, &conn.peer, request),
+        ApiKey::Heartbeat => heartbeat::handle(groups, request).await,
+        ApiKey::LeaveGroup => leave_group::handle(groups, request).await,
+        ApiKey::SyncGroup => sync_group::handle(groups, request),
+        ApiKey::DescribeGroups => describe_groups::handle(groups, request).await,
+        ApiKey::ListGroups => list_groups::handle(groups, request).await,
+        ApiKey::DeleteGroups => delete_groups::handle(groups, request).await,
+        ApiKey::OffsetDelete => offset_delete::handle(groups, metadata, request).await,
         other => Err(RequestError::UnknownApiKey(other as i16)),
     }
 }
@@ -101,7 +108,7 @@ mod tests {
     use kafka_protocol::protocol::Message;
 
     /// Every advertised version must be one the protocol crate can decode and encode, except
-    /// Produce's minimum, which is advertised as 0 for librdkafka (see KAFKA-NOTES.md).
+    /// Produce's minimum, which is advertised as 0 for librdkafka (server/README.md, "Protocol and runtime facts").
     #[test]
     fn advertised_versions_are_within_what_the_codec_supports() {
         let codec = |key: ApiKey| key.valid_versions();

@@ -11,17 +11,22 @@ use kafka_protocol::protocol::VersionRange;
 use kafka_protocol::ResponseError;
 
 use crate::group::offsets::{CommitEntry, CommitRequest};
-use crate::group::route;
+use crate::group::service::GroupService;
 use crate::group::service::{GroupAnswer, GroupOp};
 use crate::group::wire::{code, opt_string, string, unexpected};
-use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
+use crate::kafka::dispatch::{Outcome, Request, RequestError};
+use crate::metadata::MetadataService;
 
 /// v9 switches to KIP-848 member epochs; classic groups are served through v8.
 pub const VERSIONS: VersionRange = VersionRange { min: 2, max: 8 };
 
-pub fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+pub fn handle(
+    groups: &Rc<GroupService>,
+    metadata: &MetadataService,
+    request: Request,
+) -> Result<Outcome, RequestError> {
     let body: OffsetCommitRequest = request.decode()?;
-    let meta = conn.shard.meta();
+    let meta = metadata.meta();
     let known = |topic: &str, partition: i32| {
         meta.topic(topic)
             .is_some_and(|t| partition >= 0 && partition < t.partitions)
@@ -57,14 +62,14 @@ pub fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError
         group_instance_id: opt_string(&body.group_instance_id),
         entries,
     };
-    let shard = conn.shard.clone();
+    let groups = groups.clone();
     Ok(Outcome::Deferred(Box::pin(async move {
         let group_id = req.group_id.clone();
         let count = req.entries.len();
         let results = if count == 0 {
             Vec::new()
         } else {
-            match route::call(&shard, &group_id, GroupOp::Commit(req)).await {
+            match groups.call(&group_id, GroupOp::Commit(req)).await {
                 Ok(GroupAnswer::Commit(results)) => results.into_iter().map(|r| r.2).collect(),
                 Ok(other) => vec![Some(unexpected(&other)); count],
                 Err(e) => vec![Some(e); count],

@@ -9,16 +9,21 @@ use kafka_protocol::messages::{OffsetDeleteRequest, OffsetDeleteResponse, TopicN
 use kafka_protocol::protocol::VersionRange;
 use kafka_protocol::ResponseError;
 
-use crate::group::route;
+use crate::group::service::GroupService;
 use crate::group::service::{GroupAnswer, GroupOp, TopicPartitions};
 use crate::group::wire::{code, str_bytes, string, unexpected};
-use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
+use crate::kafka::dispatch::{Outcome, Request, RequestError};
+use crate::metadata::MetadataService;
 
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 0 };
 
-pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+pub async fn handle(
+    groups: &Rc<GroupService>,
+    metadata: &MetadataService,
+    request: Request,
+) -> Result<Outcome, RequestError> {
     let body: OffsetDeleteRequest = request.decode()?;
-    let meta = conn.shard.meta();
+    let meta = metadata.meta();
     let group_id = string(&body.group_id.0);
     let mut unknown: Vec<(String, i32)> = Vec::new();
     let mut topics: TopicPartitions = Vec::new();
@@ -39,7 +44,7 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
         group_id: group_id.clone(),
         topics,
     };
-    let answer = match route::call(&conn.shard, &group_id, op).await {
+    let answer = match groups.call(&group_id, op).await {
         Ok(GroupAnswer::DeleteOffsets(answer)) => answer,
         Ok(other) => Err(unexpected(&other)),
         Err(e) => Err(e),

@@ -12,10 +12,10 @@ use kafka_protocol::protocol::VersionRange;
 use kafka_protocol::ResponseError;
 
 use crate::group::offsets::FetchedOffset;
-use crate::group::route;
+use crate::group::service::GroupService;
 use crate::group::service::{GroupAnswer, GroupOp, TopicPartitions};
 use crate::group::wire::{str_bytes, string, unexpected};
-use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
+use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::util::join_all;
 
 /// v9 adds KIP-848 member epochs; classic groups are served through v8.
@@ -25,7 +25,7 @@ pub const VERSIONS: VersionRange = VersionRange { min: 1, max: 8 };
 const TOP_LEVEL_ERROR_VERSION_MIN: i16 = 2;
 const MULTI_GROUP_VERSION_MIN: i16 = 8;
 
-pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+pub async fn handle(service: &Rc<GroupService>, request: Request) -> Result<Outcome, RequestError> {
     let body: OffsetFetchRequest = request.decode()?;
     let version = request.version;
     let groups: Vec<(String, Option<TopicPartitions>)> = if version >= MULTI_GROUP_VERSION_MIN {
@@ -48,7 +48,6 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
         });
         vec![(string(&body.group_id.0), topics)]
     };
-    let shard = &conn.shard;
     let calls = groups
         .iter()
         .map(|(group_id, topics)| async move {
@@ -56,7 +55,7 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
                 group_id: group_id.clone(),
                 topics: topics.clone(),
             };
-            match route::call(shard, group_id, op).await {
+            match service.call(group_id, op).await {
                 Ok(GroupAnswer::FetchOffsets(rows)) => rows,
                 Ok(other) => Err(unexpected(&other)),
                 Err(e) => Err(e),

@@ -18,10 +18,13 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 
-use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
-use crate::kafka::errors;
-use crate::shard::messages::{ProducePart, ProducePartResult, ShardRequest};
-use crate::shard::shard::Shard;
+use sluice_engine::batch::{BATCH_LENGTH_AT, HEADER_BYTES, LOG_OVERHEAD_BYTES};
+
+use crate::error_code::{ResponseError, NONE};
+use crate::kafka::dispatch::{Outcome, Request, RequestError};
+use crate::metadata::MetadataService;
+use crate::partition::messages::{ProducePart, ProducePartResult};
+use crate::partition::PartitionService;
 use crate::util::{join_all, now_ms};
 
 /// Advertised from 0 because librdkafka misbehaves when Produce's minimum is above 0
@@ -33,11 +36,8 @@ const ACKS_NONE: i16 = 0;
 const ACKS_LEADER: i16 = 1;
 const ACKS_ALL: i16 = -1;
 
-/// RecordBatch v2: baseOffset (8) + batchLength (4) precede the part batchLength counts.
-const BATCH_LENGTH_OFFSET: usize = 8;
-const BATCH_LOG_OVERHEAD: usize = 12;
-/// The smallest batchLength of a valid v2 batch header (61 bytes of header minus 12).
-const BATCH_LENGTH_MIN: usize = 49;
+/// The smallest batchLength of a valid v2 batch: its header past the length field.
+const BATCH_LENGTH_MIN: usize = HEADER_BYTES - LOG_OVERHEAD_BYTES;
 
 /// Splits a records blob into whole batches by their length fields.
 pub fn split_batches(records: &Bytes) -> Result<Vec<Bytes>, String> {
@@ -45,22 +45,22 @@ pub fn split_batches(records: &Bytes) -> Result<Vec<Bytes>, String> {
     let mut at = 0;
     while at < records.len() {
         let remaining = records.len() - at;
-        if remaining < BATCH_LOG_OVERHEAD {
+        if remaining < LOG_OVERHEAD_BYTES {
             return Err(format!("{remaining} trailing bytes are not a record batch"));
         }
-        let len_at = at + BATCH_LENGTH_OFFSET;
+        let len_at = at + BATCH_LENGTH_AT;
         let length = i32::from_be_bytes([
             records[len_at],
             records[len_at + 1],
             records[len_at + 2],
             records[len_at + 3],
         ]);
-        if length < BATCH_LENGTH_MIN as i32 || length as usize > remaining - BATCH_LOG_OVERHEAD {
+        if length < BATCH_LENGTH_MIN as i32 || length as usize > remaining - LOG_OVERHEAD_BYTES {
             return Err(format!(
                 "record batch length {length} does not fit the request"
             ));
         }
-        let end = at + BATCH_LOG_OVERHEAD + length as usize;
+        let end = at + LOG_OVERHEAD_BYTES + length as usize;
         batches.push(records.slice(at..end));
         at = end;
     }
@@ -80,16 +80,14 @@ struct Slot {
 }
 
 fn error_result(error_code: i16, message: String) -> ProducePartResult {
-    ProducePartResult {
-        error_code,
-        error_message: Some(message),
-        base_offset: -1,
-        log_append_time_ms: -1,
-        log_start_offset: -1,
-    }
+    ProducePartResult::error(error_code, message)
 }
 
-pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+pub async fn handle(
+    partitions: &Rc<PartitionService>,
+    metadata: &MetadataService,
+    request: Request,
+) -> Result<Outcome, RequestError> {
     if request.version < CODEC_VERSION_MIN {
         return Err(RequestError::UnsupportedVersion {
             api: request.api_key,
@@ -97,20 +95,20 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
         });
     }
     let body: ProduceRequest = request.decode()?;
-    let shard = conn.shard.clone();
+    let partitions = partitions.clone();
     let acks = body.acks;
     let topic_names: Vec<TopicName> = body.topic_data.iter().map(|t| t.name.clone()).collect();
-    let (mut slots, work) = route(&shard, body);
+    let (mut slots, work) = route(&partitions, metadata, body);
     if acks != ACKS_NONE && acks != ACKS_LEADER && acks != ACKS_ALL {
         for slot in slots.iter_mut() {
             let message = format!("acks must be 0, 1 or -1, not {acks}");
-            slot.result = error_result(errors::INVALID_REQUIRED_ACKS, message);
+            slot.result = error_result(ResponseError::InvalidRequiredAcks.code(), message);
         }
     } else {
-        append(&shard, &mut slots, work).await;
+        append(&partitions, &mut slots, work).await;
     }
     match acks {
-        ACKS_NONE => match slots.iter().find(|s| s.result.error_code != errors::NONE) {
+        ACKS_NONE => match slots.iter().find(|s| s.result.error_code != NONE) {
             Some(failed) => Err(RequestError::AcksZeroFailed(format!(
                 "{}-{}: error {}",
                 failed.name, failed.index, failed.result.error_code
@@ -118,7 +116,7 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
             None => Ok(Outcome::Ready(None)),
         },
         ACKS_ALL => Ok(Outcome::Deferred(Box::pin(async move {
-            flush(&shard, &mut slots).await;
+            flush(&partitions, &mut slots).await;
             Ok(Some(request.respond(&response(&topic_names, slots))?))
         }))),
         _ => Ok(request.respond(&response(&topic_names, slots))?.into()),
@@ -128,36 +126,43 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
 type Work = BTreeMap<usize, Vec<(usize, ProducePart)>>;
 
 /// Checks each partition against the metadata and groups the valid ones by owner shard.
-fn route(shard: &Shard, body: ProduceRequest) -> (Vec<Slot>, Work) {
-    let meta = shard.meta();
+fn route(
+    partitions: &PartitionService,
+    metadata: &MetadataService,
+    body: ProduceRequest,
+) -> (Vec<Slot>, Work) {
+    let meta = metadata.meta();
     let mut slots = Vec::new();
     let mut work: Work = BTreeMap::new();
     for (topic_index, topic) in body.topic_data.into_iter().enumerate() {
         let name = topic.name.0.to_string();
-        let partitions = meta.topic(&name).map(|t| t.partitions);
+        let partition_count = meta.topic(&name).map(|t| t.partitions);
         for partition in topic.partition_data {
             let mut slot = Slot {
                 topic: topic_index,
                 name: name.clone(),
                 index: partition.index,
                 owner: None,
-                result: error_result(errors::NONE, String::new()),
+                result: error_result(NONE, String::new()),
             };
-            let known = partitions.is_some_and(|n| partition.index >= 0 && partition.index < n);
+            let known =
+                partition_count.is_some_and(|n| partition.index >= 0 && partition.index < n);
             let batches = partition.records.as_ref().map(split_batches);
             match (known, batches) {
                 (false, _) => {
                     let message = format!("unknown topic or partition {name}-{}", partition.index);
-                    slot.result = error_result(errors::UNKNOWN_TOPIC_OR_PARTITION, message);
+                    let code = ResponseError::UnknownTopicOrPartition.code();
+                    slot.result = error_result(code, message);
                 }
                 (true, None) => {
-                    slot.result = error_result(errors::CORRUPT_MESSAGE, "no records".into());
+                    let code = ResponseError::CorruptMessage.code();
+                    slot.result = error_result(code, "no records".into());
                 }
                 (true, Some(Err(message))) => {
-                    slot.result = error_result(errors::CORRUPT_MESSAGE, message);
+                    slot.result = error_result(ResponseError::CorruptMessage.code(), message);
                 }
                 (true, Some(Ok(batches))) => {
-                    let owner = shard.owner_of(&name, partition.index);
+                    let owner = partitions.owner_of(&name, partition.index);
                     slot.owner = Some(owner);
                     let part = ProducePart {
                         topic: name.clone(),
@@ -174,21 +179,14 @@ fn route(shard: &Shard, body: ProduceRequest) -> (Vec<Slot>, Work) {
 }
 
 /// Sends each owner its partitions (concurrently across owners) and records the results.
-async fn append(shard: &Rc<Shard>, slots: &mut [Slot], work: Work) {
+async fn append(partitions: &PartitionService, slots: &mut [Slot], work: Work) {
     let now = now_ms();
     let calls = work
         .into_iter()
         .map(|(owner, parts)| {
             let (positions, parts): (Vec<usize>, Vec<ProducePart>) = parts.into_iter().unzip();
             async move {
-                let results = shard
-                    .call(owner, |reply| ShardRequest::Produce {
-                        parts,
-                        now_ms: now,
-                        sent_at: std::time::Instant::now(),
-                        reply,
-                    })
-                    .await;
+                let results = partitions.produce(owner, parts, now).await;
                 (positions, results)
             }
         })
@@ -204,7 +202,7 @@ async fn append(shard: &Rc<Shard>, slots: &mut [Slot], work: Work) {
             Err(err) => {
                 for position in positions {
                     slots[position].result =
-                        error_result(errors::KAFKA_STORAGE_ERROR, err.to_string());
+                        error_result(ResponseError::KafkaStorageError.code(), err.to_string());
                     slots[position].owner = None;
                 }
             }
@@ -213,10 +211,10 @@ async fn append(shard: &Rc<Shard>, slots: &mut [Slot], work: Work) {
 }
 
 /// acks=all: fdatasync every successfully appended partition on its owner.
-async fn flush(shard: &Rc<Shard>, slots: &mut [Slot]) {
+async fn flush(partitions: &PartitionService, slots: &mut [Slot]) {
     let mut by_owner: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (position, slot) in slots.iter().enumerate() {
-        if let (Some(owner), errors::NONE) = (slot.owner, slot.result.error_code) {
+        if let (Some(owner), NONE) = (slot.owner, slot.result.error_code) {
             by_owner.entry(owner).or_default().push(position);
         }
     }
@@ -228,17 +226,16 @@ async fn flush(shard: &Rc<Shard>, slots: &mut [Slot]) {
                 .map(|&p| (slots[p].name.clone(), slots[p].index))
                 .collect();
             async move {
-                let codes = shard
-                    .call(owner, |reply| ShardRequest::Flush { parts, reply })
-                    .await;
+                let codes = partitions.flush(owner, parts).await;
                 (positions, codes)
             }
         })
         .collect::<Vec<_>>();
     for (positions, codes) in join_all(calls).await {
-        let codes = codes.unwrap_or_else(|_| vec![errors::KAFKA_STORAGE_ERROR; positions.len()]);
+        let storage_error = ResponseError::KafkaStorageError.code();
+        let codes = codes.unwrap_or_else(|_| vec![storage_error; positions.len()]);
         for (position, code) in positions.into_iter().zip(codes) {
-            if code != errors::NONE {
+            if code != NONE {
                 let message = "the batch was appended but could not be flushed".to_string();
                 slots[position].result = error_result(code, message);
             }
@@ -262,7 +259,7 @@ fn response(topic_names: &[TopicName], slots: Vec<Slot>) -> ProduceResponse {
         partition.base_offset = slot.result.base_offset;
         partition.log_append_time_ms = slot.result.log_append_time_ms;
         partition.log_start_offset = slot.result.log_start_offset;
-        if slot.result.error_code != errors::NONE {
+        if slot.result.error_code != NONE {
             partition.error_message = slot.result.error_message.map(StrBytes::from_string);
         }
         topics[slot.topic].partition_responses.push(partition);

@@ -5,15 +5,15 @@ use std::rc::Rc;
 use kafka_protocol::messages::{SyncGroupRequest, SyncGroupResponse};
 use kafka_protocol::protocol::VersionRange;
 
-use crate::group::route;
+use crate::group::service::GroupService;
 use crate::group::service::{GroupAnswer, GroupOp};
 use crate::group::sync::{SyncRequest, SyncResult};
 use crate::group::wire::{code, opt_str_bytes, opt_string, string, unexpected};
-use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
+use crate::kafka::dispatch::{Outcome, Request, RequestError};
 
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 5 };
 
-pub fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
+pub fn handle(groups: &Rc<GroupService>, request: Request) -> Result<Outcome, RequestError> {
     let body: SyncGroupRequest = request.decode()?;
     let req = SyncRequest {
         group_id: string(&body.group_id.0),
@@ -28,10 +28,10 @@ pub fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError
             .map(|a| (string(&a.member_id), a.assignment.clone()))
             .collect(),
     };
-    let shard = conn.shard.clone();
+    let groups = groups.clone();
     Ok(Outcome::Deferred(Box::pin(async move {
         let group_id = req.group_id.clone();
-        let result = match route::call(&shard, &group_id, GroupOp::Sync(req)).await {
+        let result = match groups.call(&group_id, GroupOp::Sync(req)).await {
             Ok(GroupAnswer::Sync(result)) => result,
             Ok(other) => SyncResult::error(unexpected(&other)),
             Err(e) => SyncResult::error(e),

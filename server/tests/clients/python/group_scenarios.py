@@ -30,7 +30,7 @@ import sys
 import threading
 import time
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, ConsumerGroupState, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -126,6 +126,15 @@ def wait_until(what, predicate, members, timeout_s=WAIT_S):
             return time.time()
         time.sleep(0.1)
     raise Failed(f"timed out waiting until {what}\n" + "\n".join(m.describe() for m in members))
+
+
+def described_group(admin, group):
+    """(state, {group instance id: (member id, sorted partitions)}) as DescribeGroups says."""
+    description = admin.describe_consumer_groups([group])[group].result(timeout=30)
+    members = {m.group_instance_id: (m.member_id,
+                                     sorted(tp.partition for tp in m.assignment.topic_partitions))
+               for m in description.members}
+    return description.state, members
 
 
 def create_topic(bootstrap, topic, partitions):
@@ -290,9 +299,9 @@ class ConfluentClient:
     def __init__(self, bootstrap):
         self.bootstrap = bootstrap
 
-    def consumer(self, group, reset="earliest"):
+    def consumer(self, group, reset="earliest", **extra):
         return Consumer({"bootstrap.servers": self.bootstrap, "group.id": group,
-                         "auto.offset.reset": reset, "enable.auto.commit": False})
+                         "auto.offset.reset": reset, "enable.auto.commit": False, **extra})
 
     def commit_after_reading(self, group, topic, partitions, upto):
         c = self.consumer(group)
@@ -320,7 +329,22 @@ class ConfluentClient:
             c.close()
 
     def subscribe_and_read(self, group, topic, reset, want, when_assigned=None):
-        c = self.consumer(group, reset)
+        # Partition -> the offset librdkafka fetches from once it resolved `reset` (its
+        # statistics: position() stays unset until a message arrives).
+        fetching = {}
+
+        def on_stats(text):
+            partitions = json.loads(text).get("topics", {}).get(topic, {}).get("partitions", {})
+            for p, stats in partitions.items():
+                if p != "-1":
+                    active = stats["fetch_state"] == "active" and stats["next_offset"] >= 0
+                    fetching[int(p)] = stats["next_offset"] if active else None
+
+        def resolved():
+            owned = [tp.partition for tp in c.assignment()]
+            return bool(owned) and all(fetching.get(p) is not None for p in owned)
+
+        c = self.consumer(group, reset, **{"statistics.interval.ms": 100, "stats_cb": on_stats})
         assigned = threading.Event()
         c.subscribe([topic], on_assign=lambda _c, _ps: assigned.set())
         got = []
@@ -330,10 +354,10 @@ class ConfluentClient:
                 while not assigned.is_set() and time.time() < deadline:
                     got += self._poll(c)
                 check(assigned.is_set(), f"group {group} never got an assignment")
-                # Let "latest" resolve to a position before anything new is produced.
-                settle = time.time() + 2
-                while time.time() < settle:
+                # "latest" must be a position before anything new is produced.
+                while not resolved() and time.time() < deadline:
                     got += self._poll(c)
+                check(resolved(), f"group {group} never resolved its start offsets: {fetching}")
                 when_assigned()
             while len(got) < want and time.time() < deadline:
                 got += self._poll(c)
@@ -447,12 +471,32 @@ def static_restart(args):
         wait_until("2 static members own 2 partitions each", two_each, members)
         b_partitions = b.partitions()
         a_events = a.assignments_seen()
+        admin = AdminClient({"bootstrap.servers": args.bootstrap})
+        state, before = described_group(admin, group)
+        check(state == ConsumerGroupState.STABLE and set(before) == {"static-a", "static-b"},
+              f"before the restart the group is {state} with {before}")
         b.close()
         b2 = Member(args, f"{args.prefix}-sb2", group, topic, session_ms, instance="static-b")
         members.append(b2)
         wait_until("the restarted static member gets its old partitions back",
                    lambda: b2.partitions() == b_partitions, members)
-        time.sleep(3)
+        # A rebalance would leave the group PreparingRebalance until `a` rejoined, and `a`
+        # reports the revocation before it rejoins: once the group is Stable with `a` as it was
+        # and static-b under a new member id (the restarted member's), `a`'s events tell.
+        last = []
+
+        def settled():
+            last[:] = [described_group(admin, group)]
+            state, now = last[0]
+            return (state == ConsumerGroupState.STABLE and set(now) == {"static-a", "static-b"}
+                    and now["static-a"] == before["static-a"]
+                    and now["static-b"][0] != before["static-b"][0]
+                    and now["static-b"][1] == b_partitions)
+        try:
+            wait_until("the group is Stable with a as it was and static-b rejoined", settled,
+                       members)
+        except Failed as e:
+            raise Failed(f"{e}\nlast described: {last}, before the restart: {before}") from None
         check(a.assignments_seen() == a_events,
               "the other member saw a rebalance: a static restart must not cause one\n"
               + "\n".join(m.describe() for m in members))

@@ -1,14 +1,9 @@
-//! Requests one shard sends to another (or to itself, on the same code path) and their replies.
-//! Everything here is `Send`: it crosses executor threads over glommio shared channels. Each
-//! request carries a one-shot reply sender for its own reply type.
+//! The partition subsystem's cross-shard requests and replies. Everything here is `Send`: it
+//! crosses executor threads on the partition mesh (`crate::shard::mesh`).
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-
-use crate::topics::{ClusterMeta, TopicConfigs};
-
-pub type Reply<T> = flume::Sender<T>;
 
 /// One partition's batches for the owner to append (acks is the connection shard's business).
 pub struct ProducePart {
@@ -24,6 +19,18 @@ pub struct ProducePartResult {
     pub base_offset: i64,
     pub log_append_time_ms: i64,
     pub log_start_offset: i64,
+}
+
+impl ProducePartResult {
+    pub fn error(error_code: i16, message: String) -> ProducePartResult {
+        ProducePartResult {
+            error_code,
+            error_message: Some(message),
+            base_offset: -1,
+            log_append_time_ms: -1,
+            log_start_offset: -1,
+        }
+    }
 }
 
 pub struct ReadSpec {
@@ -50,6 +57,10 @@ impl OutChunk {
             OutChunk::File { len, .. } => *len as usize,
         }
     }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 pub struct PartitionRead {
@@ -58,6 +69,18 @@ pub struct PartitionRead {
     pub log_start_offset: i64,
     pub chunks: Vec<OutChunk>,
     pub bytes: u32,
+}
+
+impl PartitionRead {
+    pub fn error(error_code: i16, high_watermark: i64, log_start_offset: i64) -> PartitionRead {
+        PartitionRead {
+            error_code,
+            high_watermark,
+            log_start_offset,
+            chunks: Vec::new(),
+            bytes: 0,
+        }
+    }
 }
 
 pub struct OffsetQuery {
@@ -74,69 +97,40 @@ pub struct OffsetAnswer {
     pub offset: i64,
 }
 
-/// A topic metadata change; only shard 0 executes these.
-pub enum AdminOp {
-    CreateTopic {
-        name: String,
-        partitions: i32,
-        configs: TopicConfigs,
-        validate_only: bool,
-    },
-    DeleteTopic {
-        name: String,
-    },
-    CreatePartitions {
-        name: String,
-        count: i32,
-        validate_only: bool,
-    },
-    SetConfigs {
-        name: String,
-        configs: TopicConfigs,
-        validate_only: bool,
-    },
-}
+/// (topic, partition, offset): wake when this partition has readable data past `offset`.
+pub type Watched = (String, i32, i64);
 
-/// Kafka error code and message of a refused admin op.
-pub type AdminResult = Result<(), (i16, String)>;
-
-pub enum ShardRequest {
+pub enum PartitionRequest {
     Produce {
         parts: Vec<ProducePart>,
         now_ms: i64,
         /// When the requesting shard sent it (queueing time metric).
         sent_at: std::time::Instant,
-        reply: Reply<Vec<ProducePartResult>>,
     },
     /// fdatasync everything appended so far to these partitions (group commit).
     Flush {
         parts: Vec<(String, i32)>,
-        reply: Reply<Vec<i16>>,
     },
     Read {
         parts: Vec<ReadSpec>,
         /// When the requesting shard sent it (queueing time metric).
         sent_at: std::time::Instant,
-        reply: Reply<Vec<PartitionRead>>,
     },
-    /// Resolves when one of the partitions has data past its offset, or at the deadline.
+    /// Resolves when one of the partitions has readable data past its offset, or at the
+    /// deadline.
     WaitForData {
-        parts: Vec<(String, i32, i64)>,
+        parts: Vec<Watched>,
         wait_ms: u64,
-        reply: Reply<()>,
     },
     ListOffsets {
         queries: Vec<OffsetQuery>,
-        reply: Reply<Vec<OffsetAnswer>>,
     },
-    Admin {
-        op: AdminOp,
-        reply: Reply<AdminResult>,
-    },
-    ApplyMeta {
-        meta: Arc<ClusterMeta>,
-        reply: Reply<()>,
-    },
-    /// A consumer-group request for the coordinator shard of its group.
-    Group(crate::group::service::GroupCall),
+}
+
+pub enum PartitionReply {
+    Produce(Vec<ProducePartResult>),
+    Flush(Vec<i16>),
+    Read(Vec<PartitionRead>),
+    WaitForData,
+    ListOffsets(Vec<OffsetAnswer>),
 }

@@ -5,30 +5,23 @@
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::records::RecordBatchDecoder;
-use sluice_engine::PartitionLog;
+use sluice_engine::batch::{self, BatchHeader};
 
+use super::partition::Partition;
 use crate::util::catch_decoder_panic;
-
-/// RecordBatch v2 layout: batchLength at 8..12, attributes at 21..23 (bit 3: LogAppendTime).
-const BATCH_LENGTH_AT: usize = 8;
-const BATCH_LOG_OVERHEAD: usize = 12;
-const ATTRIBUTES_AT: usize = 21;
-const ATTRIBUTE_LOG_APPEND_TIME: u16 = 1 << 3;
-const BATCH_HEADER_BYTES: usize = 61;
 
 /// `(offset, timestamp)` of the first record at or after `timestamp_ms` in the batch the engine
 /// found (`batch_answer`); the engine's answer itself when the batch can't be narrowed.
 pub async fn first_record_at_or_after(
-    log: &PartitionLog,
+    partition: &Partition,
     batch_answer: (i64, i64),
     timestamp_ms: i64,
 ) -> (i64, i64) {
     let (batch_offset, _) = batch_answer;
-    let Some(batch) = read_batch(log, batch_offset).await else {
+    let Some((batch, header)) = read_batch(partition, batch_offset).await else {
         return batch_answer;
     };
-    let attributes = u16::from_be_bytes([batch[ATTRIBUTES_AT], batch[ATTRIBUTES_AT + 1]]);
-    if attributes & ATTRIBUTE_LOG_APPEND_TIME != 0 {
+    if header.attributes & batch::ATTRIBUTE_LOG_APPEND_TIME != 0 {
         // Every record carries the batch's append time: the batch start is the answer.
         return batch_answer;
     }
@@ -50,8 +43,8 @@ pub async fn first_record_at_or_after(
 }
 
 /// The bytes of the batch containing `offset` (the engine returns whole batches).
-async fn read_batch(log: &PartitionLog, offset: i64) -> Option<Bytes> {
-    let read = log.read(offset, 1, log.log_end_offset()).await.ok()?;
+async fn read_batch(partition: &Partition, offset: i64) -> Option<(Bytes, BatchHeader)> {
+    let read = partition.read(offset, 1).await.ok()?;
     // One batch may come as several chunks (a cached batch is its rewritten head, then its
     // body): join them all.
     let mut joined = BytesMut::with_capacity(read.bytes as usize);
@@ -65,14 +58,10 @@ async fn read_batch(log: &PartitionLog, offset: i64) -> Option<Bytes> {
         }
     }
     let bytes = joined.freeze();
-    if bytes.len() < BATCH_HEADER_BYTES {
+    let header = batch::parse_header(&bytes).ok()?;
+    let end = header.total_bytes();
+    if end > bytes.len() {
         return None;
     }
-    let at = BATCH_LENGTH_AT;
-    let length = i32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
-    let end = BATCH_LOG_OVERHEAD.checked_add(usize::try_from(length).ok()?)?;
-    if end > bytes.len() || end < BATCH_HEADER_BYTES {
-        return None;
-    }
-    Some(bytes.slice(..end))
+    Some((bytes.slice(..end), header))
 }

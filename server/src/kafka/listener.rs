@@ -8,29 +8,29 @@ use std::time::Duration;
 use futures_lite::future;
 use glommio::net::TcpListener;
 
-use super::shard::Shard;
-use crate::kafka::connection;
+use super::connection;
+use super::services::Services;
 
 /// Pause after a failed accept (e.g. EMFILE) so the loop doesn't spin.
 const ACCEPT_RETRY_MS: u64 = 50;
 
 /// Accepts until the shard stops; returns the live-connection counter for draining.
-pub async fn accept_loop(shard: Rc<Shard>, listener: TcpListener) -> Rc<Cell<usize>> {
+pub async fn accept_loop(services: Rc<Services>, listener: TcpListener) -> Rc<Cell<usize>> {
     let open = Rc::new(Cell::new(0usize));
     loop {
         let accepted = future::or(async { Some(listener.accept().await) }, async {
-            shard.stopping().await;
+            services.ctx.stopping().await;
             None
         })
         .await;
         match accepted {
             None => break,
             Some(Ok(stream)) => {
-                let shard = shard.clone();
+                let services = services.clone();
                 let open = open.clone();
                 open.set(open.get() + 1);
                 glommio::spawn_local(async move {
-                    connection::serve(shard, stream).await;
+                    connection::serve(services, stream).await;
                     open.set(open.get() - 1);
                 })
                 .detach();

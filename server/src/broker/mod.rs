@@ -1,0 +1,62 @@
+//! The composition root: builds each shard's subsystems and wires them together. It is the
+//! only module that knows every layer: it creates one mesh per subsystem on the main thread,
+//! starts the shard executors (`shard::executors`), and on each shard builds the partition,
+//! metadata and group services, hands the Kafka layer its `Services`, and runs the listener
+//! until the process stops.
+
+mod shard_main;
+mod state_source;
+
+use std::sync::Arc;
+
+use crate::config::BrokerConfig;
+use crate::group::service::{GroupAnswer, GroupRequest};
+use crate::metadata::messages::{MetadataReply, MetadataRequest};
+use crate::partition::messages::{PartitionReply, PartitionRequest};
+use crate::shard::executors::{self, Shards};
+use crate::shard::mesh::{new_meshes, MeshEnds};
+use crate::topics::ClusterMeta;
+
+/// What one shard thread starts with; `Send`, built on the main thread.
+struct ShardSetup {
+    id: usize,
+    shards: usize,
+    config: Arc<BrokerConfig>,
+    meta: Arc<ClusterMeta>,
+    partition_mesh: MeshEnds<PartitionRequest, PartitionReply>,
+    metadata_mesh: MeshEnds<MetadataRequest, MetadataReply>,
+    group_mesh: MeshEnds<GroupRequest, GroupAnswer>,
+}
+
+/// Starts `cpus.len()` shards and waits until each is listening (or one failed).
+pub fn start(
+    config: Arc<BrokerConfig>,
+    meta: ClusterMeta,
+    cpus: &[usize],
+    io_memory_bytes: usize,
+) -> Result<Shards, String> {
+    let shards = cpus.len();
+    assert!(shards > 0);
+    let meta = Arc::new(meta);
+    let partition_meshes = new_meshes(shards);
+    let metadata_meshes = new_meshes(shards);
+    let group_meshes = new_meshes(shards);
+    let setups: Vec<ShardSetup> = partition_meshes
+        .into_iter()
+        .zip(metadata_meshes)
+        .zip(group_meshes)
+        .enumerate()
+        .map(
+            |(id, ((partition_mesh, metadata_mesh), group_mesh))| ShardSetup {
+                id,
+                shards,
+                config: config.clone(),
+                meta: meta.clone(),
+                partition_mesh,
+                metadata_mesh,
+                group_mesh,
+            },
+        )
+        .collect();
+    executors::start(cpus, io_memory_bytes, setups, shard_main::run)
+}

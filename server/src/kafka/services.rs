@@ -1,0 +1,20 @@
+//! `Services`: what the Kafka layer of one shard calls into, one service per subsystem. It is
+//! the connection's context, not a locator handlers reach into: the dispatcher
+//! (`handlers::handle`) passes each handler exactly the services it uses.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::config::BrokerConfig;
+use crate::group::service::GroupService;
+use crate::metadata::MetadataService;
+use crate::partition::PartitionService;
+use crate::shard::context::ShardContext;
+
+pub struct Services {
+    pub ctx: Rc<ShardContext>,
+    pub config: Arc<BrokerConfig>,
+    pub partitions: Rc<PartitionService>,
+    pub metadata: Rc<MetadataService>,
+    pub groups: Rc<GroupService>,
+}

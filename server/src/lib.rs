@@ -1,0 +1,41 @@
+//! `sluice-server`: the Sluice broker as a library; `main.rs` is a thin wrapper around
+//! [`cli::main`]. Tests and fuzz targets use the library directly.
+//!
+//! # Layers
+//!
+//! Imports point one way, down this list (see README.md for the picture):
+//!
+//! - `cli` → `broker`: the command line and the composition root, which builds every shard's
+//!   subsystems and wires them together. Nothing imports these.
+//! - `kafka`: frames, dispatch, one handler per API, connections. Handlers receive the
+//!   services they use.
+//! - subsystems: `metadata` → `group` → `partition` (each owns its cross-shard message types;
+//!   none imports `kafka`).
+//! - `shard`: the runtime (executors, context, meshes for cross-shard calls, notifiers). It
+//!   imports no subsystem.
+//! - `sluice_engine`: partition logs.
+//!
+//! Leaves that any layer may use: `metrics` (everyone records into it), `topics` (metadata as
+//! data), `config`, `limits`, `error_code`, `util`, `signals`. `admin` is the operator CLI's
+//! client side and imports nothing of the broker.
+
+pub mod admin;
+pub mod broker;
+pub mod cli;
+pub mod config;
+pub mod data_dir_lock;
+pub mod error_code;
+pub mod group;
+pub mod kafka;
+mod layers;
+pub mod limits;
+pub mod logging;
+pub mod memlock;
+pub mod metadata;
+pub mod metrics;
+pub mod partition;
+pub mod shard;
+pub mod signals;
+pub mod topics;
+pub mod uring_probe;
+pub mod util;

@@ -1,0 +1,43 @@
+//! The metadata subsystem's cross-shard requests and replies (`Send`: they cross executors).
+
+use std::sync::Arc;
+
+use crate::topics::{ClusterMeta, TopicConfigs};
+
+/// A topic metadata change; only the metadata shard executes these.
+pub enum AdminOp {
+    CreateTopic {
+        name: String,
+        partitions: i32,
+        configs: TopicConfigs,
+        validate_only: bool,
+    },
+    DeleteTopic {
+        name: String,
+    },
+    CreatePartitions {
+        name: String,
+        count: i32,
+        validate_only: bool,
+    },
+    SetConfigs {
+        name: String,
+        configs: TopicConfigs,
+        validate_only: bool,
+    },
+}
+
+/// Kafka error code and message of a refused admin op.
+pub type AdminResult = Result<(), (i16, String)>;
+
+pub enum MetadataRequest {
+    /// Run an admin op (sent to the metadata shard).
+    Admin(AdminOp),
+    /// Apply a new snapshot (broadcast by the metadata shard to every shard).
+    Apply(Arc<ClusterMeta>),
+}
+
+pub enum MetadataReply {
+    Admin(AdminResult),
+    Applied,
+}

@@ -1,0 +1,81 @@
+//! Owner side of Produce: append each partition's batches and report Kafka's per-partition
+//! result. Appends of one request run in request order, on the owner shard.
+
+use sluice_engine::AppendError;
+
+use super::messages::{ProducePart, ProducePartResult};
+use super::registry::Partitions;
+use crate::error_code::{ResponseError, NONE};
+use crate::topics::ClusterMeta;
+
+pub async fn append(
+    partitions: &Partitions,
+    meta: &ClusterMeta,
+    owns: impl Fn(&str, i32) -> bool,
+    parts: Vec<ProducePart>,
+    now_ms: i64,
+) -> Vec<ProducePartResult> {
+    let mut results = Vec::with_capacity(parts.len());
+    let mut appended = false;
+    for part in parts {
+        let Some(partition) = partitions.get(&part.topic, part.partition) else {
+            let message = format!("{}-{} is not on this broker", part.topic, part.partition);
+            let code = missing_code(meta, &owns, &part.topic, part.partition);
+            results.push(ProducePartResult::error(code, message));
+            continue;
+        };
+        let append = partition.append(&part.batches, now_ms);
+        match crate::metrics::hooks::append(&part.batches, append).await {
+            Ok(info) => {
+                appended = true;
+                results.push(ProducePartResult {
+                    error_code: NONE,
+                    error_message: None,
+                    base_offset: info.base_offset,
+                    log_append_time_ms: info.log_append_time_ms,
+                    log_start_offset: partition.log_start_offset(),
+                });
+            }
+            Err(err) => {
+                let code = append_error_code(&err);
+                if code == ResponseError::KafkaStorageError.code() {
+                    tracing::error!(topic = %part.topic, partition = part.partition, "append failed: {err}");
+                }
+                results.push(ProducePartResult::error(code, err.to_string()));
+            }
+        }
+    }
+    if appended {
+        // A waiting fetch past the high watermark asks for the flush that makes this readable.
+        partitions.data_notify().notify();
+    }
+    results
+}
+
+/// A partition the metadata has but whose log is not open here failed to open (its error was
+/// logged then): a storage error, not an unknown partition. Otherwise the topic is gone.
+pub fn missing_code(
+    meta: &ClusterMeta,
+    owns: &impl Fn(&str, i32) -> bool,
+    topic: &str,
+    partition: i32,
+) -> i16 {
+    let known = meta.topic(topic).is_some_and(|t| partition < t.partitions);
+    if known && owns(topic, partition) {
+        ResponseError::KafkaStorageError.code()
+    } else {
+        ResponseError::UnknownTopicOrPartition.code()
+    }
+}
+
+fn append_error_code(err: &AppendError) -> i16 {
+    let error = match err {
+        AppendError::Corrupt { .. } => ResponseError::CorruptMessage,
+        AppendError::InvalidBatch { .. } => ResponseError::InvalidRecord,
+        AppendError::TooLarge { .. } => ResponseError::MessageTooLarge,
+        AppendError::Storage(_) => ResponseError::KafkaStorageError,
+        #[allow(unreachable_patterns)]
+        _ => ResponseError::UnknownServerError,
+    };
+    error.code()
+}

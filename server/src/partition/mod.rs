@@ -1,0 +1,28 @@
+//! The partition subsystem: every partition a shard owns, as a [`Partition`] (the engine log
+//! plus the high watermark, log start, leader epoch, and the replica, producer and transaction
+//! state later issues add), and the owner side of Produce, Fetch and ListOffsets.
+//!
+//! Layer: below `kafka`, above `shard` and the engine. It never imports `kafka`; the Kafka
+//! handlers call [`PartitionService`] with owner shards, and it answers with Kafka error codes
+//! per partition (`kafka_protocol::ResponseError`). Cross-shard work travels on its own mesh
+//! with its own message types (`messages`).
+//!
+//! Must never: read past a partition's high watermark for a consumer, or touch a partition
+//! another shard owns.
+
+pub mod append;
+pub mod background;
+pub mod flush;
+pub mod list_offsets;
+pub mod messages;
+#[allow(clippy::module_inception)]
+pub mod partition;
+pub mod read;
+pub mod registry;
+pub mod service;
+pub mod timestamp_lookup;
+pub mod wait;
+
+pub use partition::Partition;
+pub use registry::Partitions;
+pub use service::{PartitionMesh, PartitionService};

@@ -1,0 +1,161 @@
+//! `Partition`: one partition on the shard that owns it. It holds the engine log and the
+//! partition state Kafka keeps next to it: the log start offset, the high watermark, the leader
+//! epoch, and the places the next subsystems fill in (replica/ISR state, producer state, the
+//! last stable offset). Produce, Fetch, ListOffsets and the group coordinator's offsets
+//! partitions all go through it. Lives on its owner shard only (not `Send`).
+//!
+//! # The high watermark on one node
+//!
+//! The high watermark is the **flushed offset**: every offset below it is fdatasynced. Fetch,
+//! ListOffsets(latest) and the fetch response's high watermark all stop there. The log end can
+//! be ahead of it by what was appended (acks=0/1) but not yet flushed; that data lives in
+//! O_DIRECT write-behind buffers inside the process, and a kill -9 loses it. If consumers could
+//! read it, a crash would take back data they had already seen and reuse its offsets for other
+//! data. With the flushed offset as the high watermark, an offset a consumer has seen never
+//! later holds anything else. It is Kafka's rule with replication (consumers read only what
+//! every in-sync replica has), applied to one durable copy.
+//!
+//! The cost is latency, not throughput: a fetch waiting for data past the high watermark asks
+//! for a flush (a group commit shared with every other waiter and acks=all producer on the
+//! shard), so a tailing consumer sees acks=1 data one fdatasync after it was appended.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use bytes::Bytes;
+use sluice_engine::{AppendError, AppendInfo, LogError, PartitionLog, ReadError, ReadResult};
+
+/// The leader epoch of a partition that has never had another leader (one node).
+pub const LEADER_EPOCH_INITIAL: i32 = 0;
+
+/// This broker's role for a partition. One node: it leads every partition it owns and is the
+/// only in-sync replica. Replication replaces this with the controller's assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaRole {
+    /// Leader, sole member of the ISR.
+    SoleLeader,
+}
+
+pub struct Partition {
+    topic: String,
+    index: i32,
+    log: Rc<PartitionLog>,
+    leader_epoch: Cell<i32>,
+    role: Cell<ReplicaRole>,
+}
+
+impl Partition {
+    /// Wraps an open log. The leader epoch continues from the log's leader-epoch checkpoint.
+    pub fn new(log: Rc<PartitionLog>) -> Partition {
+        let leader_epoch = log
+            .leader_epochs()
+            .latest_epoch()
+            .unwrap_or(LEADER_EPOCH_INITIAL);
+        assert!(leader_epoch >= LEADER_EPOCH_INITIAL);
+        log.set_leader_epoch(leader_epoch);
+        let partition = Partition {
+            topic: log.topic().to_string(),
+            index: log.partition(),
+            log,
+            leader_epoch: Cell::new(leader_epoch),
+            role: Cell::new(ReplicaRole::SoleLeader),
+        };
+        partition.check_offsets();
+        partition
+    }
+
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    pub fn index(&self) -> i32 {
+        self.index
+    }
+
+    pub fn log(&self) -> &Rc<PartitionLog> {
+        &self.log
+    }
+
+    pub fn role(&self) -> ReplicaRole {
+        self.role.get()
+    }
+
+    pub fn leader_epoch(&self) -> i32 {
+        self.leader_epoch.get()
+    }
+
+    pub fn log_start_offset(&self) -> i64 {
+        self.log.log_start_offset()
+    }
+
+    pub fn log_end_offset(&self) -> i64 {
+        self.log.log_end_offset()
+    }
+
+    /// The first offset consumers cannot read yet (see the module doc: the flushed offset).
+    pub fn high_watermark(&self) -> i64 {
+        match self.role.get() {
+            ReplicaRole::SoleLeader => self.log.flushed_offset(),
+        }
+    }
+
+    /// The end of what read_committed consumers may read. Without transactions every batch is
+    /// committed, so it is the high watermark.
+    pub fn last_stable_offset(&self) -> i64 {
+        self.high_watermark()
+    }
+
+    /// True when data is appended but not yet readable (waiting for a flush).
+    pub fn has_unflushed_data(&self) -> bool {
+        self.log.needs_flush()
+    }
+
+    /// Appends a producer's batches (see `PartitionLog::append` for the contract).
+    pub async fn append(&self, batches: &[Bytes], now_ms: i64) -> Result<AppendInfo, AppendError> {
+        let end_before = self.log_end_offset();
+        let info = self.log.append(batches, now_ms).await?;
+        assert!(info.base_offset >= end_before);
+        assert!(info.last_offset >= info.base_offset);
+        assert!(self.log_end_offset() > info.last_offset);
+        self.check_offsets();
+        Ok(info)
+    }
+
+    /// Makes everything appended so far durable, and so readable; returns the high watermark.
+    pub async fn flush(&self) -> Result<i64, LogError> {
+        let before = self.high_watermark();
+        self.log.flush().await?;
+        let after = self.high_watermark();
+        assert!(
+            after >= before,
+            "the high watermark went back: {before} -> {after}"
+        );
+        self.check_offsets();
+        Ok(after)
+    }
+
+    /// Reads whole batches from `offset` up to the high watermark.
+    pub async fn read(&self, offset: i64, max_bytes: u32) -> Result<ReadResult, ReadError> {
+        let high_watermark = self.high_watermark();
+        self.log.read(offset, max_bytes, high_watermark).await
+    }
+
+    /// log start ≤ high watermark ≤ log end, always.
+    fn check_offsets(&self) {
+        let start = self.log_start_offset();
+        let high_watermark = self.high_watermark();
+        let end = self.log_end_offset();
+        assert!(
+            start <= end,
+            "{}-{}: log start {start} > log end {end}",
+            self.topic,
+            self.index
+        );
+        assert!(
+            high_watermark <= end,
+            "{}-{}: high watermark {high_watermark} > log end {end}",
+            self.topic,
+            self.index
+        );
+    }
+}

@@ -1,0 +1,189 @@
+//! `PartitionService`: the partition subsystem on one shard. The Kafka handlers call it with
+//! the owner shard of each partition; it serves owned partitions inline and sends the rest over
+//! the partition mesh, where the owner runs the same code (`Handler`). Lives on one shard.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use super::messages::*;
+use super::registry::Partitions;
+use crate::metrics::Stage;
+use crate::shard::context::ShardContext;
+use crate::shard::mesh::{Handler, Mesh, ShardDown};
+use crate::topics::{ClusterMeta, MetaCell};
+
+pub type PartitionMesh = Mesh<PartitionRequest, PartitionReply>;
+
+pub struct PartitionService {
+    ctx: Rc<ShardContext>,
+    partitions: Rc<Partitions>,
+    meta: Rc<MetaCell>,
+    mesh: Rc<PartitionMesh>,
+}
+
+impl PartitionService {
+    pub fn new(
+        ctx: Rc<ShardContext>,
+        partitions: Rc<Partitions>,
+        meta: Rc<MetaCell>,
+        mesh: Rc<PartitionMesh>,
+    ) -> Rc<PartitionService> {
+        assert_eq!(mesh.shard_id(), ctx.id());
+        assert_eq!(mesh.shards(), ctx.shards());
+        let service = Rc::new(PartitionService {
+            ctx,
+            partitions,
+            meta,
+            mesh,
+        });
+        service.mesh.serve(service.clone());
+        service
+    }
+
+    /// The shard owning `topic`/`partition`.
+    pub fn owner_of(&self, topic: &str, partition: i32) -> usize {
+        self.ctx.owner_of(topic, partition)
+    }
+
+    /// True once this shard is stopping: long polls answer at once.
+    pub fn is_stopping(&self) -> bool {
+        self.ctx.is_stopping()
+    }
+
+    pub fn partitions(&self) -> &Rc<Partitions> {
+        &self.partitions
+    }
+
+    /// Appends on `owner`; results in the order of `parts`.
+    pub async fn produce(
+        &self,
+        owner: usize,
+        parts: Vec<ProducePart>,
+        now_ms: i64,
+    ) -> Result<Vec<ProducePartResult>, ShardDown> {
+        let request = PartitionRequest::Produce {
+            parts,
+            now_ms,
+            sent_at: std::time::Instant::now(),
+        };
+        match self.call(owner, request).await? {
+            PartitionReply::Produce(results) => Ok(results),
+            _ => unreachable!("a produce is answered with produce results"),
+        }
+    }
+
+    /// fdatasyncs `parts` on `owner` (group commit); an error code per partition.
+    pub async fn flush(
+        &self,
+        owner: usize,
+        parts: Vec<(String, i32)>,
+    ) -> Result<Vec<i16>, ShardDown> {
+        match self.call(owner, PartitionRequest::Flush { parts }).await? {
+            PartitionReply::Flush(codes) => Ok(codes),
+            _ => unreachable!("a flush is answered with error codes"),
+        }
+    }
+
+    pub async fn read(
+        &self,
+        owner: usize,
+        parts: Vec<ReadSpec>,
+    ) -> Result<Vec<PartitionRead>, ShardDown> {
+        let request = PartitionRequest::Read {
+            parts,
+            sent_at: std::time::Instant::now(),
+        };
+        match self.call(owner, request).await? {
+            PartitionReply::Read(reads) => Ok(reads),
+            _ => unreachable!("a read is answered with reads"),
+        }
+    }
+
+    /// Resolves when one of `parts` has readable data past its offset on `owner`, or after
+    /// `wait_ms`.
+    pub async fn wait_for_data(
+        &self,
+        owner: usize,
+        parts: Vec<Watched>,
+        wait_ms: u64,
+    ) -> Result<(), ShardDown> {
+        match self
+            .call(owner, PartitionRequest::WaitForData { parts, wait_ms })
+            .await?
+        {
+            PartitionReply::WaitForData => Ok(()),
+            _ => unreachable!("a wait is answered with a wake-up"),
+        }
+    }
+
+    pub async fn list_offsets(
+        &self,
+        owner: usize,
+        queries: Vec<OffsetQuery>,
+    ) -> Result<Vec<OffsetAnswer>, ShardDown> {
+        match self
+            .call(owner, PartitionRequest::ListOffsets { queries })
+            .await?
+        {
+            PartitionReply::ListOffsets(answers) => Ok(answers),
+            _ => unreachable!("ListOffsets is answered with offsets"),
+        }
+    }
+
+    async fn call(
+        &self,
+        owner: usize,
+        request: PartitionRequest,
+    ) -> Result<PartitionReply, ShardDown> {
+        if owner == self.ctx.id() {
+            Ok(self.serve(request).await)
+        } else {
+            self.mesh.call(owner, request).await
+        }
+    }
+
+    /// The owner's side of every request, for peers and for this shard alike.
+    async fn serve(&self, request: PartitionRequest) -> PartitionReply {
+        let meta: Arc<ClusterMeta> = self.meta.get();
+        let ctx = &self.ctx;
+        let owns = |topic: &str, partition: i32| ctx.owns(topic, partition);
+        match request {
+            PartitionRequest::Produce {
+                parts,
+                now_ms,
+                sent_at,
+            } => {
+                crate::metrics::hooks::dequeued(Stage::ProduceQueue, sent_at);
+                let results =
+                    super::append::append(&self.partitions, &meta, owns, parts, now_ms).await;
+                PartitionReply::Produce(results)
+            }
+            PartitionRequest::Flush { parts } => {
+                PartitionReply::Flush(super::flush::flush(&self.partitions, parts).await)
+            }
+            PartitionRequest::Read { parts, sent_at } => {
+                crate::metrics::hooks::dequeued(Stage::FetchQueue, sent_at);
+                PartitionReply::Read(super::read::read(&self.partitions, &meta, owns, parts).await)
+            }
+            PartitionRequest::WaitForData { parts, wait_ms } => {
+                let stopping = || ctx.is_stopping() || crate::signals::shutdown_requested();
+                super::wait::wait_for_data(&self.partitions, &parts, wait_ms, stopping).await;
+                PartitionReply::WaitForData
+            }
+            PartitionRequest::ListOffsets { queries } => PartitionReply::ListOffsets(
+                super::list_offsets::list_offsets(&self.partitions, queries).await,
+            ),
+        }
+    }
+}
+
+impl Handler<PartitionRequest, PartitionReply> for PartitionService {
+    async fn handle(self: Rc<Self>, request: PartitionRequest) -> PartitionReply {
+        self.serve(request).await
+    }
+
+    /// A peer's appends keep the order it sent them in.
+    fn in_order(request: &PartitionRequest) -> bool {
+        matches!(request, PartitionRequest::Produce { .. })
+    }
+}

@@ -1,0 +1,71 @@
+//! Owner side of a fetch long poll: resolve when one of the watched partitions has readable
+//! data past the fetch offset, or at the deadline. Data appended but not yet flushed is not
+//! readable (see `partition.rs`): the waiter asks for the flush itself instead of waiting for
+//! the background one, so a tailing consumer waits one group commit, not a flush interval.
+
+use std::time::{Duration, Instant};
+
+use futures_lite::future;
+
+use std::rc::Rc;
+
+use super::messages::Watched;
+use super::registry::Partitions;
+
+enum Readiness {
+    Readable,
+    /// Appended past the offset, not yet flushed.
+    NeedsFlush,
+    Nothing,
+}
+
+fn readiness(partitions: &Rc<Partitions>, watched: &[Watched]) -> Readiness {
+    let mut needs_flush = false;
+    for (topic, index, offset) in watched {
+        let Some(partition) = partitions.get(topic, *index) else {
+            // Deleted meanwhile: answer now, the read reports it.
+            return Readiness::Readable;
+        };
+        if partition.high_watermark() > *offset {
+            return Readiness::Readable;
+        }
+        needs_flush |= partition.log_end_offset() > *offset;
+    }
+    if needs_flush {
+        Readiness::NeedsFlush
+    } else {
+        Readiness::Nothing
+    }
+}
+
+pub async fn wait_for_data(
+    partitions: &Rc<Partitions>,
+    watched: &[Watched],
+    wait_ms: u64,
+    stopping: impl Fn() -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_millis(wait_ms);
+    loop {
+        let mut generation = partitions.data_notify().generation();
+        match readiness(partitions, watched) {
+            Readiness::Readable => return,
+            _ if stopping() => return,
+            Readiness::NeedsFlush => match partitions.flush_all_detached().await {
+                Ok(()) => continue,
+                Err(err) => {
+                    // Wait for the next append or flush instead of retrying at once.
+                    tracing::warn!("flush for a waiting fetch failed: {err}");
+                    generation = partitions.data_notify().generation();
+                }
+            },
+            Readiness::Nothing => {}
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return;
+        }
+        let changed = partitions.data_notify().changed_since(generation);
+        let timer = glommio::timer::sleep(deadline - now);
+        future::or(changed, timer).await;
+    }
+}

@@ -1,0 +1,139 @@
+//! Starting and joining the shard executors: one glommio executor per CPU, pinned, each running
+//! the caller's shard main with its own `Send` setup. The runtime knows nothing of what a
+//! shard serves; the broker (`crate::broker`) supplies the setups and the main.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement, PoolPlacement};
+
+use crate::limits::{BLOCKING_THREADS_PER_SHARD, SHUTDOWN_POLL_MS};
+use crate::signals;
+
+/// How a shard tells `start` that it is serving (or why it cannot).
+pub struct Ready(mpsc::Sender<Result<(), String>>);
+
+impl Ready {
+    pub fn serving(self) {
+        // `start` may have returned already on another shard's failure.
+        self.0.send(Ok(())).ok();
+    }
+
+    pub fn failed(self, reason: String) {
+        self.0.send(Err(reason)).ok();
+    }
+}
+
+/// A one-time meeting point of every shard (start-up and shutdown steps; never on the data
+/// path, so polling an atomic is fine here).
+#[derive(Clone)]
+pub struct Barrier {
+    arrived: Arc<AtomicUsize>,
+    shards: usize,
+}
+
+impl Barrier {
+    fn new(shards: usize) -> Barrier {
+        Barrier {
+            arrived: Arc::new(AtomicUsize::new(0)),
+            shards,
+        }
+    }
+
+    /// Waits until every shard arrived; false if `give_up()` turned true first (a shard
+    /// failed during start-up and the process is stopping).
+    pub async fn arrive_and_wait(&self, give_up: impl Fn() -> bool) -> bool {
+        let arrived = self.arrived.fetch_add(1, Ordering::AcqRel) + 1;
+        assert!(arrived <= self.shards, "more shards arrived than exist");
+        while self.arrived.load(Ordering::Acquire) < self.shards {
+            if give_up() {
+                return false;
+            }
+            glommio::timer::sleep(Duration::from_millis(SHUTDOWN_POLL_MS)).await;
+        }
+        true
+    }
+}
+
+/// The meeting points of a shard's life.
+#[derive(Clone)]
+pub struct Barriers {
+    /// Every shard has opened its partitions: only then may any shard accept clients, or a
+    /// request routed to a shard still opening would find no partition.
+    pub opened: Barrier,
+    /// Every shard has drained its connections: only then may a shard close its logs, which
+    /// another shard's connection could still route a request to.
+    pub drained: Barrier,
+}
+
+/// Running shards: join them after `signals::request_shutdown`.
+pub struct Shards {
+    handles: Vec<ExecutorJoinHandle<Result<(), String>>>,
+}
+
+impl Shards {
+    /// Waits for every shard to finish; the first error wins.
+    pub fn join(self) -> Result<(), String> {
+        let mut first_error = None;
+        for handle in self.handles {
+            let outcome = match handle.join() {
+                Ok(Ok(())) => continue,
+                Ok(Err(err)) => err,
+                Err(err) => format!("shard executor failed: {err}"),
+            };
+            signals::request_shutdown();
+            first_error.get_or_insert(outcome);
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Starts one executor per entry of `setups` (shard `i` pinned to `cpus[i]`) running
+/// `main(setup, ready, barriers)`, and waits until each reported `Ready` (or one failed).
+pub fn start<S, F, Fut>(
+    cpus: &[usize],
+    io_memory_bytes: usize,
+    setups: Vec<S>,
+    main: F,
+) -> Result<Shards, String>
+where
+    S: Send + 'static,
+    F: Fn(S, Ready, Barriers) -> Fut + Send + Clone + 'static,
+    Fut: Future<Output = Result<(), String>> + 'static,
+{
+    let shards = setups.len();
+    assert!(shards > 0);
+    assert_eq!(shards, cpus.len());
+    let (ready, ready_rx) = mpsc::channel();
+    let barriers = Barriers {
+        opened: Barrier::new(shards),
+        drained: Barrier::new(shards),
+    };
+    let mut handles = Vec::with_capacity(shards);
+    for (id, setup) in setups.into_iter().enumerate() {
+        let main = main.clone();
+        let ready = Ready(ready.clone());
+        let barriers = barriers.clone();
+        let handle = LocalExecutorBuilder::new(Placement::Fixed(cpus[id]))
+            .name(&format!("shard-{id}"))
+            .io_memory(io_memory_bytes)
+            .blocking_thread_pool_placement(PoolPlacement::Unbound(BLOCKING_THREADS_PER_SHARD))
+            .spawn(move || main(setup, ready, barriers))
+            .map_err(|err| format!("shard {id}: cannot start executor: {err}"))?;
+        handles.push(handle);
+    }
+    drop(ready);
+    for _ in 0..shards {
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(reason)) => {
+                signals::request_shutdown();
+                return Err(reason);
+            }
+            Err(_) => return Err("a shard exited during start-up".to_string()),
+        }
+    }
+    Ok(Shards { handles })
+}
