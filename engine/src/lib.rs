@@ -15,7 +15,8 @@
 //! loss) is in `engine/README.md`; the short version is on [`PartitionLog::append`] and
 //! [`PartitionLog::flush`].
 
-pub mod batch;
+/// The RecordBatch v2 header view lives in its own crate so clients can use it without glommio.
+pub use sluice_batch as batch;
 mod batch_cache;
 mod buffer_pool;
 mod config;

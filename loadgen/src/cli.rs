@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
-use crate::client::batch_builder::Codec;
 use crate::error::{Error, Result};
+use sluice_kafka_client::Codec;
 
 #[derive(Parser, Debug)]
 #[command(

@@ -1,11 +1,11 @@
 //! sluice-loadgen: a Kafka-protocol load generator and queue-invariant checker.
 //!
-//! It owns its own lean blocking client (`client`), the produce and consume engines
+//! It speaks Kafka through `sluice-kafka-client` (loadgen/client/); it owns the produce and consume engines
 //! (`produce`, `consume`), the `--verify` checker (`verify`), and the reports (`report`).
 //! It talks to any Kafka-compatible broker and never assumes it is Sluice.
 
 mod cli;
-mod client;
+mod client_options;
 mod clock;
 mod consume;
 mod cpu;

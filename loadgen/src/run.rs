@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::thread;
 
 use crate::cli::{acks_name, CellParams, RunArgs};
-use crate::client::admin::{Admin, TopicRoute, TIMESTAMP_EARLIEST, TIMESTAMP_LATEST};
+use crate::client_options::CLIENT_OPTIONS;
 use crate::clock;
 use crate::consume::{self, ConsumeOutcome, ConsumeSpec};
 use crate::error::{Error, Result};
@@ -16,6 +16,7 @@ use crate::progress::Progress;
 use crate::results::{CellResult, ProduceCounts, Throughput};
 use crate::stats::LatencySummary;
 use crate::verify::{checker, collect, history};
+use sluice_kafka_client::{Admin, TopicRoute, TIMESTAMP_EARLIEST, TIMESTAMP_LATEST};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -86,7 +87,7 @@ impl CellRunner<'_> {
 
     pub fn run_cell(&self, cell: &CellParams, label: &str) -> Result<CellResult> {
         let topic = self.topic_for(cell);
-        let mut admin = Admin::connect(&self.args.bootstrap)?;
+        let mut admin = Admin::connect(&self.args.bootstrap, &CLIENT_OPTIONS)?;
         let route = admin.ensure_topic(&topic, cell.partitions, self.args.replication_factor)?;
         if route.partition_count() != cell.partitions {
             eprintln!(
@@ -135,8 +136,8 @@ impl CellRunner<'_> {
         }
         if self.args.delete_topics {
             // The cell's figures stand whatever happens to the clean-up.
-            if let Err(e) =
-                Admin::connect(&self.args.bootstrap).and_then(|mut a| a.delete_topic(&topic))
+            if let Err(e) = Admin::connect(&self.args.bootstrap, &CLIENT_OPTIONS)
+                .and_then(|mut a| a.delete_topic(&topic))
             {
                 eprintln!("warning: could not delete topic {topic}: {e}");
             }

@@ -52,7 +52,7 @@ fn api_versions_too_new_gets_unsupported_version() {
             .unwrap_or_else(|e| panic!("answer is not an ApiVersions v0 response: {e}"));
     assert_eq!(
         response.error_code,
-        error_code::UNSUPPORTED_VERSION,
+        error_code::ResponseError::UnsupportedVersion.code(),
         "error code"
     );
     let own = response

@@ -46,14 +46,14 @@ fn deleted_topic_can_be_recreated_empty() {
     let metadata = kafka::metadata(&mut conn, &[TOPIC]);
     assert_eq!(
         metadata.topics[0].error_code,
-        error_code::UNKNOWN_TOPIC_OR_PARTITION,
+        error_code::ResponseError::UnknownTopicOrPartition.code(),
         "metadata after delete"
     );
     let batch = records::encode_batch(&[numbered_record("ghost", 0, now_ms())]);
     let produced = kafka::produce(&mut conn, TOPIC, 0, batch, 1);
     assert_eq!(
         produced.error_code,
-        error_code::UNKNOWN_TOPIC_OR_PARTITION,
+        error_code::ResponseError::UnknownTopicOrPartition.code(),
         "produce after delete"
     );
 

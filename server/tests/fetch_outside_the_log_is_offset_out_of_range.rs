@@ -32,7 +32,7 @@ fn fetch_outside_the_log_is_offset_out_of_range() {
         let data = kafka::single_fetch_partition(conn.request(version, &request));
         assert_eq!(
             data.error_code,
-            error_code::OFFSET_OUT_OF_RANGE,
+            error_code::ResponseError::OffsetOutOfRange.code(),
             "fetch at {offset} of a 5-record log"
         );
     }

@@ -27,7 +27,7 @@ fn metadata_auto_creates_topics_with_num_partitions() {
     let not_allowed = kafka::metadata(&mut conn, &["manual-only"]);
     assert_eq!(
         not_allowed.topics[0].error_code,
-        error_code::UNKNOWN_TOPIC_OR_PARTITION,
+        error_code::ResponseError::UnknownTopicOrPartition.code(),
         "allow_auto_topic_creation=false creates nothing"
     );
 

@@ -26,7 +26,7 @@ fn produce_to_missing_topic_without_auto_create() {
         let response = kafka::produce(&mut conn, MISSING, 0, batch.clone(), acks);
         assert_eq!(
             response.error_code,
-            error_code::UNKNOWN_TOPIC_OR_PARTITION,
+            error_code::ResponseError::UnknownTopicOrPartition.code(),
             "produce to a missing topic with acks={acks}"
         );
     }
@@ -43,13 +43,13 @@ fn produce_to_missing_topic_without_auto_create() {
     assert_eq!(response.topics.len(), 1);
     assert_eq!(
         response.topics[0].error_code,
-        error_code::UNKNOWN_TOPIC_OR_PARTITION,
+        error_code::ResponseError::UnknownTopicOrPartition.code(),
         "metadata for a missing topic with auto-create off"
     );
     let again = kafka::metadata(&mut conn, &[MISSING]);
     assert_eq!(
         again.topics[0].error_code,
-        error_code::UNKNOWN_TOPIC_OR_PARTITION,
+        error_code::ResponseError::UnknownTopicOrPartition.code(),
         "the topic was not created"
     );
 
@@ -57,7 +57,7 @@ fn produce_to_missing_topic_without_auto_create() {
     let response = kafka::produce(&mut conn, common::canary::CANARY_TOPIC, 7, batch, 1);
     assert_eq!(
         response.error_code,
-        error_code::UNKNOWN_TOPIC_OR_PARTITION,
+        error_code::ResponseError::UnknownTopicOrPartition.code(),
         "produce to partition 7 of a 1-partition topic"
     );
     canary.assert_served(&broker, "after produce to a missing partition");

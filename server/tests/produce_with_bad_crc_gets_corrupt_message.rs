@@ -33,7 +33,7 @@ fn produce_with_bad_crc_gets_corrupt_message() {
         let response = kafka::produce(&mut conn, TOPIC, 0, corrupt.clone(), acks);
         assert_eq!(
             response.error_code,
-            error_code::CORRUPT_MESSAGE,
+            error_code::ResponseError::CorruptMessage.code(),
             "bad CRC with acks={acks}: error {}",
             response.error_code
         );

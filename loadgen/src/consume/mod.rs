@@ -11,16 +11,17 @@ use hdrhistogram::Histogram;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest};
 
-use crate::client::admin::{topic_name, Admin, TopicRoute};
-use crate::client::batch_reader::for_each_record;
-use crate::client::conn::Connection;
-use crate::client::errors;
+use crate::client_options::CLIENT_OPTIONS;
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::message::parse_value;
 use crate::produce::outcome::{LiveCounters, Window};
 use crate::stats::{self, new_latency_histogram};
 use crate::verify::checker::{Observation, PartitionReads};
+use sluice_kafka_client::error_code;
+use sluice_kafka_client::for_each_record;
+use sluice_kafka_client::Connection;
+use sluice_kafka_client::{topic_name, Admin, TopicRoute};
 
 const FETCH_MAX_WAIT_MS: i32 = 100;
 const PARTITION_FETCH_BYTES_MAX: i32 = 1 << 20;
@@ -151,7 +152,7 @@ impl Consumer {
     }
 
     fn run(mut self) -> Result<ConsumeOutcome> {
-        let mut admin = Admin::connect(&self.spec.bootstrap)?;
+        let mut admin = Admin::connect(&self.spec.bootstrap, &CLIENT_OPTIONS)?;
         let version = admin.versions().of(ApiKey::Fetch)?;
         let mut conns: HashMap<i32, Connection> = HashMap::new();
         let mut outcome = ConsumeOutcome::new(self.route.partition_count() as usize);
@@ -229,7 +230,7 @@ impl Consumer {
                     .brokers
                     .get(&node)
                     .ok_or_else(|| Error::Protocol(format!("no address for {node}")))?;
-                let mut conn = Connection::connect(addr)?;
+                let mut conn = Connection::connect(addr, &CLIENT_OPTIONS)?;
                 conn.set_read_timeout(Some(Duration::from_secs(30)))?;
                 e.insert(conn)
             }
@@ -258,7 +259,7 @@ impl Consumer {
                         .collect(),
                 )]);
         let response = conn.call(&request, version)?;
-        if response.error_code != errors::NONE {
+        if response.error_code != error_code::NONE {
             return Err(Error::Broker {
                 what: "Fetch".into(),
                 code: response.error_code,
@@ -272,8 +273,8 @@ impl Consumer {
                     continue;
                 }
                 match pd.error_code {
-                    errors::NONE => {}
-                    code if errors::needs_metadata_refresh(code) => {
+                    error_code::NONE => {}
+                    code if error_code::needs_metadata_refresh(code) => {
                         stale = true;
                         continue;
                     }

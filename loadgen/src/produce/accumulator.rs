@@ -5,8 +5,8 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 
-use crate::client::batch_builder::{BatchBuilder, Codec};
 use crate::error::Result;
+use sluice_kafka_client::{BatchBuilder, Codec};
 
 /// A batch ready to send (or re-send after a retriable error).
 #[derive(Debug)]

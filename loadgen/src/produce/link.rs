@@ -13,12 +13,13 @@ use kafka_protocol::messages::ProduceRequest;
 
 use super::accumulator::SealedBatch;
 use super::outcome::{LiveCounters, ProduceOutcome, Window};
-use crate::client::conn::{decode_response, Connection, FrameReader};
-use crate::client::errors;
+use crate::client_options::CLIENT_OPTIONS;
 use crate::clock;
 use crate::error::Result;
 use crate::stats;
 use crate::verify::checker::AckedBatch;
+use sluice_kafka_client::error_code;
+use sluice_kafka_client::{decode_response, Connection, FrameReader};
 
 /// A request on the wire, waiting for its response.
 pub struct InFlight {
@@ -57,7 +58,7 @@ impl Link {
         read_timeout: Duration,
         ctx: ReaderContext,
     ) -> Result<Link> {
-        let mut conn = Connection::connect(addr)?;
+        let mut conn = Connection::connect(addr, &CLIENT_OPTIONS)?;
         let in_flight = Arc::new(AtomicUsize::new(0));
         let broken = Arc::new(AtomicBool::new(false));
         let (in_flight_tx, reader) = if acks == 0 {
@@ -96,7 +97,7 @@ impl Link {
             Err(e) => {
                 self.in_flight.fetch_sub(1, Ordering::AcqRel);
                 self.broken.store(true, Ordering::Release);
-                return Err(e);
+                return Err(e.into());
             }
         };
         match &self.in_flight_tx {
@@ -205,17 +206,17 @@ fn handle_response(
             .find(|(index, _, _)| *index == batch.partition as i32);
         let (code, base_offset) = match found {
             Some(&(_, code, offset)) => (code, offset),
-            None => (errors::NETWORK_EXCEPTION, -1), // missing from the answer: retry
+            None => (error_code::ResponseError::NetworkException.code(), -1), // missing from the answer: retry
         };
-        if code == errors::NONE {
+        if code == error_code::NONE {
             ack(ctx, outcome, &batch, acked_us, base_offset);
             continue;
         }
         *outcome.error_codes.entry(code).or_default() += 1;
-        if errors::needs_metadata_refresh(code) {
+        if error_code::needs_metadata_refresh(code) {
             ctx.refresh_metadata.store(true, Ordering::Release);
         }
-        if errors::is_retriable(code) && batch.attempts < ctx.retries_max {
+        if error_code::resend_may_succeed(code) && batch.attempts < ctx.retries_max {
             outcome.retried_batches += 1;
             if let Err(returned) = ctx.retry_tx.send(batch) {
                 outcome.failed_msgs += returned.0.count as u64;

@@ -8,10 +8,10 @@ pub mod worker;
 use std::sync::Arc;
 use std::thread;
 
-use crate::client::batch_builder::Codec;
 use crate::clock;
 use crate::error::{Error, Result};
 use outcome::{LiveCounters, ProduceOutcome, Window};
+use sluice_kafka_client::Codec;
 
 #[derive(Debug, Clone)]
 pub struct ProduceSpec {

@@ -16,11 +16,12 @@ use super::accumulator::{Accumulator, SealedBatch};
 use super::link::{Link, ReaderContext};
 use super::outcome::{LiveCounters, ProduceOutcome, Window};
 use super::ProduceSpec;
-use crate::client::admin::{topic_name, Admin, TopicRoute};
+use crate::client_options::CLIENT_OPTIONS;
 use crate::clock;
 use crate::error::Result;
 use crate::message::{ValueHeader, ValueTemplate};
 use crate::murmur2::partition_for_key;
+use sluice_kafka_client::{topic_name, Admin, TopicRoute};
 
 /// How long to wait before reconnecting to a broker that dropped the connection.
 const RECONNECT_BACKOFF: Duration = Duration::from_millis(100);
@@ -54,7 +55,7 @@ impl Producer {
         window: Window,
         live: Arc<LiveCounters>,
     ) -> Result<Producer> {
-        let mut admin = Admin::connect(&spec.bootstrap)?;
+        let mut admin = Admin::connect(&spec.bootstrap, &CLIENT_OPTIONS)?;
         let route = admin.wait_for_leaders(&spec.topic, Duration::from_secs(30))?;
         let partitions = route.partition_count();
         let keys = (0..spec.key_count.max(1))

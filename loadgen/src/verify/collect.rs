@@ -3,18 +3,19 @@
 use std::sync::Arc;
 
 use super::checker::PartitionReads;
-use crate::client::admin::{Admin, TIMESTAMP_EARLIEST, TIMESTAMP_LATEST};
+use crate::client_options::CLIENT_OPTIONS;
 use crate::consume::{self, ConsumeSpec};
 use crate::error::{Error, Result};
 use crate::produce::outcome::LiveCounters;
 use crate::produce::window_from_now;
+use sluice_kafka_client::{Admin, TIMESTAMP_EARLIEST, TIMESTAMP_LATEST};
 
 /// Upper bound on how long reading back may take.
 const READ_BACK_TIMEOUT_S: f64 = 600.0;
 
 /// Every partition of `topic`, from its log start to the end offset at call time.
 pub fn read_back(bootstrap: &str, topic: &str, consumers: u32) -> Result<Vec<PartitionReads>> {
-    let mut admin = Admin::connect(bootstrap)?;
+    let mut admin = Admin::connect(bootstrap, &CLIENT_OPTIONS)?;
     let route = admin
         .route(topic)?
         .ok_or_else(|| Error::Config(format!("topic {topic} does not exist")))?;

@@ -3,7 +3,8 @@
 use clap::{Args, Subcommand};
 use kafka_protocol::messages::DescribeClusterRequest;
 
-use super::client::api_name;
+use sluice_kafka_client::api_name;
+
 use super::error::AdminError;
 use super::pool::BrokerPool;
 use super::render::table;

@@ -1,10 +1,6 @@
 //! Admin CLI errors, phrased for an operator: Kafka error codes by name.
 
-use kafka_protocol::error::ResponseError;
-
-/// Retriable coordinator codes (Kafka's Errors.java).
-pub const COORDINATOR_LOAD_IN_PROGRESS: i16 = 14;
-pub const COORDINATOR_NOT_AVAILABLE: i16 = 15;
+use sluice_kafka_client::{api_name, error_code};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -50,13 +46,7 @@ impl AdminError {
     /// Only read-only flows and idempotent requests meet these codes, so the whole command
     /// may be run again.
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            Self::Kafka {
-                code: COORDINATOR_LOAD_IN_PROGRESS | COORDINATOR_NOT_AVAILABLE,
-                ..
-            }
-        )
+        matches!(self, Self::Kafka { code, .. } if error_code::is_coordinator_warming_up(*code))
     }
 
     /// A non-zero Kafka error code as an error, `Ok` for 0.
@@ -65,7 +55,7 @@ impl AdminError {
         message: Option<&str>,
         context: impl FnOnce() -> String,
     ) -> Result<(), Self> {
-        if code == 0 {
+        if code == error_code::NONE {
             return Ok(());
         }
         Err(Self::Kafka {
@@ -76,57 +66,80 @@ impl AdminError {
     }
 }
 
-/// `UNKNOWN_TOPIC_OR_PARTITION (3)`: Kafka's own spelling, as in its docs and logs.
-pub fn error_code_name(code: i16) -> String {
-    match ResponseError::try_from_code(code) {
-        None => "NONE (0)".to_string(),
-        Some(ResponseError::Unknown(code)) => format!("UNKNOWN_ERROR_CODE ({code})"),
-        Some(error) => format!("{} ({code})", screaming_snake(&format!("{error:?}"))),
+/// The client's errors in the CLI's words (the same an operator has always seen).
+impl From<sluice_kafka_client::Error> for AdminError {
+    fn from(error: sluice_kafka_client::Error) -> Self {
+        use sluice_kafka_client::Error as E;
+        match error {
+            E::Connect { addr, source, .. } => Self::Connect { addr, source },
+            E::NoAddress { addr } => Self::Connect {
+                addr,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "address resolved to nothing",
+                ),
+            },
+            E::Write { addr, source } | E::Read { addr, source } => Self::Io { addr, source },
+            E::Response { addr, api, message } => Self::Protocol {
+                addr,
+                api: api_name(api),
+                message,
+            },
+            E::Encode { api, message } => Self::Encode {
+                api: api_name(api),
+                message,
+            },
+            E::NotImplemented { addr, api } => Self::NotImplemented {
+                addr,
+                api: api_name(api),
+            },
+            E::Unsupported {
+                addr,
+                api,
+                broker,
+                ours,
+            } => Self::Unsupported {
+                addr,
+                api: api_name(api),
+                broker,
+                ours,
+            },
+            E::Broker { what, code } => Self::Kafka {
+                context: what,
+                code,
+                message: None,
+            },
+            other @ (E::Protocol(_) | E::Timeout(_) | E::NotClosed { .. } | E::Config(_)) => {
+                Self::Usage(other.to_string())
+            }
+        }
     }
 }
 
 fn describe_code(code: i16, message: Option<&str>) -> String {
     match message {
-        Some(text) if !text.is_empty() => format!("{}: {text}", error_code_name(code)),
-        _ => error_code_name(code),
+        Some(text) if !text.is_empty() => format!("{}: {text}", error_code::name(code)),
+        _ => error_code::name(code),
     }
-}
-
-/// `UnknownTopicOrPartition` -> `UNKNOWN_TOPIC_OR_PARTITION`.
-fn screaming_snake(camel: &str) -> String {
-    let mut out = String::with_capacity(camel.len() + 8);
-    for (i, c) in camel.chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.push(c.to_ascii_uppercase());
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
+    use sluice_kafka_client::error_code::ResponseError;
+
     use super::*;
 
     #[test]
     fn only_coordinator_warm_up_is_transient() {
-        let kafka = |code| AdminError::Kafka {
+        let kafka = |error: ResponseError| AdminError::Kafka {
             context: String::new(),
-            code,
+            code: error.code(),
             message: None,
         };
-        assert!(kafka(COORDINATOR_LOAD_IN_PROGRESS).is_transient());
-        assert!(kafka(COORDINATOR_NOT_AVAILABLE).is_transient());
-        assert!(!kafka(36).is_transient());
+        assert!(kafka(ResponseError::CoordinatorLoadInProgress).is_transient());
+        assert!(kafka(ResponseError::CoordinatorNotAvailable).is_transient());
+        assert!(!kafka(ResponseError::TopicAlreadyExists).is_transient());
         assert!(!AdminError::Usage("x".into()).is_transient());
-    }
-
-    #[test]
-    fn names_codes_like_kafka_does() {
-        assert_eq!(error_code_name(3), "UNKNOWN_TOPIC_OR_PARTITION (3)");
-        assert_eq!(error_code_name(36), "TOPIC_ALREADY_EXISTS (36)");
-        assert_eq!(error_code_name(-1), "UNKNOWN_SERVER_ERROR (-1)");
-        assert_eq!(error_code_name(9999), "UNKNOWN_ERROR_CODE (9999)");
     }
 
     #[test]
@@ -138,6 +151,36 @@ mod tests {
         assert_eq!(
             text,
             "create topic a: TOPIC_ALREADY_EXISTS (36): Topic 'a' already exists."
+        );
+    }
+
+    #[test]
+    fn client_errors_keep_the_cli_wording() {
+        let refused = sluice_kafka_client::Error::Connect {
+            addr: "b:1".into(),
+            step: "connecting to",
+            source: std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused"),
+        };
+        assert_eq!(
+            AdminError::from(refused).to_string(),
+            "cannot connect to b:1: refused"
+        );
+        let missing = sluice_kafka_client::Error::NotImplemented {
+            addr: "b:1".into(),
+            api: 10,
+        };
+        assert_eq!(
+            AdminError::from(missing).to_string(),
+            "broker b:1 does not implement FindCoordinator"
+        );
+        let garbled = sluice_kafka_client::Error::Response {
+            addr: "b:1".into(),
+            api: 3,
+            message: "header: too short".into(),
+        };
+        assert_eq!(
+            AdminError::from(garbled).to_string(),
+            "broker b:1 sent a bad Metadata response: header: too short"
         );
     }
 }

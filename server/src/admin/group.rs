@@ -14,7 +14,9 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Decodable, StrBytes};
 
-use super::error::{error_code_name, AdminError};
+use sluice_kafka_client::error_code;
+
+use super::error::AdminError;
 use super::pool::BrokerPool;
 use super::render::table;
 use super::{versions, ConnectArgs};
@@ -365,9 +367,11 @@ fn log_end_offsets(
     let mut ends = LogEnds::new();
     for (leader, partitions) in by_leader {
         let response = pool.node(leader).and_then(|client| {
-            client.call(versions::LIST_OFFSETS, |v| {
-                list_offsets_request(v, &partitions)
-            })
+            client
+                .call(versions::LIST_OFFSETS, |v| {
+                    list_offsets_request(v, &partitions)
+                })
+                .map_err(AdminError::from)
         });
         match response {
             Ok(response) => {
@@ -376,7 +380,7 @@ fn log_end_offsets(
                         let end = if p.error_code == 0 {
                             Ok(p.offset)
                         } else {
-                            Err(error_code_name(p.error_code))
+                            Err(error_code::name(p.error_code))
                         };
                         ends.insert((topic.name.to_string(), p.partition_index), end);
                     }

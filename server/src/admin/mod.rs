@@ -1,13 +1,13 @@
 //! The admin CLI: `sluice topic|group|cluster ...`, like `rpk topic`, talking the Kafka
-//! protocol to any broker (Sluice or Kafka) over a plain blocking TCP connection.
+//! protocol to any broker (Sluice or Kafka) through the blocking `sluice-kafka-client`.
 //!
-//! Owns: request building, version negotiation, and rendering of admin responses.
+//! Owns: request building, the request versions it handles, and rendering of admin
+//! responses. Talking Kafka (connections, version negotiation) is `sluice-kafka-client`'s.
 //! Never: runs on a shard, or touches broker state except through Kafka requests.
 //!
 //! The binary wires [`TopicArgs`], [`GroupArgs`] and [`ClusterArgs`] as subcommands and calls
 //! [`run_topic`], [`run_group`] and [`run_cluster`].
 
-pub mod client;
 pub mod cluster;
 pub mod error;
 pub mod group;

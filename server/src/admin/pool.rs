@@ -5,17 +5,22 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use kafka_protocol::messages::{MetadataRequest, MetadataResponse};
+use sluice_kafka_client::{Client, ConnectOptions};
 
-use super::client::AdminClient;
 use super::error::AdminError;
 use super::versions;
 
+/// Sent in every request header; brokers log it.
+const CLIENT_ID: &str = "sluice-admin";
+/// Largest response frame accepted (Kafka's socket.request.max.bytes default).
+const RESPONSE_BYTES_MAX: usize = 100 * 1024 * 1024;
+
 pub struct BrokerPool {
-    bootstrap: AdminClient,
+    bootstrap: Client,
     /// node id -> `host:port` as the cluster advertises it.
     addrs: HashMap<i32, String>,
-    connections: HashMap<i32, AdminClient>,
-    timeout: Duration,
+    connections: HashMap<i32, Client>,
+    options: ConnectOptions,
 }
 
 /// Metadata for `topics` (`None`: every topic), never auto-creating one.
@@ -40,16 +45,20 @@ pub fn metadata_request(version: i16, topics: Option<&[String]>) -> MetadataRequ
 }
 
 impl BrokerPool {
+    /// Connects to `bootstrap`; `timeout` bounds every connect, read and write.
     pub fn connect(bootstrap: &str, timeout: Duration) -> Result<Self, AdminError> {
+        let options = ConnectOptions::new(CLIENT_ID)
+            .with_timeout(timeout)
+            .with_frame_bytes_max(RESPONSE_BYTES_MAX);
         Ok(Self {
-            bootstrap: AdminClient::connect(bootstrap, timeout)?,
+            bootstrap: Client::connect(bootstrap, &options)?,
             addrs: HashMap::new(),
             connections: HashMap::new(),
-            timeout,
+            options,
         })
     }
 
-    pub fn bootstrap(&mut self) -> &mut AdminClient {
+    pub fn bootstrap(&mut self) -> &mut Client {
         &mut self.bootstrap
     }
 
@@ -69,7 +78,7 @@ impl BrokerPool {
 
     /// The connection to `node`. A single-broker cluster is always the bootstrap connection,
     /// so a broker advertising an address the CLI cannot reach still works.
-    pub fn node(&mut self, node: i32) -> Result<&mut AdminClient, AdminError> {
+    pub fn node(&mut self, node: i32) -> Result<&mut Client, AdminError> {
         if self.addrs.len() <= 1 {
             return Ok(&mut self.bootstrap);
         }
@@ -77,7 +86,7 @@ impl BrokerPool {
             AdminError::Usage(format!("broker {node} is not in the cluster metadata"))
         })?;
         if !self.connections.contains_key(&node) {
-            let client = AdminClient::connect(&addr, self.timeout)?;
+            let client = Client::connect(&addr, &self.options)?;
             self.connections.insert(node, client);
         }
         self.connections

@@ -86,7 +86,8 @@ fn read_frame(stream: &mut TcpStream) -> Option<Bytes> {
     Some(Bytes::from(frame))
 }
 
-fn api_versions(apis: &[(ApiKey, i16, i16)]) -> BytesMut {
+/// The ApiVersions body at the version the client asked for.
+fn api_versions(version: i16, apis: &[(ApiKey, i16, i16)]) -> BytesMut {
     let mut response = ApiVersionsResponse::default();
     response.api_keys = apis
         .iter()
@@ -98,7 +99,7 @@ fn api_versions(apis: &[(ApiKey, i16, i16)]) -> BytesMut {
             api
         })
         .collect();
-    encoded(&response, 0)
+    encoded(&response, version)
 }
 
 fn s(text: &'static str) -> StrBytes {
@@ -190,13 +191,16 @@ fn log_ends() -> ListOffsetsResponse {
 #[test]
 fn group_describe_reports_lag_per_partition() {
     let (addr, broker) = scripted_broker(|api, version, port| match api {
-        ApiKey::ApiVersions => api_versions(&[
-            (ApiKey::Metadata, 1, 12),
-            (ApiKey::FindCoordinator, 0, 4),
-            (ApiKey::DescribeGroups, 0, 5),
-            (ApiKey::OffsetFetch, 2, 8),
-            (ApiKey::ListOffsets, 1, 7),
-        ]),
+        ApiKey::ApiVersions => api_versions(
+            version,
+            &[
+                (ApiKey::Metadata, 1, 12),
+                (ApiKey::FindCoordinator, 0, 4),
+                (ApiKey::DescribeGroups, 0, 5),
+                (ApiKey::OffsetFetch, 2, 8),
+                (ApiKey::ListOffsets, 1, 7),
+            ],
+        ),
         ApiKey::Metadata => encoded(&metadata(port), version),
         ApiKey::FindCoordinator => {
             assert!(
@@ -243,7 +247,7 @@ fn group_describe_reports_lag_per_partition() {
 #[test]
 fn group_commands_on_a_broker_without_groups_fail_readably() {
     let (addr, broker) = scripted_broker(|api, version, port| match api {
-        ApiKey::ApiVersions => api_versions(&[(ApiKey::Metadata, 1, 12)]),
+        ApiKey::ApiVersions => api_versions(version, &[(ApiKey::Metadata, 1, 12)]),
         ApiKey::Metadata => encoded(&metadata(port), version),
         other => panic!("unexpected {other:?}"),
     });

@@ -14,6 +14,7 @@ use kafka_protocol::messages::{
     IncrementalAlterConfigsRequest, MetadataResponse,
 };
 use kafka_protocol::protocol::StrBytes;
+use sluice_kafka_client::error_code::{self, ResponseError};
 
 use super::error::AdminError;
 use super::pool::BrokerPool;
@@ -235,7 +236,7 @@ pub fn render_topic_list(metadata: &MetadataResponse) -> String {
             let status = if t.error_code == 0 {
                 String::new()
             } else {
-                super::error::error_code_name(t.error_code)
+                error_code::name(t.error_code)
             };
             vec![
                 topic_name(t),
@@ -280,7 +281,7 @@ pub fn render_topic_describe(
                 if p.error_code == 0 {
                     String::new()
                 } else {
-                    super::error::error_code_name(p.error_code)
+                    error_code::name(p.error_code)
                 },
             ]
         })
@@ -394,14 +395,17 @@ fn describe(pool: &mut BrokerPool, name: &str) -> Result<String, AdminError> {
         .find(|t| t.name.as_ref().is_some_and(|n| n.as_str() == name))
         .ok_or_else(|| AdminError::Kafka {
             context: format!("describe topic {name}"),
-            code: 3,
+            code: ResponseError::UnknownTopicOrPartition.code(),
             message: None,
         })?;
     AdminError::check(topic.error_code, None, || format!("describe topic {name}"))?;
     let client = pool.bootstrap();
-    let configs = match client.call(versions::DESCRIBE_CONFIGS, |v| {
-        describe_configs_request(v, name)
-    }) {
+    let described = client
+        .call(versions::DESCRIBE_CONFIGS, |v| {
+            describe_configs_request(v, name)
+        })
+        .map_err(AdminError::from);
+    let configs = match described {
         Ok(response) => response
             .results
             .into_iter()

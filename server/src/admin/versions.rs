@@ -1,5 +1,5 @@
 //! The request versions this CLI's code handles, per API. The version used is the highest
-//! one the broker also serves (see `client::negotiate`).
+//! one the broker also serves (see `sluice_kafka_client::negotiate`).
 
 use kafka_protocol::protocol::VersionRange;
 

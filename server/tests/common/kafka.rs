@@ -14,21 +14,17 @@ use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProdu
 use kafka_protocol::messages::produce_response::PartitionProduceResponse;
 use kafka_protocol::messages::{
     BrokerId, CreateTopicsRequest, FetchRequest, FetchResponse, ListOffsetsRequest,
-    MetadataRequest, MetadataResponse, ProduceRequest, TopicName,
+    MetadataRequest, MetadataResponse, ProduceRequest,
 };
 use kafka_protocol::protocol::StrBytes;
 
 use super::wire::KafkaConnection;
 
-/// Kafka error codes the scenarios check.
-pub mod error_code {
-    pub const NONE: i16 = 0;
-    pub const OFFSET_OUT_OF_RANGE: i16 = 1;
-    pub const CORRUPT_MESSAGE: i16 = 2;
-    pub const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
-    pub const UNSUPPORTED_VERSION: i16 = 35;
-    pub const TOPIC_ALREADY_EXISTS: i16 = 36;
-}
+/// The client's Kafka error table: `error_code::NONE`, `error_code::name(code)`,
+/// `error_code::ResponseError::CorruptMessage.code()`.
+pub use sluice_kafka_client::error_code;
+/// Topic names as kafka-protocol types.
+pub use sluice_kafka_client::topic_name;
 
 /// ListOffsets special timestamps.
 pub const LATEST_TIMESTAMP: i64 = -1;
@@ -36,10 +32,6 @@ pub const EARLIEST_TIMESTAMP: i64 = -2;
 
 /// Fetch wait when data is expected to be there already.
 const FETCH_MAX_WAIT_MS: i32 = 500;
-
-pub fn topic_name(name: &str) -> TopicName {
-    TopicName(StrBytes::from_string(name.to_string()))
-}
 
 /// CreateTopics with `partitions` partitions, replication factor 1; asserts success.
 pub fn create_topic(conn: &mut KafkaConnection, name: &str, partitions: i32) {
@@ -75,8 +67,8 @@ pub fn create_topic_with_configs(
     assert_eq!(
         result.error_code,
         error_code::NONE,
-        "create topic {name}: error {} ({:?})",
-        result.error_code,
+        "create topic {name}: {} ({:?})",
+        error_code::name(result.error_code),
         result.error_message
     );
 }

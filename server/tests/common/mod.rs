@@ -2,8 +2,10 @@
 //!
 //! - [`broker`]: start the real `sluice` binary on a free loopback port with a temp data dir,
 //!   restart it, kill -9 it; logs are printed when a test fails.
-//! - [`wire`]: a blocking raw-TCP Kafka connection (frames, headers, `kafka-protocol` types).
-//! - [`kafka`]: the handful of requests the scenarios send (create, produce, fetch, ...).
+//! - [`wire`]: a Kafka connection with timeouts, over `sluice-kafka-client` (typed requests,
+//!   and raw frames for bad input).
+//! - [`kafka`]: the handful of requests the scenarios send (create, produce, fetch, ...), and
+//!   the client's Kafka error table.
 //! - [`records`]: RecordBatch v2 encoding and decoding for those requests.
 //! - [`metrics`]: the broker's Prometheus endpoint (address, scrape, a family's total).
 //! - [`canary`]: a client that must keep being served while another misbehaves.

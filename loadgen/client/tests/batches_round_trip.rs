@@ -1,11 +1,10 @@
 //! Round trips: batches built by `BatchBuilder` decode with kafka-protocol's reference
-//! decoder (CRC, offsets, timestamps, keys, values), and with our own `batch_reader`.
+//! decoder (CRC, offsets, timestamps, keys, values), and with our own reader.
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::records::{Compression, RecordBatchDecoder};
 
-use super::batch_builder::{BatchBuilder, Codec};
-use super::batch_reader::for_each_record;
+use sluice_kafka_client::{for_each_record, BatchBuilder, Codec};
 
 const CODECS: [Codec; 5] = [
     Codec::None,

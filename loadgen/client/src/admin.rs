@@ -9,84 +9,64 @@ use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{
-    ApiKey, BrokerId, CreateTopicsRequest, DeleteTopicsRequest, ListOffsetsRequest,
-    MetadataRequest, TopicName,
+    ApiKey, BrokerId, CreateTopicsRequest, DeleteTopicsRequest, ListOffsetsRequest, MetadataRequest,
 };
-use kafka_protocol::protocol::StrBytes;
 
-use super::conn::Connection;
-use super::errors;
-use super::versions::Versions;
+use crate::client::Client;
+use crate::conn::{ConnectOptions, Connection};
 use crate::error::{Error, Result};
+use crate::error_code::{self, ResponseError};
+use crate::route::{topic_name, TopicRoute};
+use crate::versions::BrokerVersions;
 
 /// Creating or deleting a topic with many partitions (and gigabytes of data) can be slow.
 const ADMIN_READ_TIMEOUT: Duration = Duration::from_secs(120);
 
 const DELETE_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// ListOffsets on a partition leader other than the bootstrap broker.
+const LEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// ListOffsets timestamps: the log start and the log end.
 pub const TIMESTAMP_EARLIEST: i64 = -2;
 pub const TIMESTAMP_LATEST: i64 = -1;
 
-/// Where each partition of one topic is led, and how to reach the leaders.
-#[derive(Debug, Clone, Default)]
-pub struct TopicRoute {
-    pub topic: String,
-    /// Leader node id per partition index (`None` while leaderless).
-    pub leaders: Vec<Option<i32>>,
-    /// node id → "host:port".
-    pub brokers: HashMap<i32, String>,
-}
-
-impl TopicRoute {
-    pub fn partition_count(&self) -> u32 {
-        self.leaders.len() as u32
-    }
-
-    pub fn leader_addr(&self, partition: u32) -> Option<(i32, &str)> {
-        let node = (*self.leaders.get(partition as usize)?)?;
-        self.brokers.get(&node).map(|a| (node, a.as_str()))
-    }
-
-    pub fn all_led(&self) -> bool {
-        !self.leaders.is_empty() && self.leaders.iter().all(|l| l.is_some())
-    }
-}
-
-pub fn topic_name(name: &str) -> TopicName {
-    TopicName(StrBytes::from_string(name.to_string()))
-}
-
+/// Topic setup and offset lookups for a benchmark or a checker: the bootstrap connection,
+/// plus short-lived connections to other partition leaders.
 pub struct Admin {
     bootstrap: String,
-    conn: Connection,
-    versions: Versions,
+    client: Client,
+    options: ConnectOptions,
 }
 
 impl Admin {
-    pub fn connect(bootstrap: &str) -> Result<Admin> {
-        let mut conn = Connection::connect(bootstrap)?;
-        conn.set_read_timeout(Some(ADMIN_READ_TIMEOUT))?;
-        let versions = Versions::negotiate(&mut conn)?;
+    /// Connects to `bootstrap` and negotiates versions; reads use the admin timeouts, not
+    /// `options`' read timeout.
+    pub fn connect(bootstrap: &str, options: &ConnectOptions) -> Result<Admin> {
+        let options = ConnectOptions {
+            read_timeout: Some(ADMIN_READ_TIMEOUT),
+            ..*options
+        };
         Ok(Admin {
             bootstrap: bootstrap.to_string(),
-            conn,
-            versions,
+            client: Client::connect(bootstrap, &options)?,
+            options,
         })
     }
 
-    pub fn versions(&self) -> &Versions {
-        &self.versions
+    pub fn versions(&self) -> &BrokerVersions {
+        self.client.versions()
     }
 
     /// Metadata for one topic; `Ok(None)` if the broker does not know it.
     pub fn route(&mut self, topic: &str) -> Result<Option<TopicRoute>> {
-        let version = self.versions.of(ApiKey::Metadata)?;
+        let version = self.client.versions().of(ApiKey::Metadata)?;
         let request = MetadataRequest::default()
             .with_topics(Some(vec![
                 MetadataRequestTopic::default().with_name(Some(topic_name(topic)))
             ]))
             .with_allow_auto_topic_creation(false);
-        let response = self.conn.call(&request, version)?;
+        let response = self.client.connection().call(&request, version)?;
         let brokers = response
             .brokers
             .iter()
@@ -99,10 +79,12 @@ impl Admin {
         else {
             return Ok(None);
         };
-        if t.error_code == errors::UNKNOWN_TOPIC_OR_PARTITION {
+        if t.error_code == ResponseError::UnknownTopicOrPartition.code() {
             return Ok(None);
         }
-        if t.error_code != errors::NONE && t.error_code != errors::LEADER_NOT_AVAILABLE {
+        if t.error_code != error_code::NONE
+            && t.error_code != ResponseError::LeaderNotAvailable.code()
+        {
             return Err(Error::Broker {
                 what: format!("metadata of {topic}"),
                 code: t.error_code,
@@ -110,8 +92,9 @@ impl Admin {
         }
         let mut by_index: BTreeMap<i32, Option<i32>> = BTreeMap::new();
         for p in &t.partitions {
-            let leader = (p.leader_id.0 >= 0 && p.error_code != errors::LEADER_NOT_AVAILABLE)
-                .then_some(p.leader_id.0);
+            let leader = (p.leader_id.0 >= 0
+                && p.error_code != ResponseError::LeaderNotAvailable.code())
+            .then_some(p.leader_id.0);
             by_index.insert(p.partition_index, leader);
         }
         let leaders: Vec<Option<i32>> = by_index.values().copied().collect();
@@ -135,16 +118,18 @@ impl Admin {
         replication_factor: i16,
     ) -> Result<TopicRoute> {
         if self.route(topic)?.is_none() {
-            let version = self.versions.of(ApiKey::CreateTopics)?;
+            let version = self.client.versions().of(ApiKey::CreateTopics)?;
             let request = CreateTopicsRequest::default()
                 .with_topics(vec![CreatableTopic::default()
                     .with_name(topic_name(topic))
                     .with_num_partitions(partitions as i32)
                     .with_replication_factor(replication_factor)])
                 .with_timeout_ms(30_000);
-            let response = self.conn.call(&request, version)?;
+            let response = self.client.connection().call(&request, version)?;
             for t in &response.topics {
-                if t.error_code != errors::NONE && t.error_code != errors::TOPIC_ALREADY_EXISTS {
+                if t.error_code != error_code::NONE
+                    && t.error_code != ResponseError::TopicAlreadyExists.code()
+                {
                     let message = t
                         .error_message
                         .as_ref()
@@ -171,7 +156,7 @@ impl Admin {
             match self.list_offsets(route, TIMESTAMP_LATEST) {
                 Ok(_) => return Ok(()),
                 Err(Error::Broker { code, .. })
-                    if errors::is_retriable(code) && Instant::now() < deadline =>
+                    if error_code::resend_may_succeed(code) && Instant::now() < deadline =>
                 {
                     sleep(Duration::from_millis(50));
                 }
@@ -182,16 +167,22 @@ impl Admin {
 
     /// Deletes `topic` (sweeps use it so that many cells fit on one disk).
     pub fn delete_topic(&mut self, topic: &str) -> Result<()> {
-        let version = self.versions.of(ApiKey::DeleteTopics)?;
+        let version = self.client.versions().of(ApiKey::DeleteTopics)?;
         let request = DeleteTopicsRequest::default()
             .with_topic_names(vec![topic_name(topic)])
             .with_timeout_ms(30_000);
         // Deletion is housekeeping: don't let a slow answer hold up the next sweep cell.
-        self.conn.set_read_timeout(Some(DELETE_READ_TIMEOUT))?;
-        let response = self.conn.call(&request, version);
-        self.conn.set_read_timeout(Some(ADMIN_READ_TIMEOUT))?;
+        self.client
+            .connection()
+            .set_read_timeout(Some(DELETE_READ_TIMEOUT))?;
+        let response = self.client.connection().call(&request, version);
+        self.client
+            .connection()
+            .set_read_timeout(Some(ADMIN_READ_TIMEOUT))?;
         for t in &response?.responses {
-            if t.error_code != errors::NONE && t.error_code != errors::UNKNOWN_TOPIC_OR_PARTITION {
+            if t.error_code != error_code::NONE
+                && t.error_code != ResponseError::UnknownTopicOrPartition.code()
+            {
                 return Err(Error::Broker {
                     what: format!("DeleteTopics {topic}"),
                     code: t.error_code,
@@ -220,7 +211,7 @@ impl Admin {
 
     /// ListOffsets for every partition of `route` at `timestamp` (-2 earliest, -1 latest).
     pub fn list_offsets(&mut self, route: &TopicRoute, timestamp: i64) -> Result<Vec<i64>> {
-        let version = self.versions.of(ApiKey::ListOffsets)?;
+        let version = self.client.versions().of(ApiKey::ListOffsets)?;
         let mut by_leader: HashMap<i32, Vec<u32>> = HashMap::new();
         for p in 0..route.partition_count() {
             let (node, _) = route
@@ -233,10 +224,10 @@ impl Admin {
             let addr = &route.brokers[&node];
             let mut own;
             let conn = if addr == &self.bootstrap {
-                &mut self.conn
+                self.client.connection()
             } else {
-                own = Connection::connect(addr)?;
-                own.set_read_timeout(Some(Duration::from_secs(30)))?;
+                own = Connection::connect(addr, &self.options)?;
+                own.set_read_timeout(Some(LEADER_READ_TIMEOUT))?;
                 &mut own
             };
             let request = ListOffsetsRequest::default()
@@ -257,7 +248,7 @@ impl Admin {
             let response = conn.call(&request, version)?;
             for t in &response.topics {
                 for p in &t.partitions {
-                    if p.error_code != errors::NONE {
+                    if p.error_code != error_code::NONE {
                         return Err(Error::Broker {
                             what: format!("ListOffsets {}-{}", route.topic, p.partition_index),
                             code: p.error_code,

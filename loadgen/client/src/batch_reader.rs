@@ -1,20 +1,19 @@
-//! Walks the record batches of a fetch response without building `Record` structs:
-//! batch header, optional CRC check, decompression (via kafka-protocol's codecs), records.
+//! Walks the record batches of a fetch response without building `Record` structs: batch
+//! header (through `sluice_batch`'s typed view), optional CRC check, decompression (via
+//! kafka-protocol's codecs), records.
 
 use bytes::{Buf, Bytes};
 use kafka_protocol::compression::{Decompressor, Gzip, Lz4, Snappy, Zstd};
+use sluice_batch::{compute_crc, parse_header, BatchError, HEADER_BYTES};
 
-use super::varint::get_zigzag;
-use crate::error::{Error, ProtocolContext, Result};
-
-const BATCH_HEADER_BYTES: usize = 61;
-const LOG_OVERHEAD_BYTES: usize = 12;
+use crate::codec::Codec;
+use crate::error::{Error, Result};
+use crate::varint::get_zigzag;
 
 /// One record as read back.
 pub struct RecordView<'a> {
     pub offset: i64,
     pub timestamp_ms: i64,
-    #[cfg_attr(not(test), allow(dead_code))]
     pub key: Option<&'a [u8]>,
     pub value: Option<&'a [u8]>,
 }
@@ -39,75 +38,60 @@ pub fn for_each_record(
 ) -> Result<WalkSummary> {
     let mut summary = WalkSummary::default();
     let mut pos = 0usize;
-    while records.len() - pos >= LOG_OVERHEAD_BYTES {
-        let base_offset = i64::from_be_bytes(read8(records, pos));
-        let batch_length = i32::from_be_bytes(read4(records, pos + 8));
-        if batch_length < (BATCH_HEADER_BYTES - LOG_OVERHEAD_BYTES) as i32 {
-            return Err(Error::Protocol(format!(
-                "record batch length {batch_length} too small"
-            )));
-        }
-        let end = pos + LOG_OVERHEAD_BYTES + batch_length as usize;
+    // A batch cut inside its fixed header is a partial trailing batch, like one cut later.
+    while records.len() - pos >= HEADER_BYTES {
+        let header = parse_header(&records[pos..]).map_err(|e| match e {
+            BatchError::Length { batch_length, .. } => {
+                Error::Protocol(format!("record batch length {batch_length} too small"))
+            }
+            BatchError::Magic(magic) => {
+                Error::Protocol(format!("record batch magic {magic} unsupported"))
+            }
+            other => Error::Protocol(format!("record batch header: {other}")),
+        })?;
+        let end = pos + header.total_bytes();
         if end > records.len() {
             break;
         }
         let batch = records.slice(pos..end);
         pos = end;
-        let magic = batch[16] as i8;
-        if magic != 2 {
-            return Err(Error::Protocol(format!(
-                "record batch magic {magic} unsupported"
-            )));
-        }
-        let last_offset_delta = i32::from_be_bytes(read4(&batch, 23));
-        summary.next_offset = Some(base_offset + last_offset_delta as i64 + 1);
+        summary.next_offset = Some(header.next_offset());
         summary.batches += 1;
-        if check_crc {
-            let crc = u32::from_be_bytes(read4(&batch, 17));
-            if crc32c::crc32c(&batch[21..]) != crc {
-                summary.crc_failures += 1;
-                continue;
-            }
-        }
-        let attributes = i16::from_be_bytes([batch[21], batch[22]]);
-        let is_control = attributes & (1 << 5) != 0;
-        if is_control {
+        if check_crc && compute_crc(&batch) != header.crc {
+            summary.crc_failures += 1;
             continue;
         }
-        let timestamp_base_ms = i64::from_be_bytes(read8(&batch, 27));
-        let count = i32::from_be_bytes(read4(&batch, 57));
-        let body = batch.slice(BATCH_HEADER_BYTES..);
-        let body = decompress(attributes & 0x7, body)?;
-        let walked = walk_records(&body, count, base_offset, timestamp_base_ms, &mut on_record)?;
-        summary.records += walked;
+        if header.is_control() {
+            continue;
+        }
+        let body = decompress(header.compression(), batch.slice(HEADER_BYTES..))?;
+        summary.records += walk_records(
+            &body,
+            header.records_count,
+            header.base_offset,
+            header.base_timestamp,
+            &mut on_record,
+        )?;
     }
     Ok(summary)
 }
 
-fn read8(b: &[u8], at: usize) -> [u8; 8] {
-    let mut out = [0u8; 8];
-    out.copy_from_slice(&b[at..at + 8]);
-    out
-}
-
-fn read4(b: &[u8], at: usize) -> [u8; 4] {
-    let mut out = [0u8; 4];
-    out.copy_from_slice(&b[at..at + 4]);
-    out
-}
-
-fn decompress(codec: i16, mut body: Bytes) -> Result<Bytes> {
+fn decompress(codec_bits: i16, mut body: Bytes) -> Result<Bytes> {
     let take = |b: &mut Bytes| Ok(b.copy_to_bytes(b.remaining()));
+    let codec = Codec::from_attribute_bits(codec_bits)
+        .ok_or_else(|| Error::Protocol(format!("unknown compression codec {codec_bits}")))?;
     match codec {
-        0 => Ok(body),
-        1 => Gzip::decompress(&mut body, take).protocol("gzip batch"),
-        2 => Snappy::decompress(&mut body, take).protocol("snappy batch"),
-        3 => Lz4::decompress(&mut body, take).protocol("lz4 batch"),
-        4 => Zstd::decompress(&mut body, take).protocol("zstd batch"),
-        other => Err(Error::Protocol(format!(
-            "unknown compression codec {other}"
-        ))),
+        Codec::None => Ok(body),
+        Codec::Gzip => Gzip::decompress(&mut body, take).map_err(failed("gzip")),
+        Codec::Snappy => Snappy::decompress(&mut body, take).map_err(failed("snappy")),
+        Codec::Lz4 => Lz4::decompress(&mut body, take).map_err(failed("lz4")),
+        Codec::Zstd => Zstd::decompress(&mut body, take).map_err(failed("zstd")),
     }
+}
+
+/// kafka-protocol's codecs fail with `anyhow::Error`; only the text is kept.
+fn failed<E: std::fmt::Display>(codec: &'static str) -> impl Fn(E) -> Error {
+    move |e| Error::Protocol(format!("{codec} batch: {e:#}"))
 }
 
 fn walk_records(

@@ -6,6 +6,9 @@
 //! maxTimestamp i64 @35, producerId i64 @43, producerEpoch i16 @51, baseSequence i32 @53,
 //! recordsCount i32 @57, records @61. The CRC-32C covers attributes..end; baseOffset, batchLength
 //! and partitionLeaderEpoch are outside it, so the broker may rewrite them freely.
+//!
+//! Its own crate (no glommio) so that clients read batches with the same view the broker
+//! writes them with; `sluice_engine::batch` re-exports it.
 
 use bytes::{Bytes, BytesMut};
 
@@ -97,6 +100,17 @@ impl BatchHeader {
 
     pub fn is_transactional(&self) -> bool {
         self.attributes & ATTRIBUTE_TRANSACTIONAL != 0
+    }
+
+    /// The compression codec id of the records section (0 none, 1 gzip, 2 snappy, 3 lz4,
+    /// 4 zstd).
+    pub fn compression(&self) -> i16 {
+        self.attributes & ATTRIBUTE_COMPRESSION_MASK
+    }
+
+    /// Whether the broker stamped the batch (`max_timestamp` is then the append time).
+    pub fn is_log_append_time(&self) -> bool {
+        self.attributes & ATTRIBUTE_LOG_APPEND_TIME != 0
     }
 }
 
@@ -347,10 +361,17 @@ mod tests {
         let header = validate(&batch, CountRule::Producer).expect("built batch is valid");
         assert_eq!(header.records_count, 3);
         assert_eq!(header.last_offset_delta, 2);
+        assert_eq!(header.compression(), 0);
+        assert!(!header.is_log_append_time());
         let rewritten = rewrite_header(&batch, 77, Some(5));
         let header = validate(&rewritten, CountRule::Producer).expect("rewrite keeps the crc");
         assert_eq!(header.base_offset, 77);
         assert_eq!(header.partition_leader_epoch, 5);
+        let mut stamped = rewritten.to_vec();
+        set_log_append_time(&mut stamped, 5000);
+        let header = validate(&stamped, CountRule::Producer).expect("stamping recomputes the crc");
+        assert!(header.is_log_append_time());
+        assert_eq!(header.max_timestamp, 5000);
     }
 
     #[test]

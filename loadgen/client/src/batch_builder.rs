@@ -1,53 +1,17 @@
 //! Builds one Kafka RecordBatch v2 for one partition, records encoded straight into a
 //! reused buffer (no per-record `Record` structs).
 //!
-//! The producer fields are "none" (producerId -1, epoch -1, baseSequence -1): loadgen is a
+//! The producer fields are "none" (producerId -1, epoch -1, baseSequence -1): the client is a
 //! non-idempotent producer, like the Java client with `enable.idempotence=false`.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::compression::{Compressor, Gzip, Lz4, Snappy, Zstd};
 
-use super::varint::{put_zigzag, zigzag_len};
-use crate::error::{ProtocolContext, Result};
+use sluice_batch::{compute_crc, CRC_AT, HEADER_BYTES as BATCH_HEADER_BYTES, LOG_OVERHEAD_BYTES};
 
-/// Bytes from the batch start up to the first record.
-pub const BATCH_HEADER_BYTES: usize = 61;
-/// `attributes` starts here; the CRC covers from here to the batch end.
-const CRC_START: usize = 21;
-const CRC_AT: usize = 17;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Codec {
-    None,
-    Gzip,
-    Snappy,
-    Lz4,
-    Zstd,
-}
-
-impl Codec {
-    pub fn parse(s: &str) -> Option<Codec> {
-        Some(match s {
-            "none" => Codec::None,
-            "gzip" => Codec::Gzip,
-            "snappy" => Codec::Snappy,
-            "lz4" => Codec::Lz4,
-            "zstd" => Codec::Zstd,
-            _ => return None,
-        })
-    }
-
-    fn attribute_bits(self) -> i16 {
-        match self {
-            Codec::None => 0,
-            Codec::Gzip => 1,
-            Codec::Snappy => 2,
-            Codec::Lz4 => 3,
-            Codec::Zstd => 4,
-        }
-    }
-}
+use crate::codec::Codec;
+use crate::error::{Error, Result};
+use crate::varint::{put_zigzag, zigzag_len};
 
 /// Accumulates records; `seal` turns them into wire bytes and resets the builder.
 pub struct BatchBuilder {
@@ -76,7 +40,6 @@ impl BatchBuilder {
         self.record_count
     }
 
-    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.record_count == 0
     }
@@ -172,7 +135,7 @@ impl BatchBuilder {
                     }),
                     Codec::None => unreachable!("handled above"),
                 }
-                .protocol("compressing a record batch")?;
+                .map_err(|e| Error::Protocol(format!("compressing a record batch: {e:#}")))?;
                 self.buf.truncate(BATCH_HEADER_BYTES);
                 out
             }
@@ -189,12 +152,12 @@ impl BatchBuilder {
     }
 
     fn fill_header(&self, batch: &mut BytesMut, codec: Codec) {
-        let batch_length = (batch.len() - 12) as i32;
+        let batch_length = (batch.len() - LOG_OVERHEAD_BYTES) as i32;
         let mut h = &mut batch[..BATCH_HEADER_BYTES];
         h.put_i64(0); // baseOffset: the broker assigns it
         h.put_i32(batch_length);
         h.put_i32(-1); // partitionLeaderEpoch
-        h.put_i8(2); // magic
+        h.put_i8(sluice_batch::MAGIC_V2);
         h.put_u32(0); // crc, filled below
         h.put_i16(codec.attribute_bits()); // CreateTime, not transactional
         h.put_i32(self.record_count as i32 - 1);
@@ -208,7 +171,7 @@ impl BatchBuilder {
             h.is_empty(),
             "header fields fill exactly BATCH_HEADER_BYTES"
         );
-        let crc = crc32c::crc32c(&batch[CRC_START..]);
+        let crc = compute_crc(batch);
         batch[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
     }
 }

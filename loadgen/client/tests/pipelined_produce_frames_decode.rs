@@ -13,9 +13,9 @@ use kafka_protocol::protocol::{
     decode_request_header_from_buffer, Decodable, Encodable, HeaderVersion,
 };
 
-use super::admin::topic_name;
-use super::batch_builder::{BatchBuilder, Codec};
-use super::conn::{decode_response, Connection};
+use sluice_kafka_client::{
+    decode_response, topic_name, BatchBuilder, Codec, ConnectOptions, Connection,
+};
 
 const VERSION: i16 = 9;
 
@@ -68,7 +68,8 @@ fn pipelined_produce_requests_frame_and_decode() {
         seen
     });
 
-    let mut conn = Connection::connect(&addr).expect("connect");
+    let options = ConnectOptions::new("sluice-tests");
+    let mut conn = Connection::connect(&addr, &options).expect("connect");
     let mut reader = conn.take_reader().expect("reader");
     let mut sent = Vec::new();
     for p in 0..3 {
