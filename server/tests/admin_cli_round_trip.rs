@@ -16,6 +16,7 @@ use kafka_protocol::messages::OffsetCommitRequest;
 use kafka_protocol::protocol::StrBytes;
 
 use common::broker::{Broker, BrokerOptions};
+use common::kafka::error_code::ResponseError;
 use common::kafka::{create_topic, produce, topic_name};
 use common::process::{run_with_timeout, Finished};
 use common::records::{encode_batch, TestRecord};
@@ -144,7 +145,7 @@ fn admin_cli_round_trip() {
 }
 
 /// COORDINATOR_LOAD_IN_PROGRESS: retriable while the broker loads `__consumer_offsets`.
-const COORDINATOR_LOAD_IN_PROGRESS: i16 = 14;
+const COORDINATOR_LOAD_IN_PROGRESS: i16 = ResponseError::CoordinatorLoadInProgress.code();
 /// How long the coordinator may take to load `__consumer_offsets`.
 const COORDINATOR_LOAD_TIMEOUT: Duration = Duration::from_secs(30);
 

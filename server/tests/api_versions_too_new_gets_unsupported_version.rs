@@ -13,7 +13,7 @@ use common::wire::decode_response;
 use kafka_protocol::messages::{ApiVersionsRequest, ApiVersionsResponse};
 use kafka_protocol::protocol::Decodable;
 
-const API_VERSIONS_KEY: i16 = 18;
+const API_VERSIONS_KEY: i16 = kafka_protocol::messages::ApiKey::ApiVersions as i16;
 const VERSION_TOO_NEW: i16 = 127;
 const CORRELATION_ID: i32 = 0x5117;
 

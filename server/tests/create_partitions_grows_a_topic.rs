@@ -5,13 +5,14 @@
 mod common;
 
 use common::broker::{Broker, BrokerOptions};
+use common::kafka::error_code::ResponseError;
 use common::kafka::{self, error_code, LATEST_TIMESTAMP};
 use common::records::{self, now_ms, numbered_record};
 use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
 use kafka_protocol::messages::CreatePartitionsRequest;
 
 const TOPIC: &str = "growing";
-const INVALID_PARTITIONS: i16 = 37;
+const INVALID_PARTITIONS: i16 = ResponseError::InvalidPartitions.code();
 
 fn grow(conn: &mut common::wire::KafkaConnection, count: i32) -> i16 {
     let version = conn.version_for::<CreatePartitionsRequest>(0, 3);

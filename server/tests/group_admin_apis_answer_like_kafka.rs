@@ -24,6 +24,7 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Encodable, StrBytes};
 
 use common::broker::{Broker, BrokerOptions};
+use common::kafka::error_code::ResponseError;
 use common::kafka::{create_topic, topic_name};
 use common::wait::wait_until;
 use common::wire::KafkaConnection;
@@ -33,11 +34,11 @@ const OTHER_GROUP: &str = "admin-other-group";
 const SUBSCRIBED: &str = "admin-subscribed";
 const UNSUBSCRIBED: &str = "admin-unsubscribed";
 const LOAD_TIMEOUT: Duration = Duration::from_secs(30);
-const COORDINATOR_LOAD_IN_PROGRESS: i16 = 14;
-const MEMBER_ID_REQUIRED: i16 = 79;
-const NON_EMPTY_GROUP: i16 = 68;
-const GROUP_ID_NOT_FOUND: i16 = 69;
-const GROUP_SUBSCRIBED_TO_TOPIC: i16 = 86;
+const COORDINATOR_LOAD_IN_PROGRESS: i16 = ResponseError::CoordinatorLoadInProgress.code();
+const MEMBER_ID_REQUIRED: i16 = ResponseError::MemberIdRequired.code();
+const NON_EMPTY_GROUP: i16 = ResponseError::NonEmptyGroup.code();
+const GROUP_ID_NOT_FOUND: i16 = ResponseError::GroupIdNotFound.code();
+const GROUP_SUBSCRIBED_TO_TOPIC: i16 = ResponseError::GroupSubscribedToTopic.code();
 
 fn s(v: &str) -> StrBytes {
     StrBytes::from_string(v.to_string())

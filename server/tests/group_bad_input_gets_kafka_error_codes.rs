@@ -18,6 +18,8 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
 use common::broker::{Broker, BrokerOptions};
+use common::kafka::error_code;
+use common::kafka::error_code::ResponseError;
 use common::kafka::{create_topic, topic_name};
 use common::wait::wait_until;
 use common::wire::KafkaConnection;
@@ -25,12 +27,12 @@ use common::wire::KafkaConnection;
 const GROUP: &str = "bad-input-group";
 const TOPIC: &str = "bad-input-topic";
 const LOAD_TIMEOUT: Duration = Duration::from_secs(30);
-const NONE: i16 = 0;
-const COORDINATOR_LOAD_IN_PROGRESS: i16 = 14;
-const ILLEGAL_GENERATION: i16 = 22;
-const INCONSISTENT_GROUP_PROTOCOL: i16 = 23;
-const UNKNOWN_MEMBER_ID: i16 = 25;
-const MEMBER_ID_REQUIRED: i16 = 79;
+const NONE: i16 = error_code::NONE;
+const COORDINATOR_LOAD_IN_PROGRESS: i16 = ResponseError::CoordinatorLoadInProgress.code();
+const ILLEGAL_GENERATION: i16 = ResponseError::IllegalGeneration.code();
+const INCONSISTENT_GROUP_PROTOCOL: i16 = ResponseError::InconsistentGroupProtocol.code();
+const UNKNOWN_MEMBER_ID: i16 = ResponseError::UnknownMemberId.code();
+const MEMBER_ID_REQUIRED: i16 = ResponseError::MemberIdRequired.code();
 
 fn s(v: &str) -> StrBytes {
     StrBytes::from_string(v.to_string())

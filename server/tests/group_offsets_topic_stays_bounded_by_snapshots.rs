@@ -15,6 +15,7 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
 use common::broker::{Broker, BrokerOptions};
+use common::kafka::error_code::ResponseError;
 use common::kafka::{create_topic, topic_name};
 use common::wait::wait_until;
 use common::wire::KafkaConnection;
@@ -25,7 +26,7 @@ const PARTITIONS: i32 = 3;
 const COMMITS: i64 = 600;
 /// Without snapshots the commits fill about ten 16 KiB segments.
 const SEGMENTS_MAX: usize = 4;
-const COORDINATOR_LOAD_IN_PROGRESS: i16 = 14;
+const COORDINATOR_LOAD_IN_PROGRESS: i16 = ResponseError::CoordinatorLoadInProgress.code();
 const LOAD_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn s(v: &str) -> StrBytes {

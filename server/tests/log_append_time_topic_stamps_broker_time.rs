@@ -16,7 +16,7 @@ const ANCIENT_MS: i64 = 1_000_000_000_000;
 /// RecordBatch v2 field offsets.
 const ATTRIBUTES_AT: usize = 21;
 const MAX_TIMESTAMP_AT: usize = 35;
-const ATTRIBUTE_LOG_APPEND_TIME: i16 = 1 << 3;
+const ATTRIBUTE_LOG_APPEND_TIME: i16 = sluice_engine::batch::ATTRIBUTE_LOG_APPEND_TIME;
 
 #[test]
 fn log_append_time_topic_stamps_broker_time() {

@@ -7,6 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::broker::{Broker, BrokerOptions};
+use common::kafka::error_code::ResponseError;
 use common::kafka::{self, error_code};
 use common::records::{self, now_ms, numbered_record};
 use common::wait::wait_until;
@@ -14,7 +15,7 @@ use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::MetadataRequest;
 
 const NUM_PARTITIONS: usize = 3;
-const LEADER_NOT_AVAILABLE: i16 = 5;
+const LEADER_NOT_AVAILABLE: i16 = ResponseError::LeaderNotAvailable.code();
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[test]

@@ -17,6 +17,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use common::broker::{Broker, BrokerOptions};
 use common::clients::{python_scripts_dir, python_with};
+use common::kafka::error_code::ResponseError;
 use common::kafka::{create_topic, error_code, fetch, produce, topic_name};
 use common::metrics::{listen_config, scrape};
 use common::process::run_with_timeout;
@@ -31,7 +32,7 @@ const RECORDS_PER_PARTITION: usize = 5;
 /// The group commits this offset on every partition, so its lag is the rest.
 const COMMITTED_OFFSET: i64 = 2;
 const PARSE_TIMEOUT: Duration = Duration::from_secs(60);
-const COORDINATOR_LOAD_IN_PROGRESS: i16 = 14;
+const COORDINATOR_LOAD_IN_PROGRESS: i16 = ResponseError::CoordinatorLoadInProgress.code();
 const COORDINATOR_LOAD_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One parsed sample: name (with suffix), labels, value.

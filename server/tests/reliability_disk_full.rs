@@ -19,13 +19,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::broker::{Broker, BrokerOptions};
 use common::clients::under_ci;
+use common::kafka::error_code::ResponseError;
 use common::kafka::{self, error_code};
 use common::records::{self, TestRecord};
 use common::wait::wait_until;
 use kafka_protocol::messages::DeleteTopicsRequest;
 
 const IMAGE_BYTES: u64 = 64 * 1024 * 1024;
-const KAFKA_STORAGE_ERROR: i16 = 56;
+const KAFKA_STORAGE_ERROR: i16 = ResponseError::KafkaStorageError.code();
 /// Each "fill" request carries one batch of this many 16 KiB records.
 const FILL_RECORDS_PER_BATCH: usize = 8;
 const FILL_VALUE_BYTES: usize = 16 * 1024;

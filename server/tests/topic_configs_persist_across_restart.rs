@@ -5,6 +5,7 @@
 mod common;
 
 use common::broker::{Broker, BrokerOptions};
+use common::kafka::error_code::ResponseError;
 use common::kafka::{self, error_code};
 use common::wire::KafkaConnection;
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
@@ -17,7 +18,7 @@ use kafka_protocol::protocol::StrBytes;
 const TOPIC: &str = "configured";
 const RESOURCE_TOPIC: i8 = 2;
 const OP_SET: i8 = 0;
-const INVALID_CONFIG: i16 = 40;
+const INVALID_CONFIG: i16 = ResponseError::InvalidConfig.code();
 
 fn alter(conn: &mut KafkaConnection, name: &str, value: &str) -> i16 {
     let version = conn.version_for::<IncrementalAlterConfigsRequest>(0, 1);

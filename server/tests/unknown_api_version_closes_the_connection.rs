@@ -7,8 +7,8 @@ mod common;
 use common::broker::{Broker, BrokerOptions};
 use common::canary::Canary;
 
-const METADATA_KEY: i16 = 3;
-const PRODUCE_KEY: i16 = 0;
+const METADATA_KEY: i16 = kafka_protocol::messages::ApiKey::Metadata as i16;
+const PRODUCE_KEY: i16 = kafka_protocol::messages::ApiKey::Produce as i16;
 const VERSION_TOO_NEW: i16 = 999;
 
 fn frame_with_header(api_key: i16, api_version: i16) -> Vec<u8> {

@@ -130,6 +130,16 @@ fn be_i16(buf: &[u8], at: usize) -> i16 {
     i16::from_be_bytes([buf[at], buf[at + 1]])
 }
 
+/// The batchLength field of the batch starting at `buf` (bytes after the log overhead), read
+/// before anything else is checked: what splits a records blob into batches. None when `buf`
+/// is shorter than the log overhead.
+pub fn batch_length(buf: &[u8]) -> Option<i32> {
+    if buf.len() < LOG_OVERHEAD_BYTES {
+        return None;
+    }
+    Some(be_i32(buf, BATCH_LENGTH_AT))
+}
+
 /// Parses the fixed header from the start of `buf` (which may hold more than one batch). Checks
 /// only what the header alone can tell: magic and a batchLength big enough for the header.
 pub fn parse_header(buf: &[u8]) -> Result<BatchHeader, BatchError> {

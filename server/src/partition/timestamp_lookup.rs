@@ -21,7 +21,7 @@ pub async fn first_record_at_or_after(
     let Some((batch, header)) = read_batch(partition, batch_offset).await else {
         return batch_answer;
     };
-    if header.attributes & batch::ATTRIBUTE_LOG_APPEND_TIME != 0 {
+    if header.is_log_append_time() {
         // Every record carries the batch's append time: the batch start is the answer.
         return batch_answer;
     }

@@ -18,7 +18,7 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 
-use sluice_engine::batch::{BATCH_LENGTH_AT, HEADER_BYTES, LOG_OVERHEAD_BYTES};
+use sluice_engine::batch::{self, HEADER_BYTES, LOG_OVERHEAD_BYTES};
 
 use crate::error_code::{ResponseError, NONE};
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
@@ -45,16 +45,9 @@ pub fn split_batches(records: &Bytes) -> Result<Vec<Bytes>, String> {
     let mut at = 0;
     while at < records.len() {
         let remaining = records.len() - at;
-        if remaining < LOG_OVERHEAD_BYTES {
+        let Some(length) = batch::batch_length(&records[at..]) else {
             return Err(format!("{remaining} trailing bytes are not a record batch"));
-        }
-        let len_at = at + BATCH_LENGTH_AT;
-        let length = i32::from_be_bytes([
-            records[len_at],
-            records[len_at + 1],
-            records[len_at + 2],
-            records[len_at + 3],
-        ]);
+        };
         if length < BATCH_LENGTH_MIN as i32 || length as usize > remaining - LOG_OVERHEAD_BYTES {
             return Err(format!(
                 "record batch length {length} does not fit the request"
