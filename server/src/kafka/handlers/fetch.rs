@@ -105,7 +105,7 @@ async fn fetch(
         if total >= min_bytes || errored || now >= deadline || partitions.is_stopping() {
             break reads;
         }
-        let waited = wait_for_data(partitions, &parts, deadline - now);
+        let waited = wait_for_data(partitions, &parts, &reads, deadline - now);
         crate::metrics::hooks::long_poll(waited).await;
     };
     let indexes: Vec<i32> = parts.iter().map(|p| p.partition).collect();
@@ -179,17 +179,29 @@ fn unreadable(error_code: i16) -> PartitionRead {
     }
 }
 
-/// Waits until any owner reports readable data for one of our partitions, or the time is up.
+/// Waits until any owner reports readable data for one of our partitions beyond what the last
+/// `reads` already saw, or the time is up. Watching from the high watermark each read reported
+/// (not from the fetch offset) matters when some data is readable but less than `min_bytes`:
+/// the wait then ends only when more arrives, instead of at once, over and over.
 /// The first owner to answer ends the wait; the other owners' waits are dropped.
-async fn wait_for_data(partitions: &PartitionService, parts: &[Wanted], wait: Duration) {
+async fn wait_for_data(
+    partitions: &PartitionService,
+    parts: &[Wanted],
+    reads: &[PartitionRead],
+    wait: Duration,
+) {
+    assert_eq!(parts.len(), reads.len());
     let mut by_owner: BTreeMap<usize, Vec<Watched>> = BTreeMap::new();
-    for part in parts {
+    for (part, read) in parts.iter().zip(reads) {
         if let Some(owner) = part.owner {
-            let key = (part.topic.clone(), part.partition, part.fetch_offset);
+            let seen = part.fetch_offset.max(read.high_watermark);
+            let key = (part.topic.clone(), part.partition, seen);
             by_owner.entry(owner).or_default().push(key);
         }
     }
-    let wait_ms = wait.as_millis() as u64;
+    // Rounded up: an owner whose wait ended before ours (truncated to the millisecond) would
+    // be asked again with 0 ms, over and over, until our own deadline passed.
+    let wait_ms = wait.as_micros().div_ceil(1000) as u64;
     let mut waits: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>>> = by_owner
         .into_iter()
         .map(|(owner, watched)| {
