@@ -18,7 +18,8 @@ use glommio::{LocalExecutorBuilder, Placement};
 use sluice_server::shard::mesh::{new_meshes, Handler};
 
 const CALLS_PER_CALLER: u64 = 20_000;
-const CALLERS: u64 = 32;
+/// Calling tasks keeping calls in flight (throughput); the latency rounds use one.
+const CALLERS_THROUGHPUT: u64 = 32;
 const ROUNDS_DEFAULT: usize = 5;
 const CHANNEL_CAPACITY: usize = 1024;
 
@@ -45,7 +46,7 @@ async fn wait_for(flag: &AtomicBool) {
 }
 
 /// Calls per second through the mesh.
-fn mesh_round() -> f64 {
+fn mesh_round(callers: u64) -> f64 {
     let mut ends = new_meshes::<u64, u64>(2);
     let server_ends = ends.pop().expect("two ends");
     let client_ends = ends.pop().expect("two ends");
@@ -62,7 +63,7 @@ fn mesh_round() -> f64 {
         .spawn(move || async move {
             let mesh = client_ends.connect().await;
             let started = Instant::now();
-            let callers: Vec<_> = (0..CALLERS)
+            let tasks: Vec<_> = (0..callers)
                 .map(|_| {
                     let mesh = mesh.clone();
                     glommio::spawn_local(async move {
@@ -73,10 +74,10 @@ fn mesh_round() -> f64 {
                     })
                 })
                 .collect();
-            for caller in callers {
+            for caller in tasks {
                 caller.await;
             }
-            (CALLERS * CALLS_PER_CALLER) as f64 / started.elapsed().as_secs_f64()
+            (callers * CALLS_PER_CALLER) as f64 / started.elapsed().as_secs_f64()
         })
         .expect("client executor");
     let rate = client.join().expect("client ran");
@@ -88,7 +89,7 @@ fn mesh_round() -> f64 {
 type OldRequest = (u64, flume::Sender<u64>);
 
 /// Calls per second with a fresh flume reply channel per call (the previous design).
-fn flume_round() -> f64 {
+fn flume_round(callers: u64) -> f64 {
     let (to_server, from_client) = shared_channel::new_bounded::<OldRequest>(CHANNEL_CAPACITY);
     let done = done_flag();
     let server_done = done.clone();
@@ -108,7 +109,7 @@ fn flume_round() -> f64 {
         .spawn(move || async move {
             let sender = Rc::new(to_server.connect().await);
             let started = Instant::now();
-            let callers: Vec<_> = (0..CALLERS)
+            let tasks: Vec<_> = (0..callers)
                 .map(|_| {
                     let sender = sender.clone();
                     glommio::spawn_local(async move {
@@ -123,10 +124,10 @@ fn flume_round() -> f64 {
                     })
                 })
                 .collect();
-            for caller in callers {
+            for caller in tasks {
                 caller.await;
             }
-            (CALLERS * CALLS_PER_CALLER) as f64 / started.elapsed().as_secs_f64()
+            (callers * CALLS_PER_CALLER) as f64 / started.elapsed().as_secs_f64()
         })
         .expect("client executor");
     let rate = client.join().expect("client ran");
@@ -145,19 +146,21 @@ fn main() {
         .skip(1)
         .find_map(|arg| arg.parse::<usize>().ok())
         .unwrap_or(ROUNDS_DEFAULT);
-    let mut ratios = Vec::new();
-    println!("round  mesh calls/s  flume-per-call calls/s  ratio");
-    for round in 0..rounds {
-        let (mesh, flume) = if round % 2 == 0 {
-            let mesh = mesh_round();
-            (mesh, flume_round())
-        } else {
-            let flume = flume_round();
-            (mesh_round(), flume)
-        };
-        let ratio = mesh / flume;
-        ratios.push(ratio);
-        println!("{round:>5}  {mesh:>12.0}  {flume:>22.0}  {ratio:.2}");
+    for callers in [CALLERS_THROUGHPUT, 1] {
+        let mut ratios = Vec::new();
+        println!("{callers} caller(s)\nround  mesh calls/s  flume-per-call calls/s  ratio");
+        for round in 0..rounds {
+            let (mesh, flume) = if round % 2 == 0 {
+                let mesh = mesh_round(callers);
+                (mesh, flume_round(callers))
+            } else {
+                let flume = flume_round(callers);
+                (mesh_round(callers), flume)
+            };
+            let ratio = mesh / flume;
+            ratios.push(ratio);
+            println!("{round:>5}  {mesh:>12.0}  {flume:>22.0}  {ratio:.2}");
+        }
+        println!("median ratio mesh / flume-per-call, {callers} caller(s): {:.2}", median(ratios));
     }
-    println!("median ratio mesh / flume-per-call: {:.2}", median(ratios));
 }
