@@ -161,6 +161,9 @@ fn main() {
             ratios.push(ratio);
             println!("{round:>5}  {mesh:>12.0}  {flume:>22.0}  {ratio:.2}");
         }
-        println!("median ratio mesh / flume-per-call, {callers} caller(s): {:.2}", median(ratios));
+        println!(
+            "median ratio mesh / flume-per-call, {callers} caller(s): {:.2}",
+            median(ratios)
+        );
     }
 }
