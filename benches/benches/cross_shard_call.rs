@@ -8,6 +8,7 @@
 //!
 //! Prints calls/s per round and the median ratio mesh / flume-per-call.
 
+use std::future::Future;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -35,14 +36,56 @@ impl Handler<u64, u64> for Echo {
     }
 }
 
-fn done_flag() -> Arc<AtomicBool> {
-    Arc::new(AtomicBool::new(false))
+/// Runs `serve` on CPU 1 and `client` on CPU 0; returns the client's figure once it is done,
+/// then stops the server.
+fn run_pair<S, SF, C, CF>(serve: S, client: C) -> f64
+where
+    S: FnOnce() -> SF + Send + 'static,
+    SF: Future<Output = ()> + 'static,
+    C: FnOnce() -> CF + Send + 'static,
+    CF: Future<Output = f64> + 'static,
+{
+    let done = Arc::new(AtomicBool::new(false));
+    let server_done = done.clone();
+    let server = LocalExecutorBuilder::new(Placement::Fixed(1))
+        .spawn(move || async move {
+            glommio::spawn_local(serve()).detach();
+            // Shutdown only, not a measurement: poll the flag the client side sets.
+            while !server_done.load(Ordering::Acquire) {
+                glommio::timer::sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .expect("server executor");
+    let client = LocalExecutorBuilder::new(Placement::Fixed(0))
+        .spawn(client)
+        .expect("client executor");
+    let rate = client.join().expect("client ran");
+    done.store(true, Ordering::Release);
+    server.join().expect("server ran");
+    rate
 }
 
-async fn wait_for(flag: &AtomicBool) {
-    while !flag.load(Ordering::Acquire) {
-        glommio::timer::sleep(Duration::from_millis(1)).await;
+/// `callers` tasks each make `CALLS_PER_CALLER` calls one after another; calls per second.
+async fn timed_callers<F, Fut>(callers: u64, call: F) -> f64
+where
+    F: Fn(u64) -> Fut + Clone + 'static,
+    Fut: Future<Output = u64>,
+{
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..callers)
+        .map(|_| {
+            let call = call.clone();
+            glommio::spawn_local(async move {
+                for i in 0..CALLS_PER_CALLER {
+                    assert_eq!(call(i).await, i + 1);
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await;
     }
+    (callers * CALLS_PER_CALLER) as f64 / started.elapsed().as_secs_f64()
 }
 
 /// Calls per second through the mesh.
@@ -50,40 +93,19 @@ fn mesh_round(callers: u64) -> f64 {
     let mut ends = new_meshes::<u64, u64>(2);
     let server_ends = ends.pop().expect("two ends");
     let client_ends = ends.pop().expect("two ends");
-    let done = done_flag();
-    let server_done = done.clone();
-    let server = LocalExecutorBuilder::new(Placement::Fixed(1))
-        .spawn(move || async move {
-            let mesh = server_ends.connect().await;
-            mesh.serve(Rc::new(Echo));
-            wait_for(&server_done).await;
+    let serve = move || async move {
+        let mesh = server_ends.connect().await;
+        mesh.serve(Rc::new(Echo));
+    };
+    let client = move || async move {
+        let mesh = client_ends.connect().await;
+        timed_callers(callers, move |i| {
+            let mesh = mesh.clone();
+            async move { mesh.call(1, i).await.expect("server answers") }
         })
-        .expect("server executor");
-    let client = LocalExecutorBuilder::new(Placement::Fixed(0))
-        .spawn(move || async move {
-            let mesh = client_ends.connect().await;
-            let started = Instant::now();
-            let tasks: Vec<_> = (0..callers)
-                .map(|_| {
-                    let mesh = mesh.clone();
-                    glommio::spawn_local(async move {
-                        for i in 0..CALLS_PER_CALLER {
-                            let reply = mesh.call(1, i).await.expect("server answers");
-                            assert_eq!(reply, i + 1);
-                        }
-                    })
-                })
-                .collect();
-            for caller in tasks {
-                caller.await;
-            }
-            (callers * CALLS_PER_CALLER) as f64 / started.elapsed().as_secs_f64()
-        })
-        .expect("client executor");
-    let rate = client.join().expect("client ran");
-    done.store(true, Ordering::Release);
-    server.join().expect("server ran");
-    rate
+        .await
+    };
+    run_pair(serve, client)
 }
 
 type OldRequest = (u64, flume::Sender<u64>);
@@ -91,49 +113,27 @@ type OldRequest = (u64, flume::Sender<u64>);
 /// Calls per second with a fresh flume reply channel per call (the previous design).
 fn flume_round(callers: u64) -> f64 {
     let (to_server, from_client) = shared_channel::new_bounded::<OldRequest>(CHANNEL_CAPACITY);
-    let done = done_flag();
-    let server_done = done.clone();
-    let server = LocalExecutorBuilder::new(Placement::Fixed(1))
-        .spawn(move || async move {
-            let receiver = from_client.connect().await;
-            let serve = glommio::spawn_local(async move {
-                while let Some((request, reply)) = receiver.recv().await {
-                    reply.send(request + 1).ok();
+    let serve = move || async move {
+        let receiver = from_client.connect().await;
+        while let Some((request, reply)) = receiver.recv().await {
+            reply.send(request + 1).ok();
+        }
+    };
+    let client = move || async move {
+        let sender = Rc::new(to_server.connect().await);
+        timed_callers(callers, move |i| {
+            let sender = sender.clone();
+            async move {
+                let (reply, answer) = flume::bounded(1);
+                if sender.send((i, reply)).await.is_err() {
+                    panic!("server gone");
                 }
-            });
-            wait_for(&server_done).await;
-            drop(serve);
-        })
-        .expect("server executor");
-    let client = LocalExecutorBuilder::new(Placement::Fixed(0))
-        .spawn(move || async move {
-            let sender = Rc::new(to_server.connect().await);
-            let started = Instant::now();
-            let tasks: Vec<_> = (0..callers)
-                .map(|_| {
-                    let sender = sender.clone();
-                    glommio::spawn_local(async move {
-                        for i in 0..CALLS_PER_CALLER {
-                            let (reply, answer) = flume::bounded(1);
-                            if sender.send((i, reply)).await.is_err() {
-                                panic!("server gone");
-                            }
-                            let value = answer.recv_async().await.expect("server answers");
-                            assert_eq!(value, i + 1);
-                        }
-                    })
-                })
-                .collect();
-            for caller in tasks {
-                caller.await;
+                answer.recv_async().await.expect("server answers")
             }
-            (callers * CALLS_PER_CALLER) as f64 / started.elapsed().as_secs_f64()
         })
-        .expect("client executor");
-    let rate = client.join().expect("client ran");
-    done.store(true, Ordering::Release);
-    server.join().expect("server ran");
-    rate
+        .await
+    };
+    run_pair(serve, client)
 }
 
 fn median(mut values: Vec<f64>) -> f64 {

@@ -5,8 +5,3 @@ pub use kafka_protocol::ResponseError;
 
 /// The error code of a successful partition, topic or request.
 pub const NONE: i16 = 0;
-
-/// The wire code of `error`, or [`NONE`].
-pub fn code(error: Option<ResponseError>) -> i16 {
-    error.map_or(NONE, |e| e.code())
-}

@@ -13,13 +13,13 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::broker::{Broker, BrokerOptions};
 use common::clients;
 use common::kafka;
-use common::process::run_with_timeout;
+use common::process::{run_with_timeout, ChildGuard};
 use common::records::TestRng;
 use common::wait::wait_until;
 
@@ -33,18 +33,6 @@ const SEEN_BETWEEN_KILLS_MIN: usize = 200;
 const SEEN_WAIT: Duration = Duration::from_secs(20);
 const CLIENT_EXIT_WAIT: Duration = Duration::from_secs(120);
 const KCAT_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Kills the Python process if the test ends early.
-struct ChildGuard(Option<Child>);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            child.kill().ok();
-            child.wait().ok();
-        }
-    }
-}
 
 fn lines_in(path: &Path) -> usize {
     std::fs::read_to_string(path).map_or(0, |text| text.lines().count())
@@ -81,6 +69,8 @@ fn a_tailing_consumer_never_sees_data_a_crash_takes_back() {
     let work = tempfile::tempdir().expect("temp dir");
     let seen_path = work.path().join("seen.txt");
     let client_log = std::fs::File::create(work.path().join("clients.log")).expect("client log");
+    let summary_path = work.path().join("summary.txt");
+    let summary = std::fs::File::create(&summary_path).expect("client summary file");
     let child = Command::new(&python)
         .current_dir(clients::python_scripts_dir())
         .env("PYTHONDONTWRITEBYTECODE", "1")
@@ -90,26 +80,30 @@ fn a_tailing_consumer_never_sees_data_a_crash_takes_back() {
         .args(["--seconds", &CLIENT_RUN_S.to_string()])
         .arg("--seen")
         .arg(&seen_path)
-        .stdout(Stdio::piped())
+        .stdout(Stdio::from(summary))
         .stderr(client_log)
         .spawn()
         .expect("start the Python clients");
-    let mut clients = ChildGuard(Some(child));
+    let mut clients = ChildGuard::new(child);
     let mut rng = TestRng::new(0x7a11);
     for kill in 0..KILLS {
-        let target = (kill + 1) * SEEN_BETWEEN_KILLS_MIN;
+        // A random point in the stream past the minimum, so kills land at different moments.
+        let extra = rng.below(SEEN_BETWEEN_KILLS_MIN as u64) as usize;
+        let target = (kill + 1) * SEEN_BETWEEN_KILLS_MIN + extra;
         let what = format!("the consumer to see {target} records before kill {kill}");
         wait_until(&what, SEEN_WAIT, || lines_in(&seen_path) >= target);
-        // Pacing, not synchronisation: let the stream run a random moment past the threshold.
-        std::thread::sleep(Duration::from_millis(100 + rng.below(400)));
         eprintln!(
             "kill {kill}: consumer has seen {} records",
             lines_in(&seen_path)
         );
         broker.restart();
     }
-    let child = clients.0.take().expect("clients still running");
-    let output = wait_for_exit(child);
+    let status = clients.wait(CLIENT_EXIT_WAIT, "the Python clients");
+    let output = std::fs::read_to_string(&summary_path).expect("read the client summary");
+    assert!(
+        status.success(),
+        "Python clients failed ({status}): {output}"
+    );
     eprintln!("clients: {output}");
     let seen = parse_seen(&std::fs::read_to_string(&seen_path).expect("read seen"));
     assert!(
@@ -156,25 +150,4 @@ fn a_tailing_consumer_never_sees_data_a_crash_takes_back() {
         seen.len(),
         &differing[..differing.len().min(10)]
     );
-}
-
-/// Waits for the clients to finish (the guard kills them if this panics) and returns their
-/// summary line.
-fn wait_for_exit(child: Child) -> String {
-    let mut clients = ChildGuard(Some(child));
-    let status = wait_until("the Python clients to finish", CLIENT_EXIT_WAIT, || {
-        let child = clients.0.as_mut().expect("clients still held");
-        match child.try_wait() {
-            Ok(status) => status,
-            Err(err) => panic!("waiting for the Python clients: {err}"),
-        }
-    });
-    let mut child = clients.0.take().expect("clients still held");
-    let mut out = String::new();
-    if let Some(mut stdout) = child.stdout.take() {
-        use std::io::Read;
-        stdout.read_to_string(&mut out).ok();
-    }
-    assert!(status.success(), "Python clients failed ({status}): {out}");
-    out
 }

@@ -21,13 +21,14 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::broker::{Broker, BrokerOptions};
 use common::clients::under_ci;
 use common::kafka::{self, error_code};
+use common::process::ChildGuard;
 use common::records::TestRng;
 use common::wait::wait_until;
 use common::wire::KafkaConnection;
@@ -63,30 +64,6 @@ fn loadgen_binary() -> Option<PathBuf> {
 }
 
 /// Kills and reaps the child on drop.
-struct ChildGuard(Option<Child>);
-
-impl ChildGuard {
-    fn wait(&mut self, timeout: Duration, what: &str) -> std::process::ExitStatus {
-        let status = wait_until(&format!("{what} to finish"), timeout, || {
-            let child = self.0.as_mut().expect("child until reaped");
-            child
-                .try_wait()
-                .unwrap_or_else(|e| panic!("wait for {what}: {e}"))
-        });
-        self.0 = None;
-        status
-    }
-}
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 fn spawn_loadgen(loadgen: &Path, args: &[String], log: &Path) -> ChildGuard {
     let out = std::fs::File::create(log).expect("loadgen log");
     let err = out.try_clone().expect("clone log fd");
@@ -97,7 +74,7 @@ fn spawn_loadgen(loadgen: &Path, args: &[String], log: &Path) -> ChildGuard {
         .stderr(Stdio::from(err))
         .spawn()
         .unwrap_or_else(|e| panic!("spawn {}: {e}", loadgen.display()));
-    ChildGuard(Some(child))
+    ChildGuard::new(child)
 }
 
 fn commit_offsets(conn: &mut KafkaConnection, offsets: &[i64]) -> Result<(), (i16, String)> {

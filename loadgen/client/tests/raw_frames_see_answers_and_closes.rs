@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use sluice_kafka_client::{ConnectOptions, Connection, Error};
 
 const READ_TIMEOUT: Duration = Duration::from_millis(300);
+/// Longest a silent peer holds its connection waiting for the test to finish its checks.
+const PEER_HOLD_MAX: Duration = Duration::from_secs(30);
 
 /// Accepts one connection, reads `expect_bytes` bytes, then runs `then` on the socket.
 fn peer(
@@ -87,9 +89,11 @@ fn bytes_before_the_close_fail_expect_closed() {
 
 #[test]
 fn a_silent_open_connection_times_out_both_ways() {
-    let (addr, peer) = peer(1, |s| {
-        // Hold the connection open, silent, past both waits below.
-        thread::sleep(READ_TIMEOUT * 4);
+    let (checked, checked_rx) = std::sync::mpsc::channel::<()>();
+    let (addr, peer) = peer(1, move |s| {
+        // Hold the connection open, silent, until both waits below have timed out (bounded:
+        // a test that never signals still ends).
+        checked_rx.recv_timeout(PEER_HOLD_MAX).ok();
         let _closing = s.shutdown(Shutdown::Both);
     });
     let mut conn = connect(&addr);
@@ -113,5 +117,6 @@ fn a_silent_open_connection_times_out_both_ways() {
         started.elapsed() < READ_TIMEOUT * 4,
         "each wait ends at the read timeout"
     );
+    checked.send(()).expect("peer still holding the connection");
     peer.join().expect("peer thread");
 }

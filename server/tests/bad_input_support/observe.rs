@@ -1,14 +1,13 @@
 //! What the tests observe of the broker process: its log, its memory, its open sockets.
-//! Waits poll with a deadline instead of sleeping a fixed time.
+//! Waits go through `common::wait::wait_until` (a condition and a deadline).
 
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::broker::Broker;
+use crate::common::wait::wait_until;
 
 /// How long a log line or a socket count may lag behind the event it follows.
 pub const OBSERVE_TIMEOUT: Duration = Duration::from_secs(10);
-const POLL_INTERVAL: Duration = Duration::from_millis(20);
 
 /// What the broker logs when it closes a connection for bad input.
 pub const CLOSE_LOG_LINE: &str = "closing connection:";
@@ -26,15 +25,10 @@ pub fn close_lines(broker: &Broker, fragment: &str) -> usize {
 /// Waits until the log has more than `before` close lines mentioning `fragment`; fails the
 /// test (with the log) if none appears in time.
 pub fn wait_for_close_line(broker: &Broker, fragment: &str, before: usize, case: &str) {
-    let deadline = Instant::now() + OBSERVE_TIMEOUT;
-    while close_lines(broker, fragment) <= before {
-        if Instant::now() > deadline {
-            broker.fail(&format!(
-                "{case}: the connection closed without a \"{CLOSE_LOG_LINE} ...{fragment}...\" log line"
-            ));
-        }
-        thread::sleep(POLL_INTERVAL);
-    }
+    let what = format!("{case}: a \"{CLOSE_LOG_LINE} ...{fragment}...\" log line for the close");
+    wait_until(&what, OBSERVE_TIMEOUT, || {
+        close_lines(broker, fragment) > before
+    });
 }
 
 fn pid(broker: &Broker) -> u32 {
@@ -67,17 +61,8 @@ pub fn open_sockets(broker: &Broker) -> usize {
 /// Waits until the broker holds at most `sockets_max` sockets: it noticed that clients went
 /// away and released their connections.
 pub fn wait_for_sockets_at_most(broker: &Broker, sockets_max: usize, case: &str) {
-    let deadline = Instant::now() + OBSERVE_TIMEOUT;
-    loop {
-        let open = open_sockets(broker);
-        if open <= sockets_max {
-            return;
-        }
-        if Instant::now() > deadline {
-            broker.fail(&format!(
-                "{case}: the broker still holds {open} sockets, expected at most {sockets_max}"
-            ));
-        }
-        thread::sleep(POLL_INTERVAL);
-    }
+    let what = format!("{case}: the broker to hold at most {sockets_max} sockets");
+    wait_until(&what, OBSERVE_TIMEOUT, || {
+        open_sockets(broker) <= sockets_max
+    });
 }

@@ -111,3 +111,35 @@ fn read_all(file: &mut File) -> String {
     }
     String::from_utf8_lossy(&bytes).into_owned()
 }
+
+/// A child process a test started and must not leave behind: `wait` reaps it within a
+/// deadline, and dropping the guard (a failed assertion, a timeout) kills it.
+pub struct ChildGuard(Option<Child>);
+
+impl ChildGuard {
+    pub fn new(child: Child) -> ChildGuard {
+        ChildGuard(Some(child))
+    }
+
+    /// Waits up to `timeout` for the child to exit and returns its status.
+    pub fn wait(&mut self, timeout: Duration, what: &str) -> ExitStatus {
+        let status = wait_until(&format!("{what} to finish"), timeout, || {
+            let child = self.0.as_mut().expect("child until reaped");
+            child
+                .try_wait()
+                .unwrap_or_else(|e| panic!("wait for {what}: {e}"))
+        });
+        self.0 = None;
+        status
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            // Already exited or reaped: nothing left to stop.
+            child.kill().ok();
+            child.wait().ok();
+        }
+    }
+}

@@ -179,6 +179,9 @@ fn unreadable(error_code: i16) -> PartitionRead {
     }
 }
 
+/// One of the waits a long poll races: an owner's wake-up or the deadline.
+type Wait<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>>;
+
 /// Waits until any owner reports readable data for one of our partitions beyond what the last
 /// `reads` already saw, or the time is up. Watching from the high watermark each read reported
 /// (not from the fetch offset) matters when some data is readable but less than `min_bytes`:
@@ -202,26 +205,22 @@ async fn wait_for_data(
     // Rounded up: an owner whose wait ended before ours (truncated to the millisecond) would
     // be asked again with 0 ms, over and over, until our own deadline passed.
     let wait_ms = wait.as_micros().div_ceil(1000) as u64;
-    let mut waits: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>>> = by_owner
+    let mut waits: Vec<Wait<'_>> = by_owner
         .into_iter()
-        .map(|(owner, watched)| {
-            let wait: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>> =
-                Box::pin(async move {
-                    // A stopped owner ends nothing early: the timer decides then.
-                    if partitions
-                        .wait_for_data(owner, watched, wait_ms)
-                        .await
-                        .is_err()
-                    {
-                        futures_lite::future::pending::<()>().await;
-                    }
-                });
-            wait
+        .map(|(owner, watched)| -> Wait<'_> {
+            Box::pin(async move {
+                // A stopped owner ends nothing early: the timer decides then.
+                if partitions
+                    .wait_for_data(owner, watched, wait_ms)
+                    .await
+                    .is_err()
+                {
+                    futures_lite::future::pending::<()>().await;
+                }
+            })
         })
         .collect();
-    waits.push(Box::pin(async move {
-        glommio::timer::sleep(wait).await;
-    }));
+    waits.push(Box::pin(glommio::timer::sleep(wait)));
     first_of(waits).await;
 }
 
