@@ -104,23 +104,20 @@ fn start(args: StartArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot create data dir {}: {e}", config.data_dir.display()))?;
     let _lock = data_dir_lock::lock(&config.data_dir)?;
     apply_io_properties(&mut config);
-    let meta = topics::store::load(&config.data_dir).map_err(|e| e.to_string())?;
     let config = Arc::new(config);
-    let topics = meta.topics.len();
     metrics::start_endpoint(config.metrics_listen)?;
     let shards = broker::start(
         config.clone(),
-        meta,
         &cpus,
         budget.io_memory_per_shard_bytes,
     )?;
     tracing::info!(
-        "sluice listening on {} | data dir {} | {} shard(s) on cpus {:?} | {} topic(s) | memlock {} | io_uring: {}",
+        "sluice node {} listening on {} | data dir {} | {} shard(s) on cpus {:?} | memlock {} | io_uring: {}",
+        config.node_id,
         config.listen,
         config.data_dir.display(),
         cpus.len(),
         cpus,
-        topics,
         budget,
         uring_probe::describe(),
     );

@@ -7,11 +7,12 @@ mod tests {
     use std::path::Path;
 
     /// Higher ranks may import lower ranks. Leaves (rank 0) import only other leaves.
-    const RANKS: [(&str, u32); 21] = [
-        ("cli", 7),
-        ("broker", 6),
-        ("kafka", 5),
-        ("metadata", 4),
+    const RANKS: [(&str, u32); 22] = [
+        ("cli", 8),
+        ("broker", 7),
+        ("kafka", 6),
+        ("metadata", 5),
+        ("cluster", 4),
         ("group", 3),
         ("partition", 2),
         ("shard", 1),
@@ -28,7 +29,7 @@ mod tests {
         ("topics", 0),
         ("uring_probe", 0),
         ("util", 0),
-        ("main", 8),
+        ("main", 9),
     ];
 
     fn rank(module: &str) -> u32 {

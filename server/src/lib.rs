@@ -22,6 +22,7 @@
 pub mod admin;
 pub mod broker;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod data_dir_lock;
 pub mod error_code;

@@ -31,3 +31,22 @@ pub const IO_MEMORY_BYTES_MIN: usize = 512 * 1024;
 pub const IO_MEMORY_BYTES_DEFAULT: usize = 10 * 1024 * 1024;
 /// glommio registers io_memory in this many io_uring rings; each counts against memlock.
 pub const IO_MEMORY_RINGS: usize = 3;
+/// Largest controller-protocol frame: a metadata snapshot sent to a lagging voter fits.
+pub const CONTROLLER_FRAME_BYTES_MAX: u32 = 64 * 1024 * 1024;
+/// Raft messages queued for one peer while its connection is down; older ones are dropped
+/// (Raft retransmits what matters).
+pub const CONTROLLER_PEER_QUEUE_MAX: usize = 1024;
+/// How long a controller request (register, heartbeat, admin) may take, redirects included.
+pub const CONTROLLER_REQUEST_MS_MAX: u64 = 10_000;
+/// Pause before reconnecting to a peer or retrying a request without a known controller.
+pub const CONTROLLER_RETRY_MS: u64 = 100;
+/// Raft tick period: election and heartbeat timeouts are counted in ticks.
+pub const RAFT_TICK_MS: u64 = 100;
+/// Committed entries between metadata snapshots (the Raft log before one is dropped).
+pub const METADATA_SNAPSHOT_ENTRIES: u64 = 1_000;
+/// Heartbeat period of a fenced broker: it is waiting to be unfenced to serve.
+pub const FENCED_HEARTBEAT_MS: u64 = 200;
+/// How long a stopping broker waits for the controller to move its leaderships.
+pub const CONTROLLED_SHUTDOWN_MS_MAX: u64 = 5_000;
+/// How long a broker waits for its own shards to apply a metadata change it made.
+pub const METADATA_APPLY_MS_MAX: u64 = 10_000;

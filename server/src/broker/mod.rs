@@ -4,6 +4,7 @@
 //! metadata and group services, hands the Kafka layer its `Services`, and runs the listener
 //! until the process stops.
 
+mod cluster_settings;
 mod shard_main;
 mod state_source;
 
@@ -31,13 +32,13 @@ struct ShardSetup {
 /// Starts `cpus.len()` shards and waits until each is listening (or one failed).
 pub fn start(
     config: Arc<BrokerConfig>,
-    meta: ClusterMeta,
     cpus: &[usize],
     io_memory_bytes: usize,
 ) -> Result<Shards, String> {
     let shards = cpus.len();
     assert!(shards > 0);
-    let meta = Arc::new(meta);
+    // Shards start empty; the cluster subsystem's metadata image fills them.
+    let meta = Arc::new(ClusterMeta::default());
     let partition_meshes = new_meshes(shards);
     let metadata_meshes = new_meshes(shards);
     let group_meshes = new_meshes(shards);

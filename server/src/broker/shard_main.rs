@@ -14,7 +14,8 @@ use crate::group::service::GroupService;
 use crate::group::GroupConfig;
 use crate::kafka::services::Services;
 use crate::limits::{SHUTDOWN_DRAIN_MS_MAX, SHUTDOWN_POLL_MS};
-use crate::metadata::{MetadataService, METADATA_SHARD};
+use crate::cluster::{lifecycle, ClusterService, CONTROLLER_SHARD};
+use crate::metadata::MetadataService;
 use crate::partition::{PartitionService, Partitions};
 use crate::shard::context::ShardContext;
 use crate::shard::executors::{Barriers, Ready};
@@ -42,26 +43,38 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
         meta.clone(),
         partition_mesh,
     );
-    let metadata = MetadataService::new(
-        ctx.clone(),
-        config.clone(),
-        meta,
-        partitions.clone(),
-        metadata_mesh,
-    );
     let groups = GroupService::new(
         ctx.clone(),
         GroupConfig::from_broker(&config),
         partitions.clone(),
         group_mesh,
     );
+    let cluster = if id == CONTROLLER_SHARD {
+        match ClusterService::start(ctx.clone(), super::cluster_settings::from_config(&config)) {
+            Ok(cluster) => Some(cluster),
+            Err(reason) => {
+                ready.failed(reason.clone());
+                return Err(reason);
+            }
+        }
+    } else {
+        None
+    };
+    let metadata = MetadataService::new(
+        ctx.clone(),
+        config.clone(),
+        meta,
+        partitions.clone(),
+        groups.clone(),
+        metadata_mesh,
+        cluster.clone(),
+    );
     let state = ShardStateSource {
         partitions: partitions.clone(),
         groups: groups.clone(),
     };
     crate::metrics::shard_started(id, Rc::new(state));
-    metadata.open_initial().await;
-    if id == METADATA_SHARD {
+    if id == CONTROLLER_SHARD {
         // Shards share the data dir: one of them finishes deletions a stop interrupted.
         match partitions.remove_deleted_dirs().await {
             Ok(0) => {}
@@ -72,6 +85,17 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
         }
     }
     groups.start();
+    if let Some(cluster) = &cluster {
+        glommio::spawn_local(metadata.clone().follow_images()).detach();
+        glommio::spawn_local(lifecycle::run(cluster.clone())).detach();
+        // Serve clients only as a member of the cluster: registered, caught up, unfenced.
+        if !wait_until_unfenced(cluster).await {
+            let reason = format!("shard {id}: stopping before the controller unfenced this broker");
+            ready.failed(reason.clone());
+            return Err(reason);
+        }
+        metadata.migrate_legacy_topics().await;
+    }
     if !barriers
         .opened
         .arrive_and_wait(signals::shutdown_requested)
@@ -100,7 +124,7 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
         config.flush_interval_ms,
         config.retention_check_interval_ms,
     );
-    let stop_watch = glommio::spawn_local(watch_for_stop(ctx.clone()));
+    let stop_watch = glommio::spawn_local(watch_for_stop(ctx.clone(), cluster.clone()));
     let services = Rc::new(Services {
         ctx: ctx.clone(),
         config,
@@ -119,12 +143,48 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
     partitions.close_all().await.map_err(close)
 }
 
-async fn watch_for_stop(ctx: Rc<ShardContext>) {
+async fn watch_for_stop(ctx: Rc<ShardContext>, cluster: Option<Rc<ClusterService>>) {
     while !signals::shutdown_requested() {
         glommio::timer::sleep(Duration::from_millis(SHUTDOWN_POLL_MS)).await;
     }
+    // The controller shard stops last: first the controller moves this broker's leaderships
+    // (and, if this node is the active controller, it answers that itself).
+    if let Some(cluster) = cluster {
+        lifecycle::controlled_shutdown(&cluster).await;
+    }
     ctx.begin_stop();
 }
+
+/// Waits until the controller unfences this broker; false if the process is asked to stop
+/// first. Says now and then what it is waiting for: a quorum that cannot form (too few voters
+/// up) keeps a broker here.
+async fn wait_until_unfenced(cluster: &Rc<ClusterService>) -> bool {
+    let started = Instant::now();
+    let mut next_report = Duration::from_secs(UNFENCE_REPORT_S);
+    while cluster.broker().is_fenced() {
+        if signals::shutdown_requested() {
+            return false;
+        }
+        if started.elapsed() >= next_report {
+            tracing::info!(
+                controller = ?cluster.controller_id(),
+                broker_epoch = cluster.broker().epoch(),
+                waited_s = started.elapsed().as_secs(),
+                "waiting for the controller quorum to register and unfence this broker"
+            );
+            next_report += Duration::from_secs(UNFENCE_REPORT_S);
+        }
+        let generation = cluster.broker().changed().generation();
+        futures_lite::future::or(cluster.broker().changed().changed_since(generation), async {
+            glommio::timer::sleep(Duration::from_millis(SHUTDOWN_POLL_MS)).await;
+        })
+        .await;
+    }
+    true
+}
+
+/// Seconds between "still waiting for the quorum" lines at start.
+const UNFENCE_REPORT_S: u64 = 5;
 
 /// Waits (bounded) for this shard's connections to answer what they already read.
 async fn drain(connections: &Rc<Cell<usize>>) {

@@ -116,6 +116,11 @@ impl GroupCoordinator {
     }
 
     /// The shard no longer serves `partition`: its groups are dropped from memory.
+    /// True while `partition` is being replayed (not unloaded or reloaded meanwhile).
+    pub fn is_loading(&self, partition: i32) -> bool {
+        self.partitions.get(&partition) == Some(&PartitionStatus::Loading)
+    }
+
     pub fn unload(&mut self, partition: i32) {
         self.partitions.remove(&partition);
         let gone: Vec<String> = self

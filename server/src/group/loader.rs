@@ -30,6 +30,8 @@ pub async fn load_all(shard: Rc<GroupService>, partitions: Vec<i32>) {
     let count = partitions.len();
     for partition in partitions {
         match load(&shard, partition).await {
+            // Unloaded (leadership lost) while replaying: whoever leads it next reloads it.
+            Ok(_) if !shard.runtime().coord().is_loading(partition) => {}
             Ok(records) => {
                 let now_ms = crate::util::now_ms() as u64;
                 shard.runtime().with(|c| c.finish_load(partition, now_ms));
@@ -89,6 +91,9 @@ async fn replay(shard: &Rc<GroupService>, partition: i32, log: &Partition) -> Re
             let records = decode_batches(bytes).map_err(|e| e.to_string())?;
             let now_ms = crate::util::now_ms() as u64;
             let mut coord = shard.runtime().coord();
+            if !coord.is_loading(partition) {
+                return Ok(replayed);
+            }
             for r in records.into_iter().filter(|r| r.offset >= offset) {
                 let Some(key) = r.key else {
                     skipped += 1;

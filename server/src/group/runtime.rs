@@ -13,7 +13,6 @@ use super::config::GroupConfig;
 use super::coordinator::{Action, GroupCoordinator, Reply, Ticket};
 use super::offsets::CommitRequest;
 use super::persist::{JobDone, PersistJob};
-use super::placement::OFFSETS_TOPIC;
 use super::records::OffsetsRecord;
 use super::service::GroupService;
 use super::service::PartitionResults;
@@ -28,6 +27,8 @@ pub struct GroupRuntime {
     early: RefCell<HashMap<Ticket, Reply>>,
     /// This shard's open `__consumer_offsets` partitions, by index.
     pub(super) logs: RefCell<HashMap<i32, Rc<Partition>>>,
+    /// Offsets partitions of this shard that this broker leads.
+    pub(super) led: RefCell<std::collections::BTreeSet<i32>>,
     jobs_tx: flume::Sender<PersistJob>,
     jobs_rx: flume::Receiver<PersistJob>,
     /// Records appended per partition since its last snapshot.
@@ -45,6 +46,7 @@ impl GroupRuntime {
             waiters: RefCell::new(HashMap::new()),
             early: RefCell::new(HashMap::new()),
             logs: RefCell::new(HashMap::new()),
+            led: RefCell::new(std::collections::BTreeSet::new()),
             jobs_tx,
             jobs_rx,
             appended_since_snapshot: RefCell::new(HashMap::new()),
@@ -178,21 +180,34 @@ impl GroupRuntime {
     }
 }
 
-/// Starts the coordinator of `shard`: marks its offsets partitions loading, then (in the
-/// background) opens and replays them, runs the timers and the persist worker.
+/// Starts the coordinator of `shard`: its timers and persist worker. Offsets partitions are
+/// loaded as the metadata makes this broker their leader (`set_led_partitions`).
 pub fn start(shard: &Rc<GroupService>) {
     let rt = shard.runtime();
     assert!(!rt.started.replace(true), "group runtime started twice");
-    let partitions = rt.config().offsets_partitions;
-    let owned: Vec<i32> = (0..partitions)
-        .filter(|p| shard.ctx().owns(OFFSETS_TOPIC, *p))
-        .collect();
-    for p in &owned {
-        rt.coord().begin_load(*p);
-    }
     glommio::spawn_local(super::persist::worker(shard.clone())).detach();
     glommio::spawn_local(timer_loop(shard.clone())).detach();
-    glommio::spawn_local(super::loader::load_all(shard.clone(), owned)).detach();
+}
+
+/// The offsets partitions of this shard that this broker leads are now `led`: newly led ones
+/// are opened and replayed (their groups answer COORDINATOR_LOAD_IN_PROGRESS meanwhile), and
+/// the groups of the ones no longer led are forgotten (NOT_COORDINATOR), as Kafka's
+/// coordinator does on election and resignation.
+pub fn set_led_partitions(shard: &Rc<GroupService>, led: std::collections::BTreeSet<i32>) {
+    let rt = shard.runtime();
+    let previous = rt.led.replace(led.clone());
+    for lost in previous.difference(&led) {
+        tracing::info!(partition = lost, "no longer coordinating this offsets partition");
+        rt.coord().unload(*lost);
+    }
+    let gained: Vec<i32> = led.difference(&previous).copied().collect();
+    if gained.is_empty() {
+        return;
+    }
+    for p in &gained {
+        rt.coord().begin_load(*p);
+    }
+    glommio::spawn_local(super::loader::load_all(shard.clone(), gained)).detach();
 }
 
 async fn timer_loop(shard: Rc<GroupService>) {

@@ -124,10 +124,14 @@ impl GroupService {
         self.runtime.config()
     }
 
-    /// Loads this shard's offsets partitions and starts the coordinator's timers and persist
-    /// worker (in the background).
+    /// Starts the coordinator's timers and persist worker (in the background).
     pub fn start(self: &Rc<Self>) {
         super::runtime::start(self);
+    }
+
+    /// The offsets partitions of this shard that this broker now leads.
+    pub fn set_led_partitions(self: &Rc<Self>, led: std::collections::BTreeSet<i32>) {
+        super::runtime::set_led_partitions(self, led);
     }
 }
 

@@ -5,6 +5,7 @@
 //! `group`) through the [`Services`](services::Services) the dispatcher passes them; nothing
 //! below imports this module.
 
+pub mod cluster_view;
 pub mod connection;
 pub mod dispatch;
 pub mod frame;

@@ -1,11 +1,11 @@
-//! The metadata subsystem: CreateTopics, DeleteTopics, CreatePartitions and config changes,
-//! made on the metadata shard, persisted, and applied on every shard (which opens, reconfigures
-//! or deletes the partitions it owns). `change` is the pure part; `service` does the I/O.
-//! Later the cluster controller takes its place as the source of metadata.
+//! The metadata subsystem: what every shard serves of the cluster's metadata. On the
+//! controller shard it follows the metadata image of the cluster subsystem and has every shard
+//! apply each change (open the partitions this broker hosts, reconfigure or delete the others,
+//! hand the group coordinator its offsets partitions). CreateTopics, DeleteTopics,
+//! CreatePartitions and config changes from any shard go through it to the active controller.
 //!
-//! Layer: a subsystem (below `kafka`, above `partition` and `shard`).
+//! Layer: a subsystem (below `kafka`, above `cluster`, `group`, `partition` and `shard`).
 
-pub mod change;
 pub mod messages;
 pub mod service;
 

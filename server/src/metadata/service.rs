@@ -1,40 +1,46 @@
-//! `MetadataService`: topic metadata changes on one shard. Changes are made in one place,
-//! shard 0 ([`METADATA_SHARD`]): it serialises them, persists the new topic list, then
-//! broadcasts the new snapshot to every shard and waits until each has applied it (opened,
-//! reconfigured or deleted the partitions it owns) before the admin request is answered.
-//! Lives on one shard; cross-shard work travels on the metadata mesh.
+//! `MetadataService`: what each shard serves of the cluster's metadata, and the way admin
+//! requests reach the controller.
+//!
+//! On the controller shard ([`CONTROLLER_SHARD`]) it follows the cluster subsystem's metadata
+//! image: for every change it builds a [`ClusterMeta`], has every shard apply it (open the
+//! partitions this broker hosts, reconfigure or delete the others), and then reports the
+//! applied offset to the broker lifecycle (the controller unfences a broker that caught up).
+//! Admin requests from any shard travel to the controller shard, go to the active controller
+//! (here or on another node), and are answered once this broker applied their records, so a
+//! client that created a topic here can use it here at once.
 
+use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::Duration;
 
-use glommio::sync::Semaphore;
-
-use super::change::change;
 use super::messages::{AdminOp, AdminResult, MetadataReply, MetadataRequest};
+use crate::cluster::wire::{ControllerReply, ControllerRequest};
+use crate::cluster::{ClusterService, CONTROLLER_SHARD};
 use crate::config::BrokerConfig;
 use crate::error_code::ResponseError;
+use crate::group::service::GroupService;
+use crate::limits::METADATA_APPLY_MS_MAX;
 use crate::partition::Partitions;
 use crate::shard::context::ShardContext;
 use crate::shard::mesh::{Handler, Mesh};
-use crate::topics::{store, ClusterMeta, MetaCell, TopicMeta};
+use crate::topics::{ClusterMeta, MetaCell, TopicMeta, OFFSETS_TOPIC};
 use crate::util::join_all;
 
 pub type MetadataMesh = Mesh<MetadataRequest, MetadataReply>;
 
-pub const METADATA_SHARD: usize = 0;
-/// On a full data dir, how often and how long a DeleteTopics waits for the deleted logs' files
-/// to be removed before it can persist the metadata (5 s in all).
-const FULL_DISK_SAVE_RETRIES_MAX: u32 = 100;
-const FULL_DISK_SAVE_RETRY_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
+/// Kept for callers that name the shard admin requests run on.
+pub const METADATA_SHARD: usize = CONTROLLER_SHARD;
 
 pub struct MetadataService {
     ctx: Rc<ShardContext>,
     config: Arc<BrokerConfig>,
     meta: Rc<MetaCell>,
     partitions: Rc<Partitions>,
+    groups: Rc<GroupService>,
     mesh: Rc<MetadataMesh>,
-    /// Serialises metadata changes; only used on the metadata shard.
-    admin_lock: Semaphore,
+    /// Only on the controller shard.
+    cluster: Option<Rc<ClusterService>>,
 }
 
 impl MetadataService {
@@ -43,22 +49,26 @@ impl MetadataService {
         config: Arc<BrokerConfig>,
         meta: Rc<MetaCell>,
         partitions: Rc<Partitions>,
+        groups: Rc<GroupService>,
         mesh: Rc<MetadataMesh>,
+        cluster: Option<Rc<ClusterService>>,
     ) -> Rc<MetadataService> {
         assert_eq!(mesh.shard_id(), ctx.id());
+        assert_eq!(cluster.is_some(), ctx.id() == CONTROLLER_SHARD);
         let service = Rc::new(MetadataService {
             ctx,
             config,
             meta,
             partitions,
+            groups,
             mesh,
-            admin_lock: Semaphore::new(1),
+            cluster,
         });
         service.mesh.serve(service.clone());
         service
     }
 
-    /// The current topic metadata snapshot of this shard.
+    /// The current metadata snapshot of this shard.
     pub fn meta(&self) -> Arc<ClusterMeta> {
         self.meta.get()
     }
@@ -67,14 +77,19 @@ impl MetadataService {
         &self.config
     }
 
-    /// Runs a metadata change on the metadata shard; answers once every shard applied it.
+    /// The cluster subsystem, on the controller shard only.
+    pub fn cluster(&self) -> Option<&Rc<ClusterService>> {
+        self.cluster.as_ref()
+    }
+
+    /// Runs a metadata change through the active controller; answers once this broker applied it.
     pub async fn admin(self: &Rc<Self>, op: AdminOp) -> AdminResult {
-        if self.ctx.id() == METADATA_SHARD {
+        if self.cluster.is_some() {
             return self.execute(op).await;
         }
         match self
             .mesh
-            .call(METADATA_SHARD, MetadataRequest::Admin(op))
+            .call(CONTROLLER_SHARD, MetadataRequest::Admin(op))
             .await
         {
             Ok(MetadataReply::Admin(result)) => result,
@@ -83,10 +98,83 @@ impl MetadataService {
         }
     }
 
-    /// Opens this shard's partitions of the snapshot it started with.
-    pub async fn open_initial(&self) {
-        let meta = self.meta.get();
-        self.apply_diff(&ClusterMeta::default(), &meta).await;
+    /// On the controller shard: follows the metadata image until the shard stops, applying
+    /// every change on every shard.
+    pub async fn follow_images(self: Rc<Self>) {
+        let Some(cluster) = self.cluster.clone() else {
+            return;
+        };
+        let mut applied = u64::MAX;
+        let mut applied_controller = None;
+        while !self.ctx.is_stopping() {
+            let generation = cluster.image_changed().generation();
+            let image = cluster.image();
+            let controller = cluster.controller_id();
+            if image.offset != applied || controller != applied_controller {
+                let meta = Arc::new(ClusterMeta::from_image(&image, controller));
+                self.broadcast(meta).await;
+                applied = image.offset;
+                applied_controller = controller;
+                cluster.broker().set_applied_offset(image.offset);
+                continue;
+            }
+            futures_lite::future::or(
+                cluster.image_changed().changed_since(generation),
+                // The controller id is not in the image: look at it now and then.
+                glommio::timer::sleep(Duration::from_millis(crate::limits::RAFT_TICK_MS)),
+            )
+            .await;
+        }
+    }
+
+    /// On the controller shard of a one-node cluster: carries the topics of a data dir written
+    /// before the metadata log existed (`meta/topics.json`) into the log, placed on this node
+    /// where their logs are, then retires the file.
+    pub async fn migrate_legacy_topics(self: &Rc<Self>) {
+        let Some(cluster) = &self.cluster else {
+            return;
+        };
+        let data_dir = self.config.data_dir.clone();
+        let legacy = match crate::topics::store::load(&data_dir) {
+            Ok(legacy) => legacy,
+            Err(err) => {
+                tracing::warn!("cannot read the topic list of an older data dir: {err}");
+                return;
+            }
+        };
+        if legacy.topics.is_empty() {
+            return;
+        }
+        if cluster.settings().voters.len() > 1 {
+            tracing::warn!(
+                "{} holds a one-node topic list; not migrating it into a cluster of several voters",
+                data_dir.display()
+            );
+            return;
+        }
+        let image = cluster.image();
+        for topic in legacy.topics.into_values() {
+            if image.topic(&topic.name).is_some() {
+                continue;
+            }
+            let name = topic.name.clone();
+            let op = AdminOp::CreateTopic {
+                name: topic.name,
+                partitions: topic.partitions,
+                configs: topic.configs,
+                validate_only: false,
+            };
+            match self.execute(op).await {
+                Ok(()) => tracing::info!(topic = %name, "topic carried into the metadata log"),
+                Err((code, message)) => {
+                    tracing::warn!(topic = %name, code, "cannot carry topic into the metadata log: {message}");
+                    return;
+                }
+            }
+        }
+        if let Err(err) = crate::topics::store::retire(&data_dir) {
+            tracing::warn!("cannot retire the older topic list: {err}");
+        }
     }
 
     async fn serve(self: &Rc<Self>, request: MetadataRequest) -> MetadataReply {
@@ -99,55 +187,68 @@ impl MetadataService {
         }
     }
 
-    /// Runs an admin op on shard 0: validate, persist, broadcast.
+    /// On the controller shard: sends the op to the active controller, then waits until this
+    /// broker applied its records.
     async fn execute(self: &Rc<Self>, op: AdminOp) -> AdminResult {
-        assert_eq!(
-            self.ctx.id(),
-            METADATA_SHARD,
-            "admin ops run on the metadata shard"
-        );
-        let _permit = self
-            .admin_lock
-            .acquire_permit(1)
-            .await
-            .map_err(|err| (ResponseError::UnknownServerError.code(), err.to_string()))?;
-        let current = self.meta.get();
-        let frees_space = matches!(op, AdminOp::DeleteTopic { .. });
-        let Some(next) = change(&current, &self.config, op)? else {
-            return Ok(());
+        let Some(cluster) = &self.cluster else {
+            unreachable!("admin ops run on the controller shard")
         };
-        match self.save(&next).await {
-            Ok(()) => {}
-            // A full data dir must not block the one operation that frees it: delete the topic's
-            // logs first, then persist. A crash in between brings the topic back, empty.
-            Err(err) if frees_space && err.is_no_space() => {
-                tracing::warn!("data dir full: deleting the topic's logs before persisting that");
-                self.broadcast(Arc::new(next.clone())).await;
-                // The logs' files are removed in the background: retry while the space comes back.
-                let mut retries = 0;
-                loop {
-                    match self.save(&next).await {
-                        Ok(()) => return Ok(()),
-                        Err(err) if err.is_no_space() && retries < FULL_DISK_SAVE_RETRIES_MAX => {
-                            retries += 1;
-                            glommio::timer::sleep(FULL_DISK_SAVE_RETRY_INTERVAL).await;
-                        }
-                        Err(err) => return Err(storage_error(err)),
-                    }
+        let request = match op {
+            AdminOp::CreateTopic {
+                name,
+                partitions,
+                configs,
+                validate_only,
+            } => {
+                let internal = name == OFFSETS_TOPIC;
+                if !internal {
+                    crate::topics::meta::validate_topic_name(&name)
+                        .map_err(|msg| (ResponseError::InvalidTopicException.code(), msg))?;
+                }
+                ControllerRequest::CreateTopic {
+                    name,
+                    partitions,
+                    replication_factor: -1,
+                    assignments: None,
+                    configs: configs.overrides,
+                    validate_only,
+                    internal,
                 }
             }
-            Err(err) => return Err(storage_error(err)),
+            AdminOp::DeleteTopic { name } => ControllerRequest::DeleteTopic { name },
+            AdminOp::CreatePartitions {
+                name,
+                count,
+                validate_only,
+            } => ControllerRequest::CreatePartitions {
+                name,
+                count,
+                validate_only,
+            },
+            AdminOp::SetConfigs {
+                name,
+                configs,
+                validate_only,
+            } => ControllerRequest::SetTopicConfigs {
+                name,
+                configs: configs.overrides,
+                validate_only,
+            },
+        };
+        match cluster.request(request).await {
+            ControllerReply::Committed { offset } => {
+                let limit = Duration::from_millis(METADATA_APPLY_MS_MAX);
+                if !cluster.broker().applied(offset, limit).await {
+                    tracing::warn!(offset, "metadata change committed but not applied here in time");
+                }
+                Ok(())
+            }
+            ControllerReply::Refused { code, message } => Err((code, message)),
+            other => Err((
+                ResponseError::UnknownServerError.code(),
+                format!("unexpected controller answer {other:?}"),
+            )),
         }
-        self.broadcast(Arc::new(next)).await;
-        Ok(())
-    }
-
-    async fn save(&self, meta: &ClusterMeta) -> Result<(), store::StoreError> {
-        let data_dir = self.config.data_dir.clone();
-        let to_save = meta.clone();
-        glommio::executor()
-            .spawn_blocking(move || store::save(&data_dir, &to_save))
-            .await
     }
 
     async fn broadcast(self: &Rc<Self>, meta: Arc<ClusterMeta>) {
@@ -168,8 +269,9 @@ impl MetadataService {
         join_all(calls).await;
     }
 
-    /// Applies a new snapshot on this shard: opens the logs of new partitions it owns, pushes config
-    /// changes into open logs, deletes the logs of deleted topics.
+    /// Applies a new snapshot on this shard: opens the logs of partitions this broker now
+    /// hosts, pushes config changes into open logs, deletes the logs of deleted topics, and
+    /// tells the group coordinator which offsets partitions it leads.
     async fn apply(&self, meta: Arc<ClusterMeta>) {
         let old = self.meta.get();
         if meta.version < old.version {
@@ -181,11 +283,13 @@ impl MetadataService {
             return;
         }
         self.apply_diff(&old, &meta).await;
-        self.meta.set(meta);
+        self.meta.set(meta.clone());
+        self.update_offsets_leadership(&meta);
     }
 
     /// Opens, reconfigures and deletes this shard's logs to go from `old` to `new`.
     async fn apply_diff(&self, old: &ClusterMeta, new: &ClusterMeta) {
+        let node = self.config.node_id;
         for (name, topic) in &old.topics {
             let replaced = new.topic(name).is_none_or(|t| t.id_hex != topic.id_hex);
             if replaced {
@@ -193,44 +297,69 @@ impl MetadataService {
             }
         }
         for topic in new.topics.values() {
+            // The group coordinator opens and replays its own offsets partitions.
+            if topic.name == OFFSETS_TOPIC {
+                continue;
+            }
             let old_topic = old.topic(&topic.name).filter(|t| t.id_hex == topic.id_hex);
             let log_config = topic.configs.log_config(&self.config);
             let configs_changed = old_topic.is_some_and(|t| t.configs != topic.configs);
             for partition in 0..topic.partitions {
-                if !self.ctx.owns(&topic.name, partition) {
+                if !self.ctx.owns(&topic.name, partition) || !new.hosts(node, &topic.name, partition)
+                {
                     continue;
                 }
-                match self.partitions.get(&topic.name, partition) {
-                    Some(open) if configs_changed => open.log().set_config(log_config.clone()),
-                    Some(_) => {}
-                    None => {
-                        let opened = self
-                            .partitions
-                            .open(&topic.name, partition, log_config.clone())
-                            .await;
-                        if let Err(err) = opened {
-                            tracing::error!(topic = %topic.name, partition, "cannot open log: {err}");
+                let opened = match self.partitions.get(&topic.name, partition) {
+                    Some(open) => {
+                        if configs_changed {
+                            open.log().set_config(log_config.clone());
                         }
+                        Some(open)
+                    }
+                    None => match self
+                        .partitions
+                        .open(&topic.name, partition, log_config.clone())
+                        .await
+                    {
+                        Ok(open) => Some(open),
+                        Err(err) => {
+                            tracing::error!(topic = %topic.name, partition, "cannot open log: {err}");
+                            None
+                        }
+                    },
+                };
+                if let (Some(open), Some(state)) = (opened, topic.state(partition)) {
+                    if state.leader == node {
+                        open.become_leader(state.leader_epoch);
                     }
                 }
             }
         }
     }
 
+    /// Tells the group coordinator of this shard which of its offsets partitions this broker
+    /// leads now.
+    fn update_offsets_leadership(&self, meta: &ClusterMeta) {
+        let node = self.config.node_id;
+        let led: BTreeSet<i32> = match meta.topic(OFFSETS_TOPIC) {
+            Some(topic) => (0..topic.partitions)
+                .filter(|&p| self.ctx.owns(OFFSETS_TOPIC, p) && meta.leader(OFFSETS_TOPIC, p) == Some(node))
+                .collect(),
+            None => BTreeSet::new(),
+        };
+        self.groups.set_led_partitions(led);
+    }
+
     async fn delete_owned(&self, topic: &TopicMeta) {
         let owned: Vec<(String, i32)> = (0..topic.partitions)
             .filter(|&partition| self.ctx.owns(&topic.name, partition))
+            .filter(|&partition| self.partitions.get(&topic.name, partition).is_some())
             .map(|partition| (topic.name.clone(), partition))
             .collect();
         if let Err(err) = self.partitions.delete(&owned).await {
             tracing::error!(topic = %topic.name, "cannot delete every log: {err}");
         }
     }
-}
-
-fn storage_error(err: store::StoreError) -> (i16, String) {
-    tracing::error!("cannot persist topic metadata: {err}");
-    (ResponseError::KafkaStorageError.code(), err.to_string())
 }
 
 impl Handler<MetadataRequest, MetadataReply> for MetadataService {

@@ -84,6 +84,28 @@ impl Partition {
         self.leader_epoch.get()
     }
 
+    /// The controller made this broker the partition's leader at `leader_epoch`: batches
+    /// appended from now on carry it. Epochs only grow in a log; an older one (a stale
+    /// metadata image) is ignored.
+    pub fn become_leader(&self, leader_epoch: i32) {
+        let current = self.leader_epoch.get();
+        if leader_epoch == current {
+            return;
+        }
+        if leader_epoch < current {
+            tracing::warn!(
+                topic = %self.topic,
+                partition = self.index,
+                current,
+                leader_epoch,
+                "ignoring an older leader epoch"
+            );
+            return;
+        }
+        self.leader_epoch.set(leader_epoch);
+        self.log.set_leader_epoch(leader_epoch);
+    }
+
     pub fn log_start_offset(&self) -> i64 {
         self.log.log_start_offset()
     }

@@ -1,11 +1,15 @@
-//! The cluster's topic list. Immutable once built: shard 0 makes a new one for every change and
-//! broadcasts it as an `Arc`, so shards read metadata without locks.
+//! What every shard serves of the cluster: brokers, topics, and each partition's replicas and
+//! leader. Built on the controller shard from the metadata image for every change, broadcast as
+//! an `Arc`, so shards read metadata without locks.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use sluice_controller::image::{BrokerImage, MetadataImage, PartitionImage};
+use sluice_controller::records::NO_LEADER;
 
 use super::config::TopicConfigs;
+use crate::error_code::ResponseError;
 use crate::limits::TOPIC_NAME_BYTES_MAX;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,9 +19,18 @@ pub struct TopicMeta {
     pub id_hex: String,
     pub partitions: i32,
     pub configs: TopicConfigs,
+    /// Replicas, ISR, leader and epochs of each partition (index = partition).
+    #[serde(default)]
+    pub states: Vec<PartitionImage>,
 }
 
 impl TopicMeta {
+    pub fn state(&self, partition: i32) -> Option<&PartitionImage> {
+        usize::try_from(partition)
+            .ok()
+            .and_then(|index| self.states.get(index))
+    }
+
     pub fn id(&self) -> uuid::Uuid {
         u128::from_str_radix(&self.id_hex, 16)
             .map(uuid::Uuid::from_u128)
@@ -30,9 +43,73 @@ pub struct ClusterMeta {
     /// Bumped on every change; shards apply snapshots in this order.
     pub version: u64,
     pub topics: BTreeMap<String, TopicMeta>,
+    /// Every registered broker.
+    #[serde(default)]
+    pub brokers: BTreeMap<i32, BrokerImage>,
+    /// The active controller when this was built (-1: none known).
+    #[serde(default)]
+    pub controller_id: i32,
 }
 
 impl ClusterMeta {
+    /// What shards serve of `image`, with the active controller known at the time.
+    pub fn from_image(image: &MetadataImage, controller_id: Option<i32>) -> ClusterMeta {
+        let topics = image
+            .topics
+            .values()
+            .map(|topic| {
+                let meta = TopicMeta {
+                    name: topic.name.clone(),
+                    id_hex: format!("{:032x}", topic.topic_id.0),
+                    partitions: topic.partitions.len() as i32,
+                    configs: TopicConfigs {
+                        overrides: topic.configs.clone(),
+                    },
+                    states: topic.partitions.clone(),
+                };
+                (topic.name.clone(), meta)
+            })
+            .collect();
+        ClusterMeta {
+            version: image.offset,
+            topics,
+            brokers: image.brokers.clone(),
+            controller_id: controller_id.unwrap_or(-1),
+        }
+    }
+
+    /// The leader of a partition; None when the partition is unknown or offline.
+    pub fn leader(&self, topic: &str, partition: i32) -> Option<i32> {
+        let leader = self.topic(topic)?.state(partition)?.leader;
+        (leader != NO_LEADER).then_some(leader)
+    }
+
+    /// Whether broker `node` may serve Produce, Fetch and ListOffsets for the partition: Ok, or
+    /// Kafka's error (unknown partition; not the leader, including an offline partition).
+    pub fn check_leader(&self, node: i32, topic: &str, partition: i32) -> Result<(), i16> {
+        let Some(state) = self.topic(topic).and_then(|t| t.state(partition)) else {
+            return Err(ResponseError::UnknownTopicOrPartition.code());
+        };
+        if state.leader != node {
+            return Err(ResponseError::NotLeaderOrFollower.code());
+        }
+        Ok(())
+    }
+
+    /// True when `node` holds a replica of the partition.
+    pub fn hosts(&self, node: i32, topic: &str, partition: i32) -> bool {
+        self.topic(topic)
+            .and_then(|t| t.state(partition))
+            .is_some_and(|state| state.replicas.contains(&node))
+    }
+
+    /// The client endpoint of broker `node` (the first it registered).
+    pub fn endpoint(&self, node: i32) -> Option<(String, u16)> {
+        let broker = self.brokers.get(&node)?;
+        let endpoint = broker.endpoints.first()?;
+        Some((endpoint.host.clone(), endpoint.port))
+    }
+
     pub fn topic(&self, name: &str) -> Option<&TopicMeta> {
         self.topics.get(name)
     }
@@ -110,6 +187,7 @@ mod tests {
             id_hex: new_topic_id("t"),
             partitions: 1,
             configs: TopicConfigs::default(),
+            states: Vec::new(),
         };
         assert!(!meta.id().is_nil());
         assert_eq!(format!("{:032x}", meta.id().as_u128()), meta.id_hex);

@@ -1,4 +1,7 @@
-//! Persists [`ClusterMeta`] as `<data>/meta/topics.json`. Each save writes a temp file, fsyncs
+//! The topic list of brokers before the cluster (`<data>/meta/topics.json`): read once, when a
+//! one-node data dir without a metadata log is first started by a clustered broker, to carry its
+//! topics into the metadata log ([`crate::metadata`] migrates them). It was written as follows.
+//! Persisted [`ClusterMeta`] as `<data>/meta/topics.json`. Each save writes a temp file, fsyncs
 //! it, renames it over the old one and fsyncs the directory, so a crash leaves either the old or
 //! the new list, never a torn one. Blocking I/O: call from a blocking thread.
 
@@ -25,6 +28,7 @@ pub enum StoreError {
 const META_DIR: &str = "meta";
 const TOPICS_FILE: &str = "topics.json";
 const TOPICS_FILE_TMP: &str = "topics.json.tmp";
+const TOPICS_FILE_RETIRED: &str = "topics.json.migrated";
 
 impl StoreError {
     /// The device is full (ENOSPC/EDQUOT).
@@ -50,6 +54,17 @@ pub fn load(data_dir: &Path) -> Result<ClusterMeta, StoreError> {
         Err(err) => return Err(io_err(&path)(err)),
     };
     serde_json::from_slice(&text).map_err(|source| StoreError::Corrupt { path, source })
+}
+
+/// Renames the topic list once its topics are in the metadata log, so that it is read once.
+pub fn retire(data_dir: &Path) -> Result<(), StoreError> {
+    let dir = data_dir.join(META_DIR);
+    let path = dir.join(TOPICS_FILE);
+    let retired = dir.join(TOPICS_FILE_RETIRED);
+    fs::rename(&path, &retired).map_err(io_err(&path))?;
+    File::open(&dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err(&dir))
 }
 
 pub fn save(data_dir: &Path, meta: &ClusterMeta) -> Result<(), StoreError> {
@@ -91,6 +106,7 @@ mod tests {
                 id_hex: "0123456789abcdef0123456789abcdef".into(),
                 partitions: 6,
                 configs,
+                states: Vec::new(),
             },
         );
         save(dir.path(), &meta).unwrap();

@@ -35,6 +35,10 @@ pub struct BrokerOptions {
     pub config_toml: Option<String>,
     /// Parent of the temp data dir (default: the system temp dir), e.g. a small mount.
     pub data_parent: Option<PathBuf>,
+    /// The client port (default: a free one picked at start).
+    pub port: Option<u16>,
+    /// More `sluice start` arguments (cluster flags).
+    pub extra_args: Vec<String>,
 }
 
 impl Default for BrokerOptions {
@@ -43,6 +47,8 @@ impl Default for BrokerOptions {
             cores: 1,
             config_toml: None,
             data_parent: None,
+            port: None,
+            extra_args: Vec::new(),
         }
     }
 }
@@ -80,6 +86,52 @@ pub struct Broker {
 impl Broker {
     /// Start a broker and wait until it answers ApiVersions.
     pub fn start(options: BrokerOptions) -> Broker {
+        let mut broker = Broker::prepare(options);
+        for attempt in 1..=PORT_ATTEMPTS_MAX {
+            broker.port = broker.options.port.unwrap_or_else(free_loopback_port);
+            match broker.spawn_and_wait_ready() {
+                Ok(()) => return broker,
+                Err(reason)
+                    if attempt < PORT_ATTEMPTS_MAX
+                        && reason.contains("in use")
+                        && broker.options.port.is_none() =>
+                {
+                    eprintln!("broker start attempt {attempt} failed ({reason}); new port");
+                }
+                Err(reason) => broker.fail(&format!("broker did not start: {reason}")),
+            }
+        }
+        unreachable!("the last attempt either returns or fails");
+    }
+
+    /// Starts a broker on `options.port` without waiting for it: members of a cluster are
+    /// ready only once enough of them run. Call [`Broker::wait_started`] next.
+    pub fn spawn(options: BrokerOptions) -> Broker {
+        let port = options.port.expect("a cluster member needs a fixed port");
+        let mut broker = Broker::prepare(options);
+        broker.port = port;
+        if let Err(reason) = broker.spawn_only() {
+            broker.fail(&format!("broker did not start: {reason}"));
+        }
+        broker
+    }
+
+    /// Waits until a spawned broker answers ApiVersions (fails the test otherwise).
+    pub fn wait_started(&mut self) {
+        if let Err(reason) = self.wait_ready() {
+            self.fail(&format!("broker did not start: {reason}"));
+        }
+    }
+
+    /// Restarts a killed broker without waiting for it (see [`Broker::spawn`]).
+    pub fn respawn(&mut self) {
+        assert!(self.child.is_none(), "respawn while the broker runs");
+        if let Err(reason) = self.spawn_only() {
+            self.fail(&format!("broker did not restart: {reason}"));
+        }
+    }
+
+    fn prepare(options: BrokerOptions) -> Broker {
         let work_dir = tempfile::Builder::new()
             .prefix("sluice-test-work-")
             .tempdir()
@@ -99,7 +151,7 @@ impl Broker {
             std::fs::write(&path, toml).expect("write broker config");
             path
         });
-        let mut broker = Broker {
+        Broker {
             child: None,
             options,
             port: 0,
@@ -108,18 +160,7 @@ impl Broker {
             log_path,
             config_path,
             starts: 0,
-        };
-        for attempt in 1..=PORT_ATTEMPTS_MAX {
-            broker.port = free_loopback_port();
-            match broker.spawn_and_wait_ready() {
-                Ok(()) => return broker,
-                Err(reason) if attempt < PORT_ATTEMPTS_MAX && reason.contains("in use") => {
-                    eprintln!("broker start attempt {attempt} failed ({reason}); new port");
-                }
-                Err(reason) => broker.fail(&format!("broker did not start: {reason}")),
-            }
         }
-        unreachable!("the last attempt either returns or fails");
     }
 
     /// The broker's process id while it runs (reliability tests read /proc/PID/status).
@@ -243,6 +284,11 @@ impl Broker {
     }
 
     fn spawn_and_wait_ready(&mut self) -> Result<(), String> {
+        self.spawn_only()?;
+        self.wait_ready()
+    }
+
+    fn spawn_only(&mut self) -> Result<(), String> {
         assert!(self.child.is_none(), "spawn while a broker is running");
         self.starts += 1;
         let log = self.open_log()?;
@@ -259,6 +305,7 @@ impl Broker {
         if let Some(path) = &self.config_path {
             command.arg("--config").arg(path);
         }
+        command.args(&self.options.extra_args);
         // Tests run brokers side by side: each gets its own metrics port unless it chose one.
         let metrics_chosen = self
             .options
@@ -274,7 +321,7 @@ impl Broker {
             .stderr(Stdio::from(log_err));
         let child = command.spawn().map_err(|e| format!("spawn sluice: {e}"))?;
         self.child = Some(child);
-        self.wait_ready()
+        Ok(())
     }
 
     fn open_log(&self) -> Result<File, String> {

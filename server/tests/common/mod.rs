@@ -19,6 +19,7 @@
 pub mod broker;
 pub mod canary;
 pub mod clients;
+pub mod cluster;
 pub mod kafka;
 pub mod metrics;
 pub mod process;

@@ -52,7 +52,7 @@ async fn create_one(
     validate_only: bool,
 ) -> Result<i32, (i16, String)> {
     if topic.replication_factor != 1 && topic.replication_factor != -1 {
-        let message = "replication factor must be 1 (or -1): Sluice runs a single broker";
+        let message = "replication factor must be 1 (or -1): replication is not available yet";
         return Err((
             ResponseError::InvalidReplicationFactor.code(),
             message.to_string(),

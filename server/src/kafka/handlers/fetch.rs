@@ -38,7 +38,10 @@ struct Wanted {
     partition: i32,
     fetch_offset: i64,
     partition_max_bytes: u32,
+    /// The shard to read from; None when this broker cannot serve the partition.
     owner: Option<usize>,
+    /// Why it cannot (UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER).
+    refused: i16,
 }
 
 pub fn handle(
@@ -65,17 +68,19 @@ fn wanted(
     let mut parts = Vec::new();
     for topic in &body.topics {
         let name = topic.topic.0.to_string();
-        let count = meta.topic(&name).map(|t| t.partitions);
+        let node = metadata.config().node_id;
         topics.push((name.clone(), topic.partitions.len()));
         for partition in &topic.partitions {
             let index = partition.partition;
-            let known = count.is_some_and(|n| index >= 0 && index < n);
+            let served = meta.check_leader(node, &name, index);
+            let known = served.is_ok();
             parts.push(Wanted {
                 topic: name.clone(),
                 partition: index,
                 fetch_offset: partition.fetch_offset,
                 partition_max_bytes: partition.partition_max_bytes.max(0) as u32,
                 owner: known.then(|| partitions.owner_of(&name, index)),
+                refused: served.err().unwrap_or(NONE),
             });
         }
     }
@@ -123,7 +128,7 @@ async fn read_all(
     let mut by_owner: BTreeMap<usize, (Vec<usize>, Vec<ReadSpec>)> = BTreeMap::new();
     for (position, part) in parts.iter().enumerate() {
         let Some(owner) = part.owner else {
-            results[position] = Some(unreadable(ResponseError::UnknownTopicOrPartition.code()));
+            results[position] = Some(unreadable(part.refused));
             continue;
         };
         let entry = by_owner.entry(owner).or_default();

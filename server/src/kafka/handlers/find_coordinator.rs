@@ -1,6 +1,6 @@
-//! FindCoordinator (key 10): every group's coordinator is this broker (the shard owning the
-//! group's `__consumer_offsets` partition is reached internally). Transaction coordinators
-//! don't exist yet.
+//! FindCoordinator (key 10): a group's coordinator is the broker leading the group's
+//! `__consumer_offsets` partition (Kafka's rule). The first request creates that topic, as
+//! Kafka does. Transaction coordinators don't exist yet.
 
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
@@ -8,7 +8,12 @@ use kafka_protocol::protocol::{StrBytes, VersionRange};
 use kafka_protocol::ResponseError;
 
 use crate::group::wire::str_bytes;
+use crate::group::placement::offsets_partition;
+use crate::kafka::cluster_view::endpoint;
 use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
+use crate::metadata::{AdminOp, MetadataService};
+use crate::topics::{TopicConfigs, OFFSETS_TOPIC};
+use std::rc::Rc;
 
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 4 };
 
@@ -16,10 +21,27 @@ pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 4 };
 const BATCHED_KEYS_VERSION_MIN: i16 = 4;
 const KEY_TYPE_GROUP: i8 = 0;
 
-pub fn handle(conn: &Conn, request: Request) -> Result<Outcome, RequestError> {
+pub async fn handle(
+    conn: &Conn,
+    metadata: &Rc<MetadataService>,
+    request: Request,
+) -> Result<Outcome, RequestError> {
     let body: FindCoordinatorRequest = request.decode()?;
-    let (host, port) = conn.advertised();
-    let node_id = conn.config.node_id;
+    let offsets_partitions = conn.config.offsets_topic_num_partitions;
+    if body.key_type == KEY_TYPE_GROUP && metadata.meta().topic(OFFSETS_TOPIC).is_none() {
+        let op = AdminOp::CreateTopic {
+            name: OFFSETS_TOPIC.to_string(),
+            partitions: offsets_partitions,
+            configs: TopicConfigs::default(),
+            validate_only: false,
+        };
+        match metadata.admin(op).await {
+            Ok(()) => tracing::info!("created {OFFSETS_TOPIC}"),
+            Err((code, _)) if code == ResponseError::TopicAlreadyExists.code() => {}
+            Err((code, message)) => tracing::warn!(code, "cannot create {OFFSETS_TOPIC}: {message}"),
+        }
+    }
+    let meta = metadata.meta();
     let answer = |key: &StrBytes| {
         let mut c = Coordinator::default();
         c.key = key.clone();
@@ -33,9 +55,21 @@ pub fn handle(conn: &Conn, request: Request) -> Result<Outcome, RequestError> {
             c.node_id = BrokerId(-1);
             c.port = -1;
         } else {
-            c.node_id = BrokerId(node_id);
-            c.host = str_bytes(host.clone());
-            c.port = port;
+            let partition = offsets_partition(key.as_str(), offsets_partitions);
+            let leader = meta.leader(OFFSETS_TOPIC, partition);
+            match leader.and_then(|id| endpoint(conn, &meta, id).map(|e| (id, e))) {
+                Some((id, (host, port))) => {
+                    c.node_id = BrokerId(id);
+                    c.host = str_bytes(host);
+                    c.port = port;
+                }
+                None => {
+                    c.error_code = ResponseError::CoordinatorNotAvailable.code();
+                    c.error_message = Some(str_bytes("the group's offsets partition has no leader"));
+                    c.node_id = BrokerId(-1);
+                    c.port = -1;
+                }
+            }
         }
         c
     };

@@ -31,12 +31,12 @@ pub async fn handle(
     let mut by_owner: BTreeMap<usize, (Vec<usize>, Vec<OffsetQuery>)> = BTreeMap::new();
     for topic in &body.topics {
         let name = topic.name.0.to_string();
-        let count = meta.topic(&name).map(|t| t.partitions);
+        let node = metadata.config().node_id;
         for partition in &topic.partitions {
             let index = partition.partition_index;
-            if !count.is_some_and(|n| index >= 0 && index < n) {
+            if let Err(error_code) = meta.check_leader(node, &name, index) {
                 answers.push(Some(OffsetAnswer {
-                    error_code: ResponseError::UnknownTopicOrPartition.code(),
+                    error_code,
                     timestamp: -1,
                     offset: -1,
                 }));

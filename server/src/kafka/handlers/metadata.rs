@@ -1,5 +1,6 @@
-//! Metadata (key 3): this broker is the leader of every partition. Unknown topics are created
-//! when both the request and `auto.create.topics.enable` allow it.
+//! Metadata (key 3): the live brokers, the active controller, and each partition's leader,
+//! leader epoch, replicas, ISR and offline replicas, as this broker's metadata image has them.
+//! Unknown topics are created when both the request and `auto.create.topics.enable` allow it.
 
 use std::rc::Rc;
 
@@ -12,7 +13,9 @@ use kafka_protocol::protocol::{StrBytes, VersionRange};
 use crate::error_code::{ResponseError, NONE};
 use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
 use crate::metadata::{AdminOp, MetadataService};
-use crate::topics::{ClusterMeta, TopicConfigs};
+use crate::kafka::cluster_view::{live_brokers, offline_replicas};
+use crate::topics::{ClusterMeta, TopicConfigs, OFFSETS_TOPIC};
+use sluice_controller::records::NO_LEADER;
 
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 12 };
 
@@ -74,25 +77,30 @@ enum WantedTopic {
 
 fn build(conn: &Conn, meta: &ClusterMeta, wanted: Option<Vec<WantedTopic>>) -> MetadataResponse {
     let config = &conn.config;
-    let (host, port) = conn.advertised();
-    let mut broker = MetadataResponseBroker::default();
-    broker.node_id = BrokerId(config.node_id);
-    broker.host = StrBytes::from_string(host);
-    broker.port = port;
     let mut response = MetadataResponse::default();
-    response.brokers = vec![broker];
+    response.brokers = live_brokers(conn, meta)
+        .into_iter()
+        .map(|b| {
+            let mut broker = MetadataResponseBroker::default();
+            broker.node_id = BrokerId(b.node_id);
+            broker.host = StrBytes::from_string(b.host);
+            broker.port = b.port;
+            broker.rack = b.rack.map(StrBytes::from_string);
+            broker
+        })
+        .collect();
     response.cluster_id = Some(StrBytes::from_string(config.cluster_id.clone()));
-    response.controller_id = BrokerId(config.node_id);
+    response.controller_id = BrokerId(meta.controller_id);
     response.topics = match wanted {
         None => meta
             .topics
             .keys()
-            .map(|name| topic(conn, meta, name, NONE))
+            .map(|name| topic(meta, name, NONE))
             .collect(),
         Some(list) => list
             .into_iter()
             .map(|wanted| match wanted {
-                WantedTopic::Name(name, code) => topic(conn, meta, &name, code),
+                WantedTopic::Name(name, code) => topic(meta, &name, code),
                 WantedTopic::UnknownId(id) => {
                     let mut unknown = MetadataResponseTopic::default();
                     unknown.topic_id = id;
@@ -105,8 +113,7 @@ fn build(conn: &Conn, meta: &ClusterMeta, wanted: Option<Vec<WantedTopic>>) -> M
     response
 }
 
-fn topic(conn: &Conn, meta: &ClusterMeta, name: &str, error_code: i16) -> MetadataResponseTopic {
-    let node = BrokerId(conn.config.node_id);
+fn topic(meta: &ClusterMeta, name: &str, error_code: i16) -> MetadataResponseTopic {
     let mut out = MetadataResponseTopic::default();
     out.name = Some(TopicName(StrBytes::from_string(name.to_string())));
     let Some(topic) = meta.topic(name) else {
@@ -118,14 +125,25 @@ fn topic(conn: &Conn, meta: &ClusterMeta, name: &str, error_code: i16) -> Metada
         return out;
     };
     out.topic_id = topic.id();
-    out.partitions = (0..topic.partitions)
-        .map(|index| {
+    out.is_internal = name == OFFSETS_TOPIC;
+    out.partitions = topic
+        .states
+        .iter()
+        .enumerate()
+        .map(|(index, state)| {
             let mut partition = MetadataResponsePartition::default();
-            partition.partition_index = index;
-            partition.leader_id = node;
-            partition.leader_epoch = 0;
-            partition.replica_nodes = vec![node];
-            partition.isr_nodes = vec![node];
+            partition.partition_index = index as i32;
+            partition.leader_id = BrokerId(state.leader);
+            partition.leader_epoch = state.leader_epoch;
+            partition.replica_nodes = state.replicas.iter().copied().map(BrokerId).collect();
+            partition.isr_nodes = state.isr.iter().copied().map(BrokerId).collect();
+            partition.offline_replicas = offline_replicas(meta, &state.replicas)
+                .into_iter()
+                .map(BrokerId)
+                .collect();
+            if state.leader == NO_LEADER {
+                partition.error_code = ResponseError::LeaderNotAvailable.code();
+            }
             partition
         })
         .collect();

@@ -129,7 +129,7 @@ fn route(
     let mut work: Work = BTreeMap::new();
     for (topic_index, topic) in body.topic_data.into_iter().enumerate() {
         let name = topic.name.0.to_string();
-        let partition_count = meta.topic(&name).map(|t| t.partitions);
+        let node = metadata.config().node_id;
         for partition in topic.partition_data {
             let mut slot = Slot {
                 topic: topic_index,
@@ -138,13 +138,17 @@ fn route(
                 owner: None,
                 result: error_result(NONE, String::new()),
             };
-            let known =
-                partition_count.is_some_and(|n| partition.index >= 0 && partition.index < n);
+            let served = meta.check_leader(node, &name, partition.index);
+            let known = served.is_ok();
             let batches = partition.records.as_ref().map(split_batches);
             match (known, batches) {
                 (false, _) => {
-                    let message = format!("unknown topic or partition {name}-{}", partition.index);
-                    let code = ResponseError::UnknownTopicOrPartition.code();
+                    let code = served.err().unwrap_or(NONE);
+                    let message = if code == ResponseError::NotLeaderOrFollower.code() {
+                        format!("this broker does not lead {name}-{}", partition.index)
+                    } else {
+                        format!("unknown topic or partition {name}-{}", partition.index)
+                    };
                     slot.result = error_result(code, message);
                 }
                 (true, None) => {

@@ -1,0 +1,542 @@
+//! This node's member of the controller quorum, on the controller shard: drives the Raft
+//! quorum (ticks, messages, the Ready loop with its disk writes on a blocking thread), applies
+//! committed metadata records to the image, and, while it is the Raft leader, runs the
+//! controller: one command at a time, each answered once its records are committed.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use glommio::sync::Semaphore;
+use sluice_controller::controller::{
+    Controller, ControllerError, CreateTopic, ErrorKind, Heartbeat,
+    Registration,
+};
+use sluice_controller::image::MetadataImage;
+use sluice_controller::quorum::{DiskWrite, FileDisk, Quorum, RaftDisk, Role};
+use sluice_controller::records::{Endpoint, RecordBatch};
+
+use super::peers::Peers;
+use super::settings::ClusterSettings;
+use super::wire::{ControllerReply, ControllerRequest};
+use crate::error_code::ResponseError;
+use crate::limits::{CONTROLLER_REQUEST_MS_MAX, METADATA_SNAPSHOT_ENTRIES, RAFT_TICK_MS};
+use crate::shard::context::ShardContext;
+use crate::shard::notify::Notify;
+
+/// A proposal waiting for its entry to be committed: the term it was proposed in, and where
+/// to send the outcome (the committed offset, or None when another entry took its index).
+struct Pending {
+    term: u64,
+    done: flume::Sender<Option<u64>>,
+}
+
+pub struct RaftNode {
+    ctx: Rc<ShardContext>,
+    settings: Rc<ClusterSettings>,
+    quorum: RefCell<Quorum>,
+    /// None while a blocking thread writes with it.
+    disk: RefCell<Option<FileDisk>>,
+    /// Serialises disk writes: Raft's appends must reach the disk in order.
+    disk_lock: Semaphore,
+    image: RefCell<Arc<MetadataImage>>,
+    image_changed: Notify,
+    /// Something for the Ready loop: a message, a proposal.
+    wake: Notify,
+    controller: RefCell<Controller>,
+    command_lock: Semaphore,
+    pending: RefCell<BTreeMap<u64, Pending>>,
+    peers: Option<Rc<Peers>>,
+    was_leader: Cell<bool>,
+    known_leader: Cell<Option<i32>>,
+    elections: Cell<u64>,
+    snapshot_offset: Cell<u64>,
+    controller_ticking: Cell<bool>,
+}
+
+impl RaftNode {
+    /// Opens the metadata log from the data dir and replays it into the image.
+    pub fn open(
+        ctx: Rc<ShardContext>,
+        settings: Rc<ClusterSettings>,
+        peers: Option<Rc<Peers>>,
+    ) -> Result<Rc<RaftNode>, String> {
+        let dir = settings.data_dir.join(super::METADATA_LOG_DIR);
+        let mut disk = FileDisk::open(&dir)
+            .map_err(|err| format!("cannot open the metadata log in {}: {err}", dir.display()))?;
+        let (quorum, recovered) = Quorum::open(settings.quorum_config(), &mut disk)
+            .map_err(|err| format!("cannot open the metadata log in {}: {err}", dir.display()))?;
+        let mut image = match &recovered.snapshot {
+            Some(snapshot) => serde_json::from_slice::<MetadataImage>(&snapshot.data)
+                .map_err(|err| format!("metadata snapshot is unreadable: {err}"))?,
+            None => MetadataImage::default(),
+        };
+        let snapshot_offset = image.offset;
+        for entry in &recovered.committed {
+            apply_entry(&mut image, entry.index, &entry.data)?;
+        }
+        tracing::info!(
+            offset = image.offset,
+            topics = image.topics.len(),
+            brokers = image.brokers.len(),
+            "metadata log replayed"
+        );
+        let controller = Controller::new(settings.controller_config(), seed());
+        Ok(Rc::new(RaftNode {
+            ctx,
+            settings,
+            quorum: RefCell::new(quorum),
+            disk: RefCell::new(Some(disk)),
+            disk_lock: Semaphore::new(1),
+            image: RefCell::new(Arc::new(image)),
+            image_changed: Notify::default(),
+            wake: Notify::default(),
+            controller: RefCell::new(controller),
+            command_lock: Semaphore::new(1),
+            pending: RefCell::new(BTreeMap::new()),
+            peers,
+            was_leader: Cell::new(false),
+            known_leader: Cell::new(None),
+            elections: Cell::new(0),
+            snapshot_offset: Cell::new(snapshot_offset),
+            controller_ticking: Cell::new(false),
+        }))
+    }
+
+    pub fn settings(&self) -> &Rc<ClusterSettings> {
+        &self.settings
+    }
+
+    pub fn image(&self) -> Arc<MetadataImage> {
+        self.image.borrow().clone()
+    }
+
+    pub fn image_changed(&self) -> &Notify {
+        &self.image_changed
+    }
+
+    /// The active controller as this node knows it.
+    pub fn leader(&self) -> Option<i32> {
+        self.known_leader.get()
+    }
+
+    pub fn is_leader(&self) -> bool {
+        self.quorum.borrow().status().role == Role::Leader
+    }
+
+    pub fn elections(&self) -> u64 {
+        self.elections.get()
+    }
+
+    pub fn status(&self) -> sluice_controller::quorum::QuorumStatus {
+        self.quorum.borrow().status()
+    }
+
+    /// A Raft message from voter `from`.
+    pub fn step(&self, from: i32, message: &[u8]) -> Result<(), String> {
+        self.quorum
+            .borrow_mut()
+            .step(from, message)
+            .map_err(|err| err.to_string())?;
+        self.wake.notify();
+        Ok(())
+    }
+
+    /// Runs the quorum until the shard stops.
+    pub async fn run(self: Rc<Self>) {
+        if self.settings.voters.len() == 1 {
+            // A single voter need not wait an election timeout to lead.
+            self.quorum.borrow_mut().campaign();
+        }
+        let tick = Duration::from_millis(RAFT_TICK_MS);
+        let mut next_tick = Instant::now() + tick;
+        while !self.ctx.is_stopping() {
+            let generation = self.wake.generation();
+            if let Err(err) = self.process_ready().await {
+                tracing::error!("metadata log: {err}; stopping the broker");
+                crate::signals::request_shutdown();
+                return;
+            }
+            self.note_leadership();
+            let now = Instant::now();
+            if now >= next_tick {
+                self.quorum.borrow_mut().tick();
+                next_tick = now + tick;
+                if self.is_leader() {
+                    self.spawn_controller_tick();
+                }
+                continue;
+            }
+            let wait = next_tick - now;
+            futures_lite::future::or(
+                async {
+                    self.wake.changed_since(generation).await;
+                },
+                async {
+                    glommio::timer::sleep(wait).await;
+                },
+            )
+            .await;
+        }
+    }
+
+    async fn process_ready(&self) -> Result<(), String> {
+        loop {
+            let Some(mut ready) = self.quorum.borrow_mut().ready() else {
+                return Ok(());
+            };
+            self.send(std::mem::take(&mut ready.messages));
+            let write = std::mem::take(&mut ready.write);
+            self.write_disk(write).await?;
+            let applied = self.quorum.borrow_mut().persisted(ready);
+            self.send(applied.messages);
+            let mut image = (*self.image()).clone();
+            let mut changed = false;
+            if let Some(snapshot) = applied.snapshot {
+                image = serde_json::from_slice(&snapshot.data)
+                    .map_err(|err| format!("metadata snapshot from the leader: {err}"))?;
+                self.snapshot_offset.set(image.offset);
+                self.fail_pending_through(image.offset);
+                changed = true;
+            }
+            for entry in &applied.committed {
+                if entry.index <= image.offset {
+                    continue;
+                }
+                apply_entry(&mut image, entry.index, &entry.data)?;
+                changed = true;
+                if let Some(pending) = self.pending.borrow_mut().remove(&entry.index) {
+                    let outcome = (pending.term == entry.term).then_some(entry.index);
+                    let _ = pending.done.send(outcome);
+                }
+            }
+            if changed {
+                let offset = image.offset;
+                *self.image.borrow_mut() = Arc::new(image);
+                self.image_changed.notify();
+                if offset >= self.snapshot_offset.get() + METADATA_SNAPSHOT_ENTRIES {
+                    self.snapshot(offset).await?;
+                }
+            }
+        }
+    }
+
+    async fn snapshot(&self, offset: u64) -> Result<(), String> {
+        let image = self.image();
+        let data = serde_json::to_vec(&*image)
+            .map_err(|err| format!("cannot encode a metadata snapshot: {err}"))?;
+        let write = self
+            .quorum
+            .borrow_mut()
+            .compact(offset, data)
+            .map_err(|err| format!("cannot compact the metadata log: {err}"))?;
+        self.write_disk(write).await?;
+        self.snapshot_offset.set(offset);
+        tracing::debug!(offset, "metadata snapshot written");
+        Ok(())
+    }
+
+    /// Writes on a blocking thread (it fdatasyncs) while the shard goes on.
+    async fn write_disk(&self, write: DiskWrite) -> Result<(), String> {
+        let _permit = self
+            .disk_lock
+            .acquire_permit(1)
+            .await
+            .map_err(|err| err.to_string())?;
+        let Some(mut disk) = self.disk.borrow_mut().take() else {
+            return Err("metadata log disk is missing".to_string());
+        };
+        let (disk, result) = glommio::executor()
+            .spawn_blocking(move || {
+                let result = disk.write(&write);
+                (disk, result)
+            })
+            .await;
+        *self.disk.borrow_mut() = Some(disk);
+        result.map_err(|err| format!("cannot write the metadata log: {err}"))
+    }
+
+    fn send(&self, messages: Vec<sluice_controller::quorum::OutMessage>) {
+        let Some(peers) = &self.peers else {
+            return;
+        };
+        for message in messages {
+            peers.send(message.to, message.bytes);
+        }
+    }
+
+    fn fail_pending_through(&self, offset: u64) {
+        let mut pending = self.pending.borrow_mut();
+        let later = pending.split_off(&(offset + 1));
+        for (_, lost) in std::mem::replace(&mut *pending, later) {
+            let _ = lost.done.send(None);
+        }
+    }
+
+    fn note_leadership(&self) {
+        let status = self.quorum.borrow().status();
+        if status.leader != self.known_leader.get() {
+            if status.leader.is_some() {
+                self.elections.set(self.elections.get() + 1);
+            }
+            tracing::info!(
+                leader = ?status.leader,
+                term = status.term,
+                "controller quorum leader changed"
+            );
+            self.known_leader.set(status.leader);
+        }
+        let leading = status.role == Role::Leader;
+        if leading && !self.was_leader.get() {
+            let image = self.image();
+            self.controller
+                .borrow_mut()
+                .activate(&image, crate::util::now_ms() as u64);
+        }
+        self.was_leader.set(leading);
+    }
+
+    fn spawn_controller_tick(self: &Rc<Self>) {
+        if self.controller_ticking.replace(true) {
+            return;
+        }
+        let node = self.clone();
+        glommio::spawn_local(async move {
+            let _ = node.run_command(|controller, image, now_ms| {
+                Ok((
+                    ControllerReply::Committed { offset: image.offset },
+                    controller.tick(image, now_ms),
+                ))
+            })
+            .await;
+            node.controller_ticking.set(false);
+        })
+        .detach();
+    }
+
+    /// Runs a controller request here; only the active controller accepts them.
+    pub async fn execute(self: &Rc<Self>, request: ControllerRequest) -> ControllerReply {
+        match request {
+            ControllerRequest::RegisterBroker {
+                broker_id,
+                incarnation_id,
+                endpoints,
+                rack,
+            } => {
+                let registration = Registration {
+                    broker_id,
+                    incarnation_id,
+                    endpoints: endpoints
+                        .into_iter()
+                        .map(|e| Endpoint {
+                            name: e.name,
+                            host: e.host,
+                            port: e.port,
+                            security_protocol: e.security_protocol,
+                        })
+                        .collect(),
+                    rack,
+                };
+                self.run_command(move |controller, image, now_ms| {
+                    let (broker_epoch, batch) = controller.register(image, registration, now_ms)?;
+                    Ok((ControllerReply::Registered { broker_epoch }, batch))
+                })
+                .await
+            }
+            ControllerRequest::BrokerHeartbeat {
+                broker_id,
+                broker_epoch,
+                metadata_offset,
+                want_shutdown,
+            } => {
+                let heartbeat = Heartbeat {
+                    broker_id,
+                    broker_epoch,
+                    metadata_offset,
+                    want_shutdown,
+                };
+                self.run_command(move |controller, image, now_ms| {
+                    let (reply, batch) = controller.heartbeat(image, heartbeat, now_ms)?;
+                    Ok((
+                        ControllerReply::Heartbeat {
+                            is_caught_up: reply.is_caught_up,
+                            is_fenced: reply.is_fenced,
+                            should_shutdown: reply.should_shutdown,
+                        },
+                        batch,
+                    ))
+                })
+                .await
+            }
+            ControllerRequest::CreateTopic {
+                name,
+                partitions,
+                replication_factor,
+                assignments,
+                configs,
+                validate_only,
+                internal,
+            } => {
+                let command = CreateTopic {
+                    name,
+                    partitions,
+                    replication_factor,
+                    assignments,
+                    configs,
+                    validate_only,
+                    internal,
+                };
+                self.run_command(move |controller, image, _| {
+                    let batch = controller.create_topic(image, command)?;
+                    Ok((ControllerReply::Committed { offset: image.offset }, batch))
+                })
+                .await
+            }
+            ControllerRequest::DeleteTopic { name } => {
+                self.run_command(move |controller, image, _| {
+                    let batch = controller.delete_topic(image, &name)?;
+                    Ok((ControllerReply::Committed { offset: image.offset }, batch))
+                })
+                .await
+            }
+            ControllerRequest::CreatePartitions {
+                name,
+                count,
+                validate_only,
+            } => {
+                self.run_command(move |controller, image, _| {
+                    let batch =
+                        controller.create_partitions(image, &name, count, None, validate_only)?;
+                    Ok((ControllerReply::Committed { offset: image.offset }, batch))
+                })
+                .await
+            }
+            ControllerRequest::SetTopicConfigs {
+                name,
+                configs,
+                validate_only,
+            } => {
+                self.run_command(move |controller, image, _| {
+                    let batch =
+                        controller.set_topic_configs(image, &name, configs, validate_only)?;
+                    Ok((ControllerReply::Committed { offset: image.offset }, batch))
+                })
+                .await
+            }
+        }
+    }
+
+    /// One controller decision: computed on the current image, proposed, answered once
+    /// committed (a `Committed` reply carries the offset of its records).
+    async fn run_command<F>(self: &Rc<Self>, decide: F) -> ControllerReply
+    where
+        F: FnOnce(
+            &mut Controller,
+            &MetadataImage,
+            u64,
+        ) -> Result<(ControllerReply, RecordBatch), ControllerError>,
+    {
+        let not_controller = || ControllerReply::NotController {
+            leader: self.known_leader.get(),
+        };
+        if !self.is_leader() {
+            return not_controller();
+        }
+        let Ok(_permit) = self.command_lock.acquire_permit(1).await else {
+            return not_controller();
+        };
+        if !self.is_leader() {
+            return not_controller();
+        }
+        let image = self.image();
+        let now_ms = crate::util::now_ms() as u64;
+        let decided = decide(&mut self.controller.borrow_mut(), &image, now_ms);
+        let (reply, batch) = match decided {
+            Ok(decided) => decided,
+            Err(err) => return refused(err),
+        };
+        if batch.records.is_empty() {
+            return reply;
+        }
+        let data = match batch.encode() {
+            Ok(data) => data,
+            Err(err) => {
+                return ControllerReply::Refused {
+                    code: ResponseError::InvalidRequest.code(),
+                    message: err.to_string(),
+                }
+            }
+        };
+        let proposed = self.quorum.borrow_mut().propose(data);
+        let (index, term) = match proposed {
+            Ok(proposed) => proposed,
+            Err(_) => return not_controller(),
+        };
+        let (done, outcome) = flume::bounded(1);
+        self.pending
+            .borrow_mut()
+            .insert(index, Pending { term, done });
+        self.wake.notify();
+        let deadline = Duration::from_millis(CONTROLLER_REQUEST_MS_MAX);
+        let committed = futures_lite::future::or(
+            async { outcome.recv_async().await.ok().flatten() },
+            async {
+                glommio::timer::sleep(deadline).await;
+                None
+            },
+        )
+        .await;
+        self.pending.borrow_mut().remove(&index);
+        match (committed, reply) {
+            (Some(offset), ControllerReply::Committed { .. }) => {
+                ControllerReply::Committed { offset }
+            }
+            (Some(_), reply) => reply,
+            (None, _) => not_controller(),
+        }
+    }
+}
+
+fn refused(err: ControllerError) -> ControllerReply {
+    let code = match err.kind {
+        ErrorKind::TopicAlreadyExists => ResponseError::TopicAlreadyExists,
+        ErrorKind::InvalidTopic => ResponseError::InvalidTopicException,
+        ErrorKind::InvalidPartitions => ResponseError::InvalidPartitions,
+        ErrorKind::InvalidReplicationFactor => ResponseError::InvalidReplicationFactor,
+        ErrorKind::InvalidReplicaAssignment => ResponseError::InvalidReplicaAssignment,
+        ErrorKind::UnknownTopicOrPartition => ResponseError::UnknownTopicOrPartition,
+        ErrorKind::StaleBrokerEpoch => ResponseError::StaleBrokerEpoch,
+        ErrorKind::DuplicateBrokerRegistration => ResponseError::DuplicateBrokerRegistration,
+        ErrorKind::BrokerNotAvailable => ResponseError::BrokerNotAvailable,
+        ErrorKind::InvalidRequest => ResponseError::InvalidRequest,
+    };
+    ControllerReply::Refused {
+        code: code.code(),
+        message: err.message,
+    }
+}
+
+/// Applies one committed entry; an empty one is Raft's own (a new leader's first entry).
+fn apply_entry(image: &mut MetadataImage, index: u64, data: &[u8]) -> Result<(), String> {
+    let batch = if data.is_empty() {
+        RecordBatch::default()
+    } else {
+        RecordBatch::decode(data)
+            .map_err(|err| format!("metadata log entry {index} is unreadable: {err}"))?
+    };
+    image
+        .apply(index, &batch)
+        .map_err(|err| format!("metadata log entry {index} cannot be applied: {err}"))
+}
+
+/// A seed for the controller's placement choices: differs per process, so that leaders of
+/// new topics start at different brokers.
+fn seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    nanos ^ (u64::from(std::process::id()) << 32)
+}

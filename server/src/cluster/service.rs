@@ -1,0 +1,145 @@
+//! `ClusterService`: the cluster subsystem's face on the controller shard. It starts the
+//! quorum member (and, with several voters, its peers and controller listener), routes
+//! controller requests to the active controller wherever it is, and hands out the metadata
+//! image.
+
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use glommio::net::TcpListener;
+use sluice_controller::image::MetadataImage;
+
+use super::lifecycle::BrokerState;
+use super::peers::Peers;
+use super::raft_node::RaftNode;
+use super::settings::ClusterSettings;
+use super::wire::{ControllerReply, ControllerRequest, Hello};
+use super::{listener, rpc_client};
+use crate::error_code::ResponseError;
+use crate::limits::{CONTROLLER_REQUEST_MS_MAX, CONTROLLER_RETRY_MS};
+use crate::shard::context::ShardContext;
+use crate::shard::notify::Notify;
+
+pub struct ClusterService {
+    ctx: Rc<ShardContext>,
+    node: Rc<RaftNode>,
+    hello: Hello,
+    broker: Rc<BrokerState>,
+}
+
+impl ClusterService {
+    /// Opens the metadata log and starts the quorum member; errors are fatal at start.
+    pub fn start(
+        ctx: Rc<ShardContext>,
+        settings: ClusterSettings,
+    ) -> Result<Rc<ClusterService>, String> {
+        let settings = Rc::new(settings);
+        let hello = Hello {
+            cluster_id: settings.cluster_id.clone(),
+            node_id: settings.node_id,
+        };
+        let listener = match settings.controller_listen {
+            Some(address) => Some(TcpListener::bind(address).map_err(|err| {
+                format!(
+                    "cannot listen for controllers on {address}: {}",
+                    std::io::Error::from(err)
+                )
+            })?),
+            None => None,
+        };
+        let voters = settings.voters_with_addresses();
+        let peers = (!voters.is_empty()).then(|| Peers::start(&ctx, hello.clone(), &voters));
+        let node = RaftNode::open(ctx.clone(), settings.clone(), peers)?;
+        glommio::spawn_local(node.clone().run()).detach();
+        if let Some(listener) = listener {
+            glommio::spawn_local(listener::accept_loop(ctx.clone(), node.clone(), listener))
+                .detach();
+        }
+        Ok(Rc::new(ClusterService {
+            ctx,
+            node,
+            hello,
+            broker: Rc::new(BrokerState::default()),
+        }))
+    }
+
+    pub fn settings(&self) -> &Rc<ClusterSettings> {
+        self.node.settings()
+    }
+
+    pub fn node_id(&self) -> i32 {
+        self.hello.node_id
+    }
+
+    pub fn image(&self) -> Arc<MetadataImage> {
+        self.node.image()
+    }
+
+    pub fn image_changed(&self) -> &Notify {
+        self.node.image_changed()
+    }
+
+    pub fn controller_id(&self) -> Option<i32> {
+        self.node.leader()
+    }
+
+    pub fn raft(&self) -> &Rc<RaftNode> {
+        &self.node
+    }
+
+    pub fn broker(&self) -> &Rc<BrokerState> {
+        &self.broker
+    }
+
+    pub fn ctx(&self) -> &Rc<ShardContext> {
+        &self.ctx
+    }
+
+    /// Sends `request` to the active controller (this node or another), following redirects
+    /// and waiting out elections, for at most `CONTROLLER_REQUEST_MS_MAX`.
+    pub async fn request(&self, request: ControllerRequest) -> ControllerReply {
+        let deadline = Instant::now() + Duration::from_millis(CONTROLLER_REQUEST_MS_MAX);
+        let mut hint: Option<i32> = None;
+        loop {
+            let leader = hint.take().or_else(|| self.node.leader());
+            let reply = match leader {
+                Some(id) if id == self.hello.node_id => self.node.execute(request.clone()).await,
+                Some(id) => match self.node.settings().voter_address(id) {
+                    Some(address) => {
+                        let left = deadline.saturating_duration_since(Instant::now());
+                        match rpc_client::call(address, &self.hello, &request, left).await {
+                            Ok(reply) => reply,
+                            Err(err) => {
+                                tracing::debug!(controller = id, "controller request failed: {err}");
+                                ControllerReply::NotController { leader: None }
+                            }
+                        }
+                    }
+                    None => ControllerReply::NotController { leader: None },
+                },
+                None => ControllerReply::NotController { leader: None },
+            };
+            match reply {
+                ControllerReply::NotController { leader: redirect } => {
+                    if Instant::now() >= deadline || self.ctx.is_stopping() {
+                        return ControllerReply::Refused {
+                            code: ResponseError::NotController.code(),
+                            message: "no active controller answered in time".to_string(),
+                        };
+                    }
+                    // A redirect to another node is followed at once; otherwise wait for the
+                    // election to settle.
+                    match redirect {
+                        Some(next) if Some(next) != leader => hint = Some(next),
+                        _ => {
+                            glommio::timer::sleep(Duration::from_millis(CONTROLLER_RETRY_MS))
+                                .await
+                        }
+                    }
+                }
+                reply => return reply,
+            }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! What the cluster subsystem needs of the broker's configuration, resolved once at start.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use sluice_controller::controller::ControllerConfig;
+use sluice_controller::quorum::QuorumConfig;
+
+use crate::limits::{PARTITIONS_PER_TOPIC_MAX, RAFT_TICK_MS};
+
+/// Raft heartbeats per election timeout: a leader is heard several times before followers
+/// give up on it.
+const HEARTBEATS_PER_ELECTION_TIMEOUT: u64 = 5;
+
+#[derive(Debug, Clone)]
+pub struct ClusterSettings {
+    pub node_id: i32,
+    pub cluster_id: String,
+    /// Every voter with its controller address; a single voter without a controller listener
+    /// (the one-node default) has none.
+    pub voters: Vec<(i32, Option<SocketAddr>)>,
+    pub controller_listen: Option<SocketAddr>,
+    /// What this broker registers: its client listener as clients should reach it.
+    pub advertised_host: String,
+    pub advertised_port: u16,
+    pub heartbeat_interval_ms: u64,
+    pub session_timeout_ms: u64,
+    pub election_timeout_ms: u64,
+    pub default_partitions: i32,
+    pub default_replication_factor: i16,
+    pub offsets_topic_partitions: i32,
+    pub offsets_topic_replication_factor: i16,
+    pub data_dir: PathBuf,
+}
+
+impl ClusterSettings {
+    pub fn is_voter(&self) -> bool {
+        self.voters.iter().any(|(id, _)| *id == self.node_id)
+    }
+
+    pub fn voter_address(&self, node_id: i32) -> Option<SocketAddr> {
+        self.voters
+            .iter()
+            .find(|(id, _)| *id == node_id)
+            .and_then(|(_, address)| *address)
+    }
+
+    pub fn voters_with_addresses(&self) -> Vec<(i32, SocketAddr)> {
+        self.voters
+            .iter()
+            .filter_map(|(id, address)| address.map(|a| (*id, a)))
+            .collect()
+    }
+
+    pub fn quorum_config(&self) -> QuorumConfig {
+        let election_ticks = (self.election_timeout_ms / RAFT_TICK_MS).max(2) as usize;
+        let heartbeat_ticks =
+            ((self.election_timeout_ms / RAFT_TICK_MS) / HEARTBEATS_PER_ELECTION_TIMEOUT).max(1)
+                as usize;
+        QuorumConfig {
+            node_id: self.node_id,
+            voters: self.voters.iter().map(|(id, _)| *id).collect(),
+            election_ticks,
+            heartbeat_ticks,
+        }
+    }
+
+    pub fn controller_config(&self) -> ControllerConfig {
+        ControllerConfig {
+            session_timeout_ms: self.session_timeout_ms,
+            default_partitions: self.default_partitions,
+            default_replication_factor: self.default_replication_factor,
+            partitions_per_topic_max: PARTITIONS_PER_TOPIC_MAX,
+        }
+    }
+}

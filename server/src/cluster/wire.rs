@@ -1,0 +1,199 @@
+//! The controller protocol between nodes, on the controller listener: frames of
+//! `[u32 length][u8 kind][u64 correlation id][payload]`, big-endian. A connection opens with a
+//! `Hello` naming the cluster and the sender; then carries Raft messages (raft-rs protobuf, one
+//! way) and controller requests (JSON), each answered on the same connection.
+//!
+//! A malformed frame, an oversized one, or a peer of another cluster closes the connection
+//! with one log line: peers are trusted no more than clients.
+
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use serde::{Deserialize, Serialize};
+
+use crate::limits::CONTROLLER_FRAME_BYTES_MAX;
+
+/// Bytes before the payload: kind and correlation id (the length prefix not counted).
+const FRAME_HEADER_BYTES: usize = 1 + 8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameKind {
+    Hello = 0,
+    Raft = 1,
+    Request = 2,
+    Reply = 3,
+}
+
+impl FrameKind {
+    fn from_byte(byte: u8) -> Option<FrameKind> {
+        Some(match byte {
+            0 => FrameKind::Hello,
+            1 => FrameKind::Raft,
+            2 => FrameKind::Request,
+            3 => FrameKind::Reply,
+            _ => return None,
+        })
+    }
+}
+
+pub struct Frame {
+    pub kind: FrameKind,
+    pub correlation_id: u64,
+    pub payload: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Hello {
+    pub cluster_id: String,
+    pub node_id: i32,
+}
+
+/// One endpoint a broker advertises (mirrors `sluice_controller::records::Endpoint`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WireEndpoint {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    pub security_protocol: String,
+}
+
+/// What a node asks the active controller.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ControllerRequest {
+    RegisterBroker {
+        broker_id: i32,
+        incarnation_id: u128,
+        endpoints: Vec<WireEndpoint>,
+        rack: Option<String>,
+    },
+    BrokerHeartbeat {
+        broker_id: i32,
+        broker_epoch: i64,
+        metadata_offset: u64,
+        want_shutdown: bool,
+    },
+    CreateTopic {
+        name: String,
+        partitions: i32,
+        replication_factor: i16,
+        assignments: Option<Vec<Vec<i32>>>,
+        configs: std::collections::BTreeMap<String, String>,
+        validate_only: bool,
+        internal: bool,
+    },
+    DeleteTopic {
+        name: String,
+    },
+    CreatePartitions {
+        name: String,
+        count: i32,
+        validate_only: bool,
+    },
+    SetTopicConfigs {
+        name: String,
+        configs: std::collections::BTreeMap<String, String>,
+        validate_only: bool,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ControllerReply {
+    Registered {
+        broker_epoch: i64,
+    },
+    Heartbeat {
+        is_caught_up: bool,
+        is_fenced: bool,
+        should_shutdown: bool,
+    },
+    /// Done; the records (if any) are committed at this metadata offset.
+    Committed {
+        offset: u64,
+    },
+    /// Refused with a Kafka error code.
+    Refused {
+        code: i16,
+        message: String,
+    },
+    /// This node is not the active controller; `leader` is the one it knows of.
+    NotController {
+        leader: Option<i32>,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    #[error("connection closed")]
+    Closed,
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("frame of {0} bytes is outside 9..={CONTROLLER_FRAME_BYTES_MAX}")]
+    BadLength(u32),
+    #[error("unknown frame kind {0}")]
+    UnknownKind(u8),
+    #[error("undecodable {what}: {source}")]
+    Undecodable {
+        what: &'static str,
+        source: serde_json::Error,
+    },
+}
+
+pub async fn read_frame<R: futures_lite::AsyncRead + Unpin>(
+    reader: &mut R,
+) -> Result<Frame, WireError> {
+    let mut length = [0u8; 4];
+    if let Err(err) = reader.read_exact(&mut length).await {
+        return Err(match err.kind() {
+            std::io::ErrorKind::UnexpectedEof => WireError::Closed,
+            _ => WireError::Io(err),
+        });
+    }
+    let length = u32::from_be_bytes(length);
+    if (length as usize) < FRAME_HEADER_BYTES || length > CONTROLLER_FRAME_BYTES_MAX {
+        return Err(WireError::BadLength(length));
+    }
+    let mut body = vec![0u8; length as usize];
+    reader.read_exact(&mut body).await?;
+    let kind = FrameKind::from_byte(body[0]).ok_or(WireError::UnknownKind(body[0]))?;
+    let mut correlation = [0u8; 8];
+    correlation.copy_from_slice(&body[1..FRAME_HEADER_BYTES]);
+    Ok(Frame {
+        kind,
+        correlation_id: u64::from_be_bytes(correlation),
+        payload: body.split_off(FRAME_HEADER_BYTES),
+    })
+}
+
+pub fn encode_frame(kind: FrameKind, correlation_id: u64, payload: &[u8]) -> Vec<u8> {
+    let length = FRAME_HEADER_BYTES + payload.len();
+    assert!(length <= CONTROLLER_FRAME_BYTES_MAX as usize, "oversized controller frame");
+    let mut out = Vec::with_capacity(4 + length);
+    out.extend_from_slice(&(length as u32).to_be_bytes());
+    out.push(kind as u8);
+    out.extend_from_slice(&correlation_id.to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+pub async fn write_frame<W: futures_lite::AsyncWrite + Unpin>(
+    writer: &mut W,
+    kind: FrameKind,
+    correlation_id: u64,
+    payload: &[u8],
+) -> Result<(), WireError> {
+    writer
+        .write_all(&encode_frame(kind, correlation_id, payload))
+        .await?;
+    writer.flush().await?;
+    Ok(())
+}
+
+pub fn encode_json<T: Serialize>(value: &T) -> Vec<u8> {
+    // Our own message types always serialise (no maps with non-string keys, no failing impls).
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+pub fn decode_json<T: for<'de> Deserialize<'de>>(
+    what: &'static str,
+    payload: &[u8],
+) -> Result<T, WireError> {
+    serde_json::from_slice(payload).map_err(|source| WireError::Undecodable { what, source })
+}

@@ -1,0 +1,100 @@
+//! Several `sluice` processes on loopback ports forming one cluster: node ids 1..=n, each with
+//! a client port and a controller port, all voters. Every process is killed when the
+//! [`Cluster`] drops (each [`Broker`] kills its own).
+
+use std::time::Duration;
+
+use std::net::SocketAddr;
+
+use kafka_protocol::messages::{MetadataRequest, MetadataResponse};
+
+use super::broker::{free_loopback_port, Broker, BrokerOptions};
+use super::kafka::metadata;
+use super::wait::wait_until;
+use super::wire::KafkaConnection;
+
+/// How long a fresh cluster may take until every broker serves the full broker list.
+pub const CLUSTER_FORM_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct Cluster {
+    pub brokers: Vec<Broker>,
+    pub node_ids: Vec<i32>,
+}
+
+impl Cluster {
+    /// Starts `n` voters and waits until each one's Metadata lists all `n` brokers.
+    pub fn start(n: usize, options: BrokerOptions) -> Cluster {
+        let node_ids: Vec<i32> = (1..=n as i32).collect();
+        let client_ports: Vec<u16> = node_ids.iter().map(|_| free_loopback_port()).collect();
+        let controller_ports: Vec<u16> = node_ids.iter().map(|_| free_loopback_port()).collect();
+        let voters = node_ids
+            .iter()
+            .zip(&controller_ports)
+            .map(|(id, port)| format!("{id}@127.0.0.1:{port}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut brokers: Vec<Broker> = node_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let mut node = options.clone();
+                node.port = Some(client_ports[i]);
+                node.extra_args = vec![
+                    "--node-id".into(),
+                    id.to_string(),
+                    "--controller-listen".into(),
+                    format!("127.0.0.1:{}", controller_ports[i]),
+                    "--controller-voters".into(),
+                    voters.clone(),
+                ];
+                Broker::spawn(node)
+            })
+            .collect();
+        for broker in &mut brokers {
+            broker.wait_started();
+        }
+        let cluster = Cluster { brokers, node_ids };
+        for index in 0..n {
+            cluster.wait_for_brokers(index, n, CLUSTER_FORM_TIMEOUT);
+        }
+        cluster
+    }
+
+    pub fn bootstrap(&self) -> String {
+        self.brokers
+            .iter()
+            .map(|b| b.bootstrap())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Metadata of `topics` as broker `index` serves it.
+    pub fn metadata(&self, index: usize, topics: &[&str]) -> MetadataResponse {
+        let mut conn = self.brokers[index].connect();
+        metadata(&mut conn, topics)
+    }
+
+    /// Waits until broker `index` lists `count` live brokers and names a controller.
+    pub fn wait_for_brokers(&self, index: usize, count: usize, timeout: Duration) {
+        wait_until(
+            &format!("broker {} to list {count} brokers", self.node_ids[index]),
+            timeout,
+            || {
+                let meta = try_metadata(self.brokers[index].addr())?;
+                (meta.brokers.len() == count && meta.controller_id.0 >= 0).then_some(())
+            },
+        );
+    }
+}
+
+/// Metadata (no topics) from `addr`, or None if the broker does not answer now.
+pub fn try_metadata(addr: SocketAddr) -> Option<MetadataResponse> {
+    const VERSION: i16 = 12;
+    let mut conn = KafkaConnection::connect(addr).ok()?;
+    let request = MetadataRequest::default()
+        .with_topics(Some(Vec::new()))
+        .with_allow_auto_topic_creation(false);
+    let correlation = conn.send_request(VERSION, &request).ok()?;
+    conn.receive_response::<MetadataRequest>(VERSION, correlation)
+        .ok()
+}
