@@ -66,13 +66,25 @@ pub enum MetadataRecord {
         rack: Option<String>,
     },
     /// The broker may not lead or replicate (missed heartbeats, or shut down).
-    FenceBroker { broker_id: i32, broker_epoch: i64 },
+    FenceBroker {
+        broker_id: i32,
+        broker_epoch: i64,
+    },
     /// The broker caught up with the metadata log and heartbeats: it may lead again.
-    UnfenceBroker { broker_id: i32, broker_epoch: i64 },
+    UnfenceBroker {
+        broker_id: i32,
+        broker_epoch: i64,
+    },
     /// The broker asked for a controlled shutdown: it leads nothing new, and its leaderships
     /// move to other in-sync replicas.
-    BrokerShuttingDown { broker_id: i32, broker_epoch: i64 },
-    Topic { name: String, topic_id: TopicId },
+    BrokerShuttingDown {
+        broker_id: i32,
+        broker_epoch: i64,
+    },
+    Topic {
+        name: String,
+        topic_id: TopicId,
+    },
     /// A new partition. `leader_epoch` and `partition_epoch` start at 0.
     Partition {
         topic_id: TopicId,
@@ -102,7 +114,9 @@ pub enum MetadataRecord {
         value: Option<String>,
     },
     /// Removes a topic with all its partitions and configs.
-    RemoveTopic { topic_id: TopicId },
+    RemoveTopic {
+        topic_id: TopicId,
+    },
 }
 
 /// The records of one controller decision: one Raft entry.
