@@ -28,6 +28,8 @@ mod placement;
 mod register;
 mod rng;
 mod session;
+#[cfg(test)]
+mod tests;
 mod tick;
 mod topic_configs;
 mod topic_name;
