@@ -2,13 +2,27 @@
 //! records in log order. Built the same way on every node, so every broker serves identical
 //! metadata. Immutable to readers: the server clones it into an `Arc` per change.
 //!
-//! OWNER: helper H1 (records → image). Fill in `apply` and the lookups; keep the types.
+//! - [`apply`](MetadataImage::apply): one committed entry at a time, whole or not at all, with
+//!   the image's invariants checked after every entry (`invariants.rs`).
+//! - `lookup.rs`: the questions the server and the controller ask of an image (live brokers,
+//!   leaders and their endpoints, offline replicas).
+
+mod apply;
+mod apply_broker;
+mod apply_config;
+mod apply_topic;
+mod invariants;
+mod lookup;
+#[cfg(test)]
+mod tests;
+
+pub use lookup::PartitionView;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::records::{Endpoint, MetadataRecord, RecordBatch, TopicId};
+use crate::records::{Endpoint, TopicId};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BrokerImage {
@@ -62,29 +76,4 @@ pub enum ApplyError {
     UnknownBroker(i32),
     #[error("record is inconsistent with the image: {0}")]
     Inconsistent(String),
-}
-
-impl MetadataImage {
-    /// Applies one committed entry at Raft index `offset` (> `self.offset`). A batch applies
-    /// whole or not at all: on error the image is unchanged.
-    pub fn apply(&mut self, _offset: u64, _batch: &RecordBatch) -> Result<(), ApplyError> {
-        todo!("H1")
-    }
-
-    pub fn apply_record(&mut self, _record: &MetadataRecord) -> Result<(), ApplyError> {
-        todo!("H1")
-    }
-
-    pub fn topic(&self, name: &str) -> Option<&TopicImage> {
-        self.topics.get(name)
-    }
-
-    pub fn topic_by_id(&self, id: TopicId) -> Option<&TopicImage> {
-        self.topics.values().find(|t| t.topic_id == id)
-    }
-
-    pub fn partition(&self, topic: &str, partition: i32) -> Option<&PartitionImage> {
-        let index = usize::try_from(partition).ok()?;
-        self.topics.get(topic)?.partitions.get(index)
-    }
 }

@@ -1,0 +1,47 @@
+//! The controller's refusals. Each kind maps to one Kafka error code, which the server puts in
+//! the response of the request that carried the command.
+
+/// Why a command was refused. The Kafka error each stands for is in its doc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// TOPIC_ALREADY_EXISTS (36).
+    TopicAlreadyExists,
+    /// INVALID_TOPIC_EXCEPTION (17): a bad name, a reserved `__` name, or one that collides
+    /// with an existing topic once '.' and '_' are treated alike.
+    InvalidTopic,
+    /// INVALID_PARTITIONS (37).
+    InvalidPartitions,
+    /// INVALID_REPLICATION_FACTOR (38), also when no broker can take a replica (as Kafka).
+    InvalidReplicationFactor,
+    /// INVALID_REPLICA_ASSIGNMENT (39).
+    InvalidReplicaAssignment,
+    /// UNKNOWN_TOPIC_OR_PARTITION (3).
+    UnknownTopicOrPartition,
+    /// STALE_BROKER_EPOCH (77): a heartbeat from an unknown broker or an old registration.
+    StaleBrokerEpoch,
+    /// DUPLICATE_BROKER_REGISTRATION (101): another incarnation of the id is alive.
+    DuplicateBrokerRegistration,
+    /// BROKER_NOT_AVAILABLE (8). Not produced by the controller: a topic that no broker can
+    /// host gets [`InvalidReplicationFactor`](Self::InvalidReplicationFactor), as in Kafka. Kept
+    /// for the server's own use (e.g. no active controller to forward to).
+    BrokerNotAvailable,
+    /// INVALID_REQUEST (42): a request Kafka would refuse as malformed (e.g. an explicit
+    /// assignment together with a partition count, or a broker registration without listeners).
+    InvalidRequest,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind:?}: {message}")]
+pub struct ControllerError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl ControllerError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> ControllerError {
+        ControllerError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
