@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{BrokerConfig, FlagOverrides};
 use crate::{
-    admin, broker, data_dir_lock, logging, memlock, metrics, signals, topics, uring_probe, util,
+    admin, broker, data_dir_lock, logging, memlock, metrics, signals, uring_probe, util,
 };
 
 #[derive(Parser)]

@@ -148,7 +148,9 @@ impl RaftNode {
     pub async fn run(self: Rc<Self>) {
         if self.settings.voters.len() == 1 {
             // A single voter need not wait an election timeout to lead.
-            self.quorum.borrow_mut().campaign();
+            if let Err(err) = self.quorum.borrow_mut().campaign() {
+                tracing::warn!("cannot start an election: {err}");
+            }
         }
         let tick = Duration::from_millis(RAFT_TICK_MS);
         let mut next_tick = Instant::now() + tick;

@@ -62,6 +62,8 @@ impl ClusterSettings {
             voters: self.voters.iter().map(|(id, _)| *id).collect(),
             election_ticks,
             heartbeat_ticks,
+            // Voters must not time out in step: seed each differently.
+            election_seed: election_seed(self.node_id),
         }
     }
 
@@ -73,4 +75,12 @@ impl ClusterSettings {
             partitions_per_topic_max: PARTITIONS_PER_TOPIC_MAX,
         }
     }
+}
+
+fn election_seed(node_id: i32) -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    nanos ^ (node_id as u64).rotate_left(32) ^ u64::from(std::process::id())
 }
