@@ -7,7 +7,7 @@ mod tests {
     use std::path::Path;
 
     /// Higher ranks may import lower ranks. Leaves (rank 0) import only other leaves.
-    const RANKS: [(&str, u32); 21] = [
+    const RANKS: [(&str, u32); 22] = [
         ("cli", 7),
         ("broker", 6),
         ("kafka", 5),
@@ -16,6 +16,7 @@ mod tests {
         ("partition", 2),
         ("shard", 1),
         ("admin", 0),
+        ("cluster_identity", 0),
         ("config", 0),
         ("data_dir_lock", 0),
         ("error_code", 0),
