@@ -10,7 +10,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{BrokerConfig, FlagOverrides};
 use crate::{
-    admin, broker, data_dir_lock, logging, memlock, metrics, signals, uring_probe, util,
+    admin, broker, cluster_identity, data_dir_lock, logging, memlock, metrics, signals,
+    uring_probe, util,
 };
 
 #[derive(Parser)]
@@ -42,16 +43,25 @@ enum Command {
 
 #[derive(Args)]
 struct StartArgs {
-    /// Address to listen on for Kafka clients [default: 127.0.0.1:9092]
+    /// Address to listen on for Kafka clients (the PLAINTEXT listener) [default: 127.0.0.1:9092]
     #[arg(long, value_name = "HOST:PORT")]
     listen: Option<SocketAddr>,
+    /// This node's id (`node.id`) [default: 0]
+    #[arg(long, value_name = "N")]
+    node_id: Option<i32>,
+    /// This node's controller listener, for its peers in the quorum (`controller.listener`)
+    #[arg(long, value_name = "HOST:PORT")]
+    controller_listen: Option<String>,
+    /// The controller quorum (`controller.quorum.voters`) [default: this node alone]
+    #[arg(long, value_name = "ID@HOST:PORT,...")]
+    controller_voters: Option<String>,
     /// Directory for partition logs and topic metadata [default: ./data]
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
     /// Number of shards (one pinned executor per core) [default: all cores]
     #[arg(long, value_name = "N")]
     cores: Option<usize>,
-    /// TOML config file (Kafka setting names); flags override it
+    /// Config file: TOML or Kafka's server.properties (Kafka setting names); flags override it
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Serve Prometheus metrics at http://HOST:PORT/metrics [default: 127.0.0.1:9644]
@@ -71,13 +81,16 @@ pub fn main() -> ExitCode {
     });
     stop_on_panic();
     match cli.command {
-        Command::Start(args) => match start(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(message) => {
-                tracing::error!("{message}");
-                ExitCode::FAILURE
+        Command::Start(args) => {
+            let log_format = args.log_format;
+            match start(args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => {
+                    report_start_failure(&message, log_format);
+                    ExitCode::FAILURE
+                }
             }
-        },
+        }
         Command::Tune(args) => sluice_tuning::cli::run_tune(args),
         Command::Iotune(args) => sluice_tuning::cli::run_iotune(args),
         Command::Topic(args) => admin::run_topic(args),
@@ -95,6 +108,9 @@ fn start(args: StartArgs) -> Result<(), String> {
         data_dir: args.data_dir,
         cores: args.cores,
         metrics_listen: args.metrics_listen,
+        node_id: args.node_id,
+        controller_listen: args.controller_listen,
+        controller_voters: args.controller_voters,
     };
     let mut config =
         BrokerConfig::resolve(args.config.as_deref(), &flags).map_err(|e| e.to_string())?;
@@ -103,6 +119,15 @@ fn start(args: StartArgs) -> Result<(), String> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("cannot create data dir {}: {e}", config.data_dir.display()))?;
     let _lock = data_dir_lock::lock(&config.data_dir)?;
+    // Before anything reads or writes the data dir: it must be this cluster's and this node's.
+    let identity = cluster_identity::ensure(
+        &config.data_dir,
+        config.node_id,
+        config.cluster_id_configured.as_deref(),
+        config.quorum.voters(),
+    )
+    .map_err(|e| e.to_string())?;
+    config.cluster_id = identity.cluster_id;
     apply_io_properties(&mut config);
     let config = Arc::new(config);
     metrics::start_endpoint(config.metrics_listen)?;
@@ -112,8 +137,9 @@ fn start(args: StartArgs) -> Result<(), String> {
         budget.io_memory_per_shard_bytes,
     )?;
     tracing::info!(
-        "sluice node {} listening on {} | data dir {} | {} shard(s) on cpus {:?} | memlock {} | io_uring: {}",
+        "sluice node {} of cluster {} listening on {} | data dir {} | {} shard(s) on cpus {:?} | memlock {} | io_uring: {}",
         config.node_id,
+        config.cluster_id,
         config.listen,
         config.data_dir.display(),
         cpus.len(),
@@ -130,6 +156,22 @@ fn start(args: StartArgs) -> Result<(), String> {
         tracing::info!("sluice stopped: logs flushed and closed");
     }
     result
+}
+
+/// The reason `sluice start` failed, as one line on stderr (a refusal to start is the
+/// command's answer, like any CLI error); also in the JSON log for log shippers.
+fn report_start_failure(message: &str, log_format: logging::LogFormat) {
+    // Some errors (TOML's) span lines; the refusal stays one line.
+    let line = message
+        .lines()
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if log_format == logging::LogFormat::Json {
+        tracing::error!("{line}");
+    }
+    eprintln!("sluice: {line}");
 }
 
 /// `sluice iotune` leaves its measurements of the data disk in `<data>/iotune.toml`. When it

@@ -7,7 +7,7 @@ mod tests {
     use std::path::Path;
 
     /// Higher ranks may import lower ranks. Leaves (rank 0) import only other leaves.
-    const RANKS: [(&str, u32); 22] = [
+    const RANKS: [(&str, u32); 23] = [
         ("cli", 8),
         ("broker", 7),
         ("kafka", 6),
@@ -17,6 +17,7 @@ mod tests {
         ("partition", 2),
         ("shard", 1),
         ("admin", 0),
+        ("cluster_identity", 0),
         ("config", 0),
         ("data_dir_lock", 0),
         ("error_code", 0),

@@ -16,13 +16,15 @@
 //! - `sluice_engine`: partition logs.
 //!
 //! Leaves that any layer may use: `metrics` (everyone records into it), `topics` (metadata as
-//! data), `config`, `limits`, `error_code`, `util`, `signals`. `admin` is the operator CLI's
-//! client side and imports nothing of the broker.
+//! data), `config`, `cluster_identity` (the data dir's `meta.properties`), `limits`,
+//! `error_code`, `util`, `signals`. `admin` is the operator CLI's client side and imports
+//! nothing of the broker.
 
 pub mod admin;
 pub mod broker;
 pub mod cli;
 pub mod cluster;
+pub mod cluster_identity;
 pub mod config;
 pub mod data_dir_lock;
 pub mod error_code;

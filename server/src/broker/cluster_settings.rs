@@ -1,37 +1,42 @@
 //! The cluster subsystem's settings, resolved from the broker configuration.
 
 use crate::cluster::ClusterSettings;
-use crate::config::BrokerConfig;
+use crate::config::{BrokerConfig, Quorum};
 
-pub fn from_config(config: &BrokerConfig) -> ClusterSettings {
-    let (advertised_host, advertised_port) = advertised(config);
-    ClusterSettings {
+pub fn from_config(config: &BrokerConfig) -> Result<ClusterSettings, String> {
+    if let Quorum::Observer { .. } = &config.quorum {
+        return Err(format!(
+            "node {} is not in controller.quorum.voters: brokers that are not voters are not \
+             supported yet; list every node as a voter",
+            config.node_id
+        ));
+    }
+    let voters = match &config.quorum {
+        Quorum::SingleNode => vec![(config.node_id, None)],
+        quorum => quorum
+            .voters()
+            .iter()
+            .map(|v| (v.node_id, Some(v.address)))
+            .collect(),
+    };
+    let (advertised_host, advertised_port) = match &config.advertised {
+        Some(endpoint) => (endpoint.host.clone(), endpoint.port),
+        None => (config.listen.ip().to_string(), config.listen.port()),
+    };
+    Ok(ClusterSettings {
         node_id: config.node_id,
         cluster_id: config.cluster_id.clone(),
-        voters: vec![(config.node_id, None)],
-        controller_listen: None,
+        voters,
+        controller_listen: config.quorum.controller_listen(),
         advertised_host,
         advertised_port,
-        heartbeat_interval_ms: 2_000,
-        session_timeout_ms: 9_000,
-        election_timeout_ms: 1_000,
+        heartbeat_interval_ms: config.broker_heartbeat_interval_ms,
+        session_timeout_ms: config.broker_session_timeout_ms,
+        election_timeout_ms: config.controller_quorum_election_timeout_ms,
         default_partitions: config.num_partitions,
-        default_replication_factor: 1,
+        default_replication_factor: config.default_replication_factor,
         offsets_topic_partitions: config.offsets_topic_num_partitions,
-        offsets_topic_replication_factor: 1,
+        offsets_topic_replication_factor: config.offsets_topic_replication_factor,
         data_dir: config.data_dir.clone(),
-    }
-}
-
-/// What clients should connect to: `advertised.listeners`, else the listen address.
-fn advertised(config: &BrokerConfig) -> (String, u16) {
-    if let Some(listener) = &config.advertised_listener {
-        let bare = listener.rsplit("://").next().unwrap_or(listener);
-        if let Some((host, port)) = bare.rsplit_once(':') {
-            if let Ok(port) = port.parse::<u16>() {
-                return (host.to_string(), port);
-            }
-        }
-    }
-    (config.listen.ip().to_string(), config.listen.port())
+    })
 }

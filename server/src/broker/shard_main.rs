@@ -50,7 +50,9 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
         group_mesh,
     );
     let cluster = if id == CONTROLLER_SHARD {
-        match ClusterService::start(ctx.clone(), super::cluster_settings::from_config(&config)) {
+        let started = super::cluster_settings::from_config(&config)
+            .and_then(|settings| ClusterService::start(ctx.clone(), settings));
+        match started {
             Ok(cluster) => Some(cluster),
             Err(reason) => {
                 ready.failed(reason.clone());

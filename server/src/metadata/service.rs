@@ -208,7 +208,8 @@ impl MetadataService {
                 ControllerRequest::CreateTopic {
                     name,
                     partitions,
-                    replication_factor: -1,
+                    // Every partition has one replica until replication exists.
+                    replication_factor: 1,
                     assignments: None,
                     configs: configs.overrides,
                     validate_only,

@@ -1,0 +1,730 @@
+//! Broker configuration: embedded defaults, overridden by a config file (`--config`), overridden
+//! by command-line flags. Keys use Kafka's names where Kafka has one (`auto.create.topics.enable`,
+//! `num.partitions`, `socket.request.max.bytes`, `log.dirs`), so a TOML file reads like a
+//! `server.properties` with quotes:
+//!
+//! ```toml
+//! listen = "127.0.0.1:9092"
+//! "log.dirs" = "/var/lib/sluice"
+//! "auto.create.topics.enable" = false
+//! "num.partitions" = 6
+//! ```
+//!
+//! The file may also be a Kafka `server.properties` (Java properties syntax): see [`file`] for
+//! how the two are told apart and how properties map onto the same settings.
+//!
+//! Settings as read ([`BrokerConfig`]'s serde fields) are then resolved into what the broker
+//! uses: `listen` (the client listener), `advertised`, `quorum` (this node's part in the
+//! controller quorum, [`Quorum`]), and later `cluster_id` (from the data dir, by
+//! `cluster_identity::ensure`).
+//!
+//! Module map: [`properties`] (the Java properties syntax), [`file`] (format detection and
+//! properties → settings), [`listeners`] (`NAME://host:port` lists and endpoints), [`voters`]
+//! (`controller.quorum.voters`, `process.roles` and the quorum checks).
+
+pub mod file;
+pub mod listeners;
+pub mod properties;
+pub mod voters;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use listeners::Endpoint;
+pub use voters::{Quorum, Voter};
+
+use crate::limits;
+
+/// Longest `cluster.id` accepted (Kafka's generated ids are 22 characters).
+pub const CLUSTER_ID_BYTES_MAX: usize = 64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid TOML for sluice: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("config file {path} (Java properties): {reason}")]
+    Properties { path: PathBuf, reason: String },
+    #[error("invalid setting {key}: {reason}")]
+    Invalid { key: &'static str, reason: String },
+    /// The controller quorum settings contradict each other (the message names them).
+    #[error("controller quorum: {0}")]
+    Quorum(String),
+}
+
+fn invalid(key: &'static str) -> impl FnOnce(String) -> ConfigError {
+    move |reason| ConfigError::Invalid { key, reason }
+}
+
+/// Every broker setting, resolved. Lives on the main thread, then copied into each shard.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BrokerConfig {
+    /// Resolved: the address the Kafka (PLAINTEXT) listener binds on every shard
+    /// (SO_REUSEPORT). From `--listen`, else the PLAINTEXT entry of `listeners`, else the
+    /// `listen` key, else 127.0.0.1:9092.
+    #[serde(skip)]
+    pub listen: SocketAddr,
+    /// `listen` (Sluice's key, `host:port`): the client listener, as `listeners` sets it.
+    #[serde(rename = "listen")]
+    pub listen_setting: Option<SocketAddr>,
+    /// `listeners`: `NAME://host:port,...` (Kafka syntax). PLAINTEXT is the client listener;
+    /// an entry named in `controller.listener.names` is the controller listener; any other
+    /// name is refused until security lands. An empty host means 0.0.0.0.
+    pub listeners: Option<String>,
+    /// `advertised.listeners`: `PLAINTEXT://host:port` (Kafka syntax) or a bare `host:port`.
+    #[serde(rename = "advertised.listeners")]
+    pub advertised_listeners: Option<String>,
+    /// Resolved from `advertised.listeners`: what Metadata tells clients. None: the address
+    /// each connection reached us on.
+    #[serde(skip)]
+    pub advertised: Option<Endpoint>,
+    /// Resolved: `advertised` as `host:port` (what `kafka::dispatch::Conn::advertised` reads).
+    #[serde(skip)]
+    pub advertised_listener: Option<String>,
+    /// `controller.listener` (Sluice's key, `host:port`): this node's controller listener.
+    /// `--controller-listen` overrides it; Kafka's way (a `listeners` entry named in
+    /// `controller.listener.names`) works too.
+    #[serde(rename = "controller.listener")]
+    pub controller_listener: Option<String>,
+    /// `controller.listener.names`: names of `listeners` entries that are controller listeners.
+    #[serde(rename = "controller.listener.names")]
+    pub controller_listener_names: Option<String>,
+    /// `controller.quorum.voters`: `id@host:port,...`. `--controller-voters` overrides it.
+    #[serde(rename = "controller.quorum.voters")]
+    pub controller_quorum_voters: Option<String>,
+    /// `process.roles`: `broker,controller` (or unset) may vote; `broker` never does;
+    /// `controller` alone is refused (no dedicated controllers yet).
+    #[serde(rename = "process.roles")]
+    pub process_roles: Option<String>,
+    /// Resolved: this node's part in the controller quorum (see [`Quorum`]); `SingleNode`
+    /// when none of the controller settings is given.
+    #[serde(skip)]
+    pub quorum: Quorum,
+    /// `broker.heartbeat.interval.ms`: how often a broker heartbeats to the controller.
+    #[serde(rename = "broker.heartbeat.interval.ms")]
+    pub broker_heartbeat_interval_ms: u64,
+    /// `broker.session.timeout.ms`: the controller fences a broker silent for this long.
+    #[serde(rename = "broker.session.timeout.ms")]
+    pub broker_session_timeout_ms: u64,
+    /// `controller.quorum.election.timeout.ms`: a voter that hears no leader for this long
+    /// (plus jitter) starts an election.
+    #[serde(rename = "controller.quorum.election.timeout.ms")]
+    pub controller_quorum_election_timeout_ms: u64,
+    /// `controller.quorum.fetch.timeout.ms`: a follower that cannot fetch from the leader for
+    /// this long starts looking for a new one.
+    #[serde(rename = "controller.quorum.fetch.timeout.ms")]
+    pub controller_quorum_fetch_timeout_ms: u64,
+    /// `default.replication.factor`: of auto-created topics and CreateTopics with -1.
+    #[serde(rename = "default.replication.factor")]
+    pub default_replication_factor: i16,
+    /// `offsets.topic.replication.factor`: `__consumer_offsets` is created with
+    /// min(this, live brokers) replicas.
+    #[serde(rename = "offsets.topic.replication.factor")]
+    pub offsets_topic_replication_factor: i16,
+    /// `log.dirs` (one directory): partition logs and the topic metadata store.
+    #[serde(rename = "log.dirs")]
+    pub data_dir: PathBuf,
+    /// Number of shards (one pinned executor per core). None = every online core.
+    pub cores: Option<usize>,
+    /// `node.id`: this broker's id in Metadata responses.
+    #[serde(rename = "node.id")]
+    pub node_id: i32,
+    /// `cluster.id` as configured. Unset: the data dir's, or a new one (see
+    /// `cluster_identity`). Set: the data dir must belong to this cluster.
+    #[serde(rename = "cluster.id")]
+    pub cluster_id_configured: Option<String>,
+    /// Resolved by `cli::start` from `cluster_identity::ensure` before the config is shared:
+    /// the cluster id Metadata and DescribeCluster report. Empty until then.
+    #[serde(skip)]
+    pub cluster_id: String,
+    /// `auto.create.topics.enable`: Metadata requests for unknown topics create them.
+    #[serde(rename = "auto.create.topics.enable")]
+    pub auto_create_topics_enable: bool,
+    /// `num.partitions`: partitions of auto-created topics (and CreateTopics with -1).
+    #[serde(rename = "num.partitions")]
+    pub num_partitions: i32,
+    /// `socket.request.max.bytes`: larger frames close the connection.
+    #[serde(rename = "socket.request.max.bytes")]
+    pub socket_request_max_bytes: u32,
+    /// `connections.max.idle.ms`: a connection that has not completed a request frame for this
+    /// long is closed. Unlike Kafka, the clock runs from the end of the previous frame, so a
+    /// client trickling one byte at a time (slowloris) is closed too.
+    #[serde(rename = "connections.max.idle.ms")]
+    pub connections_max_idle_ms: u64,
+    /// `log.flush.interval.ms`: background group-commit period for data written with acks=0/1.
+    /// Unlike Kafka's default (never), Sluice flushes every 10 ms by default.
+    #[serde(rename = "log.flush.interval.ms")]
+    pub flush_interval_ms: u64,
+    /// `log.retention.check.interval.ms`: how often retention runs on each shard.
+    #[serde(rename = "log.retention.check.interval.ms")]
+    pub retention_check_interval_ms: u64,
+    /// Per-shard batch cache budget (bytes) handed to the engine.
+    #[serde(rename = "sluice.batch.cache.bytes")]
+    pub batch_cache_bytes_max: usize,
+    /// Per-shard pool of aligned write buffers (bytes) handed to the engine.
+    #[serde(rename = "sluice.write.buffer.pool.bytes")]
+    pub write_buffer_pool_bytes_max: usize,
+    /// `log.segment.bytes`: default `segment.bytes` of topics.
+    #[serde(rename = "log.segment.bytes")]
+    pub segment_bytes: u64,
+    /// `log.roll.ms`: default `segment.ms`.
+    #[serde(rename = "log.roll.ms")]
+    pub segment_ms: i64,
+    /// `log.retention.ms`: default `retention.ms`.
+    #[serde(rename = "log.retention.ms")]
+    pub retention_ms: i64,
+    /// `log.retention.bytes`: default `retention.bytes`.
+    #[serde(rename = "log.retention.bytes")]
+    pub retention_bytes: i64,
+    /// `message.max.bytes`: default `max.message.bytes` (largest batch).
+    #[serde(rename = "message.max.bytes")]
+    pub max_message_bytes: u32,
+    /// `log.index.interval.bytes`.
+    #[serde(rename = "log.index.interval.bytes")]
+    pub index_interval_bytes: u32,
+    /// `log.message.timestamp.type`: CreateTime or LogAppendTime.
+    #[serde(rename = "log.message.timestamp.type")]
+    pub message_timestamp_type: String,
+    /// `offsets.topic.num.partitions`: partitions of `__consumer_offsets` (fixed once used).
+    #[serde(rename = "offsets.topic.num.partitions")]
+    pub offsets_topic_num_partitions: i32,
+    /// `offsets.retention.minutes`: how long offsets of an empty group are kept.
+    #[serde(rename = "offsets.retention.minutes")]
+    pub offsets_retention_minutes: u64,
+    /// `offsets.retention.check.interval.ms`.
+    #[serde(rename = "offsets.retention.check.interval.ms")]
+    pub offsets_retention_check_interval_ms: u64,
+    /// `group.initial.rebalance.delay.ms`: first rebalance of an empty group waits this long.
+    #[serde(rename = "group.initial.rebalance.delay.ms")]
+    pub group_initial_rebalance_delay_ms: u64,
+    /// `group.min.session.timeout.ms`.
+    #[serde(rename = "group.min.session.timeout.ms")]
+    pub group_min_session_timeout_ms: u64,
+    /// `group.max.session.timeout.ms`.
+    #[serde(rename = "group.max.session.timeout.ms")]
+    pub group_max_session_timeout_ms: u64,
+    /// Records appended to an offsets partition before its state is rewritten as a snapshot
+    /// and everything older deleted (bounds `__consumer_offsets` until compaction exists).
+    #[serde(rename = "sluice.offsets.snapshot.records")]
+    pub offsets_snapshot_records: u64,
+    /// `segment.bytes` of `__consumer_offsets` partitions.
+    #[serde(rename = "sluice.offsets.segment.bytes")]
+    pub offsets_segment_bytes: u64,
+    /// `--metrics-listen`: Prometheus endpoint (None: `metrics::METRICS_LISTEN_DEFAULT`).
+    #[serde(rename = "sluice.metrics.listen")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Write sizes of the engine's segment appenders: not a setting but measured, from
+    /// `<data>/iotune.toml` when `sluice iotune` has run (see `main::apply_io_properties`).
+    #[serde(skip)]
+    pub write_tuning: sluice_engine::WriteTuning,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9092)),
+            listen_setting: None,
+            listeners: None,
+            advertised_listeners: None,
+            advertised: None,
+            advertised_listener: None,
+            controller_listener: None,
+            controller_listener_names: None,
+            controller_quorum_voters: None,
+            process_roles: None,
+            quorum: Quorum::SingleNode,
+            broker_heartbeat_interval_ms: 2_000,
+            broker_session_timeout_ms: 9_000,
+            controller_quorum_election_timeout_ms: 1_000,
+            controller_quorum_fetch_timeout_ms: 2_000,
+            default_replication_factor: 1,
+            offsets_topic_replication_factor: 3,
+            data_dir: PathBuf::from("./data"),
+            cores: None,
+            node_id: 0,
+            cluster_id_configured: None,
+            cluster_id: String::new(),
+            auto_create_topics_enable: true,
+            num_partitions: 1,
+            socket_request_max_bytes: 100 * 1024 * 1024,
+            connections_max_idle_ms: 600_000,
+            flush_interval_ms: 10,
+            retention_check_interval_ms: 5 * 60 * 1000,
+            batch_cache_bytes_max: 256 * 1024 * 1024,
+            write_buffer_pool_bytes_max: 64 * 1024 * 1024,
+            segment_bytes: 1 << 30,
+            segment_ms: 7 * 24 * 3600 * 1000,
+            retention_ms: 7 * 24 * 3600 * 1000,
+            retention_bytes: -1,
+            max_message_bytes: 1024 * 1024 + 12,
+            index_interval_bytes: 4096,
+            message_timestamp_type: "CreateTime".to_string(),
+            offsets_topic_num_partitions: 50,
+            offsets_retention_minutes: 7 * 24 * 60,
+            offsets_retention_check_interval_ms: 600_000,
+            group_initial_rebalance_delay_ms: 3_000,
+            group_min_session_timeout_ms: 6_000,
+            group_max_session_timeout_ms: 1_800_000,
+            offsets_snapshot_records: 10_000,
+            offsets_segment_bytes: 16 * 1024 * 1024,
+            metrics_listen: None,
+            write_tuning: sluice_engine::WriteTuning::default(),
+        }
+    }
+}
+
+/// Flag overrides from the command line (already parsed by clap). Flags win over the file.
+#[derive(Debug, Default, Clone)]
+pub struct FlagOverrides {
+    /// `--listen HOST:PORT`: the PLAINTEXT listener.
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub cores: Option<usize>,
+    pub metrics_listen: Option<SocketAddr>,
+    /// `--node-id N`.
+    pub node_id: Option<i32>,
+    /// `--controller-listen HOST:PORT` (a host name is resolved).
+    pub controller_listen: Option<String>,
+    /// `--controller-voters id@host:port,...`.
+    pub controller_voters: Option<String>,
+}
+
+impl BrokerConfig {
+    /// Defaults, then the file (if any, TOML or properties), then flags; resolved and
+    /// validated. A properties file's keys Sluice does not use are logged in one warning.
+    pub fn resolve(file: Option<&Path>, flags: &FlagOverrides) -> Result<Self, ConfigError> {
+        let mut config = match file {
+            None => BrokerConfig::default(),
+            Some(path) => {
+                let loaded = file::load(path)?;
+                if !loaded.ignored_keys.is_empty() {
+                    tracing::warn!(
+                        "config file {}: ignoring {} setting(s) Sluice does not use: {}",
+                        path.display(),
+                        loaded.ignored_keys.len(),
+                        loaded.ignored_keys.join(", ")
+                    );
+                }
+                loaded.config
+            }
+        };
+        if let Some(dir) = &flags.data_dir {
+            config.data_dir = dir.clone();
+        }
+        if let Some(cores) = flags.cores {
+            config.cores = Some(cores);
+        }
+        if let Some(node_id) = flags.node_id {
+            config.node_id = node_id;
+        }
+        if let Some(voters) = &flags.controller_voters {
+            config.controller_quorum_voters = Some(voters.clone());
+        }
+        config.metrics_listen = flags.metrics_listen.or(config.metrics_listen);
+        // Before the listeners: quorum messages name the node id, which must be sane.
+        config.validate()?;
+        config.resolve_listeners(flags)?;
+        Ok(config)
+    }
+
+    /// Sets the resolved `listen`, `advertised`, `advertised_listener` and `quorum` from the
+    /// listener and controller settings and the flags.
+    fn resolve_listeners(&mut self, flags: &FlagOverrides) -> Result<(), ConfigError> {
+        let controller_names: Vec<String> = self
+            .controller_listener_names
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(|name| name.trim().to_ascii_uppercase())
+            .filter(|name| !name.is_empty())
+            .collect();
+        let mut client: Option<Endpoint> = None;
+        let mut controller_in_listeners: Option<Endpoint> = None;
+        let listed = match self.listeners.as_deref() {
+            Some(text) => listeners::parse_listeners(text).map_err(invalid("listeners"))?,
+            None => Vec::new(),
+        };
+        for listener in listed {
+            if listener.name == listeners::CLIENT_LISTENER_NAME {
+                client = Some(listener.endpoint);
+            } else if controller_names.contains(&listener.name) {
+                if controller_in_listeners.is_some() {
+                    return Err(invalid("listeners")(
+                        "more than one controller listener; Sluice uses one".to_string(),
+                    ));
+                }
+                controller_in_listeners = Some(listener.endpoint);
+            } else {
+                return Err(invalid("listeners")(listeners::unsupported_listener(
+                    &listener,
+                )));
+            }
+        }
+        self.listen = match (flags.listen, client, self.listen_setting) {
+            (Some(flag), _, _) => flag,
+            (None, Some(_), Some(_)) => {
+                return Err(invalid("listen")(
+                    "set the client listener once: in listeners (PLAINTEXT://...) or in listen"
+                        .to_string(),
+                ))
+            }
+            (None, Some(endpoint), None) => endpoint.resolve().map_err(invalid("listeners"))?,
+            (None, None, Some(address)) => address,
+            (None, None, None) => BrokerConfig::default().listen,
+        };
+        let controller_key = match self.controller_listener.as_deref() {
+            Some(text) => Some(Endpoint::parse(text).map_err(invalid("controller.listener"))?),
+            None => None,
+        };
+        let controller_listen = match &flags.controller_listen {
+            Some(text) => Some(Endpoint::parse(text).map_err(invalid("--controller-listen"))?),
+            None => match (controller_key, controller_in_listeners) {
+                (Some(_), Some(_)) => {
+                    return Err(invalid("controller.listener")(
+                        "set the controller listener once: in controller.listener or in \
+                         listeners (with controller.listener.names)"
+                            .to_string(),
+                    ))
+                }
+                (key, in_listeners) => key.or(in_listeners),
+            },
+        };
+        let roles =
+            voters::parse_roles(self.process_roles.as_deref()).map_err(invalid("process.roles"))?;
+        self.quorum = voters::resolve_quorum(&voters::QuorumSettings {
+            node_id: self.node_id,
+            roles,
+            voters: self
+                .controller_quorum_voters
+                .as_deref()
+                .filter(|text| !text.trim().is_empty()),
+            controller_listen: controller_listen.as_ref(),
+        })
+        .map_err(ConfigError::Quorum)?;
+        if let Some(controller) = self.quorum.controller_listen() {
+            let shared_port = controller.port() == self.listen.port()
+                && (controller.ip() == self.listen.ip()
+                    || controller.ip().is_unspecified()
+                    || self.listen.ip().is_unspecified());
+            if shared_port {
+                return Err(ConfigError::Quorum(format!(
+                    "the controller listener {controller} and the client listener {} share a port",
+                    self.listen
+                )));
+            }
+        }
+        self.advertised = match self.advertised_listeners.as_deref() {
+            Some(text) => listeners::parse_advertised(text, &controller_names)
+                .map_err(invalid("advertised.listeners"))?,
+            None => None,
+        };
+        self.advertised_listener = self.advertised.as_ref().map(Endpoint::to_string);
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, reason: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                reason: reason.to_string(),
+            })
+        };
+        if self.num_partitions < 1 || self.num_partitions > limits::PARTITIONS_PER_TOPIC_MAX {
+            return invalid("num.partitions", "must be between 1 and 10000");
+        }
+        if self.socket_request_max_bytes < limits::FRAME_BYTES_MIN {
+            return invalid("socket.request.max.bytes", "must be at least 1 KiB");
+        }
+        if self.connections_max_idle_ms < limits::CONNECTION_IDLE_MS_MIN {
+            return invalid("connections.max.idle.ms", "must be at least 100 ms");
+        }
+        if self.cores == Some(0) {
+            return invalid("cores", "must be at least 1");
+        }
+        if self.flush_interval_ms == 0 {
+            return invalid("log.flush.interval.ms", "must be at least 1");
+        }
+        if self.retention_check_interval_ms == 0 {
+            return invalid("log.retention.check.interval.ms", "must be at least 1");
+        }
+        if self.offsets_topic_num_partitions < 1 || self.offsets_topic_num_partitions > 1000 {
+            return invalid("offsets.topic.num.partitions", "must be between 1 and 1000");
+        }
+        if self.group_min_session_timeout_ms > self.group_max_session_timeout_ms {
+            return invalid(
+                "group.min.session.timeout.ms",
+                "must not exceed group.max.session.timeout.ms",
+            );
+        }
+        if self.offsets_snapshot_records == 0 {
+            return invalid("sluice.offsets.snapshot.records", "must be at least 1");
+        }
+        if self.offsets_retention_check_interval_ms == 0 {
+            return invalid("offsets.retention.check.interval.ms", "must be at least 1");
+        }
+        self.validate_cluster_settings()?;
+        let ts = self.message_timestamp_type.as_str();
+        if ts != "CreateTime" && ts != "LogAppendTime" {
+            return invalid(
+                "log.message.timestamp.type",
+                "must be CreateTime or LogAppendTime",
+            );
+        }
+        Ok(())
+    }
+}
+
+impl BrokerConfig {
+    fn validate_cluster_settings(&self) -> Result<(), ConfigError> {
+        let invalid = |key, reason: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                reason: reason.to_string(),
+            })
+        };
+        if self.node_id < 0 {
+            return invalid("node.id", "must be 0 or more");
+        }
+        let dirs: Vec<&str> = self
+            .data_dir
+            .to_str()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|dir| !dir.is_empty())
+            .collect();
+        if dirs.len() > 1 {
+            return Err(ConfigError::Invalid {
+                key: "log.dirs",
+                reason: format!(
+                    "lists {} directories ({}); Sluice keeps its data in one directory",
+                    dirs.len(),
+                    dirs.join(", ")
+                ),
+            });
+        }
+        if self.broker_heartbeat_interval_ms == 0 {
+            return invalid("broker.heartbeat.interval.ms", "must be at least 1");
+        }
+        if self.broker_heartbeat_interval_ms >= self.broker_session_timeout_ms {
+            return invalid(
+                "broker.heartbeat.interval.ms",
+                "must be less than broker.session.timeout.ms",
+            );
+        }
+        if self.controller_quorum_election_timeout_ms == 0 {
+            return invalid(
+                "controller.quorum.election.timeout.ms",
+                "must be at least 1",
+            );
+        }
+        if self.controller_quorum_fetch_timeout_ms == 0 {
+            return invalid("controller.quorum.fetch.timeout.ms", "must be at least 1");
+        }
+        if self.default_replication_factor < 1 {
+            return invalid("default.replication.factor", "must be at least 1");
+        }
+        if self.offsets_topic_replication_factor < 1 {
+            return invalid("offsets.topic.replication.factor", "must be at least 1");
+        }
+        if let Some(id) = &self.cluster_id_configured {
+            check_cluster_id(id).map_err(self::invalid("cluster.id"))?;
+        }
+        Ok(())
+    }
+}
+
+/// A cluster id is 1 to [`CLUSTER_ID_BYTES_MAX`] characters of URL-safe base64's alphabet
+/// (`A-Z a-z 0-9 - _`) plus `.`: Kafka's generated ids, and names like `sluice-cluster`.
+pub fn check_cluster_id(id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > CLUSTER_ID_BYTES_MAX {
+        return Err(format!(
+            "{id:?} must be 1 to {CLUSTER_ID_BYTES_MAX} characters"
+        ));
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.';
+    if !id.chars().all(allowed) {
+        return Err(format!("{id:?} may hold only A-Z a-z 0-9 - _ ."));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+// A failed unwrap is a failed test, with the value in the message.
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_listen_on_localhost_9092_with_data_in_dot_data() {
+        let config = BrokerConfig::resolve(None, &FlagOverrides::default()).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:9092");
+        assert_eq!(config.data_dir, PathBuf::from("./data"));
+        assert!(config.auto_create_topics_enable);
+        assert_eq!(config.socket_request_max_bytes, 100 * 1024 * 1024);
+    }
+
+    #[test]
+    fn toml_uses_kafka_names_and_flags_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sluice.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9999\"\n\"auto.create.topics.enable\" = false\n\
+             \"num.partitions\" = 6\n\"log.segment.bytes\" = 1048576\n",
+        )
+        .unwrap();
+        let flags = FlagOverrides {
+            listen: Some("127.0.0.1:7777".parse().unwrap()),
+            ..FlagOverrides::default()
+        };
+        let config = BrokerConfig::resolve(Some(&path), &flags).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:7777");
+        assert!(!config.auto_create_topics_enable);
+        assert_eq!(config.num_partitions, 6);
+        assert_eq!(config.segment_bytes, 1048576);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sluice.toml");
+        std::fs::write(&path, "\"no.such.setting\" = 1\n").unwrap();
+        assert!(BrokerConfig::resolve(Some(&path), &FlagOverrides::default()).is_err());
+    }
+
+    fn write_config(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    fn resolve_text(name: &str, text: &str, flags: &FlagOverrides) -> Result<BrokerConfig, String> {
+        let (_dir, path) = write_config(name, text);
+        BrokerConfig::resolve(Some(&path), flags).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_are_a_single_node_quorum_with_node_id_0() {
+        let config = BrokerConfig::resolve(None, &FlagOverrides::default()).unwrap();
+        assert_eq!(config.node_id, 0);
+        assert_eq!(config.quorum, Quorum::SingleNode);
+        assert_eq!(config.quorum.voter_ids(config.node_id), vec![0]);
+        assert_eq!(config.advertised, None);
+        assert_eq!(config.cluster_id_configured, None);
+        assert_eq!(config.broker_heartbeat_interval_ms, 2_000);
+        assert_eq!(config.broker_session_timeout_ms, 9_000);
+        assert_eq!(config.controller_quorum_election_timeout_ms, 1_000);
+        assert_eq!(config.controller_quorum_fetch_timeout_ms, 2_000);
+        assert_eq!(config.default_replication_factor, 1);
+        assert_eq!(config.offsets_topic_replication_factor, 3);
+    }
+
+    #[test]
+    fn the_issue_command_line_makes_node_1_a_voter_of_three() {
+        let flags = FlagOverrides {
+            node_id: Some(1),
+            listen: Some("127.0.0.1:9092".parse().unwrap()),
+            controller_listen: Some("127.0.0.1:9093".to_string()),
+            controller_voters: Some(
+                "1@127.0.0.1:9093,2@127.0.0.1:9193,3@127.0.0.1:9293".to_string(),
+            ),
+            ..FlagOverrides::default()
+        };
+        let config = BrokerConfig::resolve(None, &flags).unwrap();
+        assert_eq!(config.node_id, 1);
+        assert_eq!(config.listen.to_string(), "127.0.0.1:9092");
+        assert_eq!(
+            config.quorum.controller_listen().unwrap().to_string(),
+            "127.0.0.1:9093"
+        );
+        assert_eq!(config.quorum.voter_ids(1), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn a_kafka_server_properties_configures_listeners_and_quorum() {
+        let text = "process.roles=broker,controller\nnode.id=2\n\
+                    controller.quorum.voters=1@127.0.0.1:9093,2@127.0.0.1:9193\n\
+                    listeners=PLAINTEXT://:9192,CONTROLLER://127.0.0.1:9193\n\
+                    controller.listener.names=CONTROLLER\n\
+                    advertised.listeners=PLAINTEXT://kafka-2.example:9192\n\
+                    num.network.threads=3\nlog.dirs=/var/lib/kafka\n";
+        let config = resolve_text("server.properties", text, &FlagOverrides::default()).unwrap();
+        assert_eq!(config.listen.to_string(), "0.0.0.0:9192");
+        assert_eq!(
+            config.advertised_listener.as_deref(),
+            Some("kafka-2.example:9192")
+        );
+        assert_eq!(
+            config.quorum.controller_listen().unwrap().to_string(),
+            "127.0.0.1:9193"
+        );
+        assert_eq!(config.data_dir, PathBuf::from("/var/lib/kafka"));
+    }
+
+    #[test]
+    fn flags_win_over_a_properties_file() {
+        let flags = FlagOverrides {
+            listen: Some("127.0.0.1:7777".parse().unwrap()),
+            node_id: Some(5),
+            data_dir: Some(PathBuf::from("/tmp/elsewhere")),
+            ..FlagOverrides::default()
+        };
+        let text = "listeners=PLAINTEXT://127.0.0.1:9092\nnode.id=1\nlog.dirs=/a\n";
+        let config = resolve_text("server.properties", text, &flags).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:7777");
+        assert_eq!(config.node_id, 5);
+        assert_eq!(config.data_dir, PathBuf::from("/tmp/elsewhere"));
+    }
+
+    #[test]
+    fn toml_takes_the_new_keys_too() {
+        let text = "\"node.id\" = 3\n\"listeners\" = \"PLAINTEXT://127.0.0.1:9392\"\n\
+                    \"controller.listener\" = \"127.0.0.1:9393\"\n\
+                    \"controller.quorum.voters\" = \"3@127.0.0.1:9393\"\n\
+                    \"advertised.listeners\" = \"broker-3:9392\"\n\
+                    \"cluster.id\" = \"prod\"\n\"default.replication.factor\" = 3\n";
+        let config = resolve_text("sluice.toml", text, &FlagOverrides::default()).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:9392");
+        assert_eq!(config.quorum.voter_ids(3), vec![3]);
+        assert_eq!(config.advertised_listener.as_deref(), Some("broker-3:9392"));
+        assert_eq!(config.cluster_id_configured.as_deref(), Some("prod"));
+        assert_eq!(config.default_replication_factor, 3);
+    }
+
+    #[test]
+    fn bad_cluster_settings_are_refused_naming_the_key() {
+        let none = FlagOverrides::default();
+        let cases = [
+            ("listeners=SSL://:9093\n", "SSL://:9093"),
+            ("listeners=PLAINTEXT://:9092,SASL_PLAINTEXT://:9094\n", "SASL_PLAINTEXT://:9094"),
+            ("log.dirs=/data/a,/data/b\n", "log.dirs"),
+            ("process.roles=controller\n", "dedicated controllers are not supported"),
+            ("broker.heartbeat.interval.ms=9000\n", "broker.heartbeat.interval.ms"),
+            ("node.id=-1\n", "node.id"),
+            ("cluster.id=has space\n", "cluster.id"),
+            ("offsets.topic.replication.factor=0\n", "offsets.topic.replication.factor"),
+            ("listen=127.0.0.1:1\nlisteners=PLAINTEXT://127.0.0.1:2\n", "once"),
+            ("listeners=PLAINTEXT://:9092,CONTROLLER://:9092\ncontroller.listener.names=CONTROLLER\n\
+              controller.quorum.voters=0@127.0.0.1:9092\n", "share a port"),
+            ("controller.quorum.voters=0@127.0.0.1:9093,0@127.0.0.1:9193\n\
+              controller.listener=127.0.0.1:9093\n", "node 0 appears twice"),
+        ];
+        for (text, expected) in cases {
+            let err = resolve_text("server.properties", text, &none).unwrap_err();
+            assert!(err.contains(expected), "{text:?}: {err}");
+            assert!(!err.contains('\n'), "{err}");
+        }
+    }
+}
