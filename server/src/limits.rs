@@ -45,7 +45,7 @@ pub const RAFT_TICK_MS: u64 = 100;
 /// Committed entries between metadata snapshots (the Raft log before one is dropped).
 pub const METADATA_SNAPSHOT_ENTRIES: u64 = 1_000;
 /// Heartbeat period of a fenced broker: it is waiting to be unfenced to serve.
-pub const FENCED_HEARTBEAT_MS: u64 = 200;
+pub const FENCED_HEARTBEAT_MS: u64 = 50;
 /// How long a stopping broker waits for the controller to move its leaderships.
 pub const CONTROLLED_SHUTDOWN_MS_MAX: u64 = 5_000;
 /// How long a broker waits for its own shards to apply a metadata change it made.

@@ -34,6 +34,21 @@ impl<'de> Deserialize<'de> for TopicId {
     }
 }
 
+/// A u128 as 32 hex digits: JSON numbers lose it, and serde cannot buffer a u128 inside a
+/// tagged enum.
+pub mod hex_u128 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &u128, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format!("{value:032x}"))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u128, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        u128::from_str_radix(&text, 16).map_err(serde::de::Error::custom)
+    }
+}
+
 /// One listener a broker advertises (`advertised.listeners`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Endpoint {
@@ -59,6 +74,7 @@ pub enum MetadataRecord {
     RegisterBroker {
         broker_id: i32,
         /// A new random id on every process start: tells a restart from a duplicate.
+        #[serde(with = "hex_u128")]
         incarnation_id: u128,
         /// Unique and increasing per cluster; requests carrying an older one are stale.
         broker_epoch: i64,

@@ -74,6 +74,7 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
     let state = ShardStateSource {
         partitions: partitions.clone(),
         groups: groups.clone(),
+        cluster: cluster.clone(),
     };
     crate::metrics::shard_started(id, Rc::new(state));
     if id == CONTROLLER_SHARD {
@@ -97,6 +98,11 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
             return Err(reason);
         }
         metadata.migrate_legacy_topics().await;
+        if cluster.settings().voters.len() == 1 {
+            if let Err((code, message)) = metadata.ensure_offsets_topic().await {
+                tracing::warn!(code, "cannot create the offsets topic: {message}");
+            }
+        }
     }
     if !barriers
         .opened
@@ -181,6 +187,13 @@ async fn wait_until_unfenced(cluster: &Rc<ClusterService>) -> bool {
             glommio::timer::sleep(Duration::from_millis(SHUTDOWN_POLL_MS)).await;
         })
         .await;
+    }
+    // Serve with the metadata that unfenced this broker applied on every shard (it makes this
+    // broker the leader of its partitions again).
+    let offset = cluster.image().offset;
+    let limit = Duration::from_millis(crate::limits::METADATA_APPLY_MS_MAX);
+    if !cluster.broker().applied(offset, limit).await {
+        tracing::warn!(offset, "serving before this broker applied the metadata that unfenced it");
     }
     true
 }

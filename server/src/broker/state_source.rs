@@ -2,16 +2,36 @@
 
 use std::rc::Rc;
 
+use crate::cluster::ClusterService;
 use crate::group::service::GroupService;
-use crate::metrics::{CommittedOffset, PartitionState, StateSource};
+use crate::metrics::{ClusterState, CommittedOffset, PartitionState, StateSource};
 use crate::partition::Partitions;
 
 pub struct ShardStateSource {
     pub partitions: Rc<Partitions>,
     pub groups: Rc<GroupService>,
+    /// On the controller shard only.
+    pub cluster: Option<Rc<ClusterService>>,
 }
 
 impl StateSource for ShardStateSource {
+    fn cluster(&self) -> Option<ClusterState> {
+        let cluster = self.cluster.as_ref()?;
+        let image = cluster.image();
+        let status = cluster.raft().status();
+        Some(ClusterState {
+            node_id: cluster.node_id(),
+            controller_id: cluster.controller_id().unwrap_or(-1),
+            elections: cluster.raft().elections(),
+            fenced_brokers: image.fenced_broker_count() as u64,
+            brokers: image.brokers.len() as u64,
+            committed_offset: status.commit_index.max(image.offset),
+            applied_offset: cluster.broker().applied_offset(),
+            broker_epoch: cluster.broker().epoch(),
+            broker_fenced: cluster.broker().is_fenced(),
+        })
+    }
+
     fn partitions(&self) -> Vec<PartitionState> {
         self.partitions
             .all()

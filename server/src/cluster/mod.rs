@@ -14,6 +14,7 @@ pub mod raft_node;
 pub mod rpc_client;
 pub mod service;
 pub mod settings;
+pub mod space_reserve;
 pub mod wire;
 
 pub use service::ClusterService;

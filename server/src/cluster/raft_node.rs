@@ -20,6 +20,7 @@ use sluice_controller::records::{Endpoint, RecordBatch};
 
 use super::peers::Peers;
 use super::settings::ClusterSettings;
+use super::space_reserve::SpaceReserve;
 use super::wire::{ControllerReply, ControllerRequest};
 use crate::error_code::ResponseError;
 use crate::limits::{CONTROLLER_REQUEST_MS_MAX, METADATA_SNAPSHOT_ENTRIES, RAFT_TICK_MS};
@@ -39,6 +40,8 @@ pub struct RaftNode {
     quorum: RefCell<Quorum>,
     /// None while a blocking thread writes with it.
     disk: RefCell<Option<FileDisk>>,
+    disk_dir: std::path::PathBuf,
+    space_reserve: SpaceReserve,
     /// Serialises disk writes: Raft's appends must reach the disk in order.
     disk_lock: Semaphore,
     image: RefCell<Arc<MetadataImage>>,
@@ -64,6 +67,7 @@ impl RaftNode {
         peers: Option<Rc<Peers>>,
     ) -> Result<Rc<RaftNode>, String> {
         let dir = settings.data_dir.join(super::METADATA_LOG_DIR);
+        let space_reserve = SpaceReserve::allocate(&dir);
         let mut disk = FileDisk::open(&dir)
             .map_err(|err| format!("cannot open the metadata log in {}: {err}", dir.display()))?;
         let (quorum, recovered) = Quorum::open(settings.quorum_config(), &mut disk)
@@ -89,6 +93,8 @@ impl RaftNode {
             settings,
             quorum: RefCell::new(quorum),
             disk: RefCell::new(Some(disk)),
+            disk_dir: dir,
+            space_reserve,
             disk_lock: Semaphore::new(1),
             image: RefCell::new(Arc::new(image)),
             image_changed: Notify::default(),
@@ -240,24 +246,61 @@ impl RaftNode {
         Ok(())
     }
 
-    /// Writes on a blocking thread (it fdatasyncs) while the shard goes on.
+    /// Writes on a blocking thread (it fdatasyncs) while the shard goes on. A full device
+    /// does not stop the node: the space reserve is released and the write retried, and
+    /// while the device stays full the write is retried (metadata makes no progress here).
     async fn write_disk(&self, write: DiskWrite) -> Result<(), String> {
         let _permit = self
             .disk_lock
             .acquire_permit(1)
             .await
             .map_err(|err| err.to_string())?;
-        let Some(mut disk) = self.disk.borrow_mut().take() else {
-            return Err("metadata log disk is missing".to_string());
-        };
-        let (disk, result) = glommio::executor()
-            .spawn_blocking(move || {
-                let result = disk.write(&write);
-                (disk, result)
-            })
-            .await;
-        *self.disk.borrow_mut() = Some(disk);
-        result.map_err(|err| format!("cannot write the metadata log: {err}"))
+        let write = std::sync::Arc::new(write);
+        let mut reported_full = false;
+        loop {
+            let Some(disk) = self.disk.borrow_mut().take() else {
+                return Err("metadata log disk is missing".to_string());
+            };
+            let attempt = write.clone();
+            let dir = self.disk_dir.clone();
+            let (disk, result) = glommio::executor()
+                .spawn_blocking(move || {
+                    let mut disk = disk;
+                    match disk.write(&attempt) {
+                        Ok(()) => (disk, Ok(())),
+                        // A failed write leaves the file as the crash would: reopening repairs
+                        // its tail, and the retry writes the whole of it again.
+                        Err(err) => {
+                            let reopened = FileDisk::open(&dir).unwrap_or(disk);
+                            (reopened, Err(err))
+                        }
+                    }
+                })
+                .await;
+            *self.disk.borrow_mut() = Some(disk);
+            let err = match result {
+                Ok(()) => {
+                    if reported_full {
+                        tracing::info!("metadata log written again after the device was full");
+                    }
+                    return Ok(());
+                }
+                Err(err) => err,
+            };
+            if !is_no_space(&err) || self.ctx.is_stopping() {
+                return Err(format!("cannot write the metadata log: {err}"));
+            }
+            if self.space_reserve.release() {
+                tracing::warn!("data dir full: released the metadata log's space reserve");
+                continue;
+            }
+            if !reported_full {
+                tracing::error!("data dir full: metadata changes wait for free space: {err}");
+                reported_full = true;
+            }
+            glommio::timer::sleep(Duration::from_millis(crate::limits::CONTROLLER_RETRY_MS))
+                .await;
+        }
     }
 
     fn send(&self, messages: Vec<sluice_controller::quorum::OutMessage>) {
@@ -518,6 +561,11 @@ fn refused(err: ControllerError) -> ControllerReply {
         code: code.code(),
         message: err.message,
     }
+}
+
+fn is_no_space(err: &sluice_controller::quorum::DiskError) -> bool {
+    matches!(err, sluice_controller::quorum::DiskError::Io { source, .. }
+        if matches!(source.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)))
 }
 
 /// Applies one committed entry; an empty one is Raft's own (a new leader's first entry).

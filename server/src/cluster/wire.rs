@@ -60,6 +60,7 @@ pub struct WireEndpoint {
 pub enum ControllerRequest {
     RegisterBroker {
         broker_id: i32,
+        #[serde(with = "sluice_controller::records::hex_u128")]
         incarnation_id: u128,
         endpoints: Vec<WireEndpoint>,
         rack: Option<String>,

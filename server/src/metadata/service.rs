@@ -177,6 +177,30 @@ impl MetadataService {
         }
     }
 
+    /// Creates `__consumer_offsets` unless it exists. A cluster creates it at the first
+    /// FindCoordinator, as Kafka does, so that its partitions spread over the brokers alive
+    /// then; a one-node cluster creates it at start, so that its group coordinator is ready
+    /// as soon as the broker serves.
+    pub async fn ensure_offsets_topic(self: &Rc<Self>) -> AdminResult {
+        if self.meta().topic(OFFSETS_TOPIC).is_some() {
+            return Ok(());
+        }
+        let op = AdminOp::CreateTopic {
+            name: OFFSETS_TOPIC.to_string(),
+            partitions: self.config.offsets_topic_num_partitions,
+            configs: crate::topics::TopicConfigs::default(),
+            validate_only: false,
+        };
+        match self.admin(op).await {
+            Ok(()) => {
+                tracing::info!("created {OFFSETS_TOPIC}");
+                Ok(())
+            }
+            Err((code, _)) if code == ResponseError::TopicAlreadyExists.code() => Ok(()),
+            Err(err) => Err(err),
+        }
+    }
+
     async fn serve(self: &Rc<Self>, request: MetadataRequest) -> MetadataReply {
         match request {
             MetadataRequest::Admin(op) => MetadataReply::Admin(self.execute(op).await),

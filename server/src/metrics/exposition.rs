@@ -54,6 +54,7 @@ impl Collector for ScrapeCollector {
         encode_stages(&mut encoder, shards)?;
         encode_long_polls(&mut encoder, shards)?;
         encode_shard_state(&mut encoder, shards)?;
+        encode_cluster(&mut encoder, shards)?;
         encode_offsets(&mut encoder, shards)?;
         encode_runtime(&mut encoder, shards)
     }
@@ -238,6 +239,60 @@ fn encode_long_polls(encoder: &mut DescriptorEncoder, shards: &[ShardReport]) ->
         "Fetches of the shard's connections now waiting in their long poll (max_wait_ms, min_bytes).",
         None,
         &waiting,
+    )
+}
+
+fn encode_cluster(encoder: &mut DescriptorEncoder, shards: &[ShardReport]) -> fmt::Result {
+    let Some(cluster) = shards
+        .iter()
+        .filter_map(|s| s.state.as_ref())
+        .find_map(|s| s.cluster.as_ref())
+    else {
+        return Ok(());
+    };
+    let node = || vec![("node", cluster.node_id.to_string())];
+    let lag = cluster.committed_offset.saturating_sub(cluster.applied_offset);
+    let rows: [(&str, &str, i64); 6] = [
+        (
+            "cluster_controller_id",
+            "The active controller as this node knows it (-1: none).",
+            i64::from(cluster.controller_id),
+        ),
+        (
+            "cluster_brokers",
+            "Brokers registered in the metadata image.",
+            cluster.brokers as i64,
+        ),
+        (
+            "cluster_fenced_brokers",
+            "Registered brokers that are fenced (missed heartbeats or shut down).",
+            cluster.fenced_brokers as i64,
+        ),
+        (
+            "cluster_metadata_offset",
+            "Metadata offset every shard of this broker applied.",
+            cluster.applied_offset as i64,
+        ),
+        (
+            "cluster_metadata_offset_lag",
+            "Committed metadata offset minus the offset this broker applied.",
+            lag as i64,
+        ),
+        (
+            "cluster_broker_fenced",
+            "1 while the controller keeps this broker fenced.",
+            i64::from(cluster.broker_fenced),
+        ),
+    ];
+    for (name, help, value) in rows {
+        gauges(encoder, name, help, None, &[(node(), value)])?;
+    }
+    counters(
+        encoder,
+        "cluster_controller_elections",
+        "Controller quorum leaders this node has seen elected since it started.",
+        None,
+        &[(node(), cluster.elections as f64)],
     )
 }
 

@@ -26,7 +26,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 pub use shard_metrics::{ShardMetrics, Stage};
-pub use state::{CommittedOffset, PartitionState, StateSource};
+pub use state::{ClusterState, CommittedOffset, PartitionState, StateSource};
 
 /// `--metrics-listen` when neither the flag nor `sluice.metrics.listen` is given.
 pub const METRICS_LISTEN_DEFAULT: SocketAddr =

@@ -12,6 +12,28 @@ use std::time::Duration;
 pub trait StateSource {
     fn partitions(&self) -> Vec<PartitionState>;
     fn committed_offsets(&self) -> Vec<CommittedOffset>;
+    /// This node's view of the cluster (only the controller shard has one).
+    fn cluster(&self) -> Option<ClusterState> {
+        None
+    }
+}
+
+/// This node's view of the cluster and of its controller quorum member.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterState {
+    pub node_id: i32,
+    /// The active controller as this node knows it (-1: none).
+    pub controller_id: i32,
+    /// Leaders this node has seen elected since it started.
+    pub elections: u64,
+    pub fenced_brokers: u64,
+    pub brokers: u64,
+    /// Highest metadata offset known committed.
+    pub committed_offset: u64,
+    /// Metadata offset every shard of this broker has applied.
+    pub applied_offset: u64,
+    pub broker_epoch: i64,
+    pub broker_fenced: bool,
 }
 
 /// A scrape's question to one shard.
@@ -61,6 +83,7 @@ pub struct ShardState {
     pub shard: usize,
     pub partitions: Vec<PartitionState>,
     pub committed: Vec<CommittedOffset>,
+    pub cluster: Option<ClusterState>,
     pub runtime: RuntimeTotals,
 }
 
@@ -78,6 +101,7 @@ pub async fn serve(
             shard,
             partitions: source.partitions(),
             committed: source.committed_offsets(),
+            cluster: source.cluster(),
             runtime,
         };
         // The scrape may have timed out meanwhile; nobody to answer then.

@@ -39,6 +39,11 @@ pub struct BrokerOptions {
     pub port: Option<u16>,
     /// More `sluice start` arguments (cluster flags).
     pub extra_args: Vec<String>,
+    /// The address the client listener binds (default 127.0.0.1).
+    pub host: std::net::IpAddr,
+    /// A command the broker runs under, e.g. `ip netns exec NS` (it must exec the broker,
+    /// so that killing the child kills the broker).
+    pub command_prefix: Vec<String>,
 }
 
 impl Default for BrokerOptions {
@@ -49,6 +54,8 @@ impl Default for BrokerOptions {
             data_parent: None,
             port: None,
             extra_args: Vec::new(),
+            host: std::net::IpAddr::from([127, 0, 0, 1]),
+            command_prefix: Vec::new(),
         }
     }
 }
@@ -169,10 +176,10 @@ impl Broker {
     }
 
     pub fn addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port))
+        SocketAddr::new(self.options.host, self.port)
     }
 
-    /// `127.0.0.1:PORT`, for client bootstrap settings.
+    /// `HOST:PORT`, for client bootstrap settings.
     pub fn bootstrap(&self) -> String {
         self.addr().to_string()
     }
@@ -293,7 +300,14 @@ impl Broker {
         self.starts += 1;
         let log = self.open_log()?;
         let log_err = log.try_clone().map_err(|e| format!("clone log fd: {e}"))?;
-        let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
+        let mut command = match self.options.command_prefix.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(env!("CARGO_BIN_EXE_sluice"));
+                command
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_sluice")),
+        };
         command
             .arg("start")
             .arg("--listen")

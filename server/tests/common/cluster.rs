@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use kafka_protocol::messages::{MetadataRequest, MetadataResponse};
 
@@ -16,34 +16,57 @@ use super::wire::KafkaConnection;
 /// How long a fresh cluster may take until every broker serves the full broker list.
 pub const CLUSTER_FORM_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Where one node runs: its address, ports, and the command it runs under.
+pub struct Place {
+    pub host: IpAddr,
+    pub client_port: u16,
+    pub controller_port: u16,
+    pub prefix: Vec<String>,
+}
+
 pub struct Cluster {
     pub brokers: Vec<Broker>,
     pub node_ids: Vec<i32>,
 }
 
 impl Cluster {
-    /// Starts `n` voters and waits until each one's Metadata lists all `n` brokers.
+    /// Starts `n` voters on loopback and waits until each one's Metadata lists all `n`.
     pub fn start(n: usize, options: BrokerOptions) -> Cluster {
+        let places = (0..n)
+            .map(|_| Place {
+                host: IpAddr::from([127, 0, 0, 1]),
+                client_port: free_loopback_port(),
+                controller_port: free_loopback_port(),
+                prefix: Vec::new(),
+            })
+            .collect();
+        Cluster::start_at(places, options)
+    }
+
+    /// Starts one voter at each place (node ids 1..), e.g. in network namespaces.
+    pub fn start_at(places: Vec<Place>, options: BrokerOptions) -> Cluster {
+        let n = places.len();
         let node_ids: Vec<i32> = (1..=n as i32).collect();
-        let client_ports: Vec<u16> = node_ids.iter().map(|_| free_loopback_port()).collect();
-        let controller_ports: Vec<u16> = node_ids.iter().map(|_| free_loopback_port()).collect();
         let voters = node_ids
             .iter()
-            .zip(&controller_ports)
-            .map(|(id, port)| format!("{id}@127.0.0.1:{port}"))
+            .zip(&places)
+            .map(|(id, place)| format!("{id}@{}:{}", place.host, place.controller_port))
             .collect::<Vec<_>>()
             .join(",");
         let mut brokers: Vec<Broker> = node_ids
             .iter()
             .enumerate()
             .map(|(i, id)| {
+                let place = &places[i];
                 let mut node = options.clone();
-                node.port = Some(client_ports[i]);
+                node.port = Some(place.client_port);
+                node.host = place.host;
+                node.command_prefix = place.prefix.clone();
                 node.extra_args = vec![
                     "--node-id".into(),
                     id.to_string(),
                     "--controller-listen".into(),
-                    format!("127.0.0.1:{}", controller_ports[i]),
+                    format!("{}:{}", place.host, place.controller_port),
                     "--controller-voters".into(),
                     voters.clone(),
                 ];

@@ -22,6 +22,7 @@ pub mod clients;
 pub mod cluster;
 pub mod kafka;
 pub mod metrics;
+pub mod netns;
 pub mod process;
 pub mod records;
 pub mod wait;

@@ -155,7 +155,7 @@ impl Controller {
         self.sessions.clear();
         for broker in image.brokers.values() {
             self.sessions
-                .start(broker.broker_id, broker.broker_epoch, now_ms);
+                .start(broker.broker_id, broker.broker_epoch, now_ms, false);
         }
     }
 }

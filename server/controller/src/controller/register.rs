@@ -6,7 +6,9 @@
 //!   a retry that differs is refused as InvalidRequest (Kafka would amend the registration in
 //!   place; our RegisterBroker record always starts fenced, so an amendment would fence it).
 //! - A new incarnation is refused with DuplicateBrokerRegistration while the current one is
-//!   unfenced and its session alive: two live processes claim the id. A fenced registration
+//!   unfenced and its session alive, heard from by this controller: two live processes claim
+//!   the id. A session this controller only inherited at activation does not count, so a
+//!   broker restarted together with the controller (a one-node cluster) registers at once. A fenced registration
 //!   (crashed and fenced, or shut down cleanly) is replaced at once, as in Kafka. The broker
 //!   retries; after a kill -9 it is accepted once the old session expires.
 //! - A new incarnation means the old process is gone: before the RegisterBroker record, the old
@@ -42,7 +44,7 @@ impl Controller {
             let timeout_ms = self.config.session_timeout_ms;
             let alive =
                 self.sessions
-                    .is_alive(broker_id, existing.broker_epoch, now_ms, timeout_ms);
+                    .is_heard_alive(broker_id, existing.broker_epoch, now_ms, timeout_ms);
             if !existing.fenced && alive {
                 return Err(ControllerError::new(
                     ErrorKind::DuplicateBrokerRegistration,
@@ -68,7 +70,7 @@ impl Controller {
             endpoints: registration.endpoints,
             rack: registration.rack,
         });
-        self.sessions.start(broker_id, broker_epoch, now_ms);
+        self.sessions.start(broker_id, broker_epoch, now_ms, true);
         tracing::info!(broker_id, broker_epoch, "broker registered");
         Ok((broker_epoch, batch.finish()))
     }

@@ -12,6 +12,11 @@ pub(super) struct BrokerSession {
     /// The metadata offset the broker must reach before it is unfenced; `None` until its
     /// first heartbeat of this session (see `heartbeat.rs` for the rule).
     pub(super) catch_up_offset: Option<u64>,
+    /// This controller has heard from the registration itself (a registration or a
+    /// heartbeat), not only inherited it at activation. Only a registration heard from can
+    /// refuse a new incarnation as a duplicate: after a controller restart or failover, a
+    /// broker restarted meanwhile must not wait out a session nobody saw alive.
+    pub(super) heard: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -24,12 +29,14 @@ impl Sessions {
         self.by_broker.clear();
     }
 
-    /// Starts a fresh session for `broker_epoch`, replacing any earlier one of the broker.
-    pub(super) fn start(&mut self, broker_id: i32, broker_epoch: i64, now_ms: u64) {
+    /// Starts a fresh session for `broker_epoch`, replacing any earlier one of the broker;
+    /// `heard`: from the broker itself (see [`BrokerSession::heard`]).
+    pub(super) fn start(&mut self, broker_id: i32, broker_epoch: i64, now_ms: u64, heard: bool) {
         let session = BrokerSession {
             broker_epoch,
             last_contact_ms: now_ms,
             catch_up_offset: None,
+            heard,
         };
         self.by_broker.insert(broker_id, session);
     }
@@ -46,14 +53,17 @@ impl Sessions {
             broker_epoch,
             last_contact_ms: now_ms,
             catch_up_offset: None,
+            heard: true,
         });
         if session.broker_epoch != broker_epoch {
             *session = BrokerSession {
                 broker_epoch,
                 last_contact_ms: now_ms,
                 catch_up_offset: None,
+                heard: true,
             };
         }
+        session.heard = true;
         // A clock that steps back must not make a session look older than it is.
         session.last_contact_ms = session.last_contact_ms.max(now_ms);
         session
@@ -72,6 +82,18 @@ impl Sessions {
             session.broker_epoch == broker_epoch
                 && now_ms.saturating_sub(session.last_contact_ms) <= session_timeout_ms
         })
+    }
+
+    /// Alive ([`Sessions::is_alive`]) and heard from by this controller.
+    pub(super) fn is_heard_alive(
+        &self,
+        broker_id: i32,
+        broker_epoch: i64,
+        now_ms: u64,
+        session_timeout_ms: u64,
+    ) -> bool {
+        self.is_alive(broker_id, broker_epoch, now_ms, session_timeout_ms)
+            && self.by_broker.get(&broker_id).is_some_and(|s| s.heard)
     }
 
     pub(super) fn get_mut(&mut self, broker_id: i32) -> Option<&mut BrokerSession> {

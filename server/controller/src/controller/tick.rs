@@ -20,7 +20,7 @@ impl Controller {
         for broker in image.brokers.values().filter(|b| !b.fenced) {
             let (broker_id, broker_epoch) = (broker.broker_id, broker.broker_epoch);
             if !self.sessions.contains(broker_id, broker_epoch) {
-                self.sessions.start(broker_id, broker_epoch, now_ms);
+                self.sessions.start(broker_id, broker_epoch, now_ms, false);
             }
             if !self
                 .sessions

@@ -27,6 +27,7 @@ use crate::records::{Endpoint, TopicId};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BrokerImage {
     pub broker_id: i32,
+    #[serde(with = "crate::records::hex_u128")]
     pub incarnation_id: u128,
     pub broker_epoch: i64,
     pub endpoints: Vec<Endpoint>,

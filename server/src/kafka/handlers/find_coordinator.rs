@@ -11,8 +11,8 @@ use crate::group::wire::str_bytes;
 use crate::group::placement::offsets_partition;
 use crate::kafka::cluster_view::endpoint;
 use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
-use crate::metadata::{AdminOp, MetadataService};
-use crate::topics::{TopicConfigs, OFFSETS_TOPIC};
+use crate::metadata::MetadataService;
+use crate::topics::OFFSETS_TOPIC;
 use std::rc::Rc;
 
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 4 };
@@ -28,17 +28,9 @@ pub async fn handle(
 ) -> Result<Outcome, RequestError> {
     let body: FindCoordinatorRequest = request.decode()?;
     let offsets_partitions = conn.config.offsets_topic_num_partitions;
-    if body.key_type == KEY_TYPE_GROUP && metadata.meta().topic(OFFSETS_TOPIC).is_none() {
-        let op = AdminOp::CreateTopic {
-            name: OFFSETS_TOPIC.to_string(),
-            partitions: offsets_partitions,
-            configs: TopicConfigs::default(),
-            validate_only: false,
-        };
-        match metadata.admin(op).await {
-            Ok(()) => tracing::info!("created {OFFSETS_TOPIC}"),
-            Err((code, _)) if code == ResponseError::TopicAlreadyExists.code() => {}
-            Err((code, message)) => tracing::warn!(code, "cannot create {OFFSETS_TOPIC}: {message}"),
+    if body.key_type == KEY_TYPE_GROUP {
+        if let Err((code, message)) = metadata.ensure_offsets_topic().await {
+            tracing::warn!(code, "cannot create {OFFSETS_TOPIC}: {message}");
         }
     }
     let meta = metadata.meta();

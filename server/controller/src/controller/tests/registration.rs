@@ -44,6 +44,18 @@ fn a_retry_of_the_same_incarnation_returns_the_same_epoch_and_writes_nothing() {
 }
 
 #[test]
+fn a_new_controller_lets_a_restarted_broker_register_before_hearing_the_old_one() {
+    let mut cluster = Cluster::with_brokers(1);
+    let epoch = cluster.epoch(1);
+    // The controller restarts (or moves): it inherits the registration, never heard from it.
+    let now_ms = cluster.now_ms;
+    cluster.controller.activate(&cluster.image, now_ms);
+    let restarted = cluster.next_incarnation();
+    let new_epoch = cluster.try_register(1, restarted).unwrap();
+    assert!(new_epoch > epoch);
+}
+
+#[test]
 fn a_second_live_incarnation_is_refused_until_the_session_expires() {
     let mut cluster = Cluster::with_brokers(1);
     let epoch = cluster.epoch(1);
