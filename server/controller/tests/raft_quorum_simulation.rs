@@ -14,8 +14,8 @@ use simulation::RunSummary;
 
 /// Seeds per voter count in the default run, chosen so that both tests together stay within
 /// about 60 s on one core in a debug build (see the README's "Simulation" section).
-const SEEDS_DEFAULT_THREE_VOTERS: u64 = 600;
-const SEEDS_DEFAULT_FIVE_VOTERS: u64 = 300;
+const SEEDS_DEFAULT_THREE_VOTERS: u64 = 4_000;
+const SEEDS_DEFAULT_FIVE_VOTERS: u64 = 2_000;
 
 fn env_u64(name: &str) -> Option<u64> {
     let value = std::env::var(name).ok()?;
@@ -63,4 +63,13 @@ fn three_voters_keep_raft_promises_under_faults() {
 #[test]
 fn five_voters_keep_raft_promises_under_faults() {
     run_seeds(5, SEEDS_DEFAULT_FIVE_VOTERS);
+}
+
+#[test]
+fn a_seed_replays_exactly() {
+    for (voters, seed) in [(3, 11), (5, 12)] {
+        let first = simulation::run(voters, seed, false).expect("first run");
+        let second = simulation::run(voters, seed, false).expect("second run");
+        assert_eq!(first, second, "seed {seed} did not replay");
+    }
 }

@@ -84,7 +84,7 @@ impl Ord for Scheduled {
 }
 
 /// What one run did, for the totals.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RunSummary {
     pub events: u64,
     pub decided_index: u64,
