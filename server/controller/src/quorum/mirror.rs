@@ -51,8 +51,10 @@ impl LogMirror {
             snapshot.term,
         );
         self.entries.drain(..self.entries.len() - kept);
-        let mut installed = Snapshot::default();
-        installed.data = snapshot.data.clone().into();
+        let mut installed = Snapshot {
+            data: snapshot.data.clone().into(),
+            ..Snapshot::default()
+        };
         let metadata = installed.mut_metadata();
         metadata.index = snapshot.index;
         metadata.term = snapshot.term;

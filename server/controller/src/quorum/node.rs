@@ -11,7 +11,7 @@ use protobuf::Message as _;
 use raft::eraftpb::{
     ConfState, Entry, EntryType, HardState as RaftHardState, Message, MessageType,
 };
-use raft::{Config, RawNode, StateRole, Storage};
+use raft::{Config, RawNode, SnapshotStatus, StateRole, Storage};
 
 use super::config::{node_id, raft_id, QuorumConfig};
 use super::disk::{DiskWrite, HardState, RaftDisk, SnapshotData};
@@ -89,8 +89,10 @@ impl Quorum {
             }
         }
 
-        let mut conf_state = ConfState::default();
-        conf_state.voters = config.voters.iter().map(|voter| raft_id(*voter)).collect();
+        let conf_state = ConfState {
+            voters: config.voters.iter().map(|voter| raft_id(*voter)).collect(),
+            ..ConfState::default()
+        };
         let mut mirror = LogMirror::new(conf_state, raft_hard_state(&hard_state));
         if let Some(snapshot) = &state.snapshot {
             mirror.install_snapshot(snapshot);
@@ -281,7 +283,13 @@ impl Quorum {
                 commit_index: hard_state.commit,
             });
         }
-        let messages = encode_messages(ready.take_messages());
+        let raft_messages = ready.take_messages();
+        let snapshots_to: Vec<u64> = raft_messages
+            .iter()
+            .filter(|message| message.get_msg_type() == MessageType::MsgSnapshot)
+            .map(|message| message.to)
+            .collect();
+        let messages = encode_messages(raft_messages);
         let number = ready.number();
         self.in_flight.push_back(InFlight {
             number,
@@ -292,6 +300,13 @@ impl Quorum {
         // raft-rs's asynchronous ready: its state moves on now, and `on_persist_ready` later
         // says the write landed. Until then it sends nothing that depends on the write.
         self.raw.advance_append_async(ready);
+        for to in snapshots_to {
+            // raft-rs pauses a follower's replication until the snapshot is reported sent. The
+            // transport gives no receipt, so report it at once: if it was lost, the follower
+            // rejects the next append and the leader sends the snapshot again.
+            self.raw.report_snapshot(to, SnapshotStatus::Finish);
+        }
+        self.after_raft_call();
         Some(Ready {
             messages,
             write,
@@ -464,11 +479,12 @@ fn raft_config(config: &QuorumConfig, applied_index: u64) -> Result<Config, Quor
 }
 
 fn raft_hard_state(hard_state: &HardState) -> RaftHardState {
-    let mut converted = RaftHardState::default();
-    converted.term = hard_state.term;
-    converted.vote = hard_state.voted_for.map_or(0, raft_id);
-    converted.commit = hard_state.commit_index;
-    converted
+    RaftHardState {
+        term: hard_state.term,
+        vote: hard_state.voted_for.map_or(0, raft_id),
+        commit: hard_state.commit_index,
+        ..RaftHardState::default()
+    }
 }
 
 /// raft-rs logs through slog; the quorum reports through its results and `status` instead.

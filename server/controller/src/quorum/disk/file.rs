@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 
 use super::atomic_file::{io_error, read_bounded, replace, sync_parent, temporary_path};
 use super::record::{self, RECORD_HEADER_BYTES};
-use super::state_file;
+use super::state_file::{self, HARD_STATE_BYTES};
 use super::{check_append, entries_after_snapshot, DiskState, DiskWrite, LogEntry, RaftDisk};
 use crate::quorum::error::DiskError;
 use crate::quorum::limits::{
@@ -114,7 +114,7 @@ impl FileDisk {
                     .map_err(|reason| corrupt(&self.snapshot_path, 0, reason))?,
             ),
         };
-        let hard_state = match read_bounded(&self.hard_state_path, 1024)? {
+        let hard_state = match read_bounded(&self.hard_state_path, HARD_STATE_BYTES as u64)? {
             None => Default::default(),
             Some(bytes) => state_file::decode_hard_state(&bytes)
                 .map_err(|reason| corrupt(&self.hard_state_path, 0, reason))?,
