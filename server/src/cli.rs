@@ -131,11 +131,7 @@ fn start(args: StartArgs) -> Result<(), String> {
     apply_io_properties(&mut config);
     let config = Arc::new(config);
     metrics::start_endpoint(config.metrics_listen)?;
-    let shards = broker::start(
-        config.clone(),
-        &cpus,
-        budget.io_memory_per_shard_bytes,
-    )?;
+    let shards = broker::start(config.clone(), &cpus, budget.io_memory_per_shard_bytes)?;
     tracing::info!(
         "sluice node {} of cluster {} listening on {} | data dir {} | {} shard(s) on cpus {:?} | memlock {} | io_uring: {}",
         config.node_id,

@@ -22,7 +22,8 @@ const CLIENT_PORT: u16 = 19_092;
 const CONTROLLER_PORT: u16 = 19_093;
 const ELECTION_DEADLINE: Duration = Duration::from_secs(20);
 const METADATA_TIMEOUT: Duration = Duration::from_secs(30);
-const FAST_FENCING: &str = "\"broker.session.timeout.ms\" = 3000\n\"broker.heartbeat.interval.ms\" = 500\n";
+const FAST_FENCING: &str =
+    "\"broker.session.timeout.ms\" = 3000\n\"broker.heartbeat.interval.ms\" = 500\n";
 
 /// CreateTopics through one broker; the topic's error code.
 fn create(cluster: &Cluster, index: usize, name: &str) -> i16 {
@@ -52,14 +53,22 @@ fn a_cut_off_controller_cannot_change_metadata_and_follows_the_majority_after_he
         .collect();
     let cluster = Cluster::start_at(places, BrokerOptions::default().config(FAST_FENCING));
     let old = cluster.metadata(0, &[]).controller_id.0;
-    let alone = cluster.node_ids.iter().position(|id| *id == old).expect("controller is a node");
+    let alone = cluster
+        .node_ids
+        .iter()
+        .position(|id| *id == old)
+        .expect("controller is a node");
     let majority: Vec<usize> = (0..BROKERS).filter(|i| *i != alone).collect();
 
     lab.isolate(alone);
-    let new = wait_until("the majority to elect another controller", ELECTION_DEADLINE, || {
-        let id = cluster.metadata(majority[0], &[]).controller_id.0;
-        (id >= 0 && id != old).then_some(id)
-    });
+    let new = wait_until(
+        "the majority to elect another controller",
+        ELECTION_DEADLINE,
+        || {
+            let id = cluster.metadata(majority[0], &[]).controller_id.0;
+            (id >= 0 && id != old).then_some(id)
+        },
+    );
     eprintln!("controller {old} cut off; the majority elected {new}");
     assert_eq!(create(&cluster, majority[1], "majority-topic"), 0);
 
@@ -67,13 +76,20 @@ fn a_cut_off_controller_cannot_change_metadata_and_follows_the_majority_after_he
     assert_ne!(refused, 0, "the cut-off node changed metadata on its own");
     eprintln!("CreateTopics on the cut-off node: error {refused}");
     let meta = cluster.metadata(alone, &["majority-topic"]);
-    assert_ne!(meta.topics[0].error_code, 0, "the cut-off node learned a topic without a quorum");
+    assert_ne!(
+        meta.topics[0].error_code, 0,
+        "the cut-off node learned a topic without a quorum"
+    );
 
     lab.heal(alone);
-    wait_until("the healed node to serve the majority's topic", METADATA_TIMEOUT, || {
-        let meta = cluster.metadata(alone, &["majority-topic"]);
-        (meta.topics[0].error_code == 0 && meta.topics[0].partitions.len() == 3).then_some(())
-    });
+    wait_until(
+        "the healed node to serve the majority's topic",
+        METADATA_TIMEOUT,
+        || {
+            let meta = cluster.metadata(alone, &["majority-topic"]);
+            (meta.topics[0].error_code == 0 && meta.topics[0].partitions.len() == 3).then_some(())
+        },
+    );
     for index in 0..BROKERS {
         let meta = cluster.metadata(index, &["minority-topic"]);
         assert_ne!(

@@ -10,8 +10,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::broker::BrokerOptions;
-use common::cluster::Cluster;
 use common::clients;
+use common::cluster::Cluster;
 use common::process::run_with_timeout;
 use common::wait::wait_until;
 
@@ -34,8 +34,16 @@ fn three_brokers_list_each_other_and_spread_leaders() {
         assert_eq!(ids, cluster.node_ids.iter().copied().collect());
         controllers.insert(meta.controller_id.0);
     }
-    assert_eq!(controllers.len(), 1, "brokers disagree on the controller: {controllers:?}");
-    assert!(cluster.node_ids.contains(controllers.iter().next().unwrap()));
+    assert_eq!(
+        controllers.len(),
+        1,
+        "brokers disagree on the controller: {controllers:?}"
+    );
+    let controller = controllers.first().copied().unwrap_or(-1);
+    assert!(
+        cluster.node_ids.contains(&controller),
+        "controller {controller}"
+    );
 
     let mut conn = cluster.brokers[1].connect();
     common::kafka::create_topic(&mut conn, "spread", SPREAD_PARTITIONS);
@@ -52,10 +60,18 @@ fn three_brokers_list_each_other_and_spread_leaders() {
             },
         );
         let distinct: BTreeSet<i32> = leaders.iter().copied().collect();
-        assert_eq!(distinct.len(), BROKERS, "leaders {leaders:?} do not span every broker");
+        assert_eq!(
+            distinct.len(),
+            BROKERS,
+            "leaders {leaders:?} do not span every broker"
+        );
         for broker in &distinct {
             let led = leaders.iter().filter(|l| *l == broker).count();
-            assert_eq!(led, SPREAD_PARTITIONS as usize / BROKERS, "unbalanced leaders {leaders:?}");
+            assert_eq!(
+                led,
+                SPREAD_PARTITIONS as usize / BROKERS,
+                "unbalanced leaders {leaders:?}"
+            );
         }
     }
 }
@@ -94,7 +110,10 @@ fn real_clients_round_trip_through_one_broker_of_three() {
             .current_dir(clients::python_scripts_dir())
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .arg("confluent_kafka_round_trip.py")
-            .args(round_trip_args(&cluster.brokers[0].bootstrap(), "cluster-confluent"));
+            .args(round_trip_args(
+                &cluster.brokers[0].bootstrap(),
+                "cluster-confluent",
+            ));
         run_client(&cluster, &mut command, "confluent-kafka through broker 1");
     }
     if let Some(python) = clients::python_with("kafka") {
@@ -103,7 +122,10 @@ fn real_clients_round_trip_through_one_broker_of_three() {
             .current_dir(clients::python_scripts_dir())
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .arg("kafka_python_round_trip.py")
-            .args(round_trip_args(&cluster.brokers[1].bootstrap(), "cluster-kafka-python"));
+            .args(round_trip_args(
+                &cluster.brokers[1].bootstrap(),
+                "cluster-kafka-python",
+            ));
         run_client(&cluster, &mut command, "kafka-python through broker 2");
     }
     if let Some(kafkajs) = clients::kafkajs() {
@@ -112,7 +134,10 @@ fn real_clients_round_trip_through_one_broker_of_three() {
             .current_dir(&kafkajs.dir)
             .env("KAFKAJS_NO_PARTITIONER_WARNING", "1")
             .arg("kafkajs_round_trip.js")
-            .args(round_trip_args(&cluster.brokers[2].bootstrap(), "cluster-kafkajs"));
+            .args(round_trip_args(
+                &cluster.brokers[2].bootstrap(),
+                "cluster-kafkajs",
+            ));
         run_client(&cluster, &mut command, "kafkajs through broker 3");
     }
     if let Some(kcat) = clients::kcat() {
@@ -129,7 +154,9 @@ fn kcat_round_trip(cluster: &Cluster, kcat: &std::path::Path) {
     let bootstrap = cluster.brokers[1].bootstrap();
     let work = tempfile::tempdir().expect("temp dir");
     let input = work.path().join("input.txt");
-    let lines: Vec<String> = (0..MESSAGES).map(|i| format!("key-{i}\tvalue-{i}")).collect();
+    let lines: Vec<String> = (0..MESSAGES)
+        .map(|i| format!("key-{i}\tvalue-{i}"))
+        .collect();
     std::fs::write(&input, lines.join("\n") + "\n").expect("write kcat input");
     let produced = run_with_timeout(
         Command::new(kcat)
@@ -141,7 +168,17 @@ fn kcat_round_trip(cluster: &Cluster, kcat: &std::path::Path) {
     assert!(produced.status.success(), "{}", produced.transcript());
     let consumed = run_with_timeout(
         Command::new(kcat).args([
-            "-b", &bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%k\t%s\n",
+            "-b",
+            &bootstrap,
+            "-C",
+            "-t",
+            topic,
+            "-o",
+            "beginning",
+            "-e",
+            "-q",
+            "-f",
+            "%k\t%s\n",
         ]),
         CLIENT_TIMEOUT,
         "kcat consume through one broker of three",

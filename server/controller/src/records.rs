@@ -187,8 +187,8 @@ mod tests {
                 },
             ],
         };
-        let bytes = batch.encode().unwrap();
-        assert_eq!(RecordBatch::decode(&bytes).unwrap(), batch);
+        let bytes = batch.encode().expect("a small batch encodes");
+        assert_eq!(RecordBatch::decode(&bytes).expect("decodes"), batch);
         let unknown = br#"{"records":[{"type":"FutureRecord"}]}"#;
         assert!(RecordBatch::decode(unknown).is_err());
     }

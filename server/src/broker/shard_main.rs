@@ -10,11 +10,11 @@ use sluice_engine::{LogManager, ShardEngineConfig};
 
 use super::state_source::ShardStateSource;
 use super::ShardSetup;
+use crate::cluster::{lifecycle, ClusterService, CONTROLLER_SHARD};
 use crate::group::service::GroupService;
 use crate::group::GroupConfig;
 use crate::kafka::services::Services;
 use crate::limits::{SHUTDOWN_DRAIN_MS_MAX, SHUTDOWN_POLL_MS};
-use crate::cluster::{lifecycle, ClusterService, CONTROLLER_SHARD};
 use crate::metadata::MetadataService;
 use crate::partition::{PartitionService, Partitions};
 use crate::shard::context::ShardContext;
@@ -183,9 +183,12 @@ async fn wait_until_unfenced(cluster: &Rc<ClusterService>) -> bool {
             next_report += Duration::from_secs(UNFENCE_REPORT_S);
         }
         let generation = cluster.broker().changed().generation();
-        futures_lite::future::or(cluster.broker().changed().changed_since(generation), async {
-            glommio::timer::sleep(Duration::from_millis(SHUTDOWN_POLL_MS)).await;
-        })
+        futures_lite::future::or(
+            cluster.broker().changed().changed_since(generation),
+            async {
+                glommio::timer::sleep(Duration::from_millis(SHUTDOWN_POLL_MS)).await;
+            },
+        )
         .await;
     }
     // Serve with the metadata that unfenced this broker applied on every shard (it makes this
@@ -193,7 +196,10 @@ async fn wait_until_unfenced(cluster: &Rc<ClusterService>) -> bool {
     let offset = cluster.image().offset;
     let limit = Duration::from_millis(crate::limits::METADATA_APPLY_MS_MAX);
     if !cluster.broker().applied(offset, limit).await {
-        tracing::warn!(offset, "serving before this broker applied the metadata that unfenced it");
+        tracing::warn!(
+            offset,
+            "serving before this broker applied the metadata that unfenced it"
+        );
     }
     true
 }

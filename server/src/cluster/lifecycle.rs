@@ -126,13 +126,14 @@ pub async fn run(cluster: Rc<ClusterService>) {
             continue;
         }
         let was_fenced = state.is_fenced();
-        match heartbeat(&cluster, &state, false).await {
-            Some((fenced, _)) => {
-                if fenced != was_fenced {
-                    tracing::info!(fenced, broker_epoch = state.epoch(), "broker fencing changed");
-                }
+        if let Some((fenced, _)) = heartbeat(&cluster, &state, false).await {
+            if fenced != was_fenced {
+                tracing::info!(
+                    fenced,
+                    broker_epoch = state.epoch(),
+                    "broker fencing changed"
+                );
             }
-            None => {}
         }
         // A fenced broker asks again soon: it is waiting to serve.
         let wait = if state.is_fenced() {

@@ -39,8 +39,13 @@ impl Peers {
                 messages: RefCell::new(VecDeque::new()),
                 queued: Notify::default(),
             });
-            glommio::spawn_local(send_loop(ctx.clone(), hello.clone(), node_id, queue.clone()))
-                .detach();
+            glommio::spawn_local(send_loop(
+                ctx.clone(),
+                hello.clone(),
+                node_id,
+                queue.clone(),
+            ))
+            .detach();
             queues.insert(node_id, queue);
         }
         Rc::new(Peers { queues })

@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 
 use glommio::sync::Semaphore;
 use sluice_controller::controller::{
-    Controller, ControllerError, CreateTopic, ErrorKind, Heartbeat,
-    Registration,
+    Controller, ControllerError, CreateTopic, ErrorKind, Heartbeat, Registration,
 };
 use sluice_controller::image::MetadataImage;
 use sluice_controller::quorum::{DiskWrite, FileDisk, Quorum, RaftDisk, Role};
@@ -298,8 +297,7 @@ impl RaftNode {
                 tracing::error!("data dir full: metadata changes wait for free space: {err}");
                 reported_full = true;
             }
-            glommio::timer::sleep(Duration::from_millis(crate::limits::CONTROLLER_RETRY_MS))
-                .await;
+            glommio::timer::sleep(Duration::from_millis(crate::limits::CONTROLLER_RETRY_MS)).await;
         }
     }
 
@@ -349,13 +347,16 @@ impl RaftNode {
         }
         let node = self.clone();
         glommio::spawn_local(async move {
-            let _ = node.run_command(|controller, image, now_ms| {
-                Ok((
-                    ControllerReply::Committed { offset: image.offset },
-                    controller.tick(image, now_ms),
-                ))
-            })
-            .await;
+            let _ = node
+                .run_command(|controller, image, now_ms| {
+                    Ok((
+                        ControllerReply::Committed {
+                            offset: image.offset,
+                        },
+                        controller.tick(image, now_ms),
+                    ))
+                })
+                .await;
             node.controller_ticking.set(false);
         })
         .detach();
@@ -435,14 +436,24 @@ impl RaftNode {
                 };
                 self.run_command(move |controller, image, _| {
                     let batch = controller.create_topic(image, command)?;
-                    Ok((ControllerReply::Committed { offset: image.offset }, batch))
+                    Ok((
+                        ControllerReply::Committed {
+                            offset: image.offset,
+                        },
+                        batch,
+                    ))
                 })
                 .await
             }
             ControllerRequest::DeleteTopic { name } => {
                 self.run_command(move |controller, image, _| {
                     let batch = controller.delete_topic(image, &name)?;
-                    Ok((ControllerReply::Committed { offset: image.offset }, batch))
+                    Ok((
+                        ControllerReply::Committed {
+                            offset: image.offset,
+                        },
+                        batch,
+                    ))
                 })
                 .await
             }
@@ -454,7 +465,12 @@ impl RaftNode {
                 self.run_command(move |controller, image, _| {
                     let batch =
                         controller.create_partitions(image, &name, count, None, validate_only)?;
-                    Ok((ControllerReply::Committed { offset: image.offset }, batch))
+                    Ok((
+                        ControllerReply::Committed {
+                            offset: image.offset,
+                        },
+                        batch,
+                    ))
                 })
                 .await
             }
@@ -466,7 +482,12 @@ impl RaftNode {
                 self.run_command(move |controller, image, _| {
                     let batch =
                         controller.set_topic_configs(image, &name, configs, validate_only)?;
-                    Ok((ControllerReply::Committed { offset: image.offset }, batch))
+                    Ok((
+                        ControllerReply::Committed {
+                            offset: image.offset,
+                        },
+                        batch,
+                    ))
                 })
                 .await
             }
@@ -525,14 +546,12 @@ impl RaftNode {
             .insert(index, Pending { term, done });
         self.wake.notify();
         let deadline = Duration::from_millis(CONTROLLER_REQUEST_MS_MAX);
-        let committed = futures_lite::future::or(
-            async { outcome.recv_async().await.ok().flatten() },
-            async {
+        let committed =
+            futures_lite::future::or(async { outcome.recv_async().await.ok().flatten() }, async {
                 glommio::timer::sleep(deadline).await;
                 None
-            },
-        )
-        .await;
+            })
+            .await;
         self.pending.borrow_mut().remove(&index);
         match (committed, reply) {
             (Some(offset), ControllerReply::Committed { .. }) => {

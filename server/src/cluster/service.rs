@@ -111,7 +111,10 @@ impl ClusterService {
                         match rpc_client::call(address, &self.hello, &request, left).await {
                             Ok(reply) => reply,
                             Err(err) => {
-                                tracing::debug!(controller = id, "controller request failed: {err}");
+                                tracing::debug!(
+                                    controller = id,
+                                    "controller request failed: {err}"
+                                );
                                 ControllerReply::NotController { leader: None }
                             }
                         }
@@ -133,8 +136,7 @@ impl ClusterService {
                     match redirect {
                         Some(next) if Some(next) != leader => hint = Some(next),
                         _ => {
-                            glommio::timer::sleep(Duration::from_millis(CONTROLLER_RETRY_MS))
-                                .await
+                            glommio::timer::sleep(Duration::from_millis(CONTROLLER_RETRY_MS)).await
                         }
                     }
                 }

@@ -54,9 +54,9 @@ impl ClusterSettings {
 
     pub fn quorum_config(&self) -> QuorumConfig {
         let election_ticks = (self.election_timeout_ms / RAFT_TICK_MS).max(2) as usize;
-        let heartbeat_ticks =
-            ((self.election_timeout_ms / RAFT_TICK_MS) / HEARTBEATS_PER_ELECTION_TIMEOUT).max(1)
-                as usize;
+        let heartbeat_ticks = ((self.election_timeout_ms / RAFT_TICK_MS)
+            / HEARTBEATS_PER_ELECTION_TIMEOUT)
+            .max(1) as usize;
         QuorumConfig {
             node_id: self.node_id,
             voters: self.voters.iter().map(|(id, _)| *id).collect(),

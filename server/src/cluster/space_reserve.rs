@@ -31,8 +31,7 @@ impl SpaceReserve {
     }
 
     fn create(&self) -> std::io::Result<()> {
-        if fs::metadata(&self.path).is_ok_and(|m| m.len() == METADATA_SPACE_RESERVE_BYTES as u64)
-        {
+        if fs::metadata(&self.path).is_ok_and(|m| m.len() == METADATA_SPACE_RESERVE_BYTES as u64) {
             return Ok(());
         }
         if let Some(dir) = self.path.parent() {

@@ -165,7 +165,10 @@ pub async fn read_frame<R: futures_lite::AsyncRead + Unpin>(
 
 pub fn encode_frame(kind: FrameKind, correlation_id: u64, payload: &[u8]) -> Vec<u8> {
     let length = FRAME_HEADER_BYTES + payload.len();
-    assert!(length <= CONTROLLER_FRAME_BYTES_MAX as usize, "oversized controller frame");
+    assert!(
+        length <= CONTROLLER_FRAME_BYTES_MAX as usize,
+        "oversized controller frame"
+    );
     let mut out = Vec::with_capacity(4 + length);
     out.extend_from_slice(&(length as u32).to_be_bytes());
     out.push(kind as u8);

@@ -197,7 +197,10 @@ pub fn set_led_partitions(shard: &Rc<GroupService>, led: std::collections::BTree
     let rt = shard.runtime();
     let previous = rt.led.replace(led.clone());
     for lost in previous.difference(&led) {
-        tracing::info!(partition = lost, "no longer coordinating this offsets partition");
+        tracing::info!(
+            partition = lost,
+            "no longer coordinating this offsets partition"
+        );
         rt.coord().unload(*lost);
     }
     let gained: Vec<i32> = led.difference(&previous).copied().collect();

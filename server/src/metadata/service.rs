@@ -264,7 +264,10 @@ impl MetadataService {
             ControllerReply::Committed { offset } => {
                 let limit = Duration::from_millis(METADATA_APPLY_MS_MAX);
                 if !cluster.broker().applied(offset, limit).await {
-                    tracing::warn!(offset, "metadata change committed but not applied here in time");
+                    tracing::warn!(
+                        offset,
+                        "metadata change committed but not applied here in time"
+                    );
                 }
                 Ok(())
             }
@@ -330,7 +333,8 @@ impl MetadataService {
             let log_config = topic.configs.log_config(&self.config);
             let configs_changed = old_topic.is_some_and(|t| t.configs != topic.configs);
             for partition in 0..topic.partitions {
-                if !self.ctx.owns(&topic.name, partition) || !new.hosts(node, &topic.name, partition)
+                if !self.ctx.owns(&topic.name, partition)
+                    || !new.hosts(node, &topic.name, partition)
                 {
                     continue;
                 }
@@ -368,7 +372,9 @@ impl MetadataService {
         let node = self.config.node_id;
         let led: BTreeSet<i32> = match meta.topic(OFFSETS_TOPIC) {
             Some(topic) => (0..topic.partitions)
-                .filter(|&p| self.ctx.owns(OFFSETS_TOPIC, p) && meta.leader(OFFSETS_TOPIC, p) == Some(node))
+                .filter(|&p| {
+                    self.ctx.owns(OFFSETS_TOPIC, p) && meta.leader(OFFSETS_TOPIC, p) == Some(node)
+                })
                 .collect(),
             None => BTreeSet::new(),
         };

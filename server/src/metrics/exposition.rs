@@ -251,7 +251,9 @@ fn encode_cluster(encoder: &mut DescriptorEncoder, shards: &[ShardReport]) -> fm
         return Ok(());
     };
     let node = || vec![("node", cluster.node_id.to_string())];
-    let lag = cluster.committed_offset.saturating_sub(cluster.applied_offset);
+    let lag = cluster
+        .committed_offset
+        .saturating_sub(cluster.applied_offset);
     let rows: [(&str, &str, i64); 6] = [
         (
             "cluster_controller_id",

@@ -24,7 +24,10 @@ impl NetLab {
     pub fn create(nodes: usize) -> Option<NetLab> {
         assert!(nodes > 0 && nodes < 250);
         if let Err(why) = probe() {
-            assert!(!under_ci(), "network namespaces are required under CI: {why}");
+            assert!(
+                !under_ci(),
+                "network namespaces are required under CI: {why}"
+            );
             eprintln!("SKIPPED: cannot build network namespaces here: {why}");
             return None;
         }
@@ -42,22 +45,36 @@ impl NetLab {
         let _ = Command::new("ip").args(["link", "del", &bridge]).status();
         ip(&["link", "add", &bridge, "type", "bridge"]);
         lab.bridge_up = true;
-        ip(&["addr", "add", &format!("{}/24", lab.host_ip()), "dev", &bridge]);
+        ip(&[
+            "addr",
+            "add",
+            &format!("{}/24", lab.host_ip()),
+            "dev",
+            &bridge,
+        ]);
         ip(&["link", "set", &bridge, "up"]);
         for node in 0..nodes {
             let namespace = format!("{tag}n{node}");
-            let _ = Command::new("ip").args(["netns", "del", &namespace]).status();
+            let _ = Command::new("ip")
+                .args(["netns", "del", &namespace])
+                .status();
             ip(&["netns", "add", &namespace]);
             lab.namespaces.push(namespace.clone());
             let outside = format!("{tag}h{node}");
             let inside = format!("{tag}p{node}");
-            ip(&["link", "add", &outside, "type", "veth", "peer", "name", &inside]);
+            ip(&[
+                "link", "add", &outside, "type", "veth", "peer", "name", &inside,
+            ]);
             ip(&["link", "set", &inside, "netns", &namespace]);
             ip(&["link", "set", &outside, "master", &bridge]);
             ip(&["link", "set", &outside, "up"]);
             let address = format!("{}/24", lab.node_ip(node));
-            ip(&["netns", "exec", &namespace, "ip", "addr", "add", &address, "dev", &inside]);
-            ip(&["netns", "exec", &namespace, "ip", "link", "set", &inside, "up"]);
+            ip(&[
+                "netns", "exec", &namespace, "ip", "addr", "add", &address, "dev", &inside,
+            ]);
+            ip(&[
+                "netns", "exec", &namespace, "ip", "link", "set", &inside, "up",
+            ]);
             ip(&["netns", "exec", &namespace, "ip", "link", "set", "lo", "up"]);
         }
         Some(lab)
@@ -73,7 +90,12 @@ impl NetLab {
 
     pub fn node_ip(&self, node: usize) -> IpAddr {
         assert!(node < self.nodes);
-        IpAddr::from([self.subnet[0], self.subnet[1], self.subnet[2], node as u8 + 1])
+        IpAddr::from([
+            self.subnet[0],
+            self.subnet[1],
+            self.subnet[2],
+            node as u8 + 1,
+        ])
     }
 
     /// Runs a program inside node `node`'s namespace.
@@ -101,8 +123,26 @@ impl NetLab {
             let to_other = format!("{}/32", self.node_ip(other));
             let to_node = format!("{}/32", self.node_ip(node));
             let ns = &self.namespaces;
-            ip(&["netns", "exec", &ns[node], "ip", "route", verb, "blackhole", &to_other]);
-            ip(&["netns", "exec", &ns[other], "ip", "route", verb, "blackhole", &to_node]);
+            ip(&[
+                "netns",
+                "exec",
+                &ns[node],
+                "ip",
+                "route",
+                verb,
+                "blackhole",
+                &to_other,
+            ]);
+            ip(&[
+                "netns",
+                "exec",
+                &ns[other],
+                "ip",
+                "route",
+                verb,
+                "blackhole",
+                &to_node,
+            ]);
         }
     }
 }
@@ -110,10 +150,14 @@ impl NetLab {
 impl Drop for NetLab {
     fn drop(&mut self) {
         for namespace in &self.namespaces {
-            let _ = Command::new("ip").args(["netns", "del", namespace]).status();
+            let _ = Command::new("ip")
+                .args(["netns", "del", namespace])
+                .status();
         }
         if self.bridge_up {
-            let _ = Command::new("ip").args(["link", "del", &self.bridge()]).status();
+            let _ = Command::new("ip")
+                .args(["link", "del", &self.bridge()])
+                .status();
         }
     }
 }

@@ -7,8 +7,8 @@ use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinator
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 use kafka_protocol::ResponseError;
 
-use crate::group::wire::str_bytes;
 use crate::group::placement::offsets_partition;
+use crate::group::wire::str_bytes;
 use crate::kafka::cluster_view::endpoint;
 use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
 use crate::metadata::MetadataService;
@@ -57,7 +57,8 @@ pub async fn handle(
                 }
                 None => {
                     c.error_code = ResponseError::CoordinatorNotAvailable.code();
-                    c.error_message = Some(str_bytes("the group's offsets partition has no leader"));
+                    c.error_message =
+                        Some(str_bytes("the group's offsets partition has no leader"));
                     c.node_id = BrokerId(-1);
                     c.port = -1;
                 }

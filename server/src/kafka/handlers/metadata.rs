@@ -11,9 +11,9 @@ use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, Topi
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 
 use crate::error_code::{ResponseError, NONE};
+use crate::kafka::cluster_view::{live_brokers, offline_replicas};
 use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
 use crate::metadata::{AdminOp, MetadataService};
-use crate::kafka::cluster_view::{live_brokers, offline_replicas};
 use crate::topics::{ClusterMeta, TopicConfigs, OFFSETS_TOPIC};
 use sluice_controller::records::NO_LEADER;
 

@@ -88,7 +88,9 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
         ApiKey::DescribeCluster => describe_cluster::handle(conn, &services.metadata, request),
         ApiKey::OffsetCommit => offset_commit::handle(groups, metadata, request),
         ApiKey::OffsetFetch => offset_fetch::handle(groups, request).await,
-        ApiKey::FindCoordinator => find_coordinator::handle(conn, &services.metadata, request).await,
+        ApiKey::FindCoordinator => {
+            find_coordinator::handle(conn, &services.metadata, request).await
+        }
         ApiKey::JoinGroup => join_group::handle(groups, &conn.peer, request),
         ApiKey::Heartbeat => heartbeat::handle(groups, request).await,
         ApiKey::LeaveGroup => leave_group::handle(groups, request).await,
