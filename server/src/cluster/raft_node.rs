@@ -56,6 +56,26 @@ pub struct RaftNode {
     elections: Cell<u64>,
     snapshot_offset: Cell<u64>,
     controller_ticking: Cell<bool>,
+    /// When each peer was last heard from (ms since the epoch).
+    peer_contact_ms: RefCell<BTreeMap<i32, u64>>,
+}
+
+/// The quorum as the leader sees it (Kafka's DescribeQuorum).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct QuorumView {
+    pub leader: i32,
+    pub term: u64,
+    pub commit_index: u64,
+    pub voters: Vec<VoterView>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct VoterView {
+    pub node_id: i32,
+    /// Highest metadata offset known to match the leader's log.
+    pub matched_offset: u64,
+    /// Last message from it (the leader's own: now).
+    pub last_contact_ms: Option<u64>,
 }
 
 impl RaftNode {
@@ -107,6 +127,7 @@ impl RaftNode {
             elections: Cell::new(0),
             snapshot_offset: Cell::new(snapshot_offset),
             controller_ticking: Cell::new(false),
+            peer_contact_ms: RefCell::new(BTreeMap::new()),
         }))
     }
 
@@ -145,8 +166,41 @@ impl RaftNode {
             .borrow_mut()
             .step(from, message)
             .map_err(|err| err.to_string())?;
+        self.peer_contact_ms
+            .borrow_mut()
+            .insert(from, crate::util::now_ms() as u64);
         self.wake.notify();
         Ok(())
+    }
+
+    /// The quorum's state, on the leader only (None elsewhere: ask the leader).
+    pub fn describe(&self) -> Option<QuorumView> {
+        let quorum = self.quorum.borrow();
+        let status = quorum.status();
+        if status.role != Role::Leader {
+            return None;
+        }
+        let now_ms = crate::util::now_ms() as u64;
+        let contact = self.peer_contact_ms.borrow();
+        let voters = quorum
+            .progress()
+            .into_iter()
+            .map(|(node_id, matched_offset)| VoterView {
+                node_id,
+                matched_offset,
+                last_contact_ms: if node_id == self.settings.node_id {
+                    Some(now_ms)
+                } else {
+                    contact.get(&node_id).copied()
+                },
+            })
+            .collect();
+        Some(QuorumView {
+            leader: self.settings.node_id,
+            term: status.term,
+            commit_index: status.commit_index,
+            voters,
+        })
     }
 
     /// Runs the quorum until the shard stops.
@@ -365,6 +419,12 @@ impl RaftNode {
     /// Runs a controller request here; only the active controller accepts them.
     pub async fn execute(self: &Rc<Self>, request: ControllerRequest) -> ControllerReply {
         match request {
+            ControllerRequest::DescribeQuorum => match self.describe() {
+                Some(view) => ControllerReply::Quorum(view),
+                None => ControllerReply::NotController {
+                    leader: self.known_leader.get(),
+                },
+            },
             ControllerRequest::RegisterBroker {
                 broker_id,
                 incarnation_id,

@@ -93,6 +93,8 @@ pub enum ControllerRequest {
         configs: std::collections::BTreeMap<String, String>,
         validate_only: bool,
     },
+    /// The quorum's state as its leader sees it.
+    DescribeQuorum,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -118,6 +120,7 @@ pub enum ControllerReply {
     NotController {
         leader: Option<i32>,
     },
+    Quorum(super::raft_node::QuorumView),
 }
 
 #[derive(Debug, thiserror::Error)]

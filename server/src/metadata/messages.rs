@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::cluster::raft_node::QuorumView;
 use crate::topics::{ClusterMeta, TopicConfigs};
 
 /// A topic metadata change; only the metadata shard executes these.
@@ -35,9 +36,13 @@ pub enum MetadataRequest {
     Admin(AdminOp),
     /// Apply a new snapshot (broadcast by the metadata shard to every shard).
     Apply(Arc<ClusterMeta>),
+    /// The controller quorum's state (sent to the controller shard).
+    DescribeQuorum,
 }
 
 pub enum MetadataReply {
     Admin(AdminResult),
     Applied,
+    /// None: this node is not the quorum's leader.
+    Quorum(Option<QuorumView>),
 }

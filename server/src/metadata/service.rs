@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use super::messages::{AdminOp, AdminResult, MetadataReply, MetadataRequest};
 use crate::cluster::wire::{ControllerReply, ControllerRequest};
+use crate::cluster::raft_node::QuorumView;
 use crate::cluster::{ClusterService, CONTROLLER_SHARD};
 use crate::config::BrokerConfig;
 use crate::error_code::ResponseError;
@@ -93,8 +94,30 @@ impl MetadataService {
             .await
         {
             Ok(MetadataReply::Admin(result)) => result,
-            Ok(MetadataReply::Applied) => unreachable!("an admin op is answered with its result"),
+            Ok(_) => Err((
+                ResponseError::UnknownServerError.code(),
+                "unexpected metadata reply".to_string(),
+            )),
             Err(err) => Err((ResponseError::UnknownServerError.code(), err.to_string())),
+        }
+    }
+
+    /// The controller quorum's state, from its leader wherever it is (None: no leader
+    /// answered).
+    pub async fn describe_quorum(self: &Rc<Self>) -> Option<QuorumView> {
+        if let Some(cluster) = &self.cluster {
+            return match cluster.request(ControllerRequest::DescribeQuorum).await {
+                ControllerReply::Quorum(view) => Some(view),
+                _ => None,
+            };
+        }
+        match self
+            .mesh
+            .call(CONTROLLER_SHARD, MetadataRequest::DescribeQuorum)
+            .await
+        {
+            Ok(MetadataReply::Quorum(view)) => view,
+            _ => None,
         }
     }
 
@@ -208,6 +231,7 @@ impl MetadataService {
                 self.apply(meta).await;
                 MetadataReply::Applied
             }
+            MetadataRequest::DescribeQuorum => MetadataReply::Quorum(self.describe_quorum().await),
         }
     }
 

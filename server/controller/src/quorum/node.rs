@@ -413,6 +413,22 @@ impl Quorum {
         }
     }
 
+    /// On the leader: each voter's replication progress, the highest index known to match the
+    /// leader's log (Kafka's DescribeQuorum "log end offset"); empty elsewhere.
+    pub fn progress(&self) -> Vec<(i32, u64)> {
+        let raft = &self.raw.raft;
+        if raft.state != StateRole::Leader {
+            return Vec::new();
+        }
+        let mut progress: Vec<(i32, u64)> = raft
+            .prs()
+            .iter()
+            .filter_map(|(id, progress)| node_id(*id).map(|node| (node, progress.matched)))
+            .collect();
+        progress.sort_unstable();
+        progress
+    }
+
     /// Readies handed out and not yet persisted.
     pub fn readies_in_flight(&self) -> usize {
         self.in_flight.len()

@@ -1,4 +1,5 @@
-//! DescribeCluster (key 60): the live brokers and the active controller.
+//! DescribeCluster (key 60): the live brokers (v2: and the fenced ones, if asked) and the
+//! active controller.
 
 use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::{BrokerId, DescribeClusterRequest, DescribeClusterResponse};
@@ -8,7 +9,11 @@ use crate::kafka::cluster_view::live_brokers;
 use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
 use crate::metadata::MetadataService;
 
-pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 1 };
+pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 2 };
+
+/// A Sluice tagged field of each broker: its broker epoch (i64, big-endian). Kafka clients
+/// skip tagged fields they do not know; `sluice cluster info` shows it.
+pub const BROKER_EPOCH_TAG: i32 = 10_000;
 
 pub fn handle(
     conn: &Conn,
@@ -21,7 +26,7 @@ pub fn handle(
     response.endpoint_type = body.endpoint_type;
     response.cluster_id = StrBytes::from_string(conn.config.cluster_id.clone());
     response.controller_id = BrokerId(meta.controller_id);
-    response.brokers = live_brokers(conn, &meta)
+    let mut brokers: Vec<DescribeClusterBroker> = live_brokers(conn, &meta)
         .into_iter()
         .map(|b| {
             let mut broker = DescribeClusterBroker::default();
@@ -32,5 +37,28 @@ pub fn handle(
             broker
         })
         .collect();
+    // v2 (KIP-1073): fenced brokers too, when asked.
+    if body.include_fenced_brokers {
+        for fenced in meta.brokers.values().filter(|b| b.fenced) {
+            let Some(endpoint) = fenced.endpoints.first() else {
+                continue;
+            };
+            let mut broker = DescribeClusterBroker::default();
+            broker.broker_id = BrokerId(fenced.broker_id);
+            broker.host = StrBytes::from_string(endpoint.host.clone());
+            broker.port = i32::from(endpoint.port);
+            broker.rack = fenced.rack.clone().map(StrBytes::from_string);
+            broker.is_fenced = true;
+            brokers.push(broker);
+        }
+        brokers.sort_by_key(|b| b.broker_id.0);
+    }
+    for broker in &mut brokers {
+        if let Some(registered) = meta.brokers.get(&broker.broker_id.0) {
+            let epoch = bytes::Bytes::copy_from_slice(&registered.broker_epoch.to_be_bytes());
+            broker.unknown_tagged_fields.insert(BROKER_EPOCH_TAG, epoch);
+        }
+    }
+    response.brokers = brokers;
     Ok(request.respond(&response)?.into())
 }

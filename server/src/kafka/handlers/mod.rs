@@ -7,6 +7,7 @@ pub mod create_topics;
 pub mod delete_groups;
 pub mod delete_topics;
 pub mod describe_cluster;
+pub mod describe_quorum;
 pub mod describe_configs;
 pub mod describe_groups;
 pub mod fetch;
@@ -32,7 +33,7 @@ use kafka_protocol::protocol::VersionRange;
 use super::dispatch::{Conn, Outcome, Request, RequestError};
 
 /// Every API the broker serves, with its versions, in api-key order.
-pub const APIS: [(ApiKey, VersionRange); 22] = [
+pub const APIS: [(ApiKey, VersionRange); 23] = [
     (ApiKey::Produce, produce::VERSIONS),
     (ApiKey::Fetch, fetch::VERSIONS),
     (ApiKey::ListOffsets, list_offsets::VERSIONS),
@@ -58,6 +59,7 @@ pub const APIS: [(ApiKey, VersionRange); 22] = [
     ),
     (ApiKey::OffsetDelete, offset_delete::VERSIONS),
     (ApiKey::DescribeCluster, describe_cluster::VERSIONS),
+    (ApiKey::DescribeQuorum, describe_quorum::VERSIONS),
 ];
 
 pub fn versions(api_key: i16) -> Option<VersionRange> {
@@ -86,6 +88,7 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
             incremental_alter_configs::handle(metadata, request).await
         }
         ApiKey::DescribeCluster => describe_cluster::handle(conn, &services.metadata, request),
+        ApiKey::DescribeQuorum => describe_quorum::handle(metadata, request).await,
         ApiKey::OffsetCommit => offset_commit::handle(groups, metadata, request),
         ApiKey::OffsetFetch => offset_fetch::handle(groups, request).await,
         ApiKey::FindCoordinator => {
