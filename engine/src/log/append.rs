@@ -240,7 +240,7 @@ impl PartitionLog {
         }
         let config = self.config();
         let full = active.size_bytes() + incoming_bytes > config.segment_bytes_effective();
-        let old = now_ms - active.created_ms.get() >= config.segment_ms;
+        let old = now_ms - active.created_ms.get() >= config.segment_ms_effective();
         let offsets_overflow = last_offset - active.base_offset > i32::MAX as i64;
         if full || old || offsets_overflow {
             self.roll(guard, now_ms).await?;

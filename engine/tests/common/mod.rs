@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod gated_storage;
+pub mod keyed;
 
 use std::future::Future;
 use std::path::Path;
