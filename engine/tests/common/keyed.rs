@@ -190,3 +190,17 @@ pub async fn append_keyed(
         history.push((info.base_offset + i as i64, put.clone()));
     }
 }
+
+/// A compacted log config (no time or size retention) with small segments.
+pub fn compacted_log_config(
+    segment_bytes: u64,
+    compaction: sluice_engine::CompactionConfig,
+) -> sluice_engine::LogConfig {
+    sluice_engine::LogConfig {
+        cleanup_policy: sluice_engine::CleanupPolicy {
+            delete: false,
+            compact: Some(compaction),
+        },
+        ..super::log_config(segment_bytes)
+    }
+}

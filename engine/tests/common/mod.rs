@@ -2,6 +2,7 @@
 //! configurations, batch builders and a reader that concatenates a read's chunks.
 #![allow(dead_code)]
 
+pub mod crash_storage;
 pub mod gated_storage;
 pub mod keyed;
 
