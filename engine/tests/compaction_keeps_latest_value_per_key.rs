@@ -273,3 +273,41 @@ async fn check_producer_batches(log: &sluice_engine::PartitionLog, bases: &[(i64
         "an earlier batch of producer 8 is dropped"
     );
 }
+
+#[test]
+fn a_keyless_record_is_refused_and_nothing_of_its_call_is_appended() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().to_path_buf();
+    run(move || async move {
+        let manager = LogManager::new(shard_config(&path));
+        let log = manager
+            .open_log("k", 0, compacted_config())
+            .await
+            .expect("open");
+        for codec_id in CODECS {
+            let keyed = keyed_batch(&[put("a", "1")], codec_id, 1, NO_PRODUCER);
+            let keyless = Put {
+                key: None,
+                value: Some(b"v".to_vec()),
+            };
+            let mixed = keyed_batch(&[put("b", "1"), keyless], codec_id, 1, NO_PRODUCER);
+            let err = log
+                .append(&[keyed, mixed], 1)
+                .await
+                .expect_err("keyless refused");
+            assert!(
+                matches!(
+                    err,
+                    sluice_engine::AppendError::InvalidBatch { batch_index: 1, .. }
+                ),
+                "codec {codec_id}: {err}"
+            );
+            assert_eq!(log.log_end_offset(), 0, "nothing of the call was appended");
+        }
+        let keyed = keyed_batch(&[put("a", "1"), tombstone("a")], 3, 1, NO_PRODUCER);
+        log.append(&[keyed], 1)
+            .await
+            .expect("keyed records and tombstones are accepted");
+        manager.close_all().await.expect("close");
+    });
+}

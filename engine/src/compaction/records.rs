@@ -142,6 +142,24 @@ pub fn parse_records(section: &[u8], count: i32) -> Result<Vec<RecordView<'_>>, 
     Ok(records)
 }
 
+/// Whether every record of the valid batch `bytes` has a key (a compacted topic refuses a batch
+/// with a keyless record, Kafka's INVALID_RECORD). Decompresses compressed batches: the keys
+/// are inside the records.
+pub fn every_record_has_a_key(
+    bytes: &[u8],
+    header: &crate::batch::BatchHeader,
+    decompressed_bytes_max: usize,
+) -> Result<bool, LogError> {
+    assert_eq!(bytes.len(), header.total_bytes());
+    let section = super::codec::decompress(
+        header.compression(),
+        &bytes[crate::batch::HEADER_BYTES..],
+        decompressed_bytes_max,
+    )?;
+    let records = parse_records(&section, header.records_count)?;
+    Ok(records.iter().all(|record| record.key.is_some()))
+}
+
 /// Appends `record` with a new timestamp delta (used when the batch's base timestamp changes);
 /// everything else is copied.
 pub(crate) fn encode_record(out: &mut Vec<u8>, record: &RecordView<'_>, timestamp_delta: i64) {
