@@ -93,6 +93,57 @@ pub struct LogConfig {
     pub max_message_bytes: u32,
     /// `message.timestamp.type`.
     pub timestamp_type: TimestampType,
+    /// `cleanup.policy` (`delete`, `compact` or both) and the settings of compaction.
+    pub cleanup_policy: CleanupPolicy,
+}
+
+/// `cleanup.policy`: which of retention (`delete`) and compaction (`compact`) apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CleanupPolicy {
+    /// `delete`: retention by `retention.ms` / `retention.bytes`.
+    pub delete: bool,
+    /// `compact`: the latest record per key is kept; `None` when the topic is not compacted.
+    pub compact: Option<CompactionConfig>,
+}
+
+impl Default for CleanupPolicy {
+    fn default() -> Self {
+        CleanupPolicy {
+            delete: true,
+            compact: None,
+        }
+    }
+}
+
+/// Per-topic settings of log compaction (Kafka's names and defaults).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompactionConfig {
+    /// `min.cleanable.dirty.ratio`: a log is cleaned once dirty bytes / cleanable bytes reach
+    /// it. In [0, 1]. Default 0.5.
+    pub min_cleanable_dirty_ratio: f64,
+    /// `min.compaction.lag.ms`: a record stays uncompacted at least this long. Default 0.
+    pub min_compaction_lag_ms: i64,
+    /// `max.compaction.lag.ms`: a record becomes eligible for compaction at the latest after
+    /// this long, whatever the dirty ratio. Default `i64::MAX` (never forced).
+    pub max_compaction_lag_ms: i64,
+    /// `delete.retention.ms`: how long a tombstone stays after the cleaner first passes it.
+    /// Default 1 day.
+    pub delete_retention_ms: i64,
+}
+
+/// The ratio is validated finite (in [0, 1]) where the config is parsed, so `==` is an
+/// equivalence.
+impl Eq for CompactionConfig {}
+
+impl Default for CompactionConfig {
+    fn default() -> Self {
+        CompactionConfig {
+            min_cleanable_dirty_ratio: 0.5,
+            min_compaction_lag_ms: 0,
+            max_compaction_lag_ms: i64::MAX,
+            delete_retention_ms: 24 * 3600 * 1000,
+        }
+    }
 }
 
 impl Default for LogConfig {
@@ -105,6 +156,7 @@ impl Default for LogConfig {
             retention_bytes: -1,
             max_message_bytes: (1 << 20) + 12,
             timestamp_type: TimestampType::CreateTime,
+            cleanup_policy: CleanupPolicy::default(),
         }
     }
 }
@@ -114,5 +166,22 @@ impl LogConfig {
     pub(crate) fn segment_bytes_effective(&self) -> u64 {
         self.segment_bytes
             .clamp(limits::SEGMENT_BYTES_MIN, limits::SEGMENT_BYTES_MAX)
+    }
+
+    /// Age at which the active segment rolls: `segment.ms`, or `max.compaction.lag.ms` when
+    /// that is shorter on a compacted log (Kafka's `maxSegmentMs`): the cleaner never touches
+    /// the active segment, so a record there could otherwise wait past the maximum lag.
+    pub(crate) fn segment_ms_effective(&self) -> i64 {
+        match &self.cleanup_policy.compact {
+            Some(compact) if compact.max_compaction_lag_ms > 0 => {
+                self.segment_ms.min(compact.max_compaction_lag_ms)
+            }
+            _ => self.segment_ms,
+        }
+    }
+
+    /// Whether retention by time and size applies (`delete` is in `cleanup.policy`).
+    pub(crate) fn retention_applies(&self) -> bool {
+        self.cleanup_policy.delete
     }
 }

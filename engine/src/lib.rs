@@ -8,8 +8,8 @@
 //! retention.
 //!
 //! It must never: do networking, touch another shard's partitions (every type here is `!Send`
-//! and lives on the shard that created it), decompress records, or hold a batch that fails its
-//! CRC.
+//! and lives on the shard that created it), decompress records outside the cleaner
+//! (`compaction`), or hold a batch that fails its CRC.
 //!
 //! The durability contract (what `append` and `flush` promise, what survives kill -9 and power
 //! loss) is in `engine/README.md`; the short version is on [`PartitionLog::append`] and
@@ -19,6 +19,7 @@
 pub use sluice_batch as batch;
 mod batch_cache;
 mod buffer_pool;
+pub mod compaction;
 mod config;
 pub mod deleted_dirs;
 mod error;
@@ -29,7 +30,9 @@ mod read_result;
 mod segment;
 pub mod storage;
 
-pub use config::{LogConfig, ShardEngineConfig, TimestampType, WriteTuning};
+pub use config::{
+    CleanupPolicy, CompactionConfig, LogConfig, ShardEngineConfig, TimestampType, WriteTuning,
+};
 pub use error::{AppendError, LogError, ReadError};
 pub use log::{LeaderEpochCache, PartitionLog};
 pub use manager::LogManager;

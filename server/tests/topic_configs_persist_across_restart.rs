@@ -68,15 +68,26 @@ fn topic_configs_persist_across_restart() {
         error_code::NONE
     );
     assert_eq!(
-        alter(&mut conn, "cleanup.policy", "compact"),
+        alter(&mut conn, "cleanup.policy", "compacted"),
         INVALID_CONFIG,
-        "compaction is not implemented: refuse it"
+        "an unknown policy is refused"
+    );
+    assert_eq!(
+        alter(&mut conn, "cleanup.policy", "compact,delete"),
+        error_code::NONE,
+        "IncrementalAlterConfigs switches a topic between policies"
+    );
+    assert_eq!(
+        alter(&mut conn, "min.cleanable.dirty.ratio", "0.2"),
+        error_code::NONE
     );
     let wanted = [
         ("retention.ms", "3600000"),
         ("segment.bytes", "1048576"),
         ("message.timestamp.type", "LogAppendTime"),
-        ("cleanup.policy", "delete"),
+        ("cleanup.policy", "compact,delete"),
+        ("min.cleanable.dirty.ratio", "0.2"),
+        ("delete.retention.ms", "86400000"),
     ];
     for (name, value) in wanted {
         assert_eq!(

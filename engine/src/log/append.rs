@@ -8,6 +8,8 @@ use super::checkpoint;
 use super::open::open_appender;
 use super::{PartitionLog, WriteState};
 use crate::batch::{self, BatchError, BatchHeader, CountRule};
+use crate::compaction::cleaner::DECOMPRESSED_BYTES_MAX;
+use crate::compaction::records::every_record_has_a_key;
 use crate::error::{AppendError, LogError};
 use crate::limits::{APPEND_BATCHES_MAX, BATCH_BYTES_MAX, SEGMENT_BYTES_MAX};
 use crate::segment::{segment_path, Segment, SegmentIndex, LOG_SUFFIX};
@@ -67,6 +69,31 @@ fn validate_all(
     Ok(headers)
 }
 
+/// A compacted log keeps the latest record per key, so a record without a key has no place in
+/// it: Kafka refuses the whole batch (INVALID_RECORD), and so nothing of the call is appended.
+/// Control batches carry no keys and are exempt.
+fn require_keys(batches: &[Bytes], headers: &[BatchHeader]) -> Result<(), AppendError> {
+    for (batch_index, (bytes, header)) in batches.iter().zip(headers).enumerate() {
+        if header.is_control() {
+            continue;
+        }
+        let keyed =
+            every_record_has_a_key(bytes, header, DECOMPRESSED_BYTES_MAX).map_err(|err| {
+                AppendError::InvalidBatch {
+                    batch_index,
+                    reason: format!("records unreadable: {err}"),
+                }
+            })?;
+        if !keyed {
+            return Err(AppendError::InvalidBatch {
+                batch_index,
+                reason: "compacted topic: every record must have a key".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Leading bytes a leader append rewrites (baseOffset, batchLength, partitionLeaderEpoch).
 const REWRITTEN_PREFIX_BYTES: usize = batch::MAGIC_AT;
 
@@ -92,6 +119,9 @@ impl PartitionLog {
         self.check_open()?;
         let config = self.config();
         let headers = validate_all(batches, CountRule::Producer, config.max_message_bytes)?;
+        if config.cleanup_policy.compact.is_some() {
+            require_keys(batches, &headers)?;
+        }
         let mut guard = self.lock().await?;
         let epoch = self.leader_epoch.get();
         let log_append_time = config.timestamp_type == TimestampType::LogAppendTime;
@@ -240,7 +270,7 @@ impl PartitionLog {
         }
         let config = self.config();
         let full = active.size_bytes() + incoming_bytes > config.segment_bytes_effective();
-        let old = now_ms - active.created_ms.get() >= config.segment_ms;
+        let old = now_ms - active.created_ms.get() >= config.segment_ms_effective();
         let offsets_overflow = last_offset - active.base_offset > i32::MAX as i64;
         if full || old || offsets_overflow {
             self.roll(guard, now_ms).await?;

@@ -4,6 +4,8 @@
 //!   only segments from the one containing it. It never exceeds the flushed offset.
 //! - `log-start-offset.checkpoint`: the log start offset (DeleteRecords / retention).
 //! - `leader-epoch-checkpoint`: Kafka's format: version, count, then `epoch start_offset` lines.
+//! - `cleaner-offset.checkpoint`: the first offset the cleaner has not put in an offset map (the
+//!   start of the dirty section of a compacted log). Lost or stale, it only means more cleaning.
 //!
 //! A missing or unreadable checkpoint falls back to the safe value: recovery point 0 (scan
 //! everything), log start 0 (then the first segment's base), no leader epochs.
@@ -16,9 +18,11 @@ use crate::storage::Storage;
 pub(crate) const RECOVERY_POINT_FILE: &str = "recovery-point.checkpoint";
 pub(crate) const LOG_START_FILE: &str = "log-start-offset.checkpoint";
 pub(crate) const LEADER_EPOCH_FILE: &str = "leader-epoch-checkpoint";
+pub(crate) const CLEANER_OFFSET_FILE: &str = "cleaner-offset.checkpoint";
 
 const RECOVERY_POINT_MAGIC: u32 = 0x534c_5250; // "SLRP"
 const LOG_START_MAGIC: u32 = 0x534c_5353; // "SLSS"
+const CLEANER_OFFSET_MAGIC: u32 = 0x534c_434f; // "SLCO"
 const OFFSET_FILE_BYTES: usize = 4 + 8 + 4;
 
 fn encode_offset(magic: u32, offset: i64) -> Vec<u8> {
@@ -104,6 +108,31 @@ pub(crate) async fn write_log_start(
         storage,
         dir.join(LOG_START_FILE),
         encode_offset(LOG_START_MAGIC, offset),
+    )
+    .await
+}
+
+/// The cleaner's first dirty offset; 0 (everything dirty) when missing or corrupt.
+pub(crate) async fn read_cleaner_offset(
+    storage: &dyn Storage,
+    dir: &Path,
+) -> Result<i64, LogError> {
+    let data = read(storage, &dir.join(CLEANER_OFFSET_FILE)).await?;
+    Ok(data
+        .as_deref()
+        .and_then(|data| decode_offset(CLEANER_OFFSET_MAGIC, data))
+        .unwrap_or(0))
+}
+
+pub(crate) async fn write_cleaner_offset(
+    storage: &dyn Storage,
+    dir: &Path,
+    offset: i64,
+) -> Result<(), LogError> {
+    write(
+        storage,
+        dir.join(CLEANER_OFFSET_FILE),
+        encode_offset(CLEANER_OFFSET_MAGIC, offset),
     )
     .await
 }

@@ -19,6 +19,7 @@ pub(crate) use open::open_log;
 
 use crate::batch_cache::PartitionCache;
 use crate::buffer_pool::BufferPool;
+use crate::compaction::dirty::CleanerLogState;
 use crate::error::LogError;
 use crate::segment::{Segment, SegmentAppender, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
 use crate::storage::Storage;
@@ -27,9 +28,23 @@ use crate::LogConfig;
 /// Suffix of files being deleted: renaming to it is the commit point of a deletion.
 pub(crate) const DELETED_SUFFIX: &str = ".deleted";
 
+/// `<base>.log.cleaned`: a cleaner output not yet committed.
+pub(crate) fn cleaned_path(dir: &Path, base_offset: i64) -> PathBuf {
+    let log = crate::segment::segment_path(dir, base_offset, LOG_SUFFIX);
+    PathBuf::from(format!("{}{}", log.display(), open::CLEANED_SUFFIX))
+}
+
+/// `<base>.log.swap`: a committed cleaner output replacing the segments it covers.
+pub(crate) fn swap_path(dir: &Path, base_offset: i64) -> PathBuf {
+    let log = crate::segment::segment_path(dir, base_offset, LOG_SUFFIX);
+    PathBuf::from(format!("{}{}", log.display(), open::SWAP_SUFFIX))
+}
+
 /// One topic-partition's log. Lives on the shard that opened it (`!Send`); every method takes
 /// `&self` so several tasks of that shard may use it at once. Appends, flushes, truncation and
-/// retention are serialised by an internal write lock; reads never take it.
+/// retention are serialised by an internal write lock; reads never take it. Whoever removes or
+/// replaces sealed segments (retention, truncation, DeleteRecords, the cleaner's swap, close)
+/// first takes `segments_change`, then the write lock if it needs it.
 pub struct PartitionLog {
     pub(crate) topic: String,
     pub(crate) partition: i32,
@@ -41,6 +56,9 @@ pub struct PartitionLog {
     /// Sorted by base offset; the last one is the active segment. Never borrowed across awaits.
     pub(crate) segments: RefCell<Vec<Rc<Segment>>>,
     pub(crate) write: RwLock<WriteState>,
+    /// Serialises changes to the sealed segments; appends never take it.
+    pub(crate) segments_change: RwLock<()>,
+    pub(crate) cleaner_state: RefCell<CleanerLogState>,
     pub(crate) log_start_offset: Cell<i64>,
     pub(crate) log_end_offset: Cell<i64>,
     pub(crate) flushed_offset: Cell<i64>,
@@ -155,6 +173,17 @@ impl PartitionLog {
         Ok(guard)
     }
 
+    /// Takes `segments_change` (before the write lock, never after it).
+    pub(crate) async fn lock_segments_change(&self) -> Result<RwLockWriteGuard<'_, ()>, LogError> {
+        let guard = self
+            .segments_change
+            .write()
+            .await
+            .map_err(|_| LogError::Closed { name: self.name() })?;
+        self.check_open()?;
+        Ok(guard)
+    }
+
     pub(crate) fn active_segment(&self) -> Rc<Segment> {
         let segments = self.segments.borrow();
         match segments.last() {
@@ -212,6 +241,7 @@ impl PartitionLog {
     /// Flushes, seals the active segment's files (truncate to logical size, index files) and
     /// writes the recovery point. Afterwards every call fails with `LogError::Closed`.
     pub(crate) async fn close(&self) -> Result<(), LogError> {
+        let _change = self.lock_segments_change().await?;
         let mut guard = self.lock().await?;
         self.store_epochs_if_dirty().await?;
         guard.appender.finish().await?;

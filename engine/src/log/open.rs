@@ -25,6 +25,7 @@ use super::checkpoint;
 use super::{PartitionLog, WriteState, DELETED_SUFFIX};
 use crate::batch_cache::BatchCache;
 use crate::buffer_pool::BufferPool;
+use crate::compaction::dirty::CleanerLogState;
 use crate::error::LogError;
 use crate::segment::appender::align_down;
 use crate::segment::{
@@ -76,6 +77,7 @@ pub(crate) async fn open_log(
     let recovery_point = checkpoint::read_recovery_point(storage, &dir).await?;
     let log_start_stored = checkpoint::read_log_start(storage, &dir).await?;
     let mut epochs = checkpoint::read_leader_epochs(storage, &dir).await?;
+    let first_dirty_offset = checkpoint::read_cleaner_offset(storage, &dir).await?;
 
     let mut bases = Vec::new();
     for path in storage
@@ -140,6 +142,11 @@ pub(crate) async fn open_log(
         config: RefCell::new(config),
         segments: RefCell::new(segments),
         write: RwLock::new(WriteState { appender }),
+        segments_change: RwLock::new(()),
+        cleaner_state: RefCell::new(CleanerLogState {
+            first_dirty_offset,
+            ..CleanerLogState::default()
+        }),
         log_start_offset: Cell::new(log_start),
         log_end_offset: Cell::new(log_end),
         flushed_offset: Cell::new(log_end),

@@ -1,5 +1,7 @@
 //! Retention: whole sealed segments past `retention.ms` or beyond `retention.bytes` are deleted
 //! (oldest first, so a crash leaves a suffix of the log) and the log start offset advances.
+//! Time and size apply only when `cleanup.policy` includes `delete`; segments below the log
+//! start go either way.
 
 use super::checkpoint;
 use super::PartitionLog;
@@ -10,6 +12,7 @@ impl PartitionLog {
     /// then oldest sealed segments while the log exceeds `retention.bytes`, and segments wholly
     /// below the log start. The active segment is never deleted. Returns segments deleted.
     pub async fn apply_retention(&self, now_ms: i64) -> Result<usize, LogError> {
+        let _change = self.lock_segments_change().await?;
         let _guard = self.lock().await?;
         let config = self.config();
         let mut total_bytes = self.size_bytes() as i64;
@@ -18,9 +21,11 @@ impl PartitionLog {
             let segments = self.segments.borrow();
             let sealed = &segments[..segments.len() - 1];
             for segment in sealed {
-                let expired = config.retention_ms >= 0
+                let expired = config.retention_applies()
+                    && config.retention_ms >= 0
                     && now_ms - segment.max_timestamp() > config.retention_ms;
-                let oversize = config.retention_bytes >= 0
+                let oversize = config.retention_applies()
+                    && config.retention_bytes >= 0
                     && total_bytes - segment.size_bytes() as i64 >= config.retention_bytes;
                 let below_start = segment.next_offset() <= self.log_start_offset.get();
                 if !(expired || oversize || below_start) {

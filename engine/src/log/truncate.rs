@@ -17,6 +17,7 @@ impl PartitionLog {
     /// becomes the active one. Truncating at or below the log start empties the log and
     /// restarts it at `offset`. The leader-epoch cache drops epochs starting past the new end.
     pub async fn truncate_to(&self, offset: i64) -> Result<(), LogError> {
+        let _change = self.lock_segments_change().await?;
         let mut guard = self.lock().await?;
         if offset >= self.log_end_offset.get() {
             return Ok(());
@@ -110,6 +111,7 @@ impl PartitionLog {
     /// `OffsetOutOfRange`, and sealed segments wholly below it are deleted. The new start is
     /// checkpointed (fsynced) before any file is deleted.
     pub async fn delete_records_before(&self, offset: i64) -> Result<(), LogError> {
+        let _change = self.lock_segments_change().await?;
         let _guard = self.lock().await?;
         if offset > self.log_end_offset.get() {
             return Err(LogError::InvalidArgument {

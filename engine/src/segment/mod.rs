@@ -123,6 +123,12 @@ impl Segment {
         Ok(file)
     }
 
+    /// Sets the read-path handle to an already open file (the cleaner opens it on the `.swap`
+    /// name, before the rename that gives the segment its `.log` name).
+    pub(crate) fn set_reader(&self, reader: Rc<dyn SegmentReader>) {
+        *self.reader.borrow_mut() = Some(reader);
+    }
+
     /// Drops the cached read fd (before the file is renamed or truncated).
     pub(crate) fn close_reader(&self) {
         self.reader.borrow_mut().take();

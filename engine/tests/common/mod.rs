@@ -2,7 +2,9 @@
 //! configurations, batch builders and a reader that concatenates a read's chunks.
 #![allow(dead_code)]
 
+pub mod crash_storage;
 pub mod gated_storage;
+pub mod keyed;
 
 use std::future::Future;
 use std::path::Path;

@@ -132,6 +132,12 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
         config.flush_interval_ms,
         config.retention_check_interval_ms,
     );
+    crate::partition::cleaner::spawn(
+        &ctx,
+        &partitions,
+        config.cleaner_backoff_ms,
+        config.cleaner_dedupe_buffer_bytes,
+    );
     let stop_watch = glommio::spawn_local(watch_for_stop(ctx.clone(), cluster.clone()));
     let services = Rc::new(Services {
         ctx: ctx.clone(),

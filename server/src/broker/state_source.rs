@@ -33,6 +33,7 @@ impl StateSource for ShardStateSource {
     }
 
     fn partitions(&self) -> Vec<PartitionState> {
+        let now_ms = crate::util::now_ms();
         self.partitions
             .all()
             .iter()
@@ -42,6 +43,7 @@ impl StateSource for ShardStateSource {
                 log_start_offset: partition.log_start_offset(),
                 log_end_offset: partition.log_end_offset(),
                 bytes: partition.log().size_bytes(),
+                cleaner: crate::partition::cleaner::log_state(partition, now_ms),
             })
             .collect()
     }

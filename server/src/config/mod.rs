@@ -223,6 +223,13 @@ pub struct BrokerConfig {
     /// `--metrics-listen`: Prometheus endpoint (None: `metrics::METRICS_LISTEN_DEFAULT`).
     #[serde(rename = "sluice.metrics.listen")]
     pub metrics_listen: Option<SocketAddr>,
+    /// `log.cleaner.backoff.ms`: how long a shard's cleaner sleeps when no log needs cleaning.
+    #[serde(rename = "log.cleaner.backoff.ms")]
+    pub cleaner_backoff_ms: u64,
+    /// `log.cleaner.dedupe.buffer.size`: offset-map memory of each shard's cleaner (Kafka's
+    /// value is shared by its cleaner threads; here each shard has one cleaner).
+    #[serde(rename = "log.cleaner.dedupe.buffer.size")]
+    pub cleaner_dedupe_buffer_bytes: usize,
     /// Write sizes of the engine's segment appenders: not a setting but measured, from
     /// `<data>/iotune.toml` when `sluice iotune` has run (see `main::apply_io_properties`).
     #[serde(skip)]
@@ -278,6 +285,9 @@ impl Default for BrokerConfig {
             offsets_snapshot_records: 10_000,
             offsets_segment_bytes: 16 * 1024 * 1024,
             metrics_listen: None,
+            cleaner_backoff_ms: 15_000,
+            cleaner_dedupe_buffer_bytes:
+                sluice_engine::compaction::cleaner::DEDUPE_BUFFER_BYTES_DEFAULT,
             write_tuning: sluice_engine::WriteTuning::default(),
         }
     }

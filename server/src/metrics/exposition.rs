@@ -56,6 +56,7 @@ impl Collector for ScrapeCollector {
         encode_shard_state(&mut encoder, shards)?;
         encode_cluster(&mut encoder, shards)?;
         encode_offsets(&mut encoder, shards)?;
+        super::cleaner::encode(&mut encoder, shards)?;
         encode_runtime(&mut encoder, shards)
     }
 }
@@ -71,7 +72,7 @@ fn api_name(api_key: i16) -> String {
     }
 }
 
-fn counters(
+pub(super) fn counters(
     encoder: &mut DescriptorEncoder,
     name: &str,
     help: &str,
@@ -90,7 +91,7 @@ fn counters(
     Ok(())
 }
 
-fn gauges(
+pub(super) fn gauges(
     encoder: &mut DescriptorEncoder,
     name: &str,
     help: &str,
@@ -627,6 +628,7 @@ mod tests {
                 log_start_offset: 0,
                 log_end_offset: 100,
                 bytes: 4096,
+                cleaner: None,
             }],
             committed: vec![CommittedOffset {
                 group: "a \"quoted\" group\n".to_string(),

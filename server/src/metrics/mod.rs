@@ -13,6 +13,7 @@
 //! the one state snapshot per shard per scrape.
 
 pub mod cell;
+pub mod cleaner;
 pub mod exposition;
 pub mod hooks;
 pub mod http;

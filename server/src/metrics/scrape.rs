@@ -34,6 +34,7 @@ pub struct ShardReport {
     /// Aligned with [`Stage::ALL`].
     pub stages: Vec<HistogramSnapshot>,
     pub fetch_long_polls_waiting: i64,
+    pub cleaner: super::cleaner::CleanerReport,
     /// None when the shard did not answer within [`STATE_WAIT_MAX`].
     pub state: Option<ShardState>,
 }
@@ -101,6 +102,7 @@ pub fn read_cells(metrics: &ShardMetrics) -> ShardReport {
             .map(|stage| metrics.stage(*stage).snapshot())
             .collect(),
         fetch_long_polls_waiting: metrics.fetch_long_polls_waiting.get(),
+        cleaner: metrics.cleaner.report(),
         state: None,
     }
 }

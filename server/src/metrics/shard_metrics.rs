@@ -83,6 +83,8 @@ pub struct ShardMetrics {
     /// Fetches of this shard's connections now in their long-poll wait (tests wait for it
     /// before appending; operators see idle consumers).
     pub fetch_long_polls_waiting: Gauge,
+    /// The shard's log cleaner.
+    pub cleaner: super::cleaner::CleanerMetrics,
 }
 
 impl ShardMetrics {
@@ -96,6 +98,7 @@ impl ShardMetrics {
             read_bytes: Counter::default(),
             stages: Default::default(),
             fetch_long_polls_waiting: Gauge::default(),
+            cleaner: Default::default(),
         }
     }
 

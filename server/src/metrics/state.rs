@@ -49,6 +49,8 @@ pub struct PartitionState {
     pub log_start_offset: i64,
     pub log_end_offset: i64,
     pub bytes: u64,
+    /// Set for compacted logs.
+    pub cleaner: Option<super::cleaner::LogCleanerState>,
 }
 
 /// A committed offset of a group coordinated on the shard.

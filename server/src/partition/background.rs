@@ -1,6 +1,7 @@
 //! Per-shard background work on partitions: the periodic group-commit flush
 //! (`log.flush.interval.ms`, default 10 ms), which bounds how much acks=0/1 data a crash can
-//! lose and how long it stays unreadable, and retention.
+//! lose and how long it stays unreadable, and retention. The log cleaner has its own task
+//! (`cleaner.rs`).
 
 use std::rc::Rc;
 use std::time::Duration;

@@ -12,6 +12,7 @@
 
 pub mod append;
 pub mod background;
+pub mod cleaner;
 pub mod flush;
 pub mod list_offsets;
 pub mod messages;

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use sluice_engine::{LogConfig, TimestampType};
+use sluice_engine::{CleanupPolicy, CompactionConfig, LogConfig, TimestampType};
 
 use crate::config::BrokerConfig;
 
@@ -15,12 +15,20 @@ pub const SEGMENT_MS: &str = "segment.ms";
 pub const MAX_MESSAGE_BYTES: &str = "max.message.bytes";
 pub const MESSAGE_TIMESTAMP_TYPE: &str = "message.timestamp.type";
 pub const CLEANUP_POLICY: &str = "cleanup.policy";
+pub const MIN_CLEANABLE_DIRTY_RATIO: &str = "min.cleanable.dirty.ratio";
+pub const MIN_COMPACTION_LAG_MS: &str = "min.compaction.lag.ms";
+pub const MAX_COMPACTION_LAG_MS: &str = "max.compaction.lag.ms";
+pub const DELETE_RETENTION_MS: &str = "delete.retention.ms";
 
 /// Every topic config key Sluice accepts, in the order DescribeConfigs lists them.
-pub const SUPPORTED_KEYS: [&str; 7] = [
+pub const SUPPORTED_KEYS: [&str; 11] = [
     CLEANUP_POLICY,
+    DELETE_RETENTION_MS,
+    MAX_COMPACTION_LAG_MS,
     MAX_MESSAGE_BYTES,
     MESSAGE_TIMESTAMP_TYPE,
+    MIN_CLEANABLE_DIRTY_RATIO,
+    MIN_COMPACTION_LAG_MS,
     RETENTION_BYTES,
     RETENTION_MS,
     SEGMENT_BYTES,
@@ -71,6 +79,8 @@ impl TopicConfigs {
         if let Some(value) = self.overrides.get(key) {
             return Some(value.clone());
         }
+        // Kafka's defaults (no broker-wide overrides of these yet).
+        let compaction = CompactionConfig::default();
         let default = match key {
             RETENTION_MS => broker.retention_ms.to_string(),
             RETENTION_BYTES => broker.retention_bytes.to_string(),
@@ -79,6 +89,10 @@ impl TopicConfigs {
             MAX_MESSAGE_BYTES => broker.max_message_bytes.to_string(),
             MESSAGE_TIMESTAMP_TYPE => broker.message_timestamp_type.clone(),
             CLEANUP_POLICY => "delete".to_string(),
+            MIN_CLEANABLE_DIRTY_RATIO => compaction.min_cleanable_dirty_ratio.to_string(),
+            MIN_COMPACTION_LAG_MS => compaction.min_compaction_lag_ms.to_string(),
+            MAX_COMPACTION_LAG_MS => compaction.max_compaction_lag_ms.to_string(),
+            DELETE_RETENTION_MS => compaction.delete_retention_ms.to_string(),
             _ => return None,
         };
         Some(default)
@@ -95,6 +109,17 @@ impl TopicConfigs {
             Some("LogAppendTime") => TimestampType::LogAppendTime,
             _ => TimestampType::CreateTime,
         };
+        let policy = self.value(CLEANUP_POLICY, broker).unwrap_or_default();
+        let policies: Vec<&str> = policy.split(',').map(str::trim).collect();
+        let compact = policies.contains(&"compact").then(|| CompactionConfig {
+            min_cleanable_dirty_ratio: self
+                .value(MIN_CLEANABLE_DIRTY_RATIO, broker)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or_else(|| panic!("validated {MIN_CLEANABLE_DIRTY_RATIO} must parse")),
+            min_compaction_lag_ms: int(MIN_COMPACTION_LAG_MS),
+            max_compaction_lag_ms: int(MAX_COMPACTION_LAG_MS),
+            delete_retention_ms: int(DELETE_RETENTION_MS),
+        });
         LogConfig {
             segment_bytes: int(SEGMENT_BYTES) as u64,
             segment_ms: int(SEGMENT_MS),
@@ -103,6 +128,10 @@ impl TopicConfigs {
             retention_bytes: int(RETENTION_BYTES),
             max_message_bytes: int(MAX_MESSAGE_BYTES) as u32,
             timestamp_type,
+            cleanup_policy: CleanupPolicy {
+                delete: policies.contains(&"delete"),
+                compact,
+            },
         }
     }
 }
@@ -138,9 +167,26 @@ fn validate(key: &str, value: &str) -> Result<(), ConfigError> {
             "CreateTime" | "LogAppendTime" => Ok(()),
             _ => bad("must be CreateTime or LogAppendTime"),
         },
-        CLEANUP_POLICY => match value {
-            "delete" => Ok(()),
-            _ => bad("only 'delete' is supported: Sluice has no log compaction yet"),
+        CLEANUP_POLICY => {
+            let policies: Vec<&str> = value.split(',').map(str::trim).collect();
+            let known = policies.iter().all(|p| *p == "delete" || *p == "compact");
+            if known && !value.is_empty() {
+                Ok(())
+            } else {
+                bad("must be delete, compact, or both (compact,delete)")
+            }
+        }
+        MIN_CLEANABLE_DIRTY_RATIO => match value.parse::<f64>() {
+            Ok(v) if (0.0..=1.0).contains(&v) => Ok(()),
+            _ => bad("must be a number between 0 and 1"),
+        },
+        MIN_COMPACTION_LAG_MS | DELETE_RETENTION_MS => match parse {
+            Ok(v) if v >= 0 => Ok(()),
+            _ => bad("must be an integer >= 0"),
+        },
+        MAX_COMPACTION_LAG_MS => match parse {
+            Ok(v) if v >= 1 => Ok(()),
+            _ => bad("must be a positive integer"),
         },
         _ => Err(ConfigError::UnknownKey(key.to_string())),
     }
@@ -151,11 +197,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn compaction_is_refused_with_a_clear_error() {
+    fn cleanup_policies_resolve_to_retention_and_compaction() {
+        let broker = BrokerConfig::default();
         let mut configs = TopicConfigs::default();
-        let err = configs.set(CLEANUP_POLICY, "compact").unwrap_err();
-        assert!(err.to_string().contains("compaction"));
-        assert!(configs.overrides.is_empty());
+        let log = configs.log_config(&broker);
+        assert!(log.cleanup_policy.delete && log.cleanup_policy.compact.is_none());
+        configs
+            .set(CLEANUP_POLICY, "compact")
+            .expect("valid config");
+        configs
+            .set(MIN_CLEANABLE_DIRTY_RATIO, "0.01")
+            .expect("valid config");
+        configs
+            .set(DELETE_RETENTION_MS, "100")
+            .expect("valid config");
+        let log = configs.log_config(&broker);
+        assert!(!log.cleanup_policy.delete, "compact alone: no retention");
+        let compact = log.cleanup_policy.compact.expect("compacted");
+        assert_eq!(compact.min_cleanable_dirty_ratio, 0.01);
+        assert_eq!(compact.delete_retention_ms, 100);
+        configs
+            .set(CLEANUP_POLICY, "compact, delete")
+            .expect("valid config");
+        let log = configs.log_config(&broker);
+        assert!(log.cleanup_policy.delete && log.cleanup_policy.compact.is_some());
+        for bad in ["", "compacted", "delete,nope"] {
+            assert!(configs.set(CLEANUP_POLICY, bad).is_err(), "{bad:?}");
+        }
+        assert!(configs.set(MIN_CLEANABLE_DIRTY_RATIO, "1.5").is_err());
+        assert!(configs.set(MAX_COMPACTION_LAG_MS, "0").is_err());
     }
 
     #[test]
