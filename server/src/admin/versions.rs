@@ -14,6 +14,7 @@ pub const DELETE_TOPICS: VersionRange = range(1, 6);
 pub const DESCRIBE_CONFIGS: VersionRange = range(1, 4);
 pub const INCREMENTAL_ALTER_CONFIGS: VersionRange = range(0, 1);
 pub const DESCRIBE_CLUSTER: VersionRange = range(0, 2);
+pub const DESCRIBE_QUORUM: VersionRange = range(0, 1);
 pub const LIST_GROUPS: VersionRange = range(0, 5);
 pub const FIND_COORDINATOR: VersionRange = range(0, 6);
 pub const DESCRIBE_GROUPS: VersionRange = range(0, 6);

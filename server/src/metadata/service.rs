@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::messages::{AdminOp, AdminResult, MetadataReply, MetadataRequest};
-use crate::cluster::wire::{ControllerReply, ControllerRequest};
 use crate::cluster::raft_node::QuorumView;
+use crate::cluster::wire::{ControllerReply, ControllerRequest};
 use crate::cluster::{ClusterService, CONTROLLER_SHARD};
 use crate::config::BrokerConfig;
 use crate::error_code::ResponseError;

@@ -5,9 +5,7 @@
 
 use std::rc::Rc;
 
-use kafka_protocol::messages::describe_quorum_response::{
-    PartitionData, ReplicaState, TopicData,
-};
+use kafka_protocol::messages::describe_quorum_response::{PartitionData, ReplicaState, TopicData};
 use kafka_protocol::messages::{BrokerId, DescribeQuorumRequest, DescribeQuorumResponse};
 use kafka_protocol::protocol::VersionRange;
 
