@@ -12,8 +12,11 @@ use std::time::Duration;
 use common::broker::BrokerOptions;
 use common::clients;
 use common::cluster::Cluster;
+use common::kafka::produce_request;
 use common::process::run_with_timeout;
+use common::records::{encode_batch, now_ms, numbered_record};
 use common::wait::wait_until;
+use kafka_protocol::messages::ProduceRequest;
 
 const BROKERS: usize = 3;
 const SPREAD_PARTITIONS: i32 = 9;
@@ -23,6 +26,7 @@ const MESSAGES: usize = 2_000;
 const PARTITIONS: usize = 6;
 const METADATA_TIMEOUT: Duration = Duration::from_secs(30);
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(300);
+const NOT_LEADER_OR_FOLLOWER: i16 = 6;
 
 #[test]
 fn three_brokers_list_each_other_and_spread_leaders() {
@@ -59,6 +63,7 @@ fn three_brokers_list_each_other_and_spread_leaders() {
                     .then_some(leaders)
             },
         );
+        not_the_leader_names_the_leader(&cluster, index, &leaders);
         let distinct: BTreeSet<i32> = leaders.iter().copied().collect();
         assert_eq!(
             distinct.len(),
@@ -74,6 +79,39 @@ fn three_brokers_list_each_other_and_spread_leaders() {
             );
         }
     }
+}
+
+/// A produce to a partition broker `index` does not lead gets NOT_LEADER_OR_FOLLOWER with the
+/// KIP-951 hint: the current leader and its endpoint.
+fn not_the_leader_names_the_leader(cluster: &Cluster, index: usize, leaders: &[i32]) {
+    let me = cluster.node_ids[index];
+    let (partition, leader) = leaders
+        .iter()
+        .enumerate()
+        .find(|(_, leader)| **leader != me)
+        .map(|(p, l)| (p as i32, *l))
+        .expect("a partition another broker leads");
+    let mut conn = cluster.brokers[index].connect();
+    let version = conn.version_for::<ProduceRequest>(10, 11);
+    let batch = encode_batch(&[numbered_record("hint", 0, now_ms())]);
+    let response = conn.request(version, &produce_request("spread", partition, batch, 1));
+    let answer = &response.responses[0].partition_responses[0];
+    assert_eq!(answer.error_code, NOT_LEADER_OR_FOLLOWER);
+    assert_eq!(answer.current_leader.leader_id.0, leader);
+    let leader_index = cluster
+        .node_ids
+        .iter()
+        .position(|id| *id == leader)
+        .expect("a node");
+    let endpoint = response
+        .node_endpoints
+        .iter()
+        .find(|e| e.node_id.0 == leader)
+        .expect("the leader's endpoint");
+    assert_eq!(
+        endpoint.port,
+        i32::from(cluster.brokers[leader_index].addr().port())
+    );
 }
 
 fn round_trip_args(bootstrap: &str, prefix: &str) -> Vec<String> {

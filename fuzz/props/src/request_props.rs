@@ -93,6 +93,7 @@ pub fn visit_request<V: RequestVisitor>(api_key: ApiKey, visitor: V) -> Option<V
         ApiKey::IncrementalAlterConfigs => visitor.visit::<IncrementalAlterConfigsRequest>(),
         ApiKey::OffsetDelete => visitor.visit::<OffsetDeleteRequest>(),
         ApiKey::DescribeCluster => visitor.visit::<DescribeClusterRequest>(),
+        ApiKey::DescribeQuorum => visitor.visit::<DescribeQuorumRequest>(),
         _ => return None,
     })
 }

@@ -14,8 +14,10 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use bytes::Bytes;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
-use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
+use kafka_protocol::messages::produce_response::{
+    NodeEndpoint, PartitionProduceResponse, TopicProduceResponse,
+};
+use kafka_protocol::messages::{BrokerId, ProduceRequest, ProduceResponse, TopicName};
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 
 use sluice_engine::batch::{self, HEADER_BYTES, LOG_OVERHEAD_BYTES};
@@ -25,12 +27,15 @@ use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::metadata::MetadataService;
 use crate::partition::messages::{ProducePart, ProducePartResult};
 use crate::partition::PartitionService;
+use crate::topics::ClusterMeta;
 use crate::util::{join_all, now_ms};
 
 /// Advertised from 0 because librdkafka misbehaves when Produce's minimum is above 0
 /// (KAFKA-18659); versions below [`CODEC_VERSION_MIN`] (message format v0/v1) are refused.
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 11 };
 pub const CODEC_VERSION_MIN: i16 = 3;
+/// KIP-951 leader hints (current leader, node endpoints) exist from v10.
+const LEADER_HINTS_VERSION_MIN: i16 = 10;
 
 const ACKS_NONE: i16 = 0;
 const ACKS_LEADER: i16 = 1;
@@ -92,6 +97,8 @@ pub async fn handle(
     let acks = body.acks;
     let topic_names: Vec<TopicName> = body.topic_data.iter().map(|t| t.name.clone()).collect();
     let (mut slots, work) = route(&partitions, metadata, body);
+    // KIP-951: a NOT_LEADER_OR_FOLLOWER answer names the current leader, from v10.
+    let hints = (request.version >= LEADER_HINTS_VERSION_MIN).then(|| metadata.meta());
     if acks != ACKS_NONE && acks != ACKS_LEADER && acks != ACKS_ALL {
         for slot in slots.iter_mut() {
             let message = format!("acks must be 0, 1 or -1, not {acks}");
@@ -110,9 +117,13 @@ pub async fn handle(
         },
         ACKS_ALL => Ok(Outcome::Deferred(Box::pin(async move {
             flush(&partitions, &mut slots).await;
-            Ok(Some(request.respond(&response(&topic_names, slots))?))
+            let response = response(&topic_names, slots, hints.as_deref());
+            Ok(Some(request.respond(&response)?))
         }))),
-        _ => Ok(request.respond(&response(&topic_names, slots))?.into()),
+        _ => {
+            let response = response(&topic_names, slots, hints.as_deref());
+            Ok(request.respond(&response)?.into())
+        }
     }
 }
 
@@ -240,7 +251,12 @@ async fn flush(partitions: &PartitionService, slots: &mut [Slot]) {
     }
 }
 
-fn response(topic_names: &[TopicName], slots: Vec<Slot>) -> ProduceResponse {
+fn response(
+    topic_names: &[TopicName],
+    slots: Vec<Slot>,
+    hints: Option<&ClusterMeta>,
+) -> ProduceResponse {
+    let mut hinted_leaders = std::collections::BTreeSet::new();
     let mut topics: Vec<TopicProduceResponse> = topic_names
         .iter()
         .map(|name| {
@@ -259,10 +275,31 @@ fn response(topic_names: &[TopicName], slots: Vec<Slot>) -> ProduceResponse {
         if slot.result.error_code != NONE {
             partition.error_message = slot.result.error_message.map(StrBytes::from_string);
         }
+        if slot.result.error_code == ResponseError::NotLeaderOrFollower.code() {
+            let state = hints.and_then(|meta| meta.topic(&slot.name)?.state(slot.index));
+            if let Some(state) = state {
+                partition.current_leader.leader_id = BrokerId(state.leader);
+                partition.current_leader.leader_epoch = state.leader_epoch;
+                hinted_leaders.insert(state.leader);
+            }
+        }
         topics[slot.topic].partition_responses.push(partition);
     }
     let mut response = ProduceResponse::default();
     response.responses = topics;
+    if let Some(meta) = hints {
+        response.node_endpoints = hinted_leaders
+            .into_iter()
+            .filter_map(|id| {
+                let (host, port) = meta.endpoint(id)?;
+                let mut node = NodeEndpoint::default();
+                node.node_id = BrokerId(id);
+                node.host = StrBytes::from_string(host);
+                node.port = i32::from(port);
+                Some(node)
+            })
+            .collect();
+    }
     response
 }
 
