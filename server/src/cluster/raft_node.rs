@@ -58,6 +58,11 @@ pub struct RaftNode {
     controller_ticking: Cell<bool>,
     /// When each peer was last heard from (ms since the epoch).
     peer_contact_ms: RefCell<BTreeMap<i32, u64>>,
+    /// The last log index when this node became leader (its own first entry included): the
+    /// controller decides nothing before the image has applied it, since entries of earlier
+    /// terms may still be uncommitted then, and a decision on an image without them could
+    /// contradict them (a topic created twice).
+    leader_ready_offset: Cell<u64>,
 }
 
 /// The quorum as the leader sees it (Kafka's DescribeQuorum).
@@ -128,6 +133,7 @@ impl RaftNode {
             snapshot_offset: Cell::new(snapshot_offset),
             controller_ticking: Cell::new(false),
             peer_contact_ms: RefCell::new(BTreeMap::new()),
+            leader_ready_offset: Cell::new(u64::MAX),
         }))
     }
 
@@ -387,6 +393,7 @@ impl RaftNode {
         }
         let leading = status.role == Role::Leader;
         if leading && !self.was_leader.get() {
+            self.leader_ready_offset.set(status.last_index);
             let image = self.image();
             self.controller
                 .borrow_mut()
@@ -573,7 +580,7 @@ impl RaftNode {
         let Ok(_permit) = self.command_lock.acquire_permit(1).await else {
             return not_controller();
         };
-        if !self.is_leader() {
+        if !self.is_leader() || !self.caught_up_as_leader().await {
             return not_controller();
         }
         let image = self.image();
@@ -623,6 +630,31 @@ impl RaftNode {
     }
 }
 
+impl RaftNode {
+    /// Waits (bounded) until the image includes every entry the log had when this node became
+    /// leader; false if it does not in time or leadership is lost meanwhile.
+    async fn caught_up_as_leader(&self) -> bool {
+        let deadline = std::time::Instant::now() + Duration::from_millis(CONTROLLER_REQUEST_MS_MAX);
+        loop {
+            if !self.is_leader() {
+                return false;
+            }
+            if self.image.borrow().offset >= self.leader_ready_offset.get() {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            let generation = self.image_changed.generation();
+            futures_lite::future::or(self.image_changed.changed_since(generation), async {
+                glommio::timer::sleep(left.min(Duration::from_millis(RAFT_TICK_MS))).await;
+            })
+            .await;
+        }
+    }
+}
+
 fn refused(err: ControllerError) -> ControllerReply {
     let code = match err.kind {
         ErrorKind::TopicAlreadyExists => ResponseError::TopicAlreadyExists,
@@ -648,6 +680,10 @@ fn is_no_space(err: &sluice_controller::quorum::DiskError) -> bool {
 }
 
 /// Applies one committed entry; an empty one is Raft's own (a new leader's first entry).
+/// An entry that cannot be applied is skipped (the image only takes its offset): every node
+/// reads the same log and decides the same, so they stay identical, and the one error line
+/// says what was skipped. An unreadable entry (a record type this version does not know)
+/// stops the node instead: skipping it could diverge from newer nodes that apply it.
 fn apply_entry(image: &mut MetadataImage, index: u64, data: &[u8]) -> Result<(), String> {
     let batch = if data.is_empty() {
         RecordBatch::default()
@@ -655,9 +691,13 @@ fn apply_entry(image: &mut MetadataImage, index: u64, data: &[u8]) -> Result<(),
         RecordBatch::decode(data)
             .map_err(|err| format!("metadata log entry {index} is unreadable: {err}"))?
     };
-    image
-        .apply(index, &batch)
-        .map_err(|err| format!("metadata log entry {index} cannot be applied: {err}"))
+    if let Err(err) = image.apply(index, &batch) {
+        tracing::error!(index, "skipping a metadata log entry that cannot be applied: {err}");
+        image
+            .apply(index, &RecordBatch::default())
+            .map_err(|err| format!("metadata log entry {index}: {err}"))?;
+    }
+    Ok(())
 }
 
 /// A seed for the controller's placement choices: differs per process, so that leaders of
