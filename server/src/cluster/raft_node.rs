@@ -692,7 +692,10 @@ fn apply_entry(image: &mut MetadataImage, index: u64, data: &[u8]) -> Result<(),
             .map_err(|err| format!("metadata log entry {index} is unreadable: {err}"))?
     };
     if let Err(err) = image.apply(index, &batch) {
-        tracing::error!(index, "skipping a metadata log entry that cannot be applied: {err}");
+        tracing::error!(
+            index,
+            "skipping a metadata log entry that cannot be applied: {err}"
+        );
         image
             .apply(index, &RecordBatch::default())
             .map_err(|err| format!("metadata log entry {index}: {err}"))?;
