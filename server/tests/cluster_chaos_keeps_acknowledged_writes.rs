@@ -1,7 +1,9 @@
 //! Chaos on a three-broker cluster under `sluice-loadgen --verify`: every cycle runs a
 //! producer (`--acks all`, 8 partitions spread over the brokers) while one broker, chosen at
 //! random (the active controller included), is either killed with -9 and restarted, or
-//! stopped with SIGSTOP for 1-4 s and continued. At the end `sluice-loadgen verify` reads every
+//! stopped with SIGSTOP for 1-4 s and continued; in the second test, with each broker in its
+//! own network namespace, it is cut off from the other brokers for 1-5 s (the test and the
+//! producer still reach it), then healed. At the end `sluice-loadgen verify` reads every
 //! partition back: no acknowledged write lost, no offset holding two values, no read going
 //! backwards, nothing corrupt. Duplicates and reorderings from client retries are counted,
 //! not failed (the producer is not idempotent).
@@ -22,8 +24,9 @@ use std::time::{Duration, Instant};
 
 use common::broker::BrokerOptions;
 use common::clients::under_ci;
-use common::cluster::Cluster;
+use common::cluster::{Cluster, Place};
 use common::kafka::create_topic;
+use common::netns::NetLab;
 use common::process::ChildGuard;
 use common::records::TestRng;
 
@@ -38,6 +41,10 @@ const FAULT_AFTER_MS_MIN: u64 = 200;
 const FAULT_AFTER_MS_MAX: u64 = 2_500;
 const STOP_MS_MIN: u64 = 1_000;
 const STOP_MS_MAX: u64 = 4_000;
+/// Long enough, at its longest, for the controller to fence the cut-off broker (3 s sessions).
+const CUT_MS_MAX: u64 = 5_000;
+const NETNS_CLIENT_PORT: u16 = 19_092;
+const NETNS_CONTROLLER_PORT: u16 = 19_093;
 const RATE_MSGS_PER_S: u32 = 2_000;
 const LOADGEN_TIMEOUT: Duration = Duration::from_secs(120);
 const VERIFY_TIMEOUT: Duration = Duration::from_secs(600);
@@ -76,8 +83,57 @@ fn between(rng: &mut TestRng, low: u64, high: u64) -> u64 {
     low + rng.below(high - low + 1)
 }
 
+/// What may happen to the chosen broker in a cycle.
+#[derive(Clone, Copy)]
+enum Faults {
+    /// kill -9 and restart, or SIGSTOP and SIGCONT.
+    Process,
+    /// Cut off from the other brokers (network namespaces), then healed.
+    Network,
+}
+
 #[test]
 fn acknowledged_writes_survive_kills_and_stops_of_any_broker() {
+    let options = BrokerOptions::default().config(FAST_FENCING);
+    run(
+        Faults::Process,
+        None,
+        |options| Cluster::start(BROKERS, options),
+        options,
+    );
+}
+
+#[test]
+fn acknowledged_writes_survive_network_partitions_of_any_broker() {
+    let Some(lab) = NetLab::create(BROKERS) else {
+        return;
+    };
+    let options = BrokerOptions::default().config(FAST_FENCING);
+    let places = |_: &NetLab| -> Vec<Place> {
+        (0..BROKERS)
+            .map(|node| Place {
+                host: lab.node_ip(node),
+                client_port: NETNS_CLIENT_PORT,
+                controller_port: NETNS_CONTROLLER_PORT,
+                prefix: lab.prefix(node),
+            })
+            .collect()
+    };
+    let placed = places(&lab);
+    run(
+        Faults::Network,
+        Some(&lab),
+        move |options| Cluster::start_at(placed, options),
+        options,
+    );
+}
+
+fn run(
+    faults: Faults,
+    lab: Option<&NetLab>,
+    start: impl FnOnce(BrokerOptions) -> Cluster,
+    options: BrokerOptions,
+) {
     let Some(loadgen) = loadgen_binary() else {
         let why = "sluice-loadgen is not built (cargo build -p sluice-loadgen)";
         assert!(!under_ci(), "{why}");
@@ -94,7 +150,7 @@ fn acknowledged_writes_survive_kills_and_stops_of_any_broker() {
         .unwrap_or(0x5eed_c1a5);
     eprintln!("cluster chaos: {cycles} cycles, seed {seed} ({SEED_ENV} to replay)");
     let mut rng = TestRng::new(seed);
-    let mut cluster = Cluster::start(BROKERS, BrokerOptions::default().config(FAST_FENCING));
+    let mut cluster = start(options);
     create_topic(&mut cluster.brokers[0].connect(), TOPIC, PARTITIONS);
     let dir = tempfile::tempdir().expect("temp dir");
     let mut histories = Vec::new();
@@ -140,7 +196,13 @@ fn acknowledged_writes_survive_kills_and_stops_of_any_broker() {
         )));
         let kill = rng.below(2) == 0;
         let node = cluster.node_ids[victim];
-        if kill {
+        if let (Faults::Network, Some(lab)) = (faults, lab) {
+            let cut_ms = between(&mut rng, STOP_MS_MIN, CUT_MS_MAX);
+            lab.isolate(victim);
+            thread::sleep(Duration::from_millis(cut_ms));
+            lab.heal(victim);
+            eprintln!("cycle {cycle}: node {node} cut off for {cut_ms} ms");
+        } else if kill {
             cluster.brokers[victim].kill9();
             cluster.brokers[victim].respawn();
             cluster.brokers[victim].wait_started();
