@@ -59,11 +59,16 @@ impl Scratch {
 /// `sluice start` with `args` (plus a free client port, a metrics port the OS picks and one
 /// core); asserts it refuses with one stderr line containing `expected`.
 fn assert_refused(args: &[&str], expected: &str) {
+    assert_refused_on("127.0.0.1", args, expected);
+}
+
+/// [`assert_refused`] with the client listener on `host`.
+fn assert_refused_on(host: &str, args: &[&str], expected: &str) {
     let port = free_loopback_port();
     let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
     command
         .arg("start")
-        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--listen", &format!("{host}:{port}")])
         .args(["--metrics-listen", "127.0.0.1:0", "--cores", "1"])
         .args(args);
     let finished = run_with_timeout(&mut command, REFUSAL_TIMEOUT, "sluice start");
@@ -142,6 +147,31 @@ fn a_node_id_twice_among_the_voters_is_refused() {
     assert!(
         !data.exists(),
         "a refused configuration creates no data dir"
+    );
+}
+
+#[test]
+fn a_cluster_member_listening_on_every_interface_needs_an_advertised_listener() {
+    let scratch = Scratch::new();
+    let data = scratch.path("data");
+    let controller = free_loopback_port();
+    let voters = format!(
+        "1@127.0.0.1:{controller},2@127.0.0.1:{}",
+        free_loopback_port()
+    );
+    assert_refused_on(
+        "0.0.0.0",
+        &[
+            "--data-dir",
+            arg(&data),
+            "--node-id",
+            "1",
+            "--controller-listen",
+            &format!("127.0.0.1:{controller}"),
+            "--controller-voters",
+            &voters,
+        ],
+        "set advertised.listeners",
     );
 }
 

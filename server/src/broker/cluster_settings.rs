@@ -23,6 +23,20 @@ pub fn from_config(config: &BrokerConfig) -> Result<ClusterSettings, String> {
         Some(endpoint) => (endpoint.host.clone(), endpoint.port),
         None => (config.listen.ip().to_string(), config.listen.port()),
     };
+    // Other brokers hand this endpoint to clients (Kafka refuses the same).
+    let unroutable = advertised_host.is_empty()
+        || advertised_host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_unspecified());
+    if unroutable && voters.len() > 1 {
+        return Err(format!(
+            "node {}: the client listener {} is not an address other brokers can give clients; \
+             set advertised.listeners (e.g. PLAINTEXT://broker1.example:{})",
+            config.node_id,
+            config.listen,
+            config.listen.port()
+        ));
+    }
     Ok(ClusterSettings {
         node_id: config.node_id,
         cluster_id: config.cluster_id.clone(),
