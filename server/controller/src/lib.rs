@@ -8,9 +8,12 @@
 //!   fencing, placement, leader election, topic changes. It turns commands into records.
 //! - [`quorum`]: the Raft quorum (tikv's raft-rs) that agrees on the metadata log, and the
 //!   durable log and hard state on disk.
+//! - [`active`]: the gate between them: when the Raft leader may let the controller decide
+//!   (once its image holds its whole log), one decision at a time, and what became of each.
 //!
 //! The server crate drives these from one shard of each voter (`server/src/cluster`).
 
+pub mod active;
 pub mod controller;
 pub mod image;
 pub mod quorum;
