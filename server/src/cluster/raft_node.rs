@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use glommio::sync::Semaphore;
+use sluice_controller::active::{ActiveGate, Gate, ProposalOutcome};
 use sluice_controller::controller::{
     Controller, ControllerError, CreateTopic, ErrorKind, Heartbeat, Registration,
 };
@@ -26,12 +27,9 @@ use crate::limits::{CONTROLLER_REQUEST_MS_MAX, METADATA_SNAPSHOT_ENTRIES, RAFT_T
 use crate::shard::context::ShardContext;
 use crate::shard::notify::Notify;
 
-/// A proposal waiting for its entry to be committed: the term it was proposed in, and where
-/// to send the outcome (the committed offset, or None when another entry took its index).
-struct Pending {
-    term: u64,
-    done: flume::Sender<Option<u64>>,
-}
+/// Where to send the outcome of a proposal waiting for its entry: the committed offset, or
+/// None when another entry took its index (or its fate is unknown).
+type Pending = flume::Sender<Option<u64>>;
 
 pub struct RaftNode {
     ctx: Rc<ShardContext>,
@@ -48,21 +46,16 @@ pub struct RaftNode {
     /// Something for the Ready loop: a message, a proposal.
     wake: Notify,
     controller: RefCell<Controller>,
-    command_lock: Semaphore,
+    /// When the controller may decide, and what became of its proposals.
+    gate: RefCell<ActiveGate>,
     pending: RefCell<BTreeMap<u64, Pending>>,
     peers: Option<Rc<Peers>>,
-    was_leader: Cell<bool>,
     known_leader: Cell<Option<i32>>,
     elections: Cell<u64>,
     snapshot_offset: Cell<u64>,
     controller_ticking: Cell<bool>,
     /// When each peer was last heard from (ms since the epoch).
     peer_contact_ms: RefCell<BTreeMap<i32, u64>>,
-    /// The last log index when this node became leader (its own first entry included): the
-    /// controller decides nothing before the image has applied it, since entries of earlier
-    /// terms may still be uncommitted then, and a decision on an image without them could
-    /// contradict them (a topic created twice).
-    leader_ready_offset: Cell<u64>,
 }
 
 /// The quorum as the leader sees it (Kafka's DescribeQuorum).
@@ -124,16 +117,14 @@ impl RaftNode {
             image_changed: Notify::default(),
             wake: Notify::default(),
             controller: RefCell::new(controller),
-            command_lock: Semaphore::new(1),
+            gate: RefCell::new(ActiveGate::new()),
             pending: RefCell::new(BTreeMap::new()),
             peers,
-            was_leader: Cell::new(false),
             known_leader: Cell::new(None),
             elections: Cell::new(0),
             snapshot_offset: Cell::new(snapshot_offset),
             controller_ticking: Cell::new(false),
             peer_contact_ms: RefCell::new(BTreeMap::new()),
-            leader_ready_offset: Cell::new(u64::MAX),
         }))
     }
 
@@ -265,7 +256,8 @@ impl RaftNode {
                 image = serde_json::from_slice(&snapshot.data)
                     .map_err(|err| format!("metadata snapshot from the leader: {err}"))?;
                 self.snapshot_offset.set(image.offset);
-                self.fail_pending_through(image.offset);
+                let outcome = self.gate.borrow_mut().snapshot_loaded(image.offset);
+                self.answer(outcome);
                 changed = true;
             }
             for entry in &applied.committed {
@@ -274,10 +266,8 @@ impl RaftNode {
                 }
                 apply_entry(&mut image, entry.index, &entry.data)?;
                 changed = true;
-                if let Some(pending) = self.pending.borrow_mut().remove(&entry.index) {
-                    let outcome = (pending.term == entry.term).then_some(entry.index);
-                    let _ = pending.done.send(outcome);
-                }
+                let outcome = self.gate.borrow_mut().applied(entry.index, entry.term);
+                self.answer(outcome);
             }
             if changed {
                 let offset = image.offset;
@@ -370,11 +360,17 @@ impl RaftNode {
         }
     }
 
-    fn fail_pending_through(&self, offset: u64) {
-        let mut pending = self.pending.borrow_mut();
-        let later = pending.split_off(&(offset + 1));
-        for (_, lost) in std::mem::replace(&mut *pending, later) {
-            let _ = lost.done.send(None);
+    /// Tells the waiter of a proposal what became of it.
+    fn answer(&self, outcome: Option<ProposalOutcome>) {
+        let Some(outcome) = outcome else {
+            return;
+        };
+        let (index, committed) = match outcome {
+            ProposalOutcome::Committed { index } => (index, Some(index)),
+            ProposalOutcome::Lost { index } | ProposalOutcome::Unknown { index } => (index, None),
+        };
+        if let Some(done) = self.pending.borrow_mut().remove(&index) {
+            let _ = done.send(committed);
         }
     }
 
@@ -391,15 +387,8 @@ impl RaftNode {
             );
             self.known_leader.set(status.leader);
         }
-        let leading = status.role == Role::Leader;
-        if leading && !self.was_leader.get() {
-            self.leader_ready_offset.set(status.last_index);
-            let image = self.image();
-            self.controller
-                .borrow_mut()
-                .activate(&image, crate::util::now_ms() as u64);
-        }
-        self.was_leader.set(leading);
+        let outcome = self.gate.borrow_mut().observe(&status);
+        self.answer(outcome);
     }
 
     fn spawn_controller_tick(self: &Rc<Self>) {
@@ -561,8 +550,8 @@ impl RaftNode {
         }
     }
 
-    /// One controller decision: computed on the current image, proposed, answered once
-    /// committed (a `Committed` reply carries the offset of its records).
+    /// One controller decision: computed on the current image once the gate opens, proposed,
+    /// answered once committed (a `Committed` reply carries the offset of its records).
     async fn run_command<F>(self: &Rc<Self>, decide: F) -> ControllerReply
     where
         F: FnOnce(
@@ -571,21 +560,57 @@ impl RaftNode {
             u64,
         ) -> Result<(ControllerReply, RecordBatch), ControllerError>,
     {
-        let not_controller = || ControllerReply::NotController {
-            leader: self.known_leader.get(),
-        };
-        if !self.is_leader() {
-            return not_controller();
+        let deadline = Instant::now() + Duration::from_millis(CONTROLLER_REQUEST_MS_MAX);
+        let not_controller = |leader| ControllerReply::NotController { leader };
+        loop {
+            self.note_leadership();
+            let image = self.image();
+            let status = self.quorum.borrow().status();
+            let gate = self.gate.borrow().may_decide(&status, image.offset);
+            match gate {
+                Gate::NotLeader { leader } => return not_controller(leader),
+                Gate::CatchingUp { .. } | Gate::Busy { .. } => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() || self.ctx.is_stopping() {
+                        return not_controller(self.known_leader.get());
+                    }
+                    let generation = self.image_changed.generation();
+                    futures_lite::future::or(self.image_changed.changed_since(generation), async {
+                        glommio::timer::sleep(left.min(Duration::from_millis(RAFT_TICK_MS))).await;
+                    })
+                    .await;
+                }
+                Gate::Open { activate } => {
+                    return self
+                        .decide_and_propose(decide, &image, activate, deadline)
+                        .await;
+                }
+            }
         }
-        let Ok(_permit) = self.command_lock.acquire_permit(1).await else {
-            return not_controller();
-        };
-        if !self.is_leader() || !self.caught_up_as_leader().await {
-            return not_controller();
-        }
-        let image = self.image();
+    }
+
+    /// The open gate's part: no await from the decision to the proposal, so no other decision
+    /// slips in between.
+    async fn decide_and_propose<F>(
+        self: &Rc<Self>,
+        decide: F,
+        image: &MetadataImage,
+        activate: bool,
+        deadline: Instant,
+    ) -> ControllerReply
+    where
+        F: FnOnce(
+            &mut Controller,
+            &MetadataImage,
+            u64,
+        ) -> Result<(ControllerReply, RecordBatch), ControllerError>,
+    {
         let now_ms = crate::util::now_ms() as u64;
-        let decided = decide(&mut self.controller.borrow_mut(), &image, now_ms);
+        if activate {
+            self.controller.borrow_mut().activate(image, now_ms);
+            self.gate.borrow_mut().activated();
+        }
+        let decided = decide(&mut self.controller.borrow_mut(), image, now_ms);
         let (reply, batch) = match decided {
             Ok(decided) => decided,
             Err(err) => return refused(err),
@@ -605,52 +630,34 @@ impl RaftNode {
         let proposed = self.quorum.borrow_mut().propose(data);
         let (index, term) = match proposed {
             Ok(proposed) => proposed,
-            Err(_) => return not_controller(),
+            Err(_) => {
+                return ControllerReply::NotController {
+                    leader: self.known_leader.get(),
+                }
+            }
         };
+        self.gate.borrow_mut().proposed(index, term);
         let (done, outcome) = flume::bounded(1);
-        self.pending
-            .borrow_mut()
-            .insert(index, Pending { term, done });
+        self.pending.borrow_mut().insert(index, done);
         self.wake.notify();
-        let deadline = Duration::from_millis(CONTROLLER_REQUEST_MS_MAX);
+        let left = deadline.saturating_duration_since(Instant::now());
         let committed =
             futures_lite::future::or(async { outcome.recv_async().await.ok().flatten() }, async {
-                glommio::timer::sleep(deadline).await;
+                glommio::timer::sleep(left).await;
                 None
             })
             .await;
+        // On a timeout the gate stays busy until the index is applied: the proposal may
+        // still commit, and the next decision must see it.
         self.pending.borrow_mut().remove(&index);
         match (committed, reply) {
             (Some(offset), ControllerReply::Committed { .. }) => {
                 ControllerReply::Committed { offset }
             }
             (Some(_), reply) => reply,
-            (None, _) => not_controller(),
-        }
-    }
-}
-
-impl RaftNode {
-    /// Waits (bounded) until the image includes every entry the log had when this node became
-    /// leader; false if it does not in time or leadership is lost meanwhile.
-    async fn caught_up_as_leader(&self) -> bool {
-        let deadline = std::time::Instant::now() + Duration::from_millis(CONTROLLER_REQUEST_MS_MAX);
-        loop {
-            if !self.is_leader() {
-                return false;
-            }
-            if self.image.borrow().offset >= self.leader_ready_offset.get() {
-                return true;
-            }
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            let generation = self.image_changed.generation();
-            futures_lite::future::or(self.image_changed.changed_since(generation), async {
-                glommio::timer::sleep(left.min(Duration::from_millis(RAFT_TICK_MS))).await;
-            })
-            .await;
+            (None, _) => ControllerReply::NotController {
+                leader: self.known_leader.get(),
+            },
         }
     }
 }
