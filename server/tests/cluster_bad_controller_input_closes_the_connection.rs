@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use common::broker::{free_loopback_port, Broker, BrokerOptions};
+use common::broker::{free_fixed_port, Broker, BrokerOptions};
 use common::wait::wait_until;
 
 const NODE_ID: i32 = 1;
@@ -61,7 +61,7 @@ fn cluster_id(broker: &Broker) -> String {
 
 #[test]
 fn bad_controller_input_closes_only_that_connection() {
-    let port = free_loopback_port();
+    let port = free_fixed_port();
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let mut options = BrokerOptions::default();
     options.extra_args = vec![

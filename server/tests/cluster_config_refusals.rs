@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::broker::{free_loopback_port, STARTUP_TIMEOUT};
+use common::broker::{free_fixed_port, STARTUP_TIMEOUT};
 use common::kafka;
 use common::process::{run_with_timeout, ChildGuard};
 use common::wait::wait_until;
@@ -64,7 +64,7 @@ fn assert_refused(args: &[&str], expected: &str) {
 
 /// [`assert_refused`] with the client listener on `host`.
 fn assert_refused_on(host: &str, args: &[&str], expected: &str) {
-    let port = free_loopback_port();
+    let port = free_fixed_port();
     let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
     command
         .arg("start")
@@ -154,11 +154,8 @@ fn a_node_id_twice_among_the_voters_is_refused() {
 fn a_cluster_member_listening_on_every_interface_needs_an_advertised_listener() {
     let scratch = Scratch::new();
     let data = scratch.path("data");
-    let controller = free_loopback_port();
-    let voters = format!(
-        "1@127.0.0.1:{controller},2@127.0.0.1:{}",
-        free_loopback_port()
-    );
+    let controller = free_fixed_port();
+    let voters = format!("1@127.0.0.1:{controller},2@127.0.0.1:{}", free_fixed_port());
     assert_refused_on(
         "0.0.0.0",
         &[
@@ -281,7 +278,7 @@ fn several_log_dirs_are_refused() {
         "server.properties",
         &format!("log.dirs={},{}\n", a.display(), b.display()),
     );
-    let port = free_loopback_port();
+    let port = free_fixed_port();
     // --data-dir would win over log.dirs: this case runs without it.
     let finished = run_with_timeout(
         Command::new(env!("CARGO_BIN_EXE_sluice"))
@@ -313,8 +310,8 @@ fn several_log_dirs_are_refused() {
 fn a_kafka_server_properties_starts_a_one_node_broker() {
     let scratch = Scratch::new();
     let data = scratch.path("kraft-combined-logs");
-    let port = free_loopback_port();
-    let controller_port = free_loopback_port();
+    let port = free_fixed_port();
+    let controller_port = free_fixed_port();
     let config = scratch.write(
         "server.properties",
         &format!(

@@ -130,6 +130,12 @@ impl Broker {
         }
     }
 
+    /// [`Broker::wait_started`] that returns why it did not start (e.g. "address in use")
+    /// instead of failing the test.
+    pub fn try_wait_started(&mut self) -> Result<(), String> {
+        self.wait_ready()
+    }
+
     /// Restarts a killed broker without waiting for it (see [`Broker::spawn`]).
     pub fn respawn(&mut self) {
         assert!(self.child.is_none(), "respawn while the broker runs");
@@ -395,6 +401,33 @@ impl Drop for Broker {
             }
         }
     }
+}
+
+/// First and end of the port range cluster tests pick from: below Linux's ephemeral range
+/// (32768-60999), so no process binding port 0 or connecting out can take a port between the
+/// pick and the broker's bind.
+const FIXED_PORTS: std::ops::Range<u16> = 20_000..32_000;
+/// Tries at a free port in [`FIXED_PORTS`].
+const FIXED_PORT_ATTEMPTS_MAX: usize = 200;
+
+/// A loopback port below the ephemeral range that was free a moment ago.
+pub fn free_fixed_port() -> u16 {
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+        ^ u64::from(std::process::id()).rotate_left(17);
+    for _ in 0..FIXED_PORT_ATTEMPTS_MAX {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let span = u64::from(FIXED_PORTS.end - FIXED_PORTS.start);
+        let port = FIXED_PORTS.start + ((seed >> 33) % span) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {FIXED_PORTS:?} after {FIXED_PORT_ATTEMPTS_MAX} tries");
 }
 
 /// A loopback port that was free a moment ago (the OS picks it).

@@ -8,13 +8,15 @@ use std::net::{IpAddr, SocketAddr};
 
 use kafka_protocol::messages::{MetadataRequest, MetadataResponse};
 
-use super::broker::{free_loopback_port, Broker, BrokerOptions};
+use super::broker::{free_fixed_port, Broker, BrokerOptions};
 use super::kafka::metadata;
 use super::wait::wait_until;
 use super::wire::KafkaConnection;
 
 /// How long a fresh cluster may take until every broker serves the full broker list.
 pub const CLUSTER_FORM_TIMEOUT: Duration = Duration::from_secs(60);
+/// Starts on fresh ports after a port was taken between pick and bind.
+const START_ATTEMPTS_MAX: usize = 3;
 
 /// Where one node runs: its address, ports, and the command it runs under.
 pub struct Place {
@@ -30,21 +32,37 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Starts `n` voters on loopback and waits until each one's Metadata lists all `n`.
+    /// Starts `n` voters on loopback and waits until each one's Metadata lists all `n`. Ports
+    /// come from below the ephemeral range; a start that still finds one taken (another test
+    /// picked it) starts over on new ports.
     pub fn start(n: usize, options: BrokerOptions) -> Cluster {
-        let places = (0..n)
-            .map(|_| Place {
-                host: IpAddr::from([127, 0, 0, 1]),
-                client_port: free_loopback_port(),
-                controller_port: free_loopback_port(),
-                prefix: Vec::new(),
-            })
-            .collect();
-        Cluster::start_at(places, options)
+        for attempt in 1..=START_ATTEMPTS_MAX {
+            let places = (0..n)
+                .map(|_| Place {
+                    host: IpAddr::from([127, 0, 0, 1]),
+                    client_port: free_fixed_port(),
+                    controller_port: free_fixed_port(),
+                    prefix: Vec::new(),
+                })
+                .collect();
+            match Cluster::try_start_at(places, options.clone()) {
+                Ok(cluster) => return cluster,
+                Err(reason) if attempt < START_ATTEMPTS_MAX && reason.contains("in use") => {
+                    eprintln!("cluster start attempt {attempt}: {reason}; new ports");
+                }
+                Err(reason) => panic!("cluster did not start: {reason}"),
+            }
+        }
+        unreachable!("the last attempt returns or panics");
     }
 
     /// Starts one voter at each place (node ids 1..), e.g. in network namespaces.
     pub fn start_at(places: Vec<Place>, options: BrokerOptions) -> Cluster {
+        Cluster::try_start_at(places, options)
+            .unwrap_or_else(|reason| panic!("cluster did not start: {reason}"))
+    }
+
+    fn try_start_at(places: Vec<Place>, options: BrokerOptions) -> Result<Cluster, String> {
         let n = places.len();
         let node_ids: Vec<i32> = (1..=n as i32).collect();
         let voters = node_ids
@@ -74,13 +92,14 @@ impl Cluster {
             })
             .collect();
         for broker in &mut brokers {
-            broker.wait_started();
+            // Dropping the others kills them.
+            broker.try_wait_started()?;
         }
         let cluster = Cluster { brokers, node_ids };
         for index in 0..n {
             cluster.wait_for_brokers(index, n, CLUSTER_FORM_TIMEOUT);
         }
-        cluster
+        Ok(cluster)
     }
 
     pub fn bootstrap(&self) -> String {
