@@ -18,6 +18,7 @@ pub mod list_offsets;
 pub mod messages;
 #[allow(clippy::module_inception)]
 pub mod partition;
+pub mod producer_state;
 pub mod read;
 pub mod registry;
 pub mod service;

@@ -1,0 +1,242 @@
+//! The producer-state rules as specifications, driven without a log.
+
+use super::batch::{increment_sequence, ProducerBatch};
+use super::snapshot::{self, SnapshotError};
+use super::*;
+
+const PID: i64 = 1000;
+
+fn batch(epoch: i16, first_seq: i32, records: i32) -> ProducerBatch {
+    ProducerBatch {
+        producer_id: PID,
+        epoch,
+        first_seq,
+        last_seq: increment_sequence(first_seq, records - 1),
+        offset_count: i64::from(records),
+        max_timestamp_ms: 1_000,
+        is_transactional: false,
+        is_control: false,
+    }
+}
+
+/// Checks and, if it is to be appended, applies `batches` at `offset`; returns the check.
+fn append(
+    states: &mut ProducerStates,
+    offset: &mut i64,
+    batches: &[ProducerBatch],
+) -> Result<Option<Duplicate>, ProducerError> {
+    let call: Vec<Option<ProducerBatch>> = batches.iter().copied().map(Some).collect();
+    let verdict = states.check(&call)?;
+    if verdict.is_none() {
+        for batch in batches {
+            states.apply(batch, *offset);
+            *offset += batch.offset_count;
+        }
+    }
+    Ok(verdict)
+}
+
+#[test]
+fn a_retried_batch_is_answered_with_its_original_offsets() {
+    let mut states = ProducerStates::default();
+    let mut offset = 40;
+    assert_eq!(
+        append(&mut states, &mut offset, &[batch(0, 0, 3)]),
+        Ok(None)
+    );
+    assert_eq!(
+        append(&mut states, &mut offset, &[batch(0, 3, 2)]),
+        Ok(None)
+    );
+    let retry = append(&mut states, &mut offset, &[batch(0, 0, 3)]).expect("a retry is fine");
+    let duplicate = retry.expect("the first batch is found");
+    assert_eq!((duplicate.first_offset, duplicate.last_offset), (40, 42));
+    assert_eq!(offset, 45, "nothing was appended for the retry");
+}
+
+#[test]
+fn a_sequence_gap_is_out_of_order() {
+    let mut states = ProducerStates::default();
+    let mut offset = 0;
+    append(&mut states, &mut offset, &[batch(0, 0, 3)]).expect("first batch");
+    let gap = append(&mut states, &mut offset, &[batch(0, 4, 1)]);
+    assert!(matches!(
+        gap,
+        Err(ProducerError::OutOfOrderSequence {
+            first_seq: 4,
+            last_seq: Some(2),
+            ..
+        })
+    ));
+    // A retry that overlaps a remembered batch without matching it is out of order too.
+    let overlap = append(&mut states, &mut offset, &[batch(0, 1, 2)]);
+    assert!(matches!(
+        overlap,
+        Err(ProducerError::OutOfOrderSequence { .. })
+    ));
+    assert_eq!(offset, 3);
+}
+
+#[test]
+fn only_the_last_five_batches_are_remembered() {
+    let mut states = ProducerStates::default();
+    let mut offset = 0;
+    for seq in 0..6 {
+        append(&mut states, &mut offset, &[batch(0, seq, 1)]).expect("in sequence");
+    }
+    assert_eq!(
+        states.get(PID).map(|e| e.batches.len()),
+        Some(BATCHES_RETAINED_PER_PRODUCER)
+    );
+    let oldest_kept = append(&mut states, &mut offset, &[batch(0, 1, 1)]);
+    assert_eq!(oldest_kept.ok().flatten().map(|d| d.first_offset), Some(1));
+    // The first batch fell out of the window: its retry is no longer recognised.
+    let forgotten = append(&mut states, &mut offset, &[batch(0, 0, 1)]);
+    assert!(matches!(
+        forgotten,
+        Err(ProducerError::OutOfOrderSequence { .. })
+    ));
+}
+
+#[test]
+fn an_older_epoch_is_fenced_and_a_new_epoch_starts_at_zero() {
+    let mut states = ProducerStates::default();
+    let mut offset = 0;
+    append(&mut states, &mut offset, &[batch(3, 0, 2)]).expect("epoch 3");
+    let older = append(&mut states, &mut offset, &[batch(2, 2, 1)]);
+    assert!(matches!(
+        older,
+        Err(ProducerError::InvalidProducerEpoch {
+            epoch: 2,
+            current: 3,
+            ..
+        })
+    ));
+    let not_at_zero = append(&mut states, &mut offset, &[batch(4, 2, 1)]);
+    assert!(matches!(
+        not_at_zero,
+        Err(ProducerError::OutOfOrderSequence { last_seq: None, .. })
+    ));
+    assert_eq!(
+        append(&mut states, &mut offset, &[batch(4, 0, 1)]),
+        Ok(None)
+    );
+    assert_eq!(states.get(PID).map(|e| e.epoch), Some(4));
+    assert_eq!(states.get(PID).map(|e| e.batches.len()), Some(1));
+    // Retries of the old epoch's batches are fenced, not duplicates.
+    let old_retry = append(&mut states, &mut offset, &[batch(3, 0, 2)]);
+    assert!(matches!(
+        old_retry,
+        Err(ProducerError::InvalidProducerEpoch { .. })
+    ));
+}
+
+#[test]
+fn an_unknown_producer_is_accepted_at_any_sequence() {
+    let mut states = ProducerStates::default();
+    let mut offset = 0;
+    assert_eq!(
+        append(&mut states, &mut offset, &[batch(0, 77, 1)]),
+        Ok(None)
+    );
+    assert_eq!(
+        append(&mut states, &mut offset, &[batch(0, 78, 1)]),
+        Ok(None)
+    );
+}
+
+#[test]
+fn batches_of_one_call_are_checked_against_each_other() {
+    let mut states = ProducerStates::default();
+    let mut offset = 0;
+    let call = [batch(0, 0, 2), batch(0, 2, 2), batch(0, 4, 1)];
+    assert_eq!(append(&mut states, &mut offset, &call), Ok(None));
+    assert_eq!(offset, 5);
+    let gap_inside = append(&mut states, &mut offset, &[batch(0, 5, 1), batch(0, 7, 1)]);
+    assert!(matches!(
+        gap_inside,
+        Err(ProducerError::OutOfOrderSequence { batch_index: 1, .. })
+    ));
+    assert_eq!(offset, 5, "nothing of a refused call is applied");
+    let whole_retry = append(&mut states, &mut offset, &call[..1]).expect("retry");
+    assert_eq!(whole_retry.map(|d| d.first_offset), Some(0));
+}
+
+#[test]
+fn the_sequence_wraps_past_i32_max() {
+    assert_eq!(increment_sequence(i32::MAX - 1, 3), 1);
+    let mut states = ProducerStates::default();
+    let mut offset = 0;
+    append(&mut states, &mut offset, &[batch(0, i32::MAX - 1, 2)]).expect("unknown producer");
+    assert_eq!(
+        append(&mut states, &mut offset, &[batch(0, 0, 1)]),
+        Ok(None)
+    );
+}
+
+#[test]
+fn control_and_transactional_batches_are_refused() {
+    let states = ProducerStates::default();
+    let control = ProducerBatch {
+        is_control: true,
+        ..batch(0, 0, 1)
+    };
+    let transactional = ProducerBatch {
+        is_transactional: true,
+        ..batch(0, 0, 1)
+    };
+    assert!(matches!(
+        states.check(&[None, Some(control)]),
+        Err(ProducerError::ControlBatch { batch_index: 1 })
+    ));
+    assert!(matches!(
+        states.check(&[Some(transactional)]),
+        Err(ProducerError::NoOngoingTransaction { .. })
+    ));
+}
+
+#[test]
+fn idle_producers_expire() {
+    let mut states = ProducerStates::default();
+    let mut offset = 0;
+    append(&mut states, &mut offset, &[batch(0, 0, 1)]).expect("append");
+    let other = ProducerBatch {
+        producer_id: PID + 1,
+        max_timestamp_ms: 5_000,
+        ..batch(0, 0, 1)
+    };
+    states.apply(&other, offset);
+    assert_eq!(states.expire(5_999, 5_000), 0);
+    assert_eq!(states.expire(6_000, 5_000), 1);
+    assert!(states.get(PID).is_none());
+    assert!(states.get(PID + 1).is_some());
+    // An expired producer is unknown again: any sequence is accepted.
+    assert_eq!(
+        append(&mut states, &mut offset, &[batch(0, 9, 1)]),
+        Ok(None)
+    );
+}
+
+#[test]
+fn snapshots_round_trip_and_refuse_damage() {
+    let mut states = ProducerStates::default();
+    let mut offset = 0;
+    for seq in 0..7 {
+        append(&mut states, &mut offset, &[batch(1, seq * 2, 2)]).expect("append");
+    }
+    let other = ProducerBatch {
+        producer_id: 7,
+        ..batch(0, 0, 4)
+    };
+    states.apply(&other, offset);
+    let bytes = snapshot::encode(&states);
+    assert_eq!(snapshot::decode(&bytes), Ok(states.clone()));
+    let mut flipped = bytes.clone();
+    flipped[12] ^= 1;
+    assert_eq!(snapshot::decode(&flipped), Err(SnapshotError::Crc));
+    assert!(snapshot::decode(&bytes[..bytes.len() - 1]).is_err());
+    assert_eq!(
+        snapshot::decode(&snapshot::encode(&ProducerStates::default())),
+        Ok(ProducerStates::default())
+    );
+}
