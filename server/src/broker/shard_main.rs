@@ -132,6 +132,12 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
         config.flush_interval_ms,
         config.retention_check_interval_ms,
     );
+    crate::partition::producer_expiry::spawn(
+        &ctx,
+        &partitions,
+        config.producer_id_expiration_ms,
+        config.producer_id_expiration_check_interval_ms,
+    );
     crate::partition::cleaner::spawn(
         &ctx,
         &partitions,
