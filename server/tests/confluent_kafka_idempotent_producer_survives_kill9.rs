@@ -108,10 +108,16 @@ fn confluent_kafka_idempotent_producer_survives_kill9() {
     let status = client.wait(CLIENT_EXIT_WAIT, "the Python producer");
     let summary = std::fs::read_to_string(&summary_path).expect("read the client summary");
     let client_log = std::fs::read_to_string(&client_log_path).unwrap_or_default();
-    assert!(status.success(), "producer failed ({status}): {summary}\n{client_log}");
+    assert!(
+        status.success(),
+        "producer failed ({status}): {summary}\n{client_log}"
+    );
     eprintln!("producer: {summary}");
     let sent = summary_count(&summary, "sent");
-    assert!(sent as usize >= KILLS * ACKED_BETWEEN_KILLS_MIN, "{summary}");
+    assert!(
+        sent as usize >= KILLS * ACKED_BETWEEN_KILLS_MIN,
+        "{summary}"
+    );
     assert_eq!(summary_count(&summary, "fatal"), 0, "{summary}");
     assert_eq!(summary_count(&summary, "failed"), 0, "{summary}");
     assert_eq!(summary_count(&summary, "unflushed"), 0, "{summary}");
@@ -138,7 +144,10 @@ fn confluent_kafka_idempotent_producer_survives_kill9() {
     for (partition, offset, value) in &stored {
         let (stream, seq) = stream_position(value)
             .unwrap_or_else(|| panic!("{partition}/{offset}: unexpected value {value}"));
-        assert_eq!(stream, *partition, "{partition}/{offset}: {value} in the wrong partition");
+        assert_eq!(
+            stream, *partition,
+            "{partition}/{offset}: {value} in the wrong partition"
+        );
         let expected = next_seq.entry(*partition).or_insert(0);
         assert_eq!(
             seq, *expected,

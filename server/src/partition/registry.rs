@@ -65,7 +65,7 @@ impl Partitions {
             slots.resize(at + 1, None);
         }
         // Another task may have opened it while we recovered: keep the first.
-        let partition = slots[at].get_or_insert_with(|| opened);
+        let partition = slots[at].get_or_insert(opened);
         Ok(partition.clone())
     }
 
