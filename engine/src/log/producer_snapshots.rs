@@ -148,11 +148,16 @@ impl PartitionLog {
                             segment.log_path().display()
                         ),
                     })?;
-                assert!(
-                    header.base_offset >= previous_end,
-                    "offsets go back in {}",
-                    self.name()
-                );
+                let fits = header.total_bytes() as u64 <= size_bytes - position;
+                if header.base_offset < previous_end || !fits {
+                    return Err(LogError::Corrupt {
+                        detail: format!(
+                            "{}: the batch at {position} (offset {}) goes back or past the end",
+                            segment.log_path().display(),
+                            header.base_offset
+                        ),
+                    });
+                }
                 previous_end = header.next_offset();
                 position += header.total_bytes() as u64;
                 if header.last_offset() >= from_offset {
@@ -160,7 +165,10 @@ impl PartitionLog {
                     visited += 1;
                 }
             }
-            assert_eq!(position, size_bytes, "batches end at the segment end");
+            assert_eq!(
+                position, size_bytes,
+                "batches were checked to end at the end"
+            );
         }
         Ok(visited)
     }
