@@ -27,7 +27,7 @@ use glommio::sync::Semaphore;
 use sluice_engine::{AppendInfo, LogError, PartitionLog, ReadError, ReadResult, TimestampType};
 
 use super::producer_append::{self, PartitionAppendError};
-use super::producer_state::{snapshot, ProducerStates};
+use super::producer_state::{snapshot, ProducerStates, NO_SEQUENCE};
 
 /// The leader epoch of a partition that has never had another leader (one node).
 pub const LEADER_EPOCH_INITIAL: i32 = 0;
@@ -202,6 +202,22 @@ impl Partition {
     /// Forgets producers idle for `expiration_ms` (`producer.id.expiration.ms`).
     pub fn expire_producers(&self, now_ms: i64, expiration_ms: i64) -> usize {
         self.producers.borrow_mut().expire(now_ms, expiration_ms)
+    }
+
+    /// Every producer this partition remembers, by producer id (DescribeProducers).
+    pub fn producer_views(&self) -> Vec<super::messages::ProducerView> {
+        let producers = self.producers.borrow();
+        let mut views: Vec<_> = producers
+            .entries()
+            .map(|entry| super::messages::ProducerView {
+                producer_id: entry.producer_id,
+                epoch: entry.epoch,
+                last_sequence: entry.last_seq().unwrap_or(NO_SEQUENCE),
+                last_timestamp_ms: entry.last_timestamp_ms,
+            })
+            .collect();
+        views.sort_by_key(|view| view.producer_id);
+        views
     }
 
     /// How many producers this partition remembers.
