@@ -20,6 +20,9 @@ use crate::util::join_all;
 
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 0 };
 
+/// One owner shard's partitions, with each one's position in the response.
+type OwnerWork = (Vec<usize>, Vec<(String, i32)>);
+
 /// No transaction coordinator has written a marker for the producer.
 const COORDINATOR_EPOCH_NONE: i32 = -1;
 /// No open transaction.
@@ -34,7 +37,7 @@ pub async fn handle(
     let meta = metadata.meta();
     let node = metadata.config().node_id;
     let mut answers: Vec<Option<PartitionProducers>> = Vec::new();
-    let mut by_owner: BTreeMap<usize, (Vec<usize>, Vec<(String, i32)>)> = BTreeMap::new();
+    let mut by_owner: BTreeMap<usize, OwnerWork> = BTreeMap::new();
     for topic in &body.topics {
         let name = topic.name.0.to_string();
         for &index in &topic.partition_indexes {
