@@ -37,7 +37,7 @@ pub fn call_batches(batches: &[Bytes]) -> Vec<CallBatch> {
         .iter()
         .map(|bytes| match parse_header(bytes) {
             Ok(header) => CallBatch {
-                offset_count: i64::from(header.last_offset_delta) + 1,
+                offset_count: i64::from(header.last_offset_delta.max(-1)) + 1,
                 producer: ProducerBatch::from_header(&header),
             },
             Err(_) => CallBatch {
@@ -123,7 +123,8 @@ pub async fn load(log: &PartitionLog) -> Result<ProducerStates, LogError> {
         None => (ProducerStates::default(), log.log_start_offset()),
     };
     let visited = log.visit_batch_headers(from_offset, |header| {
-        if header.is_control() {
+        // A batch below the snapshot's offset is in the snapshot already.
+        if header.is_control() || header.base_offset < from_offset {
             return;
         }
         if let Some(batch) = ProducerBatch::from_header(header) {

@@ -26,12 +26,15 @@ pub struct ProducerBatch {
 }
 
 impl ProducerBatch {
-    /// `None` for a batch without a producer id: producer state ignores it.
+    /// `None` for a batch without a producer id (producer state ignores it), and for a header
+    /// whose counts are negative (the engine's validation refuses it).
     pub fn from_header(header: &BatchHeader) -> Option<ProducerBatch> {
         if header.producer_id < 0 && !header.is_transactional() && !header.is_control() {
             return None;
         }
-        assert!(header.last_offset_delta >= 0, "validated header");
+        if header.last_offset_delta < 0 {
+            return None;
+        }
         Some(ProducerBatch {
             producer_id: header.producer_id,
             epoch: header.producer_epoch,

@@ -240,3 +240,14 @@ fn snapshots_round_trip_and_refuse_damage() {
         Ok(ProducerStates::default())
     );
 }
+
+#[test]
+fn a_header_with_negative_counts_is_left_to_the_engine() {
+    let mut bytes = sluice_engine::batch::build_batch(0, 0, 1, b"v").to_vec();
+    let at = sluice_engine::batch::PRODUCER_ID_AT;
+    bytes[at..at + 8].copy_from_slice(&PID.to_be_bytes());
+    let at = sluice_engine::batch::LAST_OFFSET_DELTA_AT;
+    bytes[at..at + 4].copy_from_slice(&(-7i32).to_be_bytes());
+    let header = sluice_engine::batch::parse_header(&bytes).expect("the header parses");
+    assert_eq!(ProducerBatch::from_header(&header), None);
+}
