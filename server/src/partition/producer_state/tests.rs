@@ -251,3 +251,64 @@ fn a_header_with_negative_counts_is_left_to_the_engine() {
     let header = sluice_engine::batch::parse_header(&bytes).expect("the header parses");
     assert_eq!(ProducerBatch::from_header(&header), None);
 }
+
+/// A seeded walk of clients retrying, skipping, bumping epochs and going back: whatever they
+/// send, the rules never panic, an accepted batch becomes its producer's last, a duplicate
+/// points inside the log, and snapshots round-trip at every step.
+#[test]
+fn random_clients_keep_the_invariants() {
+    const STEPS: usize = 20_000;
+    const PRODUCERS: u64 = 4;
+    let mut rng: u64 = 0x5eed_1234_abcd_0001;
+    let mut next = move |bound: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % bound
+    };
+    let mut states = ProducerStates::default();
+    let mut offset = 0i64;
+    // What each producer would send next if nothing went wrong: (epoch, seq).
+    let mut expected = [(0i16, 0i32); PRODUCERS as usize];
+    for step in 0..STEPS {
+        let who = next(PRODUCERS) as usize;
+        let (epoch, seq) = expected[who];
+        let (epoch, seq) = match next(10) {
+            0 => (epoch, seq.saturating_sub(1 + next(12) as i32).max(0)), // a retry
+            1 => (epoch, seq + 1 + next(3) as i32),                       // a gap
+            2 => (epoch.saturating_add(1), 0),                            // a bump
+            3 => (epoch.saturating_sub(1).max(0), seq),                   // an old epoch
+            _ => (epoch, seq),
+        };
+        let records = 1 + next(4) as i32;
+        let batch = ProducerBatch {
+            producer_id: who as i64,
+            max_timestamp_ms: step as i64,
+            ..batch(epoch, seq, records)
+        };
+        match states.check(&[Some(batch)]) {
+            Ok(None) => {
+                states.apply(&batch, offset);
+                offset += batch.offset_count;
+                expected[who] = (epoch, batch.last_seq + 1);
+                let entry = states.get(who as i64).expect("just applied");
+                assert_eq!(entry.epoch, epoch);
+                assert_eq!(entry.last_seq(), Some(batch.last_seq));
+                assert!(entry.batches.len() <= BATCHES_RETAINED_PER_PRODUCER);
+            }
+            Ok(Some(duplicate)) => {
+                assert!(duplicate.last_offset < offset);
+                assert_eq!(
+                    duplicate.last_offset - duplicate.first_offset + 1,
+                    batch.offset_count
+                );
+            }
+            Err(_) => {}
+        }
+        if step % 97 == 0 {
+            let bytes = snapshot::encode(&states);
+            assert_eq!(snapshot::decode(&bytes).as_ref(), Ok(&states));
+        }
+    }
+    assert!(offset > 0);
+}
