@@ -34,6 +34,9 @@ pub use config::{
     CleanupPolicy, CompactionConfig, LogConfig, ShardEngineConfig, TimestampType, WriteTuning,
 };
 pub use error::{AppendError, LogError, ReadError};
-pub use log::{LeaderEpochCache, PartitionLog};
+pub use log::{
+    LeaderEpochCache, PartitionLog, PRODUCER_SNAPSHOTS_KEPT, PRODUCER_SNAPSHOT_BYTES_MAX,
+    PRODUCER_SNAPSHOT_SUFFIX,
+};
 pub use manager::LogManager;
 pub use read_result::{AppendInfo, FileRange, ReadChunk, ReadResult};

@@ -130,6 +130,13 @@ pub struct RunArgs {
     /// Hide the progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Idempotent producers: each gets a producer id (InitProducerId) and numbers its
+    /// batches per partition, as `enable.idempotence=true` does. Needs --acks all and
+    /// --max-in-flight 5 or less (the broker remembers a producer's last 5 batches). A
+    /// throughput mode: the batches of a broken connection are not re-sent, so after a
+    /// broker crash the next batches of those partitions get OUT_OF_ORDER_SEQUENCE_NUMBER.
+    #[arg(long)]
+    pub idempotent: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -243,6 +250,11 @@ impl RunArgs {
         if self.producers == 0 || self.consumers == 0 || self.max_in_flight == 0 {
             return Err(Error::Config(
                 "--producers, --consumers and --max-in-flight must be >= 1".into(),
+            ));
+        }
+        if self.idempotent && (self.acks != "all" && self.acks != "-1" || self.max_in_flight > 5) {
+            return Err(Error::Config(
+                "--idempotent needs --acks all and --max-in-flight 5 or less".into(),
             ));
         }
         if self.rate.is_some_and(|r| r <= 0.0) {

@@ -82,6 +82,7 @@ impl CellRunner<'_> {
             request_timeout_ms: a.request_timeout_ms,
             retries_max: a.retries,
             record_history,
+            idempotent: a.idempotent,
         })
     }
 

@@ -39,6 +39,8 @@ enum Command {
     Group(admin::GroupArgs),
     /// Show the cluster: id, controller, brokers, served APIs.
     Cluster(admin::ClusterArgs),
+    /// Inspect idempotent producers: describe TOPIC PARTITION.
+    Producers(admin::ProducersArgs),
 }
 
 #[derive(Args)]
@@ -96,6 +98,7 @@ pub fn main() -> ExitCode {
         Command::Topic(args) => admin::run_topic(args),
         Command::Group(args) => admin::run_group(args),
         Command::Cluster(args) => admin::run_cluster(args),
+        Command::Producers(args) => admin::run_producers(args),
     }
 }
 

@@ -7,11 +7,12 @@ mod tests {
     use std::path::Path;
 
     /// Higher ranks may import lower ranks. Leaves (rank 0) import only other leaves.
-    const RANKS: [(&str, u32); 23] = [
+    const RANKS: [(&str, u32); 24] = [
         ("cli", 8),
         ("broker", 7),
         ("kafka", 6),
         ("metadata", 5),
+        ("producer_ids", 5),
         ("cluster", 4),
         ("group", 3),
         ("partition", 2),

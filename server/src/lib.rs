@@ -9,8 +9,8 @@
 //!   subsystems and wires them together. Nothing imports these.
 //! - `kafka`: frames, dispatch, one handler per API, connections. Handlers receive the
 //!   services they use.
-//! - subsystems: `metadata` → `group` → `partition` (each owns its cross-shard message types;
-//!   none imports `kafka`).
+//! - subsystems: `metadata` and `producer_ids` → `cluster` → `group` → `partition` (each owns
+//!   its cross-shard message types; none imports `kafka`).
 //! - `shard`: the runtime (executors, context, meshes for cross-shard calls, notifiers). It
 //!   imports no subsystem.
 //! - `sluice_engine`: partition logs.
@@ -37,6 +37,7 @@ pub mod memlock;
 pub mod metadata;
 pub mod metrics;
 pub mod partition;
+pub mod producer_ids;
 pub mod shard;
 pub mod signals;
 pub mod topics;

@@ -1,6 +1,6 @@
-//! kafka-python (pure Python) creates a 6-partition topic per codec, produces 10,000 keyed
-//! messages with headers and timestamps, reads them back by partition and offset byte-exact,
-//! and checks ListOffsets earliest, latest and by time. The checks live in
+//! kafka-python (pure Python, its default idempotent producer) creates a 6-partition topic per
+//! codec, produces 10,000 keyed messages with headers and timestamps, reads them back by
+//! partition and offset byte-exact, and checks ListOffsets earliest, latest and by time. The checks live in
 //! `clients/python/kafka_python_round_trip.py`.
 
 mod common;

@@ -4,6 +4,7 @@
 mod append;
 pub(crate) mod checkpoint;
 pub(crate) mod open;
+mod producer_snapshots;
 mod read;
 mod retention;
 mod truncate;
@@ -16,6 +17,9 @@ use glommio::sync::{RwLock, RwLockWriteGuard};
 
 pub use checkpoint::LeaderEpochCache;
 pub(crate) use open::open_log;
+pub use producer_snapshots::{
+    PRODUCER_SNAPSHOTS_KEPT, PRODUCER_SNAPSHOT_BYTES_MAX, PRODUCER_SNAPSHOT_SUFFIX,
+};
 
 use crate::batch_cache::PartitionCache;
 use crate::buffer_pool::BufferPool;

@@ -94,6 +94,8 @@ pub fn visit_request<V: RequestVisitor>(api_key: ApiKey, visitor: V) -> Option<V
         ApiKey::OffsetDelete => visitor.visit::<OffsetDeleteRequest>(),
         ApiKey::DescribeCluster => visitor.visit::<DescribeClusterRequest>(),
         ApiKey::DescribeQuorum => visitor.visit::<DescribeQuorumRequest>(),
+        ApiKey::InitProducerId => visitor.visit::<InitProducerIdRequest>(),
+        ApiKey::DescribeProducers => visitor.visit::<DescribeProducersRequest>(),
         _ => return None,
     })
 }

@@ -9,7 +9,8 @@ use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{
-    ApiKey, BrokerId, CreateTopicsRequest, DeleteTopicsRequest, ListOffsetsRequest, MetadataRequest,
+    ApiKey, BrokerId, CreateTopicsRequest, DeleteTopicsRequest, InitProducerIdRequest,
+    ListOffsetsRequest, MetadataRequest, ProducerId,
 };
 
 use crate::client::Client;
@@ -207,6 +208,25 @@ impl Admin {
             }
             sleep(Duration::from_millis(50));
         }
+    }
+
+    /// InitProducerId without a transactional id: an idempotent producer's id and epoch.
+    pub fn init_producer_id(&mut self) -> Result<(i64, i16)> {
+        let version = self.client.versions().of(ApiKey::InitProducerId)?;
+        // The codec's default transactional id is "", not null: Kafka refuses "".
+        let request = InitProducerIdRequest::default()
+            .with_transactional_id(None)
+            .with_transaction_timeout_ms(-1)
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1);
+        let response = self.client.connection().call(&request, version)?;
+        if response.error_code != error_code::NONE {
+            return Err(Error::Broker {
+                what: "InitProducerId".to_string(),
+                code: response.error_code,
+            });
+        }
+        Ok((response.producer_id.0, response.producer_epoch))
     }
 
     /// ListOffsets for every partition of `route` at `timestamp` (-2 earliest, -1 latest).

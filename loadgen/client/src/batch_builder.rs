@@ -1,8 +1,9 @@
 //! Builds one Kafka RecordBatch v2 for one partition, records encoded straight into a
 //! reused buffer (no per-record `Record` structs).
 //!
-//! The producer fields are "none" (producerId -1, epoch -1, baseSequence -1): the client is a
-//! non-idempotent producer, like the Java client with `enable.idempotence=false`.
+//! The producer fields are "none" (producerId -1, epoch -1, baseSequence -1), as for a
+//! non-idempotent producer, unless the batch is sealed with a [`ProducerStamp`] (an
+//! idempotent producer's id, epoch and first sequence).
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::compression::{Compressor, Gzip, Lz4, Snappy, Zstd};
@@ -12,6 +13,15 @@ use sluice_batch::{compute_crc, CRC_AT, HEADER_BYTES as BATCH_HEADER_BYTES, LOG_
 use crate::codec::Codec;
 use crate::error::{Error, Result};
 use crate::varint::{put_zigzag, zigzag_len};
+
+/// An idempotent producer's fields of one batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProducerStamp {
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    /// Sequence of the batch's first record in its partition (wraps to 0 after `i32::MAX`).
+    pub base_sequence: i32,
+}
 
 /// Accumulates records; `seal` turns them into wire bytes and resets the builder.
 pub struct BatchBuilder {
@@ -109,6 +119,11 @@ impl BatchBuilder {
 
     /// Encodes the batch (compressing if asked), leaving the builder empty for reuse.
     pub fn seal(&mut self, codec: Codec) -> Result<Bytes> {
+        self.seal_stamped(codec, None)
+    }
+
+    /// `seal`, with an idempotent producer's fields when `stamp` is given.
+    pub fn seal_stamped(&mut self, codec: Codec, stamp: Option<ProducerStamp>) -> Result<Bytes> {
         assert!(self.record_count > 0, "sealing an empty batch");
         let mut batch = match codec {
             Codec::None => self.buf.split(),
@@ -140,7 +155,7 @@ impl BatchBuilder {
                 out
             }
         };
-        self.fill_header(&mut batch, codec);
+        self.fill_header(&mut batch, codec, stamp);
         if self.buf.is_empty() {
             // The sealed bytes took the allocation; start the next batch in a fresh one.
             self.buf.reserve(self.capacity_bytes + BATCH_HEADER_BYTES);
@@ -151,7 +166,13 @@ impl BatchBuilder {
         Ok(batch.freeze())
     }
 
-    fn fill_header(&self, batch: &mut BytesMut, codec: Codec) {
+    fn fill_header(&self, batch: &mut BytesMut, codec: Codec, stamp: Option<ProducerStamp>) {
+        let stamp = stamp.unwrap_or(ProducerStamp {
+            producer_id: -1,
+            producer_epoch: -1,
+            base_sequence: -1,
+        });
+        assert_eq!(stamp.producer_id < 0, stamp.base_sequence < 0);
         let batch_length = (batch.len() - LOG_OVERHEAD_BYTES) as i32;
         let mut h = &mut batch[..BATCH_HEADER_BYTES];
         h.put_i64(0); // baseOffset: the broker assigns it
@@ -163,9 +184,9 @@ impl BatchBuilder {
         h.put_i32(self.record_count as i32 - 1);
         h.put_i64(self.timestamp_base_ms);
         h.put_i64(self.timestamp_max_ms);
-        h.put_i64(-1); // producerId
-        h.put_i16(-1); // producerEpoch
-        h.put_i32(-1); // baseSequence
+        h.put_i64(stamp.producer_id);
+        h.put_i16(stamp.producer_epoch);
+        h.put_i32(stamp.base_sequence);
         h.put_i32(self.record_count as i32);
         assert!(
             h.is_empty(),

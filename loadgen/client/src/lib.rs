@@ -37,7 +37,7 @@ mod varint;
 mod versions;
 
 pub use admin::{Admin, TIMESTAMP_EARLIEST, TIMESTAMP_LATEST};
-pub use batch_builder::BatchBuilder;
+pub use batch_builder::{BatchBuilder, ProducerStamp};
 pub use batch_reader::{for_each_record, RecordView, WalkSummary};
 pub use client::Client;
 pub use codec::Codec;

@@ -18,13 +18,14 @@ const API_VERSIONS_VERSION: i16 = 3;
 /// The version ranges of the request builders in this crate. The caps keep every request on
 /// topic *names* (newer Produce/Fetch versions switch to topic ids), which every
 /// Kafka-compatible broker supports.
-const CLIENT_RANGES: [(ApiKey, i16, i16); 6] = [
+const CLIENT_RANGES: [(ApiKey, i16, i16); 7] = [
     (ApiKey::Produce, 3, 11),
     (ApiKey::Fetch, 4, 12),
     (ApiKey::Metadata, 1, 12),
     (ApiKey::ListOffsets, 1, 9),
     (ApiKey::CreateTopics, 2, 7),
     (ApiKey::DeleteTopics, 1, 5),
+    (ApiKey::InitProducerId, 0, 4),
 ];
 
 /// The version both sides speak: the highest in the intersection of the ranges.

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 
 use crate::error::Result;
-use sluice_kafka_client::{BatchBuilder, Codec};
+use sluice_kafka_client::{BatchBuilder, Codec, ProducerStamp};
 
 /// A batch ready to send (or re-send after a retriable error).
 #[derive(Debug)]
@@ -36,6 +36,8 @@ pub struct Accumulator {
     open: Vec<Option<OpenBatch>>,
     /// Next sequence per partition (sequences count per producer and partition).
     sequence_next: Vec<u64>,
+    /// An idempotent producer's id and epoch, stamped into every batch with its sequence.
+    producer: Option<(i64, i16)>,
     /// (opened_us, partition) in opening order: linger deadlines are in the same order.
     lingering: VecDeque<(u64, u32)>,
     pub sealed: VecDeque<SealedBatch>,
@@ -51,9 +53,20 @@ impl Accumulator {
             linger_us,
             open: (0..partitions).map(|_| None).collect(),
             sequence_next: vec![0; partitions as usize],
+            producer: None,
             lingering: VecDeque::new(),
             sealed: VecDeque::new(),
         }
+    }
+
+    /// Stamps every batch sealed from now on as an idempotent producer's (before any record).
+    pub fn set_producer(&mut self, producer_id: i64, producer_epoch: i16) {
+        assert!(producer_id >= 0);
+        assert!(
+            self.sequence_next.iter().all(|s| *s == 0),
+            "set before the first record"
+        );
+        self.producer = Some((producer_id, producer_epoch));
     }
 
     pub fn next_sequence(&self, partition: u32) -> u64 {
@@ -111,7 +124,15 @@ impl Accumulator {
             open.sequence_first + count as u64,
             self.sequence_next[partition as usize]
         );
-        let records = open.builder.seal(self.codec)?;
+        let stamp = self
+            .producer
+            .map(|(producer_id, producer_epoch)| ProducerStamp {
+                producer_id,
+                producer_epoch,
+                // Kafka's sequences wrap from i32::MAX to 0.
+                base_sequence: (open.sequence_first % (i32::MAX as u64 + 1)) as i32,
+            });
+        let records = open.builder.seal_stamped(self.codec, stamp)?;
         self.sealed.push_back(SealedBatch {
             partition,
             records,

@@ -34,6 +34,8 @@ pub struct ProduceSpec {
     pub request_timeout_ms: i32,
     pub retries_max: u32,
     pub record_history: bool,
+    /// Idempotent producers (InitProducerId, producer id and sequences in every batch).
+    pub idempotent: bool,
 }
 
 /// A producer id unique to this run: wall-clock nanoseconds mixed with the process id,

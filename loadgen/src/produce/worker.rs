@@ -65,6 +65,11 @@ impl Producer {
                 (key, p)
             })
             .collect();
+        let mut acc = Accumulator::new(partitions, spec.codec, spec.batch_bytes, spec.linger_us);
+        if spec.idempotent {
+            let (producer_id, producer_epoch) = admin.init_producer_id()?;
+            acc.set_producer(producer_id, producer_epoch);
+        }
         let (retry_tx, retry_rx) = mpsc::channel();
         let reader_ctx = ReaderContext {
             producer_id,
@@ -82,7 +87,7 @@ impl Producer {
             window,
             template: ValueTemplate::new(spec.message_bytes),
             keys,
-            acc: Accumulator::new(partitions, spec.codec, spec.batch_bytes, spec.linger_us),
+            acc,
             links: HashMap::new(),
             reader_ctx,
             retry_rx,

@@ -133,6 +133,14 @@ pub enum MetadataRecord {
     RemoveTopic {
         topic_id: TopicId,
     },
+    /// Producer ids `first_producer_id .. first_producer_id + size` now belong to the broker
+    /// (Kafka's `ProducerIdsRecord`); no other broker is ever handed any of them.
+    ProducerIdsBlock {
+        broker_id: i32,
+        broker_epoch: i64,
+        first_producer_id: i64,
+        size: i64,
+    },
 }
 
 /// The records of one controller decision: one Raft entry.

@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod error;
 pub mod group;
 pub mod pool;
+pub mod producers;
 pub mod render;
 #[cfg(test)]
 mod scripted_broker_tests;
@@ -26,6 +27,7 @@ use clap::Args;
 pub use cluster::ClusterArgs;
 pub use error::AdminError;
 pub use group::GroupArgs;
+pub use producers::ProducersArgs;
 pub use topic::TopicArgs;
 
 use pool::BrokerPool;
@@ -94,4 +96,14 @@ pub fn run_cluster(args: ClusterArgs) -> ExitCode {
     run("cluster", &args.connect, |pool| {
         cluster::execute(pool, &args.command)
     })
+}
+
+pub fn run_producers(args: ProducersArgs) -> ExitCode {
+    match args.command {
+        producers::ProducersCommand::Describe { topic, partition } => {
+            run("producers describe", &args.connect, |pool| {
+                producers::describe(pool, &topic, partition)
+            })
+        }
+    }
 }

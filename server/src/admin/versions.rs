@@ -22,6 +22,7 @@ pub const DESCRIBE_GROUPS: VersionRange = range(0, 6);
 pub const OFFSET_FETCH: VersionRange = range(2, 9);
 /// v1+: one offset per partition (v0 returned lists).
 pub const LIST_OFFSETS: VersionRange = range(1, 10);
+pub const DESCRIBE_PRODUCERS: VersionRange = range(0, 0);
 
 /// CreateTopics v4+ accepts -1: "use the broker's default replication factor".
 pub const CREATE_TOPICS_DEFAULT_REPLICATION_VERSION: i16 = 4;

@@ -14,6 +14,7 @@ use crate::config::BrokerConfig;
 use crate::group::service::{GroupAnswer, GroupRequest};
 use crate::metadata::messages::{MetadataReply, MetadataRequest};
 use crate::partition::messages::{PartitionReply, PartitionRequest};
+use crate::producer_ids::{ProducerIdReply, ProducerIdRequest};
 use crate::shard::executors::{self, Shards};
 use crate::shard::mesh::{new_meshes, MeshEnds};
 use crate::topics::ClusterMeta;
@@ -27,6 +28,7 @@ struct ShardSetup {
     partition_mesh: MeshEnds<PartitionRequest, PartitionReply>,
     metadata_mesh: MeshEnds<MetadataRequest, MetadataReply>,
     group_mesh: MeshEnds<GroupRequest, GroupAnswer>,
+    producer_id_mesh: MeshEnds<ProducerIdRequest, ProducerIdReply>,
 }
 
 /// Starts `cpus.len()` shards and waits until each is listening (or one failed).
@@ -42,13 +44,15 @@ pub fn start(
     let partition_meshes = new_meshes(shards);
     let metadata_meshes = new_meshes(shards);
     let group_meshes = new_meshes(shards);
+    let producer_id_meshes = new_meshes(shards);
     let setups: Vec<ShardSetup> = partition_meshes
         .into_iter()
         .zip(metadata_meshes)
         .zip(group_meshes)
+        .zip(producer_id_meshes)
         .enumerate()
         .map(
-            |(id, ((partition_mesh, metadata_mesh), group_mesh))| ShardSetup {
+            |(id, (((partition_mesh, metadata_mesh), group_mesh), producer_id_mesh))| ShardSetup {
                 id,
                 shards,
                 config: config.clone(),
@@ -56,6 +60,7 @@ pub fn start(
                 partition_mesh,
                 metadata_mesh,
                 group_mesh,
+                producer_id_mesh,
             },
         )
         .collect();

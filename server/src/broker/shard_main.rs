@@ -17,6 +17,7 @@ use crate::kafka::services::Services;
 use crate::limits::{SHUTDOWN_DRAIN_MS_MAX, SHUTDOWN_POLL_MS};
 use crate::metadata::MetadataService;
 use crate::partition::{PartitionService, Partitions};
+use crate::producer_ids::ProducerIdService;
 use crate::shard::context::ShardContext;
 use crate::shard::executors::{Barriers, Ready};
 use crate::signals;
@@ -29,6 +30,7 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
     let partition_mesh = setup.partition_mesh.connect().await;
     let metadata_mesh = setup.metadata_mesh.connect().await;
     let group_mesh = setup.group_mesh.connect().await;
+    let producer_id_mesh = setup.producer_id_mesh.connect().await;
     let engine_config = ShardEngineConfig {
         data_dir: config.data_dir.clone(),
         batch_cache_bytes_max: config.batch_cache_bytes_max,
@@ -71,6 +73,7 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
         metadata_mesh,
         cluster.clone(),
     );
+    let producer_ids = ProducerIdService::new(producer_id_mesh, cluster.clone());
     let state = ShardStateSource {
         partitions: partitions.clone(),
         groups: groups.clone(),
@@ -132,6 +135,12 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
         config.flush_interval_ms,
         config.retention_check_interval_ms,
     );
+    crate::partition::producer_expiry::spawn(
+        &ctx,
+        &partitions,
+        config.producer_id_expiration_ms,
+        config.producer_id_expiration_check_interval_ms,
+    );
     crate::partition::cleaner::spawn(
         &ctx,
         &partitions,
@@ -145,6 +154,7 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
         partitions: partition_service,
         metadata,
         groups,
+        producer_ids,
     });
     let connections = crate::kafka::listener::accept_loop(services, listener).await;
     stop_watch.await;

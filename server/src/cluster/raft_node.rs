@@ -530,6 +530,23 @@ impl RaftNode {
                 })
                 .await
             }
+            ControllerRequest::AllocateProducerIds {
+                broker_id,
+                broker_epoch,
+            } => {
+                self.run_command(move |controller, image, _| {
+                    let (block, batch) =
+                        controller.allocate_producer_ids(image, broker_id, broker_epoch)?;
+                    Ok((
+                        ControllerReply::ProducerIds {
+                            first_producer_id: block.first_producer_id,
+                            size: block.size,
+                        },
+                        batch,
+                    ))
+                })
+                .await
+            }
             ControllerRequest::SetTopicConfigs {
                 name,
                 configs,
@@ -674,6 +691,7 @@ fn refused(err: ControllerError) -> ControllerReply {
         ErrorKind::DuplicateBrokerRegistration => ResponseError::DuplicateBrokerRegistration,
         ErrorKind::BrokerNotAvailable => ResponseError::BrokerNotAvailable,
         ErrorKind::InvalidRequest => ResponseError::InvalidRequest,
+        ErrorKind::UnknownServerError => ResponseError::UnknownServerError,
     };
     ControllerReply::Refused {
         code: code.code(),

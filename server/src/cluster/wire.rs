@@ -95,6 +95,11 @@ pub enum ControllerRequest {
     },
     /// The quorum's state as its leader sees it.
     DescribeQuorum,
+    /// The next block of producer ids for this broker (Kafka's AllocateProducerIds).
+    AllocateProducerIds {
+        broker_id: i32,
+        broker_epoch: i64,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -121,6 +126,11 @@ pub enum ControllerReply {
         leader: Option<i32>,
     },
     Quorum(super::raft_node::QuorumView),
+    /// Producer ids `first_producer_id .. first_producer_id + size`, committed.
+    ProducerIds {
+        first_producer_id: i64,
+        size: i64,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -230,6 +230,13 @@ pub struct BrokerConfig {
     /// value is shared by its cleaner threads; here each shard has one cleaner).
     #[serde(rename = "log.cleaner.dedupe.buffer.size")]
     pub cleaner_dedupe_buffer_bytes: usize,
+    /// `producer.id.expiration.ms`: a producer id with no batch in a partition for this long
+    /// is forgotten there (its retries are then no longer recognised as duplicates).
+    #[serde(rename = "producer.id.expiration.ms")]
+    pub producer_id_expiration_ms: u64,
+    /// `producer.id.expiration.check.interval.ms`: how often each shard looks for them.
+    #[serde(rename = "producer.id.expiration.check.interval.ms")]
+    pub producer_id_expiration_check_interval_ms: u64,
     /// Write sizes of the engine's segment appenders: not a setting but measured, from
     /// `<data>/iotune.toml` when `sluice iotune` has run (see `main::apply_io_properties`).
     #[serde(skip)]
@@ -288,6 +295,8 @@ impl Default for BrokerConfig {
             cleaner_backoff_ms: 15_000,
             cleaner_dedupe_buffer_bytes:
                 sluice_engine::compaction::cleaner::DEDUPE_BUFFER_BYTES_DEFAULT,
+            producer_id_expiration_ms: 86_400_000,
+            producer_id_expiration_check_interval_ms: 600_000,
             write_tuning: sluice_engine::WriteTuning::default(),
         }
     }
@@ -481,6 +490,15 @@ impl BrokerConfig {
         }
         if self.offsets_retention_check_interval_ms == 0 {
             return invalid("offsets.retention.check.interval.ms", "must be at least 1");
+        }
+        if self.producer_id_expiration_ms > i64::MAX as u64 {
+            return invalid("producer.id.expiration.ms", "is too large");
+        }
+        if self.producer_id_expiration_check_interval_ms == 0 {
+            return invalid(
+                "producer.id.expiration.check.interval.ms",
+                "must be at least 1",
+            );
         }
         self.validate_cluster_settings()?;
         let ts = self.message_timestamp_type.as_str();

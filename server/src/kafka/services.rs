@@ -9,6 +9,7 @@ use crate::config::BrokerConfig;
 use crate::group::service::GroupService;
 use crate::metadata::MetadataService;
 use crate::partition::PartitionService;
+use crate::producer_ids::ProducerIdService;
 use crate::shard::context::ShardContext;
 
 pub struct Services {
@@ -17,4 +18,5 @@ pub struct Services {
     pub partitions: Rc<PartitionService>,
     pub metadata: Rc<MetadataService>,
     pub groups: Rc<GroupService>,
+    pub producer_ids: Rc<ProducerIdService>,
 }

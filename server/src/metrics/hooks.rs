@@ -6,7 +6,7 @@ use std::future::Future;
 use std::time::Instant;
 
 use bytes::Bytes;
-use sluice_engine::{AppendError, AppendInfo, LogError, ReadError, ReadResult};
+use sluice_engine::{AppendInfo, LogError, ReadError, ReadResult};
 
 use super::shard_metrics::{with_local, Stage};
 
@@ -75,10 +75,10 @@ pub async fn long_poll<T>(wait: impl Future<Output = T>) -> T {
 }
 
 /// Times one partition's append and counts the bytes of `batches` once appended.
-pub async fn append(
+pub async fn append<E>(
     batches: &[Bytes],
-    append: impl Future<Output = Result<AppendInfo, AppendError>>,
-) -> Result<AppendInfo, AppendError> {
+    append: impl Future<Output = Result<AppendInfo, E>>,
+) -> Result<AppendInfo, E> {
     let result = timed(Stage::ProduceAppend, append).await;
     if result.is_ok() {
         let bytes: usize = batches.iter().map(Bytes::len).sum();

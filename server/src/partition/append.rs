@@ -4,6 +4,8 @@
 use sluice_engine::AppendError;
 
 use super::messages::{ProducePart, ProducePartResult};
+use super::producer_append::PartitionAppendError;
+use super::producer_state::ProducerError;
 use super::registry::Partitions;
 use crate::error_code::{ResponseError, NONE};
 use crate::topics::ClusterMeta;
@@ -38,6 +40,9 @@ pub async fn append(
             }
             Err(err) => {
                 let code = append_error_code(&err);
+                if let PartitionAppendError::Producer(refused) = &err {
+                    tracing::debug!(topic = %part.topic, partition = part.partition, "produce refused: {refused}");
+                }
                 if code == ResponseError::KafkaStorageError.code() {
                     tracing::error!(topic = %part.topic, partition = part.partition, "append failed: {err}");
                 }
@@ -68,7 +73,27 @@ pub fn missing_code(
     }
 }
 
-fn append_error_code(err: &AppendError) -> i16 {
+fn append_error_code(err: &PartitionAppendError) -> i16 {
+    match err {
+        PartitionAppendError::Engine(err) => engine_error_code(err),
+        PartitionAppendError::Producer(err) => producer_error_code(err),
+    }
+}
+
+/// Kafka's codes for the producer-state rules (`producer_state/states.rs`).
+fn producer_error_code(err: &ProducerError) -> i16 {
+    let error = match err {
+        ProducerError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
+        ProducerError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber,
+        ProducerError::ControlBatch { .. } => ResponseError::InvalidRecord,
+        // What Kafka answers a transactional batch it cannot verify as part of an ongoing
+        // transaction (KIP-890).
+        ProducerError::NoOngoingTransaction { .. } => ResponseError::InvalidTxnState,
+    };
+    error.code()
+}
+
+fn engine_error_code(err: &AppendError) -> i16 {
     let error = match err {
         AppendError::Corrupt { .. } => ResponseError::CorruptMessage,
         AppendError::InvalidBatch { .. } => ResponseError::InvalidRecord,

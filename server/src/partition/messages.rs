@@ -97,6 +97,22 @@ pub struct OffsetAnswer {
     pub offset: i64,
 }
 
+/// One producer a partition remembers (DescribeProducers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProducerView {
+    pub producer_id: i64,
+    pub epoch: i16,
+    pub last_sequence: i32,
+    pub last_timestamp_ms: i64,
+}
+
+/// A partition's producers, or why there are none to show.
+#[derive(Debug, Clone)]
+pub struct PartitionProducers {
+    pub error_code: i16,
+    pub producers: Vec<ProducerView>,
+}
+
 /// (topic, partition, offset): wake when this partition has readable data past `offset`.
 pub type Watched = (String, i32, i64);
 
@@ -125,6 +141,9 @@ pub enum PartitionRequest {
     ListOffsets {
         queries: Vec<OffsetQuery>,
     },
+    DescribeProducers {
+        parts: Vec<(String, i32)>,
+    },
 }
 
 pub enum PartitionReply {
@@ -133,4 +152,5 @@ pub enum PartitionReply {
     Read(Vec<PartitionRead>),
     WaitForData,
     ListOffsets(Vec<OffsetAnswer>),
+    DescribeProducers(Vec<PartitionProducers>),
 }

@@ -18,6 +18,11 @@ pub mod list_offsets;
 pub mod messages;
 #[allow(clippy::module_inception)]
 pub mod partition;
+pub mod producer_append;
+pub mod producer_expiry;
+#[cfg(test)]
+mod producer_recovery_tests;
+pub mod producer_state;
 pub mod read;
 pub mod registry;
 pub mod service;

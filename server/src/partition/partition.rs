@@ -19,11 +19,15 @@
 //! for a flush (a group commit shared with every other waiter and acks=all producer on the
 //! shard), so a tailing consumer sees acks=1 data one fdatasync after it was appended.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use bytes::Bytes;
-use sluice_engine::{AppendError, AppendInfo, LogError, PartitionLog, ReadError, ReadResult};
+use glommio::sync::Semaphore;
+use sluice_engine::{AppendInfo, LogError, PartitionLog, ReadError, ReadResult, TimestampType};
+
+use super::producer_append::{self, PartitionAppendError};
+use super::producer_state::{snapshot, ProducerStates, NO_SEQUENCE};
 
 /// The leader epoch of a partition that has never had another leader (one node).
 pub const LEADER_EPOCH_INITIAL: i32 = 0;
@@ -42,10 +46,23 @@ pub struct Partition {
     log: Rc<PartitionLog>,
     leader_epoch: Cell<i32>,
     role: Cell<ReplicaRole>,
+    /// Every producer id that wrote here (see `producer_append.rs`).
+    producers: RefCell<ProducerStates>,
+    /// One append at a time, from the producer check to the producer record.
+    append_turn: Semaphore,
 }
 
 impl Partition {
-    /// Wraps an open log. The leader epoch continues from the log's leader-epoch checkpoint.
+    /// Wraps an open log, with its producer state loaded from its snapshot and batch headers.
+    pub async fn open(log: Rc<PartitionLog>) -> Result<Partition, LogError> {
+        let producers = producer_append::load(&log).await?;
+        let partition = Partition::new(log);
+        *partition.producers.borrow_mut() = producers;
+        Ok(partition)
+    }
+
+    /// Wraps an open log with no producer state. The leader epoch continues from the log's
+    /// leader-epoch checkpoint.
     pub fn new(log: Rc<PartitionLog>) -> Partition {
         let leader_epoch = log
             .leader_epochs()
@@ -59,6 +76,8 @@ impl Partition {
             log,
             leader_epoch: Cell::new(leader_epoch),
             role: Cell::new(ReplicaRole::SoleLeader),
+            producers: RefCell::new(ProducerStates::default()),
+            append_turn: Semaphore::new(1),
         };
         partition.check_offsets();
         partition
@@ -132,15 +151,78 @@ impl Partition {
         self.log.needs_flush()
     }
 
-    /// Appends a producer's batches (see `PartitionLog::append` for the contract).
-    pub async fn append(&self, batches: &[Bytes], now_ms: i64) -> Result<AppendInfo, AppendError> {
+    /// Appends a producer's batches (see `PartitionLog::append` for the contract), after
+    /// checking their producer ids, epochs and sequences. A retry of one of a producer's last
+    /// batches appends nothing and answers with the first append's offsets.
+    pub async fn append(
+        &self,
+        batches: &[Bytes],
+        now_ms: i64,
+    ) -> Result<AppendInfo, PartitionAppendError> {
+        let call = producer_append::call_batches(batches);
+        let Ok(_turn) = self.append_turn.acquire_permit(1).await else {
+            let closed = LogError::Closed {
+                name: format!("{}-{}", self.topic, self.index),
+            };
+            return Err(sluice_engine::AppendError::Storage(closed).into());
+        };
+        let producers: Vec<_> = call.iter().map(|batch| batch.producer).collect();
+        if let Some(duplicate) = self.producers.borrow().check(&producers)? {
+            let log_append_time = self.log.config().timestamp_type == TimestampType::LogAppendTime;
+            assert!(duplicate.last_offset < self.log_end_offset());
+            return Ok(producer_append::duplicate_info(&duplicate, log_append_time));
+        }
         let end_before = self.log_end_offset();
+        let active_before = self.log.active_segment_base();
         let info = self.log.append(batches, now_ms).await?;
         assert!(info.base_offset >= end_before);
         assert!(info.last_offset >= info.base_offset);
         assert!(self.log_end_offset() > info.last_offset);
+        let rolled = self.log.active_segment_base() != active_before;
+        if rolled && self.log.active_segment_base() == info.base_offset {
+            // The state before this call is the state at the new segment's base.
+            let bytes = snapshot::encode(&self.producers.borrow());
+            producer_append::write_snapshot(&self.log, bytes, info.base_offset).await;
+        }
+        producer_append::record(&mut self.producers.borrow_mut(), &call, &info);
         self.check_offsets();
         Ok(info)
+    }
+
+    /// Writes the producer snapshot at the log end (clean close: the next open reads no
+    /// batch headers). No append may run after it.
+    pub async fn snapshot_producers(&self) {
+        let Ok(_turn) = self.append_turn.acquire_permit(1).await else {
+            return;
+        };
+        let bytes = snapshot::encode(&self.producers.borrow());
+        producer_append::write_snapshot(&self.log, bytes, self.log_end_offset()).await;
+    }
+
+    /// Forgets producers idle for `expiration_ms` (`producer.id.expiration.ms`).
+    pub fn expire_producers(&self, now_ms: i64, expiration_ms: i64) -> usize {
+        self.producers.borrow_mut().expire(now_ms, expiration_ms)
+    }
+
+    /// Every producer this partition remembers, by producer id (DescribeProducers).
+    pub fn producer_views(&self) -> Vec<super::messages::ProducerView> {
+        let producers = self.producers.borrow();
+        let mut views: Vec<_> = producers
+            .entries()
+            .map(|entry| super::messages::ProducerView {
+                producer_id: entry.producer_id,
+                epoch: entry.epoch,
+                last_sequence: entry.last_seq().unwrap_or(NO_SEQUENCE),
+                last_timestamp_ms: entry.last_timestamp_ms,
+            })
+            .collect();
+        views.sort_by_key(|view| view.producer_id);
+        views
+    }
+
+    /// How many producers this partition remembers.
+    pub fn producer_count(&self) -> usize {
+        self.producers.borrow().len()
     }
 
     /// Makes everything appended so far durable, and so readable; returns the high watermark.

@@ -55,6 +55,7 @@ impl Partitions {
             return Ok(partition);
         }
         let log = self.logs.open_log(topic, index, config).await?;
+        let opened = Rc::new(Partition::open(log).await?);
         let at = usize::try_from(index).map_err(|_| LogError::InvalidArgument {
             detail: format!("negative partition {index}"),
         })?;
@@ -64,7 +65,7 @@ impl Partitions {
             slots.resize(at + 1, None);
         }
         // Another task may have opened it while we recovered: keep the first.
-        let partition = slots[at].get_or_insert_with(|| Rc::new(Partition::new(log)));
+        let partition = slots[at].get_or_insert(opened);
         Ok(partition.clone())
     }
 
@@ -108,10 +109,22 @@ impl Partitions {
         self.logs.apply_retention(now_ms).await
     }
 
-    /// Flushes and closes every log (shutdown).
+    /// Flushes every log, writes each partition's producer snapshot at its end, and closes
+    /// every log (shutdown).
     pub async fn close_all(&self) -> Result<(), LogError> {
         self.logs.flush_all().await?;
+        for partition in self.all() {
+            partition.snapshot_producers().await;
+        }
         self.logs.close_all().await
+    }
+
+    /// Forgets producers idle for `expiration_ms` in every partition; returns how many.
+    pub fn expire_producers(&self, now_ms: i64, expiration_ms: i64) -> usize {
+        self.all()
+            .iter()
+            .map(|partition| partition.expire_producers(now_ms, expiration_ms))
+            .sum()
     }
 
     /// Removes leftovers of interrupted deletions (one shard, at start).

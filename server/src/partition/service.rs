@@ -130,6 +130,21 @@ impl PartitionService {
         }
     }
 
+    /// The producers each of `parts` remembers, on `owner`.
+    pub async fn describe_producers(
+        &self,
+        owner: usize,
+        parts: Vec<(String, i32)>,
+    ) -> Result<Vec<PartitionProducers>, ShardDown> {
+        match self
+            .call(owner, PartitionRequest::DescribeProducers { parts })
+            .await?
+        {
+            PartitionReply::DescribeProducers(answers) => Ok(answers),
+            _ => unreachable!("DescribeProducers is answered with producers"),
+        }
+    }
+
     async fn call(
         &self,
         owner: usize,
@@ -172,6 +187,22 @@ impl PartitionService {
             }
             PartitionRequest::ListOffsets { queries } => PartitionReply::ListOffsets(
                 super::list_offsets::list_offsets(&self.partitions, queries).await,
+            ),
+            PartitionRequest::DescribeProducers { parts } => PartitionReply::DescribeProducers(
+                parts
+                    .iter()
+                    .map(|(topic, index)| match self.partitions.get(topic, *index) {
+                        Some(partition) => PartitionProducers {
+                            error_code: crate::error_code::NONE,
+                            producers: partition.producer_views(),
+                        },
+                        None => PartitionProducers {
+                            error_code: crate::error_code::ResponseError::UnknownTopicOrPartition
+                                .code(),
+                            producers: Vec::new(),
+                        },
+                    })
+                    .collect(),
             ),
         }
     }

@@ -21,22 +21,61 @@ pub struct TestRecord {
 
 /// One uncompressed batch holding `records`, relative offsets 0..n, no producer id.
 pub fn encode_batch(records: &[TestRecord]) -> Bytes {
+    encode_producer_batch(records, &ProducerFields::NONE)
+}
+
+/// The producer fields of a batch: an idempotent producer's id, epoch and first sequence.
+#[derive(Clone, Copy, Debug)]
+pub struct ProducerFields {
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    /// Sequence of the first record; -1 without a producer id.
+    pub base_sequence: i32,
+    pub transactional: bool,
+    pub control: bool,
+}
+
+impl ProducerFields {
+    pub const NONE: ProducerFields = ProducerFields {
+        producer_id: -1,
+        producer_epoch: -1,
+        base_sequence: -1,
+        transactional: false,
+        control: false,
+    };
+
+    pub fn idempotent(producer_id: i64, producer_epoch: i16, base_sequence: i32) -> Self {
+        ProducerFields {
+            producer_id,
+            producer_epoch,
+            base_sequence,
+            ..ProducerFields::NONE
+        }
+    }
+}
+
+/// One uncompressed batch holding `records` with the given producer fields.
+pub fn encode_producer_batch(records: &[TestRecord], producer: &ProducerFields) -> Bytes {
     assert!(!records.is_empty(), "a batch holds at least one record");
     let records: Vec<Record> = records
         .iter()
         .enumerate()
         .map(|(i, r)| Record {
-            transactional: false,
-            control: false,
+            transactional: producer.transactional,
+            control: producer.control,
             delete_horizon: false,
             partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
+            producer_id: producer.producer_id,
+            producer_epoch: producer.producer_epoch,
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
-            // The encoder starts a new batch whenever offset - sequence changes; offset - 1
-            // keeps all records in one batch and makes the base sequence -1 (no sequence).
-            sequence: i as i32 - 1,
+            // The encoder starts a new batch whenever offset - sequence changes, and takes the
+            // first record's sequence as the base sequence (-1 without a producer id).
+            sequence: if producer.base_sequence < 0 {
+                i as i32 - 1
+            } else {
+                producer.base_sequence + i as i32
+            },
             timestamp: r.timestamp_ms,
             key: Some(r.key.clone()),
             value: Some(r.value.clone()),

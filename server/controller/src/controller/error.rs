@@ -28,6 +28,8 @@ pub enum ErrorKind {
     /// INVALID_REQUEST (42): a request Kafka would refuse as malformed (e.g. an explicit
     /// assignment together with a partition count, or a broker registration without listeners).
     InvalidRequest,
+    /// UNKNOWN_SERVER_ERROR (-1): what Kafka answers when every producer id is used up.
+    UnknownServerError,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -42,3 +42,6 @@ const _: () = assert!(
 /// Random topic ids drawn before giving up on finding an unused one. A collision of two
 /// 128-bit draws is never expected; running out means the generator is broken.
 pub const TOPIC_ID_DRAWS_MAX: usize = 16;
+
+/// Producer ids per AllocateProducerIds block (Kafka's `ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE`).
+pub const PRODUCER_ID_BLOCK_SIZE: i64 = 1000;

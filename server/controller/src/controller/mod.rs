@@ -12,6 +12,7 @@
 //!   unfencing, controlled shutdown, fencing on session expiry).
 //! - `create_topic.rs`, `create_partitions.rs`, `delete_topic.rs`, `topic_configs.rs`.
 //! - `election.rs`: leader election and ISR changes; `placement.rs`: where replicas go.
+//! - `producer_ids.rs`: blocks of producer ids for the brokers (AllocateProducerIds).
 //! - `session.rs`: the volatile broker sessions; `batch.rs`: building a batch against the
 //!   image it will produce.
 
@@ -25,6 +26,7 @@ mod error;
 mod heartbeat;
 pub mod limits;
 mod placement;
+mod producer_ids;
 mod register;
 mod rng;
 mod session;
@@ -37,6 +39,7 @@ mod topic_name;
 use std::collections::BTreeMap;
 
 pub use error::{ControllerError, ErrorKind};
+pub use producer_ids::ProducerIdBlock;
 pub use topic_name::INTERNAL_TOPIC_PREFIX;
 
 use crate::image::MetadataImage;

@@ -105,6 +105,14 @@ impl MetadataImage {
                 value,
             } => self.apply_config(*resource, resource_name, name, value.as_deref()),
             MetadataRecord::RemoveTopic { topic_id } => self.apply_remove_topic(*topic_id),
+            MetadataRecord::ProducerIdsBlock {
+                broker_id,
+                broker_epoch,
+                first_producer_id,
+                size,
+            } => {
+                self.apply_producer_ids_block(*broker_id, *broker_epoch, *first_producer_id, *size)
+            }
         }
     }
 }

@@ -10,6 +10,7 @@
 mod apply;
 mod apply_broker;
 mod apply_config;
+mod apply_producer_ids;
 mod apply_topic;
 mod invariants;
 mod lookup;
@@ -67,6 +68,10 @@ pub struct MetadataImage {
     pub broker_configs: BTreeMap<String, BTreeMap<String, String>>,
     /// Largest broker epoch ever handed out; the next registration gets a larger one.
     pub broker_epoch_max: i64,
+    /// The first producer id of the next block (every id below it was handed out). Absent from
+    /// images written before producer ids existed: 0.
+    #[serde(default)]
+    pub next_producer_id_block_start: i64,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -9,11 +9,13 @@ pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;
+pub mod describe_producers;
 pub mod describe_quorum;
 pub mod fetch;
 pub mod find_coordinator;
 pub mod heartbeat;
 pub mod incremental_alter_configs;
+pub mod init_producer_id;
 pub mod join_group;
 pub mod leave_group;
 pub mod list_groups;
@@ -33,7 +35,7 @@ use kafka_protocol::protocol::VersionRange;
 use super::dispatch::{Conn, Outcome, Request, RequestError};
 
 /// Every API the broker serves, with its versions, in api-key order.
-pub const APIS: [(ApiKey, VersionRange); 23] = [
+pub const APIS: [(ApiKey, VersionRange); 25] = [
     (ApiKey::Produce, produce::VERSIONS),
     (ApiKey::Fetch, fetch::VERSIONS),
     (ApiKey::ListOffsets, list_offsets::VERSIONS),
@@ -53,6 +55,7 @@ pub const APIS: [(ApiKey, VersionRange); 23] = [
     (ApiKey::DescribeConfigs, describe_configs::VERSIONS),
     (ApiKey::CreatePartitions, create_partitions::VERSIONS),
     (ApiKey::DeleteGroups, delete_groups::VERSIONS),
+    (ApiKey::InitProducerId, init_producer_id::VERSIONS),
     (
         ApiKey::IncrementalAlterConfigs,
         incremental_alter_configs::VERSIONS,
@@ -60,6 +63,7 @@ pub const APIS: [(ApiKey, VersionRange); 23] = [
     (ApiKey::OffsetDelete, offset_delete::VERSIONS),
     (ApiKey::DescribeCluster, describe_cluster::VERSIONS),
     (ApiKey::DescribeQuorum, describe_quorum::VERSIONS),
+    (ApiKey::DescribeProducers, describe_producers::VERSIONS),
 ];
 
 pub fn versions(api_key: i16) -> Option<VersionRange> {
@@ -102,6 +106,10 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
         ApiKey::ListGroups => list_groups::handle(groups, request).await,
         ApiKey::DeleteGroups => delete_groups::handle(groups, request).await,
         ApiKey::OffsetDelete => offset_delete::handle(groups, metadata, request).await,
+        ApiKey::DescribeProducers => {
+            describe_producers::handle(partitions, metadata, request).await
+        }
+        ApiKey::InitProducerId => init_producer_id::handle(&services.producer_ids, request).await,
         other => Err(RequestError::UnknownApiKey(other as i16)),
     }
 }

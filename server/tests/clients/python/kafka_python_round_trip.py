@@ -20,15 +20,14 @@ def create_topic(bootstrap, topic, partitions):
 
 
 def produce(bootstrap, topic, codec, messages):
+    # kafka-python 3's defaults: the idempotent producer (InitProducerId, acks=all).
     producer = KafkaProducer(
         bootstrap_servers=bootstrap,
         compression_type=None if codec == "none" else codec,
-        acks="all",
-        # The idempotent producer needs InitProducerId, which Sluice does not serve yet.
-        enable_idempotence=False,
         linger_ms=5,
         batch_size=64 * 1024,
     )
+    model.check(producer.config["enable_idempotence"], "kafka-python >= 3 is idempotent by default")
     try:
         futures = [(m, producer.send(topic, value=m.value, key=m.key, headers=m.headers,
                                      timestamp_ms=m.timestamp_ms)) for m in messages]
@@ -37,6 +36,8 @@ def produce(bootstrap, topic, codec, messages):
             meta = future.get(timeout=DEADLINE_S)
             m.partition = meta.partition
             m.offset = meta.offset
+        producer_id = producer._transaction_manager.producer_id_and_epoch.producer_id
+        model.check(producer_id >= 0, f"no producer id from InitProducerId: {producer_id}")
     finally:
         producer.close(timeout=10)
 

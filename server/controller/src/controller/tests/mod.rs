@@ -7,6 +7,7 @@
 mod errors;
 mod fencing;
 mod heartbeat;
+mod producer_ids;
 mod random_walk;
 mod registration;
 mod shutdown;
