@@ -407,6 +407,9 @@ impl Drop for Broker {
 /// (32768-60999), so no process binding port 0 or connecting out can take a port between the
 /// pick and the broker's bind.
 const FIXED_PORTS: std::ops::Range<u16> = 20_000..32_000;
+/// Ports [`free_fixed_port`] handed out in this process.
+static HANDED_OUT: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
 /// Tries at a free port in [`FIXED_PORTS`].
 const FIXED_PORT_ATTEMPTS_MAX: usize = 200;
 
@@ -423,7 +426,12 @@ pub fn free_fixed_port() -> u16 {
             .wrapping_add(1_442_695_040_888_963_407);
         let span = u64::from(FIXED_PORTS.end - FIXED_PORTS.start);
         let port = FIXED_PORTS.start + ((seed >> 33) % span) as u16;
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        // Never the same port twice in one test process (one cluster's ports must differ).
+        let fresh = HANDED_OUT
+            .lock()
+            .map(|mut handed| handed.insert(port))
+            .unwrap_or(false);
+        if fresh && TcpListener::bind(("127.0.0.1", port)).is_ok() {
             return port;
         }
     }

@@ -15,6 +15,8 @@ use super::wire::KafkaConnection;
 
 /// How long a fresh cluster may take until every broker serves the full broker list.
 pub const CLUSTER_FORM_TIMEOUT: Duration = Duration::from_secs(60);
+/// Lines of a broker's log in the reason a cluster did not start.
+const LOG_TAIL_LINES: usize = 20;
 /// Starts on fresh ports after a port was taken between pick and bind.
 const START_ATTEMPTS_MAX: usize = 3;
 
@@ -93,7 +95,12 @@ impl Cluster {
             .collect();
         for broker in &mut brokers {
             // Dropping the others kills them.
-            broker.try_wait_started()?;
+            if let Err(reason) = broker.try_wait_started() {
+                let log = broker.log_text();
+                let tail: Vec<&str> = log.lines().rev().take(LOG_TAIL_LINES).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                return Err(format!("{reason}\n{}", tail.join("\n")));
+            }
         }
         let cluster = Cluster { brokers, node_ids };
         for index in 0..n {
