@@ -63,15 +63,17 @@ fn cluster_id(broker: &Broker) -> String {
 fn bad_controller_input_closes_only_that_connection() {
     let port = free_fixed_port();
     let address = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut options = BrokerOptions::default();
-    options.extra_args = vec![
-        "--node-id".into(),
-        NODE_ID.to_string(),
-        "--controller-listen".into(),
-        address.to_string(),
-        "--controller-voters".into(),
-        format!("{NODE_ID}@{address}"),
-    ];
+    let options = BrokerOptions {
+        extra_args: vec![
+            "--node-id".into(),
+            NODE_ID.to_string(),
+            "--controller-listen".into(),
+            address.to_string(),
+            "--controller-voters".into(),
+            format!("{NODE_ID}@{address}"),
+        ],
+        ..BrokerOptions::default()
+    };
     let mut broker = Broker::start(options);
     let ours = cluster_id(&broker);
 

@@ -17,8 +17,6 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -26,8 +24,8 @@ use common::broker::BrokerOptions;
 use common::clients::under_ci;
 use common::cluster::{Cluster, Place};
 use common::kafka::create_topic;
+use common::loadgen::{loadgen_binary, spawn_loadgen};
 use common::netns::NetLab;
-use common::process::ChildGuard;
 use common::records::TestRng;
 
 const CYCLES_ENV: &str = "SLUICE_CLUSTER_CHAOS_CYCLES";
@@ -51,27 +49,6 @@ const VERIFY_TIMEOUT: Duration = Duration::from_secs(600);
 const REJOIN_TIMEOUT: Duration = Duration::from_secs(60);
 const FAST_FENCING: &str =
     "\"broker.session.timeout.ms\" = 3000\n\"broker.heartbeat.interval.ms\" = 500\n";
-
-fn loadgen_binary() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("SLUICE_TEST_LOADGEN") {
-        return Some(PathBuf::from(path));
-    }
-    let path = Path::new(env!("CARGO_BIN_EXE_sluice")).with_file_name("sluice-loadgen");
-    path.exists().then_some(path)
-}
-
-fn spawn_loadgen(loadgen: &Path, args: &[String], log: &Path) -> ChildGuard {
-    let out = std::fs::File::create(log).expect("loadgen log");
-    let err = out.try_clone().expect("clone log fd");
-    let child = Command::new(loadgen)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(out))
-        .stderr(Stdio::from(err))
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {}: {e}", loadgen.display()));
-    ChildGuard::new(child)
-}
 
 fn signal(pid: u32, signal: libc::c_int) {
     // SAFETY: kill(2) on our own child's pid, which has not been reaped.
@@ -109,17 +86,14 @@ fn acknowledged_writes_survive_network_partitions_of_any_broker() {
         return;
     };
     let options = BrokerOptions::default().config(FAST_FENCING);
-    let places = |_: &NetLab| -> Vec<Place> {
-        (0..BROKERS)
-            .map(|node| Place {
-                host: lab.node_ip(node),
-                client_port: NETNS_CLIENT_PORT,
-                controller_port: NETNS_CONTROLLER_PORT,
-                prefix: lab.prefix(node),
-            })
-            .collect()
-    };
-    let placed = places(&lab);
+    let placed: Vec<Place> = (0..BROKERS)
+        .map(|node| Place {
+            host: lab.node_ip(node),
+            client_port: NETNS_CLIENT_PORT,
+            controller_port: NETNS_CONTROLLER_PORT,
+            prefix: lab.prefix(node),
+        })
+        .collect();
     run(
         Faults::Network,
         Some(&lab),
@@ -199,6 +173,7 @@ fn run(
         if let (Faults::Network, Some(lab)) = (faults, lab) {
             let cut_ms = between(&mut rng, STOP_MS_MIN, CUT_MS_MAX);
             lab.isolate(victim);
+            // The fault's length, not a synchronisation: nothing is awaited here.
             thread::sleep(Duration::from_millis(cut_ms));
             lab.heal(victim);
             eprintln!("cycle {cycle}: node {node} cut off for {cut_ms} ms");
@@ -211,6 +186,7 @@ fn run(
             let pid = cluster.brokers[victim].pid().expect("a running broker");
             let stop_ms = between(&mut rng, STOP_MS_MIN, STOP_MS_MAX);
             signal(pid, libc::SIGSTOP);
+            // The fault's length, not a synchronisation: nothing is awaited here.
             thread::sleep(Duration::from_millis(stop_ms));
             signal(pid, libc::SIGCONT);
             eprintln!("cycle {cycle}: SIGSTOP of node {node} for {stop_ms} ms");

@@ -27,17 +27,7 @@ fn sigterm_moves_leaderships_before_the_broker_stops() {
     let mut cluster = Cluster::start(BROKERS, BrokerOptions::default());
     let mut conn = cluster.brokers[0].connect();
     create_topic(&mut conn, "graceful", PARTITIONS);
-    let leaders = wait_until("every partition to have a leader", METADATA_TIMEOUT, || {
-        let meta = cluster.metadata(0, &["graceful"]);
-        let leaders: Vec<i32> = meta
-            .topics
-            .first()?
-            .partitions
-            .iter()
-            .map(|p| p.leader_id.0)
-            .collect();
-        (leaders.len() == PARTITIONS as usize && leaders.iter().all(|l| *l > 0)).then_some(leaders)
-    });
+    let leaders = cluster.wait_for_leaders(0, "graceful", PARTITIONS as usize);
     let controller = cluster.metadata(0, &[]).controller_id.0;
     let victim_node = *leaders
         .iter()

@@ -89,17 +89,7 @@ fn a_killed_broker_s_partitions_go_offline_and_come_back_with_their_data() {
     let mut cluster = Cluster::start(BROKERS, fast_fencing());
     let mut conn = cluster.brokers[0].connect();
     create_topic(&mut conn, "durable", PARTITIONS);
-    let leaders = wait_until("every partition to have a leader", METADATA_TIMEOUT, || {
-        let meta = cluster.metadata(0, &["durable"]);
-        let leaders: Vec<i32> = meta
-            .topics
-            .first()?
-            .partitions
-            .iter()
-            .map(|p| p.leader_id.0)
-            .collect();
-        (leaders.len() == PARTITIONS as usize && leaders.iter().all(|l| *l > 0)).then_some(leaders)
-    });
+    let leaders = cluster.wait_for_leaders(0, "durable", PARTITIONS as usize);
     for (partition, leader) in leaders.iter().enumerate() {
         let mut conn = cluster.brokers[index_of(&cluster, *leader)].connect();
         let records: Vec<_> = (0..RECORDS_PER_PARTITION)

@@ -15,7 +15,6 @@ use common::cluster::Cluster;
 use common::kafka::produce_request;
 use common::process::run_with_timeout;
 use common::records::{encode_batch, now_ms, numbered_record};
-use common::wait::wait_until;
 use kafka_protocol::messages::ProduceRequest;
 
 const BROKERS: usize = 3;
@@ -24,7 +23,6 @@ const SPREAD_PARTITIONS: i32 = 9;
 const CODECS: [&str; 2] = ["none", "lz4"];
 const MESSAGES: usize = 2_000;
 const PARTITIONS: usize = 6;
-const METADATA_TIMEOUT: Duration = Duration::from_secs(30);
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(300);
 const NOT_LEADER_OR_FOLLOWER: i16 = 6;
 
@@ -52,17 +50,7 @@ fn three_brokers_list_each_other_and_spread_leaders() {
     let mut conn = cluster.brokers[1].connect();
     common::kafka::create_topic(&mut conn, "spread", SPREAD_PARTITIONS);
     for index in 0..BROKERS {
-        let leaders = wait_until(
-            &format!("broker {index} to serve every partition of the topic"),
-            METADATA_TIMEOUT,
-            || {
-                let meta = cluster.metadata(index, &["spread"]);
-                let topic = meta.topics.first()?;
-                let leaders: Vec<i32> = topic.partitions.iter().map(|p| p.leader_id.0).collect();
-                (leaders.len() == SPREAD_PARTITIONS as usize && leaders.iter().all(|l| *l > 0))
-                    .then_some(leaders)
-            },
-        );
+        let leaders = cluster.wait_for_leaders(index, "spread", SPREAD_PARTITIONS as usize);
         not_the_leader_names_the_leader(&cluster, index, &leaders);
         let distinct: BTreeSet<i32> = leaders.iter().copied().collect();
         assert_eq!(

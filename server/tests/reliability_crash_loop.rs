@@ -20,15 +20,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::broker::{Broker, BrokerOptions};
 use common::clients::under_ci;
 use common::kafka::{self, error_code};
-use common::process::ChildGuard;
+use common::loadgen::{loadgen_binary, spawn_loadgen};
 use common::records::TestRng;
 use common::wait::wait_until;
 use common::wire::KafkaConnection;
@@ -55,28 +53,7 @@ const RATE_MSGS_PER_S: u32 = 2_000;
 const LOADGEN_TIMEOUT: Duration = Duration::from_secs(90);
 const VERIFY_TIMEOUT: Duration = Duration::from_secs(600);
 
-fn loadgen_binary() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("SLUICE_TEST_LOADGEN") {
-        return Some(PathBuf::from(path));
-    }
-    let path = Path::new(env!("CARGO_BIN_EXE_sluice")).with_file_name("sluice-loadgen");
-    path.exists().then_some(path)
-}
-
 /// Kills and reaps the child on drop.
-fn spawn_loadgen(loadgen: &Path, args: &[String], log: &Path) -> ChildGuard {
-    let out = std::fs::File::create(log).expect("loadgen log");
-    let err = out.try_clone().expect("clone log fd");
-    let child = Command::new(loadgen)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(out))
-        .stderr(Stdio::from(err))
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {}: {e}", loadgen.display()));
-    ChildGuard::new(child)
-}
-
 fn commit_offsets(conn: &mut KafkaConnection, offsets: &[i64]) -> Result<(), (i16, String)> {
     let version = conn.version_for::<OffsetCommitRequest>(2, 7);
     let request = OffsetCommitRequest::default()

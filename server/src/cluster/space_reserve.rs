@@ -48,16 +48,18 @@ impl SpaceReserve {
         file.sync_all()
     }
 
-    /// Frees the reserve; true if there was one to free.
+    /// Frees the reserve; true if there was one to free. The directory is synced so that the
+    /// freed blocks stay freed after a crash; a failed sync is reported, and the write that
+    /// needed the space is retried regardless (its own fdatasync decides its durability).
     pub fn release(&self) -> bool {
-        match fs::remove_file(&self.path) {
-            Ok(()) => {
-                if let Some(dir) = self.path.parent() {
-                    let _ = File::open(dir).and_then(|d| d.sync_all());
-                }
-                true
-            }
-            Err(_) => false,
+        if fs::remove_file(&self.path).is_err() {
+            return false;
         }
+        if let Some(dir) = self.path.parent() {
+            if let Err(err) = File::open(dir).and_then(|d| d.sync_all()) {
+                tracing::warn!(dir = %dir.display(), "released the space reserve, but cannot sync its directory: {err}");
+            }
+        }
+        true
     }
 }

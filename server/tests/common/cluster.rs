@@ -15,6 +15,8 @@ use super::wire::KafkaConnection;
 
 /// How long a fresh cluster may take until every broker serves the full broker list.
 pub const CLUSTER_FORM_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a new topic may take until every partition has a leader.
+const LEADERS_TIMEOUT: Duration = Duration::from_secs(30);
 /// Lines of a broker's log in the reason a cluster did not start.
 const LOG_TAIL_LINES: usize = 20;
 /// Starts on fresh ports after a port was taken between pick and bind.
@@ -121,6 +123,29 @@ impl Cluster {
     pub fn metadata(&self, index: usize, topics: &[&str]) -> MetadataResponse {
         let mut conn = self.brokers[index].connect();
         metadata(&mut conn, topics)
+    }
+
+    /// Waits until broker `index` serves a leader for each of `partitions` partitions of
+    /// `topic`; returns the leaders by partition.
+    pub fn wait_for_leaders(&self, index: usize, topic: &str, partitions: usize) -> Vec<i32> {
+        wait_until(
+            &format!(
+                "broker {} to serve a leader for every partition of {topic}",
+                self.node_ids[index]
+            ),
+            LEADERS_TIMEOUT,
+            || {
+                let meta = self.metadata(index, &[topic]);
+                let leaders: Vec<i32> = meta
+                    .topics
+                    .first()?
+                    .partitions
+                    .iter()
+                    .map(|p| p.leader_id.0)
+                    .collect();
+                (leaders.len() == partitions && leaders.iter().all(|l| *l >= 0)).then_some(leaders)
+            },
+        )
     }
 
     /// Waits until broker `index` lists `count` live brokers and names a controller.

@@ -21,6 +21,7 @@ pub mod canary;
 pub mod clients;
 pub mod cluster;
 pub mod kafka;
+pub mod loadgen;
 pub mod metrics;
 pub mod netns;
 pub mod process;
