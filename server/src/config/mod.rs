@@ -237,6 +237,38 @@ pub struct BrokerConfig {
     /// `producer.id.expiration.check.interval.ms`: how often each shard looks for them.
     #[serde(rename = "producer.id.expiration.check.interval.ms")]
     pub producer_id_expiration_check_interval_ms: u64,
+    /// `min.insync.replicas`: the broker default of the fewest in-sync replicas an acks=all
+    /// produce needs (a topic may override it).
+    #[serde(rename = "min.insync.replicas")]
+    pub min_insync_replicas: i32,
+    /// `replica.lag.time.max.ms`: a follower that has not caught up with the leader's log end
+    /// for this long leaves the ISR.
+    #[serde(rename = "replica.lag.time.max.ms")]
+    pub replica_lag_time_max_ms: u64,
+    /// `unclean.leader.election.enable`: the broker default; an out-of-sync replica may lead a
+    /// partition whose ISR has no live member (losing what only the ISR had).
+    #[serde(rename = "unclean.leader.election.enable")]
+    pub unclean_leader_election_enable: bool,
+    /// `auto.leader.rebalance.enable`: the controller moves leadership back to preferred
+    /// replicas.
+    #[serde(rename = "auto.leader.rebalance.enable")]
+    pub auto_leader_rebalance_enable: bool,
+    /// `leader.imbalance.check.interval.seconds`: how often the controller looks for
+    /// partitions not led by their preferred replica.
+    #[serde(rename = "leader.imbalance.check.interval.seconds")]
+    pub leader_imbalance_check_interval_seconds: u64,
+    /// `replica.fetch.max.bytes`: the most a follower asks of one partition per fetch.
+    #[serde(rename = "replica.fetch.max.bytes")]
+    pub replica_fetch_max_bytes: u32,
+    /// `replica.fetch.response.max.bytes`: the most a follower asks for in one fetch.
+    #[serde(rename = "replica.fetch.response.max.bytes")]
+    pub replica_fetch_response_max_bytes: u32,
+    /// `replica.fetch.wait.max.ms`: how long a follower's fetch waits at the leader for data.
+    #[serde(rename = "replica.fetch.wait.max.ms")]
+    pub replica_fetch_wait_max_ms: u64,
+    /// `replica.fetch.backoff.ms`: how long a follower waits after a failed fetch.
+    #[serde(rename = "replica.fetch.backoff.ms")]
+    pub replica_fetch_backoff_ms: u64,
     /// Write sizes of the engine's segment appenders: not a setting but measured, from
     /// `<data>/iotune.toml` when `sluice iotune` has run (see `main::apply_io_properties`).
     #[serde(skip)]
@@ -297,6 +329,15 @@ impl Default for BrokerConfig {
                 sluice_engine::compaction::cleaner::DEDUPE_BUFFER_BYTES_DEFAULT,
             producer_id_expiration_ms: 86_400_000,
             producer_id_expiration_check_interval_ms: 600_000,
+            min_insync_replicas: 1,
+            replica_lag_time_max_ms: 30_000,
+            unclean_leader_election_enable: false,
+            auto_leader_rebalance_enable: true,
+            leader_imbalance_check_interval_seconds: 300,
+            replica_fetch_max_bytes: 1_048_576,
+            replica_fetch_response_max_bytes: 10_485_760,
+            replica_fetch_wait_max_ms: 500,
+            replica_fetch_backoff_ms: 1_000,
             write_tuning: sluice_engine::WriteTuning::default(),
         }
     }
@@ -490,6 +531,21 @@ impl BrokerConfig {
         }
         if self.offsets_retention_check_interval_ms == 0 {
             return invalid("offsets.retention.check.interval.ms", "must be at least 1");
+        }
+        if self.min_insync_replicas < 1 {
+            return invalid("min.insync.replicas", "must be at least 1");
+        }
+        if self.replica_lag_time_max_ms == 0 {
+            return invalid("replica.lag.time.max.ms", "must be positive");
+        }
+        if self.leader_imbalance_check_interval_seconds == 0 {
+            return invalid("leader.imbalance.check.interval.seconds", "must be positive");
+        }
+        if self.replica_fetch_max_bytes == 0 || self.replica_fetch_response_max_bytes == 0 {
+            return invalid("replica.fetch.max.bytes", "must be positive");
+        }
+        if self.replica_fetch_wait_max_ms > crate::limits::FETCH_WAIT_MS_MAX as u64 {
+            return invalid("replica.fetch.wait.max.ms", "is too large");
         }
         if self.producer_id_expiration_ms > i64::MAX as u64 {
             return invalid("producer.id.expiration.ms", "is too large");

@@ -19,9 +19,11 @@ pub const MIN_CLEANABLE_DIRTY_RATIO: &str = "min.cleanable.dirty.ratio";
 pub const MIN_COMPACTION_LAG_MS: &str = "min.compaction.lag.ms";
 pub const MAX_COMPACTION_LAG_MS: &str = "max.compaction.lag.ms";
 pub const DELETE_RETENTION_MS: &str = "delete.retention.ms";
+pub const MIN_INSYNC_REPLICAS: &str = "min.insync.replicas";
+pub const UNCLEAN_LEADER_ELECTION_ENABLE: &str = "unclean.leader.election.enable";
 
 /// Every topic config key Sluice accepts, in the order DescribeConfigs lists them.
-pub const SUPPORTED_KEYS: [&str; 11] = [
+pub const SUPPORTED_KEYS: [&str; 13] = [
     CLEANUP_POLICY,
     DELETE_RETENTION_MS,
     MAX_COMPACTION_LAG_MS,
@@ -29,10 +31,12 @@ pub const SUPPORTED_KEYS: [&str; 11] = [
     MESSAGE_TIMESTAMP_TYPE,
     MIN_CLEANABLE_DIRTY_RATIO,
     MIN_COMPACTION_LAG_MS,
+    MIN_INSYNC_REPLICAS,
     RETENTION_BYTES,
     RETENTION_MS,
     SEGMENT_BYTES,
     SEGMENT_MS,
+    UNCLEAN_LEADER_ELECTION_ENABLE,
 ];
 
 /// Smallest segment Kafka allows (`segment.bytes` >= 14 bytes in Kafka; we ask for 1 MiB so
@@ -93,9 +97,25 @@ impl TopicConfigs {
             MIN_COMPACTION_LAG_MS => compaction.min_compaction_lag_ms.to_string(),
             MAX_COMPACTION_LAG_MS => compaction.max_compaction_lag_ms.to_string(),
             DELETE_RETENTION_MS => compaction.delete_retention_ms.to_string(),
+            MIN_INSYNC_REPLICAS => broker.min_insync_replicas.to_string(),
+            UNCLEAN_LEADER_ELECTION_ENABLE => broker.unclean_leader_election_enable.to_string(),
             _ => return None,
         };
         Some(default)
+    }
+
+    /// `min.insync.replicas` of this topic: the fewest in-sync replicas an acks=all produce
+    /// needs.
+    pub fn min_insync_replicas(&self, broker: &BrokerConfig) -> usize {
+        self.value(MIN_INSYNC_REPLICAS, broker)
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    /// `unclean.leader.election.enable` of this topic.
+    pub fn unclean_leader_election(&self, broker: &BrokerConfig) -> bool {
+        self.value(UNCLEAN_LEADER_ELECTION_ENABLE, broker).as_deref() == Some("true")
     }
 
     /// The engine config of a partition of this topic. Overrides were validated on `set`.
@@ -183,6 +203,14 @@ fn validate(key: &str, value: &str) -> Result<(), ConfigError> {
         MIN_COMPACTION_LAG_MS | DELETE_RETENTION_MS => match parse {
             Ok(v) if v >= 0 => Ok(()),
             _ => bad("must be an integer >= 0"),
+        },
+        MIN_INSYNC_REPLICAS => match parse {
+            Ok(v) if (1..=i32::MAX as i64).contains(&v) => Ok(()),
+            _ => bad("must be a positive integer"),
+        },
+        UNCLEAN_LEADER_ELECTION_ENABLE => match value {
+            "true" | "false" => Ok(()),
+            _ => bad("must be true or false"),
         },
         MAX_COMPACTION_LAG_MS => match parse {
             Ok(v) if v >= 1 => Ok(()),
