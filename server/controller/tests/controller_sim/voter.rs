@@ -75,6 +75,9 @@ pub fn controller_config() -> ControllerConfig {
         default_partitions: 1,
         default_replication_factor: 1,
         partitions_per_topic_max: 8,
+        unclean_leader_election_enable: false,
+        auto_leader_rebalance_enable: true,
+        leader_imbalance_check_interval_ms: 2_000,
     }
 }
 

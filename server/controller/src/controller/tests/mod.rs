@@ -20,6 +20,19 @@ use crate::records::{Endpoint, RecordBatch};
 
 pub(super) const SESSION_TIMEOUT_MS: u64 = 9_000;
 
+/// The tests' settings: Kafka's defaults but for short sessions and small topics.
+pub(super) fn config() -> ControllerConfig {
+    ControllerConfig {
+        session_timeout_ms: SESSION_TIMEOUT_MS,
+        default_partitions: 3,
+        default_replication_factor: 1,
+        partitions_per_topic_max: 100,
+        unclean_leader_election_enable: false,
+        auto_leader_rebalance_enable: true,
+        leader_imbalance_check_interval_ms: 300_000,
+    }
+}
+
 pub(super) struct Cluster {
     pub(super) image: MetadataImage,
     pub(super) controller: Controller,
@@ -54,12 +67,10 @@ impl Cluster {
     }
 
     pub(super) fn with_seed(seed: u64) -> Cluster {
-        let config = ControllerConfig {
-            session_timeout_ms: SESSION_TIMEOUT_MS,
-            default_partitions: 3,
-            default_replication_factor: 1,
-            partitions_per_topic_max: 100,
-        };
+        Cluster::with_config(config(), seed)
+    }
+
+    pub(super) fn with_config(config: ControllerConfig, seed: u64) -> Cluster {
         let image = MetadataImage::default();
         let mut controller = Controller::new(config, seed);
         controller.activate(&image, 0);
