@@ -36,9 +36,16 @@ impl DiskJob {
 /// The answer a decision gives its client, as the image will be once its records apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reply {
-    Registered { broker_epoch: i64 },
+    Registered {
+        broker_epoch: i64,
+    },
     Heartbeat(HeartbeatReply),
     Done,
+    /// An AlterPartition's answer (its ISR is in the expectation).
+    Isr {
+        leader_epoch: i32,
+        partition_epoch: i32,
+    },
 }
 
 /// What the node did with a command.
@@ -276,6 +283,24 @@ fn run(
             let batch = controller
                 .set_topic_configs(image, name, configs.clone(), false)
                 .map_err(refused)?;
+            Ok((Reply::Done, batch))
+        }
+        Command::AlterPartition(alter) => {
+            let (batch, reply) = controller
+                .alter_partition(image, now_ms, alter.clone())
+                .map_err(refused)?;
+            let reply = Reply::Isr {
+                leader_epoch: reply.leader_epoch,
+                partition_epoch: reply.partition_epoch,
+            };
+            Ok((reply, batch))
+        }
+        Command::Reassign(entry) => {
+            let (batch, mut results) = controller
+                .alter_partition_reassignments(image, std::slice::from_ref(entry))
+                .map_err(refused)?;
+            assert_eq!(results.len(), 1);
+            results.remove(0).map_err(refused)?;
             Ok((Reply::Done, batch))
         }
     }
