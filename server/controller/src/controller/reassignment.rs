@@ -34,6 +34,9 @@ pub struct PartitionReassignment {
     pub partition: i32,
     /// The target replicas, preferred leader first; `None` cancels the running reassignment.
     pub replicas: Option<Vec<i32>>,
+    /// KIP-860 (AlterPartitionReassignments v1): false refuses a target of another length
+    /// than the partition's current target replicas (INVALID_REPLICATION_FACTOR).
+    pub allow_replication_factor_change: bool,
 }
 
 /// What became of one entry.
@@ -125,7 +128,19 @@ fn reassignment_record(
         image: partition,
     };
     let target = match &entry.replicas {
-        Some(replicas) => change_target(image, view, replicas)?,
+        Some(replicas) => {
+            let factor = partition.target_replicas().len();
+            if !entry.allow_replication_factor_change && replicas.len() != factor {
+                return Err(ControllerError::new(
+                    ErrorKind::InvalidReplicationFactor,
+                    format!(
+                        "{}-{} has {factor} replicas; the target {replicas:?} changes that",
+                        entry.topic, entry.partition
+                    ),
+                ));
+            }
+            change_target(image, view, replicas)?
+        }
         None => cancel_target(image, view, unclean_default)?,
     };
     Ok(target.record(view))

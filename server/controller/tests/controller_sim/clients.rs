@@ -224,6 +224,7 @@ fn reassign(name: String, random: &mut Random, brokers: usize) -> Command {
         topic: name,
         partition,
         replicas,
+        allow_replication_factor_change: true,
     })
 }
 

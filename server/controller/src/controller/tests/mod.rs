@@ -293,6 +293,7 @@ impl Cluster {
             topic: topic.into(),
             partition,
             replicas: replicas.map(<[i32]>::to_vec),
+            allow_replication_factor_change: true,
         };
         let (batch, mut results) = self
             .controller

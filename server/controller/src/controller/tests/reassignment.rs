@@ -198,6 +198,7 @@ fn one_request_applies_its_good_entries_and_reports_each() {
         topic: "t".into(),
         partition,
         replicas,
+        allow_replication_factor_change: true,
     };
     let entries = [
         entry(0, Some(vec![1, 3])),
@@ -216,6 +217,30 @@ fn one_request_applies_its_good_entries_and_reports_each() {
     );
     assert!(results[2].is_ok());
     assert_eq!(cluster.image.reassigning_partitions().count(), 2);
+}
+
+#[test]
+fn a_new_replication_factor_is_refused_when_the_request_forbids_it() {
+    let mut cluster = Cluster::with_brokers(3);
+    cluster.create_assigned("t", &[&[1, 2]]);
+    let entry = |replicas: Vec<i32>| PartitionReassignment {
+        topic: "t".into(),
+        partition: 0,
+        replicas: Some(replicas),
+        allow_replication_factor_change: false,
+    };
+    let entries = [entry(vec![1, 2, 3]), entry(vec![3, 1])];
+    let (batch, results) = cluster
+        .controller
+        .alter_partition_reassignments(&cluster.image, &entries)
+        .unwrap();
+    cluster.commit(batch);
+    assert_eq!(
+        results[0].as_ref().unwrap_err().kind,
+        ErrorKind::InvalidReplicationFactor
+    );
+    assert!(results[1].is_ok(), "the same factor on other brokers");
+    assert_eq!(cluster.partition("t", 0).target_replicas(), vec![3, 1]);
 }
 
 #[test]
