@@ -100,6 +100,44 @@ pub enum ControllerRequest {
         broker_id: i32,
         broker_epoch: i64,
     },
+    /// A partition leader's ISR change (Kafka's AlterPartition, KIP-497).
+    AlterPartition {
+        broker_id: i32,
+        broker_epoch: i64,
+        topic_id: sluice_controller::records::TopicId,
+        partition: i32,
+        leader_epoch: i32,
+        partition_epoch: i32,
+        new_isr: Vec<i32>,
+        leader_recovered: bool,
+    },
+    /// Start, replace or cancel (`replicas` None) reassignments (KIP-455).
+    AlterPartitionReassignments {
+        reassignments: Vec<WireReassignment>,
+        allow_replication_factor_change: bool,
+    },
+    /// The reassignments in progress, of every partition (`None`) or of these ones.
+    ListPartitionReassignments {
+        partitions: Option<Vec<(String, i32)>>,
+    },
+}
+
+/// One partition of an AlterPartitionReassignments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WireReassignment {
+    pub topic: String,
+    pub partition: i32,
+    pub replicas: Option<Vec<i32>>,
+}
+
+/// A reassignment in progress (ListPartitionReassignments).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OngoingReassignment {
+    pub topic: String,
+    pub partition: i32,
+    pub replicas: Vec<i32>,
+    pub adding_replicas: Vec<i32>,
+    pub removing_replicas: Vec<i32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -131,6 +169,46 @@ pub enum ControllerReply {
         first_producer_id: i64,
         size: i64,
     },
+    /// An AlterPartition's answer: the partition's state once the change is applied, which
+    /// the image holds from metadata offset `offset` on.
+    AlterPartition {
+        leader_epoch: i32,
+        partition_epoch: i32,
+        isr: Vec<i32>,
+        offset: u64,
+    },
+    /// One result per reassignment, in request order (`None`: accepted); the accepted ones
+    /// are in the image from metadata offset `offset` on.
+    Reassignments {
+        results: Vec<Option<(i16, String)>>,
+        offset: u64,
+    },
+    PartitionReassignments(Vec<OngoingReassignment>),
+}
+
+impl ControllerReply {
+    /// The reply once its records are committed at `offset`: replies that tell the metadata
+    /// offset to wait for carry it.
+    pub fn committed_at(self, offset: u64) -> ControllerReply {
+        match self {
+            ControllerReply::Committed { .. } => ControllerReply::Committed { offset },
+            ControllerReply::AlterPartition {
+                leader_epoch,
+                partition_epoch,
+                isr,
+                ..
+            } => ControllerReply::AlterPartition {
+                leader_epoch,
+                partition_epoch,
+                isr,
+                offset,
+            },
+            ControllerReply::Reassignments { results, .. } => {
+                ControllerReply::Reassignments { results, offset }
+            }
+            other => other,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
