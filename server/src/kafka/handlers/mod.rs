@@ -1,6 +1,7 @@
 //! One handler per Kafka API. Each file declares the version range it serves in `VERSIONS`;
 //! ApiVersions advertises exactly this table.
 
+pub mod alter_partition_reassignments;
 pub mod api_versions;
 pub mod create_partitions;
 pub mod create_topics;
@@ -20,6 +21,7 @@ pub mod join_group;
 pub mod leave_group;
 pub mod list_groups;
 pub mod list_offsets;
+pub mod list_partition_reassignments;
 pub mod metadata;
 pub mod offset_commit;
 pub mod offset_delete;
@@ -35,7 +37,7 @@ use kafka_protocol::protocol::VersionRange;
 use super::dispatch::{Conn, Outcome, Request, RequestError};
 
 /// Every API the broker serves, with its versions, in api-key order.
-pub const APIS: [(ApiKey, VersionRange); 25] = [
+pub const APIS: [(ApiKey, VersionRange); 27] = [
     (ApiKey::Produce, produce::VERSIONS),
     (ApiKey::Fetch, fetch::VERSIONS),
     (ApiKey::ListOffsets, list_offsets::VERSIONS),
@@ -59,6 +61,14 @@ pub const APIS: [(ApiKey, VersionRange); 25] = [
     (
         ApiKey::IncrementalAlterConfigs,
         incremental_alter_configs::VERSIONS,
+    ),
+    (
+        ApiKey::AlterPartitionReassignments,
+        alter_partition_reassignments::VERSIONS,
+    ),
+    (
+        ApiKey::ListPartitionReassignments,
+        list_partition_reassignments::VERSIONS,
     ),
     (ApiKey::OffsetDelete, offset_delete::VERSIONS),
     (ApiKey::DescribeCluster, describe_cluster::VERSIONS),
@@ -93,6 +103,12 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
         }
         ApiKey::DescribeCluster => describe_cluster::handle(conn, &services.metadata, request),
         ApiKey::DescribeQuorum => describe_quorum::handle(metadata, request).await,
+        ApiKey::AlterPartitionReassignments => {
+            alter_partition_reassignments::handle(metadata, request).await
+        }
+        ApiKey::ListPartitionReassignments => {
+            list_partition_reassignments::handle(metadata, request).await
+        }
         ApiKey::OffsetCommit => offset_commit::handle(groups, metadata, request),
         ApiKey::OffsetFetch => offset_fetch::handle(groups, request).await,
         ApiKey::FindCoordinator => {
