@@ -120,3 +120,92 @@ fn code_and_message(error: ControllerError) -> (i16, String) {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    // A test's unwrap is its assertion.
+    #![allow(clippy::unwrap_used)]
+
+    use sluice_controller::records::{Endpoint, MetadataRecord, TopicId};
+
+    use super::*;
+
+    /// Topics "a" (two partitions) and "b", the second partition of "a" and "b"'s only one
+    /// being reassigned.
+    fn image() -> MetadataImage {
+        let mut records = Vec::new();
+        for broker_id in [1, 2, 3] {
+            records.push(MetadataRecord::RegisterBroker {
+                broker_id,
+                incarnation_id: 1,
+                broker_epoch: i64::from(broker_id),
+                endpoints: vec![Endpoint {
+                    name: "PLAINTEXT".into(),
+                    host: "localhost".into(),
+                    port: 9092,
+                    security_protocol: "PLAINTEXT".into(),
+                }],
+                rack: None,
+            });
+            records.push(MetadataRecord::UnfenceBroker {
+                broker_id,
+                broker_epoch: i64::from(broker_id),
+            });
+        }
+        for (name, id, partitions) in [("a", 0xa, 2), ("b", 0xb, 1)] {
+            let topic_id = TopicId(id);
+            records.push(MetadataRecord::Topic {
+                name: name.into(),
+                topic_id,
+            });
+            for partition in 0..partitions {
+                records.push(MetadataRecord::Partition {
+                    topic_id,
+                    partition,
+                    replicas: vec![1, 2],
+                    isr: vec![1, 2],
+                    leader: 1,
+                    leader_epoch: 0,
+                    partition_epoch: 0,
+                    leader_recovery_state: Default::default(),
+                });
+            }
+            records.push(MetadataRecord::PartitionChange {
+                topic_id,
+                partition: partitions - 1,
+                leader: None,
+                isr: None,
+                replicas: Some(vec![2, 3, 1]),
+                leader_recovery_state: None,
+                adding_replicas: Some(vec![3]),
+                removing_replicas: Some(vec![1]),
+                bump_leader_epoch: false,
+            });
+        }
+        let mut image = MetadataImage::default();
+        image.apply(1, &RecordBatch { records }).unwrap();
+        image
+    }
+
+    #[test]
+    fn every_reassignment_or_only_the_partitions_named() {
+        let image = image();
+        let all = list_reassignments(&image, None);
+        let names: Vec<(&str, i32)> = all
+            .iter()
+            .map(|r| (r.topic.as_str(), r.partition))
+            .collect();
+        assert_eq!(names, vec![("a", 1), ("b", 0)]);
+        assert_eq!(all[0].replicas, vec![2, 3, 1]);
+        assert_eq!(all[0].adding_replicas, vec![3]);
+        assert_eq!(all[0].removing_replicas, vec![1]);
+        let named = [
+            ("a".to_string(), 0),
+            ("b".to_string(), 0),
+            ("c".to_string(), 0),
+        ];
+        let some = list_reassignments(&image, Some(&named));
+        assert_eq!(some.len(), 1, "a-0 is not moving and c does not exist");
+        assert_eq!((some[0].topic.as_str(), some[0].partition), ("b", 0));
+    }
+}

@@ -292,3 +292,63 @@ pub fn decode_json<T: for<'de> Deserialize<'de>>(
 ) -> Result<T, WireError> {
     serde_json::from_slice(payload).map_err(|source| WireError::Undecodable { what, source })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_requests_round_trip_with_their_topic_id() {
+        let request = ControllerRequest::AlterPartition {
+            broker_id: 2,
+            broker_epoch: 7,
+            topic_id: sluice_controller::records::TopicId(u128::MAX - 5),
+            partition: 3,
+            leader_epoch: 4,
+            partition_epoch: 9,
+            new_isr: vec![2, 1],
+            leader_recovered: true,
+        };
+        let bytes = encode_json(&request);
+        let decoded: ControllerRequest = decode_json("request", &bytes).expect("decodes");
+        let ControllerRequest::AlterPartition {
+            topic_id, new_isr, ..
+        } = decoded
+        else {
+            panic!("decoded as another request: {decoded:?}");
+        };
+        assert_eq!(topic_id.0, u128::MAX - 5, "128 bits survive JSON");
+        assert_eq!(new_isr, vec![2, 1]);
+    }
+
+    #[test]
+    fn a_committed_reply_carries_the_offset_of_its_records() {
+        let decided = ControllerReply::AlterPartition {
+            leader_epoch: 1,
+            partition_epoch: 2,
+            isr: vec![1],
+            offset: 10,
+        };
+        match decided.committed_at(12) {
+            ControllerReply::AlterPartition { offset, isr, .. } => {
+                assert_eq!(offset, 12);
+                assert_eq!(isr, vec![1]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let results = vec![None, Some((85, "none".to_string()))];
+        let decided = ControllerReply::Reassignments { results, offset: 3 };
+        match decided.committed_at(4) {
+            ControllerReply::Reassignments { offset, results } => {
+                assert_eq!(offset, 4);
+                assert_eq!(results.len(), 2);
+            }
+            other => panic!("{other:?}"),
+        }
+        let registered = ControllerReply::Registered { broker_epoch: 5 };
+        assert!(matches!(
+            registered.committed_at(9),
+            ControllerReply::Registered { broker_epoch: 5 }
+        ));
+    }
+}
