@@ -1,6 +1,8 @@
 //! In the spirit of Kafka's PartitionTest: the high watermark, ISR shrink and expansion, and
 //! min.insync.replicas, driven with a manual clock.
 
+
+#![allow(clippy::unwrap_used)]
 use super::*;
 
 const LAG_MS: u64 = 10_000;
