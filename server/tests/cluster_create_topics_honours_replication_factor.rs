@@ -139,6 +139,33 @@ fn create_topic_with_replication_factor_three_lists_three_in_sync_replicas() {
     );
 
     more_replicas_than_brokers_is_an_invalid_replication_factor(&cluster, &python);
+    the_admin_cli_passes_its_replication_factor(&cluster);
+}
+
+/// `sluice topic create --replication-factor 2` gets two replicas, both in sync.
+fn the_admin_cli_passes_its_replication_factor(cluster: &Cluster) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
+    command
+        .args(["topic", "create", "cli-replicated", "--partitions", "2"])
+        .args(["--replication-factor", "2"])
+        .args(["--bootstrap", &cluster.brokers[1].bootstrap()]);
+    let finished = run_with_timeout(&mut command, SCRIPT_TIMEOUT, "sluice topic create");
+    assert!(finished.status.success(), "{}", finished.transcript());
+    assert!(
+        finished.stdout.contains("replication factor 2"),
+        "{}",
+        finished.transcript()
+    );
+    let leaders = cluster.wait_for_leaders(1, "cli-replicated", 2);
+    let meta = cluster.metadata(1, &["cli-replicated"]);
+    for (partition, leader) in meta.topics[0].partitions.iter().zip(leaders) {
+        assert_eq!(partition.replica_nodes.len(), 2, "{partition:?}");
+        assert_eq!(
+            partition.isr_nodes, partition.replica_nodes,
+            "{partition:?}"
+        );
+        assert_eq!(partition.replica_nodes[0].0, leader, "{partition:?}");
+    }
 }
 
 fn more_replicas_than_brokers_is_an_invalid_replication_factor(cluster: &Cluster, python: &Path) {
