@@ -154,3 +154,65 @@ fn assignments(topic: &CreatableTopic) -> Result<Option<Vec<Vec<i32>>>, (i16, St
     assert_eq!(lists.len(), count, "every slot below count is filled");
     Ok(Some(lists))
 }
+
+#[cfg(test)]
+mod tests {
+    use kafka_protocol::messages::create_topics_request::CreatableReplicaAssignment;
+    use kafka_protocol::messages::BrokerId;
+
+    use super::*;
+
+    fn topic(partitions: i32, factor: i16, lists: &[(i32, &[i32])]) -> CreatableTopic {
+        let mut topic = CreatableTopic::default();
+        topic.num_partitions = partitions;
+        topic.replication_factor = factor;
+        topic.assignments = lists
+            .iter()
+            .map(|(index, brokers)| {
+                CreatableReplicaAssignment::default()
+                    .with_partition_index(*index)
+                    .with_broker_ids(brokers.iter().map(|b| BrokerId(*b)).collect())
+            })
+            .collect();
+        topic
+    }
+
+    #[test]
+    fn no_assignment_lets_the_controller_place() {
+        assert_eq!(assignments(&topic(3, 2, &[])), Ok(None));
+    }
+
+    #[test]
+    fn assignments_come_back_in_partition_order() {
+        let lists = assignments(&topic(-1, -1, &[(1, &[2, 3]), (0, &[3, 1])]));
+        assert_eq!(lists, Ok(Some(vec![vec![3, 1], vec![2, 3]])));
+    }
+
+    #[test]
+    fn assignments_need_minus_one_partitions_and_factor() {
+        let invalid_request = ResponseError::InvalidRequest.code();
+        let (code, message) = assignments(&topic(-1, 2, &[(0, &[1])])).expect_err("refused");
+        assert_eq!(code, invalid_request);
+        assert!(
+            message.contains("replication factor was not set to -1"),
+            "{message}"
+        );
+        let (code, message) = assignments(&topic(1, -1, &[(0, &[1])])).expect_err("refused");
+        assert_eq!(code, invalid_request);
+        assert!(
+            message.contains("numPartitions was not set to -1"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn assignments_cover_each_partition_once_from_zero() {
+        let invalid = ResponseError::InvalidReplicaAssignment.code();
+        let repeated = assignments(&topic(-1, -1, &[(0, &[1]), (0, &[2])]));
+        assert_eq!(repeated.map_err(|(code, _)| code), Err(invalid));
+        let gap = assignments(&topic(-1, -1, &[(0, &[1]), (2, &[2])]));
+        assert_eq!(gap.map_err(|(code, _)| code), Err(invalid));
+        let negative = assignments(&topic(-1, -1, &[(-1, &[1])]));
+        assert_eq!(negative.map_err(|(code, _)| code), Err(invalid));
+    }
+}
