@@ -9,6 +9,7 @@
 
 pub mod messages;
 mod partition_control;
+pub mod replication_factor;
 pub mod service;
 
 pub use messages::{AdminOp, AdminResult, AlterPartitionOutcome, AlterPartitionRequest};

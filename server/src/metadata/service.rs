@@ -18,7 +18,7 @@ use super::messages::{
     AdminOp, AdminResult, AlterPartitionOutcome, AlterPartitionRequest, MetadataReply,
     MetadataRequest, Refusal,
 };
-use super::partition_control;
+use super::{partition_control, replication_factor};
 use crate::cluster::raft_node::QuorumView;
 use crate::cluster::wire::{
     ControllerReply, ControllerRequest, OngoingReassignment, WireReassignment,
@@ -28,11 +28,13 @@ use crate::config::BrokerConfig;
 use crate::error_code::ResponseError;
 use crate::group::service::GroupService;
 use crate::limits::METADATA_APPLY_MS_MAX;
+use crate::partition::replica::RoleChange;
 use crate::partition::Partitions;
 use crate::shard::context::ShardContext;
 use crate::shard::mesh::{Handler, Mesh};
 use crate::topics::{ClusterMeta, MetaCell, TopicMeta, OFFSETS_TOPIC};
 use crate::util::join_all;
+use sluice_replica::Assignment;
 
 pub type MetadataMesh = Mesh<MetadataRequest, MetadataReply>;
 
@@ -258,9 +260,12 @@ impl MetadataService {
                 continue;
             }
             let name = topic.name.clone();
+            // One node: its one broker holds the only replica, where the logs already are.
             let op = AdminOp::CreateTopic {
                 name: topic.name,
                 partitions: topic.partitions,
+                replication_factor: 1,
+                assignments: None,
                 configs: topic.configs,
                 validate_only: false,
             };
@@ -280,14 +285,26 @@ impl MetadataService {
     /// Creates `__consumer_offsets` unless it exists. A cluster creates it at the first
     /// FindCoordinator, as Kafka does, so that its partitions spread over the brokers alive
     /// then; a one-node cluster creates it at start, so that its group coordinator is ready
-    /// as soon as the broker serves.
+    /// as soon as the broker serves. Its replication factor is `offsets.topic.replication.factor`
+    /// bounded by the brokers alive then (`replication_factor::offsets_topic`).
     pub async fn ensure_offsets_topic(self: &Rc<Self>) -> AdminResult {
-        if self.meta().topic(OFFSETS_TOPIC).is_some() {
+        let meta = self.meta();
+        if meta.topic(OFFSETS_TOPIC).is_some() {
             return Ok(());
         }
+        let alive = meta
+            .brokers
+            .values()
+            .filter(|broker| !broker.fenced && !broker.shutting_down)
+            .count();
         let op = AdminOp::CreateTopic {
             name: OFFSETS_TOPIC.to_string(),
             partitions: self.config.offsets_topic_num_partitions,
+            replication_factor: replication_factor::offsets_topic(
+                self.config.offsets_topic_replication_factor,
+                alive,
+            ),
+            assignments: None,
             configs: crate::topics::TopicConfigs::default(),
             validate_only: false,
         };
@@ -335,6 +352,8 @@ impl MetadataService {
             AdminOp::CreateTopic {
                 name,
                 partitions,
+                replication_factor,
+                assignments,
                 configs,
                 validate_only,
             } => {
@@ -343,12 +362,12 @@ impl MetadataService {
                     crate::topics::meta::validate_topic_name(&name)
                         .map_err(|msg| (ResponseError::InvalidTopicException.code(), msg))?;
                 }
+                replication_factor::check_requested(replication_factor)?;
                 ControllerRequest::CreateTopic {
                     name,
                     partitions,
-                    // Every partition has one replica until replication exists.
-                    replication_factor: 1,
-                    assignments: None,
+                    replication_factor,
+                    assignments,
                     configs: configs.overrides,
                     validate_only,
                     internal,
@@ -374,6 +393,18 @@ impl MetadataService {
                 validate_only,
             },
         };
+        // For a refusal's wording: the factor the controller placed, when it placed one.
+        let placed_factor = match &request {
+            ControllerRequest::CreateTopic {
+                replication_factor,
+                assignments: None,
+                ..
+            } => Some(replication_factor::resolve(
+                *replication_factor,
+                self.config.default_replication_factor,
+            )),
+            _ => None,
+        };
         match cluster.request(request).await {
             ControllerReply::Committed { offset } => {
                 let limit = Duration::from_millis(METADATA_APPLY_MS_MAX);
@@ -385,11 +416,37 @@ impl MetadataService {
                 }
                 Ok(())
             }
-            ControllerReply::Refused { code, message } => Err((code, message)),
+            ControllerReply::Refused { code, message } => {
+                Err(self.kafka_refusal(code, message, placed_factor))
+            }
             other => Err((
                 ResponseError::UnknownServerError.code(),
                 format!("unexpected controller answer {other:?}"),
             )),
+        }
+    }
+
+    /// The controller's refusal, in Kafka's words where Kafka has them: a replication factor
+    /// above the brokers alive reads as `ReplicationControlManager` puts it. The counts are this
+    /// broker's image; when it disagrees with the controller's, the controller's message stands.
+    fn kafka_refusal(
+        &self,
+        code: i16,
+        message: String,
+        placed_factor: Option<i16>,
+    ) -> (i16, String) {
+        let (Some(factor), Some(cluster)) = (placed_factor, &self.cluster) else {
+            return (code, message);
+        };
+        if code != ResponseError::InvalidReplicationFactor.code() || factor < 1 {
+            return (code, message);
+        }
+        let image = cluster.image();
+        let registered = image.brokers.len();
+        let alive = image.active_broker_ids().len();
+        match replication_factor::unreachable_message(factor, registered, alive) {
+            Some(kafka) => (code, kafka),
+            None => (code, message),
         }
     }
 
@@ -429,23 +486,28 @@ impl MetadataService {
         self.update_offsets_leadership(&meta);
     }
 
-    /// Opens, reconfigures and deletes this shard's logs to go from `old` to `new`.
+    /// Opens, reconfigures and deletes this shard's logs to go from `old` to `new`, and gives
+    /// every hosted partition its role (leader, follower) from the new assignment.
     async fn apply_diff(&self, old: &ClusterMeta, new: &ClusterMeta) {
         let node = self.config.node_id;
         for (name, topic) in &old.topics {
             let replaced = new.topic(name).is_none_or(|t| t.id_hex != topic.id_hex);
             if replaced {
                 self.delete_owned(topic).await;
+            } else {
+                self.delete_moved_away(old, new, topic).await;
             }
         }
+        let now_ms = crate::util::now_ms().max(0) as u64;
         for topic in new.topics.values() {
-            // The group coordinator opens and replays its own offsets partitions.
-            if topic.name == OFFSETS_TOPIC {
-                continue;
-            }
             let old_topic = old.topic(&topic.name).filter(|t| t.id_hex == topic.id_hex);
-            let log_config = topic.configs.log_config(&self.config);
+            let log_config = if topic.name == OFFSETS_TOPIC {
+                crate::group::loader::offsets_log_config(self.config.offsets_segment_bytes)
+            } else {
+                topic.configs.log_config(&self.config)
+            };
             let configs_changed = old_topic.is_some_and(|t| t.configs != topic.configs);
+            let min_insync = topic.configs.min_insync_replicas(&self.config);
             for partition in 0..topic.partitions {
                 if !self.ctx.owns(&topic.name, partition)
                     || !new.hosts(node, &topic.name, partition)
@@ -471,12 +533,50 @@ impl MetadataService {
                         }
                     },
                 };
-                if let (Some(open), Some(state)) = (opened, topic.state(partition)) {
-                    if state.leader == node {
-                        open.become_leader(state.leader_epoch);
-                    }
+                let (Some(open), Some(state)) = (opened, topic.state(partition)) else {
+                    continue;
+                };
+                if state.leader == sluice_controller::records::NO_LEADER {
+                    continue;
+                }
+                let change = RoleChange {
+                    node_id: node,
+                    assignment: Assignment {
+                        replicas: state.replicas.clone(),
+                        isr: state.isr.clone(),
+                        leader: state.leader,
+                        leader_epoch: state.leader_epoch,
+                        partition_epoch: state.partition_epoch,
+                    },
+                    min_insync,
+                    lag_max_ms: self.config.replica_lag_time_max_ms,
+                    now_ms,
+                };
+                if let Err(err) = open.apply_role(change).await {
+                    tracing::error!(topic = %topic.name, partition, "cannot take the partition's new role: {err}");
                 }
             }
+        }
+        // Waiting acks=all produces and long polls look again: the ISR or the role changed.
+        self.partitions.data_notify().notify();
+        self.partitions.roles_notify().notify();
+    }
+
+    /// Deletes this shard's logs of partitions a reassignment moved off this broker.
+    async fn delete_moved_away(&self, old: &ClusterMeta, new: &ClusterMeta, topic: &TopicMeta) {
+        let node = self.config.node_id;
+        let moved: Vec<(String, i32)> = (0..topic.partitions)
+            .filter(|&p| self.ctx.owns(&topic.name, p))
+            .filter(|&p| old.hosts(node, &topic.name, p) && !new.hosts(node, &topic.name, p))
+            .filter(|&p| self.partitions.get(&topic.name, p).is_some())
+            .map(|p| (topic.name.clone(), p))
+            .collect();
+        if moved.is_empty() {
+            return;
+        }
+        tracing::info!(topic = %topic.name, partitions = ?moved.iter().map(|m| m.1).collect::<Vec<_>>(), "replicas moved off this broker: deleting their logs");
+        if let Err(err) = self.partitions.delete(&moved).await {
+            tracing::error!(topic = %topic.name, "cannot delete moved replicas: {err}");
         }
     }
 

@@ -13,9 +13,13 @@
 pub mod append;
 pub mod background;
 pub mod cleaner;
-pub mod flush;
+pub mod epoch_end;
+pub mod epoch_fence;
+pub mod follower;
+pub mod leader_fetch;
 pub mod list_offsets;
 pub mod messages;
+pub mod offset_for_leader_epoch;
 #[allow(clippy::module_inception)]
 pub mod partition;
 pub mod producer_append;
@@ -25,6 +29,8 @@ mod producer_recovery_tests;
 pub mod producer_state;
 pub mod read;
 pub mod registry;
+pub mod replica;
+pub mod replicate;
 pub mod service;
 pub mod timestamp_lookup;
 pub mod wait;
