@@ -83,15 +83,11 @@ impl PartitionTarget {
     pub(super) fn record(&self, partition: PartitionView) -> Option<MetadataRecord> {
         let current = partition.image;
         let leader_changes = self.leader != current.leader;
-        let changed = |same: bool| (!same).then_some(());
-        let isr = changed(self.isr == current.isr).map(|()| self.isr.clone());
-        let replicas = changed(self.replicas == current.replicas).map(|()| self.replicas.clone());
-        let state = changed(self.leader_recovery_state == current.leader_recovery_state)
-            .map(|()| self.leader_recovery_state);
-        let adding = changed(self.adding_replicas == current.adding_replicas)
-            .map(|()| self.adding_replicas.clone());
-        let removing = changed(self.removing_replicas == current.removing_replicas)
-            .map(|()| self.removing_replicas.clone());
+        let isr = differs(&self.isr, &current.isr);
+        let replicas = differs(&self.replicas, &current.replicas);
+        let state = differs(&self.leader_recovery_state, &current.leader_recovery_state);
+        let adding = differs(&self.adding_replicas, &current.adding_replicas);
+        let removing = differs(&self.removing_replicas, &current.removing_replicas);
         let nothing = !leader_changes
             && !self.bump_leader_epoch
             && isr.is_none()
@@ -114,4 +110,9 @@ impl PartitionTarget {
             bump_leader_epoch: self.bump_leader_epoch && !leader_changes,
         })
     }
+}
+
+/// `target` if it differs from `current`: a field the record sets.
+fn differs<T: PartialEq + Clone>(target: &T, current: &T) -> Option<T> {
+    (target != current).then(|| target.clone())
 }
