@@ -10,7 +10,9 @@
 //!   high watermark never depends on a change that may not commit). It never goes back, and it
 //!   does not advance while the committed ISR is smaller than `min.insync.replicas`.
 //! - The leader never changes the ISR itself: it proposes, the controller commits, and the new
-//!   ISR arrives in the metadata ([`LeaderState::update_assignment`]). One proposal at a time.
+//!   ISR arrives in the metadata ([`LeaderState::update_assignment`]). One proposal at a time,
+//!   pending until the metadata answers it or the controller refuses it without change (see
+//!   [`LeaderState::clear_pending_isr`]): a lost or late answer never clears it.
 //! - A follower leaves after `replica.lag.time.max.ms` without catching up with the leader's
 //!   log end; it joins once its durable end has reached the high watermark and the start of
 //!   the current leader epoch.
@@ -291,7 +293,24 @@ impl LeaderState {
         self.pending_isr = Some(isr);
     }
 
-    /// The controller refused or did not answer: the next `isr_change` proposes afresh.
+    /// The ISR change waiting for the controller, if any: after a timeout or a lost answer the
+    /// broker sends this same proposal again (Kafka retries it), it does not clear it.
+    pub fn pending_isr(&self) -> Option<&[i32]> {
+        self.pending_isr.as_deref()
+    }
+
+    /// The controller refused the proposal *and* said the ISR is still the one this leader
+    /// holds: INELIGIBLE_REPLICA or OPERATION_NOT_ATTEMPTED (it checked the partition epoch
+    /// first, so nothing was applied, by this or any other controller). The next `isr_change`
+    /// proposes afresh.
+    ///
+    /// Not for any other outcome: the proposal may have been committed, and until the metadata
+    /// says so its added members must keep holding the high watermark back (else it passes what
+    /// a member of the controller's ISR has, and that member may be elected). A success, an
+    /// INVALID_UPDATE_VERSION (the partition epoch moved) or a FENCED_LEADER_EPOCH: wait for
+    /// the metadata, whose new partition epoch clears the proposal in `update_assignment`. A
+    /// timeout or a lost answer: send [`LeaderState::pending_isr`] again. (Kafka's
+    /// `Partition.handleAlterPartitionError` draws the same line.)
     pub fn clear_pending_isr(&mut self) {
         self.pending_isr = None;
     }
