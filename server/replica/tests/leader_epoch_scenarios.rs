@@ -28,7 +28,9 @@ fn assignment(replicas: &[i32], isr: &[i32], leader: i32, leader_epoch: i32) -> 
 fn replicate(state: &mut LeaderState, leader: &Replica, follower: &mut Replica, id: i32) -> Round {
     if !follower.diverges_from(leader) {
         let fetch_offset = follower.durable_end;
-        state.on_follower_fetch(id, fetch_offset, leader.end(), 0).unwrap();
+        state
+            .on_follower_fetch(id, fetch_offset, leader.end(), 0)
+            .unwrap();
         state.advance_high_watermark(leader.durable_end);
     }
     let round = follower.fetch(leader, state.high_watermark());
@@ -51,9 +53,15 @@ fn scenario_1_until_the_follower_restarts() -> (Replica, Replica) {
     assert_eq!(replicate(&mut state, &a, &mut b, 2), Round::Copied(1));
     assert_eq!(b.high_watermark, 1);
     // B's next fetch reaches A, whose high watermark moves to 2; the answer never reaches B.
-    state.on_follower_fetch(2, b.durable_end, a.end(), 0).unwrap();
+    state
+        .on_follower_fetch(2, b.durable_end, a.end(), 0)
+        .unwrap();
     assert_eq!(state.advance_high_watermark(a.durable_end), Some(2));
-    assert_eq!(state.acks_all_state(1), AcksAllState::Replicated, "m2 is acknowledged");
+    assert_eq!(
+        state.acks_all_state(1),
+        AcksAllState::Replicated,
+        "m2 is acknowledged"
+    );
     b.crash();
     (a, b)
 }
@@ -64,7 +72,11 @@ fn kip_101_scenario_1_a_restarted_follower_keeps_an_acknowledged_message() {
     // again, and B, elected from the ISR, has lost m2.
     let (_, mut b_old) = scenario_1_until_the_follower_restarts();
     b_old.restart_truncating_to_high_watermark();
-    assert_eq!(b_old.messages(), ["m1"], "the high-watermark rule loses acknowledged m2");
+    assert_eq!(
+        b_old.messages(),
+        ["m1"],
+        "the high-watermark rule loses acknowledged m2"
+    );
 
     // With leader epochs a restart truncates nothing by itself: if A dies now, B leads with m2.
     let (a, mut b) = scenario_1_until_the_follower_restarts();
@@ -174,7 +186,11 @@ fn kip_279_a_follower_truncates_over_two_rounds_after_fast_leader_changes() {
         assert_eq!(rounds, expected);
         assert_eq!(follower.entries, n1.entries);
         assert_eq!(follower.epochs, n1.epochs);
-        assert_eq!(follower.messages()[..3], ["m0", "m1", "m2"], "the committed prefix stays");
+        assert_eq!(
+            follower.messages()[..3],
+            ["m0", "m1", "m2"],
+            "the committed prefix stays"
+        );
     }
 }
 
@@ -221,10 +237,19 @@ fn an_unclean_election_converges_on_the_new_leader_whose_offsets_never_go_back()
             settled: true,
         };
         assert_eq!(rounds, [truncated, Round::Copied(2), Round::Copied(0)]);
-        assert_eq!(follower.entries, n3.entries, "follower {id} converged on the new leader");
+        assert_eq!(
+            follower.entries, n3.entries,
+            "follower {id} converged on the new leader"
+        );
     }
-    assert_eq!(n3.entries, leader_before, "the new leader's log never went back");
-    assert!(high_watermarks.is_sorted(), "nor did its high watermark: {high_watermarks:?}");
+    assert_eq!(
+        n3.entries, leader_before,
+        "the new leader's log never went back"
+    );
+    assert!(
+        high_watermarks.is_sorted(),
+        "nor did its high watermark: {high_watermarks:?}"
+    );
     assert_eq!(state.high_watermark(), 4);
     // The price of an unclean election: the acknowledged m2..m5 are gone.
     assert_eq!(n1.messages(), ["m0", "m1", "n0", "n1"]);

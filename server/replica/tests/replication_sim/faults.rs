@@ -1,7 +1,7 @@
 //! The faults of the chaos phase, one chance every `FAULT_INTERVAL_MS`:
 //!
-//! - a crash (the undurable tail, all memory and all connections lost) and a restart later, as a new
-//!   incarnation that knows nothing until the controller answers its heartbeat;
+//! - a crash (the undurable tail, all memory and all connections lost) and a restart later,
+//!   as a new incarnation that knows nothing until the controller answers its heartbeat;
 //! - a pause (a GC pause, a stopped VM): the node keeps its stale view, and what arrives
 //!   for it meanwhile is handled when it resumes, in order;
 //! - a network partition: one broker cut from some of the other brokers, the controller

@@ -9,7 +9,7 @@
 //! - Consumer read: whole batches below the high watermark.
 //! - ISR changes: `isr_change` proposed with AlterPartition, one at a time.
 
-use sluice_replica::{diverging_epoch, AcksAllState, Assignment, LeaderState};
+use sluice_replica::{diverging_epoch, AcksAllState, Assignment, EpochEnd, LeaderState};
 
 use super::log::Batch;
 use super::messages::{Endpoint, ErrorCode, FetchData, Message};
@@ -175,43 +175,46 @@ impl Node {
         (fetch_offset, last_fetched_epoch): (i64, i32),
         fx: &mut Effects,
     ) -> Result<(), String> {
-        let result = self.fetch_result(
+        let checked = self.record_fetch(
             now_ms,
             follower,
             leader_epoch,
             fetch_offset,
             last_fetched_epoch,
         );
-        let advanced = matches!(result, Ok(FetchData::Batches { .. }));
-        if advanced {
-            self.advance_high_watermark(fx)?;
-        }
-        let result = result.map(|data| match data {
-            FetchData::Batches { batches, .. } => FetchData::Batches {
-                batches,
-                high_watermark: self.leader_state().expect("leading").high_watermark(),
-            },
-            diverging => diverging,
-        });
-        fx.send(
-            Endpoint::Node(follower),
-            Message::FetchAnswer { request, result },
-        );
-        if advanced {
+        let result = match checked {
+            Err(error) => Err(error),
+            Ok(Some(diverging)) => Ok(FetchData::Diverging(diverging)),
+            Ok(None) => {
+                self.advance_high_watermark(fx)?;
+                let log_end = self.log.end();
+                let high_watermark = self.leader_state().expect("leading").high_watermark();
+                Ok(FetchData::Batches {
+                    batches: self.log.read(fetch_offset, log_end, FETCH_BATCHES_MAX),
+                    high_watermark,
+                })
+            }
+        };
+        let recorded = matches!(result, Ok(FetchData::Batches { .. }));
+        let answer = Message::FetchAnswer { request, result };
+        fx.send(Endpoint::Node(follower), answer);
+        if recorded {
             // Kafka considers expanding the ISR on every follower fetch.
             self.propose_isr_change(now_ms, fx)?;
         }
         Ok(())
     }
 
-    fn fetch_result(
+    /// The leader's checks of a follower's fetch: its epoch, then the divergence (answered
+    /// alone, `Ok(Some)`); otherwise the fetch is recorded (`Ok(None)`).
+    fn record_fetch(
         &mut self,
         now_ms: u64,
         follower: i32,
         leader_epoch: i32,
         fetch_offset: i64,
         last_fetched_epoch: i32,
-    ) -> Result<FetchData, ErrorCode> {
+    ) -> Result<Option<EpochEnd>, ErrorCode> {
         let Role::Leading(leading) = &mut self.role else {
             return Err(ErrorCode::NotLeaderOrFollower);
         };
@@ -224,9 +227,9 @@ impl Node {
         }
         let log_end = self.log.end();
         let epochs = self.log.epochs();
-        if let Some(diverging) = diverging_epoch(epochs, log_end, last_fetched_epoch, fetch_offset)
-        {
-            return Ok(FetchData::Diverging(diverging));
+        let diverging = diverging_epoch(epochs, log_end, last_fetched_epoch, fetch_offset);
+        if diverging.is_some() {
+            return Ok(diverging);
         }
         assert!(
             fetch_offset <= log_end,
@@ -236,11 +239,7 @@ impl Node {
             .state
             .on_follower_fetch(follower, fetch_offset, log_end, now_ms)
             .map_err(|_| ErrorCode::NotLeaderOrFollower)?;
-        let batches = self.log.read(fetch_offset, log_end, FETCH_BATCHES_MAX);
-        Ok(FetchData::Batches {
-            batches,
-            high_watermark: -1,
-        })
+        Ok(None)
     }
 
     pub fn on_read(&mut self, consumer: Endpoint, request: u64, offset: i64, fx: &mut Effects) {

@@ -45,7 +45,9 @@ impl Replica {
     }
 
     fn last_epoch(&self) -> i32 {
-        self.entries.last().map_or(UNDEFINED_EPOCH, |entry| entry.epoch)
+        self.entries
+            .last()
+            .map_or(UNDEFINED_EPOCH, |entry| entry.epoch)
     }
 
     /// Elected leader of `epoch`: the epoch starts at the log end.
@@ -100,10 +102,18 @@ impl Replica {
     /// the leader-epoch rules. The follower fetches from its durable end; what it copies is
     /// not durable until `sync`.
     pub fn fetch(&mut self, leader: &Replica, leader_high_watermark: i64) -> Round {
-        assert_eq!(self.end(), self.durable_end, "a follower fetches what it made durable");
+        assert_eq!(
+            self.end(),
+            self.durable_end,
+            "a follower fetches what it made durable"
+        );
         let fetch_offset = self.durable_end;
-        let diverging =
-            diverging_epoch(&leader.epochs, leader.end(), self.last_epoch(), fetch_offset);
+        let diverging = diverging_epoch(
+            &leader.epochs,
+            leader.end(),
+            self.last_epoch(),
+            fetch_offset,
+        );
         if let Some(diverging) = diverging {
             let (offset, settled) =
                 truncation_offset(&self.epochs, self.end(), self.high_watermark, diverging);
@@ -115,8 +125,13 @@ impl Replica {
 
     /// True when the leader would answer this follower's next fetch with a diverging epoch.
     pub fn diverges_from(&self, leader: &Replica) -> bool {
-        diverging_epoch(&leader.epochs, leader.end(), self.last_epoch(), self.durable_end)
-            .is_some()
+        diverging_epoch(
+            &leader.epochs,
+            leader.end(),
+            self.last_epoch(),
+            self.durable_end,
+        )
+        .is_some()
     }
 
     /// The rule before KIP-101: a restarted follower truncates to its high watermark, and then
