@@ -2,7 +2,8 @@
 //! once more, in full, when a run has settled:
 //!
 //! 1. Every acknowledged batch is at its acknowledged offset on every ISR member (the
-//!    controller's ISR: the one an election picks from), so on every leader to come.
+//!    controller's ISR: the one an election picks from), so on every leader to come; and when
+//!    its acknowledgement arrives it is durable on at least min.insync.replicas replicas.
 //! 2. No offset is observed by a consumer with two payloads, and whatever a consumer observed
 //!    stays, like an acknowledged batch (both are "committed" here).
 //! 3. The ISR members' logs are identical below the current leader's high watermark.
@@ -94,6 +95,30 @@ impl Checker {
                 Ok(())
             }
         }
+    }
+
+    /// acks=all: an acknowledged batch is durable, at its offset, on at least
+    /// min.insync.replicas replicas.
+    pub fn acknowledged(
+        &self,
+        batch: Batch,
+        nodes: &[Node],
+        min_insync: usize,
+    ) -> Result<(), String> {
+        let durable_on: Vec<i32> = nodes
+            .iter()
+            .filter(|node| {
+                node.log.batch_at(batch.offset_base) == Some(&batch)
+                    && node.log.durable_end() >= batch.end()
+            })
+            .map(|node| node.id)
+            .collect();
+        if durable_on.len() < min_insync {
+            return Err(format!(
+                "acknowledged {batch:?} is durable on {durable_on:?} only (min.insync {min_insync})"
+            ));
+        }
+        Ok(())
     }
 
     /// A log lost data (a truncation or a crash): everything committed is checked again.

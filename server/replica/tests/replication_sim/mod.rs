@@ -145,6 +145,7 @@ pub struct Failure {
 }
 
 pub struct Simulation {
+    config: Config,
     random: Random,
     scheduler: Scheduler<Event>,
     network: Network,
@@ -192,6 +193,7 @@ impl Simulation {
         let mut network = Network::default();
         network.loss_per_mille = random.range(0, 16);
         Simulation {
+            config,
             random,
             scheduler: Scheduler::new(),
             network,

@@ -78,6 +78,9 @@ impl Simulation {
                     ));
                 }
                 self.checker.committed(acknowledged, "acknowledged")?;
+                let min_insync = self.config.min_insync;
+                self.checker
+                    .acknowledged(acknowledged, &self.nodes, min_insync)?;
                 if self
                     .healed
                     .is_some_and(|(_, first_after)| payload >= first_after)
