@@ -48,6 +48,23 @@ pub enum AcksAllState {
     Waiting,
 }
 
+/// How the controller answered an ISR proposal (AlterPartition), or did not, as far as the
+/// pending proposal goes: Kafka's `Partition.handleAlterPartitionError` table, see
+/// [`LeaderState::on_isr_answer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IsrAnswer {
+    /// Committed: the new ISR and partition epoch come with the metadata.
+    Committed,
+    /// Refused at the partition epoch this leader holds, nothing applied: INELIGIBLE_REPLICA,
+    /// OPERATION_NOT_ATTEMPTED.
+    RefusedUnchanged,
+    /// Refused because the partition moved on (its metadata is on the way):
+    /// INVALID_UPDATE_VERSION, FENCED_LEADER_EPOCH, NOT_LEADER_OR_FOLLOWER.
+    RefusedStale,
+    /// No answer in time, or the connection broke: it may have been committed.
+    Lost,
+}
+
 /// What the leader knows of one follower.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Follower {
@@ -299,6 +316,21 @@ impl LeaderState {
         self.pending_isr.as_deref()
     }
 
+    /// The controller's answer to the pending proposal; returns the proposal to send again,
+    /// if any. Only a refusal that leaves the ISR as this leader holds it clears the proposal
+    /// here; a commit or a stale refusal keeps it pending until the metadata's new partition
+    /// epoch reaches `update_assignment`; a lost answer sends it again.
+    pub fn on_isr_answer(&mut self, answer: IsrAnswer) -> Option<Vec<i32>> {
+        match answer {
+            IsrAnswer::RefusedUnchanged => {
+                self.clear_pending_isr();
+                None
+            }
+            IsrAnswer::Committed | IsrAnswer::RefusedStale => None,
+            IsrAnswer::Lost => self.pending_isr.clone(),
+        }
+    }
+
     /// The controller refused the proposal *and* said the ISR is still the one this leader
     /// holds: INELIGIBLE_REPLICA or OPERATION_NOT_ATTEMPTED (it checked the partition epoch
     /// first, so nothing was applied, by this or any other controller). The next `isr_change`
@@ -310,7 +342,8 @@ impl LeaderState {
     /// INVALID_UPDATE_VERSION (the partition epoch moved) or a FENCED_LEADER_EPOCH: wait for
     /// the metadata, whose new partition epoch clears the proposal in `update_assignment`. A
     /// timeout or a lost answer: send [`LeaderState::pending_isr`] again. (Kafka's
-    /// `Partition.handleAlterPartitionError` draws the same line.)
+    /// `Partition.handleAlterPartitionError` draws the same line; [`LeaderState::on_isr_answer`]
+    /// applies it.)
     pub fn clear_pending_isr(&mut self) {
         self.pending_isr = None;
     }

@@ -7,9 +7,10 @@
 //!   otherwise `on_follower_fetch`, the high watermark advanced with the leader's own durable
 //!   end, and batches from the fetch offset up to the log end sent with the high watermark.
 //! - Consumer read: whole batches below the high watermark.
-//! - ISR changes: `isr_change` proposed with AlterPartition, one at a time.
+//! - ISR changes: `isr_change` proposed with AlterPartition, one at a time; the answer goes
+//!   through `on_isr_answer` (a lost one is sent again, only an unchanged refusal clears it).
 
-use sluice_replica::{diverging_epoch, AcksAllState, Assignment, EpochEnd, LeaderState};
+use sluice_replica::{diverging_epoch, AcksAllState, Assignment, EpochEnd, IsrAnswer, LeaderState};
 
 use super::log::Batch;
 use super::messages::{Endpoint, ErrorCode, FetchData, Message};
@@ -36,8 +37,8 @@ struct Waiting {
 struct Proposal {
     request: u64,
     sent_ms: u64,
-    /// Refused with the ISR possibly changed: waiting for the metadata, not resending.
-    refused: bool,
+    /// Answered: waiting for the metadata, not resending.
+    answered: bool,
 }
 
 pub struct Leading {
@@ -265,25 +266,24 @@ impl Node {
         let Some(proposal) = leading.proposal.as_mut().filter(|p| p.request == request) else {
             return Ok(());
         };
+        // Until the metadata shows a new partition epoch the proposal stays pending, unless
+        // the controller says nothing changed.
+        let answer = match &result {
+            Ok(_) => IsrAnswer::Committed,
+            Err(ErrorCode::IneligibleReplica) => IsrAnswer::RefusedUnchanged,
+            Err(_) => IsrAnswer::RefusedStale,
+        };
+        let resend = leading.state.on_isr_answer(answer);
+        assert_eq!(resend, None, "only a lost answer is sent again");
+        proposal.answered = true;
+        if !leading.state.has_pending_isr() {
+            leading.proposal = None;
+        }
+        fx.note(|| format!("node {}: AlterPartition answered: {result:?}", self.id));
         match result {
-            Ok(assignment) => {
-                leading.proposal = None;
-                self.on_metadata(now_ms, assignment, fx)
-            }
-            // The controller says nothing changed: the proposal can go (see
-            // `LeaderState::clear_pending_isr`).
-            Err(ErrorCode::IneligibleReplica) => {
-                leading.proposal = None;
-                leading.state.clear_pending_isr();
-                Ok(())
-            }
-            // The partition or leader epoch moved: the proposal stays pending until the
-            // metadata shows what the controller has.
-            Err(error) => {
-                proposal.refused = true;
-                fx.note(|| format!("node {}: AlterPartition refused: {error:?}", self.id));
-                Ok(())
-            }
+            // The answer carries the new assignment, as the metadata will.
+            Ok(assignment) => self.on_metadata(now_ms, assignment, fx),
+            Err(_) => Ok(()),
         }
     }
 
@@ -349,14 +349,12 @@ impl Node {
             false
         });
         let timed_out = leading.proposal.as_ref().is_some_and(|proposal| {
-            !proposal.refused && now_ms - proposal.sent_ms > ALTER_TIMEOUT_MS
+            !proposal.answered && now_ms - proposal.sent_ms > ALTER_TIMEOUT_MS
         });
         // No answer: the same proposal again (it may have been committed).
-        let resend = leading
-            .state
-            .pending_isr()
-            .filter(|_| timed_out)
-            .map(<[i32]>::to_vec);
+        let resend = timed_out
+            .then(|| leading.state.on_isr_answer(IsrAnswer::Lost))
+            .flatten();
         if let Some(isr) = resend {
             self.send_proposal(now_ms, isr, fx);
         }
@@ -392,7 +390,7 @@ impl Node {
         leading.proposal = Some(Proposal {
             request,
             sent_ms: now_ms,
-            refused: false,
+            answered: false,
         });
         fx.note(|| format!("node {} proposes {message:?}", self.id));
         fx.send(Endpoint::Controller, message);
