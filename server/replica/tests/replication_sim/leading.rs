@@ -308,7 +308,6 @@ impl Node {
 
     /// Answers the waiting produces `acks_all_state` has decided.
     fn answer_waiting(&mut self, fx: &mut Effects) {
-        let id = self.id;
         let Role::Leading(leading) = &mut self.role else {
             return;
         };
@@ -317,7 +316,7 @@ impl Node {
             let result = match state.acks_all_state(waiting.batch.offset_last) {
                 AcksAllState::Waiting => return true,
                 AcksAllState::Replicated => {
-                    fx.acknowledged_by.push((id, state.leader_epoch()));
+                    fx.acknowledged_epochs.push(state.leader_epoch());
                     Ok((waiting.batch.offset_base, waiting.batch.offset_last))
                 }
                 AcksAllState::NotEnoughReplicasAfterAppend => {

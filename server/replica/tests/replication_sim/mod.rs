@@ -456,7 +456,7 @@ impl Simulation {
             self.checker.data_removed();
         }
         let current_epoch = self.controller.partition().leader_epoch;
-        for (_, epoch) in fx.acknowledged_by {
+        for epoch in fx.acknowledged_epochs {
             if epoch < current_epoch {
                 self.summary.acks_after_deposed += 1;
             }

@@ -34,8 +34,8 @@ pub struct Effects {
     pub appended: Vec<(Batch, bool)>,
     /// The log lost something (a truncation): the checker looks at everything committed.
     pub truncated: bool,
-    /// A produce was acknowledged by a leader (node, its epoch), for the checker's counters.
-    pub acknowledged_by: Vec<(i32, i32)>,
+    /// The leader epoch of each acknowledgement sent, to count those a deposed leader sent.
+    pub acknowledged_epochs: Vec<i32>,
     pub trace: bool,
     pub notes: Vec<String>,
 }
