@@ -8,13 +8,14 @@
 //! the next round ask from the new ends, which acknowledges them to the leader.
 //!
 //! Errors: a broken or slow connection is dropped and re-made after `replica.fetch.backoff.ms`;
-//! a partition the leader refuses for its epoch or leadership (the metadata moved on) is
-//! parked until this broker's metadata changes.
+//! a partition the leader refuses for its epoch or leadership is parked until this broker's
+//! metadata changes or `replica.fetch.backoff.ms` passes (the leader may just not have applied
+//! the same change yet: a follower can be faster than its new leader).
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::fetch_response::PartitionData;
@@ -39,8 +40,8 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
     let mut connection: Option<Connection> = None;
     // The incremental fetch session with this leader (KIP-227), while the connection lasts.
     let mut session = FollowerSession::default();
-    // Partition → the metadata version it was refused under.
-    let mut parked: HashMap<Key, u64> = HashMap::new();
+    // Partition → the metadata version it was refused under, and until when it waits.
+    let mut parked: HashMap<Key, (u64, Instant)> = HashMap::new();
     tracing::info!(
         shard = fetcher.ctx.id(),
         leader,
@@ -52,7 +53,8 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
             break;
         }
         let version = fetcher.meta.get().version;
-        parked.retain(|_, at| *at == version);
+        let now = Instant::now();
+        parked.retain(|_, (at, until)| *at == version && *until > now);
         let round = positions(&following, &parked).await;
         if round.is_empty() {
             backoff(fetcher).await;
@@ -112,7 +114,8 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
             .into_iter()
             .map(|(p, pos)| ((p.topic().to_string(), p.index()), (p, pos)))
             .collect();
-        apply_response(leader, version, response, &by_key, &mut parked).await;
+        let backoff_ms = fetcher.config.replica_fetch_backoff_ms;
+        apply_response(leader, version, backoff_ms, response, &by_key, &mut parked).await;
     }
     tracing::info!(
         shard = fetcher.ctx.id(),
@@ -125,7 +128,7 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
 /// flushed first (a failed flush keeps it out of this round).
 async fn positions(
     following: &[Rc<Partition>],
-    parked: &HashMap<Key, u64>,
+    parked: &HashMap<Key, (u64, Instant)>,
 ) -> Vec<(Rc<Partition>, FetchPosition)> {
     let mut round = Vec::with_capacity(following.len());
     for partition in following {
@@ -190,9 +193,10 @@ fn fetch_request(
 async fn apply_response(
     leader: i32,
     version: u64,
+    backoff_ms: u64,
     response: FetchResponse,
     round: &BTreeMap<Key, (Rc<Partition>, FetchPosition)>,
-    parked: &mut HashMap<Key, u64>,
+    parked: &mut HashMap<Key, (u64, Instant)>,
 ) {
     let mut touched: Vec<(Rc<Partition>, i64, i64)> = Vec::new();
     for topic in response.responses {
@@ -210,7 +214,8 @@ async fn apply_response(
                     data.log_start_offset,
                 ));
             } else if refused_for_metadata(data.error_code) {
-                parked.insert(key, version);
+                let until = Instant::now() + Duration::from_millis(backoff_ms);
+                parked.insert(key, (version, until));
             }
         }
     }
