@@ -323,7 +323,7 @@ mod tests {
                 ..ShardReport::default()
             })
             .collect();
-        encode(Scrape { shards }).unwrap()
+        encode(Scrape { shards }).expect("a scrape encodes")
     }
 
     /// The value of the sample `series` (name and labels exactly), if present.

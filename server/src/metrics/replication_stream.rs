@@ -98,8 +98,8 @@ mod tests {
         let text = encode(Scrape {
             shards: vec![read_cells(&metrics)],
         })
-        .unwrap();
-        let get = |series: &str| sample(&text, series).parse::<f64>().unwrap();
+        .expect("a scrape encodes");
+        let get = |series: &str| sample(&text, series).parse::<f64>().expect("a number");
         let fetches = get(r#"sluice_replication_fetches_total{shard="2"}"#);
         let batches = get(r#"sluice_replication_fetched_batches_total{shard="2"}"#);
         assert_eq!(batches / fetches, 2.5);
@@ -124,7 +124,10 @@ mod tests {
         assert_eq!(after.replication.batches - before.replication.batches, 3);
         assert_eq!(after.replication.bytes - before.replication.bytes, 3_000);
         let observed = |stage: Stage| {
-            let index = Stage::ALL.iter().position(|s| *s == stage).unwrap();
+            let index = Stage::ALL
+                .iter()
+                .position(|s| *s == stage)
+                .expect("a stage");
             let (before, after) = (&before.stages[index], &after.stages[index]);
             (after.count() - before.count(), after.sum_us - before.sum_us)
         };
@@ -156,7 +159,7 @@ mod tests {
         let text = encode(Scrape {
             shards: vec![read_cells(&metrics)],
         })
-        .unwrap();
+        .expect("a scrape encodes");
         let name = "sluice_replication_latency_seconds";
         assert!(
             text.contains(&format!("# TYPE {name} histogram\n")),
