@@ -16,7 +16,8 @@
 
 pub mod connection;
 pub mod fetcher;
-// pub mod isr; (waits for MetadataService::alter_partition)
+pub mod isr;
+pub mod session;
 pub mod stream;
 
 pub use fetcher::ReplicaFetcher;
