@@ -24,7 +24,8 @@ const BROKERS: usize = 3;
 const PARTITIONS: i32 = 3;
 const TOPIC: &str = "metered-replicas";
 const RECORDS_PER_PARTITION: usize = 10;
-const ACKS: i16 = 1;
+/// acks=all, so that the replication latency histogram counts these batches.
+const ACKS: i16 = -1;
 /// Followers leave the ISR after this long without catching up (the test's, not Kafka's 30 s).
 const REPLICA_LAG_TIME_MAX_MS: i64 = 2_000;
 /// Short broker sessions, so that the killed broker is fenced (and leaves the ISRs) within the
@@ -36,8 +37,9 @@ const BROKER_TOML: &str = "\"broker.session.timeout.ms\" = 6000\n\
 const CLI_TIMEOUT: Duration = Duration::from_secs(60);
 /// Until every partition took an acks=all batch (retrying while a leader moves).
 const PRODUCE_WAIT: Duration = Duration::from_secs(20);
+/// UNKNOWN_TOPIC_OR_PARTITION (the leader has not applied the topic yet),
 /// NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS(_AFTER_APPEND).
-const RETRIABLE: [i16; 4] = [6, 7, 19, 20];
+const RETRIABLE: [i16; 5] = [3, 6, 7, 19, 20];
 /// Until every broker logged its metrics address.
 const METRICS_ADDRESS_TIMEOUT: Duration = Duration::from_secs(10);
 /// Until the scrapes show what the test waits for (followers fetch every few hundred ms; the
@@ -196,9 +198,7 @@ fn replication_metrics_report_isr_and_lag() {
                     l.starts_with("sluice_partition")
                         || l.starts_with("sluice_follower")
                         || l.starts_with("sluice_replication_fetch")
-                }) {
-                    eprintln!("DBG {node} {l}");
-                }
+                }) {}
             }
             healthy(&cluster, &scrapes).then_some(scrapes)
         },
