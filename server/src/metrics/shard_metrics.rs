@@ -45,7 +45,8 @@ pub enum Stage {
     /// The "replication latency" (leader append -> HW passes).
     ReplicationSinceAppend,
     /// acks=all, per partition: from the local fdatasync done until the high watermark passed
-    /// the batch: what waiting for the followers adds beyond local durability.
+    /// the batch: what waiting for the followers adds beyond local durability. "Done" is when
+    /// the last of the request's partitions finished its flush (they flush together).
     ReplicationSinceFlush,
 }
 
