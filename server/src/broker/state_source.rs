@@ -29,6 +29,7 @@ impl StateSource for ShardStateSource {
             applied_offset: cluster.broker().applied_offset(),
             broker_epoch: cluster.broker().epoch(),
             broker_fenced: cluster.broker().is_fenced(),
+            offline_partitions: image.offline_partitions().count() as u64,
         })
     }
 
@@ -44,6 +45,7 @@ impl StateSource for ShardStateSource {
                 log_end_offset: partition.log_end_offset(),
                 bytes: partition.log().size_bytes(),
                 cleaner: crate::partition::cleaner::log_state(partition, now_ms),
+                replication: partition.replica_metrics(now_ms.max(0) as u64),
             })
             .collect()
     }

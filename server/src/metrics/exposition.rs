@@ -28,11 +28,16 @@ use super::state::RuntimeTotals;
 pub const PARTITION_SERIES_MAX: usize = 1000;
 /// Most `sluice_group_{committed_offset,lag}` series (group, topic, partition) in one scrape.
 pub const GROUP_SERIES_MAX: usize = 1000;
+/// Most `sluice_follower_lag_{offsets,ms}` series (topic, partition, follower) in one scrape:
+/// every follower of the capped partitions at replication factor 3.
+pub const FOLLOWER_LAG_SERIES_MAX: usize = 2 * PARTITION_SERIES_MAX;
+
+const _: () = assert!(FOLLOWER_LAG_SERIES_MAX >= PARTITION_SERIES_MAX);
 
 /// The Content-Type of [`encode`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-type Labels = Vec<(&'static str, String)>;
+pub(super) type Labels = Vec<(&'static str, String)>;
 
 /// Encodes a scrape as OpenMetrics text, `# EOF` included.
 pub fn encode(scrape: Scrape) -> Result<String, fmt::Error> {
@@ -55,9 +60,19 @@ impl Collector for ScrapeCollector {
         encode_long_polls(&mut encoder, shards)?;
         encode_shard_state(&mut encoder, shards)?;
         encode_cluster(&mut encoder, shards)?;
-        encode_offsets(&mut encoder, shards)?;
+        let mut omitted = encode_offsets(&mut encoder, shards)?;
+        omitted.extend(super::replication::encode(&mut encoder, shards)?);
+        super::replication_stream::encode(&mut encoder, shards)?;
         super::cleaner::encode(&mut encoder, shards)?;
-        encode_runtime(&mut encoder, shards)
+        encode_runtime(&mut encoder, shards)?;
+        // One family, one descriptor: every cap's omissions together.
+        gauges(
+            &mut encoder,
+            "metrics_series_omitted",
+            "Series left out of this scrape by the cardinality caps.",
+            None,
+            &omitted,
+        )
     }
 }
 
@@ -106,6 +121,17 @@ pub(super) fn gauges(
         metric.encode_family(labels)?.encode_gauge(value)?;
     }
     Ok(())
+}
+
+/// One unlabelled gauge: a broker-wide figure (the scrape's target says which broker).
+pub(super) fn broker_gauge(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    value: i64,
+) -> fmt::Result {
+    let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    metric.encode_gauge(&value)
 }
 
 /// Latency histograms in seconds; per-bucket counts become cumulative in the encoder.
@@ -212,6 +238,10 @@ fn encode_stages(encoder: &mut DescriptorEncoder, shards: &[ShardReport]) -> fmt
         (
             "fetch_stage",
             "Fetch latency parts: queue (sent to the owner shard -> started), read (per partition), wait (long poll for min_bytes).",
+        ),
+        (
+            "replication",
+            "acks=all until the high watermark passed the batch, per partition: since_append (from the append, the local fdatasync included), since_flush (from the local fdatasync done).",
         ),
     ] {
         let mut rows = Vec::new();
@@ -341,11 +371,15 @@ fn encode_shard_state(encoder: &mut DescriptorEncoder, shards: &[ShardReport]) -
 }
 
 /// Internal topics (`__consumer_offsets`) count in the shard totals, not as partition series.
-fn is_internal(topic: &str) -> bool {
+pub(super) fn is_internal(topic: &str) -> bool {
     topic.starts_with("__")
 }
 
-fn encode_offsets(encoder: &mut DescriptorEncoder, shards: &[ShardReport]) -> fmt::Result {
+/// Returns the rows of `sluice_metrics_series_omitted` for its caps.
+fn encode_offsets(
+    encoder: &mut DescriptorEncoder,
+    shards: &[ShardReport],
+) -> Result<Vec<(Labels, i64)>, fmt::Error> {
     let mut ends: BTreeMap<(&str, i32), (usize, i64, i64)> = BTreeMap::new();
     let mut committed: BTreeMap<(&str, &str, i32), i64> = BTreeMap::new();
     for state in shards.iter().filter_map(|s| s.state.as_ref()) {
@@ -412,7 +446,7 @@ fn encode_offsets(encoder: &mut DescriptorEncoder, shards: &[ShardReport]) -> fm
         None,
         &lags,
     )?;
-    let omitted = vec![
+    Ok(vec![
         (
             vec![("family", "log_offsets".to_string())],
             partitions_omitted as i64,
@@ -421,14 +455,7 @@ fn encode_offsets(encoder: &mut DescriptorEncoder, shards: &[ShardReport]) -> fm
             vec![("family", "group_offsets".to_string())],
             groups_omitted as i64,
         ),
-    ];
-    gauges(
-        encoder,
-        "metrics_series_omitted",
-        "Series left out of this scrape by the cardinality caps.",
-        None,
-        &omitted,
-    )
+    ])
 }
 
 fn encode_runtime(encoder: &mut DescriptorEncoder, shards: &[ShardReport]) -> fmt::Result {
@@ -629,6 +656,10 @@ mod tests {
                 log_end_offset: 100,
                 bytes: 4096,
                 cleaner: None,
+                replication: crate::metrics::PartitionReplication::Follower {
+                    leader: 1,
+                    high_watermark: 100,
+                },
             }],
             committed: vec![CommittedOffset {
                 group: "a \"quoted\" group\n".to_string(),

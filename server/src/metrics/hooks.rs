@@ -102,3 +102,30 @@ pub async fn read(
     }
     result
 }
+
+/// An acks=all batch is replicated (the high watermark passed it): records the time since
+/// the owner started its acks=all wait (`started`, right after the append) and since its
+/// local flush finished (`flushed`).
+pub fn replicated(started: Instant, flushed: Instant) {
+    assert!(flushed >= started);
+    let now = Instant::now();
+    with_local(|m| {
+        m.stage(Stage::ReplicationSinceAppend)
+            .observe(now.duration_since(started));
+        m.stage(Stage::ReplicationSinceFlush)
+            .observe(now.duration_since(flushed));
+    });
+}
+
+/// A leader answered one of this shard's replica fetches.
+pub fn replica_fetch_answered() {
+    with_local(|m| m.replication.fetches.add(1));
+}
+
+/// A replica fetch brought `batches` record batches of `bytes` for one partition.
+pub fn replica_batches_fetched(bytes: usize, batches: usize) {
+    with_local(|m| {
+        m.replication.bytes.add(bytes as u64);
+        m.replication.batches.add(batches as u64);
+    });
+}

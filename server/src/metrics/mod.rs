@@ -18,6 +18,8 @@ pub mod exposition;
 pub mod hooks;
 pub mod http;
 pub mod registry;
+pub mod replication;
+pub mod replication_stream;
 pub mod scrape;
 pub mod shard_metrics;
 pub mod state;
@@ -26,6 +28,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::rc::Rc;
 use std::sync::Arc;
 
+pub use replication::{FollowerLag, LeaderReplication, PartitionReplication};
 pub use shard_metrics::{ShardMetrics, Stage};
 pub use state::{ClusterState, CommittedOffset, PartitionState, StateSource};
 

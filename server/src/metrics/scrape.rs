@@ -35,6 +35,7 @@ pub struct ShardReport {
     pub stages: Vec<HistogramSnapshot>,
     pub fetch_long_polls_waiting: i64,
     pub cleaner: super::cleaner::CleanerReport,
+    pub replication: super::replication_stream::ReplicationStreamReport,
     /// None when the shard did not answer within [`STATE_WAIT_MAX`].
     pub state: Option<ShardState>,
 }
@@ -103,6 +104,7 @@ pub fn read_cells(metrics: &ShardMetrics) -> ShardReport {
             .collect(),
         fetch_long_polls_waiting: metrics.fetch_long_polls_waiting.get(),
         cleaner: metrics.cleaner.report(),
+        replication: metrics.replication.report(),
         state: None,
     }
 }

@@ -40,16 +40,26 @@ pub enum Stage {
     FetchRead,
     /// Fetch: the long-poll wait for `min_bytes` on the connection's shard.
     FetchWait,
+    /// acks=all, per partition: from the owner starting the acks=all wait (right after the
+    /// append answered, before the local fdatasync) until the high watermark passed the batch.
+    /// The "replication latency" (leader append -> HW passes).
+    ReplicationSinceAppend,
+    /// acks=all, per partition: from the local fdatasync done until the high watermark passed
+    /// the batch: what waiting for the followers adds beyond local durability. "Done" is when
+    /// the last of the request's partitions finished its flush (they flush together).
+    ReplicationSinceFlush,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 6] = [
+    pub const ALL: [Stage; 8] = [
         Stage::ProduceQueue,
         Stage::ProduceAppend,
         Stage::ProduceFlush,
         Stage::FetchQueue,
         Stage::FetchRead,
         Stage::FetchWait,
+        Stage::ReplicationSinceAppend,
+        Stage::ReplicationSinceFlush,
     ];
 
     /// (metric name without `sluice_` and unit, label `stage`).
@@ -61,6 +71,8 @@ impl Stage {
             Stage::FetchQueue => ("fetch_stage", "queue"),
             Stage::FetchRead => ("fetch_stage", "read"),
             Stage::FetchWait => ("fetch_stage", "wait"),
+            Stage::ReplicationSinceAppend => ("replication", "since_append"),
+            Stage::ReplicationSinceFlush => ("replication", "since_flush"),
         }
     }
 }
@@ -85,6 +97,8 @@ pub struct ShardMetrics {
     pub fetch_long_polls_waiting: Gauge,
     /// The shard's log cleaner.
     pub cleaner: super::cleaner::CleanerMetrics,
+    /// The shard's replication streams (follower side).
+    pub replication: super::replication_stream::ReplicationStreamMetrics,
 }
 
 impl ShardMetrics {
@@ -99,6 +113,7 @@ impl ShardMetrics {
             stages: Default::default(),
             fetch_long_polls_waiting: Gauge::default(),
             cleaner: Default::default(),
+            replication: Default::default(),
         }
     }
 

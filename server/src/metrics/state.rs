@@ -34,6 +34,8 @@ pub struct ClusterState {
     pub applied_offset: u64,
     pub broker_epoch: i64,
     pub broker_fenced: bool,
+    /// Partitions without a leader in the metadata image.
+    pub offline_partitions: u64,
 }
 
 /// A scrape's question to one shard.
@@ -51,6 +53,8 @@ pub struct PartitionState {
     pub bytes: u64,
     /// Set for compacted logs.
     pub cleaner: Option<super::cleaner::LogCleanerState>,
+    /// This replica's role, ISR and high watermark, and its followers' lag when leading.
+    pub replication: super::replication::PartitionReplication,
 }
 
 /// A committed offset of a group coordinated on the shard.

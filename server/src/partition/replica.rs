@@ -9,6 +9,7 @@ use sluice_replica::{AcksAllState, Assignment, LeaderState};
 
 use super::partition::Partition;
 use crate::error_code::ResponseError;
+use crate::metrics::{FollowerLag, LeaderReplication, PartitionReplication};
 
 /// This broker's role for one partition.
 #[derive(Debug)]
@@ -237,4 +238,57 @@ impl Partition {
     pub fn with_leader_state<R>(&self, f: impl FnOnce(&mut LeaderState) -> R) -> Option<R> {
         self.role.borrow_mut().leader_mut().map(f)
     }
+
+    /// This replica's replication figures for a metrics scrape: role, ISR and replicas, high
+    /// watermark (moved up first, as any read does), and each follower's lag behind this
+    /// leader's log end as of `now_ms` (followers that never fetched from this leader have
+    /// none yet). A sole replica reports itself as a leader of one, in sync with itself.
+    pub fn replica_metrics(&self, now_ms: u64) -> PartitionReplication {
+        let high_watermark = self.high_watermark();
+        let log_end = self.log_end_offset();
+        let role = self.role.borrow();
+        let state = match &*role {
+            ReplicaRole::Sole => {
+                return PartitionReplication::Leader(LeaderReplication {
+                    replicas: 1,
+                    isr: 1,
+                    min_insync: 1,
+                    high_watermark,
+                    followers: Vec::new(),
+                })
+            }
+            ReplicaRole::Follower(view) => {
+                return PartitionReplication::Follower {
+                    leader: view.leader,
+                    high_watermark,
+                }
+            }
+            ReplicaRole::Leader(state) => state,
+        };
+        let assignment = state.assignment();
+        let followers = assignment
+            .replicas
+            .iter()
+            .filter(|&&replica| replica != assignment.leader)
+            .filter_map(|&replica| {
+                let (lag_offsets, lag_ms) = state.follower_lag(replica, log_end, now_ms)?;
+                Some(FollowerLag {
+                    replica,
+                    lag_offsets,
+                    lag_ms,
+                })
+            })
+            .collect();
+        PartitionReplication::Leader(LeaderReplication {
+            replicas: assignment.replicas.len(),
+            isr: assignment.isr.len(),
+            min_insync: state.min_insync(),
+            high_watermark,
+            followers,
+        })
+    }
 }
+
+#[cfg(test)]
+#[path = "replica_metrics_tests.rs"]
+mod replica_metrics_tests;

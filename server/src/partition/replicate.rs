@@ -23,7 +23,8 @@ pub async fn replicate(
     parts: Vec<ReplicatePart>,
     timeout_ms: u64,
 ) -> Vec<i16> {
-    let deadline = Instant::now() + Duration::from_millis(timeout_ms);
+    let started = Instant::now();
+    let deadline = started + Duration::from_millis(timeout_ms);
     let flushes = parts
         .iter()
         .map(|part| {
@@ -43,6 +44,7 @@ pub async fn replicate(
         })
         .collect();
     let mut codes = join_all(flushes).await;
+    let flushed = Instant::now();
     partitions.data_notify().notify();
     // A partition answered once (replicated or refused) keeps its answer.
     let mut settled: Vec<bool> = codes.iter().map(|code| *code != NONE).collect();
@@ -57,6 +59,9 @@ pub async fn replicate(
                 None => AcksAll::NotLeader,
             };
             *settled = state != AcksAll::Waiting;
+            if state == AcksAll::Replicated {
+                crate::metrics::hooks::replicated(started, flushed);
+            }
             *code = match state {
                 AcksAll::Replicated | AcksAll::Waiting => NONE,
                 AcksAll::NotEnoughReplicasAfterAppend => {

@@ -92,7 +92,10 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
             .call(ApiKey::Fetch, &request, FETCH_VERSION, timeout)
             .await
         {
-            Ok(response) => response,
+            Ok(response) => {
+                crate::metrics::hooks::replica_fetch_answered();
+                response
+            }
             Err(err) => {
                 tracing::warn!(leader, "replication fetch failed: {err}");
                 connection = None;
@@ -271,6 +274,7 @@ async fn apply_partition(
             return false;
         }
     };
+    crate::metrics::hooks::replica_batches_fetched(records.len(), batches.len());
     match partition.append_from_leader(&batches).await {
         Ok(_) => true,
         Err(err) => {
