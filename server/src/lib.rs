@@ -9,6 +9,8 @@
 //!   subsystems and wires them together. Nothing imports these.
 //! - `kafka`: frames, dispatch, one handler per API, connections. Handlers receive the
 //!   services they use.
+//! - `replication`: the follower streams and the leaders' ISR proposals (it asks the
+//!   controller through `metadata`).
 //! - subsystems: `metadata` and `producer_ids` → `cluster` → `group` → `partition` (each owns
 //!   its cross-shard message types; none imports `kafka`).
 //! - `shard`: the runtime (executors, context, meshes for cross-shard calls, notifiers). It
@@ -38,6 +40,7 @@ pub mod metadata;
 pub mod metrics;
 pub mod partition;
 pub mod producer_ids;
+pub mod replication;
 pub mod shard;
 pub mod signals;
 pub mod topics;

@@ -31,6 +31,16 @@ pub const IO_MEMORY_BYTES_MIN: usize = 512 * 1024;
 pub const IO_MEMORY_BYTES_DEFAULT: usize = 10 * 1024 * 1024;
 /// glommio registers io_memory in this many io_uring rings; each counts against memlock.
 pub const IO_MEMORY_RINGS: usize = 3;
+/// Largest Fetch response a follower accepts from a leader: `replica.fetch.response.max.bytes`
+/// may be set up to this, and a leader always returns at least one whole batch.
+pub const REPLICA_FRAME_BYTES_MAX: usize = 256 * 1024 * 1024;
+/// How long a follower waits for a connection to its leader.
+pub const REPLICA_CONNECT_TIMEOUT_MS: u64 = 5_000;
+/// How much longer than its own long poll a follower waits for a Fetch answer.
+pub const REPLICA_FETCH_TIMEOUT_MARGIN_MS: u64 = 10_000;
+/// How often each shard looks for ISR changes to propose (at most: sooner when a follower
+/// catches up).
+pub const ISR_CHECK_INTERVAL_MS: u64 = 1_000;
 /// Largest controller-protocol frame: a metadata snapshot sent to a lagging voter fits.
 pub const CONTROLLER_FRAME_BYTES_MAX: u32 = 64 * 1024 * 1024;
 /// Raft messages queued for one peer while its connection is down; older ones are dropped

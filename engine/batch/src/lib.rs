@@ -416,3 +416,30 @@ mod tests {
         ));
     }
 }
+
+/// The smallest batchLength of a valid v2 batch: its header past the length field.
+const BATCH_LENGTH_MIN: usize = HEADER_BYTES - LOG_OVERHEAD_BYTES;
+
+/// Splits a records blob into whole batches by their length fields.
+pub fn split_batches(records: &Bytes) -> Result<Vec<Bytes>, String> {
+    let mut batches = Vec::new();
+    let mut at = 0;
+    while at < records.len() {
+        let remaining = records.len() - at;
+        let Some(length) = batch_length(&records[at..]) else {
+            return Err(format!("{remaining} trailing bytes are not a record batch"));
+        };
+        if length < BATCH_LENGTH_MIN as i32 || length as usize > remaining - LOG_OVERHEAD_BYTES {
+            return Err(format!(
+                "record batch length {length} does not fit the request"
+            ));
+        }
+        let end = at + LOG_OVERHEAD_BYTES + length as usize;
+        batches.push(records.slice(at..end));
+        at = end;
+    }
+    if batches.is_empty() {
+        return Err("no record batch".to_string());
+    }
+    Ok(batches)
+}

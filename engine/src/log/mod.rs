@@ -137,6 +137,24 @@ impl PartitionLog {
         self.leader_epoch.set(epoch);
     }
 
+    /// This replica became the leader at `epoch`: batches appended from now on carry it, and the
+    /// epoch starts at the current log end in the leader-epoch cache (Kafka records it at the
+    /// election, not at the first append, so followers and OffsetForLeaderEpoch see the new
+    /// epoch's start at once). The checkpoint is written before this returns. An epoch not
+    /// newer than the cache's latest changes only the stamp.
+    pub async fn start_leader_epoch(&self, epoch: i32) -> Result<(), LogError> {
+        assert!(epoch >= 0);
+        let _guard = self.lock().await?;
+        self.leader_epoch.set(epoch);
+        let start = self.log_end_offset.get();
+        if self.epochs.borrow_mut().assign(epoch, start) {
+            self.epochs_dirty.set(true);
+        }
+        self.store_epochs_if_dirty().await?;
+        assert!(self.epochs.borrow().latest_epoch() >= Some(epoch));
+        Ok(())
+    }
+
     /// A copy of the leader-epoch cache (epoch -> start offset).
     pub fn leader_epochs(&self) -> LeaderEpochCache {
         self.epochs.borrow().clone()

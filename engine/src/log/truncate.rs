@@ -17,9 +17,27 @@ impl PartitionLog {
     /// becomes the active one. Truncating at or below the log start empties the log and
     /// restarts it at `offset`. The leader-epoch cache drops epochs starting past the new end.
     pub async fn truncate_to(&self, offset: i64) -> Result<(), LogError> {
+        self.truncate(offset, false).await
+    }
+
+    /// Empties the log and restarts it at `offset`, which may lie past the log end (a
+    /// follower whose leader deleted everything it lacks: Kafka's `truncateFullyAndStartAt`).
+    /// The leader-epoch cache is emptied with it. A crash half-way leaves an empty log at the
+    /// old or the new start, which the follower restarts again.
+    pub async fn truncate_fully_and_start_at(&self, offset: i64) -> Result<(), LogError> {
+        self.truncate(offset, true).await
+    }
+
+    async fn truncate(&self, offset: i64, fully: bool) -> Result<(), LogError> {
         let _change = self.lock_segments_change().await?;
         let mut guard = self.lock().await?;
-        if offset >= self.log_end_offset.get() {
+        if offset >= self.log_end_offset.get() && !fully {
+            // No batch goes, but an epoch that starts here and wrote nothing does (a deposed
+            // leader's election entry): the follower must not keep claiming it.
+            if self.epochs.borrow_mut().truncate_from(offset) {
+                self.epochs_dirty.set(true);
+                self.store_epochs_if_dirty().await?;
+            }
             return Ok(());
         }
         if offset < 0 {
@@ -29,7 +47,7 @@ impl PartitionLog {
         }
         guard.appender.write_all().await?;
         let interval = self.config.borrow().index_interval_bytes;
-        let restart = offset <= self.log_start_offset.get();
+        let restart = fully || offset <= self.log_start_offset.get();
         let keep_index = if restart {
             0
         } else {
@@ -98,7 +116,9 @@ impl PartitionLog {
         self.truncations.set(self.truncations.get() + 1);
         self.cache.remove_from(end);
         self.cache.reset_written_offset(end);
-        if self.epochs.borrow_mut().truncate_from(end) {
+        // An emptied log keeps no epoch: its next fetch must not claim one it no longer has.
+        let epochs_from = if restart { i64::MIN } else { end };
+        if self.epochs.borrow_mut().truncate_from(epochs_from) {
             self.epochs_dirty.set(true);
         }
         self.store_epochs_if_dirty().await?;

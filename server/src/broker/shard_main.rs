@@ -64,6 +64,12 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
     } else {
         None
     };
+    let replica_fetcher = crate::replication::ReplicaFetcher::new(
+        ctx.clone(),
+        config.clone(),
+        meta.clone(),
+        partitions.clone(),
+    );
     let metadata = MetadataService::new(
         ctx.clone(),
         config.clone(),
@@ -129,6 +135,8 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
         }
     };
     ready.serving();
+    glommio::spawn_local(replica_fetcher.run()).detach();
+    // ISR-SPAWN
     crate::partition::background::spawn(
         &ctx,
         &partitions,

@@ -71,14 +71,17 @@ async fn load(shard: &Rc<GroupService>, partition: i32) -> Result<u64, String> {
     replay(shard, partition, &log).await
 }
 
+/// Replays the partition up to its log end, not its high watermark: a new leader's log is the
+/// partition's truth from its election on (what it has beyond the high watermark commits as
+/// the followers catch up), as Kafka's coordinator loads to the log end.
 async fn replay(shard: &Rc<GroupService>, partition: i32, log: &Partition) -> Result<u64, String> {
-    let end = log.high_watermark();
+    let end = log.log_end_offset();
     let mut offset = log.log_start_offset();
     let mut replayed = 0u64;
     let mut skipped = 0u64;
     while offset < end {
         let read = log
-            .read(offset, LOAD_READ_BYTES_MAX)
+            .read_to_log_end(offset, LOAD_READ_BYTES_MAX)
             .await
             .map_err(|e| e.to_string())?;
         if read.chunks.is_empty() {

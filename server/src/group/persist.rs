@@ -10,11 +10,17 @@ use std::rc::Rc;
 use kafka_protocol::ResponseError;
 
 use super::batch::encode_batches;
+use crate::error_code::NONE;
+use crate::partition::messages::ReplicatePart;
+use crate::partition::replicate::replicate;
 use super::coordinator::{Reply, Ticket};
 use super::offsets::CommitPlan;
 use super::records::OffsetsRecord;
 use super::service::GroupService;
 use super::service::PartitionResults;
+
+/// `offsets.commit.timeout.ms`: how long a round waits for the in-sync replicas.
+pub const OFFSETS_COMMIT_TIMEOUT_MS: u64 = 5_000;
 
 /// Jobs taken in one round; bounds the latency a round adds to its first job.
 pub const JOBS_PER_ROUND_MAX: usize = 1024;
@@ -65,17 +71,28 @@ async fn run_round(shard: &Rc<GroupService>, round: Vec<PersistJob>) {
         }
         let log = rt.logs.borrow().get(partition).cloned();
         *fine = match log {
-            Some(log) => match log.flush().await {
-                Ok(_) => true,
-                Err(err) => {
-                    tracing::error!(
-                        partition,
-                        "flushing {}: {err}",
-                        super::placement::OFFSETS_TOPIC
-                    );
-                    false
+            // Kafka's coordinator writes with acks=all: durable on every in-sync replica.
+            Some(log) => {
+                let part = ReplicatePart {
+                    topic: super::placement::OFFSETS_TOPIC.to_string(),
+                    partition: *partition,
+                    last_offset: log.log_end_offset() - 1,
+                };
+                let codes =
+                    replicate(shard.partitions(), vec![part], OFFSETS_COMMIT_TIMEOUT_MS).await;
+                match codes.first() {
+                    Some(&NONE) => true,
+                    code => {
+                        tracing::error!(
+                            partition,
+                            ?code,
+                            "writing {} did not reach the in-sync replicas",
+                            super::placement::OFFSETS_TOPIC
+                        );
+                        false
+                    }
                 }
-            },
+            }
             None => false,
         };
     }

@@ -22,7 +22,9 @@ use crate::config::BrokerConfig;
 use crate::error_code::ResponseError;
 use crate::group::service::GroupService;
 use crate::limits::METADATA_APPLY_MS_MAX;
+use crate::partition::replica::RoleChange;
 use crate::partition::Partitions;
+use sluice_replica::Assignment;
 use crate::shard::context::ShardContext;
 use crate::shard::mesh::{Handler, Mesh};
 use crate::topics::{ClusterMeta, MetaCell, TopicMeta, OFFSETS_TOPIC};
@@ -339,23 +341,28 @@ impl MetadataService {
         self.update_offsets_leadership(&meta);
     }
 
-    /// Opens, reconfigures and deletes this shard's logs to go from `old` to `new`.
+    /// Opens, reconfigures and deletes this shard's logs to go from `old` to `new`, and gives
+    /// every hosted partition its role (leader, follower) from the new assignment.
     async fn apply_diff(&self, old: &ClusterMeta, new: &ClusterMeta) {
         let node = self.config.node_id;
         for (name, topic) in &old.topics {
             let replaced = new.topic(name).is_none_or(|t| t.id_hex != topic.id_hex);
             if replaced {
                 self.delete_owned(topic).await;
+            } else {
+                self.delete_moved_away(old, new, topic).await;
             }
         }
+        let now_ms = crate::util::now_ms().max(0) as u64;
         for topic in new.topics.values() {
-            // The group coordinator opens and replays its own offsets partitions.
-            if topic.name == OFFSETS_TOPIC {
-                continue;
-            }
             let old_topic = old.topic(&topic.name).filter(|t| t.id_hex == topic.id_hex);
-            let log_config = topic.configs.log_config(&self.config);
+            let log_config = if topic.name == OFFSETS_TOPIC {
+                crate::group::loader::offsets_log_config(self.config.offsets_segment_bytes)
+            } else {
+                topic.configs.log_config(&self.config)
+            };
             let configs_changed = old_topic.is_some_and(|t| t.configs != topic.configs);
+            let min_insync = topic.configs.min_insync_replicas(&self.config);
             for partition in 0..topic.partitions {
                 if !self.ctx.owns(&topic.name, partition)
                     || !new.hosts(node, &topic.name, partition)
@@ -381,12 +388,50 @@ impl MetadataService {
                         }
                     },
                 };
-                if let (Some(open), Some(state)) = (opened, topic.state(partition)) {
-                    if state.leader == node {
-                        open.become_leader(state.leader_epoch);
-                    }
+                let (Some(open), Some(state)) = (opened, topic.state(partition)) else {
+                    continue;
+                };
+                if state.leader == sluice_controller::records::NO_LEADER {
+                    continue;
+                }
+                let change = RoleChange {
+                    node_id: node,
+                    assignment: Assignment {
+                        replicas: state.replicas.clone(),
+                        isr: state.isr.clone(),
+                        leader: state.leader,
+                        leader_epoch: state.leader_epoch,
+                        partition_epoch: state.partition_epoch,
+                    },
+                    min_insync,
+                    lag_max_ms: self.config.replica_lag_time_max_ms,
+                    now_ms,
+                };
+                if let Err(err) = open.apply_role(change).await {
+                    tracing::error!(topic = %topic.name, partition, "cannot take the partition's new role: {err}");
                 }
             }
+        }
+        // Waiting acks=all produces and long polls look again: the ISR or the role changed.
+        self.partitions.data_notify().notify();
+        self.partitions.roles_notify().notify();
+    }
+
+    /// Deletes this shard's logs of partitions a reassignment moved off this broker.
+    async fn delete_moved_away(&self, old: &ClusterMeta, new: &ClusterMeta, topic: &TopicMeta) {
+        let node = self.config.node_id;
+        let moved: Vec<(String, i32)> = (0..topic.partitions)
+            .filter(|&p| self.ctx.owns(&topic.name, p))
+            .filter(|&p| old.hosts(node, &topic.name, p) && !new.hosts(node, &topic.name, p))
+            .filter(|&p| self.partitions.get(&topic.name, p).is_some())
+            .map(|p| (topic.name.clone(), p))
+            .collect();
+        if moved.is_empty() {
+            return;
+        }
+        tracing::info!(topic = %topic.name, partitions = ?moved.iter().map(|m| m.1).collect::<Vec<_>>(), "replicas moved off this broker: deleting their logs");
+        if let Err(err) = self.partitions.delete(&moved).await {
+            tracing::error!(topic = %topic.name, "cannot delete moved replicas: {err}");
         }
     }
 

@@ -15,6 +15,7 @@ pub async fn append(
     meta: &ClusterMeta,
     owns: impl Fn(&str, i32) -> bool,
     parts: Vec<ProducePart>,
+    acks_all: bool,
     now_ms: i64,
 ) -> Vec<ProducePartResult> {
     let mut results = Vec::with_capacity(parts.len());
@@ -26,6 +27,12 @@ pub async fn append(
             results.push(ProducePartResult::error(code, message));
             continue;
         };
+        if acks_all {
+            if let Err(refused) = partition.check_enough_replicas() {
+                results.push(ProducePartResult::error(refused.code(), refused.to_string()));
+                continue;
+            }
+        }
         let append = partition.append(&part.batches, now_ms);
         match crate::metrics::hooks::append(&part.batches, append).await {
             Ok(info) => {
@@ -34,6 +41,7 @@ pub async fn append(
                     error_code: NONE,
                     error_message: None,
                     base_offset: info.base_offset,
+                    last_offset: info.last_offset,
                     log_append_time_ms: info.log_append_time_ms,
                     log_start_offset: partition.log_start_offset(),
                 });
@@ -77,6 +85,7 @@ fn append_error_code(err: &PartitionAppendError) -> i16 {
     match err {
         PartitionAppendError::Engine(err) => engine_error_code(err),
         PartitionAppendError::Producer(err) => producer_error_code(err),
+        PartitionAppendError::Role(refused) => refused.code(),
     }
 }
 

@@ -17,6 +17,8 @@ pub struct ProducePartResult {
     pub error_code: i16,
     pub error_message: Option<String>,
     pub base_offset: i64,
+    /// The last offset appended (acks=all waits until the high watermark passes it).
+    pub last_offset: i64,
     pub log_append_time_ms: i64,
     pub log_start_offset: i64,
 }
@@ -27,6 +29,7 @@ impl ProducePartResult {
             error_code,
             error_message: Some(message),
             base_offset: -1,
+            last_offset: -1,
             log_append_time_ms: -1,
             log_start_offset: -1,
         }
@@ -38,6 +41,8 @@ pub struct ReadSpec {
     pub partition: i32,
     pub fetch_offset: i64,
     pub max_bytes: u32,
+    /// The leader epoch the consumer believes current (KIP-320; -1: no check).
+    pub current_leader_epoch: i32,
 }
 
 /// Record bytes for the wire: cached bytes (written with writev) or a file range (sendfile).
@@ -67,6 +72,8 @@ pub struct PartitionRead {
     pub error_code: i16,
     pub high_watermark: i64,
     pub log_start_offset: i64,
+    /// A follower's log parted from the leader's here (Fetch v12 DivergingEpoch).
+    pub diverging_epoch: Option<sluice_replica::EpochEnd>,
     pub chunks: Vec<OutChunk>,
     pub bytes: u32,
 }
@@ -77,10 +84,28 @@ impl PartitionRead {
             error_code,
             high_watermark,
             log_start_offset,
+            diverging_epoch: None,
             chunks: Vec::new(),
             bytes: 0,
         }
     }
+}
+
+/// One partition of a follower's fetch (see `leader_fetch.rs`).
+pub struct ReplicaReadSpec {
+    pub topic: String,
+    pub partition: i32,
+    pub fetch_offset: i64,
+    pub last_fetched_epoch: i32,
+    pub current_leader_epoch: i32,
+    pub max_bytes: u32,
+}
+
+/// One partition of an acks=all produce: appended up to `last_offset`, now to be replicated.
+pub struct ReplicatePart {
+    pub topic: String,
+    pub partition: i32,
+    pub last_offset: i64,
 }
 
 pub struct OffsetQuery {
@@ -119,13 +144,31 @@ pub type Watched = (String, i32, i64);
 pub enum PartitionRequest {
     Produce {
         parts: Vec<ProducePart>,
+        /// acks=all: refuse partitions whose ISR is below `min.insync.replicas`, unwritten.
+        acks_all: bool,
         now_ms: i64,
         /// When the requesting shard sent it (queueing time metric).
         sent_at: std::time::Instant,
     },
-    /// fdatasync everything appended so far to these partitions (group commit).
-    Flush {
-        parts: Vec<(String, i32)>,
+    /// acks=all: fdatasync these partitions (group commit), then wait until every in-sync
+    /// replica has them durably, or `timeout_ms`.
+    Replicate {
+        parts: Vec<ReplicatePart>,
+        timeout_ms: u64,
+    },
+    /// A follower's fetch: checks, then batches up to the log end. `record`: count the fetch
+    /// as the follower's acknowledgement (the first read of a long poll only).
+    ReplicaRead {
+        replica_id: i32,
+        parts: Vec<ReplicaReadSpec>,
+        record: bool,
+        now_ms: u64,
+    },
+    /// Resolves when one of the partitions has appended data past its offset (a follower's
+    /// long poll), or at the deadline.
+    WaitForAppend {
+        parts: Vec<Watched>,
+        wait_ms: u64,
     },
     Read {
         parts: Vec<ReadSpec>,
@@ -148,7 +191,7 @@ pub enum PartitionRequest {
 
 pub enum PartitionReply {
     Produce(Vec<ProducePartResult>),
-    Flush(Vec<i16>),
+    Replicate(Vec<i16>),
     Read(Vec<PartitionRead>),
     WaitForData,
     ListOffsets(Vec<OffsetAnswer>),

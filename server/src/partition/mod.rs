@@ -13,7 +13,8 @@
 pub mod append;
 pub mod background;
 pub mod cleaner;
-pub mod flush;
+pub mod follower;
+pub mod leader_fetch;
 pub mod list_offsets;
 pub mod messages;
 #[allow(clippy::module_inception)]
@@ -25,6 +26,8 @@ mod producer_recovery_tests;
 pub mod producer_state;
 pub mod read;
 pub mod registry;
+pub mod replica;
+pub mod replicate;
 pub mod service;
 pub mod timestamp_lookup;
 pub mod wait;

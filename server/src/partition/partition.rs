@@ -4,20 +4,25 @@
 //! last stable offset). Produce, Fetch, ListOffsets and the group coordinator's offsets
 //! partitions all go through it. Lives on its owner shard only (not `Send`).
 //!
-//! # The high watermark on one node
+//! # The high watermark
 //!
-//! The high watermark is the **flushed offset**: every offset below it is fdatasynced. Fetch,
-//! ListOffsets(latest) and the fetch response's high watermark all stop there. The log end can
-//! be ahead of it by what was appended (acks=0/1) but not yet flushed; that data lives in
-//! O_DIRECT write-behind buffers inside the process, and a kill -9 loses it. If consumers could
-//! read it, a crash would take back data they had already seen and reuse its offsets for other
-//! data. With the flushed offset as the high watermark, an offset a consumer has seen never
-//! later holds anything else. It is Kafka's rule with replication (consumers read only what
-//! every in-sync replica has), applied to one durable copy.
+//! Consumers read below the high watermark only. It is the minimum **durable** (fdatasynced)
+//! log end over the in-sync replicas (see `sluice_replica::leader`): on a partition with one
+//! replica, the leader's flushed offset. The log end can be ahead of it by what was appended
+//! (acks=0/1) but is not yet durable on every ISR member; a crash could take that back and
+//! reuse its offsets for other data, so no consumer may have seen it. An offset a consumer has
+//! seen never later holds anything else.
 //!
 //! The cost is latency, not throughput: a fetch waiting for data past the high watermark asks
 //! for a flush (a group commit shared with every other waiter and acks=all producer on the
-//! shard), so a tailing consumer sees acks=1 data one fdatasync after it was appended.
+//! shard), and followers fetch again as soon as they have synced what they got.
+//!
+//! # Roles
+//!
+//! The metadata decides the role ([`Partition::become_leader`], [`Partition::become_follower`];
+//! see `replica.rs`). A leader stamps its epoch into every batch and keeps its followers'
+//! progress; a follower only takes batches from its leader (`follower.rs`) and refuses
+//! clients' appends.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -28,24 +33,17 @@ use sluice_engine::{AppendInfo, LogError, PartitionLog, ReadError, ReadResult, T
 
 use super::producer_append::{self, PartitionAppendError};
 use super::producer_state::{snapshot, ProducerStates, NO_SEQUENCE};
+use super::replica::ReplicaRole;
 
 /// The leader epoch of a partition that has never had another leader (one node).
 pub const LEADER_EPOCH_INITIAL: i32 = 0;
-
-/// This broker's role for a partition. One node: it leads every partition it owns and is the
-/// only in-sync replica. Replication replaces this with the controller's assignment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReplicaRole {
-    /// Leader, sole member of the ISR.
-    SoleLeader,
-}
 
 pub struct Partition {
     topic: String,
     index: i32,
     log: Rc<PartitionLog>,
     leader_epoch: Cell<i32>,
-    role: Cell<ReplicaRole>,
+    pub(super) role: RefCell<ReplicaRole>,
     /// Every producer id that wrote here (see `producer_append.rs`).
     producers: RefCell<ProducerStates>,
     /// One append at a time, from the producer check to the producer record.
@@ -75,7 +73,7 @@ impl Partition {
             index: log.partition(),
             log,
             leader_epoch: Cell::new(leader_epoch),
-            role: Cell::new(ReplicaRole::SoleLeader),
+            role: RefCell::new(ReplicaRole::Sole),
             producers: RefCell::new(ProducerStates::default()),
             append_turn: Semaphore::new(1),
         };
@@ -95,34 +93,20 @@ impl Partition {
         &self.log
     }
 
-    pub fn role(&self) -> ReplicaRole {
-        self.role.get()
-    }
-
     pub fn leader_epoch(&self) -> i32 {
         self.leader_epoch.get()
     }
 
-    /// The controller made this broker the partition's leader at `leader_epoch`: batches
-    /// appended from now on carry it. Epochs only grow in a log; an older one (a stale
-    /// metadata image) is ignored.
-    pub fn become_leader(&self, leader_epoch: i32) {
-        let current = self.leader_epoch.get();
-        if leader_epoch == current {
-            return;
-        }
-        if leader_epoch < current {
-            tracing::warn!(
-                topic = %self.topic,
-                partition = self.index,
-                current,
-                leader_epoch,
-                "ignoring an older leader epoch"
-            );
-            return;
-        }
-        self.leader_epoch.set(leader_epoch);
-        self.log.set_leader_epoch(leader_epoch);
+    /// The leader epoch this replica is in (set by the role changes in `replica.rs`).
+    pub(super) fn set_leader_epoch(&self, epoch: i32) {
+        assert!(epoch >= self.leader_epoch.get());
+        self.leader_epoch.set(epoch);
+    }
+
+    /// Runs `f` on the producer state (followers record replicated batches; truncation
+    /// reloads it).
+    pub(super) fn producers_mut<R>(&self, f: impl FnOnce(&mut ProducerStates) -> R) -> R {
+        f(&mut self.producers.borrow_mut())
     }
 
     pub fn log_start_offset(&self) -> i64 {
@@ -133,11 +117,14 @@ impl Partition {
         self.log.log_end_offset()
     }
 
-    /// The first offset consumers cannot read yet (see the module doc: the flushed offset).
+    /// The first offset consumers cannot read yet (see the module doc). On a leader, moving
+    /// it up to what every in-sync replica made durable happens here.
     pub fn high_watermark(&self) -> i64 {
-        match self.role.get() {
-            ReplicaRole::SoleLeader => self.log.flushed_offset(),
-        }
+        let flushed = self.log.flushed_offset();
+        let end = self.log.log_end_offset();
+        let high_watermark = self.role.borrow_mut().high_watermark(flushed, end);
+        assert!(high_watermark <= end);
+        high_watermark
     }
 
     /// The end of what read_committed consumers may read. Without transactions every batch is
@@ -159,6 +146,7 @@ impl Partition {
         batches: &[Bytes],
         now_ms: i64,
     ) -> Result<AppendInfo, PartitionAppendError> {
+        self.role.borrow().check_appendable()?;
         let call = producer_append::call_batches(batches);
         let Ok(_turn) = self.append_turn.acquire_permit(1).await else {
             let closed = LogError::Closed {
@@ -172,6 +160,8 @@ impl Partition {
             assert!(duplicate.last_offset < self.log_end_offset());
             return Ok(producer_append::duplicate_info(&duplicate, log_append_time));
         }
+        // The role may have changed while we waited for our turn.
+        self.role.borrow().check_appendable()?;
         let end_before = self.log_end_offset();
         let active_before = self.log.active_segment_base();
         let info = self.log.append(batches, now_ms).await?;

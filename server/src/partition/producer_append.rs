@@ -20,6 +20,8 @@ pub enum PartitionAppendError {
     Engine(#[from] AppendError),
     #[error(transparent)]
     Producer(#[from] ProducerError),
+    #[error(transparent)]
+    Role(#[from] super::replica::RoleRefusal),
 }
 
 /// One batch of a client's call, as far as producer state is concerned.

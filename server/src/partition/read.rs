@@ -1,12 +1,14 @@
 //! Owner side of Fetch: read whole batches from each partition up to its high watermark, as
 //! chunks another shard's connection can send without copying.
 
+use std::rc::Rc;
 use std::sync::Arc;
 
 use sluice_engine::{ReadChunk, ReadError};
 
 use super::append::missing_code;
-use super::messages::{OutChunk, PartitionRead, ReadSpec};
+use super::leader_fetch::{ReplicaFetch, ReplicaFetchCheck};
+use super::messages::{OutChunk, PartitionRead, ReadSpec, ReplicaReadSpec};
 use super::partition::Partition;
 use super::registry::Partitions;
 use crate::error_code::{ResponseError, NONE};
@@ -34,6 +36,9 @@ async fn read_one(partition: &Partition, spec: &ReadSpec) -> PartitionRead {
     let high_watermark = partition.high_watermark();
     let start = partition.log_start_offset();
     let end = partition.log_end_offset();
+    if let Err(code) = partition.check_client_epoch(spec.current_leader_epoch) {
+        return PartitionRead::error(code, high_watermark, start);
+    }
     // Between the high watermark and the log end is data not yet readable: an empty answer,
     // as Kafka gives a consumer ahead of the high watermark. Past the log end is out of range.
     if spec.fetch_offset < start || spec.fetch_offset > end {
@@ -44,14 +49,28 @@ async fn read_one(partition: &Partition, spec: &ReadSpec) -> PartitionRead {
         return PartitionRead::error(NONE, high_watermark, start);
     }
     let read = partition.read(spec.fetch_offset, spec.max_bytes);
-    match crate::metrics::hooks::read(read).await {
+    let read = crate::metrics::hooks::read(read).await;
+    into_partition_read(&spec.topic, spec.partition, partition, read).await
+}
+
+/// The engine's answer as the fetch response's partition: chunks any shard's connection can
+/// send without copying, or Kafka's error.
+async fn into_partition_read(
+    topic: &str,
+    index: i32,
+    partition: &Partition,
+    read: Result<sluice_engine::ReadResult, ReadError>,
+) -> PartitionRead {
+    let high_watermark = partition.high_watermark();
+    let start = partition.log_start_offset();
+    match read {
         Ok(result) => {
             let mut chunks = Vec::with_capacity(result.chunks.len());
             for chunk in result.chunks {
                 match out_chunk(chunk).await {
                     Ok(chunk) => chunks.push(chunk),
                     Err(err) => {
-                        tracing::error!(topic = %spec.topic, partition = spec.partition, "read: {err}");
+                        tracing::error!(%topic, partition = index, "read: {err}");
                         let code = ResponseError::KafkaStorageError.code();
                         return PartitionRead::error(code, high_watermark, start);
                     }
@@ -63,20 +82,84 @@ async fn read_one(partition: &Partition, spec: &ReadSpec) -> PartitionRead {
                 error_code: NONE,
                 high_watermark,
                 log_start_offset: result.log_start_offset,
+                diverging_epoch: None,
                 chunks,
                 bytes,
             }
         }
         Err(ReadError::OffsetOutOfRange { .. }) => {
             let code = ResponseError::OffsetOutOfRange.code();
-            PartitionRead::error(code, high_watermark, partition.log_start_offset())
+            PartitionRead::error(code, high_watermark, start)
         }
         Err(err) => {
-            tracing::error!(topic = %spec.topic, partition = spec.partition, "read failed: {err}");
+            tracing::error!(%topic, partition = index, "read failed: {err}");
             let code = ResponseError::KafkaStorageError.code();
             PartitionRead::error(code, high_watermark, start)
         }
     }
+}
+
+/// A follower's fetch of each part: the leader's checks (`leader_fetch.rs`), then batches up
+/// to the log end. Wakes acks=all producers and consumers when the high watermark moved, and
+/// flushes here when that moves it further.
+pub async fn read_for_replica(
+    partitions: &Rc<Partitions>,
+    meta: &ClusterMeta,
+    owns: impl Fn(&str, i32) -> bool,
+    replica_id: i32,
+    specs: Vec<ReplicaReadSpec>,
+    record: bool,
+    now_ms: u64,
+) -> Vec<PartitionRead> {
+    let mut results = Vec::with_capacity(specs.len());
+    let mut moved = false;
+    let mut flush_helps = false;
+    for spec in specs {
+        let Some(partition) = partitions.get(&spec.topic, spec.partition) else {
+            let code = missing_code(meta, &owns, &spec.topic, spec.partition);
+            results.push(PartitionRead::error(code, -1, -1));
+            continue;
+        };
+        let fetch = ReplicaFetch {
+            replica_id,
+            fetch_offset: spec.fetch_offset,
+            last_fetched_epoch: spec.last_fetched_epoch,
+            current_leader_epoch: spec.current_leader_epoch,
+        };
+        let check = partition.check_replica_fetch(fetch, record, now_ms);
+        let high_watermark = partition.high_watermark();
+        let start = partition.log_start_offset();
+        match check {
+            Err(code) => results.push(PartitionRead::error(code, high_watermark, start)),
+            Ok(ReplicaFetchCheck::Diverging(diverging)) => {
+                let mut read = PartitionRead::error(NONE, high_watermark, start);
+                read.diverging_epoch = Some(diverging);
+                results.push(read);
+            }
+            Ok(ReplicaFetchCheck::Serve {
+                high_watermark_moved,
+                leader_flush_helps,
+            }) => {
+                moved |= high_watermark_moved;
+                flush_helps |= leader_flush_helps;
+                let read = partition.read_to_log_end(spec.fetch_offset, spec.max_bytes);
+                results.push(into_partition_read(&spec.topic, spec.partition, &partition, read.await).await);
+            }
+        }
+    }
+    if moved {
+        partitions.data_notify().notify();
+    }
+    if flush_helps {
+        let partitions = partitions.clone();
+        glommio::spawn_local(async move {
+            if let Err(err) = partitions.flush_all().await {
+                tracing::warn!("flush for the high watermark failed: {err}");
+            }
+        })
+        .detach();
+    }
+    results
 }
 
 /// A file range leaves the shard as a dup'd fd so any shard's connection can sendfile it;

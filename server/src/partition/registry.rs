@@ -20,6 +20,8 @@ pub struct Partitions {
     by_topic: RefCell<HashMap<String, Vec<Option<Rc<Partition>>>>>,
     /// Bumped after appends and flushes: long polls re-check their partitions.
     data: Notify,
+    /// Bumped after the metadata changed roles: the replica fetcher re-checks what it follows.
+    roles: Notify,
 }
 
 impl Partitions {
@@ -28,6 +30,7 @@ impl Partitions {
             logs,
             by_topic: RefCell::new(HashMap::new()),
             data: Notify::default(),
+            roles: Notify::default(),
         }
     }
 
@@ -130,6 +133,11 @@ impl Partitions {
     /// Removes leftovers of interrupted deletions (one shard, at start).
     pub async fn remove_deleted_dirs(&self) -> Result<usize, LogError> {
         self.logs.remove_deleted_dirs().await
+    }
+
+    /// The notifier of role changes on this shard.
+    pub fn roles_notify(&self) -> &Notify {
+        &self.roles
     }
 
     /// The notifier of newly readable (or newly appended) data on this shard.

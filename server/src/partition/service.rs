@@ -59,10 +59,12 @@ impl PartitionService {
         &self,
         owner: usize,
         parts: Vec<ProducePart>,
+        acks_all: bool,
         now_ms: i64,
     ) -> Result<Vec<ProducePartResult>, ShardDown> {
         let request = PartitionRequest::Produce {
             parts,
+            acks_all,
             now_ms,
             sent_at: std::time::Instant::now(),
         };
@@ -72,15 +74,55 @@ impl PartitionService {
         }
     }
 
-    /// fdatasyncs `parts` on `owner` (group commit); an error code per partition.
-    pub async fn flush(
+    /// acks=all on `owner`: flush `parts` (group commit) and wait until every in-sync replica
+    /// has them, at most `timeout_ms`; an error code per partition (see `replicate.rs`).
+    pub async fn replicate(
         &self,
         owner: usize,
-        parts: Vec<(String, i32)>,
+        parts: Vec<ReplicatePart>,
+        timeout_ms: u64,
     ) -> Result<Vec<i16>, ShardDown> {
-        match self.call(owner, PartitionRequest::Flush { parts }).await? {
-            PartitionReply::Flush(codes) => Ok(codes),
-            _ => unreachable!("a flush is answered with error codes"),
+        let request = PartitionRequest::Replicate { parts, timeout_ms };
+        match self.call(owner, request).await? {
+            PartitionReply::Replicate(codes) => Ok(codes),
+            _ => unreachable!("a replicate is answered with error codes"),
+        }
+    }
+
+    /// A follower's fetch of `parts` on `owner` (see `leader_fetch.rs`).
+    pub async fn replica_read(
+        &self,
+        owner: usize,
+        replica_id: i32,
+        parts: Vec<ReplicaReadSpec>,
+        record: bool,
+    ) -> Result<Vec<PartitionRead>, ShardDown> {
+        let request = PartitionRequest::ReplicaRead {
+            replica_id,
+            parts,
+            record,
+            now_ms: crate::util::now_ms().max(0) as u64,
+        };
+        match self.call(owner, request).await? {
+            PartitionReply::Read(reads) => Ok(reads),
+            _ => unreachable!("a replica read is answered with reads"),
+        }
+    }
+
+    /// Resolves when one of `parts` has appended data past its offset on `owner`, or after
+    /// `wait_ms` (a follower's long poll).
+    pub async fn wait_for_append(
+        &self,
+        owner: usize,
+        parts: Vec<Watched>,
+        wait_ms: u64,
+    ) -> Result<(), ShardDown> {
+        match self
+            .call(owner, PartitionRequest::WaitForAppend { parts, wait_ms })
+            .await?
+        {
+            PartitionReply::WaitForData => Ok(()),
+            _ => unreachable!("a wait is answered with a wake-up"),
         }
     }
 
@@ -165,16 +207,40 @@ impl PartitionService {
         match request {
             PartitionRequest::Produce {
                 parts,
+                acks_all,
                 now_ms,
                 sent_at,
             } => {
                 crate::metrics::hooks::dequeued(Stage::ProduceQueue, sent_at);
                 let results =
-                    super::append::append(&self.partitions, &meta, owns, parts, now_ms).await;
+                    super::append::append(&self.partitions, &meta, owns, parts, acks_all, now_ms)
+                        .await;
                 PartitionReply::Produce(results)
             }
-            PartitionRequest::Flush { parts } => {
-                PartitionReply::Flush(super::flush::flush(&self.partitions, parts).await)
+            PartitionRequest::Replicate { parts, timeout_ms } => PartitionReply::Replicate(
+                super::replicate::replicate(&self.partitions, parts, timeout_ms).await,
+            ),
+            PartitionRequest::ReplicaRead {
+                replica_id,
+                parts,
+                record,
+                now_ms,
+            } => PartitionReply::Read(
+                super::read::read_for_replica(
+                    &self.partitions,
+                    &meta,
+                    owns,
+                    replica_id,
+                    parts,
+                    record,
+                    now_ms,
+                )
+                .await,
+            ),
+            PartitionRequest::WaitForAppend { parts, wait_ms } => {
+                let stopping = || ctx.is_stopping() || crate::signals::shutdown_requested();
+                super::wait::wait_for_append(&self.partitions, &parts, wait_ms, stopping).await;
+                PartitionReply::WaitForData
             }
             PartitionRequest::Read { parts, sent_at } => {
                 crate::metrics::hooks::dequeued(Stage::FetchQueue, sent_at);

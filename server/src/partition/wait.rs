@@ -29,7 +29,9 @@ fn readiness(partitions: &Rc<Partitions>, watched: &[Watched]) -> Readiness {
         if partition.high_watermark() > *offset {
             return Readiness::Readable;
         }
-        needs_flush |= partition.log_end_offset() > *offset;
+        // Only a local flush is ours to ask for; followers move the rest, and their fetches
+        // wake us.
+        needs_flush |= partition.log_end_offset() > *offset && partition.has_unflushed_data();
     }
     if needs_flush {
         Readiness::NeedsFlush
@@ -67,5 +69,30 @@ pub async fn wait_for_data(
         let changed = partitions.data_notify().changed_since(generation);
         let timer = glommio::timer::sleep(deadline - now);
         future::or(changed, timer).await;
+    }
+}
+
+/// A follower's long poll: resolve when one of the watched partitions has appended data past
+/// the offset (durable or not: followers read up to the log end), or at the deadline.
+pub async fn wait_for_append(
+    partitions: &Rc<Partitions>,
+    watched: &[Watched],
+    wait_ms: u64,
+    stopping: impl Fn() -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_millis(wait_ms);
+    loop {
+        let generation = partitions.data_notify().generation();
+        let appended = watched.iter().any(|(topic, index, offset)| {
+            partitions
+                .get(topic, *index)
+                .is_none_or(|p| p.log_end_offset() > *offset || !p.is_leader())
+        });
+        let now = Instant::now();
+        if appended || stopping() || now >= deadline {
+            return;
+        }
+        let changed = partitions.data_notify().changed_since(generation);
+        future::or(changed, glommio::timer::sleep(deadline - now)).await;
     }
 }

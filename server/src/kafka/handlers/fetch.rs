@@ -33,15 +33,19 @@ const SESSION_FIELDS_VERSION_MIN: i16 = 7;
 const LOG_START_OFFSET_VERSION_MIN: i16 = 5;
 const PREFERRED_REPLICA_VERSION_MIN: i16 = 11;
 
-struct Wanted {
-    topic: String,
-    partition: i32,
-    fetch_offset: i64,
-    partition_max_bytes: u32,
+pub(super) struct Wanted {
+    pub(super) topic: String,
+    pub(super) partition: i32,
+    pub(super) fetch_offset: i64,
+    pub(super) partition_max_bytes: u32,
+    /// KIP-320 (consumers) and the replica checks (followers); -1: none.
+    pub(super) current_leader_epoch: i32,
+    /// Followers: the epoch of their last batch (Fetch v12+), -1: none.
+    pub(super) last_fetched_epoch: i32,
     /// The shard to read from; None when this broker cannot serve the partition.
-    owner: Option<usize>,
+    pub(super) owner: Option<usize>,
     /// Why it cannot (UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER).
-    refused: i16,
+    pub(super) refused: i16,
 }
 
 pub fn handle(
@@ -52,8 +56,15 @@ pub fn handle(
     let body: FetchRequest = request.decode()?;
     let partitions = partitions.clone();
     let (topics, parts) = wanted(&partitions, metadata, &body);
+    let replica_id = body.replica_id.0;
     Ok(Outcome::Deferred(Box::pin(async move {
-        let response = fetch(&partitions, &request, body, topics, parts).await;
+        let response = if replica_id >= 0 {
+            let reads = super::fetch_for_follower::fetch(&partitions, replica_id, &body, &parts).await;
+            let indexes: Vec<i32> = parts.iter().map(|p| p.partition).collect();
+            encode(&request, &topics, &indexes, reads)
+        } else {
+            fetch(&partitions, &request, body, topics, parts).await
+        };
         Ok(Some(response))
     })))
 }
@@ -79,6 +90,8 @@ fn wanted(
                 partition: index,
                 fetch_offset: partition.fetch_offset,
                 partition_max_bytes: partition.partition_max_bytes.max(0) as u32,
+                current_leader_epoch: partition.current_leader_epoch,
+                last_fetched_epoch: partition.last_fetched_epoch,
                 owner: known.then(|| partitions.owner_of(&name, index)),
                 refused: served.err().unwrap_or(NONE),
             });
@@ -117,6 +130,24 @@ async fn fetch(
     encode(request, &topics, &indexes, reads)
 }
 
+/// Trims reads to `max_bytes` in request order, keeping the first partition with data whatever
+/// its size.
+pub(super) fn trim_to_max_bytes(results: Vec<Option<PartitionRead>>, max_bytes: u32) -> Vec<PartitionRead> {
+    let mut total: u64 = 0;
+    let mut out = Vec::with_capacity(results.len());
+    for read in results.into_iter() {
+        let mut read = read.unwrap_or_else(|| unreadable(ResponseError::UnknownServerError.code()));
+        let bytes = u64::from(read.bytes);
+        if total > 0 && total + bytes > u64::from(max_bytes) {
+            read.chunks.clear();
+            read.bytes = 0;
+        }
+        total += u64::from(read.bytes);
+        out.push(read);
+    }
+    out
+}
+
 /// Reads every partition from its owner (owners in parallel), then trims to `max_bytes` in
 /// request order, keeping the first partition with data whatever its size.
 async fn read_all(
@@ -138,6 +169,7 @@ async fn read_all(
             partition: part.partition,
             fetch_offset: part.fetch_offset,
             max_bytes: part.partition_max_bytes.min(max_bytes),
+            current_leader_epoch: part.current_leader_epoch,
         });
     }
     let calls = by_owner
@@ -159,26 +191,15 @@ async fn read_all(
             results[position] = Some(read);
         }
     }
-    let mut total: u64 = 0;
-    let mut out = Vec::with_capacity(results.len());
-    for read in results.into_iter() {
-        let mut read = read.unwrap_or_else(|| unreadable(ResponseError::UnknownServerError.code()));
-        let bytes = u64::from(read.bytes);
-        if total > 0 && total + bytes > u64::from(max_bytes) {
-            read.chunks.clear();
-            read.bytes = 0;
-        }
-        total += u64::from(read.bytes);
-        out.push(read);
-    }
-    out
+    trim_to_max_bytes(results, max_bytes)
 }
 
-fn unreadable(error_code: i16) -> PartitionRead {
+pub(super) fn unreadable(error_code: i16) -> PartitionRead {
     PartitionRead {
         error_code,
         high_watermark: -1,
         log_start_offset: -1,
+        diverging_epoch: None,
         chunks: Vec::new(),
         bytes: 0,
     }
@@ -229,7 +250,7 @@ async fn wait_for_data(
     first_of(waits).await;
 }
 
-fn encode(
+pub(super) fn encode(
     request: &Request,
     topics: &[(String, usize)],
     indexes: &[i32],
@@ -260,12 +281,13 @@ fn encode(
                 unreachable!("one read per requested partition");
             };
             put_partition_header(&mut head, version, *index, &read, flexible);
+            let diverging = read.diverging_epoch;
             if read.bytes > 0 {
                 chunks.push(OutChunk::Bytes(head.split().freeze()));
                 chunks.extend(read.chunks);
             }
             if flexible {
-                put_no_tagged_fields(&mut head); // partition
+                put_partition_tagged_fields(&mut head, diverging);
             }
         }
         if flexible {
@@ -298,6 +320,25 @@ fn put_partition_header(
         head.put_i32(-1);
     }
     put_bytes_len(head, read.bytes as usize, flexible);
+}
+
+/// The partition's tagged fields (v12+): DivergingEpoch (tag 0) when a follower's log parted
+/// from ours, nothing otherwise.
+fn put_partition_tagged_fields(head: &mut BytesMut, diverging: Option<sluice_replica::EpochEnd>) {
+    let Some(diverging) = diverging else {
+        put_no_tagged_fields(head);
+        return;
+    };
+    // epoch (int32) + end offset (int64) + the struct's own empty tagged fields.
+    const DIVERGING_EPOCH_BYTES: u32 = 4 + 8 + 1;
+    put_unsigned_varint(head, 1); // one tagged field
+    put_unsigned_varint(head, 0); // tag 0: diverging_epoch
+    put_unsigned_varint(head, DIVERGING_EPOCH_BYTES);
+    let before = head.len();
+    head.put_i32(diverging.epoch);
+    head.put_i64(diverging.end_offset);
+    put_no_tagged_fields(head);
+    assert_eq!(head.len() - before, DIVERGING_EPOCH_BYTES as usize);
 }
 
 /// Writes the total length after the size prefix into the first chunk.

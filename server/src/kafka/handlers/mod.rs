@@ -12,6 +12,7 @@ pub mod describe_groups;
 pub mod describe_producers;
 pub mod describe_quorum;
 pub mod fetch;
+pub mod fetch_for_follower;
 pub mod find_coordinator;
 pub mod heartbeat;
 pub mod incremental_alter_configs;

@@ -3,9 +3,13 @@
 //!
 //! Durability per acks:
 //! - acks=0: appended, then no response at all.
-//! - acks=1: answered once the batches are in the leader's log (readable, not yet fsynced).
-//! - acks=-1 (all): after the append, the owners flush the partitions (fdatasync, coalesced with
-//!   every other flush on that shard: group commit); answered after the flush succeeded.
+//! - acks=1: answered once the batches are in the leader's log (not yet fsynced, not readable
+//!   until every in-sync replica has them durably).
+//! - acks=-1 (all): refused unwritten (NOT_ENOUGH_REPLICAS) when the ISR is below
+//!   `min.insync.replicas`; after the append, the owners flush the partitions (fdatasync,
+//!   coalesced with every other flush on that shard: group commit) and answer once every
+//!   in-sync replica has fdatasynced them (the high watermark passed them), or with
+//!   NOT_ENOUGH_REPLICAS_AFTER_APPEND / REQUEST_TIMED_OUT (`partition/replicate.rs`).
 //!
 //! Appends happen in the reader's turn (so a connection's batches keep their order); the flush
 //! wait is deferred so later requests on the connection proceed meanwhile.
@@ -13,19 +17,16 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use bytes::Bytes;
 use kafka_protocol::messages::produce_response::{
     NodeEndpoint, PartitionProduceResponse, TopicProduceResponse,
 };
 use kafka_protocol::messages::{BrokerId, ProduceRequest, ProduceResponse, TopicName};
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 
-use sluice_engine::batch::{self, HEADER_BYTES, LOG_OVERHEAD_BYTES};
-
 use crate::error_code::{ResponseError, NONE};
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::metadata::MetadataService;
-use crate::partition::messages::{ProducePart, ProducePartResult};
+use crate::partition::messages::{ReplicatePart, ProducePart, ProducePartResult};
 use crate::partition::PartitionService;
 use crate::topics::ClusterMeta;
 use crate::util::{join_all, now_ms};
@@ -41,32 +42,8 @@ const ACKS_NONE: i16 = 0;
 const ACKS_LEADER: i16 = 1;
 const ACKS_ALL: i16 = -1;
 
-/// The smallest batchLength of a valid v2 batch: its header past the length field.
-const BATCH_LENGTH_MIN: usize = HEADER_BYTES - LOG_OVERHEAD_BYTES;
-
-/// Splits a records blob into whole batches by their length fields.
-pub fn split_batches(records: &Bytes) -> Result<Vec<Bytes>, String> {
-    let mut batches = Vec::new();
-    let mut at = 0;
-    while at < records.len() {
-        let remaining = records.len() - at;
-        let Some(length) = batch::batch_length(&records[at..]) else {
-            return Err(format!("{remaining} trailing bytes are not a record batch"));
-        };
-        if length < BATCH_LENGTH_MIN as i32 || length as usize > remaining - LOG_OVERHEAD_BYTES {
-            return Err(format!(
-                "record batch length {length} does not fit the request"
-            ));
-        }
-        let end = at + LOG_OVERHEAD_BYTES + length as usize;
-        batches.push(records.slice(at..end));
-        at = end;
-    }
-    if batches.is_empty() {
-        return Err("no record batch".to_string());
-    }
-    Ok(batches)
-}
+/// Splits a records blob into whole batches (shared with the follower's fetch path).
+pub use sluice_engine::batch::split_batches;
 
 /// Where each partition's result goes: (topic index, partition index) in request order.
 struct Slot {
@@ -95,6 +72,7 @@ pub async fn handle(
     let body: ProduceRequest = request.decode()?;
     let partitions = partitions.clone();
     let acks = body.acks;
+    let timeout_ms = body.timeout_ms.clamp(0, i32::MAX) as u64;
     let topic_names: Vec<TopicName> = body.topic_data.iter().map(|t| t.name.clone()).collect();
     let (mut slots, work) = route(&partitions, metadata, body);
     // KIP-951: a NOT_LEADER_OR_FOLLOWER answer names the current leader, from v10.
@@ -105,7 +83,7 @@ pub async fn handle(
             slot.result = error_result(ResponseError::InvalidRequiredAcks.code(), message);
         }
     } else {
-        append(&partitions, &mut slots, work).await;
+        append(&partitions, &mut slots, work, acks == ACKS_ALL).await;
     }
     match acks {
         ACKS_NONE => match slots.iter().find(|s| s.result.error_code != NONE) {
@@ -116,7 +94,7 @@ pub async fn handle(
             None => Ok(Outcome::Ready(None)),
         },
         ACKS_ALL => Ok(Outcome::Deferred(Box::pin(async move {
-            flush(&partitions, &mut slots).await;
+            replicate(&partitions, &mut slots, timeout_ms).await;
             let response = response(&topic_names, slots, hints.as_deref());
             Ok(Some(request.respond(&response)?))
         }))),
@@ -187,14 +165,14 @@ fn route(
 }
 
 /// Sends each owner its partitions (concurrently across owners) and records the results.
-async fn append(partitions: &PartitionService, slots: &mut [Slot], work: Work) {
+async fn append(partitions: &PartitionService, slots: &mut [Slot], work: Work, acks_all: bool) {
     let now = now_ms();
     let calls = work
         .into_iter()
         .map(|(owner, parts)| {
             let (positions, parts): (Vec<usize>, Vec<ProducePart>) = parts.into_iter().unzip();
             async move {
-                let results = partitions.produce(owner, parts, now).await;
+                let results = partitions.produce(owner, parts, acks_all, now).await;
                 (positions, results)
             }
         })
@@ -218,8 +196,10 @@ async fn append(partitions: &PartitionService, slots: &mut [Slot], work: Work) {
     }
 }
 
-/// acks=all: fdatasync every successfully appended partition on its owner.
-async fn flush(partitions: &PartitionService, slots: &mut [Slot]) {
+/// acks=all: every successfully appended partition is flushed on its owner and waited for until
+/// every in-sync replica has it durably (the high watermark passed it), at most the request's
+/// `timeout_ms`.
+async fn replicate(partitions: &PartitionService, slots: &mut [Slot], timeout_ms: u64) {
     let mut by_owner: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (position, slot) in slots.iter().enumerate() {
         if let (Some(owner), NONE) = (slot.owner, slot.result.error_code) {
@@ -231,10 +211,14 @@ async fn flush(partitions: &PartitionService, slots: &mut [Slot]) {
         .map(|(owner, positions)| {
             let parts = positions
                 .iter()
-                .map(|&p| (slots[p].name.clone(), slots[p].index))
+                .map(|&p| ReplicatePart {
+                    topic: slots[p].name.clone(),
+                    partition: slots[p].index,
+                    last_offset: slots[p].result.last_offset,
+                })
                 .collect();
             async move {
-                let codes = partitions.flush(owner, parts).await;
+                let codes = partitions.replicate(owner, parts, timeout_ms).await;
                 (positions, codes)
             }
         })
@@ -244,7 +228,7 @@ async fn flush(partitions: &PartitionService, slots: &mut [Slot]) {
         let codes = codes.unwrap_or_else(|_| vec![storage_error; positions.len()]);
         for (position, code) in positions.into_iter().zip(codes) {
             if code != NONE {
-                let message = "the batch was appended but could not be flushed".to_string();
+                let message = format!("the batch was appended but not replicated (error {code})");
                 slots[position].result = error_result(code, message);
             }
         }
@@ -306,6 +290,7 @@ fn response(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
 
     fn batch(length: i32, fill: u8) -> Vec<u8> {
         let mut bytes = vec![0u8; 8];

@@ -1,0 +1,126 @@
+//! Fetch from a follower (ReplicaId >= 0): the leader side of replication. Each partition goes
+//! to its owner shard, which checks the follower's epochs (stale or future peers are refused,
+//! a diverged log gets DivergingEpoch), records the fetch offset as the follower's durable
+//! acknowledgement (which may move the high watermark), and returns batches up to the log end,
+//! not the high watermark. Long poll: waits for appends past the fetch offsets.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use kafka_protocol::messages::FetchRequest;
+
+use super::fetch::{trim_to_max_bytes, unreadable, Wanted};
+use crate::error_code::{ResponseError, NONE};
+use crate::limits::FETCH_WAIT_MS_MAX;
+use crate::partition::messages::{PartitionRead, ReplicaReadSpec, Watched};
+use crate::partition::PartitionService;
+use crate::util::{first_of, join_all};
+
+pub(super) async fn fetch(
+    partitions: &PartitionService,
+    replica_id: i32,
+    body: &FetchRequest,
+    parts: &[Wanted],
+) -> Vec<PartitionRead> {
+    assert!(replica_id >= 0);
+    let wait_ms = body.max_wait_ms.clamp(0, FETCH_WAIT_MS_MAX) as u64;
+    let deadline = Instant::now() + Duration::from_millis(wait_ms);
+    let min_bytes = body.min_bytes.max(0) as u64;
+    let max_bytes = if body.max_bytes <= 0 {
+        i32::MAX as u32
+    } else {
+        body.max_bytes as u32
+    };
+    // Only the first read records the fetch: it is the follower's acknowledgement.
+    let mut record = true;
+    loop {
+        let reads = read_all(partitions, replica_id, parts, max_bytes, record).await;
+        record = false;
+        let total: u64 = reads.iter().map(|r| u64::from(r.bytes)).sum();
+        let answered = reads
+            .iter()
+            .any(|r| r.error_code != NONE || r.diverging_epoch.is_some());
+        let now = Instant::now();
+        if total >= min_bytes || answered || now >= deadline || partitions.is_stopping() {
+            return reads;
+        }
+        wait_for_append(partitions, parts, deadline - now).await;
+    }
+}
+
+async fn read_all(
+    partitions: &PartitionService,
+    replica_id: i32,
+    parts: &[Wanted],
+    max_bytes: u32,
+    record: bool,
+) -> Vec<PartitionRead> {
+    let mut results: Vec<Option<PartitionRead>> = parts.iter().map(|_| None).collect();
+    let mut by_owner: BTreeMap<usize, (Vec<usize>, Vec<ReplicaReadSpec>)> = BTreeMap::new();
+    for (position, part) in parts.iter().enumerate() {
+        let Some(owner) = part.owner else {
+            results[position] = Some(unreadable(part.refused));
+            continue;
+        };
+        let entry = by_owner.entry(owner).or_default();
+        entry.0.push(position);
+        entry.1.push(ReplicaReadSpec {
+            topic: part.topic.clone(),
+            partition: part.partition,
+            fetch_offset: part.fetch_offset,
+            last_fetched_epoch: part.last_fetched_epoch,
+            current_leader_epoch: part.current_leader_epoch,
+            max_bytes: part.partition_max_bytes.min(max_bytes),
+        });
+    }
+    let calls = by_owner
+        .into_iter()
+        .map(|(owner, (positions, specs))| async move {
+            let reads = partitions.replica_read(owner, replica_id, specs, record).await;
+            (positions, reads)
+        })
+        .collect();
+    for (positions, reads) in join_all(calls).await {
+        let count = positions.len();
+        let reads = reads.unwrap_or_else(|_| {
+            (0..count)
+                .map(|_| unreadable(ResponseError::KafkaStorageError.code()))
+                .collect()
+        });
+        assert_eq!(reads.len(), count);
+        for (position, read) in positions.into_iter().zip(reads) {
+            results[position] = Some(read);
+        }
+    }
+    trim_to_max_bytes(results, max_bytes)
+}
+
+type Wait<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>>;
+
+/// Waits until an owner sees an append past one of the fetch offsets, or the time is up.
+async fn wait_for_append(partitions: &PartitionService, parts: &[Wanted], wait: Duration) {
+    let mut by_owner: BTreeMap<usize, Vec<Watched>> = BTreeMap::new();
+    for part in parts {
+        if let Some(owner) = part.owner {
+            let key = (part.topic.clone(), part.partition, part.fetch_offset);
+            by_owner.entry(owner).or_default().push(key);
+        }
+    }
+    let wait_ms = wait.as_micros().div_ceil(1000) as u64;
+    let mut waits: Vec<Wait<'_>> = by_owner
+        .into_iter()
+        .map(|(owner, watched)| -> Wait<'_> {
+            Box::pin(async move {
+                if partitions
+                    .wait_for_append(owner, watched, wait_ms)
+                    .await
+                    .is_err()
+                {
+                    futures_lite::future::pending::<()>().await;
+                }
+            })
+        })
+        .collect();
+    waits.push(Box::pin(glommio::timer::sleep(wait)));
+    first_of(waits).await;
+}

@@ -1,0 +1,280 @@
+//! One replication stream: a follower shard fetching every partition it follows from one
+//! leader broker over one connection (Kafka Fetch v12, ReplicaId = this broker).
+//!
+//! Each round: every partition's fetch offset is its durable log end (a partition with
+//! unsynced batches is flushed first), the leader answers with batches up to its log end, or
+//! with DivergingEpoch (truncate, then fetch again), or an error; the batches are appended as
+//! the leader wrote them, the touched partitions are fdatasynced together, and only then does
+//! the next round ask from the new ends, which acknowledges them to the leader.
+//!
+//! Errors: a broken or slow connection is dropped and re-made after `replica.fetch.backoff.ms`;
+//! a partition the leader refuses for its epoch or leadership (the metadata moved on) is
+//! parked until this broker's metadata changes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::rc::Rc;
+use std::time::Duration;
+
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::fetch_response::PartitionData;
+use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use sluice_replica::EpochEnd;
+
+use super::connection::Connection;
+use super::fetcher::ReplicaFetcher;
+use crate::error_code::{ResponseError, NONE};
+use crate::limits::{REPLICA_CONNECT_TIMEOUT_MS, REPLICA_FETCH_TIMEOUT_MARGIN_MS};
+use crate::partition::follower::FetchPosition;
+use crate::partition::Partition;
+
+/// Fetch v12: topic names, ReplicaId in the body, LastFetchedEpoch and DivergingEpoch.
+const FETCH_VERSION: i16 = 12;
+
+type Key = (String, i32);
+
+pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
+    let mut connection: Option<Connection> = None;
+    // Partition → the metadata version it was refused under.
+    let mut parked: HashMap<Key, u64> = HashMap::new();
+    tracing::info!(shard = fetcher.ctx.id(), leader, "replication stream started");
+    while !fetcher.ctx.is_stopping() {
+        let following = fetcher.following(leader);
+        if following.is_empty() {
+            break;
+        }
+        let version = fetcher.meta.get().version;
+        parked.retain(|_, at| *at == version);
+        let round = positions(&following, &parked).await;
+        if round.is_empty() {
+            backoff(fetcher).await;
+            continue;
+        }
+        let Some(address) = leader_address(fetcher, leader) else {
+            backoff(fetcher).await;
+            continue;
+        };
+        if connection.as_ref().is_none_or(|c| c.address() != address) {
+            let client_id = format!("sluice-replica-{}-{}", fetcher.config.node_id, fetcher.ctx.id());
+            let timeout = Duration::from_millis(REPLICA_CONNECT_TIMEOUT_MS);
+            match Connection::connect(address, client_id, timeout).await {
+                Ok(made) => connection = Some(made),
+                Err(err) => {
+                    tracing::debug!(leader, "replication connection: {err}");
+                    backoff(fetcher).await;
+                    continue;
+                }
+            }
+        }
+        let Some(open) = connection.as_mut() else {
+            continue;
+        };
+        let request = fetch_request(fetcher, &round);
+        let timeout = Duration::from_millis(
+            fetcher.config.replica_fetch_wait_max_ms + REPLICA_FETCH_TIMEOUT_MARGIN_MS,
+        );
+        let response: FetchResponse = match open
+            .call(ApiKey::Fetch, &request, FETCH_VERSION, timeout)
+            .await
+        {
+            Ok(response) => response,
+            Err(err) => {
+                tracing::warn!(leader, "replication fetch failed: {err}");
+                connection = None;
+                backoff(fetcher).await;
+                continue;
+            }
+        };
+        if response.error_code != NONE {
+            tracing::warn!(leader, code = response.error_code, "replication fetch refused");
+            backoff(fetcher).await;
+            continue;
+        }
+        let by_key: BTreeMap<Key, (Rc<Partition>, FetchPosition)> = round
+            .into_iter()
+            .map(|(p, pos)| ((p.topic().to_string(), p.index()), (p, pos)))
+            .collect();
+        apply_response(leader, version, response, &by_key, &mut parked).await;
+    }
+    tracing::info!(shard = fetcher.ctx.id(), leader, "replication stream stopped");
+}
+
+/// The partitions to fetch this round, each at its durable end; a partition owing a flush is
+/// flushed first (a failed flush keeps it out of this round).
+async fn positions(
+    following: &[Rc<Partition>],
+    parked: &HashMap<Key, u64>,
+) -> Vec<(Rc<Partition>, FetchPosition)> {
+    let mut round = Vec::with_capacity(following.len());
+    for partition in following {
+        if parked.contains_key(&(partition.topic().to_string(), partition.index())) {
+            continue;
+        }
+        if partition.log().needs_flush() {
+            if let Err(err) = partition.flush().await {
+                tracing::error!(topic = %partition.topic(), partition = partition.index(), "follower flush failed: {err}");
+                continue;
+            }
+        }
+        if let Some(position) = partition.fetch_position() {
+            round.push((partition.clone(), position));
+        }
+    }
+    round
+}
+
+fn leader_address(fetcher: &ReplicaFetcher, leader: i32) -> Option<SocketAddr> {
+    let (host, port) = fetcher.meta.get().endpoint(leader)?;
+    // Advertised hosts are addresses or names; a name resolves through the system resolver.
+    (host.as_str(), port).to_socket_addrs().ok()?.next()
+}
+
+fn fetch_request(
+    fetcher: &ReplicaFetcher,
+    round: &[(Rc<Partition>, FetchPosition)],
+) -> FetchRequest {
+    let config = &fetcher.config;
+    let mut topics: BTreeMap<&str, Vec<FetchPartition>> = BTreeMap::new();
+    for (partition, position) in round {
+        topics.entry(partition.topic()).or_default().push(
+            FetchPartition::default()
+                .with_partition(partition.index())
+                .with_current_leader_epoch(position.leader_epoch)
+                .with_fetch_offset(position.fetch_offset)
+                .with_last_fetched_epoch(position.last_fetched_epoch)
+                .with_log_start_offset(position.log_start_offset)
+                .with_partition_max_bytes(config.replica_fetch_max_bytes as i32),
+        );
+    }
+    let topics = topics
+        .into_iter()
+        .map(|(name, partitions)| {
+            FetchTopic::default()
+                .with_topic(TopicName(StrBytes::from_string(name.to_string())))
+                .with_partitions(partitions)
+        })
+        .collect();
+    FetchRequest::default()
+        .with_replica_id(BrokerId(config.node_id))
+        .with_max_wait_ms(config.replica_fetch_wait_max_ms as i32)
+        .with_min_bytes(1)
+        .with_max_bytes(config.replica_fetch_response_max_bytes as i32)
+        .with_isolation_level(0)
+        .with_session_id(0)
+        .with_session_epoch(-1)
+        .with_topics(topics)
+}
+
+async fn apply_response(
+    leader: i32,
+    version: u64,
+    response: FetchResponse,
+    round: &BTreeMap<Key, (Rc<Partition>, FetchPosition)>,
+    parked: &mut HashMap<Key, u64>,
+) {
+    let mut touched: Vec<(Rc<Partition>, i64, i64)> = Vec::new();
+    for topic in response.responses {
+        let name = topic.topic.0.to_string();
+        for data in topic.partitions {
+            let key = (name.clone(), data.partition_index);
+            let Some((partition, position)) = round.get(&key) else {
+                tracing::warn!(leader, topic = %name, partition = data.partition_index, "leader answered a partition we did not ask for");
+                continue;
+            };
+            if apply_partition(leader, partition, position, &data).await {
+                touched.push((partition.clone(), data.high_watermark, data.log_start_offset));
+            } else if refused_for_metadata(data.error_code) {
+                parked.insert(key, version);
+            }
+        }
+    }
+    for (partition, high_watermark, log_start) in touched {
+        // Durable before the next fetch acknowledges it to the leader.
+        if let Err(err) = partition.flush().await {
+            tracing::error!(topic = %partition.topic(), partition = partition.index(), "follower flush failed: {err}");
+            continue;
+        }
+        partition.follow_leader_marks(high_watermark, log_start).await;
+    }
+}
+
+/// Applies one partition's answer; true when the follower should now sync and take the
+/// leader's marks.
+async fn apply_partition(
+    leader: i32,
+    partition: &Partition,
+    position: &FetchPosition,
+    data: &PartitionData,
+) -> bool {
+    let topic = partition.topic();
+    let index = partition.index();
+    if data.error_code == ResponseError::OffsetOutOfRange.code() {
+        out_of_range(partition, position, data).await;
+        return false;
+    }
+    if data.error_code != NONE {
+        if !refused_for_metadata(data.error_code) {
+            tracing::warn!(leader, %topic, partition = index, code = data.error_code, "leader refused a replica fetch");
+        }
+        return false;
+    }
+    if data.diverging_epoch.end_offset >= 0 || data.diverging_epoch.epoch >= 0 {
+        let diverging = EpochEnd {
+            epoch: data.diverging_epoch.epoch,
+            end_offset: data.diverging_epoch.end_offset,
+        };
+        if let Err(err) = partition.truncate_diverged(diverging).await {
+            tracing::error!(leader, %topic, partition = index, "truncation failed: {err}");
+        }
+        return false;
+    }
+    let Some(records) = data.records.as_ref().filter(|r| !r.is_empty()) else {
+        return true;
+    };
+    let batches = match sluice_engine::batch::split_batches(records) {
+        Ok(batches) => batches,
+        Err(err) => {
+            tracing::error!(leader, %topic, partition = index, "leader sent unreadable batches: {err}");
+            return false;
+        }
+    };
+    match partition.append_from_leader(&batches).await {
+        Ok(_) => true,
+        Err(err) => {
+            tracing::error!(leader, %topic, partition = index, "cannot append the leader's batches: {err}");
+            false
+        }
+    }
+}
+
+/// OFFSET_OUT_OF_RANGE: behind the leader's log start (it deleted what we lack) we start over
+/// at its start; ahead of its log (it cannot be, with epochs) we fall back to our high
+/// watermark, as Kafka does.
+async fn out_of_range(partition: &Partition, position: &FetchPosition, data: &PartitionData) {
+    let result = if data.log_start_offset > position.fetch_offset {
+        partition.restart_at(data.log_start_offset).await.map(|_| ())
+    } else {
+        partition.truncate_diverged(EpochEnd::UNDEFINED).await.map(|_| ())
+    };
+    if let Err(err) = result {
+        tracing::error!(topic = %partition.topic(), partition = partition.index(), "recovering from out of range: {err}");
+    }
+}
+
+/// Refusals that last until the metadata moves on (a new leader or epoch).
+fn refused_for_metadata(code: i16) -> bool {
+    [
+        ResponseError::NotLeaderOrFollower.code(),
+        ResponseError::FencedLeaderEpoch.code(),
+        ResponseError::UnknownLeaderEpoch.code(),
+        ResponseError::UnknownTopicOrPartition.code(),
+        ResponseError::ReplicaNotAvailable.code(),
+    ]
+    .contains(&code)
+}
+
+async fn backoff(fetcher: &ReplicaFetcher) {
+    let wait = Duration::from_millis(fetcher.config.replica_fetch_backoff_ms);
+    futures_lite::future::or(fetcher.ctx.stopping(), glommio::timer::sleep(wait)).await;
+}
