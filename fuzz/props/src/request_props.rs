@@ -95,6 +95,7 @@ pub fn visit_request<V: RequestVisitor>(api_key: ApiKey, visitor: V) -> Option<V
         ApiKey::DescribeCluster => visitor.visit::<DescribeClusterRequest>(),
         ApiKey::DescribeQuorum => visitor.visit::<DescribeQuorumRequest>(),
         ApiKey::InitProducerId => visitor.visit::<InitProducerIdRequest>(),
+        ApiKey::OffsetForLeaderEpoch => visitor.visit::<OffsetForLeaderEpochRequest>(),
         ApiKey::DescribeProducers => visitor.visit::<DescribeProducersRequest>(),
         _ => return None,
     })

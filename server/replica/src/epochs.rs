@@ -93,7 +93,10 @@ pub fn truncation_offset(
     if local.epoch == UNDEFINED_EPOCH {
         return (local_high_watermark.min(local_log_end), true);
     }
-    let offset = local.end_offset.min(diverging.end_offset).min(local_log_end);
+    let offset = local
+        .end_offset
+        .min(diverging.end_offset)
+        .min(local_log_end);
     (offset, local.epoch == diverging.epoch)
 }
 
@@ -133,7 +136,10 @@ mod tests {
     fn an_epoch_above_all_or_an_empty_cache_is_undefined() {
         assert_eq!(end_offset_for(&CACHE, 6, 20), EpochEnd::UNDEFINED);
         assert_eq!(end_offset_for(&[], 0, 20), EpochEnd::UNDEFINED);
-        assert_eq!(end_offset_for(&CACHE, UNDEFINED_EPOCH, 20), EpochEnd::UNDEFINED);
+        assert_eq!(
+            end_offset_for(&CACHE, UNDEFINED_EPOCH, 20),
+            EpochEnd::UNDEFINED
+        );
     }
 
     #[test]

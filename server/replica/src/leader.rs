@@ -315,10 +315,19 @@ impl LeaderState {
 
     fn check(&self) {
         let assignment = &self.assignment;
-        assert!(assignment.isr.contains(&self.node_id), "the leader is in its ISR");
-        assert!(assignment.isr.iter().all(|r| assignment.replicas.contains(r)));
+        assert!(
+            assignment.isr.contains(&self.node_id),
+            "the leader is in its ISR"
+        );
+        assert!(assignment
+            .isr
+            .iter()
+            .all(|r| assignment.replicas.contains(r)));
         assert!(self.high_watermark >= 0);
-        assert!(self.followers.keys().all(|r| assignment.replicas.contains(r)));
+        assert!(self
+            .followers
+            .keys()
+            .all(|r| assignment.replicas.contains(r)));
     }
 }
 

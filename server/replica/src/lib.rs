@@ -18,7 +18,7 @@ pub mod epochs;
 pub mod leader;
 
 pub use epochs::{diverging_epoch, end_offset_for, truncation_offset, EpochEnd};
-pub use leader::{Assignment, AcksAllState, FollowerRefusal, LeaderState};
+pub use leader::{AcksAllState, Assignment, FollowerRefusal, LeaderState};
 
 /// Kafka's "no epoch" (`UNDEFINED_EPOCH`).
 pub const UNDEFINED_EPOCH: i32 = -1;

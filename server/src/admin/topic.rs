@@ -340,9 +340,18 @@ pub fn execute(pool: &mut BrokerPool, command: &TopicCommand) -> Result<String, 
                     format!("create topic {name}")
                 })?;
             }
-            Ok(format!(
-                "created topic {name} with {partitions} partition(s)\n"
-            ))
+            // CreateTopics v5+ reports the factor the topic got (-1 before: not known).
+            let factor = response
+                .topics
+                .first()
+                .map(|result| result.replication_factor)
+                .filter(|factor| *factor > 0);
+            Ok(match factor {
+                Some(factor) => format!(
+                    "created topic {name} with {partitions} partition(s), replication factor {factor}\n"
+                ),
+                None => format!("created topic {name} with {partitions} partition(s)\n"),
+            })
         }
         TopicCommand::Delete { name } => {
             let response = pool

@@ -539,7 +539,10 @@ impl BrokerConfig {
             return invalid("replica.lag.time.max.ms", "must be positive");
         }
         if self.leader_imbalance_check_interval_seconds == 0 {
-            return invalid("leader.imbalance.check.interval.seconds", "must be positive");
+            return invalid(
+                "leader.imbalance.check.interval.seconds",
+                "must be positive",
+            );
         }
         if self.replica_fetch_max_bytes == 0 || self.replica_fetch_response_max_bytes == 0 {
             return invalid("replica.fetch.max.bytes", "must be positive");

@@ -10,14 +10,14 @@ use std::rc::Rc;
 use kafka_protocol::ResponseError;
 
 use super::batch::encode_batches;
-use crate::error_code::NONE;
-use crate::partition::messages::ReplicatePart;
-use crate::partition::replicate::replicate;
 use super::coordinator::{Reply, Ticket};
 use super::offsets::CommitPlan;
 use super::records::OffsetsRecord;
 use super::service::GroupService;
 use super::service::PartitionResults;
+use crate::error_code::NONE;
+use crate::partition::messages::ReplicatePart;
+use crate::partition::replicate::replicate;
 
 /// `offsets.commit.timeout.ms`: how long a round waits for the in-sync replicas.
 pub const OFFSETS_COMMIT_TIMEOUT_MS: u64 = 5_000;

@@ -10,6 +10,7 @@ pub mod connection;
 pub mod dispatch;
 pub mod frame;
 pub mod handlers;
+pub mod leader_check;
 pub mod listener;
 pub mod request_meter;
 pub mod response;

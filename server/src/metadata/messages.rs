@@ -9,7 +9,14 @@ use crate::topics::{ClusterMeta, TopicConfigs};
 pub enum AdminOp {
     CreateTopic {
         name: String,
+        /// -1 with `assignments` (Kafka's rule); otherwise the resolved count.
         partitions: i32,
+        /// Replicas per partition; -1: `default.replication.factor` (resolved by the
+        /// controller). -1 with `assignments`.
+        replication_factor: i16,
+        /// Explicit replica lists by partition (CreateTopics' assignments), or None to let the
+        /// controller place the replicas.
+        assignments: Option<Vec<Vec<i32>>>,
         configs: TopicConfigs,
         validate_only: bool,
     },

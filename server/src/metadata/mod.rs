@@ -7,6 +7,7 @@
 //! Layer: a subsystem (below `kafka`, above `cluster`, `group`, `partition` and `shard`).
 
 pub mod messages;
+pub mod replication_factor;
 pub mod service;
 
 pub use messages::{AdminOp, AdminResult};

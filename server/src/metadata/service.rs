@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::messages::{AdminOp, AdminResult, MetadataReply, MetadataRequest};
+use super::replication_factor;
 use crate::cluster::raft_node::QuorumView;
 use crate::cluster::wire::{ControllerReply, ControllerRequest};
 use crate::cluster::{ClusterService, CONTROLLER_SHARD};
@@ -24,11 +25,11 @@ use crate::group::service::GroupService;
 use crate::limits::METADATA_APPLY_MS_MAX;
 use crate::partition::replica::RoleChange;
 use crate::partition::Partitions;
-use sluice_replica::Assignment;
 use crate::shard::context::ShardContext;
 use crate::shard::mesh::{Handler, Mesh};
 use crate::topics::{ClusterMeta, MetaCell, TopicMeta, OFFSETS_TOPIC};
 use crate::util::join_all;
+use sluice_replica::Assignment;
 
 pub type MetadataMesh = Mesh<MetadataRequest, MetadataReply>;
 
@@ -183,9 +184,12 @@ impl MetadataService {
                 continue;
             }
             let name = topic.name.clone();
+            // One node: its one broker holds the only replica, where the logs already are.
             let op = AdminOp::CreateTopic {
                 name: topic.name,
                 partitions: topic.partitions,
+                replication_factor: 1,
+                assignments: None,
                 configs: topic.configs,
                 validate_only: false,
             };
@@ -205,14 +209,26 @@ impl MetadataService {
     /// Creates `__consumer_offsets` unless it exists. A cluster creates it at the first
     /// FindCoordinator, as Kafka does, so that its partitions spread over the brokers alive
     /// then; a one-node cluster creates it at start, so that its group coordinator is ready
-    /// as soon as the broker serves.
+    /// as soon as the broker serves. Its replication factor is `offsets.topic.replication.factor`
+    /// bounded by the brokers alive then (`replication_factor::offsets_topic`).
     pub async fn ensure_offsets_topic(self: &Rc<Self>) -> AdminResult {
-        if self.meta().topic(OFFSETS_TOPIC).is_some() {
+        let meta = self.meta();
+        if meta.topic(OFFSETS_TOPIC).is_some() {
             return Ok(());
         }
+        let alive = meta
+            .brokers
+            .values()
+            .filter(|broker| !broker.fenced && !broker.shutting_down)
+            .count();
         let op = AdminOp::CreateTopic {
             name: OFFSETS_TOPIC.to_string(),
             partitions: self.config.offsets_topic_num_partitions,
+            replication_factor: replication_factor::offsets_topic(
+                self.config.offsets_topic_replication_factor,
+                alive,
+            ),
+            assignments: None,
             configs: crate::topics::TopicConfigs::default(),
             validate_only: false,
         };
@@ -247,6 +263,8 @@ impl MetadataService {
             AdminOp::CreateTopic {
                 name,
                 partitions,
+                replication_factor,
+                assignments,
                 configs,
                 validate_only,
             } => {
@@ -255,12 +273,12 @@ impl MetadataService {
                     crate::topics::meta::validate_topic_name(&name)
                         .map_err(|msg| (ResponseError::InvalidTopicException.code(), msg))?;
                 }
+                replication_factor::check_requested(replication_factor)?;
                 ControllerRequest::CreateTopic {
                     name,
                     partitions,
-                    // Every partition has one replica until replication exists.
-                    replication_factor: 1,
-                    assignments: None,
+                    replication_factor,
+                    assignments,
                     configs: configs.overrides,
                     validate_only,
                     internal,
@@ -286,6 +304,18 @@ impl MetadataService {
                 validate_only,
             },
         };
+        // For a refusal's wording: the factor the controller placed, when it placed one.
+        let placed_factor = match &request {
+            ControllerRequest::CreateTopic {
+                replication_factor,
+                assignments: None,
+                ..
+            } => Some(replication_factor::resolve(
+                *replication_factor,
+                self.config.default_replication_factor,
+            )),
+            _ => None,
+        };
         match cluster.request(request).await {
             ControllerReply::Committed { offset } => {
                 let limit = Duration::from_millis(METADATA_APPLY_MS_MAX);
@@ -297,11 +327,37 @@ impl MetadataService {
                 }
                 Ok(())
             }
-            ControllerReply::Refused { code, message } => Err((code, message)),
+            ControllerReply::Refused { code, message } => {
+                Err(self.kafka_refusal(code, message, placed_factor))
+            }
             other => Err((
                 ResponseError::UnknownServerError.code(),
                 format!("unexpected controller answer {other:?}"),
             )),
+        }
+    }
+
+    /// The controller's refusal, in Kafka's words where Kafka has them: a replication factor
+    /// above the brokers alive reads as `ReplicationControlManager` puts it. The counts are this
+    /// broker's image; when it disagrees with the controller's, the controller's message stands.
+    fn kafka_refusal(
+        &self,
+        code: i16,
+        message: String,
+        placed_factor: Option<i16>,
+    ) -> (i16, String) {
+        let (Some(factor), Some(cluster)) = (placed_factor, &self.cluster) else {
+            return (code, message);
+        };
+        if code != ResponseError::InvalidReplicationFactor.code() || factor < 1 {
+            return (code, message);
+        }
+        let image = cluster.image();
+        let registered = image.brokers.len();
+        let alive = image.active_broker_ids().len();
+        match replication_factor::unreachable_message(factor, registered, alive) {
+            Some(kafka) => (code, kafka),
+            None => (code, message),
         }
     }
 

@@ -29,7 +29,10 @@ pub async fn append(
         };
         if acks_all {
             if let Err(refused) = partition.check_enough_replicas() {
-                results.push(ProducePartResult::error(refused.code(), refused.to_string()));
+                results.push(ProducePartResult::error(
+                    refused.code(),
+                    refused.to_string(),
+                ));
                 continue;
             }
         }

@@ -4,8 +4,10 @@
 
 use sluice_replica::{diverging_epoch, EpochEnd, FollowerRefusal};
 
+use super::epoch_end::leader_entries;
+use super::epoch_fence::check_current_leader_epoch;
 use super::partition::Partition;
-use crate::error_code::ResponseError;
+use crate::error_code::{ResponseError, NONE};
 
 /// One partition of a follower's fetch.
 #[derive(Debug, Clone, Copy)]
@@ -49,14 +51,13 @@ impl Partition {
             return Err(ResponseError::NotLeaderOrFollower.code());
         }
         let epoch = self.leader_epoch();
-        if fetch.current_leader_epoch >= 0 && fetch.current_leader_epoch < epoch {
-            return Err(ResponseError::FencedLeaderEpoch.code());
-        }
-        if fetch.current_leader_epoch > epoch {
-            return Err(ResponseError::UnknownLeaderEpoch.code());
+        let fenced = check_current_leader_epoch(fetch.current_leader_epoch, epoch);
+        if fenced != NONE {
+            return Err(fenced);
         }
         let end = self.log_end_offset();
-        let entries = self.log().leader_epochs().entries;
+        let cached = self.log().leader_epochs().entries;
+        let entries = leader_entries(&cached, self.log_start_offset(), epoch, end);
         if let Some(diverging) =
             diverging_epoch(&entries, end, fetch.last_fetched_epoch, fetch.fetch_offset)
         {
@@ -97,14 +98,10 @@ impl Partition {
         if !self.is_leader() {
             return Err(ResponseError::NotLeaderOrFollower.code());
         }
-        let epoch = self.leader_epoch();
-        if current_leader_epoch >= 0 && current_leader_epoch < epoch {
-            return Err(ResponseError::FencedLeaderEpoch.code());
+        match check_current_leader_epoch(current_leader_epoch, self.leader_epoch()) {
+            NONE => Ok(()),
+            fenced => Err(fenced),
         }
-        if current_leader_epoch > epoch {
-            return Err(ResponseError::UnknownLeaderEpoch.code());
-        }
-        Ok(())
     }
 
     /// Reads whole batches from `offset` up to the log end (followers read past the high

@@ -113,6 +113,11 @@ pub struct OffsetQuery {
     pub partition: i32,
     /// -2 earliest, -1 latest, -3 max timestamp, else first offset with timestamp >= this.
     pub timestamp: i64,
+    /// The epoch the client believes the partition is at (-1: no check).
+    pub current_leader_epoch: i32,
+    /// A consumer's request (replica id -1): refused while the high watermark lags the start
+    /// of the leader's epoch (KIP-207).
+    pub from_consumer: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -120,6 +125,8 @@ pub struct OffsetAnswer {
     pub error_code: i16,
     pub timestamp: i64,
     pub offset: i64,
+    /// The epoch of the offset's record (the leader's epoch for latest), -1 if unknown.
+    pub leader_epoch: i32,
 }
 
 /// One producer a partition remembers (DescribeProducers).
@@ -187,6 +194,10 @@ pub enum PartitionRequest {
     DescribeProducers {
         parts: Vec<(String, i32)>,
     },
+    /// The end offset of a leader epoch per partition (`offset_for_leader_epoch.rs`).
+    OffsetForLeaderEpoch {
+        queries: Vec<super::offset_for_leader_epoch::EpochQuery>,
+    },
 }
 
 pub enum PartitionReply {
@@ -196,4 +207,5 @@ pub enum PartitionReply {
     WaitForData,
     ListOffsets(Vec<OffsetAnswer>),
     DescribeProducers(Vec<PartitionProducers>),
+    OffsetForLeaderEpoch(Vec<super::offset_for_leader_epoch::EpochEndAnswer>),
 }

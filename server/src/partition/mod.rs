@@ -13,10 +13,13 @@
 pub mod append;
 pub mod background;
 pub mod cleaner;
+pub mod epoch_end;
+pub mod epoch_fence;
 pub mod follower;
 pub mod leader_fetch;
 pub mod list_offsets;
 pub mod messages;
+pub mod offset_for_leader_epoch;
 #[allow(clippy::module_inception)]
 pub mod partition;
 pub mod producer_append;

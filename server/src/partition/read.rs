@@ -143,7 +143,9 @@ pub async fn read_for_replica(
                 moved |= high_watermark_moved;
                 flush_helps |= leader_flush_helps;
                 let read = partition.read_to_log_end(spec.fetch_offset, spec.max_bytes);
-                results.push(into_partition_read(&spec.topic, spec.partition, &partition, read.await).await);
+                results.push(
+                    into_partition_read(&spec.topic, spec.partition, &partition, read.await).await,
+                );
             }
         }
     }

@@ -163,7 +163,9 @@ impl Partition {
         let high_watermark = self.high_watermark();
         self.log().start_leader_epoch(epoch).await?;
         let epoch_start = self.log_end_offset();
-        let high_watermark = high_watermark.min(epoch_start).max(self.log_start_offset().min(epoch_start));
+        let high_watermark = high_watermark
+            .min(epoch_start)
+            .max(self.log_start_offset().min(epoch_start));
         let state = LeaderState::new(
             node_id,
             assignment,

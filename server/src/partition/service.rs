@@ -187,6 +187,21 @@ impl PartitionService {
         }
     }
 
+    /// The end offset of each query's leader epoch on `owner` (OffsetForLeaderEpoch).
+    pub async fn offsets_for_leader_epoch(
+        &self,
+        owner: usize,
+        queries: Vec<super::offset_for_leader_epoch::EpochQuery>,
+    ) -> Result<Vec<super::offset_for_leader_epoch::EpochEndAnswer>, ShardDown> {
+        match self
+            .call(owner, PartitionRequest::OffsetForLeaderEpoch { queries })
+            .await?
+        {
+            PartitionReply::OffsetForLeaderEpoch(answers) => Ok(answers),
+            _ => unreachable!("OffsetForLeaderEpoch is answered with epoch end offsets"),
+        }
+    }
+
     async fn call(
         &self,
         owner: usize,
@@ -270,6 +285,16 @@ impl PartitionService {
                     })
                     .collect(),
             ),
+            PartitionRequest::OffsetForLeaderEpoch { queries } => {
+                PartitionReply::OffsetForLeaderEpoch(
+                    super::offset_for_leader_epoch::offsets_for_leader_epoch(
+                        &self.partitions,
+                        &meta,
+                        owns,
+                        queries,
+                    ),
+                )
+            }
         }
     }
 }

@@ -83,15 +83,24 @@ impl Connection {
         let frame = self.encode(api_key, request, version, correlation_id)?;
         let address = self.address;
         let exchange = async {
-            self.stream.write_all(&frame).await.map_err(|err| io(address, err))?;
+            self.stream
+                .write_all(&frame)
+                .await
+                .map_err(|err| io(address, err))?;
             let mut length = [0u8; 4];
-            self.stream.read_exact(&mut length).await.map_err(|err| io(address, err))?;
+            self.stream
+                .read_exact(&mut length)
+                .await
+                .map_err(|err| io(address, err))?;
             let length = i32::from_be_bytes(length);
             if length < 4 || length as usize > REPLICA_FRAME_BYTES_MAX {
                 return Err(malformed(address, format!("frame of {length} bytes")));
             }
             let mut body = vec![0u8; length as usize];
-            self.stream.read_exact(&mut body).await.map_err(|err| io(address, err))?;
+            self.stream
+                .read_exact(&mut body)
+                .await
+                .map_err(|err| io(address, err))?;
             Ok(Bytes::from(body))
         };
         let mut body = with_deadline(address, timeout, exchange).await?;
@@ -110,11 +119,17 @@ impl Connection {
         if header.correlation_id != correlation_id {
             return Err(malformed(
                 address,
-                format!("correlation id {} for {correlation_id}", header.correlation_id),
+                format!(
+                    "correlation id {} for {correlation_id}",
+                    header.correlation_id
+                ),
             ));
         }
         if body.has_remaining() {
-            return Err(malformed(address, format!("{} trailing bytes", body.remaining())));
+            return Err(malformed(
+                address,
+                format!("{} trailing bytes", body.remaining()),
+            ));
         }
         Ok(response)
     }

@@ -38,7 +38,11 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
     let mut connection: Option<Connection> = None;
     // Partition → the metadata version it was refused under.
     let mut parked: HashMap<Key, u64> = HashMap::new();
-    tracing::info!(shard = fetcher.ctx.id(), leader, "replication stream started");
+    tracing::info!(
+        shard = fetcher.ctx.id(),
+        leader,
+        "replication stream started"
+    );
     while !fetcher.ctx.is_stopping() {
         let following = fetcher.following(leader);
         if following.is_empty() {
@@ -56,7 +60,11 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
             continue;
         };
         if connection.as_ref().is_none_or(|c| c.address() != address) {
-            let client_id = format!("sluice-replica-{}-{}", fetcher.config.node_id, fetcher.ctx.id());
+            let client_id = format!(
+                "sluice-replica-{}-{}",
+                fetcher.config.node_id,
+                fetcher.ctx.id()
+            );
             let timeout = Duration::from_millis(REPLICA_CONNECT_TIMEOUT_MS);
             match Connection::connect(address, client_id, timeout).await {
                 Ok(made) => connection = Some(made),
@@ -87,7 +95,11 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
             }
         };
         if response.error_code != NONE {
-            tracing::warn!(leader, code = response.error_code, "replication fetch refused");
+            tracing::warn!(
+                leader,
+                code = response.error_code,
+                "replication fetch refused"
+            );
             backoff(fetcher).await;
             continue;
         }
@@ -97,7 +109,11 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
             .collect();
         apply_response(leader, version, response, &by_key, &mut parked).await;
     }
-    tracing::info!(shard = fetcher.ctx.id(), leader, "replication stream stopped");
+    tracing::info!(
+        shard = fetcher.ctx.id(),
+        leader,
+        "replication stream stopped"
+    );
 }
 
 /// The partitions to fetch this round, each at its durable end; a partition owing a flush is
@@ -183,7 +199,11 @@ async fn apply_response(
                 continue;
             };
             if apply_partition(leader, partition, position, &data).await {
-                touched.push((partition.clone(), data.high_watermark, data.log_start_offset));
+                touched.push((
+                    partition.clone(),
+                    data.high_watermark,
+                    data.log_start_offset,
+                ));
             } else if refused_for_metadata(data.error_code) {
                 parked.insert(key, version);
             }
@@ -195,7 +215,9 @@ async fn apply_response(
             tracing::error!(topic = %partition.topic(), partition = partition.index(), "follower flush failed: {err}");
             continue;
         }
-        partition.follow_leader_marks(high_watermark, log_start).await;
+        partition
+            .follow_leader_marks(high_watermark, log_start)
+            .await;
     }
 }
 
@@ -253,9 +275,15 @@ async fn apply_partition(
 /// watermark, as Kafka does.
 async fn out_of_range(partition: &Partition, position: &FetchPosition, data: &PartitionData) {
     let result = if data.log_start_offset > position.fetch_offset {
-        partition.restart_at(data.log_start_offset).await.map(|_| ())
+        partition
+            .restart_at(data.log_start_offset)
+            .await
+            .map(|_| ())
     } else {
-        partition.truncate_diverged(EpochEnd::UNDEFINED).await.map(|_| ())
+        partition
+            .truncate_diverged(EpochEnd::UNDEFINED)
+            .await
+            .map(|_| ())
     };
     if let Err(err) = result {
         tracing::error!(topic = %partition.topic(), partition = partition.index(), "recovering from out of range: {err}");

@@ -115,7 +115,9 @@ impl TopicConfigs {
 
     /// `unclean.leader.election.enable` of this topic.
     pub fn unclean_leader_election(&self, broker: &BrokerConfig) -> bool {
-        self.value(UNCLEAN_LEADER_ELECTION_ENABLE, broker).as_deref() == Some("true")
+        self.value(UNCLEAN_LEADER_ELECTION_ENABLE, broker)
+            .as_deref()
+            == Some("true")
     }
 
     /// The engine config of a partition of this topic. Overrides were validated on `set`.

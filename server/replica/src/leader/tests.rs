@@ -1,7 +1,6 @@
 //! In the spirit of Kafka's PartitionTest: the high watermark, ISR shrink and expansion, and
 //! min.insync.replicas, driven with a manual clock.
 
-
 #![allow(clippy::unwrap_used)]
 use super::*;
 
@@ -29,7 +28,11 @@ fn the_high_watermark_is_the_minimum_durable_end_over_the_isr() {
     state.on_follower_fetch(3, 15, 20, 2).unwrap();
     assert_eq!(state.advance_high_watermark(20), Some(10));
     state.on_follower_fetch(2, 20, 20, 3).unwrap();
-    assert_eq!(state.advance_high_watermark(12), Some(12), "the leader's own durable end");
+    assert_eq!(
+        state.advance_high_watermark(12),
+        Some(12),
+        "the leader's own durable end"
+    );
     assert_eq!(state.advance_high_watermark(20), Some(15));
 }
 
@@ -49,7 +52,10 @@ fn the_high_watermark_does_not_advance_while_the_isr_is_below_min_insync() {
     let mut state = leader(&[1], 2);
     assert_eq!(state.advance_high_watermark(10), None);
     assert!(!state.has_enough_replicas());
-    assert_eq!(state.acks_all_state(3), AcksAllState::NotEnoughReplicasAfterAppend);
+    assert_eq!(
+        state.acks_all_state(3),
+        AcksAllState::NotEnoughReplicasAfterAppend
+    );
 }
 
 #[test]
@@ -70,7 +76,11 @@ fn a_follower_joins_only_once_caught_up_to_the_epoch_start() {
     state.advance_high_watermark(60);
     assert_eq!(state.high_watermark(), 50);
     state.on_follower_fetch(3, 45, 60, 2).unwrap();
-    assert_eq!(state.isr_change(2), None, "3 is past nothing: below the epoch start");
+    assert_eq!(
+        state.isr_change(2),
+        None,
+        "3 is past nothing: below the epoch start"
+    );
     state.on_follower_fetch(3, 50, 60, 3).unwrap();
     assert_eq!(state.isr_change(3), Some(vec![1, 2, 3]));
 }
@@ -97,7 +107,9 @@ fn a_follower_behind_the_end_but_past_its_previous_fetch_is_caught_up() {
     // Under steady load it always trails the end, but reaches where the end was before.
     for t in 2..=30u64 {
         let end = t as i64 * 100;
-        state.on_follower_fetch(2, end - 100, end, t * 1_000).unwrap();
+        state
+            .on_follower_fetch(2, end - 100, end, t * 1_000)
+            .unwrap();
     }
     assert_eq!(state.isr_change(30_000), None);
 }

@@ -103,7 +103,8 @@ fn entry(
 fn topic_type(key: &str) -> i8 {
     match key {
         RETENTION_MS | RETENTION_BYTES | SEGMENT_MS => TYPE_LONG,
-        SEGMENT_BYTES | MAX_MESSAGE_BYTES => TYPE_INT,
+        SEGMENT_BYTES | MAX_MESSAGE_BYTES | MIN_INSYNC_REPLICAS => TYPE_INT,
+        UNCLEAN_LEADER_ELECTION_ENABLE => TYPE_BOOLEAN,
         CLEANUP_POLICY => TYPE_LIST,
         _ => TYPE_STRING,
     }
@@ -160,6 +161,26 @@ fn broker_entries(config: &BrokerConfig) -> Vec<(&'static str, String, i8)> {
             "log.message.timestamp.type",
             config.message_timestamp_type.clone(),
             TYPE_STRING,
+        ),
+        (
+            "default.replication.factor",
+            config.default_replication_factor.to_string(),
+            TYPE_INT,
+        ),
+        (
+            "offsets.topic.replication.factor",
+            config.offsets_topic_replication_factor.to_string(),
+            TYPE_INT,
+        ),
+        (
+            MIN_INSYNC_REPLICAS,
+            config.min_insync_replicas.to_string(),
+            TYPE_INT,
+        ),
+        (
+            UNCLEAN_LEADER_ELECTION_ENABLE,
+            config.unclean_leader_election_enable.to_string(),
+            TYPE_BOOLEAN,
         ),
     ]
 }

@@ -59,7 +59,8 @@ pub fn handle(
     let replica_id = body.replica_id.0;
     Ok(Outcome::Deferred(Box::pin(async move {
         let response = if replica_id >= 0 {
-            let reads = super::fetch_for_follower::fetch(&partitions, replica_id, &body, &parts).await;
+            let reads =
+                super::fetch_for_follower::fetch(&partitions, replica_id, &body, &parts).await;
             let indexes: Vec<i32> = parts.iter().map(|p| p.partition).collect();
             encode(&request, &topics, &indexes, reads)
         } else {
@@ -132,7 +133,10 @@ async fn fetch(
 
 /// Trims reads to `max_bytes` in request order, keeping the first partition with data whatever
 /// its size.
-pub(super) fn trim_to_max_bytes(results: Vec<Option<PartitionRead>>, max_bytes: u32) -> Vec<PartitionRead> {
+pub(super) fn trim_to_max_bytes(
+    results: Vec<Option<PartitionRead>>,
+    max_bytes: u32,
+) -> Vec<PartitionRead> {
     let mut total: u64 = 0;
     let mut out = Vec::with_capacity(results.len());
     for read in results.into_iter() {

@@ -76,7 +76,9 @@ async fn read_all(
     let calls = by_owner
         .into_iter()
         .map(|(owner, (positions, specs))| async move {
-            let reads = partitions.replica_read(owner, replica_id, specs, record).await;
+            let reads = partitions
+                .replica_read(owner, replica_id, specs, record)
+                .await;
             (positions, reads)
         })
         .collect();

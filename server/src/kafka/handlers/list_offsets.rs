@@ -1,5 +1,7 @@
 //! ListOffsets (key 2): earliest (-2), latest (-1), max timestamp (-3), or the first offset whose
-//! timestamp is at least the one given. Partitions are answered by their owner shards.
+//! timestamp is at least the one given. Partitions are answered by their owner shards. From v4
+//! a request names the leader epoch it expects (checked as Kafka does: FENCED_LEADER_EPOCH,
+//! UNKNOWN_LEADER_EPOCH) and each answer names the leader epoch of its offset.
 
 use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
@@ -10,6 +12,7 @@ use std::collections::BTreeMap;
 
 use crate::error_code::{ResponseError, NONE};
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
+use crate::kafka::leader_check::check_leader_and_epoch;
 use crate::metadata::MetadataService;
 use crate::partition::messages::{OffsetAnswer, OffsetQuery};
 use crate::partition::PartitionService;
@@ -17,8 +20,10 @@ use crate::util::join_all;
 
 pub const VERSIONS: VersionRange = VersionRange { min: 1, max: 8 };
 
-/// Leader epoch field exists from v4; we report epoch 0.
+/// The leader epoch fields (the request's current epoch, the answer's epoch) exist from v4.
 const LEADER_EPOCH_VERSION_MIN: i16 = 4;
+/// The replica id of a consumer's request (Kafka's `CONSUMER_REPLICA_ID`).
+const CONSUMER_REPLICA_ID: i32 = -1;
 
 pub async fn handle(
     partitions: &PartitionService,
@@ -34,11 +39,14 @@ pub async fn handle(
         let node = metadata.config().node_id;
         for partition in &topic.partitions {
             let index = partition.partition_index;
-            if let Err(error_code) = meta.check_leader(node, &name, index) {
+            // Before v4 the field is not on the wire and decodes as -1: no check.
+            let current = partition.current_leader_epoch;
+            if let Err(error_code) = check_leader_and_epoch(&meta, node, &name, index, current) {
                 answers.push(Some(OffsetAnswer {
                     error_code,
                     timestamp: -1,
                     offset: -1,
+                    leader_epoch: -1,
                 }));
                 continue;
             }
@@ -50,6 +58,8 @@ pub async fn handle(
                 topic: name.clone(),
                 partition: index,
                 timestamp: partition.timestamp,
+                current_leader_epoch: current,
+                from_consumer: body.replica_id.0 == CONSUMER_REPLICA_ID,
             });
             answers.push(None);
         }
@@ -78,6 +88,7 @@ pub async fn handle(
                 error_code: ResponseError::KafkaStorageError.code(),
                 timestamp: -1,
                 offset: -1,
+                leader_epoch: -1,
             });
             let mut p = ListOffsetsPartitionResponse::default();
             p.partition_index = partition.partition_index;
@@ -85,7 +96,7 @@ pub async fn handle(
             p.timestamp = answer.timestamp;
             p.offset = answer.offset;
             if request.version >= LEADER_EPOCH_VERSION_MIN && answer.error_code == NONE {
-                p.leader_epoch = 0;
+                p.leader_epoch = answer.leader_epoch;
             }
             out.partitions.push(p);
         }

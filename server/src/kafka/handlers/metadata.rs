@@ -47,9 +47,13 @@ pub async fn handle(
             };
             let mut error_code = NONE;
             if meta.topic(&name).is_none() && allow_auto_create {
+                // Kafka's AutoTopicCreationManager: this broker's num.partitions and
+                // default.replication.factor.
                 let op = AdminOp::CreateTopic {
                     name: name.clone(),
                     partitions: metadata.config().num_partitions,
+                    replication_factor: metadata.config().default_replication_factor,
+                    assignments: None,
                     configs: TopicConfigs::default(),
                     validate_only: false,
                 };

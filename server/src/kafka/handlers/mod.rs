@@ -25,6 +25,7 @@ pub mod metadata;
 pub mod offset_commit;
 pub mod offset_delete;
 pub mod offset_fetch;
+pub mod offset_for_leader_epoch;
 pub mod produce;
 pub mod sync_group;
 
@@ -36,7 +37,7 @@ use kafka_protocol::protocol::VersionRange;
 use super::dispatch::{Conn, Outcome, Request, RequestError};
 
 /// Every API the broker serves, with its versions, in api-key order.
-pub const APIS: [(ApiKey, VersionRange); 25] = [
+pub const APIS: [(ApiKey, VersionRange); 26] = [
     (ApiKey::Produce, produce::VERSIONS),
     (ApiKey::Fetch, fetch::VERSIONS),
     (ApiKey::ListOffsets, list_offsets::VERSIONS),
@@ -57,6 +58,10 @@ pub const APIS: [(ApiKey, VersionRange); 25] = [
     (ApiKey::CreatePartitions, create_partitions::VERSIONS),
     (ApiKey::DeleteGroups, delete_groups::VERSIONS),
     (ApiKey::InitProducerId, init_producer_id::VERSIONS),
+    (
+        ApiKey::OffsetForLeaderEpoch,
+        offset_for_leader_epoch::VERSIONS,
+    ),
     (
         ApiKey::IncrementalAlterConfigs,
         incremental_alter_configs::VERSIONS,
@@ -94,6 +99,9 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
         }
         ApiKey::DescribeCluster => describe_cluster::handle(conn, &services.metadata, request),
         ApiKey::DescribeQuorum => describe_quorum::handle(metadata, request).await,
+        ApiKey::OffsetForLeaderEpoch => {
+            offset_for_leader_epoch::handle(partitions, metadata, request).await
+        }
         ApiKey::OffsetCommit => offset_commit::handle(groups, metadata, request),
         ApiKey::OffsetFetch => offset_fetch::handle(groups, request).await,
         ApiKey::FindCoordinator => {

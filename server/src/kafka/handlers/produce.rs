@@ -26,7 +26,7 @@ use kafka_protocol::protocol::{StrBytes, VersionRange};
 use crate::error_code::{ResponseError, NONE};
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::metadata::MetadataService;
-use crate::partition::messages::{ReplicatePart, ProducePart, ProducePartResult};
+use crate::partition::messages::{ProducePart, ProducePartResult, ReplicatePart};
 use crate::partition::PartitionService;
 use crate::topics::ClusterMeta;
 use crate::util::{join_all, now_ms};

@@ -1,0 +1,104 @@
+"""confluent-kafka AdminClient creates a topic with a replication factor and topic configs, then
+reports what the cluster says about it, as one JSON object on stdout:
+
+  {"created": true, "partitions": [{"id", "leader", "replicas", "isrs"}],
+   "topic_configs": {name: {"value", "source"}}, "broker_configs": {name: {"value", "source"}}}
+
+or, when the creation is refused, {"created": false, "error": NAME, "message": TEXT}.
+The test asserts on it; this script only observes. Every wait polls a condition with a deadline.
+"""
+
+import argparse
+import json
+import sys
+import time
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import (
+    AdminClient, ConfigResource, ConfigSource, NewTopic, ResourceType,
+)
+
+# Configs whose value and source the test checks.
+REPORTED = ["min.insync.replicas", "unclean.leader.election.enable"]
+POLL_INTERVAL_S = 0.1
+
+
+def parse_args():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--topic", required=True)
+    parser.add_argument("--partitions", type=int, required=True)
+    parser.add_argument("--replication-factor", type=int, required=True)
+    parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--broker-id", default="1", help="broker whose configs to describe")
+    parser.add_argument("--timeout-s", type=float, default=60.0)
+    return parser.parse_args()
+
+
+def wait_for_partitions(admin, topic, partitions, deadline):
+    """Metadata of `topic` once every partition has a leader (any broker may answer, and a
+    broker other than the one that created it may apply the change a moment later)."""
+    while True:
+        metadata = admin.list_topics(topic=topic, timeout=max(1.0, deadline - time.monotonic()))
+        found = metadata.topics.get(topic)
+        if (
+            found is not None
+            and found.error is None
+            and len(found.partitions) == partitions
+            and all(p.leader >= 0 for p in found.partitions.values())
+        ):
+            return found
+        if time.monotonic() >= deadline:
+            raise SystemExit(f"{topic} has no leader for every partition: {found}")
+        time.sleep(POLL_INTERVAL_S)
+
+
+def describe(admin, resource, timeout_s):
+    futures = admin.describe_configs([resource], request_timeout=timeout_s)
+    entries = futures[resource].result(timeout=timeout_s)
+    return {
+        # `source` is the protocol's number; its ConfigSource name is what Kafka's tools show.
+        name: {"value": entries[name].value, "source": ConfigSource(entries[name].source).name}
+        for name in REPORTED
+        if name in entries
+    }
+
+
+def main():
+    args = parse_args()
+    deadline = time.monotonic() + args.timeout_s
+    configs = dict(item.split("=", 1) for item in args.config)
+    admin = AdminClient({"bootstrap.servers": args.bootstrap})
+    new_topic = NewTopic(
+        args.topic,
+        num_partitions=args.partitions,
+        replication_factor=args.replication_factor,
+        config=configs,
+    )
+    futures = admin.create_topics([new_topic], operation_timeout=args.timeout_s,
+                                  request_timeout=args.timeout_s)
+    try:
+        futures[args.topic].result(timeout=args.timeout_s)
+    except KafkaException as failure:
+        error = failure.args[0]
+        print(json.dumps({"created": False, "error": error.name(), "message": error.str()}))
+        return 0
+    topic = wait_for_partitions(admin, args.topic, args.partitions, deadline)
+    partitions = [
+        {"id": p.id, "leader": p.leader, "replicas": list(p.replicas), "isrs": list(p.isrs)}
+        for p in sorted(topic.partitions.values(), key=lambda p: p.id)
+    ]
+    topic_configs = describe(admin, ConfigResource(ResourceType.TOPIC, args.topic), args.timeout_s)
+    broker_configs = describe(admin, ConfigResource(ResourceType.BROKER, args.broker_id),
+                              args.timeout_s)
+    print(json.dumps({
+        "created": True,
+        "partitions": partitions,
+        "topic_configs": topic_configs,
+        "broker_configs": broker_configs,
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
