@@ -17,6 +17,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use bytes::Bytes;
+use kafka_protocol::messages::ProduceRequest;
 
 use common::broker::BrokerOptions;
 use common::cluster::{Cluster, PartitionView};
@@ -59,6 +60,9 @@ fn one_partition_topic(cluster: &Cluster, topic: &str) -> (usize, Vec<usize>) {
     let mut conn = cluster.brokers[0].connect();
     create_replicated_topic(&mut conn, topic, 1, REPLICATION_FACTOR, &MIN_INSYNC_CONFIG);
     let views = cluster.wait_for_full_isr(0, topic, 1, REJOIN_TIMEOUT);
+    let leader = cluster.index_of(views[0].leader);
+    // The leader's own metadata too: it is the one the test produces to.
+    let views = cluster.wait_for_full_isr(leader, topic, 1, REJOIN_TIMEOUT);
     let view = &views[0];
     assert_eq!(view.replicas.len(), REPLICATION_FACTOR as usize, "{view:?}");
     let followers = view
@@ -85,7 +89,8 @@ fn described_isr(cluster: &Cluster, index: usize, topic: &str) -> Vec<i32> {
     let mut lines = run
         .stdout
         .lines()
-        .skip_while(|l| !l.starts_with("PARTITION"));
+        // The partition table's header, not the "PARTITIONS  N" line above it.
+        .skip_while(|l| l.split_whitespace().next() != Some("PARTITION"));
     let header: Vec<&str> = lines
         .next()
         .expect("a partition table")
@@ -226,14 +231,24 @@ fn an_isr_that_shrinks_below_min_before_the_write_commits_gets_not_enough_replic
     }
     let mut request = produce_request(TOPIC, 0, record("appended-then-isr-shrank"), -1);
     request.timeout_ms = AFTER_APPEND_PRODUCE_TIMEOUT_MS;
-    let version = conn.version_for::<kafka_protocol::messages::ProduceRequest>(3, 12);
-    let response = conn.request(version, &request);
-    let result = &response.responses[0].partition_responses[0];
+    let version = conn.version_for::<ProduceRequest>(3, 12);
+    let correlation = conn
+        .send_request(version, &request)
+        .unwrap_or_else(|e| panic!("send the acks=all write: {e}"));
+    let answer = conn.receive_response::<ProduceRequest>(version, correlation);
     let leader_node = cluster.node_ids[leader];
     let views = cluster.try_partitions(leader, TOPIC);
     for follower in &followers {
         cluster.brokers[*follower].resume();
     }
+    let response = answer.unwrap_or_else(|e| {
+        panic!(
+            "no answer to an acks=all write (timeout_ms {AFTER_APPEND_PRODUCE_TIMEOUT_MS}) after \
+             both followers were paused: {e}; the partition as its leader {leader_node} served \
+             it then: {views:?}"
+        )
+    });
+    let result = &response.responses[0].partition_responses[0];
     eprintln!(
         "the write got {} ({}); partition as the leader serves it: {views:?}",
         result.error_code,
