@@ -91,6 +91,10 @@ pub fn visit_request<V: RequestVisitor>(api_key: ApiKey, visitor: V) -> Option<V
         ApiKey::CreatePartitions => visitor.visit::<CreatePartitionsRequest>(),
         ApiKey::DeleteGroups => visitor.visit::<DeleteGroupsRequest>(),
         ApiKey::IncrementalAlterConfigs => visitor.visit::<IncrementalAlterConfigsRequest>(),
+        ApiKey::AlterPartitionReassignments => {
+            visitor.visit::<AlterPartitionReassignmentsRequest>()
+        }
+        ApiKey::ListPartitionReassignments => visitor.visit::<ListPartitionReassignmentsRequest>(),
         ApiKey::OffsetDelete => visitor.visit::<OffsetDeleteRequest>(),
         ApiKey::DescribeCluster => visitor.visit::<DescribeClusterRequest>(),
         ApiKey::DescribeQuorum => visitor.visit::<DescribeQuorumRequest>(),

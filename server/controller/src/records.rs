@@ -60,6 +60,33 @@ pub struct Endpoint {
     pub security_protocol: String,
 }
 
+/// Whether a partition's leader holds every committed record (Kafka's `LeaderRecoveryState`,
+/// KIP-704). An unclean election makes a leader of a replica that was not in sync: it is
+/// `Recovering` until its AlterPartition says it has recovered, and meanwhile its ISR is itself
+/// alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum LeaderRecoveryState {
+    /// Kafka's value 0: the default, and what every partition of an older log is.
+    #[default]
+    Recovered,
+    /// Kafka's value 1: elected uncleanly, not yet recovered.
+    Recovering,
+}
+
+impl LeaderRecoveryState {
+    /// Kafka's wire value (`LeaderRecoveryState.value()`).
+    pub fn value(self) -> i8 {
+        match self {
+            LeaderRecoveryState::Recovered => 0,
+            LeaderRecoveryState::Recovering => 1,
+        }
+    }
+
+    pub fn is_recovered(&self) -> bool {
+        *self == LeaderRecoveryState::Recovered
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ConfigResource {
     Topic,
@@ -111,15 +138,32 @@ pub enum MetadataRecord {
         leader: i32,
         leader_epoch: i32,
         partition_epoch: i32,
+        /// Absent from records written before unclean elections existed: recovered.
+        #[serde(default, skip_serializing_if = "LeaderRecoveryState::is_recovered")]
+        leader_recovery_state: LeaderRecoveryState,
     },
     /// A change of an existing partition. Every change bumps the partition epoch; a change of
-    /// leader also bumps the leader epoch.
+    /// leader, or `bump_leader_epoch`, also bumps the leader epoch. `None` fields keep their
+    /// value; the fields after `replicas` are absent from records of older logs.
     PartitionChange {
         topic_id: TopicId,
         partition: i32,
         leader: Option<i32>,
         isr: Option<Vec<i32>>,
         replicas: Option<Vec<i32>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        leader_recovery_state: Option<LeaderRecoveryState>,
+        /// Replicas a reassignment adds (KIP-455); `Some(empty)` ends the reassignment.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        adding_replicas: Option<Vec<i32>>,
+        /// Replicas a reassignment removes once the added ones are in sync.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        removing_replicas: Option<Vec<i32>>,
+        /// Bumps the leader epoch though the leader stays: replicas left the partition, and the
+        /// removed followers must be fenced (Kafka sets the same leader again to this end;
+        /// a field of its own keeps older records' meaning unchanged).
+        #[serde(default, skip_serializing_if = "is_false")]
+        bump_leader_epoch: bool,
     },
     /// Sets (`Some`) or removes (`None`) one config of a topic or a broker (`resource_name` is
     /// the broker id, or empty for the cluster-wide default).
@@ -141,6 +185,10 @@ pub enum MetadataRecord {
         first_producer_id: i64,
         size: i64,
     },
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// The records of one controller decision: one Raft entry.
@@ -192,6 +240,10 @@ mod tests {
                     leader: Some(NO_LEADER),
                     isr: None,
                     replicas: None,
+                    leader_recovery_state: Some(LeaderRecoveryState::Recovering),
+                    adding_replicas: Some(vec![4]),
+                    removing_replicas: Some(vec![]),
+                    bump_leader_epoch: true,
                 },
             ],
         };
@@ -199,5 +251,35 @@ mod tests {
         assert_eq!(RecordBatch::decode(&bytes).expect("decodes"), batch);
         let unknown = br#"{"records":[{"type":"FutureRecord"}]}"#;
         assert!(RecordBatch::decode(unknown).is_err());
+    }
+
+    #[test]
+    fn partition_records_of_older_logs_still_load() {
+        let id = "00000000000000000000000000000abc";
+        let old = format!(
+            r#"{{"records":[
+            {{"type":"Partition","topic_id":"{id}","partition":0,"replicas":[1,2],"isr":[1],
+              "leader":1,"leader_epoch":0,"partition_epoch":0}},
+            {{"type":"PartitionChange","topic_id":"{id}","partition":0,"leader":null,
+              "isr":[1,2],"replicas":null}}]}}"#
+        );
+        let batch = RecordBatch::decode(old.as_bytes()).expect("an older batch decodes");
+        assert!(matches!(
+            batch.records[0],
+            MetadataRecord::Partition {
+                leader_recovery_state: LeaderRecoveryState::Recovered,
+                ..
+            }
+        ));
+        assert!(matches!(
+            batch.records[1],
+            MetadataRecord::PartitionChange {
+                leader_recovery_state: None,
+                adding_replicas: None,
+                removing_replicas: None,
+                bump_leader_epoch: false,
+                ..
+            }
+        ));
     }
 }

@@ -1,7 +1,8 @@
 //! The controller on top of the metadata quorum keeps the metadata consistent under message
 //! loss, reordering, duplication, network splits, voter crashes with torn writes, broker
-//! restarts and pauses (sessions expire, brokers get fenced), for many seeds; and it recovers
-//! once the faults stop. See `controller_sim/mod.rs` for the model, `controller_sim/checker.rs`
+//! restarts and pauses (sessions expire, brokers get fenced), ISR changes from leaders
+//! (AlterPartition), reassignments, unclean elections and leader rebalancing, for many seeds;
+//! and it recovers once the faults stop. See `controller_sim/mod.rs` for the model, `controller_sim/checker.rs`
 //! for the properties, and `server/controller/README.md` ("Controller simulation") for how to
 //! run more seeds or replay one.
 //!
@@ -41,6 +42,9 @@ fn add(total: &mut RunSummary, run: &RunSummary) {
     total.registrations += run.registrations;
     total.fencings += run.fencings;
     total.broker_faults += run.broker_faults;
+    total.isr_changes += run.isr_changes;
+    total.reassignments_completed += run.reassignments_completed;
+    total.unclean_elections += run.unclean_elections;
 }
 
 fn run_seeds(voters: usize, seeds_default: u64) {

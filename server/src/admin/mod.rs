@@ -13,6 +13,7 @@ pub mod error;
 pub mod group;
 pub mod pool;
 pub mod producers;
+pub mod reassign;
 pub mod render;
 #[cfg(test)]
 mod scripted_broker_tests;

@@ -1,4 +1,4 @@
-//! `sluice topic create|delete|list|describe|alter-config`.
+//! `sluice topic create|delete|list|describe|alter-config|reassign`.
 
 use clap::{Args, Subcommand};
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
@@ -18,6 +18,7 @@ use sluice_kafka_client::error_code::{self, ResponseError};
 
 use super::error::AdminError;
 use super::pool::BrokerPool;
+use super::reassign::{self, Reassign};
 use super::render::table;
 use super::{versions, ConnectArgs};
 
@@ -66,6 +67,21 @@ pub enum TopicCommand {
         #[arg(long = "delete", value_name = "KEY")]
         delete: Vec<String>,
     },
+    /// Move a partition's replicas (`--topic T --partition P --replicas 1,2,3`), cancel the
+    /// move (`--cancel`), or list the moves in progress (`--list`).
+    Reassign {
+        #[arg(long)]
+        topic: Option<String>,
+        #[arg(long)]
+        partition: Option<i32>,
+        /// Target broker ids, preferred leader first.
+        #[arg(long, value_delimiter = ',', value_name = "ID,ID,...")]
+        replicas: Option<Vec<i32>>,
+        #[arg(long)]
+        cancel: bool,
+        #[arg(long)]
+        list: bool,
+    },
 }
 
 impl TopicCommand {
@@ -94,10 +110,26 @@ impl TopicCommand {
                 }
                 set.iter().try_for_each(|c| parse_key_value(c).map(drop))
             }
+            TopicCommand::Reassign { .. } => self.reassign().map(drop),
             TopicCommand::Delete { .. } | TopicCommand::List | TopicCommand::Describe { .. } => {
                 Ok(())
             }
         }
+    }
+
+    fn reassign(&self) -> Result<Reassign, AdminError> {
+        let TopicCommand::Reassign {
+            topic,
+            partition,
+            replicas,
+            cancel,
+            list,
+        } = self
+        else {
+            unreachable!("only for reassign");
+        };
+        let replicas = replicas.as_deref();
+        Reassign::from_flags(topic.as_deref(), *partition, replicas, *cancel, *list)
     }
 }
 
@@ -366,6 +398,7 @@ pub fn execute(pool: &mut BrokerPool, command: &TopicCommand) -> Result<String, 
             Ok(format!("deleted topic {name}\n"))
         }
         TopicCommand::List => Ok(render_topic_list(&pool.metadata(None)?)),
+        TopicCommand::Reassign { .. } => reassign::execute(pool, &command.reassign()?),
         TopicCommand::Describe { name } => describe(pool, name),
         TopicCommand::AlterConfig { name, set, delete } => {
             if set.is_empty() && delete.is_empty() {

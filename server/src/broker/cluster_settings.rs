@@ -49,6 +49,11 @@ pub fn from_config(config: &BrokerConfig) -> Result<ClusterSettings, String> {
         election_timeout_ms: config.controller_quorum_election_timeout_ms,
         default_partitions: config.num_partitions,
         default_replication_factor: config.default_replication_factor,
+        unclean_leader_election_enable: config.unclean_leader_election_enable,
+        auto_leader_rebalance_enable: config.auto_leader_rebalance_enable,
+        leader_imbalance_check_interval_ms: config
+            .leader_imbalance_check_interval_seconds
+            .saturating_mul(1_000),
         offsets_topic_partitions: config.offsets_topic_num_partitions,
         offsets_topic_replication_factor: config.offsets_topic_replication_factor,
         data_dir: config.data_dir.clone(),

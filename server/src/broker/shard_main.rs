@@ -136,7 +136,12 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
     };
     ready.serving();
     glommio::spawn_local(replica_fetcher.run()).detach();
-    // ISR-SPAWN
+    glommio::spawn_local(crate::replication::isr::run(
+        ctx.clone(),
+        partitions.clone(),
+        metadata.clone(),
+    ))
+    .detach();
     crate::partition::background::spawn(
         &ctx,
         &partitions,

@@ -9,6 +9,7 @@
 
 pub mod lifecycle;
 pub mod listener;
+mod partition_commands;
 pub mod peers;
 pub mod raft_node;
 pub mod rpc_client;

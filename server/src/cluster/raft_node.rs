@@ -547,6 +547,11 @@ impl RaftNode {
                 })
                 .await
             }
+            ControllerRequest::AlterPartition { .. }
+            | ControllerRequest::AlterPartitionReassignments { .. }
+            | ControllerRequest::ListPartitionReassignments { .. } => {
+                super::partition_commands::execute(self, request).await
+            }
             ControllerRequest::SetTopicConfigs {
                 name,
                 configs,
@@ -568,8 +573,9 @@ impl RaftNode {
     }
 
     /// One controller decision: computed on the current image once the gate opens, proposed,
-    /// answered once committed (a `Committed` reply carries the offset of its records).
-    async fn run_command<F>(self: &Rc<Self>, decide: F) -> ControllerReply
+    /// answered once committed (a reply that carries an offset gets the offset of its records:
+    /// [`ControllerReply::committed_at`]).
+    pub(super) async fn run_command<F>(self: &Rc<Self>, decide: F) -> ControllerReply
     where
         F: FnOnce(
             &mut Controller,
@@ -667,19 +673,23 @@ impl RaftNode {
         // On a timeout the gate stays busy until the index is applied: the proposal may
         // still commit, and the next decision must see it.
         self.pending.borrow_mut().remove(&index);
-        match (committed, reply) {
-            (Some(offset), ControllerReply::Committed { .. }) => {
-                ControllerReply::Committed { offset }
-            }
-            (Some(_), reply) => reply,
-            (None, _) => ControllerReply::NotController {
+        match committed {
+            Some(offset) => reply.committed_at(offset),
+            None => ControllerReply::NotController {
                 leader: self.known_leader.get(),
             },
         }
     }
 }
 
-fn refused(err: ControllerError) -> ControllerReply {
+/// A refusal with its Kafka error code. NOT_CONTROLLER (the request is ahead of this
+/// controller's image, so it is likely deposed) is answered as a redirect, which the sender
+/// retries until a controller answers.
+pub(super) fn refused(err: ControllerError) -> ControllerReply {
+    if err.kind == ErrorKind::NotController {
+        tracing::info!("refused as no longer the controller: {}", err.message);
+        return ControllerReply::NotController { leader: None };
+    }
     let code = match err.kind {
         ErrorKind::TopicAlreadyExists => ResponseError::TopicAlreadyExists,
         ErrorKind::InvalidTopic => ResponseError::InvalidTopicException,
@@ -692,6 +702,12 @@ fn refused(err: ControllerError) -> ControllerReply {
         ErrorKind::BrokerNotAvailable => ResponseError::BrokerNotAvailable,
         ErrorKind::InvalidRequest => ResponseError::InvalidRequest,
         ErrorKind::UnknownServerError => ResponseError::UnknownServerError,
+        ErrorKind::NotLeaderOrFollower => ResponseError::NotLeaderOrFollower,
+        ErrorKind::FencedLeaderEpoch => ResponseError::FencedLeaderEpoch,
+        ErrorKind::InvalidUpdateVersion => ResponseError::InvalidUpdateVersion,
+        ErrorKind::IneligibleReplica => ResponseError::IneligibleReplica,
+        ErrorKind::NotController => ResponseError::NotController,
+        ErrorKind::NoReassignmentInProgress => ResponseError::NoReassignmentInProgress,
     };
     ControllerReply::Refused {
         code: code.code(),

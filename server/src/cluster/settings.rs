@@ -28,6 +28,11 @@ pub struct ClusterSettings {
     pub election_timeout_ms: u64,
     pub default_partitions: i32,
     pub default_replication_factor: i16,
+    /// `unclean.leader.election.enable`, the broker default (topics may override it).
+    pub unclean_leader_election_enable: bool,
+    /// `auto.leader.rebalance.enable` and `leader.imbalance.check.interval.seconds` (in ms).
+    pub auto_leader_rebalance_enable: bool,
+    pub leader_imbalance_check_interval_ms: u64,
     pub offsets_topic_partitions: i32,
     pub offsets_topic_replication_factor: i16,
     pub data_dir: PathBuf,
@@ -73,6 +78,9 @@ impl ClusterSettings {
             default_partitions: self.default_partitions,
             default_replication_factor: self.default_replication_factor,
             partitions_per_topic_max: PARTITIONS_PER_TOPIC_MAX,
+            unclean_leader_election_enable: self.unclean_leader_election_enable,
+            auto_leader_rebalance_enable: self.auto_leader_rebalance_enable,
+            leader_imbalance_check_interval_ms: self.leader_imbalance_check_interval_ms,
         }
     }
 }

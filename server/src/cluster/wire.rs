@@ -100,6 +100,44 @@ pub enum ControllerRequest {
         broker_id: i32,
         broker_epoch: i64,
     },
+    /// A partition leader's ISR change (Kafka's AlterPartition, KIP-497).
+    AlterPartition {
+        broker_id: i32,
+        broker_epoch: i64,
+        topic_id: sluice_controller::records::TopicId,
+        partition: i32,
+        leader_epoch: i32,
+        partition_epoch: i32,
+        new_isr: Vec<i32>,
+        leader_recovered: bool,
+    },
+    /// Start, replace or cancel (`replicas` None) reassignments (KIP-455).
+    AlterPartitionReassignments {
+        reassignments: Vec<WireReassignment>,
+        allow_replication_factor_change: bool,
+    },
+    /// The reassignments in progress, of every partition (`None`) or of these ones.
+    ListPartitionReassignments {
+        partitions: Option<Vec<(String, i32)>>,
+    },
+}
+
+/// One partition of an AlterPartitionReassignments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WireReassignment {
+    pub topic: String,
+    pub partition: i32,
+    pub replicas: Option<Vec<i32>>,
+}
+
+/// A reassignment in progress (ListPartitionReassignments).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OngoingReassignment {
+    pub topic: String,
+    pub partition: i32,
+    pub replicas: Vec<i32>,
+    pub adding_replicas: Vec<i32>,
+    pub removing_replicas: Vec<i32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -131,6 +169,46 @@ pub enum ControllerReply {
         first_producer_id: i64,
         size: i64,
     },
+    /// An AlterPartition's answer: the partition's state once the change is applied, which
+    /// the image holds from metadata offset `offset` on.
+    AlterPartition {
+        leader_epoch: i32,
+        partition_epoch: i32,
+        isr: Vec<i32>,
+        offset: u64,
+    },
+    /// One result per reassignment, in request order (`None`: accepted); the accepted ones
+    /// are in the image from metadata offset `offset` on.
+    Reassignments {
+        results: Vec<Option<(i16, String)>>,
+        offset: u64,
+    },
+    PartitionReassignments(Vec<OngoingReassignment>),
+}
+
+impl ControllerReply {
+    /// The reply once its records are committed at `offset`: replies that tell the metadata
+    /// offset to wait for carry it.
+    pub fn committed_at(self, offset: u64) -> ControllerReply {
+        match self {
+            ControllerReply::Committed { .. } => ControllerReply::Committed { offset },
+            ControllerReply::AlterPartition {
+                leader_epoch,
+                partition_epoch,
+                isr,
+                ..
+            } => ControllerReply::AlterPartition {
+                leader_epoch,
+                partition_epoch,
+                isr,
+                offset,
+            },
+            ControllerReply::Reassignments { results, .. } => {
+                ControllerReply::Reassignments { results, offset }
+            }
+            other => other,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -213,4 +291,64 @@ pub fn decode_json<T: for<'de> Deserialize<'de>>(
     payload: &[u8],
 ) -> Result<T, WireError> {
     serde_json::from_slice(payload).map_err(|source| WireError::Undecodable { what, source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_requests_round_trip_with_their_topic_id() {
+        let request = ControllerRequest::AlterPartition {
+            broker_id: 2,
+            broker_epoch: 7,
+            topic_id: sluice_controller::records::TopicId(u128::MAX - 5),
+            partition: 3,
+            leader_epoch: 4,
+            partition_epoch: 9,
+            new_isr: vec![2, 1],
+            leader_recovered: true,
+        };
+        let bytes = encode_json(&request);
+        let decoded: ControllerRequest = decode_json("request", &bytes).expect("decodes");
+        let ControllerRequest::AlterPartition {
+            topic_id, new_isr, ..
+        } = decoded
+        else {
+            panic!("decoded as another request: {decoded:?}");
+        };
+        assert_eq!(topic_id.0, u128::MAX - 5, "128 bits survive JSON");
+        assert_eq!(new_isr, vec![2, 1]);
+    }
+
+    #[test]
+    fn a_committed_reply_carries_the_offset_of_its_records() {
+        let decided = ControllerReply::AlterPartition {
+            leader_epoch: 1,
+            partition_epoch: 2,
+            isr: vec![1],
+            offset: 10,
+        };
+        match decided.committed_at(12) {
+            ControllerReply::AlterPartition { offset, isr, .. } => {
+                assert_eq!(offset, 12);
+                assert_eq!(isr, vec![1]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let results = vec![None, Some((85, "none".to_string()))];
+        let decided = ControllerReply::Reassignments { results, offset: 3 };
+        match decided.committed_at(4) {
+            ControllerReply::Reassignments { offset, results } => {
+                assert_eq!(offset, 4);
+                assert_eq!(results.len(), 2);
+            }
+            other => panic!("{other:?}"),
+        }
+        let registered = ControllerReply::Registered { broker_epoch: 5 };
+        assert!(matches!(
+            registered.committed_at(9),
+            ControllerReply::Registered { broker_epoch: 5 }
+        ));
+    }
 }

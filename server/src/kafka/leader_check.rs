@@ -44,6 +44,9 @@ mod tests {
             leader: 1,
             leader_epoch: 3,
             partition_epoch: 5,
+            leader_recovery_state: Default::default(),
+            adding_replicas: Vec::new(),
+            removing_replicas: Vec::new(),
         };
         let topic = TopicMeta {
             name: "t".into(),

@@ -2,13 +2,15 @@
 //! controller shard it follows the metadata image of the cluster subsystem and has every shard
 //! apply each change (open the partitions this broker hosts, reconfigure or delete the others,
 //! hand the group coordinator its offsets partitions). CreateTopics, DeleteTopics,
-//! CreatePartitions and config changes from any shard go through it to the active controller.
+//! CreatePartitions and config changes from any shard go through it to the active controller,
+//! and so do a partition leader's ISR changes (AlterPartition) and reassignments.
 //!
 //! Layer: a subsystem (below `kafka`, above `cluster`, `group`, `partition` and `shard`).
 
 pub mod messages;
+mod partition_control;
 pub mod replication_factor;
 pub mod service;
 
-pub use messages::{AdminOp, AdminResult};
+pub use messages::{AdminOp, AdminResult, AlterPartitionOutcome, AlterPartitionRequest};
 pub use service::{MetadataMesh, MetadataService, METADATA_SHARD};

@@ -14,10 +14,15 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::messages::{AdminOp, AdminResult, MetadataReply, MetadataRequest};
-use super::replication_factor;
+use super::messages::{
+    AdminOp, AdminResult, AlterPartitionOutcome, AlterPartitionRequest, MetadataReply,
+    MetadataRequest, Refusal,
+};
+use super::{partition_control, replication_factor};
 use crate::cluster::raft_node::QuorumView;
-use crate::cluster::wire::{ControllerReply, ControllerRequest};
+use crate::cluster::wire::{
+    ControllerReply, ControllerRequest, OngoingReassignment, WireReassignment,
+};
 use crate::cluster::{ClusterService, CONTROLLER_SHARD};
 use crate::config::BrokerConfig;
 use crate::error_code::ResponseError;
@@ -122,6 +127,77 @@ impl MetadataService {
             Ok(MetadataReply::Quorum(view)) => view,
             _ => None,
         }
+    }
+
+    /// A partition leader's ISR change (AlterPartition), from any shard: goes to the active
+    /// controller with this broker's id and epoch, and returns once this broker applied the
+    /// change (at most `METADATA_APPLY_MS_MAX` later), so that its metadata shows the new ISR.
+    /// Refusals carry Kafka's codes: STALE_BROKER_EPOCH, UNKNOWN_TOPIC_OR_PARTITION,
+    /// NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, INVALID_UPDATE_VERSION (another change came
+    /// first: refresh and decide again), INVALID_REQUEST, INELIGIBLE_REPLICA, NOT_CONTROLLER.
+    pub async fn alter_partition(
+        self: &Rc<Self>,
+        request: AlterPartitionRequest,
+    ) -> Result<AlterPartitionOutcome, (i16, String)> {
+        if let Some(cluster) = &self.cluster {
+            return partition_control::alter_partition(cluster, request).await;
+        }
+        match self
+            .call_controller_shard(MetadataRequest::AlterPartition(request))
+            .await
+        {
+            Ok(MetadataReply::AlterPartition(result)) => result,
+            Ok(_) => Err(unexpected_reply()),
+            Err(refusal) => Err(refusal),
+        }
+    }
+
+    /// AlterPartitionReassignments, from any shard: one result per entry (`None`: accepted),
+    /// answered once this broker applied the accepted ones.
+    pub async fn alter_partition_reassignments(
+        self: &Rc<Self>,
+        reassignments: Vec<WireReassignment>,
+        allow_replication_factor_change: bool,
+    ) -> Result<Vec<Option<Refusal>>, Refusal> {
+        if let Some(cluster) = &self.cluster {
+            let allow = allow_replication_factor_change;
+            return partition_control::alter_reassignments(cluster, reassignments, allow).await;
+        }
+        let request = MetadataRequest::AlterReassignments {
+            reassignments,
+            allow_replication_factor_change,
+        };
+        match self.call_controller_shard(request).await {
+            Ok(MetadataReply::Reassignments(result)) => result,
+            Ok(_) => Err(unexpected_reply()),
+            Err(refusal) => Err(refusal),
+        }
+    }
+
+    /// ListPartitionReassignments, from any shard: as the active controller sees them.
+    pub async fn list_partition_reassignments(
+        self: &Rc<Self>,
+        partitions: Option<Vec<(String, i32)>>,
+    ) -> Result<Vec<OngoingReassignment>, Refusal> {
+        if let Some(cluster) = &self.cluster {
+            return partition_control::list_reassignments(cluster, partitions).await;
+        }
+        let request = MetadataRequest::ListReassignments { partitions };
+        match self.call_controller_shard(request).await {
+            Ok(MetadataReply::ReassignmentList(result)) => result,
+            Ok(_) => Err(unexpected_reply()),
+            Err(refusal) => Err(refusal),
+        }
+    }
+
+    async fn call_controller_shard(
+        &self,
+        request: MetadataRequest,
+    ) -> Result<MetadataReply, Refusal> {
+        self.mesh
+            .call(CONTROLLER_SHARD, request)
+            .await
+            .map_err(|err| (ResponseError::UnknownServerError.code(), err.to_string()))
     }
 
     /// On the controller shard: follows the metadata image until the shard stops, applying
@@ -250,6 +326,19 @@ impl MetadataService {
                 MetadataReply::Applied
             }
             MetadataRequest::DescribeQuorum => MetadataReply::Quorum(self.describe_quorum().await),
+            MetadataRequest::AlterPartition(request) => {
+                MetadataReply::AlterPartition(self.alter_partition(request).await)
+            }
+            MetadataRequest::AlterReassignments {
+                reassignments,
+                allow_replication_factor_change,
+            } => MetadataReply::Reassignments(
+                self.alter_partition_reassignments(reassignments, allow_replication_factor_change)
+                    .await,
+            ),
+            MetadataRequest::ListReassignments { partitions } => {
+                MetadataReply::ReassignmentList(self.list_partition_reassignments(partitions).await)
+            }
         }
     }
 
@@ -516,6 +605,13 @@ impl MetadataService {
             tracing::error!(topic = %topic.name, "cannot delete every log: {err}");
         }
     }
+}
+
+fn unexpected_reply() -> Refusal {
+    (
+        ResponseError::UnknownServerError.code(),
+        "unexpected metadata reply".to_string(),
+    )
 }
 
 impl Handler<MetadataRequest, MetadataReply> for MetadataService {

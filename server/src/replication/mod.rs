@@ -16,7 +16,7 @@
 
 pub mod connection;
 pub mod fetcher;
-// pub mod isr; (waits for MetadataService::alter_partition)
+pub mod isr;
 pub mod stream;
 
 pub use fetcher::ReplicaFetcher;

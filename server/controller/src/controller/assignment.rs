@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use super::error::{ControllerError, ErrorKind};
 use crate::image::MetadataImage;
-use crate::records::{MetadataRecord, TopicId};
+use crate::records::{LeaderRecoveryState, MetadataRecord, TopicId};
 
 /// Checks explicit replica lists for partitions numbered from `first_partition`, as Kafka
 /// does: each list non-empty, without repeats, of registered brokers only, at least one of
@@ -77,5 +77,6 @@ pub(super) fn partition_record(
         isr,
         leader_epoch: 0,
         partition_epoch: 0,
+        leader_recovery_state: LeaderRecoveryState::Recovered,
     }
 }

@@ -27,7 +27,8 @@ impl Controller {
             )
         })?;
         let current = topic.partitions.len();
-        let Some(replication_factor) = topic.partitions.first().map(|p| p.replicas.len()) else {
+        let Some(replication_factor) = topic.partitions.first().map(|p| p.target_replicas().len())
+        else {
             return Err(ControllerError::new(
                 ErrorKind::InvalidRequest,
                 format!("topic {name} has no partition to take a replication factor from"),

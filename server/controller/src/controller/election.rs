@@ -1,13 +1,19 @@
 //! Leader election and ISR changes, as KRaft makes them (`PartitionChangeBuilder`): a leader is
 //! chosen among the ISR members, in replica order, that are active (registered, unfenced, not
-//! shutting down). No unclean election: a partition whose ISR has no active member stays
-//! offline until one returns.
+//! shutting down). A partition whose ISR has no active member stays offline until one
+//! returns, unless its topic allows an unclean election (`unclean.leader.election.enable`):
+//! then the first active replica leads, alone in the ISR and marked `Recovering` (KIP-704),
+//! and whatever only the old ISR held is lost.
 
 use std::collections::BTreeSet;
 
 use super::batch::BatchBuilder;
-use crate::image::{MetadataImage, PartitionView};
-use crate::records::{MetadataRecord, NO_LEADER};
+use super::partition_change::PartitionTarget;
+use crate::image::{MetadataImage, PartitionView, TopicImage};
+use crate::records::{LeaderRecoveryState, MetadataRecord, NO_LEADER};
+
+/// Kafka's topic and broker config name.
+pub const UNCLEAN_LEADER_ELECTION_ENABLE: &str = "unclean.leader.election.enable";
 
 /// Takes `broker_id` out of every partition before it is fenced, shuts down, or is replaced by
 /// a new incarnation: it leaves each ISR unless it is the last member (KRaft keeps the last
@@ -60,21 +66,61 @@ fn removal_change(
     partition_change(partition, leader, isr)
 }
 
-/// Elects a leader for every offline partition whose ISR has an active member.
-pub(super) fn elect_offline_leaders(batch: &mut BatchBuilder) {
+/// Elects a leader for every offline partition whose ISR has an active member; where none is,
+/// and the topic allows it ([`unclean_election_enabled`] with `unclean_default`, the broker
+/// config), elects the first active replica uncleanly.
+pub(super) fn elect_offline_leaders(batch: &mut BatchBuilder, unclean_default: bool) {
     let image = batch.image();
     let changes: Vec<MetadataRecord> = image
         .offline_partitions()
         .filter_map(|p| {
-            let leader = choose_leader(&p.image.replicas, &p.image.isr, |r| {
-                image.is_broker_active(r)
-            });
-            partition_change(p, leader, p.image.isr.clone())
+            let active = |r| image.is_broker_active(r);
+            let leader = choose_leader(&p.image.replicas, &p.image.isr, active);
+            if leader != NO_LEADER {
+                return partition_change(p, leader, p.image.isr.clone());
+            }
+            if !unclean_election_enabled(image, p.topic, unclean_default) {
+                return None;
+            }
+            let leader = p.image.replicas.iter().copied().find(|r| active(*r))?;
+            tracing::warn!(
+                topic = %p.topic.name,
+                partition = p.partition,
+                leader,
+                isr = ?p.image.isr,
+                "unclean leader election: records only the old ISR held are lost"
+            );
+            let mut target = PartitionTarget::of(p.image);
+            target.leader = leader;
+            target.isr = vec![leader];
+            target.leader_recovery_state = LeaderRecoveryState::Recovering;
+            target.record(p)
         })
         .collect();
     for change in changes {
         batch.push(change);
     }
+}
+
+/// `unclean.leader.election.enable` for `topic`: its override, else the cluster-wide dynamic
+/// default (broker config resource ""), else `broker_default`. A value that is not a boolean
+/// counts as absent (the broker validates values before they reach the controller).
+pub(super) fn unclean_election_enabled(
+    image: &MetadataImage,
+    topic: &TopicImage,
+    broker_default: bool,
+) -> bool {
+    let parse = |value: &String| value.trim().to_ascii_lowercase().parse::<bool>().ok();
+    let topic_override = topic
+        .configs
+        .get(UNCLEAN_LEADER_ELECTION_ENABLE)
+        .and_then(parse);
+    let cluster_default = image
+        .broker_configs
+        .get("")
+        .and_then(|configs| configs.get(UNCLEAN_LEADER_ELECTION_ENABLE))
+        .and_then(parse);
+    topic_override.or(cluster_default).unwrap_or(broker_default)
 }
 
 /// Gives `broker_id` back the leadership of the partitions it is the preferred (first)
@@ -104,22 +150,13 @@ pub(super) fn choose_leader(replicas: &[i32], isr: &[i32], eligible: impl Fn(i32
 
 /// The record that gives `partition` this leader and ISR, or `None` if it has them already
 /// (a PartitionChange always bumps the partition epoch, so no-op records are not written).
-fn partition_change(
+pub(super) fn partition_change(
     partition: PartitionView,
     leader: i32,
     isr: Vec<i32>,
 ) -> Option<MetadataRecord> {
-    let current = partition.image;
-    let leader_changes = leader != current.leader;
-    let isr_changes = isr != current.isr;
-    if !leader_changes && !isr_changes {
-        return None;
-    }
-    Some(MetadataRecord::PartitionChange {
-        topic_id: partition.topic.topic_id,
-        partition: partition.partition,
-        leader: leader_changes.then_some(leader),
-        isr: isr_changes.then_some(isr),
-        replicas: None,
-    })
+    let mut target = PartitionTarget::of(partition.image);
+    target.leader = leader;
+    target.isr = isr;
+    target.record(partition)
 }

@@ -30,6 +30,24 @@ pub enum ErrorKind {
     InvalidRequest,
     /// UNKNOWN_SERVER_ERROR (-1): what Kafka answers when every producer id is used up.
     UnknownServerError,
+    /// NOT_LEADER_OR_FOLLOWER (6): an AlterPartition from a broker that does not lead the
+    /// partition (Kafka's controller answers INVALID_REQUEST here; ours tells the broker that
+    /// its view of the leadership is wrong, which it is).
+    NotLeaderOrFollower,
+    /// FENCED_LEADER_EPOCH (74): an AlterPartition with an older leader epoch.
+    FencedLeaderEpoch,
+    /// INVALID_UPDATE_VERSION (95): an AlterPartition with an older partition epoch (another
+    /// change of the partition came first).
+    InvalidUpdateVersion,
+    /// INELIGIBLE_REPLICA (107): an AlterPartition adds to the ISR a broker that is fenced,
+    /// shutting down or not registered (KIP-841).
+    IneligibleReplica,
+    /// NOT_CONTROLLER (41): a request names epochs newer than this controller's image, so this
+    /// controller is likely no longer the active one (Kafka's answer; the server retries it at
+    /// whichever controller is active).
+    NotController,
+    /// NO_REASSIGNMENT_IN_PROGRESS (85): cancelling a reassignment that is not running.
+    NoReassignmentInProgress,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -55,7 +55,11 @@ impl Controller {
             shut_down(&mut batch, broker)
         } else {
             if broker.fenced && !broker.shutting_down && is_caught_up {
-                unfence(&mut batch, broker);
+                unfence(
+                    &mut batch,
+                    broker,
+                    self.config.unclean_leader_election_enable,
+                );
             }
             false
         };
@@ -74,12 +78,12 @@ impl Controller {
     }
 }
 
-fn unfence(batch: &mut BatchBuilder, broker: &BrokerImage) {
+fn unfence(batch: &mut BatchBuilder, broker: &BrokerImage, unclean_default: bool) {
     batch.push(MetadataRecord::UnfenceBroker {
         broker_id: broker.broker_id,
         broker_epoch: broker.broker_epoch,
     });
-    elect_offline_leaders(batch);
+    elect_offline_leaders(batch, unclean_default);
     elect_preferred_leader(batch, broker.broker_id);
     tracing::info!(broker_id = broker.broker_id, "broker caught up: unfenced");
 }

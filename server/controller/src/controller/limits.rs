@@ -45,3 +45,18 @@ pub const TOPIC_ID_DRAWS_MAX: usize = 16;
 
 /// Producer ids per AllocateProducerIds block (Kafka's `ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE`).
 pub const PRODUCER_ID_BLOCK_SIZE: i64 = 1000;
+
+/// Leaderships one auto-rebalance pass moves at most (KRaft's `maxElectionsPerImbalance`).
+pub const LEADER_ELECTIONS_PER_REBALANCE_MAX: usize = 1_000;
+
+/// Partitions one AlterPartitionReassignments may name.
+pub const REASSIGNMENTS_PER_REQUEST_MAX: usize = 10_000;
+
+/// The largest reassignment batch (every partition of the largest request changing) fits one
+/// record batch.
+const _: () = assert!(
+    REASSIGNMENTS_PER_REQUEST_MAX * PARTITION_RECORD_BYTES_ESTIMATE <= RECORD_BATCH_BYTES_MAX
+);
+const _: () = assert!(
+    LEADER_ELECTIONS_PER_REBALANCE_MAX * PARTITION_RECORD_BYTES_ESTIMATE <= RECORD_BATCH_BYTES_MAX
+);

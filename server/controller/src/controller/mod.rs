@@ -11,11 +11,16 @@
 //! - `register.rs`, `heartbeat.rs`, `tick.rs`: the broker lifecycle (registration, catch-up and
 //!   unfencing, controlled shutdown, fencing on session expiry).
 //! - `create_topic.rs`, `create_partitions.rs`, `delete_topic.rs`, `topic_configs.rs`.
-//! - `election.rs`: leader election and ISR changes; `placement.rs`: where replicas go.
+//! - `election.rs`: leader election (clean, and unclean where a topic allows it) and ISR
+//!   changes; `placement.rs`: where replicas go.
+//! - `alter_partition.rs`: a leader's ISR changes (AlterPartition, KIP-497).
+//! - `reassignment.rs`: moving replicas (AlterPartitionReassignments, KIP-455);
+//!   `rebalance.rs`: moving leaderships back to preferred replicas (auto leader rebalance).
 //! - `producer_ids.rs`: blocks of producer ids for the brokers (AllocateProducerIds).
 //! - `session.rs`: the volatile broker sessions; `batch.rs`: building a batch against the
 //!   image it will produce.
 
+mod alter_partition;
 mod assignment;
 mod batch;
 mod create_partitions;
@@ -25,8 +30,11 @@ mod election;
 mod error;
 mod heartbeat;
 pub mod limits;
+mod partition_change;
 mod placement;
 mod producer_ids;
+mod reassignment;
+mod rebalance;
 mod register;
 mod rng;
 mod session;
@@ -38,8 +46,10 @@ mod topic_name;
 
 use std::collections::BTreeMap;
 
+pub use alter_partition::{AlterPartition, AlterPartitionReply};
 pub use error::{ControllerError, ErrorKind};
 pub use producer_ids::ProducerIdBlock;
+pub use reassignment::{PartitionReassignment, ReassignmentResult};
 pub use topic_name::INTERNAL_TOPIC_PREFIX;
 
 use crate::image::MetadataImage;
@@ -59,6 +69,14 @@ pub struct ControllerConfig {
     /// The most partitions one topic may have (at most
     /// [`limits::PARTITIONS_PER_TOPIC_CEILING`]).
     pub partitions_per_topic_max: i32,
+    /// `unclean.leader.election.enable`, the broker default: an offline partition whose ISR
+    /// has no active member may elect an out-of-sync replica (losing what only the ISR had).
+    /// A topic's override, then the cluster-wide dynamic default, win over it.
+    pub unclean_leader_election_enable: bool,
+    /// `auto.leader.rebalance.enable`: the tick moves leaderships back to preferred replicas.
+    pub auto_leader_rebalance_enable: bool,
+    /// `leader.imbalance.check.interval.seconds`, in ms: how often the tick rebalances.
+    pub leader_imbalance_check_interval_ms: u64,
 }
 
 impl Default for ControllerConfig {
@@ -68,6 +86,9 @@ impl Default for ControllerConfig {
             default_partitions: 1,
             default_replication_factor: 1,
             partitions_per_topic_max: 10_000,
+            unclean_leader_election_enable: false,
+            auto_leader_rebalance_enable: true,
+            leader_imbalance_check_interval_ms: 300_000,
         }
     }
 }
@@ -127,6 +148,9 @@ pub struct Controller {
     config: ControllerConfig,
     sessions: Sessions,
     rng: SeededRng,
+    /// When the tick next rebalances leaderships; set at activation (a new controller waits a
+    /// whole interval first, as Kafka's does).
+    next_rebalance_ms: Option<u64>,
 }
 
 impl Controller {
@@ -139,10 +163,12 @@ impl Controller {
         assert!(config.default_partitions >= 1);
         assert!(config.default_partitions <= config.partitions_per_topic_max);
         assert!(config.default_replication_factor >= 1);
+        assert!(config.leader_imbalance_check_interval_ms > 0);
         Controller {
             config,
             sessions: Sessions::default(),
             rng: SeededRng::new(seed),
+            next_rebalance_ms: None,
         }
     }
 
@@ -156,6 +182,7 @@ impl Controller {
     /// they heartbeat and catch up.
     pub fn activate(&mut self, image: &MetadataImage, now_ms: u64) {
         self.sessions.clear();
+        self.next_rebalance_ms = Some(now_ms + self.config.leader_imbalance_check_interval_ms);
         for broker in image.brokers.values() {
             self.sessions
                 .start(broker.broker_id, broker.broker_epoch, now_ms, false);

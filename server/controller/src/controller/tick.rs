@@ -1,10 +1,15 @@
-//! The periodic pass (every ~100 ms): fences brokers whose session expired, and elects leaders
-//! for offline partitions that have an active ISR member.
+//! The periodic pass (every ~100 ms): fences brokers whose session expired, elects leaders for
+//! offline partitions (uncleanly where a topic allows it, so switching the config on elects
+//! within a tick), finishes reassignments whose target replicas are all in sync, and, every
+//! `leader.imbalance.check.interval.seconds`, moves leaderships back to preferred replicas.
 
 use std::collections::BTreeSet;
 
 use super::batch::BatchBuilder;
 use super::election::{elect_offline_leaders, remove_broker_from_partitions};
+use super::limits::LEADER_ELECTIONS_PER_REBALANCE_MAX;
+use super::reassignment::complete_reassignments;
+use super::rebalance::rebalance_leaders;
 use super::Controller;
 use crate::image::MetadataImage;
 use crate::records::{MetadataRecord, RecordBatch};
@@ -42,10 +47,32 @@ impl Controller {
             }
             tracing::warn!(broker_id, timeout_ms, "broker session expired: fenced");
         }
-        elect_offline_leaders(&mut batch);
+        elect_offline_leaders(&mut batch, self.config.unclean_leader_election_enable);
+        complete_reassignments(&mut batch);
+        self.maybe_rebalance(&mut batch, now_ms);
         if !batch.is_empty() {
             tracing::debug!(fenced = expired.len(), "tick produced records");
         }
         batch.finish()
+    }
+
+    /// Rebalances when the interval is up. A pass that hit its election limit leaves more to
+    /// do: the next tick goes on at once rather than an interval later.
+    fn maybe_rebalance(&mut self, batch: &mut BatchBuilder, now_ms: u64) {
+        if !self.config.auto_leader_rebalance_enable {
+            return;
+        }
+        let interval_ms = self.config.leader_imbalance_check_interval_ms;
+        let due_ms = *self.next_rebalance_ms.get_or_insert(now_ms + interval_ms);
+        if now_ms < due_ms {
+            return;
+        }
+        let elections = rebalance_leaders(batch, LEADER_ELECTIONS_PER_REBALANCE_MAX);
+        assert!(elections <= LEADER_ELECTIONS_PER_REBALANCE_MAX);
+        let more = elections == LEADER_ELECTIONS_PER_REBALANCE_MAX;
+        self.next_rebalance_ms = Some(if more { now_ms } else { now_ms + interval_ms });
+        if elections > 0 {
+            tracing::info!(elections, "leaderships moved back to preferred replicas");
+        }
     }
 }

@@ -74,6 +74,7 @@ impl MetadataImage {
                 leader,
                 leader_epoch,
                 partition_epoch,
+                leader_recovery_state,
             } => self.apply_partition(
                 *topic_id,
                 *partition,
@@ -83,6 +84,9 @@ impl MetadataImage {
                     leader: *leader,
                     leader_epoch: *leader_epoch,
                     partition_epoch: *partition_epoch,
+                    leader_recovery_state: *leader_recovery_state,
+                    adding_replicas: Vec::new(),
+                    removing_replicas: Vec::new(),
                 },
             ),
             MetadataRecord::PartitionChange {
@@ -91,12 +95,22 @@ impl MetadataImage {
                 leader,
                 isr,
                 replicas,
+                leader_recovery_state,
+                adding_replicas,
+                removing_replicas,
+                bump_leader_epoch,
             } => self.apply_partition_change(
                 *topic_id,
                 *partition,
-                *leader,
-                isr.as_deref(),
-                replicas.as_deref(),
+                super::apply_topic::PartitionChange {
+                    leader: *leader,
+                    isr: isr.as_deref(),
+                    replicas: replicas.as_deref(),
+                    leader_recovery_state: *leader_recovery_state,
+                    adding_replicas: adding_replicas.as_deref(),
+                    removing_replicas: removing_replicas.as_deref(),
+                    bump_leader_epoch: *bump_leader_epoch,
+                },
             ),
             MetadataRecord::Config {
                 resource,

@@ -2,7 +2,19 @@
 
 use super::invariants::check_partition;
 use super::{ApplyError, MetadataImage, PartitionImage, TopicImage};
-use crate::records::TopicId;
+use crate::records::{LeaderRecoveryState, TopicId};
+
+/// The fields of a PartitionChange record; `None` keeps the current value.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PartitionChange<'a> {
+    pub(super) leader: Option<i32>,
+    pub(super) isr: Option<&'a [i32]>,
+    pub(super) replicas: Option<&'a [i32]>,
+    pub(super) leader_recovery_state: Option<LeaderRecoveryState>,
+    pub(super) adding_replicas: Option<&'a [i32]>,
+    pub(super) removing_replicas: Option<&'a [i32]>,
+    pub(super) bump_leader_epoch: bool,
+}
 
 impl MetadataImage {
     pub(super) fn apply_topic(&mut self, name: &str, topic_id: TopicId) -> Result<(), ApplyError> {
@@ -56,14 +68,13 @@ impl MetadataImage {
         Ok(())
     }
 
-    /// Every change bumps the partition epoch; a change of leader also bumps the leader epoch.
+    /// Every change bumps the partition epoch; a change of leader, or an explicit bump, also
+    /// bumps the leader epoch.
     pub(super) fn apply_partition_change(
         &mut self,
         topic_id: TopicId,
         partition: i32,
-        leader: Option<i32>,
-        isr: Option<&[i32]>,
-        replicas: Option<&[i32]>,
+        change: PartitionChange,
     ) -> Result<(), ApplyError> {
         let topic = self.topic_by_id_mut(topic_id)?;
         let name = &topic.name;
@@ -77,22 +88,33 @@ impl MetadataImage {
         let overflow = || ApplyError::Inconsistent(format!("{name}-{partition}: epoch overflow"));
         let mut next = current.clone();
         next.partition_epoch = next.partition_epoch.checked_add(1).ok_or_else(overflow)?;
-        if let Some(leader) = leader {
-            if leader != current.leader {
-                next.leader = leader;
-                next.leader_epoch = next.leader_epoch.checked_add(1).ok_or_else(overflow)?;
-            }
+        let new_leader = change.leader.filter(|leader| *leader != current.leader);
+        if let Some(leader) = new_leader {
+            next.leader = leader;
         }
-        if let Some(isr) = isr {
+        if new_leader.is_some() || change.bump_leader_epoch {
+            next.leader_epoch = next.leader_epoch.checked_add(1).ok_or_else(overflow)?;
+        }
+        if let Some(isr) = change.isr {
             next.isr = isr.to_vec();
         }
-        if let Some(replicas) = replicas {
+        if let Some(replicas) = change.replicas {
             next.replicas = replicas.to_vec();
+        }
+        if let Some(state) = change.leader_recovery_state {
+            next.leader_recovery_state = state;
+        }
+        if let Some(adding) = change.adding_replicas {
+            next.adding_replicas = adding.to_vec();
+        }
+        if let Some(removing) = change.removing_replicas {
+            next.removing_replicas = removing.to_vec();
         }
         check_partition(&next)
             .map_err(|e| ApplyError::Inconsistent(format!("{name}-{partition}: {e}")))?;
         assert!(next.partition_epoch > current.partition_epoch);
         assert!(next.leader_epoch >= current.leader_epoch);
+        assert!(next.leader == current.leader || next.leader_epoch > current.leader_epoch);
         topic.partitions[index] = next;
         Ok(())
     }

@@ -59,7 +59,9 @@ impl MetadataImage {
 
 /// What one partition satisfies on its own: replicas non-empty and distinct; the ISR
 /// non-empty (KRaft keeps the last member of an ISR), distinct and a subset of the replicas;
-/// the leader [`NO_LEADER`] or an ISR member; epochs not negative.
+/// the leader [`NO_LEADER`] or an ISR member; epochs not negative; a leader still recovering
+/// from an unclean election alone in the ISR; a reassignment's adding and removing replicas
+/// distinct, disjoint, among the replicas, and leaving a target replica.
 pub(super) fn check_partition(partition: &PartitionImage) -> Result<(), String> {
     let PartitionImage {
         replicas,
@@ -67,6 +69,9 @@ pub(super) fn check_partition(partition: &PartitionImage) -> Result<(), String> 
         leader,
         leader_epoch,
         partition_epoch,
+        leader_recovery_state,
+        adding_replicas,
+        removing_replicas,
     } = partition;
     if replicas.is_empty() {
         return Err("no replicas".into());
@@ -96,6 +101,37 @@ pub(super) fn check_partition(partition: &PartitionImage) -> Result<(), String> 
     }
     if *partition_epoch < 0 {
         return Err(format!("negative partition epoch {partition_epoch}"));
+    }
+    if !leader_recovery_state.is_recovered() && isr.len() != 1 {
+        return Err(format!(
+            "ISR {isr:?} of a leader still recovering is not one replica"
+        ));
+    }
+    check_reassignment(replicas, adding_replicas, removing_replicas)
+}
+
+fn check_reassignment(replicas: &[i32], adding: &[i32], removing: &[i32]) -> Result<(), String> {
+    if !all_distinct(adding) || !all_distinct(removing) {
+        return Err(format!(
+            "adding {adding:?} or removing {removing:?} repeats a broker"
+        ));
+    }
+    if let Some(both) = adding.iter().find(|r| removing.contains(r)) {
+        return Err(format!("replica {both} is both added and removed"));
+    }
+    if let Some(outsider) = adding
+        .iter()
+        .chain(removing)
+        .find(|r| !replicas.contains(r))
+    {
+        return Err(format!(
+            "reassigned replica {outsider} is not among replicas {replicas:?}"
+        ));
+    }
+    if removing.len() >= replicas.len() {
+        return Err(format!(
+            "a reassignment removes every replica of {replicas:?}"
+        ));
     }
     Ok(())
 }

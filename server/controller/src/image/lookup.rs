@@ -85,6 +85,11 @@ impl MetadataImage {
         self.partitions().filter(|p| p.image.leader == NO_LEADER)
     }
 
+    /// Partitions with a reassignment in progress (KIP-455).
+    pub fn reassigning_partitions(&self) -> impl Iterator<Item = PartitionView<'_>> {
+        self.partitions().filter(|p| p.image.is_reassigning())
+    }
+
     /// The endpoint of the partition's leader on listener `listener_name`; `None` when the
     /// partition or its leader is unknown, offline, or does not advertise that listener.
     pub fn leader_endpoint(

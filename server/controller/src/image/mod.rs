@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::records::{Endpoint, TopicId};
+use crate::records::{Endpoint, LeaderRecoveryState, TopicId};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BrokerImage {
@@ -45,6 +45,32 @@ pub struct PartitionImage {
     pub leader: i32,
     pub leader_epoch: i32,
     pub partition_epoch: i32,
+    /// `Recovering` after an unclean election, until the leader's AlterPartition says it
+    /// recovered. Absent from images written before unclean elections existed.
+    #[serde(default, skip_serializing_if = "LeaderRecoveryState::is_recovered")]
+    pub leader_recovery_state: LeaderRecoveryState,
+    /// A reassignment in progress (KIP-455): the replicas it adds. While one runs, `replicas`
+    /// is the target followed by `removing_replicas`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adding_replicas: Vec<i32>,
+    /// The replicas the reassignment in progress removes once every target replica is in
+    /// the ISR.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removing_replicas: Vec<i32>,
+}
+
+impl PartitionImage {
+    pub fn is_reassigning(&self) -> bool {
+        !self.adding_replicas.is_empty() || !self.removing_replicas.is_empty()
+    }
+
+    /// The replicas the partition is to have: all of them unless a reassignment is removing
+    /// some (Kafka's target replicas).
+    pub fn target_replicas(&self) -> Vec<i32> {
+        let kept = self.replicas.iter().copied();
+        kept.filter(|r| !self.removing_replicas.contains(r))
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -43,6 +43,7 @@ fn partition(index: i32, replicas: &[i32], leader: i32) -> MetadataRecord {
         leader,
         leader_epoch: 0,
         partition_epoch: 0,
+        leader_recovery_state: Default::default(),
     }
 }
 
@@ -53,6 +54,10 @@ fn change(index: i32, leader: Option<i32>, isr: Option<&[i32]>) -> MetadataRecor
         leader,
         isr: isr.map(<[i32]>::to_vec),
         replicas: None,
+        leader_recovery_state: None,
+        adding_replicas: None,
+        removing_replicas: None,
+        bump_leader_epoch: false,
     }
 }
 
@@ -176,6 +181,7 @@ fn partitions_are_created_in_order() {
         leader: 1,
         leader_epoch: 0,
         partition_epoch: 0,
+        leader_recovery_state: Default::default(),
     };
     let error = image.apply(4, &batch(vec![unknown])).unwrap_err();
     assert_eq!(error, ApplyError::UnknownTopicId(0x99));
@@ -227,6 +233,10 @@ fn partition_changes_that_break_a_partition_are_refused() {
             leader: None,
             isr: None,
             replicas: Some(vec![]),
+            leader_recovery_state: None,
+            adding_replicas: None,
+            removing_replicas: None,
+            bump_leader_epoch: false,
         },
     ];
     for record in cases {

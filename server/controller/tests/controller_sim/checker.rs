@@ -5,7 +5,9 @@
 //! - a topic name never maps to two live topic ids, a topic id is created at one offset;
 //! - broker epochs are unique (one registration each) and increase in log order;
 //! - a partition's leader epoch and partition epoch never go back on a node, across its
-//!   restarts too, and its image offset never goes back;
+//!   restarts too, and its image offset never goes back; a partition that changed has a
+//!   larger partition epoch, and one whose leader changed a larger leader epoch (the leader
+//!   ∈ ISR ⊆ replicas rule is one of the image's invariants);
 //! - an acknowledged decision is in the image at its offset ([`Expectation`]).
 //!
 //! That every committed entry applies cleanly is checked where it is applied (`mod.rs`).
@@ -14,8 +16,8 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 
-use sluice_controller::image::MetadataImage;
-use sluice_controller::records::{MetadataRecord, RecordBatch, TopicId};
+use sluice_controller::image::{MetadataImage, PartitionImage};
+use sluice_controller::records::{LeaderRecoveryState, MetadataRecord, RecordBatch, TopicId};
 
 use super::clients::Command;
 use super::voter::Reply;
@@ -49,6 +51,23 @@ pub enum Expectation {
     Configs {
         topic_id: TopicId,
         configs: BTreeMap<String, String>,
+    },
+    /// An AlterPartition's answer: the partition at these epochs with this ISR, one change
+    /// after the state its leader saw (`seen_partition_epoch`): an ISR change is a
+    /// compare-and-set, never applied over a change the leader did not know of.
+    Isr {
+        topic_id: TopicId,
+        partition: usize,
+        seen_partition_epoch: i32,
+        leader_epoch: i32,
+        partition_epoch: i32,
+        isr: Vec<i32>,
+    },
+    /// A reassignment runs towards, or reached, `target`; `None`: none runs (cancelled).
+    Reassigned {
+        topic_id: TopicId,
+        partition: usize,
+        target: Option<Vec<i32>>,
     },
 }
 
@@ -104,6 +123,44 @@ impl Expectation {
                 topic_id: topic_id(name)?,
                 configs: configs.clone(),
             }),
+            (
+                Command::AlterPartition(alter),
+                Reply::Isr {
+                    leader_epoch,
+                    partition_epoch,
+                },
+            ) => {
+                // The ISR asked for, less the replicas a reassignment it completes removes.
+                let current = image
+                    .topic_by_id(alter.topic_id)?
+                    .partitions
+                    .get(usize::try_from(alter.partition).ok()?)?;
+                let removed = |r: &i32| current.removing_replicas.contains(r);
+                let completes = current.is_reassigning()
+                    && current
+                        .target_replicas()
+                        .iter()
+                        .all(|r| alter.new_isr.contains(r));
+                let isr = alter
+                    .new_isr
+                    .iter()
+                    .copied()
+                    .filter(|r| !(completes && removed(r)))
+                    .collect();
+                Some(Expectation::Isr {
+                    topic_id: alter.topic_id,
+                    partition: usize::try_from(alter.partition).ok()?,
+                    seen_partition_epoch: alter.partition_epoch,
+                    leader_epoch,
+                    partition_epoch,
+                    isr,
+                })
+            }
+            (Command::Reassign(entry), _) => Some(Expectation::Reassigned {
+                topic_id: topic_id(&entry.topic)?,
+                partition: usize::try_from(entry.partition).ok()?,
+                target: entry.replicas.clone(),
+            }),
             _ => None,
         }
     }
@@ -139,6 +196,27 @@ impl Expectation {
             Expectation::Configs { topic_id, configs } => image
                 .topic_by_id(*topic_id)
                 .is_some_and(|topic| topic.configs == *configs),
+            Expectation::Isr {
+                topic_id,
+                partition,
+                seen_partition_epoch,
+                leader_epoch,
+                partition_epoch,
+                isr,
+            } => partition_of(image, *topic_id, *partition).is_some_and(|p| {
+                p.partition_epoch == seen_partition_epoch + 1
+                    && p.leader_epoch == *leader_epoch
+                    && p.partition_epoch == *partition_epoch
+                    && p.isr == *isr
+            }),
+            Expectation::Reassigned {
+                topic_id,
+                partition,
+                target,
+            } => partition_of(image, *topic_id, *partition).is_some_and(|p| match target {
+                Some(target) => p.target_replicas() == *target,
+                None => !p.is_reassigning(),
+            }),
         };
         if holds {
             Ok(())
@@ -149,6 +227,14 @@ impl Expectation {
             ))
         }
     }
+}
+
+fn partition_of(
+    image: &MetadataImage,
+    topic_id: TopicId,
+    partition: usize,
+) -> Option<&PartitionImage> {
+    image.topic_by_id(topic_id)?.partitions.get(partition)
 }
 
 /// A topic id's life in the log.
@@ -162,8 +248,8 @@ struct TopicLife {
 #[derive(Default)]
 pub struct NodeHistory {
     offset: u64,
-    /// (topic id, partition) -> (leader epoch, partition epoch), the largest seen.
-    epochs: BTreeMap<(TopicId, usize), (i32, i32)>,
+    /// (topic id, partition) -> the partition as last seen.
+    partitions: BTreeMap<(TopicId, usize), PartitionImage>,
 }
 
 #[derive(Default)]
@@ -178,6 +264,10 @@ pub struct Checker {
     histories: BTreeMap<i32, NodeHistory>,
     /// Offsets whose entry fences a broker (for the totals).
     fencings: std::collections::BTreeSet<u64>,
+    /// Offsets whose entry changes an ISR, completes a reassignment, or elects uncleanly.
+    isr_changes: std::collections::BTreeSet<u64>,
+    reassignments_completed: std::collections::BTreeSet<u64>,
+    unclean_elections: std::collections::BTreeSet<u64>,
 }
 
 impl Checker {
@@ -233,6 +323,25 @@ impl Checker {
                 }
                 MetadataRecord::FenceBroker { .. } => {
                     self.fencings.insert(offset);
+                }
+                MetadataRecord::PartitionChange {
+                    isr,
+                    removing_replicas,
+                    adding_replicas,
+                    replicas,
+                    leader_recovery_state,
+                    ..
+                } => {
+                    if isr.is_some() {
+                        self.isr_changes.insert(offset);
+                    }
+                    let ends = |list: &Option<Vec<i32>>| list.as_ref().is_some_and(Vec::is_empty);
+                    if replicas.is_some() && (ends(adding_replicas) || ends(removing_replicas)) {
+                        self.reassignments_completed.insert(offset);
+                    }
+                    if *leader_recovery_state == Some(LeaderRecoveryState::Recovering) {
+                        self.unclean_elections.insert(offset);
+                    }
                 }
                 _ => {}
             }
@@ -326,19 +435,16 @@ impl Checker {
         history.offset = image.offset;
         for topic in image.topics.values() {
             for (partition, state) in topic.partitions.iter().enumerate() {
-                let now = (state.leader_epoch, state.partition_epoch);
-                let seen = history
-                    .epochs
-                    .entry((topic.topic_id, partition))
-                    .or_insert(now);
-                if now.0 < seen.0 || now.1 < seen.1 {
-                    return Err(format!(
-                        "node {node}: {}-{partition} epochs (leader, partition) went back from \
-                         {seen:?} to {now:?} at offset {}",
-                        topic.name, image.offset
-                    ));
+                let key = (topic.topic_id, partition);
+                if let Some(seen) = history.partitions.get(&key) {
+                    check_partition_change(seen, state).map_err(|error| {
+                        format!(
+                            "node {node}: {}-{partition} at offset {}: {error}",
+                            topic.name, image.offset
+                        )
+                    })?;
                 }
-                *seen = now;
+                history.partitions.insert(key, state.clone());
             }
         }
         Ok(())
@@ -375,4 +481,38 @@ impl Checker {
     pub fn registrations(&self) -> usize {
         self.epochs.len()
     }
+
+    /// Entries that changed an ISR, completed a reassignment, elected a leader uncleanly.
+    pub fn partition_changes(&self) -> (u64, u64, u64) {
+        (
+            self.isr_changes.len() as u64,
+            self.reassignments_completed.len() as u64,
+            self.unclean_elections.len() as u64,
+        )
+    }
+}
+
+/// From `seen` to `now` (one partition, earlier and later on one node): epochs never go back,
+/// any change bumps the partition epoch, and a new leader comes with a new leader epoch.
+fn check_partition_change(seen: &PartitionImage, now: &PartitionImage) -> Result<(), String> {
+    let epochs = |p: &PartitionImage| (p.leader_epoch, p.partition_epoch);
+    if now.leader_epoch < seen.leader_epoch || now.partition_epoch < seen.partition_epoch {
+        return Err(format!(
+            "epochs (leader, partition) went back from {:?} to {:?}",
+            epochs(seen),
+            epochs(now)
+        ));
+    }
+    if now != seen && now.partition_epoch == seen.partition_epoch {
+        return Err(format!(
+            "changed from {seen:?} to {now:?} at the same partition epoch"
+        ));
+    }
+    if now.leader != seen.leader && now.leader_epoch == seen.leader_epoch {
+        return Err(format!(
+            "leader moved from {} to {} at the same leader epoch {}",
+            seen.leader, now.leader, now.leader_epoch
+        ));
+    }
+    Ok(())
 }

@@ -61,6 +61,7 @@ const TRACE_LINES_MAX: usize = 100;
 /// Brokers and admins.
 const BROKERS: usize = 4;
 const ADMINS: usize = 2;
+const _: () = assert!(BROKERS == clients::BROKERS_MAX);
 /// A client gives up on a request after this long (the server's request deadline) and sends
 /// it again elsewhere.
 const REQUEST_UNITS_MAX: u64 = 300;
@@ -118,6 +119,11 @@ pub struct RunSummary {
     pub registrations: u64,
     pub fencings: u64,
     pub broker_faults: u64,
+    /// Entries that changed an ISR by AlterPartition, completed a reassignment, or elected a
+    /// leader uncleanly.
+    pub isr_changes: u64,
+    pub reassignments_completed: u64,
+    pub unclean_elections: u64,
 }
 
 struct Simulation {
@@ -259,6 +265,10 @@ impl Simulation {
                     self.summary.topics_created = self.checker.topics_created() as u64;
                     self.summary.registrations = self.checker.registrations() as u64;
                     self.summary.fencings = self.checker.fencings() as u64;
+                    let (isr, completed, unclean) = self.checker.partition_changes();
+                    self.summary.isr_changes = isr;
+                    self.summary.reassignments_completed = completed;
+                    self.summary.unclean_elections = unclean;
                     return Ok(());
                 }
                 if self.now > healed_time + LIVENESS_UNITS_MAX {
@@ -601,7 +611,13 @@ impl Simulation {
             }
         }
         if self.clients[client].outstanding.is_none() {
-            let command = self.clients[client].next_command(now, &mut self.random);
+            let home_image = match &self.clients[client].role {
+                clients::Role::Broker(broker) if self.nodes[broker.home].is_up() => {
+                    Some(&self.nodes[broker.home].image)
+                }
+                _ => None,
+            };
+            let command = self.clients[client].next_command(now, &mut self.random, home_image);
             let Some(command) = command else {
                 self.wake_client(client, BROKER_HEARTBEAT_UNITS);
                 return Ok(());
@@ -701,6 +717,13 @@ impl Simulation {
                         heartbeat.broker_id, heartbeat.broker_epoch
                     ));
                 }
+                (Command::AlterPartition(alter), Err(ErrorKind::StaleBrokerEpoch)) => {
+                    return Err(format!(
+                        "broker {}'s acknowledged epoch {} refused as stale in AlterPartition",
+                        alter.broker_id, alter.broker_epoch
+                    ));
+                }
+                (Command::AlterPartition(_), Ok(Reply::Isr { .. })) => next = 1,
                 (_, Err(_)) => next = self.random.range(10, 100),
                 (command, Ok(reply)) => {
                     return Err(format!("{command:?} answered with {reply:?}"));
@@ -876,7 +899,10 @@ impl Simulation {
 fn is_admin(command: &Command) -> bool {
     !matches!(
         command,
-        Command::Tick | Command::Register { .. } | Command::Heartbeat(_)
+        Command::Tick
+            | Command::Register { .. }
+            | Command::Heartbeat(_)
+            | Command::AlterPartition(_)
     )
 }
 

@@ -36,9 +36,16 @@ impl DiskJob {
 /// The answer a decision gives its client, as the image will be once its records apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reply {
-    Registered { broker_epoch: i64 },
+    Registered {
+        broker_epoch: i64,
+    },
     Heartbeat(HeartbeatReply),
     Done,
+    /// An AlterPartition's answer (its ISR is in the expectation).
+    Isr {
+        leader_epoch: i32,
+        partition_epoch: i32,
+    },
 }
 
 /// What the node did with a command.
@@ -75,6 +82,9 @@ pub fn controller_config() -> ControllerConfig {
         default_partitions: 1,
         default_replication_factor: 1,
         partitions_per_topic_max: 8,
+        unclean_leader_election_enable: false,
+        auto_leader_rebalance_enable: true,
+        leader_imbalance_check_interval_ms: 2_000,
     }
 }
 
@@ -273,6 +283,24 @@ fn run(
             let batch = controller
                 .set_topic_configs(image, name, configs.clone(), false)
                 .map_err(refused)?;
+            Ok((Reply::Done, batch))
+        }
+        Command::AlterPartition(alter) => {
+            let (batch, reply) = controller
+                .alter_partition(image, now_ms, alter.clone())
+                .map_err(refused)?;
+            let reply = Reply::Isr {
+                leader_epoch: reply.leader_epoch,
+                partition_epoch: reply.partition_epoch,
+            };
+            Ok((reply, batch))
+        }
+        Command::Reassign(entry) => {
+            let (batch, mut results) = controller
+                .alter_partition_reassignments(image, std::slice::from_ref(entry))
+                .map_err(refused)?;
+            assert_eq!(results.len(), 1);
+            results.remove(0).map_err(refused)?;
             Ok((Reply::Done, batch))
         }
     }

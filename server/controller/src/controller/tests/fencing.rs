@@ -140,6 +140,10 @@ fn tick_elects_leaders_for_offline_partitions_with_an_active_isr_member() {
         leader: Some(NO_LEADER),
         isr: None,
         replicas: None,
+        leader_recovery_state: None,
+        adding_replicas: None,
+        removing_replicas: None,
+        bump_leader_epoch: false,
     };
     cluster.commit(RecordBatch {
         records: vec![offline],

@@ -112,6 +112,10 @@ fn unfencing_moves_leadership_back_to_the_preferred_replica() {
         leader: None,
         isr: Some(vec![2, 1]),
         replicas: None,
+        leader_recovery_state: None,
+        adding_replicas: None,
+        removing_replicas: None,
+        bump_leader_epoch: false,
     };
     cluster.commit(RecordBatch {
         records: vec![expand],

@@ -4,14 +4,18 @@
 // A test's unwrap is its assertion: the panic names the failing step.
 #![allow(clippy::unwrap_used)]
 
+mod alter_partition;
 mod errors;
 mod fencing;
 mod heartbeat;
 mod producer_ids;
 mod random_walk;
+mod reassignment;
+mod rebalance;
 mod registration;
 mod shutdown;
 mod topics;
+mod unclean_election;
 
 use std::collections::BTreeMap;
 
@@ -19,6 +23,19 @@ use super::*;
 use crate::records::{Endpoint, RecordBatch};
 
 pub(super) const SESSION_TIMEOUT_MS: u64 = 9_000;
+
+/// The tests' settings: Kafka's defaults but for short sessions and small topics.
+pub(super) fn config() -> ControllerConfig {
+    ControllerConfig {
+        session_timeout_ms: SESSION_TIMEOUT_MS,
+        default_partitions: 3,
+        default_replication_factor: 1,
+        partitions_per_topic_max: 100,
+        unclean_leader_election_enable: false,
+        auto_leader_rebalance_enable: true,
+        leader_imbalance_check_interval_ms: 300_000,
+    }
+}
 
 pub(super) struct Cluster {
     pub(super) image: MetadataImage,
@@ -54,12 +71,10 @@ impl Cluster {
     }
 
     pub(super) fn with_seed(seed: u64) -> Cluster {
-        let config = ControllerConfig {
-            session_timeout_ms: SESSION_TIMEOUT_MS,
-            default_partitions: 3,
-            default_replication_factor: 1,
-            partitions_per_topic_max: 100,
-        };
+        Cluster::with_config(config(), seed)
+    }
+
+    pub(super) fn with_config(config: ControllerConfig, seed: u64) -> Cluster {
         let image = MetadataImage::default();
         let mut controller = Controller::new(config, seed);
         controller.activate(&image, 0);
@@ -191,5 +206,101 @@ impl Cluster {
         let mut command = create(name, -1, -1);
         command.assignments = Some(assignments.iter().map(|r| r.to_vec()).collect());
         self.create_topic(command).unwrap();
+    }
+
+    /// An AlterPartition from the partition's current leader, made from the current state.
+    pub(super) fn alter_request(
+        &self,
+        topic: &str,
+        partition: i32,
+        new_isr: &[i32],
+    ) -> AlterPartition {
+        let current = self.image.partition(topic, partition).unwrap();
+        let broker_id = current.leader;
+        AlterPartition {
+            broker_id,
+            broker_epoch: self.epoch(broker_id),
+            topic_id: self.image.topic(topic).unwrap().topic_id,
+            partition,
+            leader_epoch: current.leader_epoch,
+            partition_epoch: current.partition_epoch,
+            new_isr: new_isr.to_vec(),
+            leader_recovered: true,
+        }
+    }
+
+    /// Sends `request`; on success commits its batch. On refusal checks that nothing changed.
+    pub(super) fn try_alter(
+        &mut self,
+        request: AlterPartition,
+    ) -> Result<(RecordBatch, AlterPartitionReply), ControllerError> {
+        let before = self.image.clone();
+        match self
+            .controller
+            .alter_partition(&self.image, self.now_ms, request)
+        {
+            Ok((batch, reply)) => {
+                self.commit(batch.clone());
+                Ok((batch, reply))
+            }
+            Err(error) => {
+                assert_eq!(self.image, before, "a refusal changes nothing");
+                Err(error)
+            }
+        }
+    }
+
+    /// The leader of `topic`-`partition` sets its ISR to `new_isr`.
+    pub(super) fn alter_isr(
+        &mut self,
+        topic: &str,
+        partition: i32,
+        new_isr: &[i32],
+    ) -> AlterPartitionReply {
+        let request = self.alter_request(topic, partition, new_isr);
+        self.try_alter(request).unwrap().1
+    }
+
+    pub(super) fn partition(&self, topic: &str, partition: i32) -> crate::image::PartitionImage {
+        self.image.partition(topic, partition).unwrap().clone()
+    }
+
+    /// Stops `broker_id`'s heartbeats until it is fenced, keeping every other registered
+    /// broker alive.
+    pub(super) fn fence_by_silence(&mut self, broker_id: i32) {
+        self.advance(SESSION_TIMEOUT_MS + 1);
+        let others: Vec<i32> = self
+            .image
+            .brokers
+            .values()
+            .filter(|b| b.broker_id != broker_id && !b.fenced)
+            .map(|b| b.broker_id)
+            .collect();
+        for other in others {
+            self.heartbeat(other);
+        }
+        self.tick();
+        assert!(self.is_fenced(broker_id));
+    }
+
+    pub(super) fn reassign(
+        &mut self,
+        topic: &str,
+        partition: i32,
+        replicas: Option<&[i32]>,
+    ) -> ReassignmentResult {
+        let entry = PartitionReassignment {
+            topic: topic.into(),
+            partition,
+            replicas: replicas.map(<[i32]>::to_vec),
+            allow_replication_factor_change: true,
+        };
+        let (batch, mut results) = self
+            .controller
+            .alter_partition_reassignments(&self.image, &[entry])
+            .unwrap();
+        self.commit(batch);
+        assert_eq!(results.len(), 1);
+        results.remove(0)
     }
 }
