@@ -26,7 +26,9 @@ use std::time::{Duration, Instant};
 use common::broker::BrokerOptions;
 use common::cluster::{Cluster, Place};
 use common::kafka::create_replicated_topic;
-use common::loadgen::{acks_all_produce_args, loadgen_or_skip, spawn_loadgen, verify};
+use common::loadgen::{
+    acks_all_produce_args, loadgen_or_skip, produce_counts, spawn_loadgen, verify,
+};
 use common::netns::NetLab;
 use common::records::TestRng;
 use common::replicas::{
@@ -181,6 +183,7 @@ fn acknowledged_writes_survive_kills_pauses_and_partitions_of_leaders() {
             history.exists(),
             "round {round}: loadgen ({status}) wrote no history\n{text}"
         );
+        eprintln!("round {round}: loadgen: {}", produce_counts(&history));
         histories.push(history);
         cluster.wait_for_full_isr(survivor, TOPIC, PARTITIONS as usize, REJOIN_TIMEOUT);
         // The rest of the window, so faults come every 15 s, not as fast as the cluster heals.

@@ -19,7 +19,9 @@ use common::clients;
 use common::cluster::{Cluster, Place};
 use common::confluent::{self, ConfluentStream, Idempotence};
 use common::kafka::create_replicated_topic;
-use common::loadgen::{acks_all_produce_args, loadgen_or_skip, spawn_loadgen, verify};
+use common::loadgen::{
+    acks_all_produce_args, loadgen_or_skip, produce_counts, spawn_loadgen, verify,
+};
 use common::netns::NetLab;
 use common::probe::{self, Probe};
 use common::replicas::{
@@ -142,6 +144,7 @@ fn a_cut_off_leader_acknowledges_no_acks_all_write_that_is_lost() {
         history.exists(),
         "loadgen ({status}) wrote no history\n{text}"
     );
+    eprintln!("loadgen: {}", produce_counts(&history));
     let report = stream.finish();
     eprintln!("confluent-kafka: {}", report.summary);
     for topic in [LOADGEN_TOPIC, CONFLUENT_TOPIC] {

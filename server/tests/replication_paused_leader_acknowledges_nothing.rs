@@ -21,7 +21,9 @@ use common::clients;
 use common::cluster::Cluster;
 use common::confluent::{self, ConfluentStream, Idempotence};
 use common::kafka::create_replicated_topic;
-use common::loadgen::{acks_all_produce_args, loadgen_or_skip, spawn_loadgen, verify};
+use common::loadgen::{
+    acks_all_produce_args, loadgen_or_skip, produce_counts, spawn_loadgen, verify,
+};
 use common::probe::{self, Probe};
 use common::replicas::{
     assert_replicas_identical, replication_toml, ELECTION_TIMEOUT, MIN_INSYNC_CONFIG,
@@ -130,6 +132,7 @@ fn a_paused_and_deposed_leader_acknowledges_no_write_that_later_vanishes() {
         history.exists(),
         "loadgen ({status}) wrote no history\n{text}"
     );
+    eprintln!("loadgen: {}", produce_counts(&history));
     let report = stream.finish();
     eprintln!("confluent-kafka: {}", report.summary);
     for topic in [LOADGEN_TOPIC, CONFLUENT_TOPIC] {

@@ -20,7 +20,9 @@ use common::clients;
 use common::cluster::Cluster;
 use common::confluent::{self, ConfluentStream, Idempotence, StreamReport};
 use common::kafka::create_replicated_topic;
-use common::loadgen::{acks_all_produce_args, loadgen_or_skip, spawn_loadgen, verify};
+use common::loadgen::{
+    acks_all_produce_args, loadgen_or_skip, produce_counts, spawn_loadgen, verify,
+};
 use common::replicas::{
     assert_replicas_identical, replication_toml, ELECTION_TIMEOUT, MIN_INSYNC_CONFIG,
     REJOIN_TIMEOUT, REPLICATION_FACTOR,
@@ -118,6 +120,7 @@ fn acknowledged_writes_survive_five_leader_kills_and_replicas_agree() {
             history.exists(),
             "kill {kill}: loadgen ({status}) wrote no history\n{text}"
         );
+        eprintln!("kill {kill}: loadgen: {}", produce_counts(&history));
         histories.push(history);
         let report = stream.finish();
         eprintln!("kill {kill}: confluent-kafka {}", report.summary);

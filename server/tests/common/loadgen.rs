@@ -42,7 +42,8 @@ pub fn spawn_loadgen(loadgen: &Path, args: &[String], log: &Path) -> ChildGuard 
 }
 
 /// `produce` arguments for an acks=all run at a fixed rate into an existing topic, writing its
-/// acknowledged history to `history` (for [`verify`] later). Retries are generous: a batch
+/// acknowledged history to `history` (for [`verify`] later) and its figures next to it
+/// (`<history>.json`, see [`produce_counts`]). Retries are generous: a batch
 /// refused while leadership moves is sent again. Records are keyed (murmur2 over the key
 /// space), so every partition gets writes: unkeyed, loadgen's sticky partitioner moves on
 /// only when a batch fills, which at a modest fixed rate never happens, and every record
@@ -79,10 +80,46 @@ pub fn acks_all_produce_args(
         "--keyed",
         "--history-out",
         history.to_str().expect("utf-8 path"),
+        "--json",
+        history.with_extension("json").to_str().expect("utf-8 path"),
     ]
     .iter()
     .map(|s| s.to_string())
     .collect()
+}
+
+/// What a produce run of [`acks_all_produce_args`] counted: messages sent, acknowledged,
+/// failed and indeterminate, batches retried, and the error codes the broker answered (by
+/// name). For the test's output: a duplicate or a failure is read against these.
+pub fn produce_counts(history: &Path) -> String {
+    let path = history.with_extension("json");
+    let Some(json) = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+    else {
+        return format!("no figures in {}", path.display());
+    };
+    let counts = &json["cells"][0]["produce_counts"];
+    let errors: Vec<String> = counts["error_codes"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(code, n)| {
+            let name = code
+                .parse()
+                .map_or_else(|_| code.clone(), super::kafka::error_code::name);
+            format!("{name} x{n}")
+        })
+        .collect();
+    format!(
+        "sent {} acked {} failed {} indeterminate {} retried batches {} errors [{}]",
+        counts["sent_msgs"],
+        counts["acked_msgs"],
+        counts["failed_msgs"],
+        counts["indeterminate_msgs"],
+        counts["retried_batches"],
+        errors.join(", ")
+    )
 }
 
 /// How long `sluice-loadgen verify` may take.
