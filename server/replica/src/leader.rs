@@ -10,7 +10,9 @@
 //!   high watermark never depends on a change that may not commit). It never goes back, and it
 //!   does not advance while the committed ISR is smaller than `min.insync.replicas`.
 //! - The leader never changes the ISR itself: it proposes, the controller commits, and the new
-//!   ISR arrives in the metadata ([`LeaderState::update_assignment`]). One proposal at a time.
+//!   ISR arrives in the metadata ([`LeaderState::update_assignment`]). One proposal at a time,
+//!   pending until the metadata answers it or the controller refuses it without change (see
+//!   [`LeaderState::clear_pending_isr`]): a lost or late answer never clears it.
 //! - A follower leaves after `replica.lag.time.max.ms` without catching up with the leader's
 //!   log end; it joins once its durable end has reached the high watermark and the start of
 //!   the current leader epoch.
@@ -44,6 +46,23 @@ pub enum AcksAllState {
     /// The ISR shrank below `min.insync.replicas` before the high watermark passed it.
     NotEnoughReplicasAfterAppend,
     Waiting,
+}
+
+/// How the controller answered an ISR proposal (AlterPartition), or did not, as far as the
+/// pending proposal goes: Kafka's `Partition.handleAlterPartitionError` table, see
+/// [`LeaderState::on_isr_answer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IsrAnswer {
+    /// Committed: the new ISR and partition epoch come with the metadata.
+    Committed,
+    /// Refused at the partition epoch this leader holds, nothing applied: INELIGIBLE_REPLICA,
+    /// OPERATION_NOT_ATTEMPTED.
+    RefusedUnchanged,
+    /// Refused because the partition moved on (its metadata is on the way):
+    /// INVALID_UPDATE_VERSION, FENCED_LEADER_EPOCH, NOT_LEADER_OR_FOLLOWER.
+    RefusedStale,
+    /// No answer in time, or the connection broke: it may have been committed.
+    Lost,
 }
 
 /// What the leader knows of one follower.
@@ -291,7 +310,40 @@ impl LeaderState {
         self.pending_isr = Some(isr);
     }
 
-    /// The controller refused or did not answer: the next `isr_change` proposes afresh.
+    /// The ISR change waiting for the controller, if any: after a timeout or a lost answer the
+    /// broker sends this same proposal again (Kafka retries it), it does not clear it.
+    pub fn pending_isr(&self) -> Option<&[i32]> {
+        self.pending_isr.as_deref()
+    }
+
+    /// The controller's answer to the pending proposal; returns the proposal to send again,
+    /// if any. Only a refusal that leaves the ISR as this leader holds it clears the proposal
+    /// here; a commit or a stale refusal keeps it pending until the metadata's new partition
+    /// epoch reaches `update_assignment`; a lost answer sends it again.
+    pub fn on_isr_answer(&mut self, answer: IsrAnswer) -> Option<Vec<i32>> {
+        match answer {
+            IsrAnswer::RefusedUnchanged => {
+                self.clear_pending_isr();
+                None
+            }
+            IsrAnswer::Committed | IsrAnswer::RefusedStale => None,
+            IsrAnswer::Lost => self.pending_isr.clone(),
+        }
+    }
+
+    /// The controller refused the proposal *and* said the ISR is still the one this leader
+    /// holds: INELIGIBLE_REPLICA or OPERATION_NOT_ATTEMPTED (it checked the partition epoch
+    /// first, so nothing was applied, by this or any other controller). The next `isr_change`
+    /// proposes afresh.
+    ///
+    /// Not for any other outcome: the proposal may have been committed, and until the metadata
+    /// says so its added members must keep holding the high watermark back (else it passes what
+    /// a member of the controller's ISR has, and that member may be elected). A success, an
+    /// INVALID_UPDATE_VERSION (the partition epoch moved) or a FENCED_LEADER_EPOCH: wait for
+    /// the metadata, whose new partition epoch clears the proposal in `update_assignment`. A
+    /// timeout or a lost answer: send [`LeaderState::pending_isr`] again. (Kafka's
+    /// `Partition.handleAlterPartitionError` draws the same line; [`LeaderState::on_isr_answer`]
+    /// applies it.)
     pub fn clear_pending_isr(&mut self) {
         self.pending_isr = None;
     }

@@ -168,6 +168,7 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
         metadata,
         groups,
         producer_ids,
+        fetch_sessions: Rc::new(crate::kafka::fetch_sessions::FetchSessions::new(id)),
     });
     let connections = crate::kafka::listener::accept_loop(services, listener).await;
     stop_watch.await;

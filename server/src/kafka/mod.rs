@@ -8,6 +8,7 @@
 pub mod cluster_view;
 pub mod connection;
 pub mod dispatch;
+pub mod fetch_sessions;
 pub mod frame;
 pub mod handlers;
 pub mod leader_check;

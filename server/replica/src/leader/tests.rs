@@ -138,3 +138,53 @@ fn a_stranger_cannot_fetch_as_a_replica() {
         Err(FollowerRefusal::NotAReplica)
     );
 }
+
+#[test]
+fn an_unanswered_expansion_holds_the_high_watermark_until_the_metadata_answers() {
+    // Found by the replication simulation: a leader that cleared an expansion whose answer
+    // was lost advanced its high watermark past the end of the member the controller had
+    // added; that member was elected, and offsets below the old leader's high watermark
+    // (readable by consumers) were truncated.
+    let mut state = leader(&[1], 1);
+    state.on_follower_fetch(2, 10, 10, 1).unwrap();
+    state.advance_high_watermark(10);
+    state.set_pending_isr(state.isr_change(1).expect("2 caught up"));
+    // The answer is lost: the broker sends the same proposal again, which stays pending.
+    assert_eq!(state.on_isr_answer(IsrAnswer::Lost), Some(vec![1, 2]));
+    assert_eq!(state.pending_isr(), Some(&[1, 2][..]));
+    assert_eq!(state.isr_change(2), None, "no second proposal while one is pending");
+    state.on_follower_fetch(2, 10, 30, 2).unwrap();
+    assert_eq!(state.advance_high_watermark(30), None, "2 may be in the ISR: it holds the HW");
+    // The retry finds the partition epoch moved (INVALID_UPDATE_VERSION): still pending.
+    assert_eq!(state.on_isr_answer(IsrAnswer::RefusedStale), None);
+    assert_eq!(state.advance_high_watermark(30), None);
+    // The metadata shows the change; 2 counts as a member now.
+    state.update_assignment(assignment(&[1, 2], 1), 1, LAG_MS, 3);
+    assert_eq!(state.pending_isr(), None);
+    state.on_follower_fetch(2, 30, 30, 4).unwrap();
+    assert_eq!(state.advance_high_watermark(30), Some(30));
+}
+
+#[test]
+fn a_refusal_at_the_current_partition_epoch_clears_the_proposal() {
+    let mut state = leader(&[1], 1);
+    state.on_follower_fetch(2, 0, 0, 1).unwrap();
+    state.set_pending_isr(state.isr_change(1).expect("2 caught up"));
+    // INELIGIBLE_REPLICA: the ISR is unchanged, so the proposal can go.
+    assert_eq!(state.on_isr_answer(IsrAnswer::RefusedUnchanged), None);
+    assert_eq!(state.pending_isr(), None);
+    assert_eq!(state.maximal_isr(), vec![1]);
+    assert_eq!(state.isr_change(2), Some(vec![1, 2]));
+}
+
+#[test]
+fn a_committed_proposal_stays_pending_until_the_metadata_shows_it() {
+    let mut state = leader(&[1], 1);
+    state.on_follower_fetch(2, 0, 0, 1).unwrap();
+    state.set_pending_isr(state.isr_change(1).expect("2 caught up"));
+    // The answer says committed, but the metadata has not arrived: 2 still counts.
+    assert_eq!(state.on_isr_answer(IsrAnswer::Committed), None);
+    assert_eq!(state.maximal_isr(), vec![1, 2]);
+    state.update_assignment(assignment(&[1, 2], 1), 1, LAG_MS, 2);
+    assert!(!state.has_pending_isr());
+}

@@ -17,6 +17,7 @@ use kafka_protocol::protocol::VersionRange;
 
 use crate::error_code::{ResponseError, NONE};
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
+use crate::kafka::fetch_sessions::{FetchSessions, SessionUse};
 use crate::kafka::response::Response;
 use crate::kafka::wire::*;
 use crate::limits::FETCH_WAIT_MS_MAX;
@@ -51,23 +52,58 @@ pub(super) struct Wanted {
 pub fn handle(
     partitions: &Rc<PartitionService>,
     metadata: &MetadataService,
+    sessions: &Rc<FetchSessions>,
     request: Request,
 ) -> Result<Outcome, RequestError> {
-    let body: FetchRequest = request.decode()?;
+    let mut body: FetchRequest = request.decode()?;
+    let now_ms = crate::util::now_ms().max(0) as u64;
+    let session = sessions.begin(&mut body, now_ms);
+    if let SessionUse::Refused(code) = session {
+        return Ok(encode(&request, &[], &[], Vec::new(), SessionAnswer::error(code)).into());
+    }
     let partitions = partitions.clone();
+    let sessions = sessions.clone();
     let (topics, parts) = wanted(&partitions, metadata, &body);
     let replica_id = body.replica_id.0;
     Ok(Outcome::Deferred(Box::pin(async move {
         let response = if replica_id >= 0 {
             let reads =
                 super::fetch_for_follower::fetch(&partitions, replica_id, &body, &parts).await;
-            let indexes: Vec<i32> = parts.iter().map(|p| p.partition).collect();
-            encode(&request, &topics, &indexes, reads)
+            match session {
+                SessionUse::Open { id, full } => {
+                    super::fetch_for_follower::encode_session(&request, &sessions, id, full, &parts, reads)
+                }
+                _ => {
+                    let indexes: Vec<i32> = parts.iter().map(|p| p.partition).collect();
+                    encode(&request, &topics, &indexes, reads, SessionAnswer::NONE)
+                }
+            }
         } else {
             fetch(&partitions, &request, body, topics, parts).await
         };
         Ok(Some(response))
     })))
+}
+
+/// The response's top-level error and session id.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SessionAnswer {
+    pub error_code: i16,
+    pub session_id: i32,
+}
+
+impl SessionAnswer {
+    const NONE: SessionAnswer = SessionAnswer {
+        error_code: NONE,
+        session_id: 0,
+    };
+
+    fn error(error_code: i16) -> SessionAnswer {
+        SessionAnswer {
+            error_code,
+            session_id: 0,
+        }
+    }
 }
 
 fn wanted(
@@ -128,7 +164,7 @@ async fn fetch(
         crate::metrics::hooks::long_poll(waited).await;
     };
     let indexes: Vec<i32> = parts.iter().map(|p| p.partition).collect();
-    encode(request, &topics, &indexes, reads)
+    encode(request, &topics, &indexes, reads, SessionAnswer::NONE)
 }
 
 /// Trims reads to `max_bytes` in request order, keeping the first partition with data whatever
@@ -259,6 +295,7 @@ pub(super) fn encode(
     topics: &[(String, usize)],
     indexes: &[i32],
     reads: Vec<PartitionRead>,
+    session: SessionAnswer,
 ) -> Response {
     assert_eq!(indexes.len(), reads.len());
     let version = request.version;
@@ -272,8 +309,8 @@ pub(super) fn encode(
     }
     head.put_i32(0); // throttle_time_ms
     if version >= SESSION_FIELDS_VERSION_MIN {
-        head.put_i16(NONE);
-        head.put_i32(0); // session_id 0: sessions declined
+        head.put_i16(session.error_code);
+        head.put_i32(session.session_id);
     }
     put_array_len(&mut head, topics.len(), flexible);
     let mut reads = indexes.iter().zip(reads);

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use kafka_protocol::messages::FetchRequest;
 
-use super::fetch::{trim_to_max_bytes, unreadable, Wanted};
+use super::fetch::{encode, trim_to_max_bytes, unreadable, SessionAnswer, Wanted};
+use crate::kafka::fetch_sessions::{FetchSessions, ServedPartition};
 use crate::error_code::{ResponseError, NONE};
 use crate::limits::FETCH_WAIT_MS_MAX;
 use crate::partition::messages::{PartitionRead, ReplicaReadSpec, Watched};
@@ -125,4 +126,49 @@ async fn wait_for_append(partitions: &PartitionService, parts: &[Wanted], wait: 
         .collect();
     waits.push(Box::pin(glommio::timer::sleep(wait)));
     first_of(waits).await;
+}
+
+/// A session's answer: only partitions with news (all of them when the session just opened),
+/// grouped by topic in request order, with the session id.
+pub(super) fn encode_session(
+    request: &crate::kafka::dispatch::Request,
+    sessions: &FetchSessions,
+    id: i32,
+    full: bool,
+    parts: &[Wanted],
+    reads: Vec<PartitionRead>,
+) -> crate::kafka::response::Response {
+    assert_eq!(parts.len(), reads.len());
+    let served: Vec<ServedPartition> = parts
+        .iter()
+        .zip(&reads)
+        .map(|(part, read)| ServedPartition {
+            key: (part.topic.clone(), part.partition),
+            has_records_or_error: read.bytes > 0
+                || read.error_code != NONE
+                || read.diverging_epoch.is_some(),
+            high_watermark: read.high_watermark,
+            log_start_offset: read.log_start_offset,
+        })
+        .collect();
+    let include = sessions.finish(id, full, &served);
+    let mut topics: Vec<(String, usize)> = Vec::new();
+    let mut indexes = Vec::new();
+    let mut kept = Vec::new();
+    for ((part, read), include) in parts.iter().zip(reads).zip(include) {
+        if !include {
+            continue;
+        }
+        match topics.last_mut() {
+            Some((name, count)) if *name == part.topic => *count += 1,
+            _ => topics.push((part.topic.clone(), 1)),
+        }
+        indexes.push(part.partition);
+        kept.push(read);
+    }
+    let answer = SessionAnswer {
+        error_code: NONE,
+        session_id: id,
+    };
+    encode(request, &topics, &indexes, kept, answer)
 }

@@ -96,7 +96,7 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
     let groups = &services.groups;
     match request.api_key {
         ApiKey::Produce => produce::handle(partitions, metadata, request).await,
-        ApiKey::Fetch => fetch::handle(partitions, metadata, request),
+        ApiKey::Fetch => fetch::handle(partitions, metadata, &services.fetch_sessions, request),
         ApiKey::ListOffsets => list_offsets::handle(partitions, metadata, request).await,
         ApiKey::Metadata => metadata::handle(conn, metadata, request).await,
         ApiKey::ApiVersions => api_versions::handle(request),

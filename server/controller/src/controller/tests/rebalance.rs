@@ -77,3 +77,24 @@ fn a_preferred_replica_out_of_the_isr_does_not_lead() {
         "1 has not caught up: not in the ISR"
     );
 }
+
+#[test]
+fn one_pass_moves_at_most_its_limit() {
+    use crate::controller::batch::BatchBuilder;
+    use crate::controller::rebalance::rebalance_leaders;
+
+    let mut cluster = Cluster::with_config(interval_config(1_000), 1);
+    cluster.start_broker(1);
+    cluster.start_broker(2);
+    cluster.create_assigned("t", &[&[1, 2], &[1, 2], &[1, 2]]);
+    cluster.fence_by_silence(1);
+    cluster.start_broker(1);
+    for partition in 0..3 {
+        cluster.alter_isr("t", partition, &[2, 1]);
+    }
+    let mut batch = BatchBuilder::new(&cluster.image);
+    assert_eq!(rebalance_leaders(&mut batch, 2), 2);
+    cluster.commit(batch.finish());
+    let leaders: Vec<i32> = (0..3).map(|p| cluster.leader("t", p)).collect();
+    assert_eq!(leaders, vec![1, 1, 2], "the first two in partition order");
+}

@@ -176,3 +176,21 @@ fn no_active_replica_means_no_election_even_unclean() {
     );
     assert_eq!(cluster.isr("t", 0), vec![2]);
 }
+
+#[test]
+fn the_cluster_wide_dynamic_default_counts_too() {
+    let mut cluster = Cluster::with_brokers(3);
+    offline(&mut cluster);
+    let default = crate::records::MetadataRecord::Config {
+        resource: crate::records::ConfigResource::Broker,
+        resource_name: String::new(),
+        name: UNCLEAN_LEADER_ELECTION_ENABLE.into(),
+        value: Some("true".into()),
+    };
+    cluster.commit(RecordBatch {
+        records: vec![default],
+    });
+    cluster.tick();
+    assert_eq!(cluster.leader("t", 0), 2);
+    assert_eq!(cluster.isr("t", 0), vec![2]);
+}
