@@ -205,6 +205,8 @@ fn acknowledged_writes_survive_kills_pauses_and_partitions_of_leaders() {
         &histories,
         dir.path(),
     );
-    verdict.assert_safe();
+    eprintln!("verify: {}", verdict.summary());
     assert_replicas_identical(&cluster, 0, TOPIC, PARTITIONS as usize);
+    // Last, so that the other checks run (and report) even when the verdict fails.
+    verdict.assert_safe();
 }

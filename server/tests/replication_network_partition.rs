@@ -158,11 +158,13 @@ fn a_cut_off_leader_acknowledges_no_acks_all_write_that_is_lost() {
         &[history],
         dir.path(),
     );
-    verdict.assert_safe();
+    eprintln!("verify: {}", verdict.summary());
     let stored = confluent::read_topic(&kcat, &cluster.bootstrap(), CONFLUENT_TOPIC);
     confluent::assert_delivered_in_place(&report, &stored);
     probe::assert_acknowledged_kept(&writes, &stored);
     for topic in [LOADGEN_TOPIC, CONFLUENT_TOPIC] {
         assert_replicas_identical(&cluster, survivor, topic, PARTITIONS as usize);
     }
+    // Last, so that the other checks run (and report) even when the verdict fails.
+    verdict.assert_safe();
 }

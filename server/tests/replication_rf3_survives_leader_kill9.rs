@@ -138,7 +138,7 @@ fn acknowledged_writes_survive_five_leader_kills_and_replicas_agree() {
         &histories,
         dir.path(),
     );
-    verdict.assert_safe();
+    eprintln!("verify: {}", verdict.summary());
     let stored = confluent::read_topic(&kcat, &cluster.bootstrap(), CONFLUENT_TOPIC);
     for report in &reports {
         confluent::assert_delivered_in_place(report, &stored);
@@ -151,4 +151,6 @@ fn acknowledged_writes_survive_five_leader_kills_and_replicas_agree() {
     for topic in [LOADGEN_TOPIC, CONFLUENT_TOPIC] {
         assert_replicas_identical(&cluster, 0, topic, PARTITIONS as usize);
     }
+    // Last, so that the other checks run (and report) even when the verdict fails.
+    verdict.assert_safe();
 }
