@@ -104,7 +104,9 @@ impl FetchSessions {
         }
         for topic in &body.forgotten_topics_data {
             for partition in &topic.partitions {
-                session.partitions.remove(&(topic.topic.0.to_string(), *partition));
+                session
+                    .partitions
+                    .remove(&(topic.topic.0.to_string(), *partition));
             }
         }
         merge(&mut session.partitions, &body.topics);
@@ -160,7 +162,7 @@ impl FetchSessions {
                 sessions.remove(&oldest);
             }
         }
-        let id = self.new_id();
+        let id = self.new_id(&sessions);
         sessions.insert(
             id,
             Session {
@@ -175,12 +177,16 @@ impl FetchSessions {
 
     /// Positive, unique on this shard, with the shard in the low byte so that two shards
     /// never hand out the same id.
-    fn new_id(&self) -> i32 {
+    fn new_id(&self, sessions: &HashMap<i32, Session>) -> i32 {
         loop {
             let counter = self.next_id.get();
-            self.next_id.set(if counter >= (i32::MAX >> 8) { 1 } else { counter + 1 });
+            self.next_id.set(if counter >= (i32::MAX >> 8) {
+                1
+            } else {
+                counter + 1
+            });
             let id = (counter << 8) | self.shard as i32;
-            if !self.sessions.borrow().contains_key(&id) {
+            if !sessions.contains_key(&id) {
                 return id;
             }
         }

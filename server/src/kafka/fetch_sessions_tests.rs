@@ -25,7 +25,11 @@ fn request(session_id: i32, epoch: i32, partitions: &[(i32, i64)]) -> FetchReque
         .with_replica_id(BrokerId(2))
         .with_session_id(session_id)
         .with_session_epoch(epoch)
-        .with_topics(if partitions.is_empty() { vec![] } else { vec![topic] })
+        .with_topics(if partitions.is_empty() {
+            vec![]
+        } else {
+            vec![topic]
+        })
 }
 
 fn served(partition: i32, records: bool, high_watermark: i64) -> ServedPartition {
@@ -60,7 +64,11 @@ fn a_session_serves_its_partitions_and_merges_changes() {
     };
     assert!(full);
     assert_eq!(id & 0xff, 3, "the shard is in the id");
-    let all = [served(0, false, 5), served(1, false, 7), served(2, false, 9)];
+    let all = [
+        served(0, false, 5),
+        served(1, false, 7),
+        served(2, false, 9),
+    ];
     assert_eq!(sessions.finish(id, true, &all), vec![true, true, true]);
 
     // Only partition 1 moved; partition 2 is forgotten.

@@ -31,6 +31,8 @@ pub mod read;
 pub mod registry;
 pub mod replica;
 pub mod replicate;
+#[cfg(test)]
+mod replication_tests;
 pub mod service;
 pub mod timestamp_lookup;
 pub mod wait;

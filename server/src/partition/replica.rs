@@ -156,7 +156,10 @@ impl Partition {
         if same_epoch {
             let mut role = self.role.borrow_mut();
             if let Some(state) = role.leader_mut() {
-                state.update_assignment(assignment, min_insync, lag_max_ms, now_ms);
+                // Within an epoch, partition epochs only grow: an older one is a stale image.
+                if assignment.partition_epoch >= state.assignment().partition_epoch {
+                    state.update_assignment(assignment, min_insync, lag_max_ms, now_ms);
+                }
             }
             return Ok(());
         }

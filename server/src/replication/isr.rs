@@ -2,7 +2,9 @@
 //! and proposes to the controller (AlterPartition, KIP-497) what `LeaderState::isr_change`
 //! asks for: laggards out after `replica.lag.time.max.ms`, caught-up replicas in. One
 //! proposal per partition in flight; the answer arrives as metadata (the new ISR and
-//! partition epoch), and a refusal or a lost answer clears the proposal for the next look.
+//! partition epoch). Until it does, the proposal stays pending and counts for the high
+//! watermark (maximal ISR): a committed change or a stale refusal waits for the metadata, a
+//! lost answer is sent again, and only a refusal that leaves the ISR unchanged clears it.
 //!
 //! The leader never changes its ISR itself: a deposed leader that cannot reach the controller
 //! keeps its old ISR, so its high watermark cannot move without those followers, and it
@@ -11,6 +13,9 @@
 use std::rc::Rc;
 use std::time::Duration;
 
+use sluice_replica::IsrAnswer;
+
+use crate::error_code::ResponseError;
 use crate::limits::ISR_CHECK_INTERVAL_MS;
 use crate::metadata::messages::AlterPartitionRequest;
 use crate::metadata::MetadataService;
@@ -61,23 +66,76 @@ async fn propose(
     partition: &Partition,
     request: AlterPartitionRequest,
 ) {
-    let partition_epoch = request.partition_epoch;
-    let topic = request.topic.clone();
-    let index = request.partition;
-    let isr = request.new_isr.clone();
-    match metadata.alter_partition(request).await {
-        Ok(outcome) => {
-            tracing::info!(%topic, partition = index, isr = ?outcome.isr, partition_epoch = outcome.partition_epoch, "ISR changed");
+    let (leader_epoch, partition_epoch) = (request.leader_epoch, request.partition_epoch);
+    let (topic, index) = (request.topic.clone(), request.partition);
+    for attempt in 1..=ISR_PROPOSAL_ATTEMPTS_MAX {
+        let answer = match metadata.alter_partition(request.clone()).await {
+            Ok(outcome) => {
+                tracing::info!(%topic, partition = index, isr = ?outcome.isr, partition_epoch = outcome.partition_epoch, "ISR changed");
+                IsrAnswer::Committed
+            }
+            Err((code, message)) => {
+                let answer = answer_of(code);
+                tracing::warn!(%topic, partition = index, isr = ?request.new_isr, code, attempt, ?answer, "ISR change not committed: {message}");
+                answer
+            }
+        };
+        // Only the proposal this leader still holds, at the epochs it was made in, is ours to
+        // settle; a newer assignment has replaced it already.
+        let resend = partition
+            .with_leader_state(|state| {
+                let current = state.assignment();
+                let same = current.leader_epoch == leader_epoch
+                    && current.partition_epoch == partition_epoch
+                    && state.pending_isr() == Some(request.new_isr.as_slice());
+                if same {
+                    state.on_isr_answer(answer)
+                } else {
+                    None
+                }
+            })
+            .flatten();
+        partitions.data_notify().notify();
+        if resend.is_none() {
+            return;
         }
-        Err((code, message)) => {
-            tracing::warn!(%topic, partition = index, ?isr, code, "ISR change refused: {message}");
-        }
+        let wait = Duration::from_millis(ISR_CHECK_INTERVAL_MS);
+        glommio::timer::sleep(wait).await;
     }
-    // Answered or not, the next look proposes afresh unless the metadata already moved on.
+    // Still unanswered: let the next look propose afresh (the controller answers a repeat
+    // of a committed change with success and no record).
     partition.with_leader_state(|state| {
-        if state.assignment().partition_epoch == partition_epoch && state.has_pending_isr() {
+        if state.assignment().partition_epoch == partition_epoch {
             state.clear_pending_isr();
         }
     });
-    partitions.data_notify().notify();
+}
+
+/// Sends of one proposal whose answers were lost, before the proposal is dropped and made
+/// afresh from the current state.
+const ISR_PROPOSAL_ATTEMPTS_MAX: u32 = 30;
+
+/// Kafka's handling of AlterPartition errors (`handleAlterPartitionError`): which answers mean
+/// the ISR stays as this leader holds it, which mean the metadata moved on, and which say
+/// nothing.
+fn answer_of(code: i16) -> IsrAnswer {
+    let unchanged = [
+        ResponseError::IneligibleReplica.code(),
+        ResponseError::OperationNotAttempted.code(),
+        ResponseError::InvalidRequest.code(),
+    ];
+    let stale = [
+        ResponseError::InvalidUpdateVersion.code(),
+        ResponseError::FencedLeaderEpoch.code(),
+        ResponseError::NotLeaderOrFollower.code(),
+        ResponseError::UnknownTopicOrPartition.code(),
+        ResponseError::StaleBrokerEpoch.code(),
+    ];
+    if unchanged.contains(&code) {
+        IsrAnswer::RefusedUnchanged
+    } else if stale.contains(&code) {
+        IsrAnswer::RefusedStale
+    } else {
+        IsrAnswer::Lost
+    }
 }

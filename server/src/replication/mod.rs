@@ -17,6 +17,7 @@
 pub mod connection;
 pub mod fetcher;
 pub mod isr;
+pub mod session;
 pub mod stream;
 
 pub use fetcher::ReplicaFetcher;

@@ -24,6 +24,7 @@ use sluice_replica::EpochEnd;
 
 use super::connection::Connection;
 use super::fetcher::ReplicaFetcher;
+use super::session::FollowerSession;
 use crate::error_code::{ResponseError, NONE};
 use crate::limits::{REPLICA_CONNECT_TIMEOUT_MS, REPLICA_FETCH_TIMEOUT_MARGIN_MS};
 use crate::partition::follower::FetchPosition;
@@ -36,6 +37,8 @@ type Key = (String, i32);
 
 pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
     let mut connection: Option<Connection> = None;
+    // The incremental fetch session with this leader (KIP-227), while the connection lasts.
+    let mut session = FollowerSession::default();
     // Partition → the metadata version it was refused under.
     let mut parked: HashMap<Key, u64> = HashMap::new();
     tracing::info!(
@@ -66,6 +69,7 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
                 fetcher.ctx.id()
             );
             let timeout = Duration::from_millis(REPLICA_CONNECT_TIMEOUT_MS);
+            session = FollowerSession::default();
             match Connection::connect(address, client_id, timeout).await {
                 Ok(made) => connection = Some(made),
                 Err(err) => {
@@ -78,7 +82,7 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
         let Some(open) = connection.as_mut() else {
             continue;
         };
-        let request = fetch_request(fetcher, &round);
+        let request = session.request(fetch_request(fetcher, &round), &round);
         let timeout = Duration::from_millis(
             fetcher.config.replica_fetch_wait_max_ms + REPLICA_FETCH_TIMEOUT_MARGIN_MS,
         );
@@ -90,6 +94,7 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
             Err(err) => {
                 tracing::warn!(leader, "replication fetch failed: {err}");
                 connection = None;
+                session = FollowerSession::default();
                 backoff(fetcher).await;
                 continue;
             }

@@ -152,9 +152,17 @@ fn an_unanswered_expansion_holds_the_high_watermark_until_the_metadata_answers()
     // The answer is lost: the broker sends the same proposal again, which stays pending.
     assert_eq!(state.on_isr_answer(IsrAnswer::Lost), Some(vec![1, 2]));
     assert_eq!(state.pending_isr(), Some(&[1, 2][..]));
-    assert_eq!(state.isr_change(2), None, "no second proposal while one is pending");
+    assert_eq!(
+        state.isr_change(2),
+        None,
+        "no second proposal while one is pending"
+    );
     state.on_follower_fetch(2, 10, 30, 2).unwrap();
-    assert_eq!(state.advance_high_watermark(30), None, "2 may be in the ISR: it holds the HW");
+    assert_eq!(
+        state.advance_high_watermark(30),
+        None,
+        "2 may be in the ISR: it holds the HW"
+    );
     // The retry finds the partition epoch moved (INVALID_UPDATE_VERSION): still pending.
     assert_eq!(state.on_isr_answer(IsrAnswer::RefusedStale), None);
     assert_eq!(state.advance_high_watermark(30), None);

@@ -70,9 +70,9 @@ pub fn handle(
             let reads =
                 super::fetch_for_follower::fetch(&partitions, replica_id, &body, &parts).await;
             match session {
-                SessionUse::Open { id, full } => {
-                    super::fetch_for_follower::encode_session(&request, &sessions, id, full, &parts, reads)
-                }
+                SessionUse::Open { id, full } => super::fetch_for_follower::encode_session(
+                    &request, &sessions, id, full, &parts, reads,
+                ),
                 _ => {
                     let indexes: Vec<i32> = parts.iter().map(|p| p.partition).collect();
                     encode(&request, &topics, &indexes, reads, SessionAnswer::NONE)

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use kafka_protocol::messages::FetchRequest;
 
 use super::fetch::{encode, trim_to_max_bytes, unreadable, SessionAnswer, Wanted};
-use crate::kafka::fetch_sessions::{FetchSessions, ServedPartition};
 use crate::error_code::{ResponseError, NONE};
+use crate::kafka::fetch_sessions::{FetchSessions, ServedPartition};
 use crate::limits::FETCH_WAIT_MS_MAX;
 use crate::partition::messages::{PartitionRead, ReplicaReadSpec, Watched};
 use crate::partition::PartitionService;
