@@ -138,7 +138,12 @@ fn acks_all_is_refused_below_min_insync_and_works_again_once_the_isr_grows_back(
 
     let mut conn = cluster.brokers[leader].connect();
     let first = produce(&mut conn, TOPIC, 0, record("acks-all-with-full-isr"), -1);
-    assert_eq!(first.error_code, 0, "acks=all with the full ISR");
+    assert_eq!(
+        first.error_code,
+        0,
+        "acks=all with the full ISR: {}",
+        error_code::name(first.error_code)
+    );
     for follower in &followers {
         cluster.brokers[*follower].kill9();
     }
@@ -224,7 +229,12 @@ fn an_isr_that_shrinks_below_min_before_the_write_commits_gets_not_enough_replic
     let (leader, followers) = one_partition_topic(&cluster, TOPIC);
     let mut conn = cluster.brokers[leader].connect();
     let first = produce(&mut conn, TOPIC, 0, record("committed"), -1);
-    assert_eq!(first.error_code, 0, "acks=all with the full ISR");
+    assert_eq!(
+        first.error_code,
+        0,
+        "acks=all with the full ISR: {}",
+        error_code::name(first.error_code)
+    );
 
     for follower in &followers {
         cluster.brokers[*follower].pause();

@@ -153,8 +153,13 @@ def create_topic(bootstrap, topic, partitions, replication_factor=1):
 
 
 def produce(bootstrap, topic, partitions, count):
-    """Produces `count` messages round-robin over partitions; returns their (p, o)."""
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5})
+    """Produces `count` messages round-robin over partitions; returns their (p, o).
+
+    Idempotent, so that a retry (a leader change, or NOT_ENOUGH_REPLICAS_AFTER_APPEND on a
+    replicated topic) does not store a message twice: the scenarios count on each partition
+    holding exactly what was produced to it."""
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5,
+                         "enable.idempotence": True})
     delivered = []
     errors = []
 
@@ -285,7 +290,10 @@ def restart_resume(args):
     got = client.subscribe_and_read(group, topic, "latest", remaining)
     want = {(p, o) for p in range(RESTART_PARTITIONS)
             for o in range(RESTART_COMMITTED, RESTART_PER_PARTITION)}
-    check(sorted(got) == sorted(want), f"resumed at the wrong place: got {sorted(got)[:6]}...")
+    check(sorted(got) == sorted(want),
+          f"resumed at the wrong place: {len(got)} read, missing {sorted(set(want) - set(got))}, "
+          f"unexpected {sorted(set(got) - set(want))}, read twice "
+          f"{sorted(x for x in set(got) if got.count(x) > 1)}")
     total = RESTART_PARTITIONS * RESTART_PER_PARTITION
     got = client.subscribe_and_read(f"{group}-earliest", topic, "earliest", total)
     check(len(got) == total and len(set(got)) == total, f"earliest read {len(got)} of {total}")
