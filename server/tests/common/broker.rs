@@ -223,6 +223,26 @@ impl Broker {
         }
     }
 
+    /// SIGSTOP the broker: the process and its sockets stay (the kernel still accepts and
+    /// buffers), but it runs nothing, heartbeats included, until [`Broker::resume`].
+    pub fn pause(&self) {
+        self.signal(libc::SIGSTOP, "SIGSTOP");
+    }
+
+    /// SIGCONT a paused broker.
+    pub fn resume(&self) {
+        self.signal(libc::SIGCONT, "SIGCONT");
+    }
+
+    fn signal(&self, signal: libc::c_int, name: &str) {
+        let Some(pid) = self.pid() else {
+            self.fail(&format!("{name}: the broker is not running"));
+        };
+        // SAFETY: kill(2) on our own child's pid; it has not been reaped yet.
+        let rc = unsafe { libc::kill(pid as libc::pid_t, signal) };
+        assert_eq!(rc, 0, "kill({name}) failed");
+    }
+
     /// SIGTERM the broker (its clean shutdown path) and wait for it to exit.
     pub fn terminate(&mut self, timeout: Duration) -> std::process::ExitStatus {
         let Some(pid) = self.pid() else {

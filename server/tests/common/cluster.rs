@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use std::net::{IpAddr, SocketAddr};
 
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{MetadataRequest, MetadataResponse};
 
 use super::broker::{free_fixed_port, Broker, BrokerOptions};
-use super::kafka::metadata;
+use super::kafka::{metadata, topic_name};
 use super::wait::wait_until;
 use super::wire::KafkaConnection;
 
@@ -33,6 +34,30 @@ pub struct Place {
 pub struct Cluster {
     pub brokers: Vec<Broker>,
     pub node_ids: Vec<i32>,
+}
+
+/// One partition as a broker's Metadata describes it (replication tests read the ISR here).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionView {
+    pub partition: i32,
+    pub error_code: i16,
+    /// -1 while the partition has no leader.
+    pub leader: i32,
+    pub leader_epoch: i32,
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+    pub offline: Vec<i32>,
+}
+
+impl PartitionView {
+    /// A leader, no error, and every replica in the ISR.
+    pub fn fully_in_sync(&self) -> bool {
+        let mut replicas = self.replicas.clone();
+        let mut isr = self.isr.clone();
+        replicas.sort_unstable();
+        isr.sort_unstable();
+        self.error_code == 0 && self.leader >= 0 && !replicas.is_empty() && replicas == isr
+    }
 }
 
 impl Cluster {
@@ -148,6 +173,110 @@ impl Cluster {
         )
     }
 
+    /// The index (into `brokers`) of node `node`.
+    pub fn index_of(&self, node: i32) -> usize {
+        self.node_ids
+            .iter()
+            .position(|id| *id == node)
+            .unwrap_or_else(|| panic!("node {node} is not in the cluster {:?}", self.node_ids))
+    }
+
+    /// `topic`'s partitions (by index) as broker `index` serves them; None if the broker does
+    /// not answer now or does not serve the topic. A paused or cut-off broker makes this wait
+    /// for the connection's I/O timeout: ask one that runs.
+    pub fn try_partitions(&self, index: usize, topic: &str) -> Option<Vec<PartitionView>> {
+        let meta = try_topic_metadata(self.brokers[index].addr(), topic)?;
+        let topic = meta.topics.into_iter().next()?;
+        if topic.error_code != 0 {
+            return None;
+        }
+        let mut views: Vec<PartitionView> = topic
+            .partitions
+            .iter()
+            .map(|p| PartitionView {
+                partition: p.partition_index,
+                error_code: p.error_code,
+                leader: p.leader_id.0,
+                leader_epoch: p.leader_epoch,
+                replicas: p.replica_nodes.iter().map(|b| b.0).collect(),
+                isr: p.isr_nodes.iter().map(|b| b.0).collect(),
+                offline: p.offline_replicas.iter().map(|b| b.0).collect(),
+            })
+            .collect();
+        views.sort_by_key(|v| v.partition);
+        Some(views)
+    }
+
+    /// Waits until broker `index` serves `topic` in a state `holds` accepts; returns it. On
+    /// timeout the panic shows the last state seen.
+    pub fn wait_for_partitions(
+        &self,
+        index: usize,
+        topic: &str,
+        what: &str,
+        timeout: Duration,
+        holds: impl Fn(&[PartitionView]) -> bool,
+    ) -> Vec<PartitionView> {
+        let mut last = None;
+        let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            wait_until(what, timeout, || {
+                let views = self.try_partitions(index, topic)?;
+                let done = holds(&views);
+                last = Some(views.clone());
+                done.then_some(views)
+            })
+        }));
+        waited.unwrap_or_else(|panic| {
+            eprintln!(
+                "{topic} as node {} served it last: {last:#?}",
+                self.node_ids[index]
+            );
+            std::panic::resume_unwind(panic)
+        })
+    }
+
+    /// Waits until broker `index` reports every one of `partitions` partitions of `topic`
+    /// with a leader and all of its replicas in the ISR; returns them.
+    pub fn wait_for_full_isr(
+        &self,
+        index: usize,
+        topic: &str,
+        partitions: usize,
+        timeout: Duration,
+    ) -> Vec<PartitionView> {
+        self.wait_for_partitions(
+            index,
+            topic,
+            &format!("every partition of {topic} to have all its replicas in the ISR"),
+            timeout,
+            |views| views.len() == partitions && views.iter().all(PartitionView::fully_in_sync),
+        )
+    }
+
+    /// Waits until broker `index` names a leader other than `old` for `topic`-`partition`;
+    /// returns the new leader's node id.
+    pub fn wait_for_new_leader(
+        &self,
+        index: usize,
+        topic: &str,
+        partition: i32,
+        old: i32,
+        timeout: Duration,
+    ) -> i32 {
+        let views = self.wait_for_partitions(
+            index,
+            topic,
+            &format!("a leader other than node {old} for {topic}-{partition}"),
+            timeout,
+            |views| {
+                views
+                    .get(partition as usize)
+                    .is_some_and(|v| v.leader >= 0 && v.leader != old)
+            },
+        );
+        views[partition as usize].leader
+    }
+
     /// Waits until broker `index` lists `count` live brokers and names a controller.
     pub fn wait_for_brokers(&self, index: usize, count: usize, timeout: Duration) {
         wait_until(
@@ -159,6 +288,21 @@ impl Cluster {
             },
         );
     }
+}
+
+/// Metadata of one topic from `addr` (no auto-creation), or None if the broker does not
+/// answer now.
+pub fn try_topic_metadata(addr: SocketAddr, topic: &str) -> Option<MetadataResponse> {
+    const VERSION: i16 = 12;
+    let mut conn = KafkaConnection::connect(addr).ok()?;
+    let request = MetadataRequest::default()
+        .with_topics(Some(vec![
+            MetadataRequestTopic::default().with_name(Some(topic_name(topic)))
+        ]))
+        .with_allow_auto_topic_creation(false);
+    let correlation = conn.send_request(VERSION, &request).ok()?;
+    conn.receive_response::<MetadataRequest>(VERSION, correlation)
+        .ok()
 }
 
 /// Metadata (no topics) from `addr`, or None if the broker does not answer now.

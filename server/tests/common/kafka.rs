@@ -38,11 +38,26 @@ pub fn create_topic(conn: &mut KafkaConnection, name: &str, partitions: i32) {
     create_topic_with_configs(conn, name, partitions, &[]);
 }
 
-/// CreateTopics with topic configs (Kafka names, e.g. `message.timestamp.type`).
+/// CreateTopics with topic configs (Kafka names, e.g. `message.timestamp.type`), replication
+/// factor 1.
+#[track_caller]
 pub fn create_topic_with_configs(
     conn: &mut KafkaConnection,
     name: &str,
     partitions: i32,
+    configs: &[(&str, &str)],
+) {
+    create_replicated_topic(conn, name, partitions, 1, configs);
+}
+
+/// CreateTopics with `replication_factor` replicas per partition and topic configs (e.g.
+/// `min.insync.replicas`); asserts success.
+#[track_caller]
+pub fn create_replicated_topic(
+    conn: &mut KafkaConnection,
+    name: &str,
+    partitions: i32,
+    replication_factor: i16,
     configs: &[(&str, &str)],
 ) {
     let version = conn.version_for::<CreateTopicsRequest>(2, 7);
@@ -59,7 +74,7 @@ pub fn create_topic_with_configs(
         .with_topics(vec![CreatableTopic::default()
             .with_name(topic_name(name))
             .with_num_partitions(partitions)
-            .with_replication_factor(1)
+            .with_replication_factor(replication_factor)
             .with_configs(configs)]);
     let response = conn.request(version, &request);
     assert_eq!(response.topics.len(), 1, "one result per topic");
@@ -67,7 +82,7 @@ pub fn create_topic_with_configs(
     assert_eq!(
         result.error_code,
         error_code::NONE,
-        "create topic {name}: {} ({:?})",
+        "create topic {name} (replication factor {replication_factor}): {} ({:?})",
         error_code::name(result.error_code),
         result.error_message
     );

@@ -11,6 +11,9 @@
 //! - [`canary`]: a client that must keep being served while another misbehaves.
 //! - [`clients`] and [`process`]: find the real client tools (kcat, Python, Node) and run
 //!   them with a hard timeout.
+//! - [`replicas`]: replicas compared byte for byte below the high watermark (segment files);
+//!   [`probe`]: acks=all writes pinned to a paused or cut-off leader; [`confluent`]: a
+//!   librdkafka producer streaming through faults and its read-back check (replication tests).
 //! - [`wait`]: `wait_until`, the one polling loop (a condition and a deadline, never a sleep).
 //!
 //! Not every scenario uses every helper.
@@ -20,11 +23,14 @@ pub mod broker;
 pub mod canary;
 pub mod clients;
 pub mod cluster;
+pub mod confluent;
 pub mod kafka;
 pub mod loadgen;
 pub mod metrics;
 pub mod netns;
+pub mod probe;
 pub mod process;
 pub mod records;
+pub mod replicas;
 pub mod wait;
 pub mod wire;

@@ -12,7 +12,7 @@ Scenarios:
   clean-leave      a member that closes cleanly (LeaveGroup) hands its partitions over at once,
                    well before the (long) session timeout.
   restart-commit   phase 1 of the restart test: commit offset 20 (with metadata) on every
-                   partition, then close.
+                   partition, then close. The topic gets --replication-factor replicas (1).
   restart-resume   phase 2, after the broker was SIGKILLed and restarted: the same group
                    resumes exactly at the committed offsets (auto.offset.reset=latest, so lost
                    commits would show), metadata kept; a new group with earliest reads all, a
@@ -137,9 +137,10 @@ def described_group(admin, group):
     return description.state, members
 
 
-def create_topic(bootstrap, topic, partitions):
+def create_topic(bootstrap, topic, partitions, replication_factor=1):
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    for future in admin.create_topics([NewTopic(topic, partitions, 1)]).values():
+    new = NewTopic(topic, partitions, replication_factor)
+    for future in admin.create_topics([new]).values():
         future.result(timeout=30)
     # Wait until metadata shows every partition.
     deadline = time.time() + 30
@@ -152,8 +153,13 @@ def create_topic(bootstrap, topic, partitions):
 
 
 def produce(bootstrap, topic, partitions, count):
-    """Produces `count` messages round-robin over partitions; returns their (p, o)."""
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5})
+    """Produces `count` messages round-robin over partitions; returns their (p, o).
+
+    Idempotent, so that a retry (a leader change, or NOT_ENOUGH_REPLICAS_AFTER_APPEND on a
+    replicated topic) does not store a message twice: the scenarios count on each partition
+    holding exactly what was produced to it."""
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5,
+                         "enable.idempotence": True})
     delivered = []
     errors = []
 
@@ -267,7 +273,7 @@ RESTART_COMMITTED = 20
 
 def restart_commit(args):
     topic, group = f"{args.prefix}-restart", f"{args.prefix}-restart-group"
-    create_topic(args.bootstrap, topic, RESTART_PARTITIONS)
+    create_topic(args.bootstrap, topic, RESTART_PARTITIONS, args.replication_factor)
     produce(args.bootstrap, topic, RESTART_PARTITIONS, RESTART_PARTITIONS * RESTART_PER_PARTITION)
     client = CLIENTS[args.client](args.bootstrap)
     client.commit_after_reading(group, topic, RESTART_PARTITIONS, RESTART_COMMITTED)
@@ -284,7 +290,10 @@ def restart_resume(args):
     got = client.subscribe_and_read(group, topic, "latest", remaining)
     want = {(p, o) for p in range(RESTART_PARTITIONS)
             for o in range(RESTART_COMMITTED, RESTART_PER_PARTITION)}
-    check(sorted(got) == sorted(want), f"resumed at the wrong place: got {sorted(got)[:6]}...")
+    check(sorted(got) == sorted(want),
+          f"resumed at the wrong place: {len(got)} read, missing {sorted(set(want) - set(got))}, "
+          f"unexpected {sorted(set(got) - set(want))}, read twice "
+          f"{sorted(x for x in set(got) if got.count(x) > 1)}")
     total = RESTART_PARTITIONS * RESTART_PER_PARTITION
     got = client.subscribe_and_read(f"{group}-earliest", topic, "earliest", total)
     check(len(got) == total and len(set(got)) == total, f"earliest read {len(got)} of {total}")
@@ -526,6 +535,8 @@ def main():
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), required=True)
     parser.add_argument("--prefix", required=True)
     parser.add_argument("--work-dir", required=True)
+    # Replicas of the topic restart-commit creates (the replication tests use 3).
+    parser.add_argument("--replication-factor", type=int, default=1)
     args = parser.parse_args()
     try:
         SCENARIOS[args.scenario](args)

@@ -4,8 +4,12 @@ SIGKILL and restarts it. Each partition gets its own numbered stream: the value 
 record sent to partition p is "<run>-<p>-<n>". Every delivery report is written to --acked
 as "partition offset value" and flushed at once.
 
+With --idempotence default the producer leaves enable.idempotence at librdkafka's default
+(false) and asks for acks=all: a retry may then store a record twice, and the test checks only
+that every delivered record is at its delivered offset (the replication tests).
+
 Usage: idempotent_stream_across_kills.py --bootstrap HOST:PORT --topic T --partitions N
-       --seconds S --acked FILE
+       --seconds S --acked FILE [--idempotence true|default]
 Prints "sent=N acked=N failed=N fatal=N errors=[...]" and exits 0 when it ran to the end; the
 verdict is the test's.
 """
@@ -33,6 +37,7 @@ def main():
     parser.add_argument("--partitions", type=int, required=True)
     parser.add_argument("--seconds", type=float, required=True)
     parser.add_argument("--acked", required=True)
+    parser.add_argument("--idempotence", choices=["true", "default"], default="true")
     args = parser.parse_args()
 
     errors = []
@@ -43,10 +48,12 @@ def main():
         if err.fatal():
             fatal.append(err.str())
 
+    idempotence = {"enable.idempotence": True} if args.idempotence == "true" else {}
     producer = Producer(
         {
             "bootstrap.servers": args.bootstrap,
-            "enable.idempotence": True,
+            **idempotence,
+            "acks": "all",
             "linger.ms": 5,
             "queue.buffering.max.messages": QUEUED_MESSAGES_MAX,
             "message.timeout.ms": 120_000,

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# The replication cost (issue 13, P7), measured in one run: a single node with acks=1 (A)
+# against three local brokers with replication factor 3, min.insync.replicas 2 and acks=all
+# (B), on one loadgen cell (16 partitions, 1 KiB values by default). PAIRS rounds, each running
+# A once and B once, the order alternating every round, fresh processes and data dirs per run.
+# Every broker process (the single node, or all three replicas) is pinned to CPU 0 and loadgen
+# to CPU 1, as in cluster_vs_single.sh: all of it shares the machine's 2 cores, which is the
+# bar the issue sets (B/A >= 0.40).
+#
+#   loadgen/scripts/replication_vs_single.sh BIN_DIR OUT_DIR [DATA_PARENT]
+#
+# BIN_DIR holds a release `sluice` and `sluice-loadgen` (cargo build --release -p sluice-server
+# -p sluice-loadgen; target/release). Environment: PAIRS (3), PARTITIONS (16), MESSAGE_BYTES
+# (1024), WARMUP_S (2), DURATION_S (8).
+#
+# Output in OUT_DIR: commands.txt (every command run), A-N.json / B-N.json (loadgen), broker
+# logs, B-N-nodeK.metrics (each replica's /metrics after the run: replication latency and
+# follower lag, where the broker exports them), and summary.md (the per-round table, the
+# median B/A ratios and the replication metrics found).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=${1:?usage: replication_vs_single.sh BIN_DIR OUT_DIR [DATA_PARENT]}
+OUT=${2:?usage: replication_vs_single.sh BIN_DIR OUT_DIR [DATA_PARENT]}
+DATA_PARENT=${3:-/var/tmp}
+PAIRS=${PAIRS:-3}
+PARTITIONS=${PARTITIONS:-16}
+MESSAGE_BYTES=${MESSAGE_BYTES:-1024}
+WARMUP_S=${WARMUP_S:-2}
+DURATION_S=${DURATION_S:-8}
+GOAL=0.40
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PIDS=()
+DATA=
+stop_all() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  PIDS=()
+  if [ -n "$DATA" ]; then rm -rf "$DATA"; fi
+  DATA=
+}
+trap stop_all EXIT
+ulimit -l unlimited 2>/dev/null || true
+
+wait_port() { # port
+  for _ in $(seq 300); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "port $1 never opened" >&2
+  return 1
+}
+
+scrape() { # port file
+  python3 - "$1" "$2" <<'PY'
+import sys, urllib.request
+port, path = sys.argv[1], sys.argv[2]
+try:
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
+    open(path, "wb").write(body)
+except Exception as e:  # a broker without metrics still leaves a note
+    open(path, "w").write(f"# scrape failed: {e}\n")
+PY
+}
+
+run_one() { # label round
+  local label=$1 round=$2 bootstrap acks rf
+  DATA=$(mktemp -d "$DATA_PARENT/sluice-repl-XXXXXX")
+  local metrics_ports=()
+  if [ "$label" = A ]; then
+    local port; port=$(free_port)
+    local cmd=(taskset -c 0 "$BIN/sluice" start --listen "127.0.0.1:$port" --data-dir "$DATA/single"
+      --cores 1 --metrics-listen 127.0.0.1:0)
+    echo "${cmd[*]}" >> "$OUT/commands.txt"
+    "${cmd[@]}" > "$OUT/broker-A-$round.log" 2>&1 &
+    PIDS+=($!)
+    wait_port "$port"
+    bootstrap=127.0.0.1:$port acks=1 rf=1
+  else
+    local ports=() controllers=() voters=""
+    for id in 1 2 3; do
+      ports+=("$(free_port)"); controllers+=("$(free_port)"); metrics_ports+=("$(free_port)")
+      voters+="${voters:+,}$id@127.0.0.1:${controllers[$((id - 1))]}"
+    done
+    printf '"min.insync.replicas" = 2\n"default.replication.factor" = 3\n' > "$DATA/replicated.toml"
+    for id in 1 2 3; do
+      local cmd=(taskset -c 0 "$BIN/sluice" start --node-id "$id"
+        --listen "127.0.0.1:${ports[$((id - 1))]}"
+        --controller-listen "127.0.0.1:${controllers[$((id - 1))]}" --controller-voters "$voters"
+        --data-dir "$DATA/node$id" --cores 1 --config "$DATA/replicated.toml"
+        --metrics-listen "127.0.0.1:${metrics_ports[$((id - 1))]}")
+      echo "${cmd[*]}   # with $(tr '\n' ' ' < "$DATA/replicated.toml")" >> "$OUT/commands.txt"
+      "${cmd[@]}" > "$OUT/broker-B-$round-node$id.log" 2>&1 &
+      PIDS+=($!)
+    done
+    for port in "${ports[@]}"; do wait_port "$port"; done
+    bootstrap="127.0.0.1:${ports[0]}" acks=all rf=3
+  fi
+  local cmd=(taskset -c 1 "$BIN/sluice-loadgen" produce --bootstrap "$bootstrap"
+    --acks "$acks" --replication-factor "$rf" --partitions "$PARTITIONS"
+    --message-bytes "$MESSAGE_BYTES" --warmup-s "$WARMUP_S" --duration-s "$DURATION_S" --quiet
+    --baseline-disk "$DATA" --label "$label round $round" --json "$OUT/$label-$round.json")
+  echo "${cmd[*]}" >> "$OUT/commands.txt"
+  "${cmd[@]}" > "$OUT/$label-$round.txt" 2>&1 || echo "   $label round $round: loadgen exited non-zero" | tee -a "$OUT/commands.txt"
+  local id=1
+  for port in "${metrics_ports[@]}"; do
+    scrape "$port" "$OUT/$label-$round-node$id.metrics"
+    id=$((id + 1))
+  done
+  stop_all
+}
+
+{
+  echo "# replication_vs_single.sh $*"
+  echo "# A=single node acks=1, B=3 brokers RF 3 min.insync 2 acks=all; PAIRS=$PAIRS PARTITIONS=$PARTITIONS MESSAGE_BYTES=$MESSAGE_BYTES WARMUP_S=$WARMUP_S DURATION_S=$DURATION_S"
+  echo "# $(git rev-parse HEAD 2>/dev/null || echo unknown-commit) on $(uname -srm), $(nproc) CPUs"
+} > "$OUT/commands.txt"
+for round in $(seq "$PAIRS"); do
+  echo "== round $round: $(uptime)" | tee -a "$OUT/commands.txt"
+  if [ $((round % 2)) = 1 ]; then run_one A "$round"; run_one B "$round"; else run_one B "$round"; run_one A "$round"; fi
+done
+{
+  python3 "$(dirname "$0")/summarize_ab.py" "$OUT" "$PAIRS"
+  echo
+  echo "Goal (issue 13, P7): B/A mb_per_s >= $GOAL."
+  echo
+  echo "Replication metrics after each B run (families matching replica|replication|isr|under_replicated|offline):"
+  echo
+  echo '```'
+  grep -HiE '^sluice_[a-z_]*(replica|replication|isr|under_replicated|offline)' "$OUT"/B-*-node*.metrics \
+    | sed "s|$OUT/||" || echo "(none exported)"
+  echo '```'
+} | tee "$OUT/summary.md"
