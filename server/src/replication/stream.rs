@@ -133,22 +133,26 @@ async fn positions(
     following: &[Rc<Partition>],
     parked: &HashMap<Key, (u64, Instant)>,
 ) -> Vec<(Rc<Partition>, FetchPosition)> {
-    let mut round = Vec::with_capacity(following.len());
-    for partition in following {
-        if parked.contains_key(&(partition.topic().to_string(), partition.index())) {
-            continue;
-        }
-        if partition.log().needs_flush() {
-            if let Err(err) = partition.flush().await {
-                tracing::error!(topic = %partition.topic(), partition = partition.index(), "follower flush failed: {err}");
-                continue;
-            }
-        }
-        if let Some(position) = partition.fetch_position() {
-            round.push((partition.clone(), position));
+    let candidates: Vec<&Rc<Partition>> = following
+        .iter()
+        .filter(|p| !parked.contains_key(&(p.topic().to_string(), p.index())))
+        .collect();
+    // A partition owing a flush (a failed one earlier) is synced first, all at once.
+    let owing: Vec<&Rc<Partition>> = candidates
+        .iter()
+        .copied()
+        .filter(|p| p.log().needs_flush())
+        .collect();
+    let flushed = crate::util::join_all(owing.iter().map(|p| p.flush()).collect()).await;
+    for (partition, flushed) in owing.iter().zip(flushed) {
+        if let Err(err) = flushed {
+            tracing::error!(topic = %partition.topic(), partition = partition.index(), "follower flush failed: {err}");
         }
     }
-    round
+    candidates
+        .into_iter()
+        .filter_map(|p| p.fetch_position().map(|position| (p.clone(), position)))
+        .collect()
 }
 
 fn leader_address(fetcher: &ReplicaFetcher, leader: i32) -> Option<SocketAddr> {
@@ -222,15 +226,19 @@ async fn apply_response(
             }
         }
     }
-    for (partition, high_watermark, log_start) in touched {
-        // Durable before the next fetch acknowledges it to the leader.
-        if let Err(err) = partition.flush().await {
+    // Durable before the next fetch acknowledges it to the leader: every touched partition's
+    // fdatasync in flight at once (one group commit), not one after another.
+    let flushes = touched
+        .iter()
+        .map(|(partition, _, _)| partition.flush())
+        .collect();
+    let flushed = crate::util::join_all(flushes).await;
+    for ((partition, high_watermark, log_start), flushed) in touched.into_iter().zip(flushed) {
+        if let Err(err) = flushed {
             tracing::error!(topic = %partition.topic(), partition = partition.index(), "follower flush failed: {err}");
             continue;
         }
-        partition
-            .follow_leader_marks(high_watermark, log_start)
-            .await;
+        partition.follow_leader_marks(high_watermark, log_start).await;
     }
 }
 
