@@ -36,6 +36,10 @@ pub const IO_MEMORY_RINGS: usize = 3;
 pub const REPLICA_FRAME_BYTES_MAX: usize = 256 * 1024 * 1024;
 /// How long a follower waits for a connection to its leader.
 pub const REPLICA_CONNECT_TIMEOUT_MS: u64 = 5_000;
+/// How soon a follower asks again for a partition its leader refused for leadership or epoch
+/// (at most `replica.fetch.backoff.ms`): the leader is usually a few milliseconds behind on
+/// the same metadata change.
+pub const REPLICA_METADATA_RETRY_MS: u64 = 100;
 /// How much longer than its own long poll a follower waits for a Fetch answer.
 pub const REPLICA_FETCH_TIMEOUT_MARGIN_MS: u64 = 10_000;
 /// How often each shard looks for ISR changes to propose (at most: sooner when a follower

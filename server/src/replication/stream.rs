@@ -9,8 +9,9 @@
 //!
 //! Errors: a broken or slow connection is dropped and re-made after `replica.fetch.backoff.ms`;
 //! a partition the leader refuses for its epoch or leadership is parked until this broker's
-//! metadata changes or `replica.fetch.backoff.ms` passes (the leader may just not have applied
-//! the same change yet: a follower can be faster than its new leader).
+//! metadata changes or a short retry passes (the leader may just not have applied the same
+//! change yet: a follower can be faster than its new leader, and a new partition's first
+//! acks=all write waits for its followers' first fetch).
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -27,7 +28,9 @@ use super::connection::Connection;
 use super::fetcher::ReplicaFetcher;
 use super::session::FollowerSession;
 use crate::error_code::{ResponseError, NONE};
-use crate::limits::{REPLICA_CONNECT_TIMEOUT_MS, REPLICA_FETCH_TIMEOUT_MARGIN_MS};
+use crate::limits::{
+    REPLICA_CONNECT_TIMEOUT_MS, REPLICA_FETCH_TIMEOUT_MARGIN_MS, REPLICA_METADATA_RETRY_MS,
+};
 use crate::partition::follower::FetchPosition;
 use crate::partition::Partition;
 
@@ -221,7 +224,8 @@ async fn apply_response(
                     data.log_start_offset,
                 ));
             } else if refused_for_metadata(data.error_code) {
-                let until = Instant::now() + Duration::from_millis(backoff_ms);
+                let wait_ms = backoff_ms.min(REPLICA_METADATA_RETRY_MS);
+                let until = Instant::now() + Duration::from_millis(wait_ms);
                 parked.insert(key, (version, until));
             }
         }
@@ -238,7 +242,9 @@ async fn apply_response(
             tracing::error!(topic = %partition.topic(), partition = partition.index(), "follower flush failed: {err}");
             continue;
         }
-        partition.follow_leader_marks(high_watermark, log_start).await;
+        partition
+            .follow_leader_marks(high_watermark, log_start)
+            .await;
     }
 }
 
