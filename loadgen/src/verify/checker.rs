@@ -14,7 +14,7 @@
 //!
 //! Messages read back but never acked are fine (their produce outcome was unknown).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// One batch the broker acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,8 +102,14 @@ pub fn check(acked: &[AckedBatch], reads: &[PartitionReads]) -> Verdict {
     let mut verdict = Verdict::default();
     // The offset each message was first seen at.
     let mut first_seen: HashMap<MessageId, i64> = HashMap::new();
+    // Every offset a message was read at: a retried message stored twice (a duplicate, counted
+    // above) is acknowledged at one of them, not necessarily the first.
+    let mut seen_at: HashSet<(MessageId, i64)> = HashSet::new();
     for (p, partition) in reads.iter().enumerate() {
         check_partition(p as u32, partition, &mut verdict, &mut first_seen);
+        for o in &partition.observations {
+            seen_at.insert(((p as u32, o.producer_id, o.sequence), o.offset));
+        }
     }
     let mut acked_ids: HashMap<MessageId, ()> = HashMap::new();
     for batch in acked {
@@ -111,7 +117,7 @@ pub fn check(acked: &[AckedBatch], reads: &[PartitionReads]) -> Verdict {
             let id = (batch.partition, batch.producer_id, batch.sequence_first + i);
             verdict.acked += 1;
             acked_ids.insert(id, ());
-            check_acked(batch, i, id, &mut verdict, &first_seen);
+            check_acked(batch, i, id, &mut verdict, &first_seen, &seen_at);
         }
     }
     verdict.unacked_present = first_seen
@@ -194,6 +200,7 @@ fn check_acked(
     id: MessageId,
     verdict: &mut Verdict,
     first_seen: &HashMap<MessageId, i64>,
+    seen_at: &HashSet<(MessageId, i64)>,
 ) {
     let Some(&seen_offset) = first_seen.get(&id) else {
         verdict.lost += 1;
@@ -204,7 +211,7 @@ fn check_acked(
         return;
     };
     let expected = offset_first + index as i64;
-    if seen_offset != expected {
+    if !seen_at.contains(&(id, expected)) {
         verdict.inconsistent_offsets += 1;
         verdict.example(|| {
             format!("message {id:?} acked at offset {expected}, read at {seen_offset}")
@@ -279,6 +286,24 @@ mod tests {
         let v = check(&acked, &r);
         assert!(v.ok());
         assert_eq!(v.unacked_present, 1);
+    }
+
+    #[test]
+    fn a_retry_stored_twice_and_acked_at_the_second_offset_is_a_duplicate_only() {
+        // Producer 3's message 0 was stored at 4 (answered with an error) and again at 5,
+        // which is the acknowledged offset.
+        let (mut acked, mut r) = clean_history();
+        acked.push(batch(0, 3, 0, 1, 5));
+        r[0].observations.push(obs(4, 3, 0));
+        r[0].observations.push(obs(5, 3, 0));
+        let v = check(&acked, &r);
+        assert_eq!(v.duplicates, 1);
+        assert_eq!(v.inconsistent_offsets, 0, "{}", v.summary_line());
+        // Acknowledged at an offset that holds something else: inconsistent.
+        acked.push(batch(0, 3, 1, 1, 3));
+        r[0].observations.push(obs(6, 3, 1));
+        let v = check(&acked, &r);
+        assert_eq!(v.inconsistent_offsets, 1, "{}", v.summary_line());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! watermark.
 
 use bytes::Bytes;
+use sluice_engine::limits::APPEND_BATCHES_MAX;
 use sluice_engine::{AppendError, AppendInfo, LogError};
 use sluice_replica::{truncation_offset, EpochEnd};
 
@@ -64,11 +65,29 @@ impl Partition {
             return Err(FollowerError::NotFollowing);
         }
         let end_before = self.log_end_offset();
-        let info = self.log().append_replicated(batches).await?;
+        let mut appended: Option<AppendInfo> = None;
+        // A fetch of small batches can hold more than one engine append takes.
+        for part in batches.chunks(APPEND_BATCHES_MAX) {
+            let info = self.log().append_replicated(part).await?;
+            assert_eq!(self.log_end_offset(), info.last_offset + 1);
+            let call = producer_append::call_batches(part);
+            self.producers_mut(|states| producer_append::record(states, &call, &info));
+            appended = Some(match appended {
+                None => info,
+                Some(first) => AppendInfo {
+                    last_offset: info.last_offset,
+                    max_timestamp_ms: first.max_timestamp_ms.max(info.max_timestamp_ms),
+                    ..first
+                },
+            });
+        }
+        let Some(info) = appended else {
+            return Err(FollowerError::Append(AppendError::InvalidBatch {
+                batch_index: 0,
+                reason: "no batch from the leader".to_string(),
+            }));
+        };
         assert_eq!(info.base_offset, end_before);
-        assert_eq!(self.log_end_offset(), info.last_offset + 1);
-        let call = producer_append::call_batches(batches);
-        self.producers_mut(|states| producer_append::record(states, &call, &info));
         Ok(info)
     }
 

@@ -249,3 +249,22 @@ fn a_follower_behind_the_leaders_log_start_starts_over_there() {
         assert_eq!(bytes_of(&one).await, bytes_of(&two).await);
     });
 }
+
+#[test]
+fn a_fetch_of_more_batches_than_one_append_takes_is_copied_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    run(move || async move {
+        let one = replica(&path, 1).await;
+        let two = replica(&path, 2).await;
+        assign(&one, 1, 1, 1, &[1, 2]).await;
+        assign(&two, 2, 1, 1, &[1, 2]).await;
+        let values: Vec<&[u8]> = vec![b"v"; 1000];
+        produce(&one, &values).await;
+        produce(&one, &values).await;
+        one.flush().await.unwrap();
+        assert!(fetch_round(&one, &two, 2).await);
+        assert_eq!(two.log_end_offset(), 2000);
+        assert_eq!(bytes_of(&one).await, bytes_of(&two).await);
+    });
+}
