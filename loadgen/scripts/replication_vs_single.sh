@@ -126,10 +126,38 @@ done
   echo
   echo "Goal (issue 13, P7): B/A mb_per_s >= $GOAL."
   echo
+  echo "Replication latency (acks=all, append to high watermark; sluice_replication_latency_seconds,"
+  echo "stage since_append, every B run and replica summed; a quantile is the upper bound of its bucket):"
+  echo
+  python3 - "$OUT" <<'PY'
+import glob, re, sys
+series = re.compile(r'^sluice_replication_latency_seconds_bucket\{([^}]*)\} (\S+)$')
+buckets = {}
+for path in glob.glob(f"{sys.argv[1]}/B-*-node*.metrics"):
+    for line in open(path):
+        m = series.match(line.strip())
+        if not m:
+            continue
+        labels = dict(kv.split("=", 1) for kv in m.group(1).split(","))
+        labels = {k: v.strip('"') for k, v in labels.items()}
+        if labels.get("stage") != "since_append":
+            continue
+        le = float("inf") if labels["le"] == "+Inf" else float(labels["le"])
+        buckets[le] = buckets.get(le, 0) + float(m.group(2))
+if not buckets or max(buckets.values()) == 0:
+    print("- not exported by this build (no sluice_replication_latency_seconds samples)")
+else:
+    total = buckets[max(buckets)]
+    for name, q in (("p50", 0.5), ("p99", 0.99), ("p99.9", 0.999)):
+        bound = next(le for le in sorted(buckets) if buckets[le] >= q * total)
+        shown = "+Inf" if bound == float("inf") else f"<= {bound * 1000:g} ms"
+        print(f"- {name}: {shown} ({int(total)} batches)")
+PY
+  echo
   echo "Replication metrics after each B run (families matching replica|replication|isr|under_replicated|offline):"
   echo
   echo '```'
   grep -HiE '^sluice_[a-z_]*(replica|replication|isr|under_replicated|offline)' "$OUT"/B-*-node*.metrics \
-    | sed "s|$OUT/||" || echo "(none exported)"
+    | grep -v '_bucket{' | sed "s|$OUT/||" || echo "(none exported)"
   echo '```'
 } | tee "$OUT/summary.md"
