@@ -3,16 +3,12 @@
 //! high watermark lags the start of the leader's epoch (KIP-207).
 
 use std::rc::Rc;
-use std::time::Duration;
 
-use glommio::{LocalExecutorBuilder, Placement};
 use sluice_engine::batch::build_batch;
-use sluice_engine::{LogConfig, LogManager, ShardEngineConfig};
 
 use super::*;
 use crate::partition::offset_for_leader_epoch::{self, EpochQuery};
 
-const TEST_TIMEOUT: Duration = Duration::from_secs(60);
 const RECORDS_PER_BATCH: i32 = 5;
 
 fn run<F, Fut>(make: F)
@@ -20,32 +16,11 @@ where
     F: FnOnce() -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + 'static,
 {
-    let (done, finished) = std::sync::mpsc::channel();
-    let handle = LocalExecutorBuilder::new(Placement::Unbound)
-        .name("list-offsets-test")
-        .io_memory(2 << 20)
-        .spawn(move || async move {
-            make().await;
-            done.send(()).expect("the test thread waits");
-        })
-        .expect("spawn executor");
-    finished
-        .recv_timeout(TEST_TIMEOUT)
-        .expect("the test finished in time");
-    handle.join().expect("executor thread");
+    crate::partition::test_support::run("list-offsets-test", make)
 }
 
 async fn open(dir: &std::path::Path) -> Partition {
-    let logs = LogManager::new(ShardEngineConfig {
-        data_dir: dir.to_path_buf(),
-        batch_cache_bytes_max: 1 << 20,
-        write_buffer_pool_bytes_max: 4 << 20,
-    });
-    let log = logs
-        .open_log("p", 0, LogConfig::default())
-        .await
-        .expect("open log");
-    Partition::open(log).await.expect("open partition")
+    crate::partition::test_support::open_partition(dir).await
 }
 
 /// One batch of records stamped `timestamp_ms`, `timestamp_ms + 1`, ...; its base offset.

@@ -34,6 +34,8 @@ pub mod replicate;
 #[cfg(test)]
 mod replication_tests;
 pub mod service;
+#[cfg(test)]
+mod test_support;
 pub mod timestamp_lookup;
 pub mod wait;
 

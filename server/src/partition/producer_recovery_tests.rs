@@ -3,10 +3,8 @@
 
 use std::path::Path;
 use std::rc::Rc;
-use std::time::Duration;
 
 use bytes::Bytes;
-use glommio::{LocalExecutorBuilder, Placement};
 use sluice_engine::batch::{
     build_batch, compute_crc, BASE_SEQUENCE_AT, CRC_AT, PRODUCER_EPOCH_AT, PRODUCER_ID_AT,
 };
@@ -16,7 +14,6 @@ use super::producer_append::PartitionAppendError;
 use super::producer_state::ProducerError;
 use super::Partition;
 
-const TEST_TIMEOUT: Duration = Duration::from_secs(60);
 const PID: i64 = 4242;
 const RECORDS_PER_BATCH: i32 = 4;
 
@@ -25,19 +22,7 @@ where
     F: FnOnce() -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + 'static,
 {
-    let (done, finished) = std::sync::mpsc::channel();
-    let handle = LocalExecutorBuilder::new(Placement::Unbound)
-        .name("producer-recovery-test")
-        .io_memory(2 << 20)
-        .spawn(move || async move {
-            make().await;
-            done.send(()).expect("the test thread waits");
-        })
-        .expect("spawn executor");
-    finished
-        .recv_timeout(TEST_TIMEOUT)
-        .expect("the test finished in time");
-    handle.join().expect("executor thread");
+    crate::partition::test_support::run("producer-recovery-test", make)
 }
 
 fn engine(dir: &Path) -> Rc<LogManager> {

@@ -1,16 +1,11 @@
 //! `Partition::replica_metrics`: what a scrape reads of a real partition's role.
 
-use std::time::Duration;
-
-use glommio::{LocalExecutorBuilder, Placement};
 use sluice_engine::batch::build_batch;
-use sluice_engine::{LogConfig, LogManager, ShardEngineConfig};
 use sluice_replica::Assignment;
 
 use super::*;
 use crate::metrics::{FollowerLag, LeaderReplication, PartitionReplication};
 
-const TEST_TIMEOUT: Duration = Duration::from_secs(60);
 const RECORDS: i32 = 5;
 const NODE: i32 = 1;
 
@@ -19,32 +14,11 @@ where
     F: FnOnce() -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + 'static,
 {
-    let (done, finished) = std::sync::mpsc::channel();
-    let handle = LocalExecutorBuilder::new(Placement::Unbound)
-        .name("replica-metrics-test")
-        .io_memory(2 << 20)
-        .spawn(move || async move {
-            make().await;
-            done.send(()).expect("the test thread waits");
-        })
-        .expect("spawn executor");
-    finished
-        .recv_timeout(TEST_TIMEOUT)
-        .expect("the test finished in time");
-    handle.join().expect("executor thread");
+    crate::partition::test_support::run("replica-metrics-test", make)
 }
 
 async fn open(dir: &std::path::Path) -> Partition {
-    let logs = LogManager::new(ShardEngineConfig {
-        data_dir: dir.to_path_buf(),
-        batch_cache_bytes_max: 1 << 20,
-        write_buffer_pool_bytes_max: 4 << 20,
-    });
-    let log = logs
-        .open_log("p", 0, LogConfig::default())
-        .await
-        .expect("open log");
-    Partition::open(log).await.expect("open partition")
+    crate::partition::test_support::open_partition(dir).await
 }
 
 fn change(leader: i32, leader_epoch: i32, isr: Vec<i32>, now_ms: u64) -> RoleChange {

@@ -7,10 +7,8 @@
 #![allow(clippy::unwrap_used)]
 
 use std::rc::Rc;
-use std::time::Duration;
 
 use bytes::Bytes;
-use glommio::{LocalExecutorBuilder, Placement};
 use sluice_engine::batch::{build_batch, split_batches};
 use sluice_engine::{LogConfig, LogManager, ShardEngineConfig};
 use sluice_replica::Assignment;
@@ -20,24 +18,12 @@ use super::leader_fetch::{ReplicaFetch, ReplicaFetchCheck};
 use super::replica::{AcksAll, RoleChange};
 use super::*;
 
-const TEST_TIMEOUT: Duration = Duration::from_secs(60);
-
 fn run<F, Fut>(make: F)
 where
     F: FnOnce() -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + 'static,
 {
-    let (done, finished) = std::sync::mpsc::channel();
-    let handle = LocalExecutorBuilder::new(Placement::Unbound)
-        .name("replication-test")
-        .io_memory(2 << 20)
-        .spawn(move || async move {
-            make().await;
-            done.send(()).unwrap();
-        })
-        .unwrap();
-    finished.recv_timeout(TEST_TIMEOUT).unwrap();
-    handle.join().unwrap();
+    crate::partition::test_support::run("replication-test", make)
 }
 
 /// Broker `node`'s replica of the partition, in its own data dir.
