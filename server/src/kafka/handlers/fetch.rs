@@ -195,28 +195,47 @@ async fn read_all(
     parts: &[Wanted],
     max_bytes: u32,
 ) -> Vec<PartitionRead> {
+    let spec = |part: &Wanted| ReadSpec {
+        topic: part.topic.clone(),
+        partition: part.partition,
+        fetch_offset: part.fetch_offset,
+        max_bytes: part.partition_max_bytes.min(max_bytes),
+        current_leader_epoch: part.current_leader_epoch,
+    };
+    let results = read_by_owner(parts, spec, |owner, specs| partitions.read(owner, specs)).await;
+    trim_to_max_bytes(results, max_bytes)
+}
+
+/// Sends each owner shard its parts' specs (owners in parallel) and puts every answer back in
+/// request order; a part no shard serves gets its refusal, an owner that is down a storage
+/// error.
+pub(super) async fn read_by_owner<S, Call, Fut>(
+    parts: &[Wanted],
+    spec: impl Fn(&Wanted) -> S,
+    call: Call,
+) -> Vec<Option<PartitionRead>>
+where
+    Call: Fn(usize, Vec<S>) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<PartitionRead>, crate::shard::mesh::ShardDown>>,
+{
     let mut results: Vec<Option<PartitionRead>> = parts.iter().map(|_| None).collect();
-    let mut by_owner: BTreeMap<usize, (Vec<usize>, Vec<ReadSpec>)> = BTreeMap::new();
+    let mut by_owner: BTreeMap<usize, (Vec<usize>, Vec<S>)> = BTreeMap::new();
     for (position, part) in parts.iter().enumerate() {
         let Some(owner) = part.owner else {
             results[position] = Some(unreadable(part.refused));
             continue;
         };
-        let entry = by_owner.entry(owner).or_default();
+        let entry = by_owner
+            .entry(owner)
+            .or_insert_with(|| (Vec::new(), Vec::new()));
         entry.0.push(position);
-        entry.1.push(ReadSpec {
-            topic: part.topic.clone(),
-            partition: part.partition,
-            fetch_offset: part.fetch_offset,
-            max_bytes: part.partition_max_bytes.min(max_bytes),
-            current_leader_epoch: part.current_leader_epoch,
-        });
+        entry.1.push(spec(part));
     }
     let calls = by_owner
         .into_iter()
-        .map(|(owner, (positions, specs))| async move {
-            let reads = partitions.read(owner, specs).await;
-            (positions, reads)
+        .map(|(owner, (positions, specs))| {
+            let read = call(owner, specs);
+            async move { (positions, read.await) }
         })
         .collect();
     for (positions, reads) in join_all(calls).await {
@@ -231,7 +250,7 @@ async fn read_all(
             results[position] = Some(read);
         }
     }
-    trim_to_max_bytes(results, max_bytes)
+    results
 }
 
 pub(super) fn unreadable(error_code: i16) -> PartitionRead {
@@ -268,6 +287,25 @@ async fn wait_for_data(
             by_owner.entry(owner).or_default().push(key);
         }
     }
+    race_owners(partitions, by_owner, wait, Watch::Readable).await;
+}
+
+/// What an owner's long poll waits for: data a consumer can read (past the high watermark),
+/// or any append (a follower reads up to the log end).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Watch {
+    Readable,
+    Appended,
+}
+
+/// Asks every owner to wait for its watched partitions and returns when the first one answers
+/// or `wait` is up; the other owners' waits are dropped.
+pub(super) async fn race_owners(
+    partitions: &PartitionService,
+    by_owner: BTreeMap<usize, Vec<Watched>>,
+    wait: Duration,
+    watch: Watch,
+) {
     // Rounded up: an owner whose wait ended before ours (truncated to the millisecond) would
     // be asked again with 0 ms, over and over, until our own deadline passed.
     let wait_ms = wait.as_micros().div_ceil(1000) as u64;
@@ -275,12 +313,12 @@ async fn wait_for_data(
         .into_iter()
         .map(|(owner, watched)| -> Wait<'_> {
             Box::pin(async move {
+                let waited = match watch {
+                    Watch::Readable => partitions.wait_for_data(owner, watched, wait_ms).await,
+                    Watch::Appended => partitions.wait_for_append(owner, watched, wait_ms).await,
+                };
                 // A stopped owner ends nothing early: the timer decides then.
-                if partitions
-                    .wait_for_data(owner, watched, wait_ms)
-                    .await
-                    .is_err()
-                {
+                if waited.is_err() {
                     futures_lite::future::pending::<()>().await;
                 }
             })

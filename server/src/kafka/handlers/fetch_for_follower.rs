@@ -9,13 +9,14 @@ use std::time::{Duration, Instant};
 
 use kafka_protocol::messages::FetchRequest;
 
-use super::fetch::{encode, trim_to_max_bytes, unreadable, SessionAnswer, Wanted};
-use crate::error_code::{ResponseError, NONE};
+use super::fetch::{
+    encode, race_owners, read_by_owner, trim_to_max_bytes, SessionAnswer, Wanted, Watch,
+};
+use crate::error_code::NONE;
 use crate::kafka::fetch_sessions::{FetchSessions, ServedPartition};
 use crate::limits::FETCH_WAIT_MS_MAX;
 use crate::partition::messages::{PartitionRead, ReplicaReadSpec, Watched};
 use crate::partition::PartitionService;
-use crate::util::{first_of, join_all};
 
 pub(super) async fn fetch(
     partitions: &PartitionService,
@@ -56,49 +57,18 @@ async fn read_all(
     max_bytes: u32,
     record: bool,
 ) -> Vec<PartitionRead> {
-    let mut results: Vec<Option<PartitionRead>> = parts.iter().map(|_| None).collect();
-    let mut by_owner: BTreeMap<usize, (Vec<usize>, Vec<ReplicaReadSpec>)> = BTreeMap::new();
-    for (position, part) in parts.iter().enumerate() {
-        let Some(owner) = part.owner else {
-            results[position] = Some(unreadable(part.refused));
-            continue;
-        };
-        let entry = by_owner.entry(owner).or_default();
-        entry.0.push(position);
-        entry.1.push(ReplicaReadSpec {
-            topic: part.topic.clone(),
-            partition: part.partition,
-            fetch_offset: part.fetch_offset,
-            last_fetched_epoch: part.last_fetched_epoch,
-            current_leader_epoch: part.current_leader_epoch,
-            max_bytes: part.partition_max_bytes.min(max_bytes),
-        });
-    }
-    let calls = by_owner
-        .into_iter()
-        .map(|(owner, (positions, specs))| async move {
-            let reads = partitions
-                .replica_read(owner, replica_id, specs, record)
-                .await;
-            (positions, reads)
-        })
-        .collect();
-    for (positions, reads) in join_all(calls).await {
-        let count = positions.len();
-        let reads = reads.unwrap_or_else(|_| {
-            (0..count)
-                .map(|_| unreadable(ResponseError::KafkaStorageError.code()))
-                .collect()
-        });
-        assert_eq!(reads.len(), count);
-        for (position, read) in positions.into_iter().zip(reads) {
-            results[position] = Some(read);
-        }
-    }
+    let spec = |part: &Wanted| ReplicaReadSpec {
+        topic: part.topic.clone(),
+        partition: part.partition,
+        fetch_offset: part.fetch_offset,
+        last_fetched_epoch: part.last_fetched_epoch,
+        current_leader_epoch: part.current_leader_epoch,
+        max_bytes: part.partition_max_bytes.min(max_bytes),
+    };
+    let read = |owner, specs| partitions.replica_read(owner, replica_id, specs, record);
+    let results = read_by_owner(parts, spec, read).await;
     trim_to_max_bytes(results, max_bytes)
 }
-
-type Wait<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>>;
 
 /// Waits until an owner sees an append past one of the fetch offsets, or the time is up.
 async fn wait_for_append(partitions: &PartitionService, parts: &[Wanted], wait: Duration) {
@@ -109,23 +79,7 @@ async fn wait_for_append(partitions: &PartitionService, parts: &[Wanted], wait: 
             by_owner.entry(owner).or_default().push(key);
         }
     }
-    let wait_ms = wait.as_micros().div_ceil(1000) as u64;
-    let mut waits: Vec<Wait<'_>> = by_owner
-        .into_iter()
-        .map(|(owner, watched)| -> Wait<'_> {
-            Box::pin(async move {
-                if partitions
-                    .wait_for_append(owner, watched, wait_ms)
-                    .await
-                    .is_err()
-                {
-                    futures_lite::future::pending::<()>().await;
-                }
-            })
-        })
-        .collect();
-    waits.push(Box::pin(glommio::timer::sleep(wait)));
-    first_of(waits).await;
+    race_owners(partitions, by_owner, wait, Watch::Appended).await;
 }
 
 /// A session's answer: only partitions with news (all of them when the session just opened),
