@@ -17,16 +17,14 @@ use std::time::Duration;
 use common::broker::BrokerOptions;
 use common::clients;
 use common::cluster::{Cluster, Place};
-use common::confluent::{self, ConfluentStream, Idempotence};
+use common::confluent::{ConfluentStream, Idempotence};
+use common::healed::{check_after_healing, Workload};
 use common::kafka::create_replicated_topic;
-use common::loadgen::{
-    acks_all_produce_args, loadgen_or_skip, produce_counts, spawn_loadgen, verify,
-};
+use common::loadgen::{acks_all_produce_args, loadgen_or_skip, spawn_loadgen};
 use common::netns::NetLab;
 use common::probe::{self, Probe};
 use common::replicas::{
-    assert_replicas_identical, replication_toml, ELECTION_TIMEOUT, MIN_INSYNC_CONFIG,
-    REJOIN_TIMEOUT, REPLICATION_FACTOR,
+    replication_toml, ELECTION_TIMEOUT, MIN_INSYNC_CONFIG, REJOIN_TIMEOUT, REPLICATION_FACTOR,
 };
 
 const BROKERS: usize = 3;
@@ -106,7 +104,7 @@ fn a_cut_off_leader_acknowledges_no_acks_all_write_that_is_lost() {
         &history,
     );
     let loadgen_log = dir.path().join("loadgen.log");
-    let mut producer = spawn_loadgen(&loadgen, &args, &loadgen_log);
+    let producer = spawn_loadgen(&loadgen, &args, &loadgen_log);
     let stream = ConfluentStream::start(
         &python,
         &dir.path().join("confluent"),
@@ -138,33 +136,16 @@ fn a_cut_off_leader_acknowledges_no_acks_all_write_that_is_lost() {
     lab.heal(victim);
     eprintln!("healed; {}", probe::summary(&writes));
 
-    let status = producer.wait(LOADGEN_TIMEOUT, "loadgen produce");
-    let text = std::fs::read_to_string(&loadgen_log).unwrap_or_default();
-    assert!(
-        history.exists(),
-        "loadgen ({status}) wrote no history\n{text}"
-    );
-    eprintln!("loadgen: {}", produce_counts(&history));
-    let report = stream.finish();
-    eprintln!("confluent-kafka: {}", report.summary);
-    for topic in [LOADGEN_TOPIC, CONFLUENT_TOPIC] {
-        cluster.wait_for_full_isr(survivor, topic, PARTITIONS as usize, REJOIN_TIMEOUT);
-    }
-
-    let verdict = verify(
-        &loadgen,
-        &cluster.brokers[survivor].bootstrap(),
-        LOADGEN_TOPIC,
-        &[history],
-        dir.path(),
-    );
-    eprintln!("verify: {}", verdict.summary());
-    let stored = confluent::read_topic(&kcat, &cluster.bootstrap(), CONFLUENT_TOPIC);
-    confluent::assert_delivered_in_place(&report, &stored);
-    probe::assert_acknowledged_kept(&writes, &stored);
-    for topic in [LOADGEN_TOPIC, CONFLUENT_TOPIC] {
-        assert_replicas_identical(&cluster, survivor, topic, PARTITIONS as usize);
-    }
-    // Last, so that the other checks run (and report) even when the verdict fails.
-    verdict.assert_safe();
+    let workload = Workload {
+        loadgen: &loadgen,
+        kcat: &kcat,
+        dir: dir.path(),
+        history,
+        loadgen_log,
+        loadgen_timeout: LOADGEN_TIMEOUT,
+        loadgen_topic: LOADGEN_TOPIC,
+        confluent_topic: CONFLUENT_TOPIC,
+        partitions: PARTITIONS as usize,
+    };
+    check_after_healing(&cluster, survivor, workload, producer, stream, &writes);
 }

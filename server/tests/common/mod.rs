@@ -24,6 +24,7 @@ pub mod canary;
 pub mod clients;
 pub mod cluster;
 pub mod confluent;
+pub mod healed;
 pub mod kafka;
 pub mod loadgen;
 pub mod metrics;
