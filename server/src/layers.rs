@@ -7,10 +7,11 @@ mod tests {
     use std::path::Path;
 
     /// Higher ranks may import lower ranks. Leaves (rank 0) import only other leaves.
-    const RANKS: [(&str, u32); 25] = [
-        ("cli", 9),
-        ("broker", 8),
-        ("kafka", 7),
+    const RANKS: [(&str, u32); 26] = [
+        ("cli", 10),
+        ("broker", 9),
+        ("kafka", 8),
+        ("txn", 7),
         ("replication", 6),
         ("metadata", 5),
         ("producer_ids", 5),
@@ -32,7 +33,7 @@ mod tests {
         ("topics", 0),
         ("uring_probe", 0),
         ("util", 0),
-        ("main", 10),
+        ("main", 11),
     ];
 
     fn rank(module: &str) -> u32 {

@@ -9,6 +9,8 @@
 //!   subsystems and wires them together. Nothing imports these.
 //! - `kafka`: frames, dispatch, one handler per API, connections. Handlers receive the
 //!   services they use.
+//! - `txn`: the transaction coordinator (placement, `__transaction_state`, markers, timers);
+//!   it reaches partition leaders over Kafka connections (`replication::connection`).
 //! - `replication`: the follower streams and the leaders' ISR proposals (it asks the
 //!   controller through `metadata`).
 //! - subsystems: `metadata` and `producer_ids` → `cluster` → `group` → `partition` (each owns
@@ -44,5 +46,6 @@ pub mod replication;
 pub mod shard;
 pub mod signals;
 pub mod topics;
+pub mod txn;
 pub mod uring_probe;
 pub mod util;

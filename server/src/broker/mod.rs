@@ -18,6 +18,7 @@ use crate::producer_ids::{ProducerIdReply, ProducerIdRequest};
 use crate::shard::executors::{self, Shards};
 use crate::shard::mesh::{new_meshes, MeshEnds};
 use crate::topics::ClusterMeta;
+use crate::txn::{TxnAnswer, TxnRequest};
 
 /// What one shard thread starts with; `Send`, built on the main thread.
 struct ShardSetup {
@@ -29,6 +30,7 @@ struct ShardSetup {
     metadata_mesh: MeshEnds<MetadataRequest, MetadataReply>,
     group_mesh: MeshEnds<GroupRequest, GroupAnswer>,
     producer_id_mesh: MeshEnds<ProducerIdRequest, ProducerIdReply>,
+    txn_mesh: MeshEnds<TxnRequest, TxnAnswer>,
 }
 
 /// Starts `cpus.len()` shards and waits until each is listening (or one failed).
@@ -45,14 +47,16 @@ pub fn start(
     let metadata_meshes = new_meshes(shards);
     let group_meshes = new_meshes(shards);
     let producer_id_meshes = new_meshes(shards);
+    let txn_meshes = new_meshes(shards);
     let setups: Vec<ShardSetup> = partition_meshes
         .into_iter()
         .zip(metadata_meshes)
         .zip(group_meshes)
         .zip(producer_id_meshes)
+        .zip(txn_meshes)
         .enumerate()
         .map(
-            |(id, (((partition_mesh, metadata_mesh), group_mesh), producer_id_mesh))| ShardSetup {
+            |(id, ((((partition_mesh, metadata_mesh), group_mesh), producer_id_mesh), txn_mesh))| ShardSetup {
                 id,
                 shards,
                 config: config.clone(),
@@ -61,6 +65,7 @@ pub fn start(
                 metadata_mesh,
                 group_mesh,
                 producer_id_mesh,
+                txn_mesh,
             },
         )
         .collect();

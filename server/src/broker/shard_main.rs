@@ -31,6 +31,7 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
     let metadata_mesh = setup.metadata_mesh.connect().await;
     let group_mesh = setup.group_mesh.connect().await;
     let producer_id_mesh = setup.producer_id_mesh.connect().await;
+    let txn_mesh = setup.txn_mesh.connect().await;
     let engine_config = ShardEngineConfig {
         data_dir: config.data_dir.clone(),
         batch_cache_bytes_max: config.batch_cache_bytes_max,
@@ -80,6 +81,14 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
         cluster.clone(),
     );
     let producer_ids = ProducerIdService::new(producer_id_mesh, cluster.clone());
+    let txn = crate::txn::TxnService::new(
+        ctx.clone(),
+        crate::txn::TxnSettings::from_broker(&config),
+        partitions.clone(),
+        meta.clone(),
+        producer_ids.clone(),
+        txn_mesh,
+    );
     let state = ShardStateSource {
         partitions: partitions.clone(),
         groups: groups.clone(),
@@ -97,6 +106,7 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
         }
     }
     groups.start();
+    txn.start();
     if let Some(cluster) = &cluster {
         glommio::spawn_local(metadata.clone().follow_images()).detach();
         glommio::spawn_local(lifecycle::run(cluster.clone())).detach();
@@ -168,6 +178,7 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
         metadata,
         groups,
         producer_ids,
+        txn,
         fetch_sessions: Rc::new(crate::kafka::fetch_sessions::FetchSessions::new(id)),
     });
     let connections = crate::kafka::listener::accept_loop(services, listener).await;

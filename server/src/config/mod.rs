@@ -237,6 +237,37 @@ pub struct BrokerConfig {
     /// `producer.id.expiration.check.interval.ms`: how often each shard looks for them.
     #[serde(rename = "producer.id.expiration.check.interval.ms")]
     pub producer_id_expiration_check_interval_ms: u64,
+    /// `transaction.state.log.num.partitions`: partitions of `__transaction_state` (fixed
+    /// once used: a transactional id's coordinator is its hash modulo this).
+    #[serde(rename = "transaction.state.log.num.partitions")]
+    pub transaction_state_log_num_partitions: i32,
+    /// `transaction.state.log.replication.factor`: `__transaction_state` is created with
+    /// min(this, live brokers) replicas.
+    #[serde(rename = "transaction.state.log.replication.factor")]
+    pub transaction_state_log_replication_factor: i16,
+    /// `transaction.state.log.min.isr`: the topic's `min.insync.replicas` (bounded by its
+    /// replication factor).
+    #[serde(rename = "transaction.state.log.min.isr")]
+    pub transaction_state_log_min_isr: i32,
+    /// `transaction.state.log.segment.bytes`.
+    #[serde(rename = "transaction.state.log.segment.bytes")]
+    pub transaction_state_log_segment_bytes: u64,
+    /// `transaction.max.timeout.ms`: the longest `transaction.timeout.ms` a producer may ask
+    /// for (InitProducerId answers INVALID_TRANSACTION_TIMEOUT beyond it).
+    #[serde(rename = "transaction.max.timeout.ms")]
+    pub transaction_max_timeout_ms: i32,
+    /// `transactional.id.expiration.ms`: a transactional id idle (no transaction) this long is
+    /// forgotten.
+    #[serde(rename = "transactional.id.expiration.ms")]
+    pub transactional_id_expiration_ms: i64,
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`: how often the
+    /// coordinator looks for transactions past their timeout (and aborts them).
+    #[serde(rename = "transaction.abort.timed.out.transaction.cleanup.interval.ms")]
+    pub transaction_abort_timed_out_cleanup_interval_ms: u64,
+    /// `transaction.remove.expired.transaction.cleanup.interval.ms`: how often it looks for
+    /// expired transactional ids.
+    #[serde(rename = "transaction.remove.expired.transaction.cleanup.interval.ms")]
+    pub transaction_remove_expired_cleanup_interval_ms: u64,
     /// `min.insync.replicas`: the broker default of the fewest in-sync replicas an acks=all
     /// produce needs (a topic may override it).
     #[serde(rename = "min.insync.replicas")]
@@ -329,6 +360,14 @@ impl Default for BrokerConfig {
                 sluice_engine::compaction::cleaner::DEDUPE_BUFFER_BYTES_DEFAULT,
             producer_id_expiration_ms: 86_400_000,
             producer_id_expiration_check_interval_ms: 600_000,
+            transaction_state_log_num_partitions: 50,
+            transaction_state_log_replication_factor: 3,
+            transaction_state_log_min_isr: 2,
+            transaction_state_log_segment_bytes: 100 * 1024 * 1024,
+            transaction_max_timeout_ms: 900_000,
+            transactional_id_expiration_ms: 604_800_000,
+            transaction_abort_timed_out_cleanup_interval_ms: 10_000,
+            transaction_remove_expired_cleanup_interval_ms: 3_600_000,
             min_insync_replicas: 1,
             replica_lag_time_max_ms: 30_000,
             unclean_leader_election_enable: false,
@@ -549,6 +588,34 @@ impl BrokerConfig {
         }
         if self.replica_fetch_wait_max_ms > crate::limits::FETCH_WAIT_MS_MAX as u64 {
             return invalid("replica.fetch.wait.max.ms", "is too large");
+        }
+        if self.transaction_state_log_num_partitions < 1
+            || self.transaction_state_log_num_partitions > 1000
+        {
+            return invalid(
+                "transaction.state.log.num.partitions",
+                "must be between 1 and 1000",
+            );
+        }
+        if self.transaction_state_log_replication_factor < 1 {
+            return invalid("transaction.state.log.replication.factor", "must be at least 1");
+        }
+        if self.transaction_state_log_min_isr < 1 {
+            return invalid("transaction.state.log.min.isr", "must be at least 1");
+        }
+        if self.transaction_max_timeout_ms < 1 {
+            return invalid("transaction.max.timeout.ms", "must be at least 1");
+        }
+        if self.transactional_id_expiration_ms < 1 {
+            return invalid("transactional.id.expiration.ms", "must be at least 1");
+        }
+        if self.transaction_abort_timed_out_cleanup_interval_ms == 0
+            || self.transaction_remove_expired_cleanup_interval_ms == 0
+        {
+            return invalid(
+                "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+                "cleanup intervals must be at least 1",
+            );
         }
         if self.producer_id_expiration_ms > i64::MAX as u64 {
             return invalid("producer.id.expiration.ms", "is too large");

@@ -19,6 +19,7 @@ pub struct Services {
     pub metadata: Rc<MetadataService>,
     pub groups: Rc<GroupService>,
     pub producer_ids: Rc<ProducerIdService>,
+    pub txn: Rc<crate::txn::TxnService>,
     /// Followers' incremental fetch sessions opened on this shard.
     pub fetch_sessions: Rc<crate::kafka::fetch_sessions::FetchSessions>,
 }

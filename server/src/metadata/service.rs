@@ -288,29 +288,75 @@ impl MetadataService {
     /// as soon as the broker serves. Its replication factor is `offsets.topic.replication.factor`
     /// bounded by the brokers alive then (`replication_factor::offsets_topic`).
     pub async fn ensure_offsets_topic(self: &Rc<Self>) -> AdminResult {
+        let partitions = self.config.offsets_topic_num_partitions;
+        let factor = self.config.offsets_topic_replication_factor;
+        let configs = crate::topics::TopicConfigs::default();
+        self.ensure_internal_topic(OFFSETS_TOPIC, partitions, factor, configs)
+            .await
+    }
+
+    /// Creates `__transaction_state` unless it exists, at the first FindCoordinator for a
+    /// transactional id (Kafka's rule): `transaction.state.log.num.partitions` partitions,
+    /// `transaction.state.log.replication.factor` replicas (bounded by the brokers alive),
+    /// compacted, with `min.insync.replicas` = `transaction.state.log.min.isr` (bounded by
+    /// the replication factor).
+    pub async fn ensure_transaction_topic(self: &Rc<Self>) -> AdminResult {
+        let partitions = self.config.transaction_state_log_num_partitions;
+        let factor = replication_factor::offsets_topic(
+            self.config.transaction_state_log_replication_factor,
+            self.alive_brokers(),
+        );
+        let min_isr = i32::from(factor).min(self.config.transaction_state_log_min_isr);
+        let mut configs = crate::topics::TopicConfigs::default();
+        let settings = [
+            (crate::topics::config::CLEANUP_POLICY, "compact".to_string()),
+            (crate::topics::config::MIN_INSYNC_REPLICAS, min_isr.to_string()),
+            (
+                crate::topics::config::SEGMENT_BYTES,
+                self.config.transaction_state_log_segment_bytes.to_string(),
+            ),
+        ];
+        for (key, value) in settings {
+            configs
+                .set(key, &value)
+                .map_err(|err| (ResponseError::InvalidConfig.code(), err.to_string()))?;
+        }
+        self.ensure_internal_topic(crate::topics::TXN_TOPIC, partitions, factor, configs)
+            .await
+    }
+
+    fn alive_brokers(&self) -> usize {
         let meta = self.meta();
-        if meta.topic(OFFSETS_TOPIC).is_some() {
+        let alive = meta.brokers.values();
+        alive
+            .filter(|broker| !broker.fenced && !broker.shutting_down)
+            .count()
+    }
+
+    async fn ensure_internal_topic(
+        self: &Rc<Self>,
+        name: &str,
+        partitions: i32,
+        replication_factor: i16,
+        configs: crate::topics::TopicConfigs,
+    ) -> AdminResult {
+        if self.meta().topic(name).is_some() {
             return Ok(());
         }
-        let alive = meta
-            .brokers
-            .values()
-            .filter(|broker| !broker.fenced && !broker.shutting_down)
-            .count();
         let op = AdminOp::CreateTopic {
-            name: OFFSETS_TOPIC.to_string(),
-            partitions: self.config.offsets_topic_num_partitions,
+            name: name.to_string(),
+            partitions,
             replication_factor: replication_factor::offsets_topic(
-                self.config.offsets_topic_replication_factor,
-                alive,
+                replication_factor,
+                self.alive_brokers(),
             ),
             assignments: None,
-            configs: crate::topics::TopicConfigs::default(),
+            configs,
             validate_only: false,
         };
         match self.admin(op).await {
             Ok(()) => {
-                tracing::info!("created {OFFSETS_TOPIC}");
+                tracing::info!("created {name}");
                 Ok(())
             }
             Err((code, _)) if code == ResponseError::TopicAlreadyExists.code() => Ok(()),
@@ -357,7 +403,7 @@ impl MetadataService {
                 configs,
                 validate_only,
             } => {
-                let internal = name == OFFSETS_TOPIC;
+                let internal = crate::topics::is_internal(&name);
                 if !internal {
                     crate::topics::meta::validate_topic_name(&name)
                         .map_err(|msg| (ResponseError::InvalidTopicException.code(), msg))?;

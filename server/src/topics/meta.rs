@@ -153,7 +153,7 @@ pub fn validate_topic_name(name: &str) -> Result<(), String> {
     }
     // The group coordinator owns these partition directories; a user topic of the same name
     // would share (and corrupt) them.
-    if name == super::OFFSETS_TOPIC {
+    if super::is_internal(name) {
         return Err(format!(
             "'{name}' is an internal topic and cannot be created"
         ));
@@ -169,6 +169,7 @@ mod tests {
     fn the_internal_offsets_topic_cannot_be_created() {
         assert!(validate_topic_name("__consumer_offsets").is_err());
         assert!(validate_topic_name("__consumer_offsets_copy").is_ok());
+        assert!(validate_topic_name("__transaction_state").is_err());
     }
 
     #[test]

@@ -13,3 +13,10 @@ pub use meta_cell::MetaCell;
 
 /// The internal topic of consumer-group state (Kafka's name).
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+/// The internal topic of transaction-coordinator state (Kafka's name).
+pub const TXN_TOPIC: &str = "__transaction_state";
+
+/// True for the topics the broker's own coordinators own.
+pub fn is_internal(name: &str) -> bool {
+    name == OFFSETS_TOPIC || name == TXN_TOPIC
+}

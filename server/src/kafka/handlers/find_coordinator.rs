@@ -1,6 +1,7 @@
 //! FindCoordinator (key 10): a group's coordinator is the broker leading the group's
-//! `__consumer_offsets` partition (Kafka's rule). The first request creates that topic, as
-//! Kafka does. Transaction coordinators don't exist yet.
+//! `__consumer_offsets` partition, a transactional id's the broker leading the id's
+//! `__transaction_state` partition (Kafka's rules). The first request of each kind creates its
+//! topic, as Kafka does.
 
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
@@ -12,7 +13,7 @@ use crate::group::wire::str_bytes;
 use crate::kafka::cluster_view::endpoint;
 use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
 use crate::metadata::MetadataService;
-use crate::topics::OFFSETS_TOPIC;
+use crate::topics::{OFFSETS_TOPIC, TXN_TOPIC};
 use std::rc::Rc;
 
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 4 };
@@ -20,6 +21,7 @@ pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 4 };
 /// v4 batches keys in `coordinator_keys`.
 const BATCHED_KEYS_VERSION_MIN: i16 = 4;
 const KEY_TYPE_GROUP: i8 = 0;
+const KEY_TYPE_TRANSACTION: i8 = 1;
 
 pub async fn handle(
     conn: &Conn,
@@ -27,41 +29,46 @@ pub async fn handle(
     request: Request,
 ) -> Result<Outcome, RequestError> {
     let body: FindCoordinatorRequest = request.decode()?;
-    let offsets_partitions = conn.config.offsets_topic_num_partitions;
-    if body.key_type == KEY_TYPE_GROUP {
-        if let Err((code, message)) = metadata.ensure_offsets_topic().await {
-            tracing::warn!(code, "cannot create {OFFSETS_TOPIC}: {message}");
-        }
+    let (topic, partitions) = match body.key_type {
+        KEY_TYPE_GROUP => (OFFSETS_TOPIC, conn.config.offsets_topic_num_partitions),
+        KEY_TYPE_TRANSACTION => (TXN_TOPIC, conn.config.transaction_state_log_num_partitions),
+        _ => ("", 0),
+    };
+    let created = match body.key_type {
+        KEY_TYPE_GROUP => metadata.ensure_offsets_topic().await,
+        KEY_TYPE_TRANSACTION => metadata.ensure_transaction_topic().await,
+        _ => Ok(()),
+    };
+    if let Err((code, message)) = created {
+        tracing::warn!(code, "cannot create {topic}: {message}");
     }
     let meta = metadata.meta();
     let answer = |key: &StrBytes| {
         let mut c = Coordinator::default();
         c.key = key.clone();
-        if body.key_type != KEY_TYPE_GROUP {
-            c.error_code = ResponseError::CoordinatorNotAvailable.code();
-            c.error_message = Some(str_bytes("only group coordinators exist"));
-            c.node_id = BrokerId(-1);
-            c.port = -1;
-        } else if key.is_empty() {
+        c.node_id = BrokerId(-1);
+        c.port = -1;
+        if topic.is_empty() {
             c.error_code = ResponseError::InvalidRequest.code();
-            c.node_id = BrokerId(-1);
-            c.port = -1;
-        } else {
-            let partition = offsets_partition(key.as_str(), offsets_partitions);
-            let leader = meta.leader(OFFSETS_TOPIC, partition);
-            match leader.and_then(|id| endpoint(conn, &meta, id).map(|e| (id, e))) {
-                Some((id, (host, port))) => {
-                    c.node_id = BrokerId(id);
-                    c.host = str_bytes(host);
-                    c.port = port;
-                }
-                None => {
-                    c.error_code = ResponseError::CoordinatorNotAvailable.code();
-                    c.error_message =
-                        Some(str_bytes("the group's offsets partition has no leader"));
-                    c.node_id = BrokerId(-1);
-                    c.port = -1;
-                }
+            c.error_message = Some(str_bytes(format!("unknown key type {}", body.key_type)));
+            return c;
+        }
+        if key.is_empty() {
+            c.error_code = ResponseError::InvalidRequest.code();
+            return c;
+        }
+        // Both internal topics place a key by Kafka's abs(String.hashCode) % partitions.
+        let partition = offsets_partition(key.as_str(), partitions);
+        let leader = meta.leader(topic, partition);
+        match leader.and_then(|id| endpoint(conn, &meta, id).map(|e| (id, e))) {
+            Some((id, (host, port))) => {
+                c.node_id = BrokerId(id);
+                c.host = str_bytes(host);
+                c.port = port;
+            }
+            None => {
+                c.error_code = ResponseError::CoordinatorNotAvailable.code();
+                c.error_message = Some(str_bytes(format!("{topic}-{partition} has no leader")));
             }
         }
         c

@@ -1,4 +1,4 @@
-//! InitProducerId (key 22): a new producer id for an idempotent producer.
+//! InitProducerId (key 22): a producer id and epoch for an idempotent or transactional producer.
 //!
 //! Kafka's rules (`KafkaApis.handleInitProducerIdRequest`, `TransactionCoordinator`):
 //! - No transactional id: always a new producer id with epoch 0, also when the client names
@@ -6,8 +6,10 @@
 //!   coordinator to bump, so its "bump" is a fresh id; the client then starts at sequence 0.
 //! - A producer id without an epoch, or the reverse: INVALID_REQUEST.
 //! - An empty transactional id: INVALID_REQUEST.
-//! - A transactional id: COORDINATOR_NOT_AVAILABLE (retriable), until the transaction
-//!   coordinator exists; FindCoordinator answers the same for transaction keys.
+//! - A transactional id: the transaction coordinator of that id answers (`crate::txn`): the
+//!   id's producer id with its epoch bumped (which fences older instances), after aborting a
+//!   transaction the previous instance left open (the client is told CONCURRENT_TRANSACTIONS
+//!   meanwhile and retries). Another broker's id: NOT_COORDINATOR.
 
 use std::rc::Rc;
 
@@ -18,55 +20,94 @@ use crate::error_code::{ResponseError, NONE};
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::partition::producer_state::{NO_PRODUCER_EPOCH, NO_PRODUCER_ID};
 use crate::producer_ids::ProducerIdService;
+use crate::txn::{TxnAnswer, TxnOp, TxnService};
 
-/// v0–v4: what the Java client (3.x), librdkafka and kafka-python send. v5 (KIP-890) waits for
-/// transactions.
+/// v0–v4: what the Java client (3.x), librdkafka and kafka-python send. v5 (KIP-890 part 2)
+/// is not served.
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 4 };
+
+/// The first version that knows PRODUCER_FENCED.
+const FENCED_VERSION_MIN: i16 = 4;
 
 /// The epoch of a new producer id.
 const EPOCH_INITIAL: i16 = 0;
 
 pub async fn handle(
     producer_ids: &Rc<ProducerIdService>,
+    txn: &Rc<TxnService>,
     request: Request,
 ) -> Result<Outcome, RequestError> {
     let body: InitProducerIdRequest = request.decode()?;
-    let (error_code, producer_id) = match check(&body) {
+    let answer = match check(&body) {
         Err(error) => {
             tracing::debug!(
                 transactional_id = ?body.transactional_id.as_ref().map(|t| t.0.to_string()),
                 "InitProducerId refused: {error:?}"
             );
-            (error.code(), NO_PRODUCER_ID)
+            Err(error.code())
         }
-        Ok(()) => match producer_ids.generate().await {
-            Ok(producer_id) => (NONE, producer_id),
-            Err((code, message)) => {
-                tracing::warn!(code, "no producer id for InitProducerId: {message}");
-                (code, NO_PRODUCER_ID)
-            }
-        },
+        Ok(None) => idempotent(producer_ids).await,
+        Ok(Some(transactional_id)) => transactional(txn, &body, transactional_id).await,
     };
     let mut response = InitProducerIdResponse::default();
-    response.error_code = error_code;
-    response.producer_id = ProducerId(producer_id);
-    response.producer_epoch = if error_code == NONE {
-        EPOCH_INITIAL
-    } else {
-        NO_PRODUCER_EPOCH
-    };
+    match answer {
+        Ok((producer_id, epoch)) => {
+            response.error_code = NONE;
+            response.producer_id = ProducerId(producer_id);
+            response.producer_epoch = epoch;
+        }
+        Err(code) => {
+            let version = request.version;
+            response.error_code = crate::kafka::txn_codes::for_version(code, version, FENCED_VERSION_MIN);
+            response.producer_id = ProducerId(NO_PRODUCER_ID);
+            response.producer_epoch = NO_PRODUCER_EPOCH;
+        }
+    }
     Ok(request.respond(&response)?.into())
 }
 
-fn check(body: &InitProducerIdRequest) -> Result<(), ResponseError> {
+async fn idempotent(producer_ids: &Rc<ProducerIdService>) -> Result<(i64, i16), i16> {
+    match producer_ids.generate().await {
+        Ok(producer_id) => Ok((producer_id, EPOCH_INITIAL)),
+        Err((code, message)) => {
+            tracing::warn!(code, "no producer id for InitProducerId: {message}");
+            Err(code)
+        }
+    }
+}
+
+async fn transactional(
+    txn: &Rc<TxnService>,
+    body: &InitProducerIdRequest,
+    transactional_id: String,
+) -> Result<(i64, i16), i16> {
+    let expected = (body.producer_id.0 != NO_PRODUCER_ID)
+        .then_some((body.producer_id.0, body.producer_epoch));
+    let op = TxnOp::Init {
+        transactional_id: transactional_id.clone(),
+        timeout_ms: body.transaction_timeout_ms,
+        expected,
+    };
+    match txn.call(&transactional_id, op).await {
+        TxnAnswer::Init(answer) => answer,
+        TxnAnswer::Done(Err(code)) => Err(code),
+        other => {
+            tracing::error!("InitProducerId: unexpected coordinator answer {other:?}");
+            Err(ResponseError::UnknownServerError.code())
+        }
+    }
+}
+
+/// `Ok(None)`: idempotent only; `Ok(Some(id))`: transactional.
+fn check(body: &InitProducerIdRequest) -> Result<Option<String>, ResponseError> {
     let id_given = body.producer_id.0 != NO_PRODUCER_ID;
     let epoch_given = body.producer_epoch != NO_PRODUCER_EPOCH;
     if id_given != epoch_given {
         return Err(ResponseError::InvalidRequest);
     }
     match &body.transactional_id {
-        None => Ok(()),
+        None => Ok(None),
         Some(id) if id.0.is_empty() => Err(ResponseError::InvalidRequest),
-        Some(_) => Err(ResponseError::CoordinatorNotAvailable),
+        Some(id) => Ok(Some(id.0.to_string())),
     }
 }

@@ -14,7 +14,7 @@ use crate::error_code::{ResponseError, NONE};
 use crate::kafka::cluster_view::{live_brokers, offline_replicas};
 use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
 use crate::metadata::{AdminOp, MetadataService};
-use crate::topics::{ClusterMeta, TopicConfigs, OFFSETS_TOPIC};
+use crate::topics::{ClusterMeta, TopicConfigs};
 use sluice_controller::records::NO_LEADER;
 
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 12 };
@@ -129,7 +129,7 @@ fn topic(meta: &ClusterMeta, name: &str, error_code: i16) -> MetadataResponseTop
         return out;
     };
     out.topic_id = topic.id();
-    out.is_internal = name == OFFSETS_TOPIC;
+    out.is_internal = crate::topics::is_internal(name);
     out.partitions = topic
         .states
         .iter()

@@ -1,6 +1,8 @@
 //! One handler per Kafka API. Each file declares the version range it serves in `VERSIONS`;
 //! ApiVersions advertises exactly this table.
 
+pub mod add_offsets_to_txn;
+pub mod add_partitions_to_txn;
 pub mod alter_partition_reassignments;
 pub mod api_versions;
 pub mod create_partitions;
@@ -12,6 +14,8 @@ pub mod describe_configs;
 pub mod describe_groups;
 pub mod describe_producers;
 pub mod describe_quorum;
+pub mod describe_transactions;
+pub mod end_txn;
 pub mod fetch;
 pub mod fetch_for_follower;
 pub mod find_coordinator;
@@ -23,6 +27,7 @@ pub mod leave_group;
 pub mod list_groups;
 pub mod list_offsets;
 pub mod list_partition_reassignments;
+pub mod list_transactions;
 pub mod metadata;
 pub mod offset_commit;
 pub mod offset_delete;
@@ -39,7 +44,7 @@ use kafka_protocol::protocol::VersionRange;
 use super::dispatch::{Conn, Outcome, Request, RequestError};
 
 /// Every API the broker serves, with its versions, in api-key order.
-pub const APIS: [(ApiKey, VersionRange); 28] = [
+pub const APIS: [(ApiKey, VersionRange); 33] = [
     (ApiKey::Produce, produce::VERSIONS),
     (ApiKey::Fetch, fetch::VERSIONS),
     (ApiKey::ListOffsets, list_offsets::VERSIONS),
@@ -64,6 +69,9 @@ pub const APIS: [(ApiKey, VersionRange); 28] = [
         ApiKey::OffsetForLeaderEpoch,
         offset_for_leader_epoch::VERSIONS,
     ),
+    (ApiKey::AddPartitionsToTxn, add_partitions_to_txn::VERSIONS),
+    (ApiKey::AddOffsetsToTxn, add_offsets_to_txn::VERSIONS),
+    (ApiKey::EndTxn, end_txn::VERSIONS),
     (
         ApiKey::IncrementalAlterConfigs,
         incremental_alter_configs::VERSIONS,
@@ -80,6 +88,8 @@ pub const APIS: [(ApiKey, VersionRange); 28] = [
     (ApiKey::DescribeCluster, describe_cluster::VERSIONS),
     (ApiKey::DescribeQuorum, describe_quorum::VERSIONS),
     (ApiKey::DescribeProducers, describe_producers::VERSIONS),
+    (ApiKey::DescribeTransactions, describe_transactions::VERSIONS),
+    (ApiKey::ListTransactions, list_transactions::VERSIONS),
 ];
 
 pub fn versions(api_key: i16) -> Option<VersionRange> {
@@ -134,7 +144,18 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
         ApiKey::DescribeProducers => {
             describe_producers::handle(partitions, metadata, request).await
         }
-        ApiKey::InitProducerId => init_producer_id::handle(&services.producer_ids, request).await,
+        ApiKey::InitProducerId => {
+            init_producer_id::handle(&services.producer_ids, &services.txn, request).await
+        }
+        ApiKey::AddPartitionsToTxn => {
+            add_partitions_to_txn::handle(&services.txn, metadata, request).await
+        }
+        ApiKey::AddOffsetsToTxn => {
+            add_offsets_to_txn::handle(&services.txn, metadata, request).await
+        }
+        ApiKey::EndTxn => end_txn::handle(&services.txn, request).await,
+        ApiKey::DescribeTransactions => describe_transactions::handle(&services.txn, request).await,
+        ApiKey::ListTransactions => list_transactions::handle(&services.txn, request).await,
         other => Err(RequestError::UnknownApiKey(other as i16)),
     }
 }

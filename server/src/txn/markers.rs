@@ -1,0 +1,251 @@
+//! Writing a transaction's markers (Kafka's `TransactionMarkerChannelManager`): once
+//! PrepareCommit/PrepareAbort is durable, a COMMIT or ABORT control batch goes to every
+//! partition of the transaction through WriteTxnMarkers on the partition's leader (acks=all
+//! there). Partitions are grouped by leader, one request per leader and round; what failed is
+//! retried after `MARKER_RETRY_BACKOFF_MS` against the leader the metadata names then. When
+//! every partition has its marker, CompleteCommit/CompleteAbort is written.
+//!
+//! Answers, as Kafka's `TransactionMarkerRequestCompletionHandler` treats them:
+//! - NONE: done. A partition of a deleted topic is dropped as done (nothing left to mark).
+//! - NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION, NOT_ENOUGH_REPLICAS(_AFTER_APPEND),
+//!   REQUEST_TIMED_OUT, KAFKA_STORAGE_ERROR, a lost connection: retried.
+//! - TRANSACTION_COORDINATOR_FENCED, INVALID_PRODUCER_EPOCH: this coordinator is stale (a newer
+//!   one took over, or the producer moved on): stop; whoever coordinates now finishes it.
+//! - Anything else is logged and retried.
+//!
+//! The task also stops when this broker no longer coordinates the partition at the epoch the
+//! markers carry: the next coordinator resumes every transaction it loads in a Prepare state.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+use std::time::Duration;
+
+use kafka_protocol::messages::write_txn_markers_request::{WritableTxnMarker, WritableTxnMarkerTopic};
+use kafka_protocol::messages::{ApiKey, ProducerId, TopicName, WriteTxnMarkersRequest, WriteTxnMarkersResponse};
+use kafka_protocol::protocol::StrBytes;
+use sluice_txn::{MarkerJob, TopicPartition};
+
+use crate::error_code::{ResponseError, NONE};
+
+use super::config::{COMPLETE_WRITE_ATTEMPTS_MAX, MARKER_REQUEST_TIMEOUT_MS, MARKER_RETRY_BACKOFF_MS};
+use super::service::TxnService;
+
+/// WriteTxnMarkers version sent (v1 is flexible; every broker of ours serves it).
+const WRITE_TXN_MARKERS_VERSION: i16 = 1;
+
+/// What one partition's marker came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MarkerResult {
+    Written,
+    Retry,
+    Stale,
+}
+
+/// Starts writing `job`'s markers in the background (the client was answered already).
+pub fn spawn(service: &Rc<TxnService>, job: MarkerJob) {
+    let service = service.clone();
+    glommio::spawn_local(async move { run(&service, job).await }).detach();
+}
+
+async fn run(service: &Rc<TxnService>, job: MarkerJob) {
+    let rt = service.runtime();
+    let Ok((partition, led)) = rt.ready(&job.transactional_id) else {
+        return;
+    };
+    let epoch = led.coordinator_epoch;
+    let mut remaining: BTreeSet<TopicPartition> = job.partitions.iter().cloned().collect();
+    tracing::debug!(transactional_id = %job.transactional_id, commit = job.commit, partitions = remaining.len(), "writing transaction markers");
+    while !remaining.is_empty() {
+        if service.ctx().is_stopping() || !rt.still_leads(partition, epoch) {
+            return;
+        }
+        match round(service, &job, epoch, &mut remaining).await {
+            MarkerResult::Stale => {
+                tracing::info!(transactional_id = %job.transactional_id, "markers fenced: a newer coordinator or producer epoch exists");
+                return;
+            }
+            MarkerResult::Written => {}
+            MarkerResult::Retry => {
+                glommio::timer::sleep(Duration::from_millis(MARKER_RETRY_BACKOFF_MS)).await;
+            }
+        }
+    }
+    complete(service, &job, partition, epoch).await;
+}
+
+/// Writes the Complete* record once every marker is durable.
+async fn complete(service: &Rc<TxnService>, job: &MarkerJob, partition: i32, epoch: i32) {
+    let rt = service.runtime();
+    for attempt in 1..=COMPLETE_WRITE_ATTEMPTS_MAX {
+        if !rt.still_leads(partition, epoch) {
+            return;
+        }
+        let now_ms = crate::util::now_ms();
+        let transition = rt.with(|c| {
+            c.markers_written(&job.transactional_id, job.producer_id, job.producer_epoch, now_ms)
+        });
+        let Some(transition) = transition else {
+            return;
+        };
+        match super::persist::write(service, transition).await {
+            Ok(()) => return,
+            Err(error) => {
+                tracing::warn!(transactional_id = %job.transactional_id, attempt, "cannot write the transaction's completion: {error:?}");
+                glommio::timer::sleep(Duration::from_millis(MARKER_RETRY_BACKOFF_MS)).await;
+            }
+        }
+    }
+}
+
+/// One request per leader for the partitions still without their marker.
+async fn round(
+    service: &Rc<TxnService>,
+    job: &MarkerJob,
+    epoch: i32,
+    remaining: &mut BTreeSet<TopicPartition>,
+) -> MarkerResult {
+    let meta = service.meta().get();
+    let mut by_leader: BTreeMap<i32, Vec<TopicPartition>> = BTreeMap::new();
+    let mut leaderless = false;
+    for tp in remaining.clone() {
+        let Some(topic) = meta.topic(&tp.topic) else {
+            // Deleted topic: nothing left to mark.
+            remaining.remove(&tp);
+            continue;
+        };
+        if tp.partition >= topic.partitions {
+            remaining.remove(&tp);
+            continue;
+        }
+        match meta.leader(&tp.topic, tp.partition) {
+            Some(leader) => by_leader.entry(leader).or_default().push(tp),
+            None => leaderless = true,
+        }
+    }
+    let sends = by_leader
+        .into_iter()
+        .map(|(leader, partitions)| send(service, job, epoch, leader, partitions));
+    let results = crate::util::join_all(sends.collect()).await;
+    let mut outcome = if leaderless {
+        MarkerResult::Retry
+    } else {
+        MarkerResult::Written
+    };
+    for (tp, result) in results.into_iter().flatten() {
+        match result {
+            MarkerResult::Written => {
+                remaining.remove(&tp);
+            }
+            MarkerResult::Stale => outcome = MarkerResult::Stale,
+            MarkerResult::Retry if outcome != MarkerResult::Stale => outcome = MarkerResult::Retry,
+            MarkerResult::Retry => {}
+        }
+    }
+    outcome
+}
+
+async fn send(
+    service: &Rc<TxnService>,
+    job: &MarkerJob,
+    epoch: i32,
+    leader: i32,
+    partitions: Vec<TopicPartition>,
+) -> Vec<(TopicPartition, MarkerResult)> {
+    let request = request(job, epoch, &partitions);
+    let timeout = Duration::from_millis(MARKER_REQUEST_TIMEOUT_MS);
+    let answer: Result<WriteTxnMarkersResponse, _> = service
+        .peers()
+        .call(
+            service.meta(),
+            leader,
+            ApiKey::WriteTxnMarkers,
+            &request,
+            WRITE_TXN_MARKERS_VERSION,
+            timeout,
+        )
+        .await;
+    let response = match answer {
+        Ok(response) => response,
+        Err(err) => {
+            tracing::debug!(leader, "WriteTxnMarkers failed: {err}");
+            return partitions.into_iter().map(|tp| (tp, MarkerResult::Retry)).collect();
+        }
+    };
+    let mut codes: BTreeMap<TopicPartition, i16> = BTreeMap::new();
+    for marker in &response.markers {
+        if marker.producer_id.0 != job.producer_id {
+            continue;
+        }
+        for topic in &marker.topics {
+            for p in &topic.partitions {
+                let tp = TopicPartition {
+                    topic: topic.name.0.to_string(),
+                    partition: p.partition_index,
+                };
+                codes.insert(tp, p.error_code);
+            }
+        }
+    }
+    partitions
+        .into_iter()
+        .map(|tp| {
+            let code = codes.get(&tp).copied();
+            let result = classify(&tp, code);
+            (tp, result)
+        })
+        .collect()
+}
+
+fn classify(tp: &TopicPartition, code: Option<i16>) -> MarkerResult {
+    let Some(code) = code else {
+        tracing::warn!(topic = %tp.topic, partition = tp.partition, "WriteTxnMarkers answered without this partition");
+        return MarkerResult::Retry;
+    };
+    if code == NONE {
+        return MarkerResult::Written;
+    }
+    let stale = [
+        ResponseError::TransactionCoordinatorFenced.code(),
+        ResponseError::InvalidProducerEpoch.code(),
+    ];
+    if stale.contains(&code) {
+        return MarkerResult::Stale;
+    }
+    let retriable = [
+        ResponseError::NotLeaderOrFollower.code(),
+        ResponseError::UnknownTopicOrPartition.code(),
+        ResponseError::NotEnoughReplicas.code(),
+        ResponseError::NotEnoughReplicasAfterAppend.code(),
+        ResponseError::RequestTimedOut.code(),
+        ResponseError::KafkaStorageError.code(),
+    ];
+    if !retriable.contains(&code) {
+        tracing::warn!(topic = %tp.topic, partition = tp.partition, code, "unexpected WriteTxnMarkers error, retrying");
+    }
+    MarkerResult::Retry
+}
+
+fn request(job: &MarkerJob, epoch: i32, partitions: &[TopicPartition]) -> WriteTxnMarkersRequest {
+    let mut topics: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+    for tp in partitions {
+        topics.entry(tp.topic.as_str()).or_default().push(tp.partition);
+    }
+    let topics = topics
+        .into_iter()
+        .map(|(name, partition_indexes)| {
+            let mut topic = WritableTxnMarkerTopic::default();
+            topic.name = TopicName(StrBytes::from_string(name.to_string()));
+            topic.partition_indexes = partition_indexes;
+            topic
+        })
+        .collect();
+    let mut marker = WritableTxnMarker::default();
+    marker.producer_id = ProducerId(job.producer_id);
+    marker.producer_epoch = job.producer_epoch;
+    marker.transaction_result = job.commit;
+    marker.topics = topics;
+    marker.coordinator_epoch = epoch;
+    let mut request = WriteTxnMarkersRequest::default();
+    request.markers = vec![marker];
+    request
+}

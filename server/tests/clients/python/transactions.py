@@ -1,0 +1,169 @@
+"""confluent-kafka transactions against a broker. Every mode prints one JSON object on its last
+stdout line; the Rust tests under server/tests/transactions_*.rs assert on it.
+
+commit_abort_commit <bootstrap> <topic> <partitions>: one transactional producer commits,
+  aborts, then commits again (N records each, spread over the partitions); a read_committed
+  and a read_uncommitted consumer then read every partition to its end.
+open_blocks <bootstrap> <topic>: producer A opens a transaction and writes; producer B (not
+  transactional) writes after it. A read_committed consumer sees nothing until A commits,
+  then everything; prints what it saw before and after.
+fencing <bootstrap> <topic>: two producers with the same transactional.id; the second fences
+  the first, whose commit then fails; only the second's records are committed.
+hang <bootstrap> <topic> <txn_timeout_ms>: opens a transaction, writes, reports, and waits to
+  be killed (the test kills it with -9).
+read <bootstrap> <topic> <partitions> <isolation>: reads every partition to its end.
+"""
+
+import json
+import sys
+import time
+import uuid
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+
+DEADLINE_S = 60
+RECORDS = 30
+
+
+def check(condition, message):
+    if not condition:
+        print(f"FAILED: {message}", file=sys.stderr)
+        sys.exit(1)
+
+
+def producer(bootstrap, transactional_id, extra=None):
+    config = {
+        "bootstrap.servers": bootstrap,
+        "transactional.id": transactional_id,
+        "linger.ms": 5,
+    }
+    config.update(extra or {})
+    return Producer(config)
+
+
+def write(p, topic, prefix, count, partitions):
+    for i in range(count):
+        p.produce(topic, value=f"{prefix}-{i}", partition=i % partitions)
+    p.poll(0)
+
+
+def read(bootstrap, topic, partitions, isolation, deadline_s=DEADLINE_S):
+    """Every record of every partition up to its end (the LSO for read_committed)."""
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap,
+        "group.id": f"reader-{uuid.uuid4()}",
+        "enable.auto.commit": False,
+        "isolation.level": isolation,
+        "enable.partition.eof": True,
+    })
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    values = []
+    at_end = set()
+    deadline = time.time() + deadline_s
+    while len(at_end) < partitions and time.time() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is None:
+            continue
+        if msg.error():
+            if msg.error().code() == KafkaError._PARTITION_EOF:
+                at_end.add(msg.partition())
+                continue
+            check(False, f"consume error: {msg.error()}")
+        at_end.discard(msg.partition())
+        values.append({"partition": msg.partition(), "offset": msg.offset(),
+                       "value": msg.value().decode()})
+    consumer.close()
+    check(len(at_end) == partitions, f"{isolation} reader did not reach the end in time")
+    return values
+
+
+def commit_abort_commit(bootstrap, topic, partitions):
+    p = producer(bootstrap, f"cac-{uuid.uuid4()}")
+    p.init_transactions(DEADLINE_S)
+    p.begin_transaction()
+    write(p, topic, "first", RECORDS, partitions)
+    p.commit_transaction(DEADLINE_S)
+    p.begin_transaction()
+    write(p, topic, "aborted", RECORDS, partitions)
+    p.flush(DEADLINE_S)
+    p.abort_transaction(DEADLINE_S)
+    p.begin_transaction()
+    write(p, topic, "second", RECORDS, partitions)
+    p.commit_transaction(DEADLINE_S)
+    committed = read(bootstrap, topic, partitions, "read_committed")
+    uncommitted = read(bootstrap, topic, partitions, "read_uncommitted")
+    print(json.dumps({"committed": [r["value"] for r in committed],
+                      "uncommitted": [r["value"] for r in uncommitted]}))
+
+
+def open_blocks(bootstrap, topic):
+    a = producer(bootstrap, f"open-{uuid.uuid4()}")
+    a.init_transactions(DEADLINE_S)
+    a.begin_transaction()
+    write(a, topic, "txn", 5, 1)
+    check(a.flush(DEADLINE_S) == 0, "flush of the open transaction timed out")
+    b = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+    for i in range(5):
+        b.produce(topic, value=f"plain-{i}", partition=0)
+    check(b.flush(DEADLINE_S) == 0, "plain flush timed out")
+    # The open transaction's first offset bounds what read_committed readers get.
+    before = read(bootstrap, topic, 1, "read_committed")
+    uncommitted = read(bootstrap, topic, 1, "read_uncommitted")
+    a.commit_transaction(DEADLINE_S)
+    after = read(bootstrap, topic, 1, "read_committed")
+    print(json.dumps({"before": [r["value"] for r in before],
+                      "uncommitted": [r["value"] for r in uncommitted],
+                      "after": [r["value"] for r in after]}))
+
+
+def fencing(bootstrap, topic):
+    transactional_id = f"fence-{uuid.uuid4()}"
+    first = producer(bootstrap, transactional_id)
+    first.init_transactions(DEADLINE_S)
+    first.begin_transaction()
+    write(first, topic, "zombie", 5, 1)
+    check(first.flush(DEADLINE_S) == 0, "zombie flush timed out")
+    second = producer(bootstrap, transactional_id)
+    second.init_transactions(DEADLINE_S)
+    fenced = None
+    try:
+        first.commit_transaction(DEADLINE_S)
+    except KafkaException as e:
+        err = e.args[0]
+        fenced = {"name": err.name(), "fatal": err.fatal()}
+    second.begin_transaction()
+    write(second, topic, "successor", 5, 1)
+    second.commit_transaction(DEADLINE_S)
+    committed = read(bootstrap, topic, 1, "read_committed")
+    print(json.dumps({"fenced": fenced, "committed": [r["value"] for r in committed]}))
+
+
+def hang(bootstrap, topic, timeout_ms):
+    p = producer(bootstrap, f"hang-{uuid.uuid4()}", {"transaction.timeout.ms": int(timeout_ms)})
+    p.init_transactions(DEADLINE_S)
+    p.begin_transaction()
+    write(p, topic, "abandoned", 5, 1)
+    check(p.flush(DEADLINE_S) == 0, "flush timed out")
+    print(json.dumps({"written": 5}), flush=True)
+    time.sleep(3600)
+
+
+def main():
+    mode, bootstrap, topic = sys.argv[1], sys.argv[2], sys.argv[3]
+    if mode == "commit_abort_commit":
+        commit_abort_commit(bootstrap, topic, int(sys.argv[4]))
+    elif mode == "open_blocks":
+        open_blocks(bootstrap, topic)
+    elif mode == "fencing":
+        fencing(bootstrap, topic)
+    elif mode == "hang":
+        hang(bootstrap, topic, sys.argv[4])
+    elif mode == "read":
+        values = read(bootstrap, topic, int(sys.argv[4]), sys.argv[5])
+        print(json.dumps({"values": [r["value"] for r in values]}))
+    else:
+        check(False, f"unknown mode {mode}")
+
+
+if __name__ == "__main__":
+    main()
