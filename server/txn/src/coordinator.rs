@@ -329,6 +329,18 @@ impl TxnCoordinator {
             .collect()
     }
 
+    /// Whether `job`'s transaction is still in that Prepare* state (same producer id, epoch
+    /// and result). The glue checks this before (re)sending a job's markers: a stale job (the
+    /// id completed, expired or was unloaded since) must not write markers.
+    pub fn is_marker_job_current(&self, job: &MarkerJob) -> bool {
+        self.txns.get(&job.transactional_id).is_some_and(|m| {
+            let state = if job.commit { TxnState::PrepareCommit } else { TxnState::PrepareAbort };
+            m.state == state
+                && m.producer_id == job.producer_id
+                && m.producer_epoch == job.producer_epoch
+        })
+    }
+
     /// Forgets every id for which `keep` is false (its partition is no longer led here), with
     /// its pending transition: a later `complete` for it does nothing.
     pub fn unload(&mut self, keep: impl Fn(&str) -> bool) {
