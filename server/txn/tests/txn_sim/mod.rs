@@ -39,6 +39,7 @@ const PARTITIONS_PER_TOPIC: i32 = 3;
 const WRITE_FAIL_PERCENT: u64 = 10;
 const CRASH_PER_MILLE: u64 = 5;
 const ANSWER_LOST_PERCENT: u64 = 20;
+const JOB_DUPLICATE_PERCENT: u64 = 15;
 const TRACE_LINES_MAX: usize = 60;
 /// One id starts a few bumps short of an exhausted epoch, so that producer ids rotate.
 const NEAR_EXHAUSTED_ID: &str = "txn-c";
@@ -133,6 +134,8 @@ struct Sim {
     clients: Vec<Client>,
     /// The newest (producer id, epoch) answered per id.
     newest: BTreeMap<String, (i64, i16)>,
+    /// Per id, the newest (producer id, epoch) a durable fence or timeout abort fenced.
+    fenced: BTreeMap<String, (i64, i16)>,
     next_producer_id: i64,
     summary: Summary,
     trace: VecDeque<String>,
@@ -176,6 +179,7 @@ impl Sim {
             markers_written: BTreeMap::new(),
             clients,
             newest: BTreeMap::new(),
+            fenced: BTreeMap::new(),
             next_producer_id: 1_000,
             summary: Summary::default(),
             trace: VecDeque::new(),
@@ -261,6 +265,9 @@ impl Sim {
         self.event(format!("write {} {cause:?}: {}", if persisted { "ok" } else { "FAILED" },
             describe(&transition)));
         if persisted {
+            if matches!(cause, Cause::Fence { .. } | Cause::Timeout) {
+                self.fence(&transition)?;
+            }
             self.append(&transition)?;
         } else {
             self.summary.failed_writes += 1;
@@ -365,12 +372,34 @@ impl Sim {
         Ok(())
     }
 
+    /// A fence or timeout abort is about to be durable: it bumps the epoch of the durable
+    /// producer, which is fenced from now on.
+    fn fence(&mut self, transition: &Transition) -> Checked {
+        let id = &transition.transactional_id;
+        let previous = self.durable.get(id).ok_or_else(|| format!("{id}: fence of nothing"))?;
+        let target = &transition.target;
+        ensure(previous.state == TxnState::Ongoing, || format!("{id}: fence of {previous:?}"))?;
+        ensure(
+            target.producer_id == previous.producer_id
+                && target.producer_epoch > previous.producer_epoch,
+            || format!("{id}: fence to {}/{} does not bump {}/{}", target.producer_id,
+                target.producer_epoch, previous.producer_id, previous.producer_epoch),
+        )?;
+        self.fenced.insert(id.clone(), (previous.producer_id, previous.producer_epoch));
+        Ok(())
+    }
+
     fn write_markers(&mut self) -> Checked {
         if self.markers.is_empty() {
             return Ok(());
         }
         let index = self.rng.below(self.markers.len() as u64) as usize;
-        let job = self.markers.swap_remove(index);
+        // A marker sender may retry a job it already sent: now and then it stays queued.
+        let job = if self.rng.below(100) < JOB_DUPLICATE_PERCENT {
+            self.markers[index].clone()
+        } else {
+            self.markers.swap_remove(index)
+        };
         let id = job.transactional_id.clone();
         // The glue's check before sending: the transaction is still in this Prepare*.
         let still_due = self.coordinator.is_marker_job_current(&job);
@@ -522,7 +551,12 @@ impl Sim {
         let durable = self.durable.get(*id).map(|m| (m.producer_id, m.producer_epoch));
         ensure(*known == durable, || format!("{id}: {known:?} accepted, durable {durable:?}"))?;
         let newest = self.newest.get(*id).copied();
-        ensure(*known == newest, || format!("{id}: {known:?} accepted, newest {newest:?}"))
+        ensure(*known == newest, || format!("{id}: {known:?} accepted, newest {newest:?}"))?;
+        let fenced = self.fenced.get(*id).copied();
+        let is_fenced = known.zip(fenced).is_some_and(|((pid, epoch), (fenced_pid, fenced_epoch))| {
+            pid == fenced_pid && epoch <= fenced_epoch
+        });
+        ensure(!is_fenced, || format!("{id}: {known:?} accepted, fenced at {fenced:?}"))
     }
 
     fn answer(&mut self, client: usize, producer_id: i64, producer_epoch: i16, delivered: bool)
@@ -569,6 +603,9 @@ impl Sim {
         for write in &in_flight {
             if self.rng.below(2) == 0 {
                 self.event(format!("crash: durable anyway: {}", describe(&write.transition)));
+                if matches!(write.cause, Cause::Fence { .. } | Cause::Timeout) {
+                    self.fence(&write.transition)?;
+                }
                 self.append(&write.transition)?;
             }
         }
