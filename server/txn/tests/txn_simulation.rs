@@ -47,12 +47,25 @@ fn coordinator_keeps_epochs_fencing_and_markers_under_faults() {
     }
     if seeds.len() > 1 {
         // The faults and paths the properties are about were all exercised.
-        assert!(total.commits > 0 && total.aborts > 0 && total.fences > 0, "{total:?}");
-        assert!(total.timeouts > 0 && total.expiries > 0 && total.rotations > 0, "{total:?}");
+        assert!(
+            total.commits > 0 && total.aborts > 0 && total.fences > 0,
+            "{total:?}"
+        );
+        assert!(
+            total.timeouts > 0 && total.expiries > 0 && total.rotations > 0,
+            "{total:?}"
+        );
         assert!(total.crashes > 0 && total.failed_writes > 0, "{total:?}");
-        assert!(total.kip360_answers > 0 && total.fenced_requests > 0, "{total:?}");
+        assert!(
+            total.kip360_answers > 0 && total.fenced_requests > 0,
+            "{total:?}"
+        );
     }
-    eprintln!("{} seeds in {:.1} s: {total:?}", seeds.len(), started.elapsed().as_secs_f64());
+    eprintln!(
+        "{} seeds in {:.1} s: {total:?}",
+        seeds.len(),
+        started.elapsed().as_secs_f64()
+    );
     assert!(seeds.len() > 1 || total.steps > 0);
 }
 

@@ -19,7 +19,10 @@ fn an_ongoing_transaction_times_out_strictly_after_its_timeout() {
     assert_eq!(c.next_deadline_ms(), None, "nothing to time while pending");
     let job = persist(&mut c, t).unwrap();
     assert!(!job.commit);
-    assert_eq!(c.end_txn(ID, PID, 0, true, deadline_ms), Err(TxnError::ProducerFenced));
+    assert_eq!(
+        c.end_txn(ID, PID, 0, true, deadline_ms),
+        Err(TxnError::ProducerFenced)
+    );
 }
 
 #[test]
@@ -119,7 +122,9 @@ fn markers_pending_skips_prepare_with_a_pending_completion() {
 #[test]
 fn unload_drops_ids_and_their_pending_transitions() {
     let mut c = ongoing();
-    let InitOutcome::Persist(t) = c.init_producer_id("keep", TIMEOUT_MS, None, Some(7), 1).unwrap()
+    let InitOutcome::Persist(t) = c
+        .init_producer_id("keep", TIMEOUT_MS, None, Some(7), 1)
+        .unwrap()
     else {
         panic!()
     };
@@ -137,12 +142,17 @@ fn unload_drops_ids_and_their_pending_transitions() {
 fn next_deadline_is_the_earliest() {
     let mut c = ongoing();
     assert_eq!(c.next_deadline_ms(), Some(10 + i64::from(TIMEOUT_MS) + 1));
-    let InitOutcome::Persist(t) = c.init_producer_id("short", 1_000, None, Some(9), 0).unwrap()
+    let InitOutcome::Persist(t) = c
+        .init_producer_id("short", 1_000, None, Some(9), 0)
+        .unwrap()
     else {
         panic!()
     };
     persist(&mut c, &t);
-    let t = c.add_partitions("short", 9, 0, &[tp("s", 0)], 5).unwrap().unwrap();
+    let t = c
+        .add_partitions("short", 9, 0, &[tp("s", 0)], 5)
+        .unwrap()
+        .unwrap();
     persist(&mut c, &t);
     assert_eq!(c.next_deadline_ms(), Some(1_006));
     assert_eq!(coordinator().next_deadline_ms(), None);
@@ -151,8 +161,14 @@ fn next_deadline_is_the_earliest() {
 #[test]
 fn state_codes_and_names_are_kafkas() {
     let names = [
-        "Empty", "Ongoing", "PrepareCommit", "PrepareAbort", "CompleteCommit", "CompleteAbort",
-        "Dead", "PrepareEpochFence",
+        "Empty",
+        "Ongoing",
+        "PrepareCommit",
+        "PrepareAbort",
+        "CompleteCommit",
+        "CompleteAbort",
+        "Dead",
+        "PrepareEpochFence",
     ];
     for (code, name) in names.iter().enumerate() {
         let state = TxnState::from_code(code as i8).unwrap();

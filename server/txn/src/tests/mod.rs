@@ -36,8 +36,12 @@ pub(super) fn persist(c: &mut TxnCoordinator, transition: &Transition) -> Option
 /// A coordinator with `ID` initialised at `PID`, epoch 0, at time 0.
 pub(super) fn initialised() -> TxnCoordinator {
     let mut c = coordinator();
-    let outcome = c.init_producer_id(ID, TIMEOUT_MS, None, Some(PID), 0).unwrap();
-    let InitOutcome::Persist(t) = outcome else { panic!("{outcome:?}") };
+    let outcome = c
+        .init_producer_id(ID, TIMEOUT_MS, None, Some(PID), 0)
+        .unwrap();
+    let InitOutcome::Persist(t) = outcome else {
+        panic!("{outcome:?}")
+    };
     assert_eq!(persist(&mut c, &t), None);
     c
 }
@@ -45,7 +49,10 @@ pub(super) fn initialised() -> TxnCoordinator {
 /// `initialised()` with an ongoing transaction over `foo-0` and `bar-1`, started at 10.
 pub(super) fn ongoing() -> TxnCoordinator {
     let mut c = initialised();
-    let t = c.add_partitions(ID, PID, 0, &[tp("foo", 0), tp("bar", 1)], 10).unwrap().unwrap();
+    let t = c
+        .add_partitions(ID, PID, 0, &[tp("foo", 0), tp("bar", 1)], 10)
+        .unwrap()
+        .unwrap();
     assert_eq!(persist(&mut c, &t), None);
     c
 }
@@ -53,7 +60,9 @@ pub(super) fn ongoing() -> TxnCoordinator {
 /// `ongoing()` ended (commit or abort) and durable: Prepare*, markers owed.
 pub(super) fn prepared(commit: bool) -> (TxnCoordinator, MarkerJob) {
     let mut c = ongoing();
-    let EndOutcome::Persist(t) = c.end_txn(ID, PID, 0, commit, 20).unwrap() else { panic!() };
+    let EndOutcome::Persist(t) = c.end_txn(ID, PID, 0, commit, 20).unwrap() else {
+        panic!()
+    };
     let job = persist(&mut c, &t).unwrap();
     (c, job)
 }
@@ -61,7 +70,9 @@ pub(super) fn prepared(commit: bool) -> (TxnCoordinator, MarkerJob) {
 /// `prepared(commit)` with its markers written and Complete* durable, at time 30.
 pub(super) fn completed(commit: bool) -> TxnCoordinator {
     let (mut c, job) = prepared(commit);
-    let t = c.markers_written(ID, job.producer_id, job.producer_epoch, 30).unwrap();
+    let t = c
+        .markers_written(ID, job.producer_id, job.producer_epoch, 30)
+        .unwrap();
     assert_eq!(persist(&mut c, &t), None);
     c
 }

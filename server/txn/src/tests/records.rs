@@ -44,12 +44,24 @@ fn key_is_version_zero_and_an_int16_string() {
 
 #[test]
 fn key_refuses_other_versions_and_bad_bytes() {
-    assert_eq!(decode_key(&[0, 1, 0, 1, b'a']), Err(RecordError::UnknownKeyVersion(1)));
+    assert_eq!(
+        decode_key(&[0, 1, 0, 1, b'a']),
+        Err(RecordError::UnknownKeyVersion(1))
+    );
     assert_eq!(decode_key(&[0, 0, 0, 3, b'a']), Err(RecordError::Truncated));
-    assert_eq!(decode_key(&[0, 0, 0xff, 0xff]), Err(RecordError::InvalidLength));
-    assert_eq!(decode_key(&[0, 0, 0, 1, 0xff]), Err(RecordError::InvalidString));
+    assert_eq!(
+        decode_key(&[0, 0, 0xff, 0xff]),
+        Err(RecordError::InvalidLength)
+    );
+    assert_eq!(
+        decode_key(&[0, 0, 0, 1, 0xff]),
+        Err(RecordError::InvalidString)
+    );
     assert_eq!(decode_key(&[0, 0, 0, 0]), Err(RecordError::InvalidString));
-    assert_eq!(decode_key(&[0, 0, 0, 1, b'a', 9]), Err(RecordError::TrailingBytes(1)));
+    assert_eq!(
+        decode_key(&[0, 0, 0, 1, b'a', 9]),
+        Err(RecordError::TrailingBytes(1))
+    );
     assert_eq!(decode_key(&[0]), Err(RecordError::Truncated));
 }
 
@@ -72,7 +84,11 @@ fn value_v1_round_trips_next_producer_id_and_omits_defaults() {
     m.previous_producer_id = -1;
     m.next_producer_id = -1;
     let bytes = encode_value(&m);
-    assert_eq!(*bytes.last().unwrap(), 0, "no tagged fields when both are -1");
+    assert_eq!(
+        *bytes.last().unwrap(),
+        0,
+        "no tagged fields when both are -1"
+    );
     assert_eq!(decode_value(ID, &bytes), Ok(m));
 }
 
@@ -80,7 +96,12 @@ fn value_v1_round_trips_next_producer_id_and_omits_defaults() {
 fn last_producer_epoch_is_not_durable() {
     let mut m = metadata(TxnState::Empty, &[]);
     m.last_producer_epoch = 6;
-    assert_eq!(decode_value(ID, &encode_value(&m)).unwrap().last_producer_epoch, -1);
+    assert_eq!(
+        decode_value(ID, &encode_value(&m))
+            .unwrap()
+            .last_producer_epoch,
+        -1
+    );
 }
 
 /// A v0 value built by hand from Kafka's schema: version, ProducerId int64, ProducerEpoch
@@ -113,11 +134,21 @@ fn value_v0_decodes() {
     let want: BTreeSet<_> = [tp("foo", 0), tp("foo", 4), tp("q", 9)].into();
     assert_eq!(m.transactional_id, ID);
     assert_eq!((m.producer_id, m.producer_epoch), (5, 3));
-    assert_eq!((m.previous_producer_id, m.next_producer_id, m.last_producer_epoch), (-1, -1, -1));
+    assert_eq!(
+        (
+            m.previous_producer_id,
+            m.next_producer_id,
+            m.last_producer_epoch
+        ),
+        (-1, -1, -1)
+    );
     assert_eq!(m.timeout_ms, 30_000);
     assert_eq!(m.state, TxnState::Ongoing);
     assert_eq!(m.partitions, want);
-    assert_eq!((m.last_update_timestamp_ms, m.start_timestamp_ms), (1_234, 1_200));
+    assert_eq!(
+        (m.last_update_timestamp_ms, m.start_timestamp_ms),
+        (1_234, 1_200)
+    );
 }
 
 #[test]
@@ -155,7 +186,11 @@ fn every_truncation_of_a_value_is_an_error() {
     for m in all_durable() {
         let bytes = encode_value(&m);
         for len in 0..bytes.len() {
-            assert!(decode_value(ID, &bytes[..len]).is_err(), "{:?} cut at {len}", m.state);
+            assert!(
+                decode_value(ID, &bytes[..len]).is_err(),
+                "{:?} cut at {len}",
+                m.state
+            );
         }
     }
     let v0 = v0_ongoing();
@@ -183,7 +218,9 @@ fn garbage_values_are_errors_not_panics() {
         x ^= x >> 7;
         x ^= x << 17;
         let len = (x % 80) as usize;
-        let bytes: Vec<u8> = (0..len).map(|i| (x >> (i % 8 * 8)) as u8 ^ i as u8).collect();
+        let bytes: Vec<u8> = (0..len)
+            .map(|i| (x >> (i % 8 * 8)) as u8 ^ i as u8)
+            .collect();
         let _ = decode_value(ID, &bytes).map(|m| m.assert_invariants());
         let _ = decode_key(&bytes);
     }
@@ -220,10 +257,16 @@ fn values_no_record_holds_are_refused() {
     bytes[16] = 42;
     assert_eq!(decode_value(ID, &bytes), Err(RecordError::InvalidState(42)));
     bytes[16] = TxnState::Ongoing.code() as u8; // Ongoing without partitions
-    assert!(matches!(decode_value(ID, &bytes), Err(RecordError::Inconsistent(_))));
+    assert!(matches!(
+        decode_value(ID, &bytes),
+        Err(RecordError::Inconsistent(_))
+    ));
     let mut bytes = encode_value(&metadata(TxnState::CompleteCommit, &[]));
     bytes[0..2].copy_from_slice(&2i16.to_be_bytes());
-    assert_eq!(decode_value(ID, &bytes), Err(RecordError::UnknownValueVersion(2)));
+    assert_eq!(
+        decode_value(ID, &bytes),
+        Err(RecordError::UnknownValueVersion(2))
+    );
     let mut bytes = encode_value(&metadata(TxnState::CompleteCommit, &[]));
     bytes.push(0);
     assert_eq!(decode_value(ID, &bytes), Err(RecordError::TrailingBytes(1)));

@@ -148,7 +148,10 @@ pub fn run(seed: u64, trace_live: bool) -> Result<Summary, Failure> {
         sim.summary.steps += 1;
         if let Err(message) = sim.step().and_then(|()| sim.check_state()) {
             let message = format!("step {step} at {} ms: {message}", sim.now_ms);
-            return Err(Failure { message, trace: sim.trace.into() });
+            return Err(Failure {
+                message,
+                trace: sim.trace.into(),
+            });
         }
     }
     Ok(sim.summary)
@@ -164,7 +167,12 @@ impl Sim {
         let clients = IDS
             .iter()
             .flat_map(|&id| (0..INSTANCES_PER_ID).map(move |_| id))
-            .map(|id| Client { id, known: None, busy: false, retry_init: false })
+            .map(|id| Client {
+                id,
+                known: None,
+                busy: false,
+                retry_init: false,
+            })
             .collect();
         let mut sim = Sim {
             rng: Rng::new(seed),
@@ -205,8 +213,10 @@ impl Sim {
             last_update_timestamp_ms: 0,
         };
         self.producer_ids_used.insert(metadata.producer_id);
-        self.log.push((encode_key(NEAR_EXHAUSTED_ID), Some(encode_value(&metadata))));
-        self.coordinator.load(NEAR_EXHAUSTED_ID, Some(metadata.clone()));
+        self.log
+            .push((encode_key(NEAR_EXHAUSTED_ID), Some(encode_value(&metadata))));
+        self.coordinator
+            .load(NEAR_EXHAUSTED_ID, Some(metadata.clone()));
         self.durable.insert(NEAR_EXHAUSTED_ID.to_owned(), metadata);
     }
 
@@ -247,11 +257,17 @@ impl Sim {
         for transition in self.coordinator.timed_out(self.now_ms) {
             self.summary.timeouts += 1;
             self.event(format!("timeout {}", describe(&transition)));
-            self.in_flight.push(Write { transition, cause: Cause::Timeout });
+            self.in_flight.push(Write {
+                transition,
+                cause: Cause::Timeout,
+            });
         }
         for transition in self.coordinator.expired_ids(self.now_ms) {
             self.event(format!("expire {}", describe(&transition)));
-            self.in_flight.push(Write { transition, cause: Cause::Expire });
+            self.in_flight.push(Write {
+                transition,
+                cause: Cause::Expire,
+            });
         }
     }
 
@@ -262,8 +278,11 @@ impl Sim {
         let index = self.rng.below(self.in_flight.len() as u64) as usize;
         let Write { transition, cause } = self.in_flight.swap_remove(index);
         let persisted = self.rng.below(100) >= WRITE_FAIL_PERCENT;
-        self.event(format!("write {} {cause:?}: {}", if persisted { "ok" } else { "FAILED" },
-            describe(&transition)));
+        self.event(format!(
+            "write {} {cause:?}: {}",
+            if persisted { "ok" } else { "FAILED" },
+            describe(&transition)
+        ));
         if persisted {
             if matches!(cause, Cause::Fence { .. } | Cause::Timeout) {
                 self.fence(&transition)?;
@@ -275,11 +294,17 @@ impl Sim {
         let id = transition.transactional_id.clone();
         let job = self.coordinator.complete(&id, persisted);
         let owed = persisted && transition.target.state.is_prepare();
-        ensure(job.is_some() == owed, || format!("complete gave {job:?} for {transition:?}"))?;
+        ensure(job.is_some() == owed, || {
+            format!("complete gave {job:?} for {transition:?}")
+        })?;
         if let Some(job) = job {
             let target = &transition.target;
-            ensure(job.producer_epoch == target.producer_epoch, || "job epoch".into())?;
-            ensure(job.partitions.len() == target.partitions.len(), || "job partitions".into())?;
+            ensure(job.producer_epoch == target.producer_epoch, || {
+                "job epoch".into()
+            })?;
+            ensure(job.partitions.len() == target.partitions.len(), || {
+                "job partitions".into()
+            })?;
             self.markers.push(job);
         }
         match cause {
@@ -327,22 +352,34 @@ impl Sim {
                         && *commit == (want == TxnState::CompleteCommit)
                         && previous.partitions.is_subset(partitions)
                 });
-                ensure(all_written, || format!("{id}: {want:?} before its markers: {written:?}"))?;
+                ensure(all_written, || {
+                    format!("{id}: {want:?} before its markers: {written:?}")
+                })?;
             }
             if target.producer_id == previous.producer_id {
                 ensure(target.producer_epoch >= previous.producer_epoch, || {
-                    format!("{id}: epoch {} after {}", target.producer_epoch,
-                        previous.producer_epoch)
+                    format!(
+                        "{id}: epoch {} after {}",
+                        target.producer_epoch, previous.producer_epoch
+                    )
                 })?;
             }
         } else {
-            ensure(!target.state.is_complete(), || format!("{id}: Complete* without Prepare*"))?;
+            ensure(!target.state.is_complete(), || {
+                format!("{id}: Complete* without Prepare*")
+            })?;
         }
         if previous.is_none_or(|p| p.producer_id != target.producer_id) {
             let fresh = !self.producer_ids_used.contains(&target.producer_id);
-            ensure(fresh && target.producer_epoch == 0 || target.state == TxnState::Dead, || {
-                format!("{id}: producer id {} reused or not at epoch 0", target.producer_id)
-            })?;
+            ensure(
+                fresh && target.producer_epoch == 0 || target.state == TxnState::Dead,
+                || {
+                    format!(
+                        "{id}: producer id {} reused or not at epoch 0",
+                        target.producer_id
+                    )
+                },
+            )?;
             if previous.is_some() && target.state != TxnState::Dead {
                 self.summary.rotations += 1;
             }
@@ -356,13 +393,20 @@ impl Sim {
         }
         let value = encode_value(target);
         let decoded = decode_value(&id, &value).map_err(|e| format!("{id}: decode: {e}"))?;
-        ensure(decoded == durable_view(target), || format!("{id}: codec changed {target:?}"))?;
+        ensure(decoded == durable_view(target), || {
+            format!("{id}: codec changed {target:?}")
+        })?;
         match target.state {
             TxnState::CompleteCommit => self.summary.commits += 1,
             TxnState::CompleteAbort => self.summary.aborts += 1,
             state if state.is_prepare() => {
                 let commit = state == TxnState::PrepareCommit;
-                let entry = (target.producer_id, target.producer_epoch, commit, BTreeSet::new());
+                let entry = (
+                    target.producer_id,
+                    target.producer_epoch,
+                    commit,
+                    BTreeSet::new(),
+                );
                 self.markers_written.insert(id.clone(), entry);
             }
             _ => {}
@@ -376,16 +420,29 @@ impl Sim {
     /// producer, which is fenced from now on.
     fn fence(&mut self, transition: &Transition) -> Checked {
         let id = &transition.transactional_id;
-        let previous = self.durable.get(id).ok_or_else(|| format!("{id}: fence of nothing"))?;
+        let previous = self
+            .durable
+            .get(id)
+            .ok_or_else(|| format!("{id}: fence of nothing"))?;
         let target = &transition.target;
-        ensure(previous.state == TxnState::Ongoing, || format!("{id}: fence of {previous:?}"))?;
+        ensure(previous.state == TxnState::Ongoing, || {
+            format!("{id}: fence of {previous:?}")
+        })?;
         ensure(
             target.producer_id == previous.producer_id
                 && target.producer_epoch > previous.producer_epoch,
-            || format!("{id}: fence to {}/{} does not bump {}/{}", target.producer_id,
-                target.producer_epoch, previous.producer_id, previous.producer_epoch),
+            || {
+                format!(
+                    "{id}: fence to {}/{} does not bump {}/{}",
+                    target.producer_id,
+                    target.producer_epoch,
+                    previous.producer_id,
+                    previous.producer_epoch
+                )
+            },
         )?;
-        self.fenced.insert(id.clone(), (previous.producer_id, previous.producer_epoch));
+        self.fenced
+            .insert(id.clone(), (previous.producer_id, previous.producer_epoch));
         Ok(())
     }
 
@@ -403,22 +460,31 @@ impl Sim {
         let id = job.transactional_id.clone();
         // The glue's check before sending: the transaction is still in this Prepare*.
         let still_due = self.coordinator.is_marker_job_current(&job);
-        self.event(format!("markers {id} pid {} epoch {} commit {} due {still_due}",
-            job.producer_id, job.producer_epoch, job.commit));
+        self.event(format!(
+            "markers {id} pid {} epoch {} commit {} due {still_due}",
+            job.producer_id, job.producer_epoch, job.commit
+        ));
         if !still_due {
             return Ok(());
         }
         let durable = self.durable.get(&id);
-        let matches = durable.is_some_and(|m| {
-            m.state.is_prepare() && job_of(m) == job
-        });
-        ensure(matches, || format!("{id}: markers {job:?} for durable {durable:?}"))?;
-        let written = self.markers_written.get_mut(&id).ok_or("markers for no Prepare*")?;
+        let matches = durable.is_some_and(|m| m.state.is_prepare() && job_of(m) == job);
+        ensure(matches, || {
+            format!("{id}: markers {job:?} for durable {durable:?}")
+        })?;
+        let written = self
+            .markers_written
+            .get_mut(&id)
+            .ok_or("markers for no Prepare*")?;
         written.3.extend(job.partitions.iter().cloned());
         let transition =
-            self.coordinator.markers_written(&id, job.producer_id, job.producer_epoch, self.now_ms);
+            self.coordinator
+                .markers_written(&id, job.producer_id, job.producer_epoch, self.now_ms);
         if let Some(transition) = transition {
-            self.in_flight.push(Write { transition, cause: Cause::Complete });
+            self.in_flight.push(Write {
+                transition,
+                cause: Cause::Complete,
+            });
         }
         Ok(())
     }
@@ -441,28 +507,47 @@ impl Sim {
     fn init(&mut self, client: usize) -> Checked {
         let id = self.clients[client].id;
         let retry = std::mem::take(&mut self.clients[client].retry_init);
-        let expected = self.clients[client].known.filter(|_| retry || self.rng.below(2) == 0);
+        let expected = self.clients[client]
+            .known
+            .filter(|_| retry || self.rng.below(2) == 0);
         let timeout_ms = 500 + self.rng.below(2_500) as i32;
         let mut outcome =
-            self.coordinator.init_producer_id(id, timeout_ms, expected, None, self.now_ms);
+            self.coordinator
+                .init_producer_id(id, timeout_ms, expected, None, self.now_ms);
         if outcome == Ok(InitOutcome::NeedProducerId) {
             let fresh = self.next_producer_id;
             self.next_producer_id += 1;
-            outcome = self.coordinator.init_producer_id(id, timeout_ms, expected, Some(fresh),
-                self.now_ms);
+            outcome = self.coordinator.init_producer_id(
+                id,
+                timeout_ms,
+                expected,
+                Some(fresh),
+                self.now_ms,
+            );
         }
-        self.event(format!("client {client} init {id} expected {expected:?}: {outcome:?}"));
+        self.event(format!(
+            "client {client} init {id} expected {expected:?}: {outcome:?}"
+        ));
         match outcome {
             Ok(InitOutcome::Persist(transition)) => {
                 self.clients[client].busy = true;
-                self.in_flight.push(Write { transition, cause: Cause::Init { client } });
+                self.in_flight.push(Write {
+                    transition,
+                    cause: Cause::Init { client },
+                });
             }
             Ok(InitOutcome::FenceOngoing { fence }) => {
                 self.summary.fences += 1;
                 self.clients[client].busy = true;
-                self.in_flight.push(Write { transition: fence, cause: Cause::Fence { client } });
+                self.in_flight.push(Write {
+                    transition: fence,
+                    cause: Cause::Fence { client },
+                });
             }
-            Ok(InitOutcome::Answer { producer_id, producer_epoch }) => {
+            Ok(InitOutcome::Answer {
+                producer_id,
+                producer_epoch,
+            }) => {
                 self.summary.kip360_answers += 1;
                 self.answer(client, producer_id, producer_epoch, true)?;
             }
@@ -480,13 +565,20 @@ impl Sim {
     fn add(&mut self, client: usize, (pid, epoch): (i64, i16)) -> Checked {
         let id = self.clients[client].id;
         let partitions = self.random_partitions();
-        let result = self.coordinator.add_partitions(id, pid, epoch, &partitions, self.now_ms);
-        self.event(format!("client {client} add {id} {pid}/{epoch} {partitions:?}: {result:?}"));
+        let result = self
+            .coordinator
+            .add_partitions(id, pid, epoch, &partitions, self.now_ms);
+        self.event(format!(
+            "client {client} add {id} {pid}/{epoch} {partitions:?}: {result:?}"
+        ));
         self.check_request(client, result.is_ok())?;
         match result {
             Ok(Some(transition)) => {
                 self.clients[client].busy = true;
-                self.in_flight.push(Write { transition, cause: Cause::Add { client } });
+                self.in_flight.push(Write {
+                    transition,
+                    cause: Cause::Add { client },
+                });
             }
             Ok(None) | Err(TxnError::ConcurrentTransactions) => {}
             Err(error) => self.refused(client, error)?,
@@ -497,7 +589,9 @@ impl Sim {
     fn verify(&mut self, client: usize, (pid, epoch): (i64, i16)) -> Checked {
         let id = self.clients[client].id;
         let partitions = self.random_partitions();
-        let results = self.coordinator.verify_partitions(id, pid, epoch, &partitions);
+        let results = self
+            .coordinator
+            .verify_partitions(id, pid, epoch, &partitions);
         for (partition, result) in results {
             let durable = self.durable.get(id);
             let in_txn = durable.is_some_and(|m| {
@@ -514,13 +608,20 @@ impl Sim {
 
     fn end(&mut self, client: usize, (pid, epoch): (i64, i16), commit: bool) -> Checked {
         let id = self.clients[client].id;
-        let result = self.coordinator.end_txn(id, pid, epoch, commit, self.now_ms);
-        self.event(format!("client {client} end {id} {pid}/{epoch} commit {commit}: {result:?}"));
+        let result = self
+            .coordinator
+            .end_txn(id, pid, epoch, commit, self.now_ms);
+        self.event(format!(
+            "client {client} end {id} {pid}/{epoch} commit {commit}: {result:?}"
+        ));
         self.check_request(client, result.is_ok())?;
         match result {
             Ok(EndOutcome::Persist(transition)) => {
                 self.clients[client].busy = true;
-                self.in_flight.push(Write { transition, cause: Cause::End { client } });
+                self.in_flight.push(Write {
+                    transition,
+                    cause: Cause::End { client },
+                });
             }
             Ok(EndOutcome::AlreadyDone)
             | Err(TxnError::ConcurrentTransactions | TxnError::InvalidTxnState) => {}
@@ -548,21 +649,41 @@ impl Sim {
         if !succeeded {
             return Ok(());
         }
-        let durable = self.durable.get(*id).map(|m| (m.producer_id, m.producer_epoch));
-        ensure(*known == durable, || format!("{id}: {known:?} accepted, durable {durable:?}"))?;
+        let durable = self
+            .durable
+            .get(*id)
+            .map(|m| (m.producer_id, m.producer_epoch));
+        ensure(*known == durable, || {
+            format!("{id}: {known:?} accepted, durable {durable:?}")
+        })?;
         let newest = self.newest.get(*id).copied();
-        ensure(*known == newest, || format!("{id}: {known:?} accepted, newest {newest:?}"))?;
+        ensure(*known == newest, || {
+            format!("{id}: {known:?} accepted, newest {newest:?}")
+        })?;
         let fenced = self.fenced.get(*id).copied();
-        let is_fenced = known.zip(fenced).is_some_and(|((pid, epoch), (fenced_pid, fenced_epoch))| {
-            pid == fenced_pid && epoch <= fenced_epoch
-        });
-        ensure(!is_fenced, || format!("{id}: {known:?} accepted, fenced at {fenced:?}"))
+        let is_fenced =
+            known
+                .zip(fenced)
+                .is_some_and(|((pid, epoch), (fenced_pid, fenced_epoch))| {
+                    pid == fenced_pid && epoch <= fenced_epoch
+                });
+        ensure(!is_fenced, || {
+            format!("{id}: {known:?} accepted, fenced at {fenced:?}")
+        })
     }
 
-    fn answer(&mut self, client: usize, producer_id: i64, producer_epoch: i16, delivered: bool)
-        -> Checked {
+    fn answer(
+        &mut self,
+        client: usize,
+        producer_id: i64,
+        producer_epoch: i16,
+        delivered: bool,
+    ) -> Checked {
         let id = self.clients[client].id;
-        let durable = self.durable.get(id).map(|m| (m.producer_id, m.producer_epoch));
+        let durable = self
+            .durable
+            .get(id)
+            .map(|m| (m.producer_id, m.producer_epoch));
         ensure(durable == Some((producer_id, producer_epoch)), || {
             format!("{id}: answered {producer_id}/{producer_epoch}, durable {durable:?}")
         })?;
@@ -570,11 +691,14 @@ impl Sim {
             let newer = producer_id > newest_id
                 || producer_id == newest_id && producer_epoch >= newest_epoch;
             ensure(newer, || {
-                format!("{id}: answered {producer_id}/{producer_epoch} after \
-                    {newest_id}/{newest_epoch}")
+                format!(
+                    "{id}: answered {producer_id}/{producer_epoch} after \
+                    {newest_id}/{newest_epoch}"
+                )
             })?;
         }
-        self.newest.insert(id.to_owned(), (producer_id, producer_epoch));
+        self.newest
+            .insert(id.to_owned(), (producer_id, producer_epoch));
         if delivered {
             self.clients[client].known = Some((producer_id, producer_epoch));
         } else {
@@ -602,7 +726,10 @@ impl Sim {
         let in_flight = std::mem::take(&mut self.in_flight);
         for write in &in_flight {
             if self.rng.below(2) == 0 {
-                self.event(format!("crash: durable anyway: {}", describe(&write.transition)));
+                self.event(format!(
+                    "crash: durable anyway: {}",
+                    describe(&write.transition)
+                ));
                 if matches!(write.cause, Cause::Fence { .. } | Cause::Timeout) {
                     self.fence(&write.transition)?;
                 }
@@ -644,7 +771,9 @@ impl Sim {
             .filter(|(_, m)| m.state.is_prepare())
             .map(|(id, _)| id.clone())
             .collect();
-        ensure(offered == prepared, || format!("markers_pending {offered:?}, Prepare* {prepared:?}"))?;
+        ensure(offered == prepared, || {
+            format!("markers_pending {offered:?}, Prepare* {prepared:?}")
+        })?;
         self.markers = self.coordinator.markers_pending();
         Ok(())
     }
@@ -672,15 +801,22 @@ impl Sim {
             .list()
             .map(|m| (m.transactional_id.as_str(), durable_view(m)))
             .collect();
-        let durable: BTreeMap<&str, TxnMetadata> =
-            self.durable.iter().map(|(id, m)| (id.as_str(), m.clone())).collect();
-        ensure(current == durable, || format!("coordinator {current:#?}\ndurable {durable:#?}"))?;
+        let durable: BTreeMap<&str, TxnMetadata> = self
+            .durable
+            .iter()
+            .map(|(id, m)| (id.as_str(), m.clone()))
+            .collect();
+        ensure(current == durable, || {
+            format!("coordinator {current:#?}\ndurable {durable:#?}")
+        })?;
         let mut ids = BTreeSet::new();
         for write in &self.in_flight {
             let id = &write.transition.transactional_id;
             ensure(ids.insert(id), || format!("{id}: two writes in flight"))?;
             let pending = self.coordinator.pending(id);
-            ensure(pending == Some(&write.transition), || format!("{id}: pending {pending:?}"))?;
+            ensure(pending == Some(&write.transition), || {
+                format!("{id}: pending {pending:?}")
+            })?;
         }
         Ok(())
     }
@@ -688,7 +824,10 @@ impl Sim {
 
 /// Metadata as a record holds it.
 fn durable_view(metadata: &TxnMetadata) -> TxnMetadata {
-    TxnMetadata { last_producer_epoch: -1, ..metadata.clone() }
+    TxnMetadata {
+        last_producer_epoch: -1,
+        ..metadata.clone()
+    }
 }
 
 fn job_of(metadata: &TxnMetadata) -> MarkerJob {
@@ -703,6 +842,12 @@ fn job_of(metadata: &TxnMetadata) -> MarkerJob {
 
 fn describe(transition: &Transition) -> String {
     let t = &transition.target;
-    format!("{} → {:?} pid {} epoch {} partitions {}", transition.transactional_id, t.state,
-        t.producer_id, t.producer_epoch, t.partitions.len())
+    format!(
+        "{} → {:?} pid {} epoch {} partitions {}",
+        transition.transactional_id,
+        t.state,
+        t.producer_id,
+        t.producer_epoch,
+        t.partitions.len()
+    )
 }

@@ -6,7 +6,9 @@ pub struct Rng {
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng { state: seed ^ 0x5851_f42d_4c95_7f2d }
+        Rng {
+            state: seed ^ 0x5851_f42d_4c95_7f2d,
+        }
     }
 
     pub fn next_u64(&mut self) -> u64 {
