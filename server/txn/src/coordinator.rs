@@ -361,9 +361,12 @@ impl TxnCoordinator {
             .collect()
     }
 
-    /// Whether `job`'s transaction is still in that Prepare* state (same producer id, epoch
-    /// and result). The glue checks this before (re)sending a job's markers: a stale job (the
-    /// id completed, expired or was unloaded since) must not write markers.
+    /// Whether `job`'s transaction is still in that Prepare* state (same producer id, epoch,
+    /// result and partitions). The glue checks this before (re)sending a job's markers: a
+    /// stale job (the id completed, expired or was unloaded since) must not write markers.
+    /// With transactions V1 one producer id and epoch runs one transaction after another, so
+    /// the partitions are compared too: a stale job of the previous transaction must not write
+    /// its markers (nor call `markers_written`) for the next one.
     pub fn is_marker_job_current(&self, job: &MarkerJob) -> bool {
         self.txns.get(&job.transactional_id).is_some_and(|m| {
             let state = if job.commit {
@@ -374,6 +377,11 @@ impl TxnCoordinator {
             m.state == state
                 && m.producer_id == job.producer_id
                 && m.producer_epoch == job.producer_epoch
+                && m.partitions.len() == job.partitions.len()
+                && job
+                    .partitions
+                    .iter()
+                    .all(|partition| m.partitions.contains(partition))
         })
     }
 

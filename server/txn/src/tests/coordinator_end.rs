@@ -180,3 +180,28 @@ fn complete_without_a_pending_transition_does_nothing() {
     assert_eq!(c.complete("zz", true), None);
     assert_eq!(current(&c), &before);
 }
+
+#[test]
+fn a_job_of_the_previous_transaction_at_the_same_epoch_is_stale() {
+    // Transactions V1: one producer id and epoch runs one transaction after another.
+    let (mut c, old_job) = prepared(true);
+    assert!(c.is_marker_job_current(&old_job));
+    let t = c.markers_written(ID, PID, 0, 30).unwrap();
+    persist(&mut c, &t);
+    assert!(!c.is_marker_job_current(&old_job), "complete");
+    let t = c
+        .add_partitions(ID, PID, 0, &[tp("other", 0)], 40)
+        .unwrap()
+        .unwrap();
+    persist(&mut c, &t);
+    assert!(!c.is_marker_job_current(&old_job), "ongoing");
+    let EndOutcome::Persist(t) = c.end_txn(ID, PID, 0, true, 50).unwrap() else {
+        panic!()
+    };
+    let new_job = persist(&mut c, &t).unwrap();
+    assert!(c.is_marker_job_current(&new_job));
+    assert!(
+        !c.is_marker_job_current(&old_job),
+        "same producer, epoch and result"
+    );
+}
