@@ -8,7 +8,7 @@ use sluice_engine::LogConfig;
 
 use crate::partition::Partition;
 
-use super::batch::decode_batches;
+use super::batch::{decode_batches, Loaded};
 use super::placement::OFFSETS_TOPIC;
 use super::service::GroupService;
 
@@ -97,18 +97,27 @@ async fn replay(shard: &Rc<GroupService>, partition: i32, log: &Partition) -> Re
             if !coord.is_loading(partition) {
                 return Ok(replayed);
             }
-            for r in records.into_iter().filter(|r| r.offset >= offset) {
-                let Some(key) = r.key else {
-                    skipped += 1;
-                    continue;
+            for loaded in records.into_iter().filter(|r| r.offset() >= offset) {
+                let record = match loaded {
+                    Loaded::Marker {
+                        producer_id,
+                        commit,
+                        ..
+                    } => {
+                        coord.load_marker(partition, producer_id, commit);
+                        replayed += 1;
+                        continue;
+                    }
+                    Loaded::Record(record) => record,
                 };
-                match coord.load_record(partition, key, r.value, now_ms) {
+                let record_offset = record.offset;
+                match coord.load_record(partition, record, now_ms) {
                     Ok(()) => replayed += 1,
                     Err(err) => {
                         skipped += 1;
                         tracing::warn!(
                             partition,
-                            offset = r.offset,
+                            offset = record_offset,
                             "skipping offsets record: {err}"
                         );
                     }
@@ -120,6 +129,14 @@ async fn replay(shard: &Rc<GroupService>, partition: i32, log: &Partition) -> Re
     }
     if skipped > 0 {
         tracing::warn!(partition, skipped, "offsets records skipped while loading");
+    }
+    let open = shard.runtime().coord().open_txn_producers(partition);
+    if !open.is_empty() {
+        tracing::info!(
+            partition,
+            producers = ?open,
+            "transactions still open at the log end keep their offsets pending"
+        );
     }
     Ok(replayed)
 }
