@@ -10,6 +10,7 @@ use crate::partition::Partition;
 
 use super::batch::{decode_batches, Loaded};
 use super::placement::OFFSETS_TOPIC;
+use super::runtime::GroupRuntime;
 use super::service::GroupService;
 
 /// Bytes read per step while replaying.
@@ -68,13 +69,17 @@ async fn load(shard: &Rc<GroupService>, partition: i32) -> Result<u64, String> {
         .logs
         .borrow_mut()
         .insert(partition, log.clone());
-    replay(shard, partition, &log).await
+    replay(shard.runtime(), partition, &log).await
 }
 
 /// Replays the partition up to its log end, not its high watermark: a new leader's log is the
 /// partition's truth from its election on (what it has beyond the high watermark commits as
 /// the followers catch up), as Kafka's coordinator loads to the log end.
-async fn replay(shard: &Rc<GroupService>, partition: i32, log: &Partition) -> Result<u64, String> {
+pub(super) async fn replay(
+    rt: &GroupRuntime,
+    partition: i32,
+    log: &Partition,
+) -> Result<u64, String> {
     let end = log.log_end_offset();
     let mut offset = log.log_start_offset();
     let mut replayed = 0u64;
@@ -88,12 +93,20 @@ async fn replay(shard: &Rc<GroupService>, partition: i32, log: &Partition) -> Re
             break;
         }
         let mut next = offset;
+        // Only the concatenation of a read's chunks is whole batches: a batch from the cache
+        // may come in pieces.
+        let mut whole = bytes::BytesMut::with_capacity(read.bytes as usize);
         for chunk in read.chunks {
             let bytes = chunk.to_bytes().await.map_err(|e| e.to_string())?;
+            whole.extend_from_slice(&bytes);
+        }
+        assert_eq!(whole.len(), read.bytes as usize);
+        {
+            let bytes = whole.freeze();
             next = next.max(batches_end(&bytes).ok_or("unreadable batch header")?);
             let records = decode_batches(bytes).map_err(|e| e.to_string())?;
             let now_ms = crate::util::now_ms() as u64;
-            let mut coord = shard.runtime().coord();
+            let mut coord = rt.coord();
             if !coord.is_loading(partition) {
                 return Ok(replayed);
             }
@@ -130,7 +143,7 @@ async fn replay(shard: &Rc<GroupService>, partition: i32, log: &Partition) -> Re
     if skipped > 0 {
         tracing::warn!(partition, skipped, "offsets records skipped while loading");
     }
-    let open = shard.runtime().coord().open_txn_producers(partition);
+    let open = rt.coord().open_txn_producers(partition);
     if !open.is_empty() {
         tracing::info!(
             partition,
