@@ -123,10 +123,11 @@ fn txn_offset_commit_bad_input_gets_kafka_error_codes() {
     let mut conn = broker.connect();
     create_topic(&mut conn, TOPIC, 1);
     let loading = ResponseError::CoordinatorLoadInProgress.code();
-    let (error, partition_error, offset) = wait_until("the coordinator to load", LOAD_TIMEOUT, || {
-        let fetched = fetch_stable(&mut conn);
-        (fetched.0 != loading).then_some(fetched)
-    });
+    let (error, partition_error, offset) =
+        wait_until("the coordinator to load", LOAD_TIMEOUT, || {
+            let fetched = fetch_stable(&mut conn);
+            (fetched.0 != loading).then_some(fetched)
+        });
     assert_eq!((error, partition_error, offset), (0, 0, -1));
 
     // The group does not exist yet: a generation is illegal.
@@ -168,14 +169,20 @@ fn txn_offset_commit_bad_input_gets_kafka_error_codes() {
         member: &member,
         ..Commit::default()
     };
-    assert_eq!(v3(&mut conn, stale), ResponseError::IllegalGeneration.code());
+    assert_eq!(
+        v3(&mut conn, stale),
+        ResponseError::IllegalGeneration.code()
+    );
     let fenced = Commit {
         generation,
         member: "an-older-incarnation",
         instance: Some("instance-1"),
         ..Commit::default()
     };
-    assert_eq!(v3(&mut conn, fenced), ResponseError::FencedInstanceId.code());
+    assert_eq!(
+        v3(&mut conn, fenced),
+        ResponseError::FencedInstanceId.code()
+    );
 
     // Per-partition and request-wide refusals (v0: no member fields, a simple commit).
     let v0 = |conn: &mut KafkaConnection, c: Commit| txn_commit(conn, TXN_OFFSET_COMMIT_V0, c);
@@ -200,7 +207,10 @@ fn txn_offset_commit_bad_input_gets_kafka_error_codes() {
         group: "",
         ..Commit::default()
     };
-    assert_eq!(v0(&mut conn, no_group), ResponseError::InvalidGroupId.code());
+    assert_eq!(
+        v0(&mut conn, no_group),
+        ResponseError::InvalidGroupId.code()
+    );
     let no_producer = Commit {
         producer_id: -1,
         ..Commit::default()

@@ -169,7 +169,10 @@ impl GroupCoordinator {
         // a tombstone too (one per partition), so a later commit marker materializes nothing.
         let pending: std::collections::BTreeSet<_> =
             group.pending_txn.values().flat_map(|o| o.keys()).collect();
-        for (topic, p) in pending.into_iter().filter(|tp| !group.offsets.contains_key(*tp)) {
+        for (topic, p) in pending
+            .into_iter()
+            .filter(|tp| !group.offsets.contains_key(*tp))
+        {
             out.push(offset_tombstone(group_id, topic, *p));
         }
         out.push(OffsetsRecord {

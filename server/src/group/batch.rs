@@ -169,7 +169,11 @@ fn marker_commit(key: Option<&[u8]>) -> Result<Option<bool>, BatchError> {
 
 /// A transaction marker batch, as the partition's data plane writes one (for tests and tools:
 /// the group coordinator itself never writes markers).
-pub fn encode_marker(producer: TxnProducer, commit: bool, now_ms: i64) -> Result<Bytes, BatchError> {
+pub fn encode_marker(
+    producer: TxnProducer,
+    commit: bool,
+    now_ms: i64,
+) -> Result<Bytes, BatchError> {
     let control_type = if commit {
         CONTROL_TYPE_COMMIT
     } else {

@@ -84,7 +84,9 @@ impl Group {
 
     /// Does any open transaction hold an offset of `tp` for this group?
     pub fn has_pending_txn_offset(&self, tp: &TopicPartition) -> bool {
-        self.pending_txn.values().any(|offsets| offsets.contains_key(tp))
+        self.pending_txn
+            .values()
+            .any(|offsets| offsets.contains_key(tp))
     }
 
     /// Kafka's `hasOffsets`: committed or pending transactional offsets keep a group alive.

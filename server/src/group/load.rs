@@ -17,10 +17,10 @@
 //! commit marker compares the same records live and after a reload. Open transactions end
 //! within `transaction.max.timeout.ms`, so this holds the cut back for a bounded time.
 
-use super::classic_group::Group;
-use super::coordinator::{GroupCoordinator, PartitionStatus, TimerKey};
 use super::batch::LoadedRecord;
+use super::classic_group::Group;
 use super::classic_group::TopicPartition;
+use super::coordinator::{GroupCoordinator, PartitionStatus, TimerKey};
 use super::member::Member;
 use super::offsets::{offset_record, put_if_newer, CommittedOffset};
 use super::records::{
@@ -135,10 +135,15 @@ impl GroupCoordinator {
         );
         self.partitions.insert(partition, PartitionStatus::Loaded);
         // A tombstoned group without offsets (committed or pending) is gone.
-        self.groups
-            .retain(|_, g| g.partition != partition || g.protocol_type.is_some() || g.has_offsets());
+        self.groups.retain(|_, g| {
+            g.partition != partition || g.protocol_type.is_some() || g.has_offsets()
+        });
         // Transactions that ended while the partition loaded, after the replay's end.
-        for (producer_id, commit) in self.deferred_txn_ends.remove(&partition).unwrap_or_default() {
+        for (producer_id, commit) in self
+            .deferred_txn_ends
+            .remove(&partition)
+            .unwrap_or_default()
+        {
             self.end_txn(partition, producer_id, commit);
         }
         let mut sessions = Vec::new();
@@ -302,7 +307,10 @@ impl GroupCoordinator {
 
 /// The earlier of `keep_from` and the record at `record_offset`.
 fn keep(keep_from: Option<i64>, record_offset: i64) -> Option<i64> {
-    assert!(record_offset >= 0, "a live offset without its record's position");
+    assert!(
+        record_offset >= 0,
+        "a live offset without its record's position"
+    );
     Some(keep_from.map_or(record_offset, |k| k.min(record_offset)))
 }
 

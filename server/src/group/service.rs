@@ -154,7 +154,10 @@ impl GroupService {
         producer_id: i64,
         commit: bool,
     ) -> Result<TxnEnd, ResponseError> {
-        assert!(producer_id >= 0, "a transaction marker without a producer id");
+        assert!(
+            producer_id >= 0,
+            "a transaction marker without a producer id"
+        );
         if !(0..self.config().offsets_partitions).contains(&offsets_partition) {
             return Err(ResponseError::NotCoordinator);
         }

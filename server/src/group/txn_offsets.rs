@@ -120,7 +120,10 @@ impl GroupCoordinator {
     /// had pending offsets of it.
     pub(super) fn end_txn(&mut self, partition: i32, producer_id: i64, commit: bool) -> usize {
         let mut ended = 0;
-        let groups = self.groups.values_mut().filter(|g| g.partition == partition);
+        let groups = self
+            .groups
+            .values_mut()
+            .filter(|g| g.partition == partition);
         for group in groups {
             let Some(pending) = group.pending_txn.remove(&producer_id) else {
                 continue;

@@ -247,7 +247,11 @@ impl Harness {
         let mut batches = Vec::new();
         let mut run: Vec<OffsetsRecord> = Vec::new();
         let mut run_producer: Option<TxnProducer> = None;
-        let entries = self.log.iter().enumerate().filter(|(_, (p, _))| *p == partition);
+        let entries = self
+            .log
+            .iter()
+            .enumerate()
+            .filter(|(_, (p, _))| *p == partition);
         for (index, (_, record)) in entries {
             let note = self.notes.get(&index).copied();
             let producer = match note {

@@ -27,7 +27,9 @@ fn replay_restores_offsets_and_stable_members() {
     h.commit("solo", "", -1, &[("u", 0, 5)]);
     let mut coord = reload(&h, h.now_ms);
     let topics = vec![("t".to_string(), vec![0, 1])];
-    let rows = coord.fetch_offsets("g", Some(&topics), false).expect("fetch");
+    let rows = coord
+        .fetch_offsets("g", Some(&topics), false)
+        .expect("fetch");
     assert_eq!(
         rows.iter().map(|r| r.offset).collect::<Vec<_>>(),
         vec![12, 11]
@@ -117,7 +119,9 @@ fn groups_answer_load_in_progress_until_loaded_and_not_coordinator_elsewhere() {
     );
     coord.finish_load(p, 0);
     assert_eq!(
-        coord.fetch_offsets("g", Some(&topics), false).map(|r| r[0].offset),
+        coord
+            .fetch_offsets("g", Some(&topics), false)
+            .map(|r| r[0].offset),
         Ok(-1)
     );
 }

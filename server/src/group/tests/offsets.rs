@@ -15,13 +15,19 @@ fn commit_and_fetch_keep_metadata() {
     assert!(plan.results.iter().all(|r| r.2.is_none()));
     assert_eq!(plan.records.len(), 2);
     let topics = vec![("t".to_string(), vec![0, 1, 2])];
-    let rows = h.coord.fetch_offsets("g", Some(&topics), false).expect("fetch");
+    let rows = h
+        .coord
+        .fetch_offsets("g", Some(&topics), false)
+        .expect("fetch");
     assert_eq!(
         rows.iter().map(|r| r.offset).collect::<Vec<_>>(),
         vec![10, 20, -1]
     );
     assert_eq!(rows[0].metadata, "meta-10");
-    assert_eq!(h.coord.fetch_offsets("g", None, false).expect("all").len(), 2);
+    assert_eq!(
+        h.coord.fetch_offsets("g", None, false).expect("all").len(),
+        2
+    );
     assert_eq!(
         h.coord
             .fetch_offsets("unknown", Some(&topics), false)
@@ -64,7 +70,10 @@ fn commit_fencing_matches_kafka() {
     );
     let topics = vec![("t".to_string(), vec![0])];
     assert_eq!(
-        h.coord.fetch_offsets("g", Some(&topics), false).expect("fetch")[0].offset,
+        h.coord
+            .fetch_offsets("g", Some(&topics), false)
+            .expect("fetch")[0]
+            .offset,
         5
     );
 }
@@ -140,7 +149,10 @@ fn failed_persist_commits_nothing() {
     );
     let topics = vec![("t".to_string(), vec![0])];
     assert_eq!(
-        h.coord.fetch_offsets("g", Some(&topics), false).expect("fetch")[0].offset,
+        h.coord
+            .fetch_offsets("g", Some(&topics), false)
+            .expect("fetch")[0]
+            .offset,
         -1
     );
 }
@@ -174,7 +186,10 @@ fn delete_groups_only_empty_ones_and_their_offsets() {
     assert!(h.coord.find_group("g").is_none());
     let topics = vec![("t".to_string(), vec![0])];
     assert_eq!(
-        h.coord.fetch_offsets("g", Some(&topics), false).expect("fetch")[0].offset,
+        h.coord
+            .fetch_offsets("g", Some(&topics), false)
+            .expect("fetch")[0]
+            .offset,
         -1
     );
 }

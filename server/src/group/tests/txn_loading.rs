@@ -31,8 +31,16 @@ fn offsets(coord: &GroupCoordinator, group: &str) -> Vec<i64> {
 /// Both see the same committed offsets, the same unstable partitions and open producers.
 fn assert_same_state(live: &GroupCoordinator, reloaded: &GroupCoordinator, groups: &[&str]) {
     for group in groups {
-        assert_eq!(rows(live, group, true), rows(reloaded, group, true), "{group}");
-        assert_eq!(rows(live, group, false), rows(reloaded, group, false), "{group}");
+        assert_eq!(
+            rows(live, group, true),
+            rows(reloaded, group, true),
+            "{group}"
+        );
+        assert_eq!(
+            rows(live, group, false),
+            rows(reloaded, group, false),
+            "{group}"
+        );
     }
     for p in 0..config().offsets_partitions {
         assert_eq!(live.open_txn_producers(p), reloaded.open_txn_producers(p));
@@ -133,11 +141,26 @@ fn a_snapshot_keeps_the_records_open_transactions_need() {
     }
 
     let plan = h.coord.snapshot_plan(p);
-    assert_eq!(plan.keep_from, Some(committed_t0), "t-0's commit competes with producer 1");
-    let snapshot_keys: Vec<_> = plan.rewrites.iter().flatten().map(|(g, tp, _)| (g, tp)).collect();
-    assert!(!snapshot_keys.iter().any(|(g, tp)| g.as_str() == "g" && tp.1 == 0));
-    assert!(!snapshot_keys.iter().any(|(g, tp)| g.as_str() == "g" && tp.1 == 1));
-    assert!(snapshot_keys.iter().any(|(g, tp)| g.as_str() == "g" && tp.1 == 2));
+    assert_eq!(
+        plan.keep_from,
+        Some(committed_t0),
+        "t-0's commit competes with producer 1"
+    );
+    let snapshot_keys: Vec<_> = plan
+        .rewrites
+        .iter()
+        .flatten()
+        .map(|(g, tp, _)| (g, tp))
+        .collect();
+    assert!(!snapshot_keys
+        .iter()
+        .any(|(g, tp)| g.as_str() == "g" && tp.1 == 0));
+    assert!(!snapshot_keys
+        .iter()
+        .any(|(g, tp)| g.as_str() == "g" && tp.1 == 1));
+    assert!(snapshot_keys
+        .iter()
+        .any(|(g, tp)| g.as_str() == "g" && tp.1 == 2));
 
     let cut = after_snapshot(&h, p);
     let mut reloaded = cut.reload(h.now_ms);

@@ -41,11 +41,18 @@ fn pending_offsets_are_invisible_until_their_transaction_commits() {
     assert_eq!(errors(&plan), vec![None]);
     assert_eq!(plan.records.len(), 1);
     assert_eq!(offset(&h, "g", 0), -1, "pending: not visible");
-    assert_eq!(h.coord.fetch_offsets("g", None, false).expect("all"), vec![]);
+    assert_eq!(
+        h.coord.fetch_offsets("g", None, false).expect("all"),
+        vec![]
+    );
     let unstable = fetch(&h, "g", 0, true);
     assert_eq!(unstable.error, Some(ResponseError::UnstableOffsetCommit));
     assert_eq!(unstable.offset, -1);
-    assert_eq!(fetch(&h, "g", 1, true).error, None, "other partitions are stable");
+    assert_eq!(
+        fetch(&h, "g", 1, true).error,
+        None,
+        "other partitions are stable"
+    );
 
     let p = h.coord.partition_of("g");
     assert_eq!(h.end_txn(p, 1, true), TxnEnd::Applied { groups: 1 });
@@ -78,10 +85,17 @@ fn a_plain_commit_after_the_transactional_one_wins() {
     h.txn_commit("g", "", -1, 1, &[("t", 0, 10)]);
     h.commit("g", "", -1, &[("t", 0, 20)]);
     assert_eq!(offset(&h, "g", 0), 20, "plain commits are visible at once");
-    assert_eq!(fetch(&h, "g", 0, true).error, Some(ResponseError::UnstableOffsetCommit));
+    assert_eq!(
+        fetch(&h, "g", 0, true).error,
+        Some(ResponseError::UnstableOffsetCommit)
+    );
     let p = h.coord.partition_of("g");
     h.end_txn(p, 1, true);
-    assert_eq!(offset(&h, "g", 0), 20, "the transaction's record is the older one");
+    assert_eq!(
+        offset(&h, "g", 0),
+        20,
+        "the transaction's record is the older one"
+    );
 }
 
 #[test]
@@ -104,7 +118,11 @@ fn completion_is_idempotent() {
     h.commit("g", "", -1, &[("t", 0, 30)]);
     assert_eq!(h.end_txn(p, 1, true), TxnEnd::Applied { groups: 0 });
     assert_eq!(h.end_txn(p, 1, false), TxnEnd::Applied { groups: 0 });
-    assert_eq!(offset(&h, "g", 0), 30, "a retried marker does not bring 10 back");
+    assert_eq!(
+        offset(&h, "g", 0),
+        30,
+        "a retried marker does not bring 10 back"
+    );
 }
 
 #[test]
@@ -123,7 +141,11 @@ fn several_producers_and_groups_end_independently() {
     assert_eq!((offset(&h, &a, 0), offset(&h, &a, 1)), (20, 21));
     assert_eq!(h.end_txn(p, 1, true), TxnEnd::Applied { groups: 2 });
     assert_eq!(offset(&h, &a, 0), 20);
-    assert_eq!(offset(&h, &b, 0), 100, "one marker ends the producer in every group");
+    assert_eq!(
+        offset(&h, &b, 0),
+        100,
+        "one marker ends the producer in every group"
+    );
     // The same producer id in another offsets partition is another marker.
     assert_eq!(offset(&h, "elsewhere", 0), -1);
     let other = h.coord.partition_of("elsewhere");
@@ -151,7 +173,10 @@ fn txn_commit_checks_match_kafka() {
         e(h.txn_commit("g", &a.0, generation + 1, 1, &[("t", 0, 1)])),
         Some(ResponseError::IllegalGeneration)
     );
-    assert_eq!(e(h.txn_commit("g", &a.0, generation, 1, &[("t", 0, 1)])), None);
+    assert_eq!(
+        e(h.txn_commit("g", &a.0, generation, 1, &[("t", 0, 1)])),
+        None
+    );
     // v0-v2 carry no member fields: accepted even though the group has members.
     assert_eq!(e(h.txn_commit("g", "", -1, 2, &[("t", 1, 1)])), None);
     // An unknown simple group is created by a generation -1 commit.
@@ -180,7 +205,10 @@ fn txn_commit_checks_match_kafka() {
     };
     req.commit.entries[0].metadata = Some("x".repeat(5000));
     let plan = h.coord.prepare_txn_commit(&req, h.now_ms);
-    assert_eq!(errors(&plan), vec![Some(ResponseError::OffsetMetadataTooLarge), None]);
+    assert_eq!(
+        errors(&plan),
+        vec![Some(ResponseError::OffsetMetadataTooLarge), None]
+    );
     assert_eq!(plan.records.len(), 1);
     assert_eq!(plan.producer, Some(producer(4)));
 }
@@ -215,10 +243,16 @@ fn not_coordinator_and_loading_answer_like_offset_commit() {
     let p = coord.partition_of("g");
     let plan = coord.prepare_txn_commit(&req, 0);
     assert_eq!(errors(&plan), vec![Some(ResponseError::NotCoordinator)]);
-    assert_eq!(coord.complete_txn(p, 1, true), Err(ResponseError::NotCoordinator));
+    assert_eq!(
+        coord.complete_txn(p, 1, true),
+        Err(ResponseError::NotCoordinator)
+    );
     coord.begin_load(p);
     let plan = coord.prepare_txn_commit(&req, 0);
-    assert_eq!(errors(&plan), vec![Some(ResponseError::CoordinatorLoadInProgress)]);
+    assert_eq!(
+        errors(&plan),
+        vec![Some(ResponseError::CoordinatorLoadInProgress)]
+    );
 }
 
 #[test]
@@ -246,7 +280,9 @@ fn a_transaction_ending_while_its_partition_loads_ends_once_loaded() {
         Some(ResponseError::CoordinatorLoadInProgress)
     );
     coord.finish_load(p, h.now_ms);
-    let rows = coord.fetch_offsets("g", Some(&topics), true).expect("fetch");
+    let rows = coord
+        .fetch_offsets("g", Some(&topics), true)
+        .expect("fetch");
     assert_eq!(rows[0].offset, 10);
     assert_eq!(rows[0].error, None);
 }
@@ -263,11 +299,17 @@ fn expiry_keeps_offsets_and_groups_an_open_transaction_holds() {
     h.advance(120_000);
     assert_eq!(offset(&h, "simple", 0), 5, "kept: a transaction holds t-0");
     assert_eq!(offset(&h, "simple", 1), -1, "expired");
-    assert!(h.coord.find_group("only-pending").is_some(), "an open transaction keeps it");
+    assert!(
+        h.coord.find_group("only-pending").is_some(),
+        "an open transaction keeps it"
+    );
     let p = h.coord.partition_of("only-pending");
     h.end_txn(p, 2, false);
     h.advance(20_000);
-    assert!(h.coord.find_group("only-pending").is_none(), "empty once aborted");
+    assert!(
+        h.coord.find_group("only-pending").is_none(),
+        "empty once aborted"
+    );
 }
 
 #[test]
@@ -276,8 +318,15 @@ fn offset_delete_tombstones_pending_offsets_too() {
     h.txn_commit("g", "", -1, 1, &[("t", 0, 10)]);
     let topics = vec![("t".to_string(), vec![0, 1])];
     let plan = h.coord.delete_offsets("g", &topics).expect("delete");
-    assert_eq!(plan.results.iter().map(|r| r.2).collect::<Vec<_>>(), vec![None, None]);
-    assert_eq!(plan.records.len(), 1, "a tombstone for the pending partition only");
+    assert_eq!(
+        plan.results.iter().map(|r| r.2).collect::<Vec<_>>(),
+        vec![None, None]
+    );
+    assert_eq!(
+        plan.records.len(),
+        1,
+        "a tombstone for the pending partition only"
+    );
     assert!(plan.records[0].value.is_none());
     assert_eq!(fetch(&h, "g", 0, true).error, None, "no longer pending");
     let p = h.coord.partition_of("g");

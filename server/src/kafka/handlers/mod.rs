@@ -169,7 +169,10 @@ mod tests {
     #[test]
     fn txn_offset_commit_versions_round_trip() {
         use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-        assert_eq!(versions(ApiKey::TxnOffsetCommit as i16), Some(txn_offset_commit::VERSIONS));
+        assert_eq!(
+            versions(ApiKey::TxnOffsetCommit as i16),
+            Some(txn_offset_commit::VERSIONS)
+        );
         assert_eq!(txn_offset_commit::VERSIONS.min, 0);
         assert_eq!(txn_offset_commit::VERSIONS.max, 3);
         for version in txn_offset_commit::VERSIONS.min..=txn_offset_commit::VERSIONS.max {
