@@ -18,6 +18,7 @@ use super::service::PartitionResults;
 use crate::error_code::NONE;
 use crate::partition::messages::ReplicatePart;
 use crate::partition::replicate::replicate;
+use crate::partition::AppendOrigin;
 
 /// `offsets.commit.timeout.ms`: how long a round waits for the in-sync replicas.
 pub const OFFSETS_COMMIT_TIMEOUT_MS: u64 = 5_000;
@@ -124,7 +125,10 @@ async fn append(
             return false;
         }
     };
-    match log.append(&batches, now_ms).await {
+    match log
+        .append(&batches, AppendOrigin::Coordinator, now_ms)
+        .await
+    {
         Ok(_) => {
             let mut counts = rt.appended_since_snapshot.borrow_mut();
             *counts.entry(partition).or_default() += records.len() as u64;

@@ -16,4 +16,5 @@ pub mod listener;
 pub mod request_meter;
 pub mod response;
 pub mod services;
+pub mod txn_verifier;
 pub mod wire;

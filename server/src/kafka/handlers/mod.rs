@@ -95,7 +95,10 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
     let metadata = &services.metadata;
     let groups = &services.groups;
     match request.api_key {
-        ApiKey::Produce => produce::handle(partitions, metadata, request).await,
+        ApiKey::Produce => {
+            let verifier = services.txn_verifier.clone();
+            produce::handle(partitions, metadata, verifier, request).await
+        }
         ApiKey::Fetch => fetch::handle(partitions, metadata, &services.fetch_sessions, request),
         ApiKey::ListOffsets => list_offsets::handle(partitions, metadata, request).await,
         ApiKey::Metadata => metadata::handle(conn, metadata, request).await,

@@ -13,9 +13,19 @@
 //!
 //! Appends happen in the reader's turn (so a connection's batches keep their order); the flush
 //! wait is deferred so later requests on the connection proceed meanwhile.
+//!
+//! Transactions (KIP-890 part 1): a transactional batch that would start a transaction in a
+//! partition is refused by the owner with a verification token. The handler then asks the
+//! transaction coordinator (`TxnVerifier`, with the request's `transactional_id`) whether the
+//! transaction includes the partition, and retries once with the token. The coordinator's
+//! "no" is its error (INVALID_TXN_STATE and the like); a coordinator that is unavailable, or
+//! no verifier at all, answers NOT_ENOUGH_REPLICAS, which producers retry (Kafka converts the
+//! coordinator's retriable errors the same way, since produce clients do not know them).
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
+
+use bytes::Bytes;
 
 use kafka_protocol::messages::produce_response::{
     NodeEndpoint, PartitionProduceResponse, TopicProduceResponse,
@@ -25,8 +35,11 @@ use kafka_protocol::protocol::{StrBytes, VersionRange};
 
 use crate::error_code::{ResponseError, NONE};
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
+use crate::kafka::txn_verifier::{TxnVerifier, TxnVerifyRequest};
 use crate::metadata::MetadataService;
-use crate::partition::messages::{ProducePart, ProducePartResult, ReplicatePart};
+use crate::partition::messages::{
+    NeedsVerification, ProducePart, ProducePartResult, ReplicatePart,
+};
 use crate::partition::PartitionService;
 use crate::topics::ClusterMeta;
 use crate::util::{join_all, now_ms};
@@ -52,6 +65,8 @@ struct Slot {
     index: i32,
     owner: Option<usize>,
     result: ProducePartResult,
+    /// The batches (shared, not copied), kept for a retry after a verification.
+    batches: Vec<Bytes>,
 }
 
 fn error_result(error_code: i16, message: String) -> ProducePartResult {
@@ -61,6 +76,7 @@ fn error_result(error_code: i16, message: String) -> ProducePartResult {
 pub async fn handle(
     partitions: &Rc<PartitionService>,
     metadata: &MetadataService,
+    verifier: Option<TxnVerifier>,
     request: Request,
 ) -> Result<Outcome, RequestError> {
     if request.version < CODEC_VERSION_MIN {
@@ -73,6 +89,7 @@ pub async fn handle(
     let partitions = partitions.clone();
     let acks = body.acks;
     let timeout_ms = body.timeout_ms.clamp(0, i32::MAX) as u64;
+    let transactional_id = body.transactional_id.as_ref().map(|id| id.0.to_string());
     let topic_names: Vec<TopicName> = body.topic_data.iter().map(|t| t.name.clone()).collect();
     let (mut slots, work) = route(&partitions, metadata, body);
     // KIP-951: a NOT_LEADER_OR_FOLLOWER answer names the current leader, from v10.
@@ -84,6 +101,15 @@ pub async fn handle(
         }
     } else {
         append(&partitions, &mut slots, work, acks == ACKS_ALL).await;
+        let txn = transactional_id.as_deref();
+        verify_and_retry(
+            &partitions,
+            verifier.as_ref(),
+            txn,
+            &mut slots,
+            acks == ACKS_ALL,
+        )
+        .await;
     }
     match acks {
         ACKS_NONE => match slots.iter().find(|s| s.result.error_code != NONE) {
@@ -126,6 +152,7 @@ fn route(
                 index: partition.index,
                 owner: None,
                 result: error_result(NONE, String::new()),
+                batches: Vec::new(),
             };
             let served = meta.check_leader(node, &name, partition.index);
             let known = served.is_ok();
@@ -150,10 +177,12 @@ fn route(
                 (true, Some(Ok(batches))) => {
                     let owner = partitions.owner_of(&name, partition.index);
                     slot.owner = Some(owner);
+                    slot.batches = batches.clone();
                     let part = ProducePart {
                         topic: name.clone(),
                         partition: partition.index,
                         batches,
+                        verification: None,
                     };
                     work.entry(owner).or_default().push((slots.len(), part));
                 }
@@ -193,6 +222,104 @@ async fn append(partitions: &PartitionService, slots: &mut [Slot], work: Work, a
                 }
             }
         }
+    }
+}
+
+/// Partitions refused for want of a transaction verification: ask the coordinator for each
+/// (concurrently) and append again, once, with the token of a "yes".
+async fn verify_and_retry(
+    partitions: &PartitionService,
+    verifier: Option<&TxnVerifier>,
+    transactional_id: Option<&str>,
+    slots: &mut [Slot],
+    acks_all: bool,
+) {
+    let waiting: Vec<(usize, NeedsVerification)> = slots
+        .iter()
+        .enumerate()
+        .filter_map(|(at, slot)| Some((at, slot.result.needs_verification?)))
+        .collect();
+    if waiting.is_empty() {
+        return;
+    }
+    let (Some(verifier), Some(transactional_id)) = (verifier, transactional_id) else {
+        for (at, _) in waiting {
+            let (code, message) = match transactional_id {
+                None => (
+                    ResponseError::InvalidTxnState.code(),
+                    "a transactional batch needs the request's transactional_id",
+                ),
+                Some(_) => (
+                    ResponseError::NotEnoughReplicas.code(),
+                    "the transaction coordinator is not available to verify the transaction",
+                ),
+            };
+            slots[at].result = error_result(code, message.to_string());
+        }
+        return;
+    };
+    let asks = waiting
+        .iter()
+        .map(|(at, needs)| {
+            let ask = verifier(TxnVerifyRequest {
+                transactional_id: transactional_id.to_string(),
+                producer_id: needs.producer_id,
+                producer_epoch: needs.epoch,
+                topic: slots[*at].name.clone(),
+                partition: slots[*at].index,
+            });
+            let at = *at;
+            async move { (at, ask.await) }
+        })
+        .collect();
+    let mut work: Work = BTreeMap::new();
+    for (at, answer) in join_all(asks).await {
+        let needs = slots[at]
+            .result
+            .needs_verification
+            .expect("listed as waiting");
+        match answer {
+            Ok(()) => {
+                let Some(owner) = slots[at].owner else {
+                    unreachable!("only appended partitions wait for a verification");
+                };
+                let part = ProducePart {
+                    topic: slots[at].name.clone(),
+                    partition: slots[at].index,
+                    batches: slots[at].batches.clone(),
+                    verification: Some(needs.token),
+                };
+                work.entry(owner).or_default().push((at, part));
+            }
+            Err(code) => {
+                let message = format!("the transaction coordinator refused (error {code})");
+                slots[at].result = error_result(produce_code_of_verification(code), message);
+            }
+        }
+    }
+    append(partitions, slots, work, acks_all).await;
+    for slot in slots.iter_mut() {
+        if slot.result.needs_verification.take().is_some() {
+            // Verified, yet refused again: the transaction ended meanwhile (a marker dropped
+            // the token), so this batch must not open a new one.
+            slot.result.error_message = Some("the transaction was not verified".into());
+        }
+    }
+}
+
+/// A coordinator's answer as a produce error: its retriable errors become NOT_ENOUGH_REPLICAS
+/// (produce clients retry that; they do not know coordinator errors), the rest pass.
+fn produce_code_of_verification(code: i16) -> i16 {
+    let retriable = [
+        ResponseError::CoordinatorNotAvailable.code(),
+        ResponseError::NotCoordinator.code(),
+        ResponseError::CoordinatorLoadInProgress.code(),
+        ResponseError::ConcurrentTransactions.code(),
+    ];
+    if retriable.contains(&code) {
+        ResponseError::NotEnoughReplicas.code()
+    } else {
+        code
     }
 }
 
