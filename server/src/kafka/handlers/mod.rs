@@ -30,6 +30,7 @@ pub mod offset_fetch;
 pub mod offset_for_leader_epoch;
 pub mod produce;
 pub mod sync_group;
+pub mod write_txn_markers;
 
 use std::rc::Rc;
 
@@ -39,7 +40,7 @@ use kafka_protocol::protocol::VersionRange;
 use super::dispatch::{Conn, Outcome, Request, RequestError};
 
 /// Every API the broker serves, with its versions, in api-key order.
-pub const APIS: [(ApiKey, VersionRange); 28] = [
+pub const APIS: [(ApiKey, VersionRange); 29] = [
     (ApiKey::Produce, produce::VERSIONS),
     (ApiKey::Fetch, fetch::VERSIONS),
     (ApiKey::ListOffsets, list_offsets::VERSIONS),
@@ -64,6 +65,7 @@ pub const APIS: [(ApiKey, VersionRange); 28] = [
         ApiKey::OffsetForLeaderEpoch,
         offset_for_leader_epoch::VERSIONS,
     ),
+    (ApiKey::WriteTxnMarkers, write_txn_markers::VERSIONS),
     (
         ApiKey::IncrementalAlterConfigs,
         incremental_alter_configs::VERSIONS,
@@ -138,6 +140,7 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
             describe_producers::handle(partitions, metadata, request).await
         }
         ApiKey::InitProducerId => init_producer_id::handle(&services.producer_ids, request).await,
+        ApiKey::WriteTxnMarkers => write_txn_markers::handle(partitions, metadata, request).await,
         other => Err(RequestError::UnknownApiKey(other as i16)),
     }
 }
