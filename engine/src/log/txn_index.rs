@@ -68,7 +68,7 @@ pub(crate) fn encode(entries: &[AbortedTxn]) -> Vec<u8> {
 /// The entries of a segment's file; `None` when it is not a valid index of a segment covering
 /// `[base, next_offset)`.
 pub(crate) fn decode(data: &[u8], base: i64, next_offset: i64) -> Option<Vec<AbortedTxn>> {
-    if data.len() % TXN_INDEX_ENTRY_BYTES != 0 {
+    if !data.len().is_multiple_of(TXN_INDEX_ENTRY_BYTES) {
         return None;
     }
     if data.len() / TXN_INDEX_ENTRY_BYTES > TXN_INDEX_ENTRIES_PER_SEGMENT_MAX {

@@ -1,7 +1,7 @@
 //! `Partition`: one partition on the shard that owns it. It holds the engine log and the
 //! partition state Kafka keeps next to it: the log start offset, the high watermark, the leader
-//! epoch, and the places the next subsystems fill in (replica/ISR state, producer state, the
-//! last stable offset). Produce, Fetch, ListOffsets and the group coordinator's offsets
+//! epoch, replica/ISR state, producer state, and the transactions (`txn.rs`: markers, the last
+//! stable offset, read_committed reads). Produce, Fetch, ListOffsets and the group coordinator's offsets
 //! partitions all go through it. Lives on its owner shard only (not `Send`).
 //!
 //! # The high watermark

@@ -426,3 +426,45 @@ fn a_follower_replicates_transactions_markers_and_the_aborted_index() {
         assert_eq!(two.producer_views(), one.producer_views());
     });
 }
+
+#[test]
+fn a_read_committed_long_poll_waits_for_the_lso_not_the_high_watermark() {
+    use std::time::{Duration, Instant};
+
+    use crate::partition::registry::Partitions;
+    use crate::partition::wait::wait_for_data;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    run(move || async move {
+        let partitions = Rc::new(Partitions::new(engine(&path)));
+        let partition = partitions.open("p", 0, LogConfig::default()).await.unwrap();
+        let first = produce_verified(&partition, batch(3, 0, 0, true)).await;
+        partition.flush().await.unwrap();
+        assert!(partition.high_watermark() > first);
+        let watched = [("p".to_string(), 0, first)];
+        let never = || false;
+        // read_uncommitted: the open transaction's data is readable at once.
+        let started = Instant::now();
+        wait_for_data(&partitions, &watched, false, 2_000, never).await;
+        assert!(started.elapsed() < Duration::from_millis(1_000));
+        // read_committed: nothing below the LSO past `first` until the marker is replicated.
+        let started = Instant::now();
+        wait_for_data(&partitions, &watched, true, 300, never).await;
+        assert!(started.elapsed() >= Duration::from_millis(300), "waited to the deadline");
+        // The marker wakes a waiting read_committed poll (its flush moves the LSO).
+        let waiter = {
+            let partitions = partitions.clone();
+            glommio::spawn_local(async move {
+                let started = Instant::now();
+                wait_for_data(&partitions, &watched, true, 10_000, || false).await;
+                started.elapsed()
+            })
+        };
+        glommio::timer::sleep(Duration::from_millis(50)).await;
+        marker(&partition, 3, 0, true).await;
+        partitions.data_notify().notify();
+        let waited = waiter.await;
+        assert!(waited < Duration::from_millis(5_000), "woken, not timed out: {waited:?}");
+        assert!(partition.last_stable_offset() > first);
+    });
+}
