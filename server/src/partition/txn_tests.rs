@@ -450,7 +450,10 @@ fn a_read_committed_long_poll_waits_for_the_lso_not_the_high_watermark() {
         // read_committed: nothing below the LSO past `first` until the marker is replicated.
         let started = Instant::now();
         wait_for_data(&partitions, &watched, true, 300, never).await;
-        assert!(started.elapsed() >= Duration::from_millis(300), "waited to the deadline");
+        assert!(
+            started.elapsed() >= Duration::from_millis(300),
+            "waited to the deadline"
+        );
         // The marker wakes a waiting read_committed poll (its flush moves the LSO).
         let waiter = {
             let partitions = partitions.clone();
@@ -464,7 +467,10 @@ fn a_read_committed_long_poll_waits_for_the_lso_not_the_high_watermark() {
         marker(&partition, 3, 0, true).await;
         partitions.data_notify().notify();
         let waited = waiter.await;
-        assert!(waited < Duration::from_millis(5_000), "woken, not timed out: {waited:?}");
+        assert!(
+            waited < Duration::from_millis(5_000),
+            "woken, not timed out: {waited:?}"
+        );
         assert!(partition.last_stable_offset() > first);
     });
 }
