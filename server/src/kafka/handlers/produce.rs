@@ -100,10 +100,10 @@ pub async fn handle(
             slot.result = error_result(ResponseError::InvalidRequiredAcks.code(), message);
         }
     } else {
-        append(&partitions, &mut slots, work, acks == ACKS_ALL).await;
+        append(&*partitions, &mut slots, work, acks == ACKS_ALL).await;
         let txn = transactional_id.as_deref();
         verify_and_retry(
-            &partitions,
+            &*partitions,
             verifier.as_ref(),
             txn,
             &mut slots,
@@ -194,7 +194,31 @@ fn route(
 }
 
 /// Sends each owner its partitions (concurrently across owners) and records the results.
-async fn append(partitions: &PartitionService, slots: &mut [Slot], work: Work, acks_all: bool) {
+/// Where appends go: the owner shards (a seam for the verification tests).
+trait Owners {
+    fn produce(
+        &self,
+        owner: usize,
+        parts: Vec<ProducePart>,
+        acks_all: bool,
+        now_ms: i64,
+    ) -> impl std::future::Future<Output = Result<Vec<ProducePartResult>, crate::shard::mesh::ShardDown>>;
+}
+
+impl Owners for PartitionService {
+    fn produce(
+        &self,
+        owner: usize,
+        parts: Vec<ProducePart>,
+        acks_all: bool,
+        now_ms: i64,
+    ) -> impl std::future::Future<Output = Result<Vec<ProducePartResult>, crate::shard::mesh::ShardDown>>
+    {
+        PartitionService::produce(self, owner, parts, acks_all, now_ms)
+    }
+}
+
+async fn append(partitions: &impl Owners, slots: &mut [Slot], work: Work, acks_all: bool) {
     let now = now_ms();
     let calls = work
         .into_iter()
@@ -228,7 +252,7 @@ async fn append(partitions: &PartitionService, slots: &mut [Slot], work: Work, a
 /// Partitions refused for want of a transaction verification: ask the coordinator for each
 /// (concurrently) and append again, once, with the token of a "yes".
 async fn verify_and_retry(
-    partitions: &PartitionService,
+    partitions: &impl Owners,
     verifier: Option<&TxnVerifier>,
     transactional_id: Option<&str>,
     slots: &mut [Slot],
@@ -446,5 +470,156 @@ mod tests {
         let mut trailing = batch(60, 1);
         trailing.extend_from_slice(&[0; 5]);
         assert!(split_batches(&Bytes::from(trailing)).is_err());
+    }
+
+    /// Owner shards that refuse partition 3 even with a token (a marker raced the
+    /// verification) and take a batch of the other partitions once it carries token 7.
+    struct FakeOwners {
+        calls: std::cell::RefCell<Vec<(i32, Option<u64>)>>,
+    }
+
+    const TOKEN: u64 = 7;
+
+    impl Owners for FakeOwners {
+        async fn produce(
+            &self,
+            _owner: usize,
+            parts: Vec<ProducePart>,
+            _acks_all: bool,
+            _now_ms: i64,
+        ) -> Result<Vec<ProducePartResult>, crate::shard::mesh::ShardDown> {
+            use crate::partition::VerificationToken;
+            let mut results = Vec::new();
+            for part in parts {
+                let token = part.verification.map(|VerificationToken(t)| t);
+                self.calls.borrow_mut().push((part.partition, token));
+                if token == Some(TOKEN) && part.partition != 3 {
+                    results.push(ProducePartResult {
+                        error_code: NONE,
+                        error_message: None,
+                        needs_verification: None,
+                        base_offset: 10,
+                        last_offset: 10,
+                        log_append_time_ms: -1,
+                        log_start_offset: 0,
+                    });
+                    continue;
+                }
+                let code = ResponseError::InvalidTxnState.code();
+                let mut refused = ProducePartResult::error(code, "verify".into());
+                refused.needs_verification = Some(NeedsVerification {
+                    producer_id: 5,
+                    epoch: 1,
+                    token: VerificationToken(TOKEN),
+                });
+                results.push(refused);
+            }
+            Ok(results)
+        }
+    }
+
+    fn refused_slots(partitions: i32) -> Vec<Slot> {
+        (0..partitions)
+            .map(|index| {
+                let mut result = error_result(ResponseError::InvalidTxnState.code(), "v".into());
+                result.needs_verification = Some(NeedsVerification {
+                    producer_id: 5,
+                    epoch: 1,
+                    token: crate::partition::VerificationToken(TOKEN),
+                });
+                Slot {
+                    topic: 0,
+                    name: "t".into(),
+                    index,
+                    owner: Some(0),
+                    result,
+                    batches: vec![Bytes::from_static(b"batch")],
+                }
+            })
+            .collect()
+    }
+
+    /// Partition 0: yes; 1: coordinator unavailable; 2: not in the transaction; 3: yes, but
+    /// the owner refuses the retry.
+    fn verifier() -> TxnVerifier {
+        Rc::new(|ask: TxnVerifyRequest| {
+            Box::pin(async move {
+                assert_eq!(ask.transactional_id, "tx");
+                assert_eq!((ask.producer_id, ask.producer_epoch), (5, 1));
+                match ask.partition {
+                    1 => Err(ResponseError::CoordinatorNotAvailable.code()),
+                    2 => Err(ResponseError::InvalidTxnState.code()),
+                    _ => Ok(()),
+                }
+            })
+        })
+    }
+
+    #[test]
+    fn a_refused_transactional_batch_is_verified_and_retried_once_with_its_token() {
+        let owners = FakeOwners {
+            calls: Default::default(),
+        };
+        let mut slots = refused_slots(4);
+        let verifier = verifier();
+        futures_lite::future::block_on(verify_and_retry(
+            &owners,
+            Some(&verifier),
+            Some("tx"),
+            &mut slots,
+            false,
+        ));
+        let codes: Vec<i16> = slots.iter().map(|slot| slot.result.error_code).collect();
+        assert_eq!(
+            codes,
+            vec![
+                NONE,
+                ResponseError::NotEnoughReplicas.code(),
+                ResponseError::InvalidTxnState.code(),
+                ResponseError::InvalidTxnState.code(),
+            ]
+        );
+        assert_eq!(slots[0].result.base_offset, 10);
+        assert!(slots
+            .iter()
+            .all(|slot| slot.result.needs_verification.is_none()));
+        // Only the coordinator's "yes" were retried, once, with the token.
+        assert_eq!(
+            *owners.calls.borrow(),
+            vec![(0, Some(TOKEN)), (3, Some(TOKEN))]
+        );
+    }
+
+    #[test]
+    fn without_a_verifier_or_a_transactional_id_nothing_is_retried() {
+        let owners = FakeOwners {
+            calls: Default::default(),
+        };
+        let mut slots = refused_slots(1);
+        futures_lite::future::block_on(verify_and_retry(
+            &owners,
+            None,
+            Some("tx"),
+            &mut slots,
+            false,
+        ));
+        assert_eq!(
+            slots[0].result.error_code,
+            ResponseError::NotEnoughReplicas.code()
+        );
+        let mut slots = refused_slots(1);
+        let verifier = verifier();
+        futures_lite::future::block_on(verify_and_retry(
+            &owners,
+            Some(&verifier),
+            None,
+            &mut slots,
+            false,
+        ));
+        assert_eq!(
+            slots[0].result.error_code,
+            ResponseError::InvalidTxnState.code()
+        );
+        assert!(owners.calls.borrow().is_empty());
     }
 }
