@@ -45,7 +45,11 @@ fn batch(producer_id: i64, epoch: i16, seq: i32, transactional: bool) -> Bytes {
 }
 
 fn batch_with(producer_id: i64, epoch: i16, seq: i32, attributes: i16) -> Bytes {
-    let mut bytes = build_batch(0, 1_000, RECORDS, &[7u8; 1500]).to_vec();
+    batch_at(producer_id, epoch, seq, attributes, 1_000)
+}
+
+fn batch_at(producer_id: i64, epoch: i16, seq: i32, attributes: i16, timestamp_ms: i64) -> Bytes {
+    let mut bytes = build_batch(0, timestamp_ms, RECORDS, &[7u8; 1500]).to_vec();
     bytes[PRODUCER_ID_AT..PRODUCER_ID_AT + 8].copy_from_slice(&producer_id.to_be_bytes());
     bytes[PRODUCER_EPOCH_AT..PRODUCER_EPOCH_AT + 2].copy_from_slice(&epoch.to_be_bytes());
     bytes[BASE_SEQUENCE_AT..BASE_SEQUENCE_AT + 4].copy_from_slice(&seq.to_be_bytes());
@@ -472,5 +476,52 @@ fn a_read_committed_long_poll_waits_for_the_lso_not_the_high_watermark() {
             "woken, not timed out: {waited:?}"
         );
         assert!(partition.last_stable_offset() > first);
+    });
+}
+
+#[test]
+fn list_offsets_read_committed_ends_at_the_lso() {
+    use crate::partition::list_offsets::list_offsets;
+    use crate::partition::messages::OffsetQuery;
+    use crate::partition::registry::Partitions;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    run(move || async move {
+        let partitions = Rc::new(Partitions::new(engine(&path)));
+        let partition = partitions.open("p", 0, LogConfig::default()).await.unwrap();
+        produce_verified(&partition, batch(1, 0, 0, false)).await;
+        let first = produce_verified(&partition, batch(2, 0, 0, true)).await;
+        produce_verified(&partition, batch_at(1, 0, 2, 0, 5_000)).await;
+        partition.flush().await.unwrap();
+        let query = |timestamp: i64, read_committed: bool| OffsetQuery {
+            topic: "p".into(),
+            partition: 0,
+            timestamp,
+            current_leader_epoch: -1,
+            from_consumer: true,
+            read_committed,
+        };
+        let queries = vec![
+            query(-1, false),
+            query(-1, true),
+            // Every batch has timestamps 1_000..: the first at or after 1_000 is offset 0.
+            query(1_000, true),
+            // The last batch (timestamps 5_000..) is past the LSO: none for read_committed,
+            // found for read_uncommitted.
+            query(5_000, true),
+            query(5_000, false),
+        ];
+        let answers = list_offsets(&partitions, queries).await;
+        let offsets: Vec<i64> = answers.iter().map(|a| a.offset).collect();
+        let high_watermark = partition.high_watermark();
+        assert_eq!(offsets[0], high_watermark);
+        assert_eq!(offsets[1], first, "latest for read_committed is the LSO");
+        assert_eq!(offsets[2], 0);
+        assert_eq!(offsets[3], -1, "nothing readable at or past the LSO");
+        assert_eq!(offsets[4], first + i64::from(RECORDS));
+        marker(&partition, 2, 0, true).await;
+        partition.flush().await.unwrap();
+        let answers = list_offsets(&partitions, vec![query(-1, true)]).await;
+        assert_eq!(answers[0].offset, partition.high_watermark());
     });
 }
