@@ -19,7 +19,6 @@ const GROUP: &str = "txn-offsets-group";
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
 
 #[test]
-#[ignore = "needs the transaction coordinator"]
 fn send_offsets_to_transaction_commits_offsets_with_the_transaction() {
     let Some(python) = clients::python_with("confluent_kafka") else {
         return;

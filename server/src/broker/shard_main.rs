@@ -178,10 +178,10 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
         metadata,
         groups,
         producer_ids,
-        txn,
+        txn: txn.clone(),
         fetch_sessions: Rc::new(crate::kafka::fetch_sessions::FetchSessions::new(id)),
         // Wired to the transaction coordinator when it lands.
-        txn_verifier: None,
+        txn_verifier: Some(txn_verifier(&txn)),
     });
     let connections = crate::kafka::listener::accept_loop(services, listener).await;
     stop_watch.await;
@@ -192,6 +192,24 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
         format!("shard {id}: flushing logs at shutdown failed: {err}")
     };
     partitions.close_all().await.map_err(close)
+}
+
+/// The produce path's KIP-890 verification, answered by the transaction coordinator.
+fn txn_verifier(txn: &Rc<crate::txn::TxnService>) -> crate::kafka::txn_verifier::TxnVerifier {
+    let txn = txn.clone();
+    Rc::new(move |request| {
+        let txn = txn.clone();
+        Box::pin(async move {
+            txn.verify(
+                &request.transactional_id,
+                request.producer_id,
+                request.producer_epoch,
+                &request.topic,
+                request.partition,
+            )
+            .await
+        })
+    })
 }
 
 async fn watch_for_stop(ctx: Rc<ShardContext>, cluster: Option<Rc<ClusterService>>) {

@@ -138,7 +138,10 @@ pub async fn append_records(
             return None;
         }
     };
-    match log.append(&batches, AppendOrigin::Coordinator, now_ms).await {
+    match log
+        .append(&batches, AppendOrigin::Coordinator, now_ms)
+        .await
+    {
         Ok(info) => {
             let count = records.len() as i64;
             assert_eq!(info.last_offset - info.base_offset + 1, count);

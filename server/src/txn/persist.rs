@@ -18,8 +18,8 @@ use crate::error_code::{ResponseError, NONE};
 use crate::group::batch::encode_batches;
 use crate::group::records::OffsetsRecord;
 use crate::partition::messages::ReplicatePart;
-use crate::partition::AppendOrigin;
 use crate::partition::replicate::replicate;
+use crate::partition::AppendOrigin;
 use crate::topics::TXN_TOPIC;
 
 use super::config::TXN_LOG_WRITE_TIMEOUT_MS;
@@ -78,10 +78,14 @@ async fn append_and_replicate(
         tracing::error!("encoding a {TXN_TOPIC} record: {err}");
         ResponseError::UnknownServerError
     })?;
-    let info = led.log.append(&batches, AppendOrigin::Coordinator, now_ms).await.map_err(|err| {
-        tracing::warn!(partition, "appending to {TXN_TOPIC}: {err}");
-        ResponseError::NotCoordinator
-    })?;
+    let info = led
+        .log
+        .append(&batches, AppendOrigin::Coordinator, now_ms)
+        .await
+        .map_err(|err| {
+            tracing::warn!(partition, "appending to {TXN_TOPIC}: {err}");
+            ResponseError::NotCoordinator
+        })?;
     let part = ReplicatePart {
         topic: TXN_TOPIC.to_string(),
         partition,

@@ -167,7 +167,9 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
         ApiKey::EndTxn => end_txn::handle(&services.txn, request).await,
         ApiKey::DescribeTransactions => describe_transactions::handle(&services.txn, request).await,
         ApiKey::ListTransactions => list_transactions::handle(&services.txn, request).await,
-        ApiKey::WriteTxnMarkers => write_txn_markers::handle(partitions, metadata, request).await,
+        ApiKey::WriteTxnMarkers => {
+            write_txn_markers::handle(partitions, groups, metadata, request).await
+        }
         other => Err(RequestError::UnknownApiKey(other as i16)),
     }
 }

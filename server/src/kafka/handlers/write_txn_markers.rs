@@ -21,6 +21,7 @@ use kafka_protocol::messages::{WriteTxnMarkersRequest, WriteTxnMarkersResponse};
 use kafka_protocol::protocol::VersionRange;
 
 use crate::error_code::NONE;
+use crate::group::service::GroupService;
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::metadata::MetadataService;
 use crate::partition::messages::TxnMarkerWrite;
@@ -45,6 +46,7 @@ struct Slot {
 
 pub async fn handle(
     partitions: &Rc<PartitionService>,
+    groups: &Rc<GroupService>,
     metadata: &MetadataService,
     request: Request,
 ) -> Result<Outcome, RequestError> {
@@ -83,8 +85,9 @@ pub async fn handle(
         }
     }
     let partitions = partitions.clone();
+    let groups = groups.clone();
     Ok(Outcome::Deferred(Box::pin(async move {
-        let codes = write_markers(&partitions, writes).await;
+        let codes = write_markers(&partitions, &groups, writes).await;
         for slot in &mut slots {
             if let Some(at) = slot.write {
                 slot.error_code = codes[at];
@@ -97,7 +100,11 @@ pub async fn handle(
 
 /// Writes the markers and, once they are durable on the in-sync replicas, tells the group
 /// coordinator about the transactions of its offsets partitions.
-pub async fn write_markers(partitions: &PartitionService, writes: Vec<TxnMarkerWrite>) -> Vec<i16> {
+pub async fn write_markers(
+    partitions: &PartitionService,
+    groups: &Rc<GroupService>,
+    writes: Vec<TxnMarkerWrite>,
+) -> Vec<i16> {
     if writes.is_empty() {
         return Vec::new();
     }
@@ -105,19 +112,24 @@ pub async fn write_markers(partitions: &PartitionService, writes: Vec<TxnMarkerW
         .write_txn_markers(writes.clone(), MARKER_REPLICATION_TIMEOUT_MS)
         .await;
     assert_eq!(codes.len(), writes.len());
-    let offsets_ends: Vec<&TxnMarkerWrite> = writes
+    let offsets_ends = writes
         .iter()
         .zip(&codes)
         .filter(|(write, code)| **code == NONE && write.topic == OFFSETS_TOPIC)
-        .map(|(write, _)| write)
-        .collect();
-    // group completion: wired when merging (GroupService::complete_txn_offsets(partition,
-    // producer_id, commit) for each of `offsets_ends`, its error as the partition's code).
-    if !offsets_ends.is_empty() {
-        tracing::debug!(
-            count = offsets_ends.len(),
-            "transaction markers in offsets partitions"
-        );
+        .map(|(write, _)| write);
+    for end in offsets_ends {
+        // The marker is durable in the offsets partition: a coordinator that cannot apply it
+        // now (not loaded here, shutting down) replays it from the log when it loads.
+        let applied = groups
+            .complete_txn_offsets(end.partition, end.producer_id, end.commit)
+            .await;
+        if let Err(error) = applied {
+            tracing::debug!(
+                partition = end.partition,
+                producer_id = end.producer_id,
+                "transaction end left to the offsets partition's replay: {error:?}"
+            );
+        }
     }
     codes
 }
