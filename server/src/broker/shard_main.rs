@@ -74,7 +74,7 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
     let metadata = MetadataService::new(
         ctx.clone(),
         config.clone(),
-        meta,
+        meta.clone(),
         partitions.clone(),
         groups.clone(),
         metadata_mesh,

@@ -41,10 +41,32 @@ enum MarkerResult {
     Stale,
 }
 
-/// Starts writing `job`'s markers in the background (the client was answered already).
+/// Waits between checks for an earlier marker task of the same id to finish.
+const CLAIM_WAIT_MS: u64 = 20;
+/// Checks before giving a job up to the next load (an earlier task stuck on an unreachable
+/// leader holds the id that long).
+const CLAIM_ATTEMPTS_MAX: u32 = 3_000;
+
+/// Starts writing `job`'s markers in the background (the client was answered already). One
+/// task per transactional id at a time: a job waits for the previous task of its id.
 pub fn spawn(service: &Rc<TxnService>, job: MarkerJob) {
     let service = service.clone();
-    glommio::spawn_local(async move { run(&service, job).await }).detach();
+    glommio::spawn_local(async move {
+        let rt = service.runtime();
+        let id = job.transactional_id.clone();
+        let mut attempts = 0u32;
+        while !rt.claim_markers(&id) {
+            attempts += 1;
+            if attempts > CLAIM_ATTEMPTS_MAX || service.ctx().is_stopping() {
+                tracing::warn!(transactional_id = %id, "markers left to the next coordinator load: an earlier task still holds them");
+                return;
+            }
+            glommio::timer::sleep(Duration::from_millis(CLAIM_WAIT_MS)).await;
+        }
+        run(&service, job).await;
+        rt.release_markers(&id);
+    })
+    .detach();
 }
 
 async fn run(service: &Rc<TxnService>, job: MarkerJob) {
@@ -53,10 +75,11 @@ async fn run(service: &Rc<TxnService>, job: MarkerJob) {
         return;
     };
     let epoch = led.coordinator_epoch;
+    let current = |rt: &super::runtime::TxnRuntime| rt.with(|c| c.is_marker_job_current(&job));
     let mut remaining: BTreeSet<TopicPartition> = job.partitions.iter().cloned().collect();
     tracing::debug!(transactional_id = %job.transactional_id, commit = job.commit, partitions = remaining.len(), "writing transaction markers");
     while !remaining.is_empty() {
-        if service.ctx().is_stopping() || !rt.still_leads(partition, epoch) {
+        if service.ctx().is_stopping() || !rt.still_leads(partition, epoch) || !current(rt) {
             return;
         }
         match round(service, &job, epoch, &mut remaining).await {
@@ -70,7 +93,9 @@ async fn run(service: &Rc<TxnService>, job: MarkerJob) {
             }
         }
     }
-    complete(service, &job, partition, epoch).await;
+    if current(rt) {
+        complete(service, &job, partition, epoch).await;
+    }
 }
 
 /// Writes the Complete* record once every marker is durable.

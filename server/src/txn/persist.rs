@@ -24,11 +24,23 @@ use crate::topics::TXN_TOPIC;
 use super::config::TXN_LOG_WRITE_TIMEOUT_MS;
 use super::service::TxnService;
 
-/// Writes `transition` (pending in the coordinator) and applies it; on failure drops it.
+/// Writes `transition` (pending in the coordinator) and applies it; on failure drops it. A
+/// write that outlives this broker's coordinatorship of the partition (unloaded, or reloaded at
+/// a newer epoch meanwhile) touches nothing: the coordinator it was meant for is gone.
 pub async fn write(service: &Rc<TxnService>, transition: Transition) -> Result<(), ResponseError> {
     let id = transition.transactional_id.clone();
-    let written = append_and_replicate(service, &transition).await;
     let rt = service.runtime();
+    let (partition, led) = match rt.ready(&id) {
+        Ok(ready) => ready,
+        Err(error) => {
+            rt.with(|c| c.complete(&id, false));
+            return Err(error);
+        }
+    };
+    let written = append_and_replicate(service, partition, &led, &transition).await;
+    if !rt.still_leads(partition, led.coordinator_epoch) {
+        return Err(ResponseError::NotCoordinator);
+    }
     match written {
         Ok(()) => {
             let job = rt.with(|c| c.complete(&id, true));
@@ -48,10 +60,10 @@ pub async fn write(service: &Rc<TxnService>, transition: Transition) -> Result<(
 
 async fn append_and_replicate(
     service: &Rc<TxnService>,
+    partition: i32,
+    led: &super::runtime::LedPartition,
     transition: &Transition,
 ) -> Result<(), ResponseError> {
-    let rt = service.runtime();
-    let (partition, led) = rt.ready(&transition.transactional_id)?;
     let now_ms = crate::util::now_ms();
     let value = match transition.target.state {
         TxnState::Dead => None,
@@ -78,9 +90,6 @@ async fn append_and_replicate(
     let code = codes.first().copied().unwrap_or(NONE);
     if code != NONE {
         return Err(map_append_error(code));
-    }
-    if !rt.still_leads(partition, led.coordinator_epoch) {
-        return Err(ResponseError::NotCoordinator);
     }
     Ok(())
 }

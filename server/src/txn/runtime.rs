@@ -3,7 +3,7 @@
 //! (the coordinator epoch its markers carry). Lives in `TxnService`, on one shard; not `Send`.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use sluice_txn::TxnCoordinator;
@@ -27,6 +27,9 @@ pub struct TxnRuntime {
     settings: TxnSettings,
     coord: RefCell<TxnCoordinator>,
     led: RefCell<BTreeMap<i32, LedPartition>>,
+    /// Transactional ids whose markers are being written: at most one marker task per id, so
+    /// no marker of an earlier job is in flight when a later one completes.
+    writing_markers: RefCell<BTreeSet<String>>,
 }
 
 impl TxnRuntime {
@@ -36,6 +39,7 @@ impl TxnRuntime {
             settings,
             coord: RefCell::new(coord),
             led: RefCell::new(BTreeMap::new()),
+            writing_markers: RefCell::new(BTreeSet::new()),
         }
     }
 
@@ -65,6 +69,18 @@ impl TxnRuntime {
             .borrow()
             .get(&partition)
             .is_some_and(|led| led.coordinator_epoch == coordinator_epoch)
+    }
+
+    /// Claims the marker writing of `transactional_id`; false if a task holds it.
+    pub(super) fn claim_markers(&self, transactional_id: &str) -> bool {
+        self.writing_markers
+            .borrow_mut()
+            .insert(transactional_id.to_string())
+    }
+
+    pub(super) fn release_markers(&self, transactional_id: &str) {
+        let released = self.writing_markers.borrow_mut().remove(transactional_id);
+        assert!(released, "markers of {transactional_id} released twice");
     }
 
     pub fn led_partitions(&self) -> BTreeMap<i32, LedPartition> {

@@ -222,3 +222,19 @@ pub fn assert_serving(conn: &mut KafkaConnection, topic: &str) {
         "metadata for {topic} on a healthy connection"
     );
 }
+
+/// Writes `values` as one batch (acks=all) and returns its base offset; fails on an error.
+pub fn produce_values(conn: &mut KafkaConnection, topic: &str, partition: i32, values: &[&str]) -> i64 {
+    let records: Vec<super::records::TestRecord> = values
+        .iter()
+        .map(|value| super::records::TestRecord {
+            key: Bytes::from_static(b"k"),
+            value: Bytes::copy_from_slice(value.as_bytes()),
+            timestamp_ms: super::records::now_ms(),
+        })
+        .collect();
+    let batch = super::records::encode_batch(&records);
+    let result = produce(conn, topic, partition, batch, -1);
+    assert_eq!(result.error_code, 0, "produce to {topic}-{partition}: {result:?}");
+    result.base_offset
+}

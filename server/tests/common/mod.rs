@@ -14,6 +14,8 @@
 //! - [`replicas`]: replicas compared byte for byte below the high watermark (segment files);
 //!   [`probe`]: acks=all writes pinned to a paused or cut-off leader; [`confluent`]: a
 //!   librdkafka producer streaming through faults and its read-back check (replication tests).
+//! - [`transactions`]: the confluent-kafka transaction scenarios
+//!   (`clients/python/transactions.py`) and their JSON answers.
 //! - [`wait`]: `wait_until`, the one polling loop (a condition and a deadline, never a sleep).
 //!
 //! Not every scenario uses every helper.
@@ -33,5 +35,6 @@ pub mod probe;
 pub mod process;
 pub mod records;
 pub mod replicas;
+pub mod transactions;
 pub mod wait;
 pub mod wire;

@@ -25,7 +25,10 @@ pub enum InitOutcome {
     /// Write it, `complete()`, then answer the target's producer id and epoch.
     Persist(Transition),
     /// Nothing to write (a KIP-360 retry of a bump that succeeded): answer these.
-    Answer { producer_id: i64, producer_epoch: i16 },
+    Answer {
+        producer_id: i64,
+        producer_epoch: i16,
+    },
     /// A new producer id is needed: call again with `fresh_producer_id`.
     NeedProducerId,
     /// An ongoing transaction must be aborted first. `fence` is a PrepareAbort at the bumped
@@ -59,7 +62,11 @@ pub struct TxnCoordinator {
 impl TxnCoordinator {
     pub fn new(config: TxnConfig) -> TxnCoordinator {
         config.assert_valid();
-        TxnCoordinator { config, txns: BTreeMap::new(), pending: BTreeMap::new() }
+        TxnCoordinator {
+            config,
+            txns: BTreeMap::new(),
+            pending: BTreeMap::new(),
+        }
     }
 
     pub fn config(&self) -> &TxnConfig {
@@ -128,7 +135,11 @@ impl TxnCoordinator {
                         return Ok(InitOutcome::NeedProducerId);
                     };
                     transition::rotate_producer_id(
-                        current, producer_id, timeout_ms, last_epoch, now_ms,
+                        current,
+                        producer_id,
+                        timeout_ms,
+                        last_epoch,
+                        now_ms,
                     )
                 } else {
                     transition::bump_epoch(current, timeout_ms, last_epoch, now_ms)
@@ -156,7 +167,9 @@ impl TxnCoordinator {
             return Err(TxnError::ConcurrentTransactions);
         }
         let already_in = current.state == TxnState::Ongoing
-            && partitions.iter().all(|partition| current.partitions.contains(partition));
+            && partitions
+                .iter()
+                .all(|partition| current.partitions.contains(partition));
         if already_in || partitions.is_empty() {
             return Ok(None);
         }
@@ -191,7 +204,10 @@ impl TxnCoordinator {
                 Err(TxnError::InvalidTxnState)
             }
         };
-        partitions.iter().map(|partition| (partition.clone(), in_txn(partition))).collect()
+        partitions
+            .iter()
+            .map(|partition| (partition.clone(), in_txn(partition)))
+            .collect()
     }
 
     /// EndTxn (Kafka's `handleEndTransaction`, transactions V1: the epoch must be the current
@@ -245,7 +261,10 @@ impl TxnCoordinator {
             self.txns.remove(transactional_id);
             return None;
         }
-        let job = target.state.is_prepare().then(|| MarkerJob::for_prepared(&target));
+        let job = target
+            .state
+            .is_prepare()
+            .then(|| MarkerJob::for_prepared(&target));
         self.txns.insert(transactional_id.to_owned(), target);
         assert!(!self.pending.contains_key(transactional_id));
         job
@@ -264,8 +283,7 @@ impl TxnCoordinator {
         let current = self.txns.get(transactional_id)?;
         let same_txn =
             current.producer_id == producer_id && current.producer_epoch == producer_epoch;
-        if !same_txn || !current.state.is_prepare() || self.pending.contains_key(transactional_id)
-        {
+        if !same_txn || !current.state.is_prepare() || self.pending.contains_key(transactional_id) {
             return None;
         }
         let target = transition::complete(current, now_ms);
@@ -280,11 +298,16 @@ impl TxnCoordinator {
         let targets: Vec<TxnMetadata> = self
             .txns
             .values()
-            .filter(|m| m.state == TxnState::Ongoing && !self.pending.contains_key(&m.transactional_id))
+            .filter(|m| {
+                m.state == TxnState::Ongoing && !self.pending.contains_key(&m.transactional_id)
+            })
             .filter(|m| m.start_timestamp_ms.saturating_add(i64::from(m.timeout_ms)) < now_ms)
             .map(|m| transition::fence_and_abort(m, now_ms))
             .collect();
-        targets.into_iter().map(|target| self.hand_out(target)).collect()
+        targets
+            .into_iter()
+            .map(|target| self.hand_out(target))
+            .collect()
     }
 
     /// Idle ids (Empty, Complete*) not updated for `id_expiration_ms` and without a pending
@@ -298,7 +321,10 @@ impl TxnCoordinator {
             .filter(|m| m.last_update_timestamp_ms <= horizon_ms)
             .map(transition::dead)
             .collect();
-        targets.into_iter().map(|target| self.hand_out(target)).collect()
+        targets
+            .into_iter()
+            .map(|target| self.hand_out(target))
+            .collect()
     }
 
     /// One record of `__transaction_state`, replayed in log order while loading a partition
@@ -306,13 +332,19 @@ impl TxnCoordinator {
     /// breaks the invariants (`decode_value` refuses those) or while the id has a pending
     /// transition (the glue loads a partition before serving it).
     pub fn load(&mut self, transactional_id: &str, value: Option<TxnMetadata>) {
-        assert!(!self.pending.contains_key(transactional_id), "{transactional_id}: load while pending");
+        assert!(
+            !self.pending.contains_key(transactional_id),
+            "{transactional_id}: load while pending"
+        );
         match value {
             None => {
                 self.txns.remove(transactional_id);
             }
             Some(metadata) => {
-                assert_eq!(metadata.transactional_id, transactional_id, "record key and value");
+                assert_eq!(
+                    metadata.transactional_id, transactional_id,
+                    "record key and value"
+                );
                 metadata.assert_invariants();
                 self.txns.insert(transactional_id.to_owned(), metadata);
             }
@@ -327,6 +359,30 @@ impl TxnCoordinator {
             .filter(|m| m.state.is_prepare() && !self.pending.contains_key(&m.transactional_id))
             .map(MarkerJob::for_prepared)
             .collect()
+    }
+
+    /// Whether `job`'s transaction is still in that Prepare* state (same producer id, epoch,
+    /// result and partitions). The glue checks this before (re)sending a job's markers: a
+    /// stale job (the id completed, expired or was unloaded since) must not write markers.
+    /// With transactions V1 one producer id and epoch runs one transaction after another, so
+    /// the partitions are compared too: a stale job of the previous transaction must not write
+    /// its markers (nor call `markers_written`) for the next one.
+    pub fn is_marker_job_current(&self, job: &MarkerJob) -> bool {
+        self.txns.get(&job.transactional_id).is_some_and(|m| {
+            let state = if job.commit {
+                TxnState::PrepareCommit
+            } else {
+                TxnState::PrepareAbort
+            };
+            m.state == state
+                && m.producer_id == job.producer_id
+                && m.producer_epoch == job.producer_epoch
+                && m.partitions.len() == job.partitions.len()
+                && job
+                    .partitions
+                    .iter()
+                    .all(|partition| m.partitions.contains(partition))
+        })
     }
 
     /// Forgets every id for which `keep` is false (its partition is no longer led here), with
@@ -359,9 +415,10 @@ impl TxnCoordinator {
             .values()
             .filter(|m| !self.pending.contains_key(&m.transactional_id))
             .filter_map(|m| match m.state {
-                TxnState::Ongoing => {
-                    Some(m.start_timestamp_ms.saturating_add(i64::from(m.timeout_ms) + 1))
-                }
+                TxnState::Ongoing => Some(
+                    m.start_timestamp_ms
+                        .saturating_add(i64::from(m.timeout_ms) + 1),
+                ),
                 state if state.is_idle() => {
                     Some(m.last_update_timestamp_ms.saturating_add(expiration_ms))
                 }
@@ -371,10 +428,17 @@ impl TxnCoordinator {
     }
 
     /// The metadata of a request's id, after Kafka's id, producer id and epoch checks.
-    fn current_of(&self, transactional_id: &str, producer_id: i64, producer_epoch: i16)
-        -> Result<&TxnMetadata, TxnError> {
+    fn current_of(
+        &self,
+        transactional_id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+    ) -> Result<&TxnMetadata, TxnError> {
         check_id(transactional_id)?;
-        let current = self.txns.get(transactional_id).ok_or(TxnError::InvalidProducerIdMapping)?;
+        let current = self
+            .txns
+            .get(transactional_id)
+            .ok_or(TxnError::InvalidProducerIdMapping)?;
         if current.producer_id != producer_id {
             return Err(TxnError::InvalidProducerIdMapping);
         }
@@ -387,9 +451,15 @@ impl TxnCoordinator {
     /// Records `target` as the id's pending transition and returns it.
     fn hand_out(&mut self, target: TxnMetadata) -> Transition {
         let id = target.transactional_id.clone();
-        assert!(!self.pending.contains_key(&id), "{id}: a second pending transition");
+        assert!(
+            !self.pending.contains_key(&id),
+            "{id}: a second pending transition"
+        );
         transition::assert_applicable(self.txns.get(&id), &target);
-        let transition = Transition { transactional_id: id.clone(), target };
+        let transition = Transition {
+            transactional_id: id.clone(),
+            target,
+        };
         self.pending.insert(id, transition.clone());
         transition
     }

@@ -18,8 +18,8 @@ mod tests;
 pub use coordinator::{EndOutcome, InitOutcome, TxnCoordinator};
 pub use error::TxnError;
 pub use limits::{
-    TxnConfig, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, PRODUCER_EPOCH_EXHAUSTED,
-    TOPIC_NAME_BYTES_MAX, TRANSACTIONAL_ID_BYTES_MAX,
+    TxnConfig, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, PRODUCER_EPOCH_EXHAUSTED, TOPIC_NAME_BYTES_MAX,
+    TRANSACTIONAL_ID_BYTES_MAX,
 };
 pub use partition::{java_string_hash, transaction_partition};
 pub use records::RecordError;

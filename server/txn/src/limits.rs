@@ -49,7 +49,11 @@ impl Default for TxnConfig {
 impl TxnConfig {
     /// Panics on a configuration Kafka would refuse.
     pub fn assert_valid(&self) {
-        assert!(self.max_timeout_ms > 0, "transaction.max.timeout.ms {}", self.max_timeout_ms);
+        assert!(
+            self.max_timeout_ms > 0,
+            "transaction.max.timeout.ms {}",
+            self.max_timeout_ms
+        );
         assert!(self.id_expiration_ms > 0, "transactional.id.expiration.ms");
         assert!(self.abort_timed_out_interval_ms > 0, "abort interval");
     }

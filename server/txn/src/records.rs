@@ -9,8 +9,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::limits::{NO_PRODUCER_EPOCH, NO_PRODUCER_ID, TOPIC_NAME_BYTES_MAX};
 use crate::limits::TRANSACTIONAL_ID_BYTES_MAX;
+use crate::limits::{NO_PRODUCER_EPOCH, NO_PRODUCER_ID, TOPIC_NAME_BYTES_MAX};
 use crate::state::{TopicPartition, TxnMetadata, TxnState};
 
 pub const KEY_VERSION: i16 = 0;
@@ -145,7 +145,9 @@ pub fn decode_value(transactional_id: &str, bytes: &[u8]) -> Result<TxnMetadata,
         for _ in 0..count {
             let tag = reader.uvarint()?;
             let size = reader.uvarint()? as usize;
-            let mut field = Reader { bytes: reader.take(size)? };
+            let mut field = Reader {
+                bytes: reader.take(size)?,
+            };
             match tag {
                 TAG_PREVIOUS_PRODUCER_ID => previous_producer_id = field.i64()?,
                 TAG_NEXT_PRODUCER_ID => next_producer_id = field.i64()?,
@@ -168,7 +170,11 @@ pub fn decode_value(transactional_id: &str, bytes: &[u8]) -> Result<TxnMetadata,
         timeout_ms,
         state,
         // Kafka ignores the partitions of an Empty value.
-        partitions: if state == TxnState::Empty { BTreeSet::new() } else { partitions },
+        partitions: if state == TxnState::Empty {
+            BTreeSet::new()
+        } else {
+            partitions
+        },
         start_timestamp_ms,
         last_update_timestamp_ms,
     };
@@ -188,7 +194,10 @@ fn group_by_topic(partitions: &BTreeSet<TopicPartition>) -> Vec<(&str, Vec<i32>)
 }
 
 fn len_u32(len: usize) -> u32 {
-    u32::try_from(len).ok().filter(|&len| len < u32::MAX).expect("length fits a varint")
+    u32::try_from(len)
+        .ok()
+        .filter(|&len| len < u32::MAX)
+        .expect("length fits a varint")
 }
 
 fn put_i16(out: &mut Vec<u8>, value: i16) {
@@ -219,7 +228,11 @@ fn put_string(out: &mut Vec<u8>, value: &str, bytes_max: usize) {
 }
 
 fn put_compact_string(out: &mut Vec<u8>, value: &str) {
-    assert!(value.len() <= TOPIC_NAME_BYTES_MAX, "topic of {} bytes", value.len());
+    assert!(
+        value.len() <= TOPIC_NAME_BYTES_MAX,
+        "topic of {} bytes",
+        value.len()
+    );
     put_uvarint(out, len_u32(value.len()) + 1);
     out.extend_from_slice(value.as_bytes());
 }
@@ -295,14 +308,19 @@ impl<'a> Reader<'a> {
     /// A uvarint length+1 string (flexible versions), not null.
     fn compact_string(&mut self, bytes_max: usize) -> Result<String, RecordError> {
         let len_plus_one = self.uvarint()? as usize;
-        let len = len_plus_one.checked_sub(1).ok_or(RecordError::InvalidLength)?;
+        let len = len_plus_one
+            .checked_sub(1)
+            .ok_or(RecordError::InvalidLength)?;
         self.utf8(len, bytes_max)
     }
 
     /// An array count: None for null; never more elements than `element_bytes_min`-byte
     /// elements fit in what is left (nothing is allocated for a count the bytes can't hold).
-    fn count(&mut self, flexible: bool, element_bytes_min: usize)
-        -> Result<Option<usize>, RecordError> {
+    fn count(
+        &mut self,
+        flexible: bool,
+        element_bytes_min: usize,
+    ) -> Result<Option<usize>, RecordError> {
         let count = if flexible {
             match self.uvarint()? {
                 0 => return Ok(None),
@@ -324,7 +342,9 @@ impl<'a> Reader<'a> {
     fn partitions(&mut self, flexible: bool) -> Result<BTreeSet<TopicPartition>, RecordError> {
         let mut partitions = BTreeSet::new();
         // A topic entry takes at least 2 bytes flexible (two lengths), 6 bytes otherwise.
-        let topics = self.count(flexible, if flexible { 2 } else { 6 })?.unwrap_or(0);
+        let topics = self
+            .count(flexible, if flexible { 2 } else { 6 })?
+            .unwrap_or(0);
         for _ in 0..topics {
             let topic = if flexible {
                 self.compact_string(TOPIC_NAME_BYTES_MAX)?
@@ -340,7 +360,10 @@ impl<'a> Reader<'a> {
                 if partition < 0 {
                     return Err(RecordError::Inconsistent("negative partition"));
                 }
-                partitions.insert(TopicPartition { topic: topic.clone(), partition });
+                partitions.insert(TopicPartition {
+                    topic: topic.clone(),
+                    partition,
+                });
             }
             if flexible {
                 self.skip_tagged_fields()?;

@@ -109,7 +109,10 @@ pub struct TopicPartition {
 
 impl TopicPartition {
     pub fn new(topic: &str, partition: i32) -> TopicPartition {
-        TopicPartition { topic: topic.to_owned(), partition }
+        TopicPartition {
+            topic: topic.to_owned(),
+            partition,
+        }
     }
 }
 
@@ -162,9 +165,18 @@ impl TxnMetadata {
             (self.state.is_durable(), "not a durable state"),
             (self.producer_id >= 0, "negative producer id"),
             (self.producer_epoch >= 0, "negative producer epoch"),
-            (self.last_producer_epoch >= NO_PRODUCER_EPOCH, "last epoch below -1"),
-            (self.previous_producer_id >= NO_PRODUCER_ID, "previous producer id below -1"),
-            (self.next_producer_id >= NO_PRODUCER_ID, "next producer id below -1"),
+            (
+                self.last_producer_epoch >= NO_PRODUCER_EPOCH,
+                "last epoch below -1",
+            ),
+            (
+                self.previous_producer_id >= NO_PRODUCER_ID,
+                "previous producer id below -1",
+            ),
+            (
+                self.next_producer_id >= NO_PRODUCER_ID,
+                "next producer id below -1",
+            ),
             (self.timeout_ms > 0, "timeout not positive"),
         ];
         if let Some((_, broken)) = rules.iter().find(|(holds, _)| !holds) {
@@ -172,9 +184,7 @@ impl TxnMetadata {
         }
         match self.state {
             TxnState::Empty if self.start_timestamp_ms != -1 => Err("Empty with a start time"),
-            state if state.is_idle() && !self.partitions.is_empty() => {
-                Err("idle with partitions")
-            }
+            state if state.is_idle() && !self.partitions.is_empty() => Err("idle with partitions"),
             state if state.is_idle() => Ok(()),
             _ if self.partitions.is_empty() => Err("open transaction without partitions"),
             _ if self.start_timestamp_ms < 0 => Err("open transaction not started"),

@@ -35,7 +35,11 @@ pub struct MarkerJob {
 impl MarkerJob {
     /// The job for metadata in PrepareCommit or PrepareAbort.
     pub(crate) fn for_prepared(metadata: &TxnMetadata) -> MarkerJob {
-        assert!(metadata.state.is_prepare(), "no markers owed in {:?}", metadata.state);
+        assert!(
+            metadata.state.is_prepare(),
+            "no markers owed in {:?}",
+            metadata.state
+        );
         MarkerJob {
             transactional_id: metadata.transactional_id.clone(),
             producer_id: metadata.producer_id,
@@ -53,9 +57,16 @@ fn update_ms(current: &TxnMetadata, now_ms: i64) -> i64 {
 }
 
 /// A new transactional id: Empty at epoch 0 with a fresh producer id.
-pub(crate) fn create(transactional_id: &str, producer_id: i64, timeout_ms: i32, now_ms: i64)
-    -> TxnMetadata {
-    assert!(producer_id >= 0, "{transactional_id}: fresh producer id {producer_id}");
+pub(crate) fn create(
+    transactional_id: &str,
+    producer_id: i64,
+    timeout_ms: i32,
+    now_ms: i64,
+) -> TxnMetadata {
+    assert!(
+        producer_id >= 0,
+        "{transactional_id}: fresh producer id {producer_id}"
+    );
     TxnMetadata {
         transactional_id: transactional_id.to_owned(),
         producer_id,
@@ -73,10 +84,18 @@ pub(crate) fn create(transactional_id: &str, producer_id: i64, timeout_ms: i32, 
 
 /// InitProducerId on an idle id: the next epoch of the same producer id. `last_epoch` is the
 /// epoch a KIP-360 retry may still present (the current one), or -1 without an expected epoch.
-pub(crate) fn bump_epoch(current: &TxnMetadata, timeout_ms: i32, last_epoch: i16, now_ms: i64)
-    -> TxnMetadata {
+pub(crate) fn bump_epoch(
+    current: &TxnMetadata,
+    timeout_ms: i32,
+    last_epoch: i16,
+    now_ms: i64,
+) -> TxnMetadata {
     assert!(current.state.is_idle(), "bump from {:?}", current.state);
-    assert!(!current.is_epoch_exhausted(), "bump from exhausted epoch {}", current.producer_epoch);
+    assert!(
+        !current.is_epoch_exhausted(),
+        "bump from exhausted epoch {}",
+        current.producer_epoch
+    );
     TxnMetadata {
         previous_producer_id: current.producer_id,
         producer_epoch: current.producer_epoch + 1,
@@ -100,7 +119,10 @@ pub(crate) fn rotate_producer_id(
 ) -> TxnMetadata {
     assert!(current.state.is_idle(), "rotate from {:?}", current.state);
     assert!(producer_id >= 0, "fresh producer id {producer_id}");
-    assert_ne!(producer_id, current.producer_id, "a rotation needs a new producer id");
+    assert_ne!(
+        producer_id, current.producer_id,
+        "a rotation needs a new producer id"
+    );
     TxnMetadata {
         producer_id,
         previous_producer_id: current.producer_id,
@@ -120,9 +142,17 @@ pub(crate) fn rotate_producer_id(
 /// abort markers carry the new epoch (Kafka: `prepareFenceProducerEpoch` then
 /// `prepareAbortOrCommit(PrepareAbort)`; only the PrepareAbort is written).
 pub(crate) fn fence_and_abort(current: &TxnMetadata, now_ms: i64) -> TxnMetadata {
-    assert_eq!(current.state, TxnState::Ongoing, "fence from {:?}", current.state);
+    assert_eq!(
+        current.state,
+        TxnState::Ongoing,
+        "fence from {:?}",
+        current.state
+    );
     // Ongoing epochs are handed out by InitProducerId, so at most PRODUCER_EPOCH_EXHAUSTED.
-    assert!(current.producer_epoch < i16::MAX, "fence would overflow the epoch");
+    assert!(
+        current.producer_epoch < i16::MAX,
+        "fence would overflow the epoch"
+    );
     TxnMetadata {
         producer_epoch: current.producer_epoch + 1,
         last_producer_epoch: NO_PRODUCER_EPOCH,
@@ -133,9 +163,15 @@ pub(crate) fn fence_and_abort(current: &TxnMetadata, now_ms: i64) -> TxnMetadata
 }
 
 /// AddPartitionsToTxn: Ongoing with the union; starting from idle starts the clock.
-pub(crate) fn add_partitions(current: &TxnMetadata, added: &[TopicPartition], now_ms: i64)
-    -> TxnMetadata {
-    assert!(!added.is_empty(), "adding no partitions is not a transition");
+pub(crate) fn add_partitions(
+    current: &TxnMetadata,
+    added: &[TopicPartition],
+    now_ms: i64,
+) -> TxnMetadata {
+    assert!(
+        !added.is_empty(),
+        "adding no partitions is not a transition"
+    );
     let update_ms = update_ms(current, now_ms);
     let start_timestamp_ms = match current.state {
         TxnState::Ongoing => current.start_timestamp_ms,
@@ -155,9 +191,22 @@ pub(crate) fn add_partitions(current: &TxnMetadata, added: &[TopicPartition], no
 
 /// EndTxn on an ongoing transaction: PrepareCommit or PrepareAbort, same producer and epoch.
 pub(crate) fn prepare_end(current: &TxnMetadata, commit: bool, now_ms: i64) -> TxnMetadata {
-    assert_eq!(current.state, TxnState::Ongoing, "end from {:?}", current.state);
-    let state = if commit { TxnState::PrepareCommit } else { TxnState::PrepareAbort };
-    TxnMetadata { state, last_update_timestamp_ms: update_ms(current, now_ms), ..current.clone() }
+    assert_eq!(
+        current.state,
+        TxnState::Ongoing,
+        "end from {:?}",
+        current.state
+    );
+    let state = if commit {
+        TxnState::PrepareCommit
+    } else {
+        TxnState::PrepareAbort
+    };
+    TxnMetadata {
+        state,
+        last_update_timestamp_ms: update_ms(current, now_ms),
+        ..current.clone()
+    }
 }
 
 /// Every marker is durable: Complete*, no partitions.
@@ -178,7 +227,10 @@ pub(crate) fn complete(current: &TxnMetadata, now_ms: i64) -> TxnMetadata {
 /// Expiry of an idle id: the target of a tombstone.
 pub(crate) fn dead(current: &TxnMetadata) -> TxnMetadata {
     assert!(current.state.is_idle(), "expire from {:?}", current.state);
-    TxnMetadata { state: TxnState::Dead, ..current.clone() }
+    TxnMetadata {
+        state: TxnState::Dead,
+        ..current.clone()
+    }
 }
 
 /// Kafka's `validPreviousStates`: may `to` follow `from`?
@@ -204,7 +256,10 @@ pub fn is_valid_step(from: TxnState, to: TxnState) -> bool {
 pub(crate) fn assert_applicable(current: Option<&TxnMetadata>, target: &TxnMetadata) {
     let id = &target.transactional_id;
     if target.state == TxnState::Dead {
-        assert!(target.partitions.is_empty(), "{id}: tombstone with partitions");
+        assert!(
+            target.partitions.is_empty(),
+            "{id}: tombstone with partitions"
+        );
     } else {
         target.assert_invariants();
     }
@@ -213,30 +268,70 @@ pub(crate) fn assert_applicable(current: Option<&TxnMetadata>, target: &TxnMetad
         assert_eq!(target.producer_epoch, 0, "{id}: a new id starts at epoch 0");
         return;
     };
-    assert_eq!(&current.transactional_id, id, "transition applied to another id");
-    assert!(is_valid_step(current.state, target.state), "{id}: {:?} → {:?}", current.state,
-        target.state);
+    assert_eq!(
+        &current.transactional_id, id,
+        "transition applied to another id"
+    );
+    assert!(
+        is_valid_step(current.state, target.state),
+        "{id}: {:?} → {:?}",
+        current.state,
+        target.state
+    );
     if target.producer_id == current.producer_id {
-        assert!(target.producer_epoch >= current.producer_epoch, "{id}: epoch goes back");
-        assert!(target.producer_epoch - current.producer_epoch <= 1, "{id}: epoch jumps");
+        assert!(
+            target.producer_epoch >= current.producer_epoch,
+            "{id}: epoch goes back"
+        );
+        assert!(
+            target.producer_epoch - current.producer_epoch <= 1,
+            "{id}: epoch jumps"
+        );
     } else {
-        assert_eq!(target.state, TxnState::Empty, "{id}: producer id changes only on init");
-        assert_eq!(target.producer_epoch, 0, "{id}: a new producer id starts at epoch 0");
-        assert_eq!(target.previous_producer_id, current.producer_id, "{id}: previous id");
+        assert_eq!(
+            target.state,
+            TxnState::Empty,
+            "{id}: producer id changes only on init"
+        );
+        assert_eq!(
+            target.producer_epoch, 0,
+            "{id}: a new producer id starts at epoch 0"
+        );
+        assert_eq!(
+            target.previous_producer_id, current.producer_id,
+            "{id}: previous id"
+        );
     }
-    assert!(target.last_update_timestamp_ms >= current.last_update_timestamp_ms,
-        "{id}: last update goes back");
+    assert!(
+        target.last_update_timestamp_ms >= current.last_update_timestamp_ms,
+        "{id}: last update goes back"
+    );
     match target.state {
         TxnState::Ongoing => {
-            assert!(current.partitions.is_subset(&target.partitions), "{id}: partitions lost");
-            assert_eq!(target.producer_epoch, current.producer_epoch, "{id}: epoch on add");
+            assert!(
+                current.partitions.is_subset(&target.partitions),
+                "{id}: partitions lost"
+            );
+            assert_eq!(
+                target.producer_epoch, current.producer_epoch,
+                "{id}: epoch on add"
+            );
         }
         TxnState::PrepareCommit | TxnState::PrepareAbort => {
-            assert_eq!(current.partitions, target.partitions, "{id}: partitions on end");
-            assert_eq!(current.start_timestamp_ms, target.start_timestamp_ms, "{id}: start");
+            assert_eq!(
+                current.partitions, target.partitions,
+                "{id}: partitions on end"
+            );
+            assert_eq!(
+                current.start_timestamp_ms, target.start_timestamp_ms,
+                "{id}: start"
+            );
         }
         TxnState::CompleteCommit | TxnState::CompleteAbort => {
-            assert_eq!(target.producer_epoch, current.producer_epoch, "{id}: epoch on complete");
+            assert_eq!(
+                target.producer_epoch, current.producer_epoch,
+                "{id}: epoch on complete"
+            );
         }
         _ => {}
     }

@@ -9,9 +9,11 @@ open_blocks <bootstrap> <topic>: producer A opens a transaction and writes; prod
   then everything; prints what it saw before and after.
 fencing <bootstrap> <topic>: two producers with the same transactional.id; the second fences
   the first, whose commit then fails; only the second's records are committed.
-hang <bootstrap> <topic> <txn_timeout_ms>: opens a transaction, writes, reports, and waits to
-  be killed (the test kills it with -9).
+hang <bootstrap> <topic> <txn_timeout_ms> <ready_path>: opens a transaction, writes, writes
+  "written" to ready_path, and waits to be killed (the test kills it with -9).
 read <bootstrap> <topic> <partitions> <isolation>: reads every partition to its end.
+session <bootstrap> <topic> <transactional_id> <prefix> <partitions>: a new producer instance
+  of `transactional_id` commits one transaction of RECORDS records named prefix-N.
 """
 
 import json
@@ -92,8 +94,7 @@ def commit_abort_commit(bootstrap, topic, partitions):
     p.commit_transaction(DEADLINE_S)
     committed = read(bootstrap, topic, partitions, "read_committed")
     uncommitted = read(bootstrap, topic, partitions, "read_uncommitted")
-    print(json.dumps({"committed": [r["value"] for r in committed],
-                      "uncommitted": [r["value"] for r in uncommitted]}))
+    print(json.dumps({"committed": committed, "uncommitted": uncommitted}))
 
 
 def open_blocks(bootstrap, topic):
@@ -138,14 +139,24 @@ def fencing(bootstrap, topic):
     print(json.dumps({"fenced": fenced, "committed": [r["value"] for r in committed]}))
 
 
-def hang(bootstrap, topic, timeout_ms):
+def hang(bootstrap, topic, timeout_ms, ready_path):
     p = producer(bootstrap, f"hang-{uuid.uuid4()}", {"transaction.timeout.ms": int(timeout_ms)})
     p.init_transactions(DEADLINE_S)
     p.begin_transaction()
     write(p, topic, "abandoned", 5, 1)
     check(p.flush(DEADLINE_S) == 0, "flush timed out")
-    print(json.dumps({"written": 5}), flush=True)
+    with open(ready_path, "w") as ready:
+        ready.write("written\n")
     time.sleep(3600)
+
+
+def session(bootstrap, topic, transactional_id, prefix, partitions):
+    p = producer(bootstrap, transactional_id)
+    p.init_transactions(DEADLINE_S)
+    p.begin_transaction()
+    write(p, topic, prefix, RECORDS, partitions)
+    p.commit_transaction(DEADLINE_S)
+    print(json.dumps({"committed": RECORDS}))
 
 
 def main():
@@ -157,7 +168,9 @@ def main():
     elif mode == "fencing":
         fencing(bootstrap, topic)
     elif mode == "hang":
-        hang(bootstrap, topic, sys.argv[4])
+        hang(bootstrap, topic, sys.argv[4], sys.argv[5])
+    elif mode == "session":
+        session(bootstrap, topic, sys.argv[4], sys.argv[5], int(sys.argv[6]))
     elif mode == "read":
         values = read(bootstrap, topic, int(sys.argv[4]), sys.argv[5])
         print(json.dumps({"values": [r["value"] for r in values]}))
