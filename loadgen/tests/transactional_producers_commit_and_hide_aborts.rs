@@ -76,7 +76,10 @@ fn transactional_producers_commit_and_hide_aborts() {
     assert!(committed_msgs > committed.saturating_sub(2) * 50, "{txn}");
     let latency = &txn["commit_latency"];
     assert!(count(latency, "count") > 0, "{txn}");
-    assert!(count(latency, "p50_us") <= count(latency, "p99_us"), "{txn}");
+    assert!(
+        count(latency, "p50_us") <= count(latency, "p99_us"),
+        "{txn}"
+    );
     assert!(
         txn["committed_throughput"]["msgs_per_s"]
             .as_f64()

@@ -249,3 +249,129 @@ fn read_bytes_field<'a>(r: &'a [u8], pos: &mut usize) -> Option<Option<&'a [u8]>
     *pos = end;
     Some(Some(field))
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::BytesMut;
+    use sluice_batch::{set_base_offset, ATTRIBUTES_AT, ATTRIBUTE_CONTROL, CRC_AT};
+
+    use super::*;
+    use crate::batch_builder::{BatchBuilder, ProducerStamp};
+
+    fn stamp(producer_id: i64) -> ProducerStamp {
+        ProducerStamp {
+            producer_id,
+            producer_epoch: 0,
+            base_sequence: 0,
+            transactional: true,
+        }
+    }
+
+    /// A transactional batch of `count` records at `base_offset`.
+    fn data(base_offset: i64, producer_id: i64, count: u8) -> BytesMut {
+        let mut builder = BatchBuilder::new(1024);
+        for i in 0..count {
+            builder.append(0, None, &[i], &[]);
+        }
+        let sealed = builder
+            .seal_stamped(Codec::None, Some(stamp(producer_id)))
+            .expect("seal");
+        let mut batch = BytesMut::from(&sealed[..]);
+        set_base_offset(&mut batch, base_offset);
+        batch
+    }
+
+    /// A control batch holding one marker of `kind` (abort 0, commit 1).
+    fn marker(base_offset: i64, producer_id: i64, kind: i16) -> BytesMut {
+        let mut builder = BatchBuilder::new(64);
+        let mut key = 0i16.to_be_bytes().to_vec();
+        key.extend_from_slice(&kind.to_be_bytes());
+        builder.append(0, Some(&key), &[0, 0, 0, 0, 0, 0], &[]);
+        let sealed = builder
+            .seal_stamped(Codec::None, Some(stamp(producer_id)))
+            .expect("seal");
+        let mut batch = BytesMut::from(&sealed[..]);
+        set_base_offset(&mut batch, base_offset);
+        let attributes = i16::from_be_bytes([batch[ATTRIBUTES_AT], batch[ATTRIBUTES_AT + 1]]);
+        let control = (attributes | ATTRIBUTE_CONTROL).to_be_bytes();
+        batch[ATTRIBUTES_AT..ATTRIBUTES_AT + 2].copy_from_slice(&control);
+        let crc = compute_crc(&batch);
+        batch[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
+        batch
+    }
+
+    /// Producer 7 aborts [0, 1] then commits 5; producer 8 commits [2, 3] meanwhile.
+    fn log() -> Bytes {
+        let mut wire = BytesMut::new();
+        wire.extend_from_slice(&data(0, 7, 2));
+        wire.extend_from_slice(&data(2, 8, 2));
+        wire.extend_from_slice(&marker(4, 7, CONTROL_TYPE_ABORT));
+        wire.extend_from_slice(&data(5, 7, 1));
+        wire.extend_from_slice(&marker(6, 8, CONTROL_TYPE_COMMIT));
+        wire.freeze()
+    }
+
+    #[test]
+    fn read_committed_skips_aborted_transactions_and_markers() {
+        let mut aborted = AbortedTransactions::new([(7, 0)]);
+        let mut offsets = Vec::new();
+        let summary = for_each_committed_record(&log(), true, &mut aborted, |r| {
+            offsets.push(r.offset);
+        })
+        .expect("walk");
+        assert_eq!(offsets, [2, 3, 5]);
+        assert_eq!(summary.aborted_batches, 1);
+        assert_eq!(summary.control_batches, 2);
+        assert_eq!(summary.crc_failures, 0);
+        assert_eq!(summary.next_offset, Some(7));
+    }
+
+    #[test]
+    fn read_uncommitted_sees_every_data_record_and_no_marker() {
+        let mut offsets = Vec::new();
+        let summary = for_each_record(&log(), true, |r| offsets.push(r.offset)).expect("walk");
+        assert_eq!(offsets, [0, 1, 2, 3, 5]);
+        assert_eq!(summary.control_batches, 2);
+        assert_eq!(summary.aborted_batches, 0);
+    }
+
+    #[test]
+    fn an_aborted_transaction_starts_at_its_first_offset_and_ends_at_its_marker() {
+        let header = |base_offset: i64, producer_id: i64, attributes: i16| BatchHeader {
+            base_offset,
+            batch_length: 0,
+            partition_leader_epoch: 0,
+            magic: 2,
+            crc: 0,
+            attributes,
+            last_offset_delta: 0,
+            base_timestamp: 0,
+            max_timestamp: 0,
+            producer_id,
+            producer_epoch: 0,
+            base_sequence: 0,
+            records_count: 1,
+        };
+        let txn = sluice_batch::ATTRIBUTE_TRANSACTIONAL;
+        let mut aborted = AbortedTransactions::new([(7, 10)]);
+        assert!(
+            !aborted.skips(&header(9, 7, txn), false),
+            "before its first offset"
+        );
+        assert!(aborted.skips(&header(10, 7, txn), false));
+        assert!(
+            !aborted.skips(&header(11, 8, txn), false),
+            "another producer"
+        );
+        assert!(
+            !aborted.skips(&header(12, 7, 0), false),
+            "not transactional"
+        );
+        assert!(!aborted.skips(&header(13, 7, txn | ATTRIBUTE_CONTROL), true));
+        assert!(
+            !aborted.skips(&header(14, 7, txn), false),
+            "after its abort marker"
+        );
+        assert!(!aborted.skips(&header(15, -1, 0), false), "no producer");
+    }
+}

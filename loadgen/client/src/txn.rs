@@ -68,6 +68,21 @@ pub fn classify(code: i16) -> TxnErrorKind {
     }
 }
 
+/// Produce answers after which a transactional producer cannot go on (Kafka's client makes
+/// them fatal): it was fenced, or the broker says it has no transaction to write in.
+pub fn produce_is_fatal(code: i16) -> bool {
+    use ResponseError as E;
+    matches!(
+        ResponseError::try_from_code(code),
+        Some(
+            E::ProducerFenced
+                | E::InvalidProducerEpoch
+                | E::InvalidTxnState
+                | E::TransactionalIdAuthorizationFailed
+        )
+    )
+}
+
 /// What a fatal code means for the operator, beyond its name.
 pub fn fatal_hint(code: i16) -> &'static str {
     use ResponseError as E;
@@ -75,7 +90,7 @@ pub fn fatal_hint(code: i16) -> &'static str {
         Some(E::ProducerFenced | E::InvalidProducerEpoch) => {
             "another producer with this transactional.id fenced this one"
         }
-        Some(E::InvalidTxnState) => "the coordinator's transaction state does not allow it",
+        Some(E::InvalidTxnState) => "the broker's transaction state does not allow it",
         Some(E::InvalidTransactionTimeout) => {
             "transaction.timeout.ms exceeds the broker's transaction.max.timeout.ms"
         }
@@ -284,6 +299,7 @@ impl TxnCoordinator {
     ) -> Result<T> {
         let deadline = Instant::now() + self.operation_timeout;
         let mut backoff = RETRY_BACKOFF_MIN;
+        let mut last_code = error_code::NONE;
         loop {
             let attempt = match self.coordinator.take() {
                 Some(c) => Ok(c),
@@ -309,16 +325,20 @@ impl TxnCoordinator {
                         });
                     }
                     TxnErrorKind::Retry => {
+                        last_code = code;
                         self.coordinator = Some(client);
                         Err(Error::Broker {
                             what: op.to_string(),
                             code,
                         })
                     }
-                    TxnErrorKind::Rediscover => Err(Error::Broker {
-                        what: op.to_string(),
-                        code,
-                    }),
+                    TxnErrorKind::Rediscover => {
+                        last_code = code;
+                        Err(Error::Broker {
+                            what: op.to_string(),
+                            code,
+                        })
+                    }
                 },
                 // Connection lost or coordinator unreachable: find it again.
                 Err(e @ (Error::Connect { .. } | Error::Read { .. } | Error::Write { .. })) => {
@@ -334,7 +354,11 @@ impl TxnCoordinator {
             };
             self.retries += 1;
             if Instant::now() + backoff > deadline {
-                let last = kind.err().map(|e| e.to_string()).unwrap_or_default();
+                let last = match kind {
+                    Err(Error::Broker { code, .. }) => error_code::name(code),
+                    Err(e) => e.to_string(),
+                    Ok(()) => error_code::name(last_code),
+                };
                 return Err(Error::Timeout(format!(
                     "{op} of transactional id {} kept failing for {:?} (last: {last})",
                     self.transactional_id, self.operation_timeout
@@ -458,6 +482,11 @@ mod tests {
             TxnErrorKind::Fatal
         );
         assert!(fatal_hint(code(ResponseError::ProducerFenced)).contains("fenced"));
+        assert!(produce_is_fatal(code(ResponseError::InvalidTxnState)));
+        assert!(!produce_is_fatal(code(ResponseError::NotLeaderOrFollower)));
+        assert!(!produce_is_fatal(code(
+            ResponseError::OutOfOrderSequenceNumber
+        )));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! connection), records acks, latencies and history, and hands retriable batches back.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle, Thread};
@@ -42,6 +42,9 @@ pub struct ReaderContext {
     /// Batches that failed for good or whose fate is unknown (a transaction holding one
     /// cannot commit).
     pub failed_batches: Arc<AtomicU64>,
+    /// The last produce answer a transactional producer cannot go on after (fenced, no
+    /// transaction); 0 while there is none.
+    pub fatal_code: Arc<AtomicI16>,
 }
 
 pub struct Link {
@@ -218,6 +221,9 @@ fn handle_response(
             continue;
         }
         *outcome.error_codes.entry(code).or_default() += 1;
+        if batch.transaction.is_some() && sluice_kafka_client::txn::produce_is_fatal(code) {
+            ctx.fatal_code.store(code, Ordering::Release);
+        }
         if error_code::needs_metadata_refresh(code) {
             ctx.refresh_metadata.store(true, Ordering::Release);
         }

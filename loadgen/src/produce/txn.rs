@@ -102,6 +102,16 @@ impl TxnRun {
         Ok((run, producer))
     }
 
+    /// The error that ends the run after a fatal answer to `op`.
+    pub fn fatal(&self, op: &'static str, code: i16) -> sluice_kafka_client::Error {
+        sluice_kafka_client::Error::Transaction {
+            transactional_id: self.coordinator.transactional_id().to_string(),
+            op,
+            code,
+            hint: sluice_kafka_client::txn::fatal_hint(code),
+        }
+    }
+
     /// Records the open transaction may still take.
     pub fn room(&self) -> u32 {
         self.records_max - self.records

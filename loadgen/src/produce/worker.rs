@@ -5,7 +5,7 @@
 //! holds its records and all of them are acknowledged.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI16, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 use std::thread;
@@ -24,7 +24,7 @@ use crate::clock;
 use crate::error::Result;
 use crate::message::{ValueHeader, ValueTemplate};
 use crate::murmur2::partition_for_key;
-use sluice_kafka_client::{topic_name, Admin, TopicRoute};
+use sluice_kafka_client::{error_code, topic_name, Admin, TopicRoute};
 
 /// How long to wait before reconnecting to a broker that dropped the connection.
 const RECONNECT_BACKOFF: Duration = Duration::from_millis(100);
@@ -99,6 +99,7 @@ impl Producer {
             refresh_metadata: Arc::new(AtomicBool::new(false)),
             writer: thread::current(),
             failed_batches: Arc::new(AtomicU64::new(0)),
+            fatal_code: Arc::new(AtomicI16::new(0)),
         };
         Ok(Producer {
             producer_id,
@@ -253,12 +254,16 @@ impl Producer {
             }
         }
         let failed_batches = self.reader_ctx.failed_batches.load(Ordering::Acquire);
+        let fatal_code = self.reader_ctx.fatal_code.load(Ordering::Acquire);
         // Batches never sent in time are this transaction's failures too.
         let unsent: u64 = self.acc.sealed.drain(..).map(|b| b.count as u64).sum();
         self.outcome.failed_msgs += unsent;
         let Some(txn) = &mut self.txn else {
             return Ok(());
         };
+        if fatal_code != error_code::NONE {
+            return Err(txn.fatal("Produce", fatal_code).into());
+        }
         let failed = unsent > 0 || failed_batches != txn.failed_at_begin;
         if let Some((producer_id, producer_epoch)) = txn.end(failed, &self.window)? {
             self.acc.restart_sequences(producer_id, producer_epoch);
