@@ -264,7 +264,13 @@ impl Producer {
         if fatal_code != error_code::NONE {
             return Err(txn.fatal("Produce", fatal_code).into());
         }
-        let failed = unsent > 0 || failed_batches != txn.failed_at_begin;
+        // A broken link's reader counts its lost batches only after it marks the link
+        // broken: a broken link is a failure of this transaction whatever the count says.
+        let broken = self
+            .links
+            .values()
+            .any(|l| l.broken.load(Ordering::Acquire));
+        let failed = unsent > 0 || broken || failed_batches != txn.failed_at_begin;
         if let Some((producer_id, producer_epoch)) = txn.end(failed, &self.window)? {
             self.acc.restart_sequences(producer_id, producer_epoch);
         }
