@@ -165,6 +165,16 @@ impl GroupCoordinator {
         for (topic, p) in group.offsets.keys() {
             out.push(offset_tombstone(group_id, topic, *p));
         }
+        // Kafka deletes an empty group even with an open transaction: its pending offsets get
+        // a tombstone too (one per partition), so a later commit marker materializes nothing.
+        let pending: std::collections::BTreeSet<_> =
+            group.pending_txn.values().flat_map(|o| o.keys()).collect();
+        for (topic, p) in pending
+            .into_iter()
+            .filter(|tp| !group.offsets.contains_key(*tp))
+        {
+            out.push(offset_tombstone(group_id, topic, *p));
+        }
         out.push(OffsetsRecord {
             key: encode_key(&OffsetsKey::Group {
                 group: group_id.into(),

@@ -37,6 +37,10 @@ pub struct Group {
     /// A member joined while the initial rebalance delay ran (re-arms the delay).
     pub new_member_added: bool,
     pub offsets: BTreeMap<TopicPartition, CommittedOffset>,
+    /// Offsets written by TxnOffsetCommit whose transaction has not ended, by producer id
+    /// (Kafka's `pendingTransactionalOffsetCommits`). Invisible to OffsetFetch; the
+    /// transaction's commit marker moves them into `offsets` (see `txn_offsets.rs`).
+    pub pending_txn: BTreeMap<i64, BTreeMap<TopicPartition, CommittedOffset>>,
 }
 
 impl Group {
@@ -57,6 +61,7 @@ impl Group {
             pending_sync: BTreeSet::new(),
             new_member_added: false,
             offsets: BTreeMap::new(),
+            pending_txn: BTreeMap::new(),
         }
     }
 
@@ -75,6 +80,27 @@ impl Group {
         );
         self.state = to;
         self.state_timestamp_ms = now_ms;
+    }
+
+    /// Does any open transaction hold an offset of `tp` for this group?
+    pub fn has_pending_txn_offset(&self, tp: &TopicPartition) -> bool {
+        self.pending_txn
+            .values()
+            .any(|offsets| offsets.contains_key(tp))
+    }
+
+    /// Kafka's `hasOffsets`: committed or pending transactional offsets keep a group alive.
+    pub fn has_offsets(&self) -> bool {
+        !self.offsets.is_empty() || !self.pending_txn.is_empty()
+    }
+
+    /// Drops `tp` from every open transaction (a tombstone for it was written, as Kafka's
+    /// replay of an offset tombstone does).
+    pub fn remove_pending_txn_offset(&mut self, tp: &TopicPartition) {
+        for offsets in self.pending_txn.values_mut() {
+            offsets.remove(tp);
+        }
+        self.pending_txn.retain(|_, offsets| !offsets.is_empty());
     }
 
     pub fn has_member(&self, member_id: &str) -> bool {

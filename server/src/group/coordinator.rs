@@ -95,6 +95,9 @@ pub struct GroupCoordinator {
     pub(super) groups: HashMap<String, Group>,
     pub(super) timers: Timers<TimerKey>,
     pub(super) join_phases: HashMap<String, JoinPhase>,
+    /// Transaction ends (producer id, commit) reported for a partition while it was loading;
+    /// applied once it is loaded (`txn_offsets::complete_txn`).
+    pub(super) deferred_txn_ends: BTreeMap<i32, Vec<(i64, bool)>>,
     outbox: Vec<Action>,
     ticket_seq: u64,
     rng_state: u64,
@@ -111,6 +114,7 @@ impl GroupCoordinator {
             groups: HashMap::new(),
             timers: Timers::default(),
             join_phases: HashMap::new(),
+            deferred_txn_ends: BTreeMap::new(),
             outbox: Vec::new(),
             ticket_seq: 0,
             rng_state: seed | 1,

@@ -8,8 +8,9 @@ use sluice_engine::LogConfig;
 
 use crate::partition::Partition;
 
-use super::batch::decode_batches;
+use super::batch::{decode_batches, Loaded};
 use super::placement::OFFSETS_TOPIC;
+use super::runtime::GroupRuntime;
 use super::service::GroupService;
 
 /// Bytes read per step while replaying.
@@ -68,13 +69,17 @@ async fn load(shard: &Rc<GroupService>, partition: i32) -> Result<u64, String> {
         .logs
         .borrow_mut()
         .insert(partition, log.clone());
-    replay(shard, partition, &log).await
+    replay(shard.runtime(), partition, &log).await
 }
 
 /// Replays the partition up to its log end, not its high watermark: a new leader's log is the
 /// partition's truth from its election on (what it has beyond the high watermark commits as
 /// the followers catch up), as Kafka's coordinator loads to the log end.
-async fn replay(shard: &Rc<GroupService>, partition: i32, log: &Partition) -> Result<u64, String> {
+pub(super) async fn replay(
+    rt: &GroupRuntime,
+    partition: i32,
+    log: &Partition,
+) -> Result<u64, String> {
     let end = log.log_end_offset();
     let mut offset = log.log_start_offset();
     let mut replayed = 0u64;
@@ -88,27 +93,44 @@ async fn replay(shard: &Rc<GroupService>, partition: i32, log: &Partition) -> Re
             break;
         }
         let mut next = offset;
+        // Only the concatenation of a read's chunks is whole batches: a batch from the cache
+        // may come in pieces.
+        let mut whole = bytes::BytesMut::with_capacity(read.bytes as usize);
         for chunk in read.chunks {
             let bytes = chunk.to_bytes().await.map_err(|e| e.to_string())?;
+            whole.extend_from_slice(&bytes);
+        }
+        assert_eq!(whole.len(), read.bytes as usize);
+        {
+            let bytes = whole.freeze();
             next = next.max(batches_end(&bytes).ok_or("unreadable batch header")?);
             let records = decode_batches(bytes).map_err(|e| e.to_string())?;
             let now_ms = crate::util::now_ms() as u64;
-            let mut coord = shard.runtime().coord();
+            let mut coord = rt.coord();
             if !coord.is_loading(partition) {
                 return Ok(replayed);
             }
-            for r in records.into_iter().filter(|r| r.offset >= offset) {
-                let Some(key) = r.key else {
-                    skipped += 1;
-                    continue;
+            for loaded in records.into_iter().filter(|r| r.offset() >= offset) {
+                let record = match loaded {
+                    Loaded::Marker {
+                        producer_id,
+                        commit,
+                        ..
+                    } => {
+                        coord.load_marker(partition, producer_id, commit);
+                        replayed += 1;
+                        continue;
+                    }
+                    Loaded::Record(record) => record,
                 };
-                match coord.load_record(partition, key, r.value, now_ms) {
+                let record_offset = record.offset;
+                match coord.load_record(partition, record, now_ms) {
                     Ok(()) => replayed += 1,
                     Err(err) => {
                         skipped += 1;
                         tracing::warn!(
                             partition,
-                            offset = r.offset,
+                            offset = record_offset,
                             "skipping offsets record: {err}"
                         );
                     }
@@ -120,6 +142,14 @@ async fn replay(shard: &Rc<GroupService>, partition: i32, log: &Partition) -> Re
     }
     if skipped > 0 {
         tracing::warn!(partition, skipped, "offsets records skipped while loading");
+    }
+    let open = rt.coord().open_txn_producers(partition);
+    if !open.is_empty() {
+        tracing::info!(
+            partition,
+            producers = ?open,
+            "transactions still open at the log end keep their offsets pending"
+        );
     }
     Ok(replayed)
 }

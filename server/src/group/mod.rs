@@ -14,6 +14,11 @@
 //! shard replays its offsets partitions (`loader`, `load`) and answers
 //! COORDINATOR_LOAD_IN_PROGRESS for their groups until it has.
 //!
+//! Transactions (Kafka's exactly-once offsets): TxnOffsetCommit writes its offsets in a
+//! transactional batch of the producer; they stay pending, invisible to OffsetFetch, until the
+//! producer's commit or abort marker is durable in the same partition (`txn_offsets`). Replay
+//! keeps them pending until it meets that marker (`load`).
+//!
 //! Bounded size until compaction exists: the offsets partitions have no time or size
 //! retention (it could drop the only record of a live offset). Instead, after
 //! `sluice.offsets.snapshot.records` appended records, the persist worker appends a snapshot
@@ -21,6 +26,10 @@
 //! partition) and then `delete_records_before(snapshot start)`; sealed segments wholly below it
 //! are deleted. Replaying from the log start therefore starts at a snapshot. A crash between
 //! the two steps leaves old records plus the snapshot, which replays to the same state.
+//! Open transactions hold the cut back: the snapshot leaves out the partitions they hold
+//! offsets of and deletes nothing from the first record they (or the committed offsets they
+//! compete with) need, so their markers never refer to deleted records and a commit compares
+//! the same records before and after a reload (`load` module doc has the argument).
 //!
 //! Must never: block the shard, trust a record read back from disk without decoding checks,
 //! or answer as coordinator for a partition it hasn't finished loading.
@@ -47,6 +56,7 @@ pub mod service;
 pub mod state;
 pub mod sync;
 pub mod timers;
+pub mod txn_offsets;
 pub mod wire;
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Committed offsets: OffsetCommit (two-phase: validate, persist, then apply), OffsetFetch,
-//! OffsetDelete and retention expiry (`offsets.retention.minutes`).
+//! OffsetDelete and retention expiry (`offsets.retention.minutes`). TxnOffsetCommit and the
+//! end of transactions are in `txn_offsets`; both kinds of commit share `CommitPlan`.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +22,22 @@ pub struct CommittedOffset {
     pub leader_epoch: i32,
     pub metadata: String,
     pub commit_timestamp_ms: u64,
+    /// Where the record that wrote it sits in the `__consumer_offsets` partition (Kafka's
+    /// `CommitRecordMetadataAndOffset.appendedBatchOffset`, the new coordinator's
+    /// `recordOffset`): when a transaction commits, its offset replaces a committed one only
+    /// if its record is the later of the two. -1 until the record is appended.
+    pub record_offset: i64,
+}
+
+/// `record_offset` of an offset whose record is not appended yet.
+pub const RECORD_OFFSET_UNKNOWN: i64 = -1;
+
+/// The producer of a transactional offset commit: its records go in a transactional batch of
+/// this producer id and epoch, and stay pending until that producer's transaction ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxnProducer {
+    pub producer_id: i64,
+    pub producer_epoch: i16,
 }
 
 #[derive(Debug, Clone)]
@@ -50,8 +67,11 @@ pub struct CommitPlan {
     pub partition: i32,
     /// One result per requested entry, in request order.
     pub results: Vec<(String, i32, Option<ResponseError>)>,
+    /// Accepted entries, one per record of `records`, in the same order.
     pub accepted: Vec<(TopicPartition, CommittedOffset)>,
     pub records: Vec<OffsetsRecord>,
+    /// `Some` for a TxnOffsetCommit: the entries become pending offsets of that producer.
+    pub producer: Option<TxnProducer>,
 }
 
 /// One row of an OffsetFetch answer; offset -1 means nothing committed.
@@ -62,6 +82,9 @@ pub struct FetchedOffset {
     pub offset: i64,
     pub leader_epoch: i32,
     pub metadata: String,
+    /// UNSTABLE_OFFSET_COMMIT when `require_stable` was asked and a transaction holds a
+    /// pending offset of this partition (offset -1 then).
+    pub error: Option<ResponseError>,
 }
 
 /// What an OffsetDelete did in memory; persist `records` before answering.
@@ -76,14 +99,28 @@ impl GroupCoordinator {
     /// Validates a commit (Kafka's `handleCommitOffsets` rules) and builds its records; nothing
     /// changes in memory until `finish_commit`.
     pub fn prepare_commit(&mut self, req: &CommitRequest, now_ms: u64) -> CommitPlan {
+        let checked = self.check_commit(req, now_ms);
+        self.plan_commit(req, checked, None, now_ms)
+    }
+
+    /// The plan of a commit that passed (or failed) its checks: per entry, refused for
+    /// oversized metadata or turned into a record.
+    pub(super) fn plan_commit(
+        &self,
+        req: &CommitRequest,
+        checked: Result<(), ResponseError>,
+        producer: Option<TxnProducer>,
+        now_ms: u64,
+    ) -> CommitPlan {
         let mut plan = CommitPlan {
             group_id: req.group_id.clone(),
             partition: self.partition_of(&req.group_id),
             results: Vec::with_capacity(req.entries.len()),
             accepted: Vec::new(),
             records: Vec::new(),
+            producer,
         };
-        if let Err(e) = self.check_commit(req, now_ms) {
+        if let Err(e) = checked {
             plan.results = req
                 .entries
                 .iter()
@@ -103,6 +140,7 @@ impl GroupCoordinator {
                 leader_epoch: entry.leader_epoch,
                 metadata,
                 commit_timestamp_ms: now_ms,
+                record_offset: RECORD_OFFSET_UNKNOWN,
             };
             plan.records.push(offset_record(
                 &req.group_id,
@@ -115,6 +153,7 @@ impl GroupCoordinator {
             plan.results
                 .push((entry.topic.clone(), entry.partition, None));
         }
+        assert_eq!(plan.accepted.len(), plan.records.len());
         plan
     }
 
@@ -154,47 +193,72 @@ impl GroupCoordinator {
         }
     }
 
-    /// Applies a planned commit once its records are durable (`persisted`), or turns its
-    /// accepted entries into COORDINATOR_NOT_AVAILABLE (retriable) if persisting failed.
-    pub fn finish_commit(&mut self, plan: &mut CommitPlan, persisted: bool) {
-        if !persisted {
+    /// Applies a planned commit once its records are durable, `first_record_offset` being
+    /// where its first record sits in the log (the others follow it, one offset each); `None`
+    /// turns its accepted entries into COORDINATOR_NOT_AVAILABLE (retriable): persisting
+    /// failed. A plain commit's offsets are committed at once; a transactional one's become
+    /// pending offsets of its producer (`txn_offsets`).
+    pub fn finish_commit(&mut self, plan: &mut CommitPlan, first_record_offset: Option<i64>) {
+        let Some(first_record_offset) = first_record_offset else {
             for result in plan.results.iter_mut().filter(|r| r.2.is_none()) {
                 result.2 = Some(ResponseError::CoordinatorNotAvailable);
             }
             return;
-        }
+        };
+        assert!(first_record_offset >= 0);
+        assert_eq!(plan.accepted.len(), plan.records.len());
         let Some(group) = self.groups.get_mut(&plan.group_id) else {
             return;
         };
-        for (tp, committed) in plan.accepted.drain(..) {
-            group.offsets.insert(tp, committed);
+        for (index, (tp, mut committed)) in plan.accepted.drain(..).enumerate() {
+            assert_eq!(committed.record_offset, RECORD_OFFSET_UNKNOWN);
+            committed.record_offset = first_record_offset + index as i64;
+            match plan.producer {
+                None => {
+                    // The latest record of the partition, so it wins; unless a reload while
+                    // it was in flight replayed this very record already.
+                    put_if_newer(&mut group.offsets, tp, committed);
+                }
+                Some(producer) => {
+                    let pending = group.pending_txn.entry(producer.producer_id).or_default();
+                    pending.insert(tp, committed);
+                }
+            }
         }
     }
 
     /// Kafka's `handleFetchOffsets`: `topics` `None` means every committed offset of the group.
+    /// Committed offsets only; with `require_stable` (OffsetFetch v7+), a partition with a
+    /// pending transactional offset answers UNSTABLE_OFFSET_COMMIT instead (Kafka's rule).
     pub fn fetch_offsets(
         &self,
         group_id: &str,
         topics: Option<&[(String, Vec<i32>)]>,
+        require_stable: bool,
     ) -> Result<Vec<FetchedOffset>, ResponseError> {
         self.access(group_id)?;
-        let offsets = self.groups.get(group_id).map(|g| &g.offsets);
-        let row = |topic: &str, partition: i32, c: Option<&CommittedOffset>| FetchedOffset {
-            topic: topic.to_string(),
-            partition,
-            offset: c.map_or(-1, |c| c.offset),
-            leader_epoch: c.map_or(-1, |c| c.leader_epoch),
-            metadata: c.map(|c| c.metadata.clone()).unwrap_or_default(),
+        let group = self.groups.get(group_id);
+        let row = |topic: &str, partition: i32| {
+            let tp = (topic.to_string(), partition);
+            let unstable = require_stable && group.is_some_and(|g| g.has_pending_txn_offset(&tp));
+            let c = group.and_then(|g| g.offsets.get(&tp)).filter(|_| !unstable);
+            FetchedOffset {
+                topic: tp.0,
+                partition,
+                offset: c.map_or(-1, |c| c.offset),
+                leader_epoch: c.map_or(-1, |c| c.leader_epoch),
+                metadata: c.map(|c| c.metadata.clone()).unwrap_or_default(),
+                error: unstable.then_some(ResponseError::UnstableOffsetCommit),
+            }
         };
         let Some(topics) = topics else {
-            let all = offsets.into_iter().flatten();
-            return Ok(all.map(|((t, p), c)| row(t, *p, Some(c))).collect());
+            let all = group.into_iter().flat_map(|g| g.offsets.keys());
+            return Ok(all.map(|(t, p)| row(t, *p)).collect());
         };
         let mut rows = Vec::new();
         for (topic, partitions) in topics {
             for &partition in partitions {
-                let c = offsets.and_then(|o| o.get(&(topic.clone(), partition)));
-                rows.push(row(topic, partition, c));
+                rows.push(row(topic, partition));
             }
         }
         Ok(rows)
@@ -231,7 +295,12 @@ impl GroupCoordinator {
                     plan.results.push((topic.clone(), p, e));
                     continue;
                 }
-                if group.offsets.remove(&(topic.clone(), p)).is_some() {
+                // Kafka tombstones a partition with a committed or a pending transactional
+                // offset; the tombstone also drops it from every open transaction.
+                let tp = (topic.clone(), p);
+                let pending = group.has_pending_txn_offset(&tp);
+                if group.offsets.remove(&tp).is_some() || pending {
+                    group.remove_pending_txn_offset(&tp);
                     plan.records.push(offset_tombstone(group_id, topic, p));
                 }
                 plan.results.push((topic.clone(), p, None));
@@ -258,9 +327,12 @@ impl GroupCoordinator {
             }
             let empty_since_ms = group.state_timestamp_ms;
             let consumer_group = group.protocol_type.is_some();
+            // An offset with a pending transactional one is kept (Kafka's rule), and so is a
+            // group with an open transaction (`has_offsets`).
             let expired: Vec<TopicPartition> = group
                 .offsets
                 .iter()
+                .filter(|(tp, _)| !group.has_pending_txn_offset(tp))
                 .filter(|(_, c)| {
                     let base_ms = if consumer_group {
                         empty_since_ms
@@ -276,7 +348,7 @@ impl GroupCoordinator {
                 group.offsets.remove(&tp);
                 records.push(offset_tombstone(&group.group_id, &tp.0, tp.1));
             }
-            if group.offsets.is_empty() {
+            if !group.has_offsets() {
                 dead.push(group.group_id.clone());
             }
         }
@@ -320,6 +392,22 @@ pub(super) fn offset_record(
         key: encode_key(&key),
         value: Some(encode_offset_value(&value)),
     }
+}
+
+/// Kafka's rule for a committed offset: the one written by the later record wins.
+pub(super) fn put_if_newer(
+    offsets: &mut BTreeMap<TopicPartition, CommittedOffset>,
+    tp: TopicPartition,
+    committed: CommittedOffset,
+) -> bool {
+    assert!(committed.record_offset >= 0);
+    let newer = offsets
+        .get(&tp)
+        .is_none_or(|current| current.record_offset < committed.record_offset);
+    if newer {
+        offsets.insert(tp, committed);
+    }
+    newer
 }
 
 pub(super) fn offset_tombstone(group: &str, topic: &str, partition: i32) -> OffsetsRecord {

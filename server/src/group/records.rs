@@ -28,6 +28,10 @@ pub enum RecordFormatError {
     BadUtf8,
     #[error("negative length {0}")]
     BadLength(i32),
+    #[error("record without a key")]
+    MissingKey,
+    #[error("group metadata record in a transactional batch")]
+    TransactionalGroupRecord,
 }
 
 /// One key/value pair of `__consumer_offsets`.

@@ -11,11 +11,12 @@ use crate::partition::Partition;
 
 use super::config::GroupConfig;
 use super::coordinator::{Action, GroupCoordinator, Reply, Ticket};
-use super::offsets::CommitRequest;
+use super::offsets::{CommitPlan, CommitRequest};
 use super::persist::{JobDone, PersistJob};
 use super::records::OffsetsRecord;
 use super::service::GroupService;
 use super::service::PartitionResults;
+use super::txn_offsets::TxnCommitRequest;
 
 /// Longest sleep of the timer loop: timers fire at most this late.
 pub const TIMER_TICK_MS_MAX: u64 = 100;
@@ -93,6 +94,7 @@ impl GroupRuntime {
                 } => self.enqueue(PersistJob {
                     partition,
                     records,
+                    producer: None,
                     done: JobDone::Replies(replies),
                 }),
             }
@@ -129,15 +131,28 @@ impl GroupRuntime {
     /// snapshot never misses an acknowledged commit).
     pub async fn commit(&self, req: CommitRequest, now_ms: u64) -> PartitionResults {
         let plan = self.with(|c| c.prepare_commit(&req, now_ms));
+        self.persist_commit(plan, &req).await
+    }
+
+    /// TxnOffsetCommit: validate, persist durably in a transactional batch of the producer,
+    /// then hold the offsets pending until the transaction ends (`complete_txn`).
+    pub async fn txn_commit(&self, req: TxnCommitRequest, now_ms: u64) -> PartitionResults {
+        let plan = self.with(|c| c.prepare_txn_commit(&req, now_ms));
+        self.persist_commit(plan, &req.commit).await
+    }
+
+    async fn persist_commit(&self, plan: CommitPlan, req: &CommitRequest) -> PartitionResults {
         if plan.records.is_empty() {
             return plan.results;
         }
         let (tx, rx) = flume::bounded(1);
         let partition = plan.partition;
         let records = plan.records.clone();
+        let producer = plan.producer;
         self.enqueue(PersistJob {
             partition,
             records,
+            producer,
             done: JobDone::Commit(Box::new(plan), tx),
         });
         match rx.recv_async().await {
@@ -162,6 +177,7 @@ impl GroupRuntime {
         self.enqueue(PersistJob {
             partition,
             records,
+            producer: None,
             done: JobDone::Notify(tx),
         });
         rx.recv_async().await.unwrap_or(false)

@@ -13,6 +13,7 @@ use super::join::{JoinOutcome, JoinRequest, JoinResult};
 use super::offsets::{CommitRequest, FetchedOffset};
 use super::runtime::GroupRuntime;
 use super::sync::{SyncOutcome, SyncRequest, SyncResult};
+use super::txn_offsets::{TxnCommitRequest, TxnEnd};
 use super::GroupConfig;
 use crate::partition::Partitions;
 use crate::shard::context::ShardContext;
@@ -32,9 +33,19 @@ pub enum GroupOp {
         members: Vec<LeavingMember>,
     },
     Commit(CommitRequest),
+    TxnCommit(TxnCommitRequest),
     FetchOffsets {
         group_id: String,
         topics: Option<TopicPartitions>,
+        /// OffsetFetch v7+'s `require_stable`.
+        require_stable: bool,
+    },
+    /// A transaction marker is durable in offsets partition `partition`: end the producer's
+    /// pending offsets there. Runs on the shard owning that partition.
+    CompleteTxn {
+        partition: i32,
+        producer_id: i64,
+        commit: bool,
     },
     DeleteOffsets {
         group_id: String,
@@ -63,6 +74,8 @@ pub enum GroupAnswer {
     Heartbeat(Option<ResponseError>),
     Leave(Result<Vec<Option<ResponseError>>, ResponseError>),
     Commit(PartitionResults),
+    TxnCommit(PartitionResults),
+    CompleteTxn(Result<TxnEnd, ResponseError>),
     FetchOffsets(Result<Vec<FetchedOffset>, ResponseError>),
     DeleteOffsets(Result<PartitionResults, ResponseError>),
     ListGroups(Result<Vec<ListedGroup>, ResponseError>),
@@ -129,6 +142,39 @@ impl GroupService {
         super::runtime::start(self);
     }
 
+    /// The transaction of `producer_id` ended (`commit` or abort) and its marker is durable in
+    /// `__consumer_offsets` partition `offsets_partition`: its pending offsets there become
+    /// committed, or are dropped. Callable from any shard (it runs on the partition's owner);
+    /// idempotent, so a retried marker may call it again. `Err(NOT_COORDINATOR)`: this broker
+    /// does not serve that partition now (its next coordinator replays the marker);
+    /// `Err(COORDINATOR_NOT_AVAILABLE)`: the owner shard is gone (shutting down).
+    pub async fn complete_txn_offsets(
+        self: &Rc<Self>,
+        offsets_partition: i32,
+        producer_id: i64,
+        commit: bool,
+    ) -> Result<TxnEnd, ResponseError> {
+        assert!(
+            producer_id >= 0,
+            "a transaction marker without a producer id"
+        );
+        if !(0..self.config().offsets_partitions).contains(&offsets_partition) {
+            return Err(ResponseError::NotCoordinator);
+        }
+        let target = self
+            .ctx()
+            .owner_of(super::placement::OFFSETS_TOPIC, offsets_partition);
+        let op = GroupOp::CompleteTxn {
+            partition: offsets_partition,
+            producer_id,
+            commit,
+        };
+        match self.call_shard(target, op).await? {
+            GroupAnswer::CompleteTxn(result) => result,
+            other => Err(super::wire::unexpected(&other)),
+        }
+    }
+
     /// The offsets partitions of this shard that this broker now leads.
     pub fn set_led_partitions(self: &Rc<Self>, led: std::collections::BTreeSet<i32>) {
         super::runtime::set_led_partitions(self, led);
@@ -178,10 +224,20 @@ pub(super) async fn execute(groups: &Rc<GroupService>, op: GroupOp, now_ms: u64)
             GroupAnswer::Leave(rt.with(|c| c.leave(&group_id, &members, now_ms)))
         }
         GroupOp::Commit(req) => GroupAnswer::Commit(rt.commit(req, now_ms).await),
-        GroupOp::FetchOffsets { group_id, topics } => {
-            let rows = rt.with(|c| c.fetch_offsets(&group_id, topics.as_deref()));
+        GroupOp::TxnCommit(req) => GroupAnswer::TxnCommit(rt.txn_commit(req, now_ms).await),
+        GroupOp::FetchOffsets {
+            group_id,
+            topics,
+            require_stable,
+        } => {
+            let rows = rt.with(|c| c.fetch_offsets(&group_id, topics.as_deref(), require_stable));
             GroupAnswer::FetchOffsets(rows)
         }
+        GroupOp::CompleteTxn {
+            partition,
+            producer_id,
+            commit,
+        } => GroupAnswer::CompleteTxn(rt.with(|c| c.complete_txn(partition, producer_id, commit))),
         GroupOp::DeleteOffsets { group_id, topics } => {
             let plan = rt.with(|c| c.delete_offsets(&group_id, &topics));
             let answer = match plan {

@@ -6,13 +6,16 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use kafka_protocol::ResponseError;
 
+use crate::group::batch::{decode_batches, encode_batches, encode_marker, Loaded};
+
 use crate::group::config::GroupConfig;
 use crate::group::coordinator::{Action, GroupCoordinator, Reply, Ticket};
 use crate::group::heartbeat::HeartbeatRequest;
 use crate::group::join::{JoinOutcome, JoinRequest, JoinResult};
-use crate::group::offsets::{CommitEntry, CommitPlan, CommitRequest};
+use crate::group::offsets::{CommitEntry, CommitPlan, CommitRequest, TxnProducer};
 use crate::group::records::OffsetsRecord;
 use crate::group::sync::{SyncOutcome, SyncRequest, SyncResult};
+use crate::group::txn_offsets::{TxnCommitRequest, TxnEnd};
 
 pub const SESSION_MS: i32 = 10_000;
 pub const REBALANCE_MS: i32 = 30_000;
@@ -22,8 +25,25 @@ pub struct Harness {
     pub coord: GroupCoordinator,
     pub now_ms: u64,
     pub replies: HashMap<Ticket, Reply>,
-    /// Everything persisted, in order: (partition, record).
+    /// Everything persisted, in order: (partition, record). One entry is one log offset of its
+    /// partition; transaction markers take an entry too (an empty record, see `notes`).
     pub log: Vec<(i32, OffsetsRecord)>,
+    /// What is special about a `log` entry, by index: a record of a transactional batch, or a
+    /// transaction marker.
+    pub notes: HashMap<usize, Note>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Note {
+    Txn(TxnProducer),
+    Marker { producer: TxnProducer, commit: bool },
+}
+
+pub fn producer(producer_id: i64) -> TxnProducer {
+    TxnProducer {
+        producer_id,
+        producer_epoch: 0,
+    }
 }
 
 pub fn config() -> GroupConfig {
@@ -51,6 +71,7 @@ impl Harness {
             now_ms,
             replies: HashMap::new(),
             log: Vec::new(),
+            notes: HashMap::new(),
         }
     }
 
@@ -153,6 +174,28 @@ impl Harness {
         out
     }
 
+    /// The offset the next entry of `partition` gets.
+    pub fn next_offset(&self, partition: i32) -> i64 {
+        self.log.iter().filter(|(p, _)| *p == partition).count() as i64
+    }
+
+    /// Appends a plan's records (as the persist worker does) and applies it.
+    fn persist_plan(&mut self, mut plan: CommitPlan) -> CommitPlan {
+        let partition = plan.partition;
+        let first = self.next_offset(partition);
+        for record in plan.records.iter().cloned() {
+            if let Some(producer) = plan.producer {
+                self.notes.insert(self.log.len(), Note::Txn(producer));
+            }
+            self.log.push((partition, record));
+        }
+        if !plan.records.is_empty() {
+            self.coord.finish_commit(&mut plan, Some(first));
+        }
+        self.pump();
+        plan
+    }
+
     /// Commits and acknowledges the persist, as the runtime does after a flush.
     pub fn commit(
         &mut self,
@@ -161,29 +204,105 @@ impl Harness {
         generation: i32,
         offsets: &[(&str, i32, i64)],
     ) -> CommitPlan {
-        let req = CommitRequest {
-            group_id: group.into(),
-            generation_id: generation,
-            member_id: member.into(),
-            group_instance_id: None,
-            entries: offsets
-                .iter()
-                .map(|(t, p, o)| CommitEntry {
-                    topic: t.to_string(),
-                    partition: *p,
-                    offset: *o,
-                    leader_epoch: -1,
-                    metadata: Some(format!("meta-{o}")),
-                })
-                .collect(),
+        let req = commit_req(group, member, generation, offsets);
+        let plan = self.coord.prepare_commit(&req, self.now_ms);
+        self.persist_plan(plan)
+    }
+
+    /// A TxnOffsetCommit of `producer_id`, persisted in its transactional batch.
+    pub fn txn_commit(
+        &mut self,
+        group: &str,
+        member: &str,
+        generation: i32,
+        producer_id: i64,
+        offsets: &[(&str, i32, i64)],
+    ) -> CommitPlan {
+        let req = TxnCommitRequest {
+            transactional_id: format!("tx-{producer_id}"),
+            producer: producer(producer_id),
+            commit: commit_req(group, member, generation, offsets),
         };
-        let mut plan = self.coord.prepare_commit(&req, self.now_ms);
-        let partition = plan.partition;
-        self.log
-            .extend(plan.records.iter().cloned().map(|r| (partition, r)));
-        self.coord.finish_commit(&mut plan, true);
+        let plan = self.coord.prepare_txn_commit(&req, self.now_ms);
+        self.persist_plan(plan)
+    }
+
+    /// Writes `producer_id`'s marker into `partition`, then reports it, as WriteTxnMarkers does.
+    pub fn end_txn(&mut self, partition: i32, producer_id: i64, commit: bool) -> TxnEnd {
+        let producer = producer(producer_id);
+        self.notes
+            .insert(self.log.len(), Note::Marker { producer, commit });
+        let marker = OffsetsRecord {
+            key: Bytes::new(),
+            value: None,
+        };
+        self.log.push((partition, marker));
+        let end = self.coord.complete_txn(partition, producer_id, commit);
         self.pump();
-        plan
+        end.expect("the partition is served here")
+    }
+
+    /// `partition`'s log as RecordBatch v2 bytes: consecutive records of one kind share a batch.
+    pub fn partition_batches(&self, partition: i32) -> Vec<Bytes> {
+        let mut batches = Vec::new();
+        let mut run: Vec<OffsetsRecord> = Vec::new();
+        let mut run_producer: Option<TxnProducer> = None;
+        let entries = self
+            .log
+            .iter()
+            .enumerate()
+            .filter(|(_, (p, _))| *p == partition);
+        for (index, (_, record)) in entries {
+            let note = self.notes.get(&index).copied();
+            let producer = match note {
+                Some(Note::Txn(producer)) => Some(producer),
+                _ => None,
+            };
+            let is_marker = matches!(note, Some(Note::Marker { .. }));
+            if !run.is_empty() && (is_marker || producer != run_producer) {
+                batches.extend(encode_batches(&run, 0, run_producer).expect("encode"));
+                run.clear();
+            }
+            if let Some(Note::Marker { producer, commit }) = note {
+                batches.push(encode_marker(producer, commit, 0).expect("marker"));
+                continue;
+            }
+            run_producer = producer;
+            run.push(record.clone());
+        }
+        if !run.is_empty() {
+            batches.extend(encode_batches(&run, 0, run_producer).expect("encode"));
+        }
+        batches
+    }
+
+    /// A new coordinator that replays every partition's log through real RecordBatch bytes,
+    /// each record at its offset (batches re-based as the log would).
+    pub fn reload(&self, now_ms: u64) -> GroupCoordinator {
+        let mut coord = GroupCoordinator::new(config(), 7);
+        for p in 0..config().offsets_partitions {
+            coord.begin_load(p);
+            let mut offset = 0i64;
+            for batch in self.partition_batches(p) {
+                for loaded in decode_batches(batch).expect("decode") {
+                    match loaded {
+                        Loaded::Marker {
+                            producer_id,
+                            commit,
+                            ..
+                        } => coord.load_marker(p, producer_id, commit),
+                        Loaded::Record(mut record) => {
+                            record.offset = offset;
+                            coord.load_record(p, record, now_ms).expect("valid record");
+                        }
+                    }
+                    offset += 1;
+                }
+            }
+            assert_eq!(offset, self.next_offset(p));
+            coord.finish_load(p, now_ms);
+        }
+        coord
     }
 
     /// Runs a whole rebalance for already-parked joins: completes the join phase (advancing
@@ -243,6 +362,30 @@ impl Harness {
             assert_eq!(s.assignment, Bytes::from(format!("to-{member}")));
         }
         generation
+    }
+}
+
+pub fn commit_req(
+    group: &str,
+    member: &str,
+    generation: i32,
+    offsets: &[(&str, i32, i64)],
+) -> CommitRequest {
+    CommitRequest {
+        group_id: group.into(),
+        generation_id: generation,
+        member_id: member.into(),
+        group_instance_id: None,
+        entries: offsets
+            .iter()
+            .map(|(t, p, o)| CommitEntry {
+                topic: t.to_string(),
+                partition: *p,
+                offset: *o,
+                leader_epoch: -1,
+                metadata: Some(format!("meta-{o}")),
+            })
+            .collect(),
     }
 }
 

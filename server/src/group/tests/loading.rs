@@ -4,31 +4,12 @@
 use kafka_protocol::ResponseError;
 
 use super::harness::*;
-use crate::group::batch::{decode_batches, encode_batches};
+use crate::group::batch::decode_batches;
 use crate::group::coordinator::GroupCoordinator;
 use crate::group::state::GroupState;
 
-/// Replays `records` of every partition through real RecordBatch bytes into a new coordinator.
 fn reload(h: &Harness, now_ms: u64) -> GroupCoordinator {
-    let mut coord = GroupCoordinator::new(config(), 7);
-    for p in 0..config().offsets_partitions {
-        coord.begin_load(p);
-        let records: Vec<_> = h
-            .log
-            .iter()
-            .filter(|(q, _)| *q == p)
-            .map(|(_, r)| r.clone())
-            .collect();
-        for batch in encode_batches(&records, 0).expect("encode") {
-            for r in decode_batches(batch).expect("decode") {
-                coord
-                    .load_record(p, r.key.expect("key"), r.value, now_ms)
-                    .expect("valid record");
-            }
-        }
-        coord.finish_load(p, now_ms);
-    }
-    coord
+    h.reload(now_ms)
 }
 
 #[test]
@@ -46,7 +27,9 @@ fn replay_restores_offsets_and_stable_members() {
     h.commit("solo", "", -1, &[("u", 0, 5)]);
     let mut coord = reload(&h, h.now_ms);
     let topics = vec![("t".to_string(), vec![0, 1])];
-    let rows = coord.fetch_offsets("g", Some(&topics)).expect("fetch");
+    let rows = coord
+        .fetch_offsets("g", Some(&topics), false)
+        .expect("fetch");
     assert_eq!(
         rows.iter().map(|r| r.offset).collect::<Vec<_>>(),
         vec![12, 11]
@@ -107,8 +90,8 @@ fn snapshot_alone_rebuilds_the_same_state() {
     let coord = reload(&only_snapshot, h.now_ms);
     let topics = vec![("t".to_string(), vec![0, 1, 2])];
     assert_eq!(
-        coord.fetch_offsets("g", Some(&topics)),
-        h.coord.fetch_offsets("g", Some(&topics))
+        coord.fetch_offsets("g", Some(&topics), false),
+        h.coord.fetch_offsets("g", Some(&topics), false)
     );
     assert_eq!(
         coord.find_group("g").map(|g| g.generation_id),
@@ -122,12 +105,12 @@ fn groups_answer_load_in_progress_until_loaded_and_not_coordinator_elsewhere() {
     let p = coord.partition_of("g");
     let topics = vec![("t".to_string(), vec![0])];
     assert_eq!(
-        coord.fetch_offsets("g", Some(&topics)).err(),
+        coord.fetch_offsets("g", Some(&topics), false).err(),
         Some(ResponseError::NotCoordinator)
     );
     coord.begin_load(p);
     assert_eq!(
-        coord.fetch_offsets("g", Some(&topics)).err(),
+        coord.fetch_offsets("g", Some(&topics), false).err(),
         Some(ResponseError::CoordinatorLoadInProgress)
     );
     assert_eq!(
@@ -136,7 +119,9 @@ fn groups_answer_load_in_progress_until_loaded_and_not_coordinator_elsewhere() {
     );
     coord.finish_load(p, 0);
     assert_eq!(
-        coord.fetch_offsets("g", Some(&topics)).map(|r| r[0].offset),
+        coord
+            .fetch_offsets("g", Some(&topics), false)
+            .map(|r| r[0].offset),
         Ok(-1)
     );
 }
@@ -152,9 +137,13 @@ fn corrupt_records_are_errors_not_panics() {
         &[0, 2, 0, 5, b'a'][..],
     ];
     for key in bad {
-        assert!(coord
-            .load_record(0, bytes::Bytes::copy_from_slice(key), None, 0)
-            .is_err());
+        let record = crate::group::batch::LoadedRecord {
+            offset: 0,
+            txn_producer_id: None,
+            key: Some(bytes::Bytes::copy_from_slice(key)),
+            value: None,
+        };
+        assert!(coord.load_record(0, record, 0).is_err());
     }
     assert!(decode_batches(bytes::Bytes::from_static(b"\x00\x00\x00\x00garbage")).is_err());
 }

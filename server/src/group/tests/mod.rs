@@ -7,3 +7,5 @@ mod liveness;
 mod loading;
 mod offsets;
 mod static_membership;
+mod txn_loading;
+mod txn_offsets;

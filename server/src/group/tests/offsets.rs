@@ -15,16 +15,22 @@ fn commit_and_fetch_keep_metadata() {
     assert!(plan.results.iter().all(|r| r.2.is_none()));
     assert_eq!(plan.records.len(), 2);
     let topics = vec![("t".to_string(), vec![0, 1, 2])];
-    let rows = h.coord.fetch_offsets("g", Some(&topics)).expect("fetch");
+    let rows = h
+        .coord
+        .fetch_offsets("g", Some(&topics), false)
+        .expect("fetch");
     assert_eq!(
         rows.iter().map(|r| r.offset).collect::<Vec<_>>(),
         vec![10, 20, -1]
     );
     assert_eq!(rows[0].metadata, "meta-10");
-    assert_eq!(h.coord.fetch_offsets("g", None).expect("all").len(), 2);
+    assert_eq!(
+        h.coord.fetch_offsets("g", None, false).expect("all").len(),
+        2
+    );
     assert_eq!(
         h.coord
-            .fetch_offsets("unknown", Some(&topics))
+            .fetch_offsets("unknown", Some(&topics), false)
             .expect("none")[0]
             .offset,
         -1
@@ -64,7 +70,10 @@ fn commit_fencing_matches_kafka() {
     );
     let topics = vec![("t".to_string(), vec![0])];
     assert_eq!(
-        h.coord.fetch_offsets("g", Some(&topics)).expect("fetch")[0].offset,
+        h.coord
+            .fetch_offsets("g", Some(&topics), false)
+            .expect("fetch")[0]
+            .offset,
         5
     );
 }
@@ -133,14 +142,17 @@ fn failed_persist_commits_nothing() {
         }],
     };
     let mut plan = h.coord.prepare_commit(&req, h.now_ms);
-    h.coord.finish_commit(&mut plan, false);
+    h.coord.finish_commit(&mut plan, None);
     assert_eq!(
         plan.results[0].2,
         Some(ResponseError::CoordinatorNotAvailable)
     );
     let topics = vec![("t".to_string(), vec![0])];
     assert_eq!(
-        h.coord.fetch_offsets("g", Some(&topics)).expect("fetch")[0].offset,
+        h.coord
+            .fetch_offsets("g", Some(&topics), false)
+            .expect("fetch")[0]
+            .offset,
         -1
     );
 }
@@ -174,7 +186,10 @@ fn delete_groups_only_empty_ones_and_their_offsets() {
     assert!(h.coord.find_group("g").is_none());
     let topics = vec![("t".to_string(), vec![0])];
     assert_eq!(
-        h.coord.fetch_offsets("g", Some(&topics)).expect("fetch")[0].offset,
+        h.coord
+            .fetch_offsets("g", Some(&topics), false)
+            .expect("fetch")[0]
+            .offset,
         -1
     );
 }

@@ -35,6 +35,7 @@ pub mod offset_fetch;
 pub mod offset_for_leader_epoch;
 pub mod produce;
 pub mod sync_group;
+pub mod txn_offset_commit;
 
 use std::rc::Rc;
 
@@ -44,7 +45,7 @@ use kafka_protocol::protocol::VersionRange;
 use super::dispatch::{Conn, Outcome, Request, RequestError};
 
 /// Every API the broker serves, with its versions, in api-key order.
-pub const APIS: [(ApiKey, VersionRange); 33] = [
+pub const APIS: [(ApiKey, VersionRange); 34] = [
     (ApiKey::Produce, produce::VERSIONS),
     (ApiKey::Fetch, fetch::VERSIONS),
     (ApiKey::ListOffsets, list_offsets::VERSIONS),
@@ -72,6 +73,7 @@ pub const APIS: [(ApiKey, VersionRange); 33] = [
     (ApiKey::AddPartitionsToTxn, add_partitions_to_txn::VERSIONS),
     (ApiKey::AddOffsetsToTxn, add_offsets_to_txn::VERSIONS),
     (ApiKey::EndTxn, end_txn::VERSIONS),
+    (ApiKey::TxnOffsetCommit, txn_offset_commit::VERSIONS),
     (
         ApiKey::IncrementalAlterConfigs,
         incremental_alter_configs::VERSIONS,
@@ -129,6 +131,7 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
             offset_for_leader_epoch::handle(partitions, metadata, request).await
         }
         ApiKey::OffsetCommit => offset_commit::handle(groups, metadata, request),
+        ApiKey::TxnOffsetCommit => txn_offset_commit::handle(groups, metadata, request),
         ApiKey::OffsetFetch => offset_fetch::handle(groups, request).await,
         ApiKey::FindCoordinator => {
             find_coordinator::handle(conn, &services.metadata, request).await
@@ -180,5 +183,31 @@ mod tests {
         }
         assert_eq!(produce::VERSIONS.min, 0);
         assert_eq!(ApiVersionsRequest::VERSIONS.min, 0);
+    }
+
+    /// TxnOffsetCommit is served v0-v3 (v4 is KIP-890's verification), every one of which the
+    /// codec round-trips.
+    #[test]
+    fn txn_offset_commit_versions_round_trip() {
+        use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+        assert_eq!(
+            versions(ApiKey::TxnOffsetCommit as i16),
+            Some(txn_offset_commit::VERSIONS)
+        );
+        assert_eq!(txn_offset_commit::VERSIONS.min, 0);
+        assert_eq!(txn_offset_commit::VERSIONS.max, 3);
+        for version in txn_offset_commit::VERSIONS.min..=txn_offset_commit::VERSIONS.max {
+            let request = TxnOffsetCommitRequest::default()
+                .with_transactional_id(TransactionalId(StrBytes::from_static_str("tx")))
+                .with_group_id(GroupId(StrBytes::from_static_str("g")))
+                .with_producer_id(ProducerId(7))
+                .with_producer_epoch(2);
+            let mut bytes = bytes::BytesMut::new();
+            request.encode(&mut bytes, version).expect("encode");
+            let decoded =
+                TxnOffsetCommitRequest::decode(&mut bytes.freeze(), version).expect("decode");
+            assert_eq!(decoded.producer_id, ProducerId(7), "v{version}");
+            assert_eq!(decoded.group_id.0.as_str(), "g");
+        }
     }
 }

@@ -1,5 +1,7 @@
 //! OffsetFetch (key 9): committed offsets (and their metadata) of one group (v1–v7) or several
-//! (v8). Offset -1 means nothing committed.
+//! (v8). Offset -1 means nothing committed. Pending transactional offsets are never shown; with
+//! `require_stable` (v7+) their partitions answer UNSTABLE_OFFSET_COMMIT, which the client
+//! retries until the transaction ends (Kafka's KIP-447 rule).
 
 use std::rc::Rc;
 
@@ -24,10 +26,12 @@ pub const VERSIONS: VersionRange = VersionRange { min: 1, max: 8 };
 /// v2+ has a group-level error code; v1 reports it on every partition.
 const TOP_LEVEL_ERROR_VERSION_MIN: i16 = 2;
 const MULTI_GROUP_VERSION_MIN: i16 = 8;
+const REQUIRE_STABLE_VERSION_MIN: i16 = 7;
 
 pub async fn handle(service: &Rc<GroupService>, request: Request) -> Result<Outcome, RequestError> {
     let body: OffsetFetchRequest = request.decode()?;
     let version = request.version;
+    let require_stable = version >= REQUIRE_STABLE_VERSION_MIN && body.require_stable;
     let groups: Vec<(String, Option<TopicPartitions>)> = if version >= MULTI_GROUP_VERSION_MIN {
         body.groups
             .iter()
@@ -54,6 +58,7 @@ pub async fn handle(service: &Rc<GroupService>, request: Request) -> Result<Outc
             let op = GroupOp::FetchOffsets {
                 group_id: group_id.clone(),
                 topics: topics.clone(),
+                require_stable,
             };
             match service.call(group_id, op).await {
                 Ok(GroupAnswer::FetchOffsets(rows)) => rows,
@@ -92,9 +97,10 @@ pub async fn handle(service: &Rc<GroupService>, request: Request) -> Result<Outc
             p.committed_offset = row.offset;
             p.committed_leader_epoch = row.leader_epoch;
             p.metadata = Some(str_bytes(row.metadata));
-            if version < TOP_LEVEL_ERROR_VERSION_MIN {
-                p.error_code = partition_error.map_or(0, |e| e.code());
-            }
+            // A group-level error is on every partition before v2, at the top from v2 on; a
+            // partition's own (UNSTABLE_OFFSET_COMMIT) is always on the partition.
+            let group_error = partition_error.filter(|_| version < TOP_LEVEL_ERROR_VERSION_MIN);
+            p.error_code = group_error.or(row.error).map_or(0, |e| e.code());
             response
                 .topics
                 .last_mut()
@@ -130,6 +136,7 @@ fn rows_or_error(
                     error: None,
                 })
                 .collect();
+            // `error` is the group-level one; a row's own error stays in `row.error`.
             (rows, None)
         }
         Err(e) => {
@@ -142,6 +149,7 @@ fn rows_or_error(
                         offset: -1,
                         leader_epoch: -1,
                         metadata: String::new(),
+                        error: None,
                     };
                     rows.push(FetchedRow {
                         topic: topic.clone(),
@@ -178,6 +186,7 @@ fn group_v8(
         p.committed_offset = row.offset;
         p.committed_leader_epoch = row.leader_epoch;
         p.metadata = Some(str_bytes(row.metadata));
+        p.error_code = row.error.map_or(0, |e| e.code());
         g.topics
             .last_mut()
             .expect("pushed above")
