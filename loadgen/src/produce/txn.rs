@@ -39,7 +39,7 @@ pub struct TxnSpec {
 
 /// Whether transaction number `n` (from 0) is to be committed when nothing failed.
 pub fn planned_commit(n: u64, abort_every: u32) -> bool {
-    abort_every == 0 || (n + 1) % u64::from(abort_every) != 0
+    abort_every == 0 || !(n + 1).is_multiple_of(u64::from(abort_every))
 }
 
 /// The outcome of a history batch once every transaction ended: a transaction without an
