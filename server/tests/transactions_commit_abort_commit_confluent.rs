@@ -39,7 +39,11 @@ fn read_committed_sees_exactly_the_committed_records() {
     let uncommitted = values(&answer, "uncommitted");
     let mut expected = numbered("first", RECORDS);
     expected.extend(numbered("second", RECORDS));
-    assert_eq!(sorted(committed.clone()), sorted(expected.clone()), "read_committed");
+    assert_eq!(
+        sorted(committed.clone()),
+        sorted(expected.clone()),
+        "read_committed"
+    );
     let mut everything = expected;
     everything.extend(numbered("aborted", RECORDS));
     assert_eq!(sorted(uncommitted), sorted(everything), "read_uncommitted");
@@ -51,13 +55,29 @@ fn read_committed_sees_exactly_the_committed_records() {
             .filter(|(p, _, _)| *p == partition)
             .map(|(_, offset, value)| (offset, value))
             .collect();
-        assert!(rows.windows(2).all(|w| w[0].0 < w[1].0), "offsets grow: {rows:?}");
+        assert!(
+            rows.windows(2).all(|w| w[0].0 < w[1].0),
+            "offsets grow: {rows:?}"
+        );
         let first_second = rows.iter().position(|(_, v)| v.starts_with("second"));
         let first_second = first_second.expect("the second transaction wrote every partition");
-        assert!(rows[..first_second].iter().all(|(_, v)| v.starts_with("first")), "{rows:?}");
-        assert!(rows[first_second..].iter().all(|(_, v)| v.starts_with("second")), "{rows:?}");
+        assert!(
+            rows[..first_second]
+                .iter()
+                .all(|(_, v)| v.starts_with("first")),
+            "{rows:?}"
+        );
+        assert!(
+            rows[first_second..]
+                .iter()
+                .all(|(_, v)| v.starts_with("second")),
+            "{rows:?}"
+        );
         // At least one marker and the aborted records lie between the two transactions.
         let gap = rows[first_second].0 - rows[first_second - 1].0;
-        assert!(gap >= 3, "partition {partition}: no room for the markers and aborted data: {rows:?}");
+        assert!(
+            gap >= 3,
+            "partition {partition}: no room for the markers and aborted data: {rows:?}"
+        );
     }
 }

@@ -67,25 +67,55 @@ fn the_transaction_coordinator_moves_with_its_partition_leader() {
     let partitions = PARTITIONS.to_string();
     let bootstrap = cluster.bootstrap();
     let fail = |why: &str| panic!("{why}");
-    run(&python, &bootstrap, TOPIC, "session", &[TXN_ID, "before", &partitions], fail);
+    run(
+        &python,
+        &bootstrap,
+        TOPIC,
+        "session",
+        &[TXN_ID, "before", &partitions],
+        fail,
+    );
     let old = find_coordinator(&cluster, 0).expect("a coordinator for the id");
-    let (state, old_epoch) = wait_until("the first transaction to complete", COORDINATOR_TIMEOUT, || {
-        describe(&cluster, cluster.index_of(old)).filter(|(state, _)| state == "CompleteCommit")
-    });
+    let (state, old_epoch) = wait_until(
+        "the first transaction to complete",
+        COORDINATOR_TIMEOUT,
+        || describe(&cluster, cluster.index_of(old)).filter(|(state, _)| state == "CompleteCommit"),
+    );
     assert_eq!(state, "CompleteCommit");
     let killed = cluster.index_of(old);
     cluster.brokers[killed].kill9();
     let survivor = (killed + 1) % BROKERS;
-    let new = wait_until("another broker to coordinate the id", COORDINATOR_TIMEOUT, || {
-        find_coordinator(&cluster, survivor).filter(|&node| node != old)
-    });
-    run(&python, &bootstrap, TOPIC, "session", &[TXN_ID, "after", &partitions], fail);
-    let (state, new_epoch) = wait_until("the second transaction to complete", COORDINATOR_TIMEOUT, || {
-        describe(&cluster, cluster.index_of(new)).filter(|(state, _)| state == "CompleteCommit")
-    });
+    let new = wait_until(
+        "another broker to coordinate the id",
+        COORDINATOR_TIMEOUT,
+        || find_coordinator(&cluster, survivor).filter(|&node| node != old),
+    );
+    run(
+        &python,
+        &bootstrap,
+        TOPIC,
+        "session",
+        &[TXN_ID, "after", &partitions],
+        fail,
+    );
+    let (state, new_epoch) = wait_until(
+        "the second transaction to complete",
+        COORDINATOR_TIMEOUT,
+        || describe(&cluster, cluster.index_of(new)).filter(|(state, _)| state == "CompleteCommit"),
+    );
     assert_eq!(state, "CompleteCommit");
-    assert!(new_epoch > old_epoch, "the new instance is fenced in above the old: {old_epoch} -> {new_epoch}");
-    let answer = run(&python, &bootstrap, TOPIC, "read", &[&partitions, "read_committed"], fail);
+    assert!(
+        new_epoch > old_epoch,
+        "the new instance is fenced in above the old: {old_epoch} -> {new_epoch}"
+    );
+    let answer = run(
+        &python,
+        &bootstrap,
+        TOPIC,
+        "read",
+        &[&partitions, "read_committed"],
+        fail,
+    );
     let mut seen = values(&answer, "values");
     seen.sort();
     let mut expected = numbered("before", RECORDS);

@@ -19,14 +19,31 @@ fn an_open_transaction_holds_back_read_committed_consumers() {
     let broker = Broker::start(BrokerOptions::default());
     let mut conn = broker.connect();
     common::kafka::create_topic(&mut conn, TOPIC, 1);
-    let answer = run(&python, &broker.bootstrap(), TOPIC, "open_blocks", &[], |why| {
-        broker.fail(why)
-    });
+    let answer = run(
+        &python,
+        &broker.bootstrap(),
+        TOPIC,
+        "open_blocks",
+        &[],
+        |why| broker.fail(why),
+    );
     let transactional = numbered("txn", 5);
     let plain = numbered("plain", 5);
     let mut both = transactional.clone();
     both.extend(plain.clone());
-    assert_eq!(values(&answer, "before"), Vec::<String>::new(), "held back while open");
-    assert_eq!(values(&answer, "uncommitted"), both, "read_uncommitted sees everything");
-    assert_eq!(values(&answer, "after"), both, "read_committed after the commit");
+    assert_eq!(
+        values(&answer, "before"),
+        Vec::<String>::new(),
+        "held back while open"
+    );
+    assert_eq!(
+        values(&answer, "uncommitted"),
+        both,
+        "read_uncommitted sees everything"
+    );
+    assert_eq!(
+        values(&answer, "after"),
+        both,
+        "read_committed after the commit"
+    );
 }

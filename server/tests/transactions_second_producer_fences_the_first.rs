@@ -18,11 +18,16 @@ fn a_second_producer_with_the_same_id_fences_the_first() {
     let broker = Broker::start(BrokerOptions::default());
     let mut conn = broker.connect();
     common::kafka::create_topic(&mut conn, TOPIC, 1);
-    let answer = run(&python, &broker.bootstrap(), TOPIC, "fencing", &[], |why| broker.fail(why));
+    let answer = run(&python, &broker.bootstrap(), TOPIC, "fencing", &[], |why| {
+        broker.fail(why)
+    });
     let fenced = &answer["fenced"];
     assert!(!fenced.is_null(), "the zombie's commit succeeded: {answer}");
     assert_eq!(fenced["fatal"], serde_json::Value::Bool(true), "{answer}");
     let name = fenced["name"].as_str().unwrap_or_default();
-    assert!(name.contains("FENCED") || name.contains("EPOCH"), "fencing error, not {name}");
+    assert!(
+        name.contains("FENCED") || name.contains("EPOCH"),
+        "fencing error, not {name}"
+    );
     assert_eq!(values(&answer, "committed"), numbered("successor", 5));
 }

@@ -56,7 +56,10 @@ pub fn start(
         .zip(txn_meshes)
         .enumerate()
         .map(
-            |(id, ((((partition_mesh, metadata_mesh), group_mesh), producer_id_mesh), txn_mesh))| ShardSetup {
+            |(
+                id,
+                ((((partition_mesh, metadata_mesh), group_mesh), producer_id_mesh), txn_mesh),
+            )| ShardSetup {
                 id,
                 shards,
                 config: config.clone(),

@@ -598,7 +598,10 @@ impl BrokerConfig {
             );
         }
         if self.transaction_state_log_replication_factor < 1 {
-            return invalid("transaction.state.log.replication.factor", "must be at least 1");
+            return invalid(
+                "transaction.state.log.replication.factor",
+                "must be at least 1",
+            );
         }
         if self.transaction_state_log_min_isr < 1 {
             return invalid("transaction.state.log.min.isr", "must be at least 1");

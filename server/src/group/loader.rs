@@ -85,25 +85,11 @@ pub(super) async fn replay(
     let mut replayed = 0u64;
     let mut skipped = 0u64;
     while offset < end {
-        let read = log
-            .read_to_log_end(offset, LOAD_READ_BYTES_MAX)
-            .await
-            .map_err(|e| e.to_string())?;
-        if read.chunks.is_empty() {
+        let Some((bytes, batches_end)) = read_whole_batches(log, offset).await? else {
             break;
-        }
-        let mut next = offset;
-        // Only the concatenation of a read's chunks is whole batches: a batch from the cache
-        // may come in pieces.
-        let mut whole = bytes::BytesMut::with_capacity(read.bytes as usize);
-        for chunk in read.chunks {
-            let bytes = chunk.to_bytes().await.map_err(|e| e.to_string())?;
-            whole.extend_from_slice(&bytes);
-        }
-        assert_eq!(whole.len(), read.bytes as usize);
+        };
+        let next = batches_end;
         {
-            let bytes = whole.freeze();
-            next = next.max(batches_end(&bytes).ok_or("unreadable batch header")?);
             let records = decode_batches(bytes).map_err(|e| e.to_string())?;
             let now_ms = crate::util::now_ms() as u64;
             let mut coord = rt.coord();
@@ -152,6 +138,33 @@ pub(super) async fn replay(
         );
     }
     Ok(replayed)
+}
+
+/// The whole batches from `offset` on (up to `LOAD_READ_BYTES_MAX`, up to the log end) and the
+/// offset after the last of them; `None` at the end. Only the concatenation of a read's chunks
+/// is whole batches: a batch from the cache may come in pieces. Shared with the transaction
+/// coordinator's loader.
+pub async fn read_whole_batches(
+    log: &Partition,
+    offset: i64,
+) -> Result<Option<(bytes::Bytes, i64)>, String> {
+    let read = log
+        .read_to_log_end(offset, LOAD_READ_BYTES_MAX)
+        .await
+        .map_err(|e| e.to_string())?;
+    if read.chunks.is_empty() {
+        return Ok(None);
+    }
+    let mut whole = bytes::BytesMut::with_capacity(read.bytes as usize);
+    for chunk in read.chunks {
+        let bytes = chunk.to_bytes().await.map_err(|e| e.to_string())?;
+        whole.extend_from_slice(&bytes);
+    }
+    assert_eq!(whole.len(), read.bytes as usize);
+    let bytes = whole.freeze();
+    let end = batches_end(&bytes).ok_or("unreadable batch header")?;
+    assert!(end > offset, "a read makes progress");
+    Ok(Some((bytes, end)))
 }
 
 /// Offset after the last batch in `bytes` (whole RecordBatch v2 batches), from their headers.

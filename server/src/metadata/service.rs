@@ -310,7 +310,10 @@ impl MetadataService {
         let mut configs = crate::topics::TopicConfigs::default();
         let settings = [
             (crate::topics::config::CLEANUP_POLICY, "compact".to_string()),
-            (crate::topics::config::MIN_INSYNC_REPLICAS, min_isr.to_string()),
+            (
+                crate::topics::config::MIN_INSYNC_REPLICAS,
+                min_isr.to_string(),
+            ),
             (
                 crate::topics::config::SEGMENT_BYTES,
                 self.config.transaction_state_log_segment_bytes.to_string(),

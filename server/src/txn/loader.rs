@@ -11,23 +11,20 @@ use std::rc::Rc;
 
 use sluice_txn::records;
 
-use crate::group::batch::decode_batches;
+use crate::group::batch::{decode_batches, Loaded};
+use crate::group::loader::read_whole_batches;
 use crate::partition::Partition;
 use crate::topics::TXN_TOPIC;
 
 use super::runtime::LedPartition;
 use super::service::TxnService;
 
-/// Bytes read per step while replaying.
-pub const LOAD_READ_BYTES_MAX: u32 = 4 * 1024 * 1024;
-
 pub async fn watch(service: Rc<TxnService>) {
     let notify = service.partitions().roles_notify();
     while !service.ctx().is_stopping() {
         let generation = notify.generation();
         refresh(&service);
-        futures_lite::future::or(notify.changed_since(generation), service.ctx().stopping())
-            .await;
+        futures_lite::future::or(notify.changed_since(generation), service.ctx().stopping()).await;
     }
 }
 
@@ -118,27 +115,24 @@ async fn replay(service: &TxnService, log: &Partition) -> Result<u64, String> {
     let mut offset = log.log_start_offset();
     let mut replayed = 0u64;
     while offset < end {
-        let read = log
-            .read_to_log_end(offset, LOAD_READ_BYTES_MAX)
-            .await
-            .map_err(|e| e.to_string())?;
-        if read.chunks.is_empty() {
+        let Some((bytes, next)) = read_whole_batches(log, offset).await? else {
             break;
-        }
-        let mut next = offset;
-        for chunk in read.chunks {
-            let bytes = chunk.to_bytes().await.map_err(|e| e.to_string())?;
-            next = next.max(batches_end(&bytes).ok_or("unreadable batch header")?);
-            let loaded = decode_batches(bytes).map_err(|e| e.to_string())?;
-            for record in loaded.into_iter().filter(|r| r.offset >= offset) {
-                if apply(service, record.key.as_deref(), record.value.as_deref()) {
-                    replayed += 1;
-                } else {
-                    tracing::warn!(offset = record.offset, "skipping an unreadable {TXN_TOPIC} record");
-                }
+        };
+        let loaded = decode_batches(bytes).map_err(|e| e.to_string())?;
+        for item in loaded.into_iter().filter(|r| r.offset() >= offset) {
+            // The coordinator writes no transactions of its own: no markers here.
+            let Loaded::Record(record) = item else {
+                continue;
+            };
+            if apply(service, record.key.as_deref(), record.value.as_deref()) {
+                replayed += 1;
+            } else {
+                tracing::warn!(
+                    offset = record.offset,
+                    "skipping an unreadable {TXN_TOPIC} record"
+                );
             }
         }
-        assert!(next > offset, "replay must make progress");
         offset = next;
     }
     Ok(replayed)
@@ -157,16 +151,4 @@ fn apply(service: &TxnService, key: Option<&[u8]>, value: Option<&[u8]>) -> bool
     };
     service.runtime().with(|c| c.load(&id, metadata));
     true
-}
-
-/// Offset after the last batch in `bytes` (whole RecordBatch v2 batches), from their headers.
-fn batches_end(bytes: &[u8]) -> Option<i64> {
-    let mut position = 0usize;
-    let mut end = None;
-    while position < bytes.len() {
-        let header = sluice_engine::batch::parse_header(&bytes[position..]).ok()?;
-        end = Some(header.next_offset());
-        position += header.total_bytes();
-    }
-    end
 }

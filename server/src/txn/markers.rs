@@ -20,14 +20,20 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::time::Duration;
 
-use kafka_protocol::messages::write_txn_markers_request::{WritableTxnMarker, WritableTxnMarkerTopic};
-use kafka_protocol::messages::{ApiKey, ProducerId, TopicName, WriteTxnMarkersRequest, WriteTxnMarkersResponse};
+use kafka_protocol::messages::write_txn_markers_request::{
+    WritableTxnMarker, WritableTxnMarkerTopic,
+};
+use kafka_protocol::messages::{
+    ApiKey, ProducerId, TopicName, WriteTxnMarkersRequest, WriteTxnMarkersResponse,
+};
 use kafka_protocol::protocol::StrBytes;
 use sluice_txn::{MarkerJob, TopicPartition};
 
 use crate::error_code::{ResponseError, NONE};
 
-use super::config::{COMPLETE_WRITE_ATTEMPTS_MAX, MARKER_REQUEST_TIMEOUT_MS, MARKER_RETRY_BACKOFF_MS};
+use super::config::{
+    COMPLETE_WRITE_ATTEMPTS_MAX, MARKER_REQUEST_TIMEOUT_MS, MARKER_RETRY_BACKOFF_MS,
+};
 use super::service::TxnService;
 
 /// WriteTxnMarkers version sent (v1 is flexible; every broker of ours serves it).
@@ -107,7 +113,12 @@ async fn complete(service: &Rc<TxnService>, job: &MarkerJob, partition: i32, epo
         }
         let now_ms = crate::util::now_ms();
         let transition = rt.with(|c| {
-            c.markers_written(&job.transactional_id, job.producer_id, job.producer_epoch, now_ms)
+            c.markers_written(
+                &job.transactional_id,
+                job.producer_id,
+                job.producer_epoch,
+                now_ms,
+            )
         });
         let Some(transition) = transition else {
             return;
@@ -193,7 +204,10 @@ async fn send(
         Ok(response) => response,
         Err(err) => {
             tracing::debug!(leader, "WriteTxnMarkers failed: {err}");
-            return partitions.into_iter().map(|tp| (tp, MarkerResult::Retry)).collect();
+            return partitions
+                .into_iter()
+                .map(|tp| (tp, MarkerResult::Retry))
+                .collect();
         }
     };
     let mut codes: BTreeMap<TopicPartition, i16> = BTreeMap::new();
@@ -253,7 +267,10 @@ fn classify(tp: &TopicPartition, code: Option<i16>) -> MarkerResult {
 fn request(job: &MarkerJob, epoch: i32, partitions: &[TopicPartition]) -> WriteTxnMarkersRequest {
     let mut topics: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
     for tp in partitions {
-        topics.entry(tp.topic.as_str()).or_default().push(tp.partition);
+        topics
+            .entry(tp.topic.as_str())
+            .or_default()
+            .push(tp.partition);
     }
     let topics = topics
         .into_iter()

@@ -73,7 +73,7 @@ async fn append_and_replicate(
         key: Bytes::from(records::encode_key(&transition.transactional_id)),
         value,
     };
-    let batches = encode_batches(std::slice::from_ref(&record), now_ms).map_err(|err| {
+    let batches = encode_batches(std::slice::from_ref(&record), now_ms, None).map_err(|err| {
         tracing::error!("encoding a {TXN_TOPIC} record: {err}");
         ResponseError::UnknownServerError
     })?;

@@ -226,9 +226,8 @@ async fn execute(service: &Rc<TxnService>, op: TxnOp) -> TxnAnswer {
         } => {
             let id = transactional_id.as_str();
             let answer = rt.ready(id).map_err(code).map(|_| {
-                let rows = rt.with(|c| {
-                    c.verify_partitions(id, producer_id, producer_epoch, &partitions)
-                });
+                let rows =
+                    rt.with(|c| c.verify_partitions(id, producer_id, producer_epoch, &partitions));
                 rows.into_iter()
                     .map(|(tp, result)| (tp, result.err().map_or(0, |e| e.code())))
                     .collect()
@@ -245,8 +244,7 @@ async fn execute(service: &Rc<TxnService>, op: TxnOp) -> TxnAnswer {
             let answer = async {
                 rt.ready(id).map_err(code)?;
                 let now_ms = crate::util::now_ms();
-                let step =
-                    rt.with(|c| c.end_txn(id, producer_id, producer_epoch, commit, now_ms));
+                let step = rt.with(|c| c.end_txn(id, producer_id, producer_epoch, commit, now_ms));
                 match step.map_err(|e| e.code())? {
                     EndOutcome::AlreadyDone => Ok(()),
                     EndOutcome::Persist(transition) => {
@@ -309,7 +307,10 @@ async fn init(
                 producer_epoch,
             } => return Ok((producer_id, producer_epoch)),
             InitOutcome::Persist(transition) => {
-                let answer = (transition.target.producer_id, transition.target.producer_epoch);
+                let answer = (
+                    transition.target.producer_id,
+                    transition.target.producer_epoch,
+                );
                 persist::write(service, transition)
                     .await
                     .map_err(|e| e.code())?;
@@ -318,9 +319,7 @@ async fn init(
             InitOutcome::FenceOngoing { fence } => {
                 // The ongoing transaction is aborted with a bumped epoch first; the client
                 // retries and then gets the epoch after it.
-                persist::write(service, fence)
-                    .await
-                    .map_err(|e| e.code())?;
+                persist::write(service, fence).await.map_err(|e| e.code())?;
                 return Err(ResponseError::ConcurrentTransactions.code());
             }
         }

@@ -70,7 +70,15 @@ impl TxnService {
         if code == NONE {
             return Ok(());
         }
-        tracing::debug!(transactional_id, producer_id, producer_epoch, topic, partition, code, "transactional write not verified");
+        tracing::debug!(
+            transactional_id,
+            producer_id,
+            producer_epoch,
+            topic,
+            partition,
+            code,
+            "transactional write not verified"
+        );
         Err(produce_code(code))
     }
 
@@ -97,7 +105,14 @@ impl TxnService {
         let timeout = Duration::from_millis(VERIFY_TIMEOUT_MS);
         let answer: Result<AddPartitionsToTxnResponse, _> = self
             .peers()
-            .call(self.meta(), node, ApiKey::AddPartitionsToTxn, &request, VERIFY_VERSION, timeout)
+            .call(
+                self.meta(),
+                node,
+                ApiKey::AddPartitionsToTxn,
+                &request,
+                VERIFY_VERSION,
+                timeout,
+            )
             .await;
         let response = match answer {
             Ok(response) => response,

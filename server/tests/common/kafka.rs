@@ -224,7 +224,12 @@ pub fn assert_serving(conn: &mut KafkaConnection, topic: &str) {
 }
 
 /// Writes `values` as one batch (acks=all) and returns its base offset; fails on an error.
-pub fn produce_values(conn: &mut KafkaConnection, topic: &str, partition: i32, values: &[&str]) -> i64 {
+pub fn produce_values(
+    conn: &mut KafkaConnection,
+    topic: &str,
+    partition: i32,
+    values: &[&str],
+) -> i64 {
     let records: Vec<super::records::TestRecord> = values
         .iter()
         .map(|value| super::records::TestRecord {
@@ -235,6 +240,9 @@ pub fn produce_values(conn: &mut KafkaConnection, topic: &str, partition: i32, v
         .collect();
     let batch = super::records::encode_batch(&records);
     let result = produce(conn, topic, partition, batch, -1);
-    assert_eq!(result.error_code, 0, "produce to {topic}-{partition}: {result:?}");
+    assert_eq!(
+        result.error_code, 0,
+        "produce to {topic}-{partition}: {result:?}"
+    );
     result.base_offset
 }

@@ -37,8 +37,12 @@ pub fn run(
         failed(format!("transactions.py {mode}\n{}", finished.transcript()));
     }
     let last = finished.stdout.lines().last().unwrap_or_default();
-    serde_json::from_str(last)
-        .unwrap_or_else(|e| failed(format!("{mode}: no JSON answer ({e}): {}", finished.transcript())))
+    serde_json::from_str(last).unwrap_or_else(|e| {
+        failed(format!(
+            "{mode}: no JSON answer ({e}): {}",
+            finished.transcript()
+        ))
+    })
 }
 
 /// Starts `mode` in the background (for scenarios that wait to be killed); it says how far it

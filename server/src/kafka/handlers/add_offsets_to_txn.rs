@@ -57,6 +57,7 @@ pub async fn handle(
         }
     };
     let mut response = AddOffsetsToTxnResponse::default();
-    response.error_code = crate::kafka::txn_codes::for_version(code, request.version, FENCED_VERSION_MIN);
+    response.error_code =
+        crate::kafka::txn_codes::for_version(code, request.version, FENCED_VERSION_MIN);
     Ok(request.respond(&response)?.into())
 }

@@ -108,7 +108,11 @@ async fn one(
     let meta = metadata.meta();
     let unknown: Vec<bool> = partitions
         .iter()
-        .map(|tp| !meta.topic(&tp.topic).is_some_and(|t| (0..t.partitions).contains(&tp.partition)))
+        .map(|tp| {
+            !meta
+                .topic(&tp.topic)
+                .is_some_and(|t| (0..t.partitions).contains(&tp.partition))
+        })
         .collect();
     if unknown.iter().any(|&u| u) {
         return partitions

@@ -38,10 +38,16 @@ pub async fn handle(txn: &Rc<TxnService>, request: Request) -> Result<Outcome, R
         }
     };
     if code != NONE {
-        tracing::debug!(transactional_id, commit = body.committed, code, "EndTxn refused");
+        tracing::debug!(
+            transactional_id,
+            commit = body.committed,
+            code,
+            "EndTxn refused"
+        );
     }
     let mut response = EndTxnResponse::default();
-    response.error_code = crate::kafka::txn_codes::for_version(code, request.version, FENCED_VERSION_MIN);
+    response.error_code =
+        crate::kafka::txn_codes::for_version(code, request.version, FENCED_VERSION_MIN);
     response.producer_id = ProducerId(-1);
     response.producer_epoch = -1;
     Ok(request.respond(&response)?.into())

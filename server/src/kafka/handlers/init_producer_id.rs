@@ -58,7 +58,8 @@ pub async fn handle(
         }
         Err(code) => {
             let version = request.version;
-            response.error_code = crate::kafka::txn_codes::for_version(code, version, FENCED_VERSION_MIN);
+            response.error_code =
+                crate::kafka::txn_codes::for_version(code, version, FENCED_VERSION_MIN);
             response.producer_id = ProducerId(NO_PRODUCER_ID);
             response.producer_epoch = NO_PRODUCER_EPOCH;
         }
@@ -81,8 +82,8 @@ async fn transactional(
     body: &InitProducerIdRequest,
     transactional_id: String,
 ) -> Result<(i64, i16), i16> {
-    let expected = (body.producer_id.0 != NO_PRODUCER_ID)
-        .then_some((body.producer_id.0, body.producer_epoch));
+    let expected =
+        (body.producer_id.0 != NO_PRODUCER_ID).then_some((body.producer_id.0, body.producer_epoch));
     let op = TxnOp::Init {
         transactional_id: transactional_id.clone(),
         timeout_ms: body.transaction_timeout_ms,

@@ -6,7 +6,9 @@
 use std::rc::Rc;
 
 use kafka_protocol::messages::list_transactions_response::TransactionState;
-use kafka_protocol::messages::{ListTransactionsRequest, ListTransactionsResponse, ProducerId, TransactionalId};
+use kafka_protocol::messages::{
+    ListTransactionsRequest, ListTransactionsResponse, ProducerId, TransactionalId,
+};
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 use sluice_txn::TxnState;
 

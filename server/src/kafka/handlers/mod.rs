@@ -90,7 +90,10 @@ pub const APIS: [(ApiKey, VersionRange); 34] = [
     (ApiKey::DescribeCluster, describe_cluster::VERSIONS),
     (ApiKey::DescribeQuorum, describe_quorum::VERSIONS),
     (ApiKey::DescribeProducers, describe_producers::VERSIONS),
-    (ApiKey::DescribeTransactions, describe_transactions::VERSIONS),
+    (
+        ApiKey::DescribeTransactions,
+        describe_transactions::VERSIONS,
+    ),
     (ApiKey::ListTransactions, list_transactions::VERSIONS),
 ];
 
