@@ -35,8 +35,9 @@ pub use config::{
 };
 pub use error::{AppendError, LogError, ReadError};
 pub use log::{
-    LeaderEpochCache, PartitionLog, PRODUCER_SNAPSHOTS_KEPT, PRODUCER_SNAPSHOT_BYTES_MAX,
-    PRODUCER_SNAPSHOT_SUFFIX,
+    AbortedTxn, LeaderEpochCache, PartitionLog, CONTROL_BATCH_BYTES_MAX, PRODUCER_SNAPSHOTS_KEPT,
+    PRODUCER_SNAPSHOT_BYTES_MAX, PRODUCER_SNAPSHOT_SUFFIX, TXN_INDEX_ENTRIES_PER_SEGMENT_MAX,
+    TXN_INDEX_SUFFIX,
 };
 pub use manager::LogManager;
 pub use read_result::{AppendInfo, FileRange, ReadChunk, ReadResult};

@@ -30,6 +30,10 @@ pub struct ReadResult {
     pub bytes: u32,
     pub log_start_offset: i64,
     pub log_end_offset: i64,
+    /// The offset after the returned data: the base offset of the first batch left out, or
+    /// the read's offset limit (capped at the log end) when nothing was left out. A
+    /// read_committed fetch collects aborted transactions up to it.
+    pub next_offset: i64,
 }
 
 /// A piece of a read.

@@ -8,6 +8,7 @@ mod producer_snapshots;
 mod read;
 mod retention;
 mod truncate;
+mod txn_index;
 
 use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
@@ -18,8 +19,10 @@ use glommio::sync::{RwLock, RwLockWriteGuard};
 pub use checkpoint::LeaderEpochCache;
 pub(crate) use open::open_log;
 pub use producer_snapshots::{
-    PRODUCER_SNAPSHOTS_KEPT, PRODUCER_SNAPSHOT_BYTES_MAX, PRODUCER_SNAPSHOT_SUFFIX,
+    CONTROL_BATCH_BYTES_MAX, PRODUCER_SNAPSHOTS_KEPT, PRODUCER_SNAPSHOT_BYTES_MAX,
+    PRODUCER_SNAPSHOT_SUFFIX,
 };
+pub use txn_index::{AbortedTxn, TXN_INDEX_ENTRIES_PER_SEGMENT_MAX, TXN_INDEX_SUFFIX};
 
 use crate::batch_cache::PartitionCache;
 use crate::buffer_pool::BufferPool;
@@ -77,6 +80,10 @@ pub struct PartitionLog {
     pub(crate) epochs: RefCell<LeaderEpochCache>,
     pub(crate) epochs_dirty: Cell<bool>,
     pub(crate) closed: Cell<bool>,
+    /// Aborted transactions by segment base (`txn_index.rs`); changed under `segments_change`.
+    pub(crate) aborted: RefCell<txn_index::TxnIndexes>,
+    /// An index file was unreadable at open: the server rebuilds the index from the log.
+    pub(crate) txn_index_damaged: Cell<bool>,
 }
 
 /// State only the holder of the write lock touches.
@@ -232,12 +239,19 @@ impl PartitionLog {
     /// Deletes a segment's files: rename to `.deleted` (the commit point), then remove.
     pub(crate) async fn delete_segment_files(&self, segment: &Segment) -> Result<(), LogError> {
         segment.close_reader();
-        for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
+        self.aborted.borrow_mut().remove(&segment.base_offset);
+        for suffix in [
+            LOG_SUFFIX,
+            INDEX_SUFFIX,
+            TIME_INDEX_SUFFIX,
+            TXN_INDEX_SUFFIX,
+        ] {
             let path = crate::segment::segment_path(&self.dir, segment.base_offset, suffix);
             let deleted = PathBuf::from(format!("{}{DELETED_SUFFIX}", path.display()));
             match self.storage.rename(&path, &deleted).await {
                 Ok(()) => {}
-                // Index files of the active segment exist only after a clean close.
+                // Index files of the active segment exist only after a clean close; a
+                // transaction index only when the segment holds an abort marker.
                 Err(err) if suffix != LOG_SUFFIX && err.kind() == std::io::ErrorKind::NotFound => {}
                 Err(err) => return Err(LogError::io(format!("renaming {}", path.display()), err)),
             }

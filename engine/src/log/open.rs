@@ -22,6 +22,7 @@ use std::rc::Rc;
 use glommio::sync::RwLock;
 
 use super::checkpoint;
+use super::txn_index::TXN_INDEX_SUFFIX;
 use super::{PartitionLog, WriteState, DELETED_SUFFIX};
 use crate::batch_cache::BatchCache;
 use crate::buffer_pool::BufferPool;
@@ -124,6 +125,7 @@ pub(crate) async fn open_log(
         .await
         .map_err(io_err("syncing", &dir))?;
 
+    let (aborted, txn_index_damaged) = super::txn_index::load(storage, &dir, &segments).await?;
     let log_end = active.next_offset();
     let log_start = log_start_stored.max(segments[0].base_offset).min(log_end);
     if epochs.truncate_from(log_end) {
@@ -157,6 +159,8 @@ pub(crate) async fn open_log(
         epochs: RefCell::new(std::mem::take(&mut epochs)),
         epochs_dirty: Cell::new(false),
         closed: Cell::new(false),
+        aborted: RefCell::new(aborted),
+        txn_index_damaged: Cell::new(txn_index_damaged),
     });
     log.recompute_max_timestamp();
     Ok(log)
@@ -246,7 +250,8 @@ async fn clean_leftovers(
     for path in &paths {
         let name = file_name(path);
         let base = parse_base_offset(&name, INDEX_SUFFIX)
-            .or_else(|| parse_base_offset(&name, TIME_INDEX_SUFFIX));
+            .or_else(|| parse_base_offset(&name, TIME_INDEX_SUFFIX))
+            .or_else(|| parse_base_offset(&name, TXN_INDEX_SUFFIX));
         if let Some(base) = base {
             if !paths.contains(&segment_path(dir, base, LOG_SUFFIX)) {
                 storage
@@ -293,10 +298,15 @@ async fn complete_swap(
         .map_err(io_err("listing", dir))?
     {
         let name = file_name(&path);
-        let covered = [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX]
-            .iter()
-            .filter_map(|suffix| parse_base_offset(&name, suffix))
-            .any(|old| old >= base && old < scan.next_offset);
+        let covered = [
+            LOG_SUFFIX,
+            INDEX_SUFFIX,
+            TIME_INDEX_SUFFIX,
+            TXN_INDEX_SUFFIX,
+        ]
+        .iter()
+        .filter_map(|suffix| parse_base_offset(&name, suffix))
+        .any(|old| old >= base && old < scan.next_offset);
         if covered {
             storage
                 .remove_file(&path)
@@ -438,7 +448,12 @@ async fn load_checked(
 /// Deletes whole segments (newest first, so a crash leaves a prefix).
 async fn delete_from(storage: &dyn Storage, dir: &Path, bases: &[i64]) -> Result<(), LogError> {
     for &base in bases.iter().rev() {
-        for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
+        for suffix in [
+            LOG_SUFFIX,
+            INDEX_SUFFIX,
+            TIME_INDEX_SUFFIX,
+            TXN_INDEX_SUFFIX,
+        ] {
             let path = segment_path(dir, base, suffix);
             storage
                 .remove_file(&path)

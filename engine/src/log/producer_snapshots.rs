@@ -19,6 +19,9 @@ pub const PRODUCER_SNAPSHOT_SUFFIX: &str = "snapshot";
 /// Snapshots kept per partition: the newest is the one recovery loads; one older survives a
 /// newest that turns out unreadable.
 pub const PRODUCER_SNAPSHOTS_KEPT: usize = 2;
+/// Largest control batch `visit_batch_headers_and_controls` reads whole (a transaction
+/// marker is under 100 bytes).
+pub const CONTROL_BATCH_BYTES_MAX: usize = 1024;
 /// Largest snapshot file accepted (a bound on what the server may hand over).
 pub const PRODUCER_SNAPSHOT_BYTES_MAX: usize = 64 * 1024 * 1024;
 
@@ -130,6 +133,17 @@ impl PartitionLog {
         from_offset: i64,
         mut visit: impl FnMut(&BatchHeader),
     ) -> Result<u64, LogError> {
+        self.visit_batch_headers_and_controls(from_offset, |header, _| visit(header))
+    }
+
+    /// `visit_batch_headers`, and the whole bytes of every control batch of at most
+    /// [`CONTROL_BATCH_BYTES_MAX`] (transaction markers: producer state needs their record).
+    /// Larger control batches come with `None`.
+    pub fn visit_batch_headers_and_controls(
+        &self,
+        from_offset: i64,
+        mut visit: impl FnMut(&BatchHeader, Option<&[u8]>),
+    ) -> Result<u64, LogError> {
         let segments = self.segments.borrow().clone();
         let mut visited = 0u64;
         let mut previous_end = i64::MIN;
@@ -161,7 +175,23 @@ impl PartitionLog {
                 previous_end = header.next_offset();
                 position += header.total_bytes() as u64;
                 if header.last_offset() >= from_offset {
-                    visit(&header);
+                    let batch_start = position - header.total_bytes() as u64;
+                    let control =
+                        if header.is_control() && header.total_bytes() <= CONTROL_BATCH_BYTES_MAX {
+                            let mut bytes = vec![0u8; header.total_bytes()];
+                            reader
+                                .read_exact_at(&mut bytes, batch_start)
+                                .map_err(|err| {
+                                    LogError::io(
+                                        format!("reading {}", segment.log_path().display()),
+                                        err,
+                                    )
+                                })?;
+                            Some(bytes)
+                        } else {
+                            None
+                        };
+                    visit(&header, control.as_deref());
                     visited += 1;
                 }
             }

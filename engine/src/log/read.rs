@@ -167,6 +167,7 @@ impl PartitionLog {
             });
         }
         let limit = offset_limit.min(log_end_offset);
+        let mut next_offset = limit.max(offset);
         let mut chunks: Vec<ReadChunk> = Vec::new();
         let mut bytes = 0u32;
         let mut error = None;
@@ -177,6 +178,7 @@ impl PartitionLog {
                 }
                 let fits = bytes as u64 + meta.size_bytes as u64 <= max_bytes as u64;
                 if !fits && !chunks.is_empty() {
+                    next_offset = meta.base_offset.max(offset);
                     return false;
                 }
                 bytes += meta.size_bytes;
@@ -224,6 +226,7 @@ impl PartitionLog {
             bytes,
             log_start_offset,
             log_end_offset,
+            next_offset,
         })
     }
 

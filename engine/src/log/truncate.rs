@@ -15,7 +15,8 @@ impl PartitionLog {
     /// offset of the first removed batch (= `offset` when it is a batch boundary). Segments
     /// after it are deleted newest first; the segment holding it is truncated, fdatasynced and
     /// becomes the active one. Truncating at or below the log start empties the log and
-    /// restarts it at `offset`. The leader-epoch cache drops epochs starting past the new end.
+    /// restarts it at `offset`. The leader-epoch cache drops epochs starting past the new end,
+    /// and the aborted-transaction index the entries whose marker was removed.
     pub async fn truncate_to(&self, offset: i64) -> Result<(), LogError> {
         self.truncate(offset, false).await
     }
@@ -111,6 +112,8 @@ impl PartitionLog {
         guard.appender = open_appender(&self.storage, &self.pool, &kept, &self.config()).await?;
         let end = kept.next_offset();
         assert!(end <= offset);
+        // Aborted transactions whose marker went with the tail go from the index too.
+        self.cut_aborted_txns(end).await?;
         self.log_end_offset.set(end);
         self.flushed_offset.set(end);
         self.truncations.set(self.truncations.get() + 1);

@@ -180,6 +180,8 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
         producer_ids,
         txn,
         fetch_sessions: Rc::new(crate::kafka::fetch_sessions::FetchSessions::new(id)),
+        // Wired to the transaction coordinator when it lands.
+        txn_verifier: None,
     });
     let connections = crate::kafka::listener::accept_loop(services, listener).await;
     stop_watch.await;

@@ -21,6 +21,7 @@ use super::service::PartitionResults;
 use crate::error_code::NONE;
 use crate::partition::messages::ReplicatePart;
 use crate::partition::replicate::replicate;
+use crate::partition::AppendOrigin;
 
 /// `offsets.commit.timeout.ms`: how long a round waits for the in-sync replicas.
 pub const OFFSETS_COMMIT_TIMEOUT_MS: u64 = 5_000;
@@ -137,7 +138,7 @@ pub async fn append_records(
             return None;
         }
     };
-    match log.append(&batches, now_ms).await {
+    match log.append(&batches, AppendOrigin::Coordinator, now_ms).await {
         Ok(info) => {
             let count = records.len() as i64;
             assert_eq!(info.last_offset - info.base_offset + 1, count);

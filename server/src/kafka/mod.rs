@@ -17,4 +17,5 @@ pub mod request_meter;
 pub mod response;
 pub mod services;
 pub mod txn_codes;
+pub mod txn_verifier;
 pub mod wire;

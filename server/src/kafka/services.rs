@@ -22,4 +22,7 @@ pub struct Services {
     pub txn: Rc<crate::txn::TxnService>,
     /// Followers' incremental fetch sessions opened on this shard.
     pub fetch_sessions: Rc<crate::kafka::fetch_sessions::FetchSessions>,
+    /// KIP-890 verification of transactional produces with the transaction coordinator;
+    /// `None` until the coordinator is wired (such produces are then refused, retriable).
+    pub txn_verifier: Option<crate::kafka::txn_verifier::TxnVerifier>,
 }

@@ -3,8 +3,8 @@
 
 use sluice_engine::AppendError;
 
-use super::messages::{ProducePart, ProducePartResult};
-use super::producer_append::PartitionAppendError;
+use super::messages::{NeedsVerification, ProducePart, ProducePartResult};
+use super::producer_append::{AppendOrigin, PartitionAppendError};
 use super::producer_state::ProducerError;
 use super::registry::Partitions;
 use crate::error_code::{ResponseError, NONE};
@@ -36,13 +36,17 @@ pub async fn append(
                 continue;
             }
         }
-        let append = partition.append(&part.batches, now_ms);
+        let origin = AppendOrigin::Client {
+            verification: part.verification,
+        };
+        let append = partition.append(&part.batches, origin, now_ms);
         match crate::metrics::hooks::append(&part.batches, append).await {
             Ok(info) => {
                 appended = true;
                 results.push(ProducePartResult {
                     error_code: NONE,
                     error_message: None,
+                    needs_verification: None,
                     base_offset: info.base_offset,
                     last_offset: info.last_offset,
                     log_append_time_ms: info.log_append_time_ms,
@@ -57,7 +61,20 @@ pub async fn append(
                 if code == ResponseError::KafkaStorageError.code() {
                     tracing::error!(topic = %part.topic, partition = part.partition, "append failed: {err}");
                 }
-                results.push(ProducePartResult::error(code, err.to_string()));
+                let mut result = ProducePartResult::error(code, err.to_string());
+                if let PartitionAppendError::NeedsTxnVerification {
+                    producer_id,
+                    epoch,
+                    token,
+                } = err
+                {
+                    result.needs_verification = Some(NeedsVerification {
+                        producer_id,
+                        epoch,
+                        token,
+                    });
+                }
+                results.push(result);
             }
         }
     }
@@ -84,11 +101,15 @@ pub fn missing_code(
     }
 }
 
-fn append_error_code(err: &PartitionAppendError) -> i16 {
+pub fn append_error_code(err: &PartitionAppendError) -> i16 {
     match err {
         PartitionAppendError::Engine(err) => engine_error_code(err),
         PartitionAppendError::Producer(err) => producer_error_code(err),
         PartitionAppendError::Role(refused) => refused.code(),
+        // What Kafka answers a transactional batch it could not verify as part of an ongoing
+        // transaction (KIP-890); the produce path verifies and retries before answering it.
+        PartitionAppendError::NeedsTxnVerification { .. } => ResponseError::InvalidTxnState.code(),
+        PartitionAppendError::TxnIndex(_) => ResponseError::KafkaStorageError.code(),
     }
 }
 
@@ -98,9 +119,10 @@ fn producer_error_code(err: &ProducerError) -> i16 {
         ProducerError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
         ProducerError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber,
         ProducerError::ControlBatch { .. } => ResponseError::InvalidRecord,
-        // What Kafka answers a transactional batch it cannot verify as part of an ongoing
-        // transaction (KIP-890).
-        ProducerError::NoOngoingTransaction { .. } => ResponseError::InvalidTxnState,
+        ProducerError::MissingProducerId { .. } => ResponseError::InvalidRecord,
+        ProducerError::InvalidTxnState { .. } => ResponseError::InvalidTxnState,
+        ProducerError::NeedsVerification { .. } => ResponseError::InvalidTxnState,
+        ProducerError::CoordinatorFenced { .. } => ResponseError::TransactionCoordinatorFenced,
     };
     error.code()
 }
@@ -115,4 +137,66 @@ fn engine_error_code(err: &AppendError) -> i16 {
         _ => ResponseError::UnknownServerError,
     };
     error.code()
+}
+
+/// Owner side of WriteTxnMarkers: appends each marker (in order), then waits until every
+/// in-sync replica has the appended ones durably (Kafka writes markers with acks=all), at
+/// most `timeout_ms`. One error code per marker, Kafka's: NOT_LEADER_OR_FOLLOWER,
+/// UNKNOWN_TOPIC_OR_PARTITION, INVALID_PRODUCER_EPOCH, TRANSACTION_COORDINATOR_FENCED,
+/// KAFKA_STORAGE_ERROR, or those of the replication wait.
+pub async fn write_txn_markers(
+    partitions: &std::rc::Rc<Partitions>,
+    meta: &ClusterMeta,
+    owns: impl Fn(&str, i32) -> bool,
+    markers: Vec<super::messages::TxnMarkerWrite>,
+    timeout_ms: u64,
+    now_ms: i64,
+) -> Vec<i16> {
+    let mut codes = Vec::with_capacity(markers.len());
+    let mut waits = Vec::new();
+    for (position, marker) in markers.iter().enumerate() {
+        let Some(partition) = partitions.get(&marker.topic, marker.partition) else {
+            codes.push(missing_code(meta, &owns, &marker.topic, marker.partition));
+            continue;
+        };
+        let appended = partition
+            .append_txn_marker(
+                marker.producer_id,
+                marker.producer_epoch,
+                marker.coordinator_epoch,
+                marker.commit,
+                now_ms,
+            )
+            .await;
+        match appended {
+            Ok(info) => {
+                codes.push(NONE);
+                waits.push((
+                    position,
+                    super::messages::ReplicatePart {
+                        topic: marker.topic.clone(),
+                        partition: marker.partition,
+                        last_offset: info.last_offset,
+                    },
+                ));
+            }
+            Err(err) => {
+                tracing::debug!(topic = %marker.topic, partition = marker.partition, "marker refused: {err}");
+                codes.push(append_error_code(&err));
+            }
+        }
+    }
+    assert_eq!(codes.len(), markers.len());
+    if waits.is_empty() {
+        return codes;
+    }
+    // The markers may move the last stable offset once replicated: wake long polls now, and
+    // the replication wait wakes them again when the high watermark moves.
+    partitions.data_notify().notify();
+    let (positions, parts): (Vec<usize>, Vec<_>) = waits.into_iter().unzip();
+    let replicated = super::replicate::replicate(partitions, parts, timeout_ms).await;
+    for (position, code) in positions.into_iter().zip(replicated) {
+        codes[position] = code;
+    }
+    codes
 }

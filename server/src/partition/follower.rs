@@ -58,8 +58,9 @@ impl Partition {
     }
 
     /// Appends the leader's batches (offsets and epochs as the leader wrote them) and records
-    /// their producers, so that a follower that becomes leader deduplicates retries. Not
-    /// durable until `flush`.
+    /// their producers and transactions (markers included, with the aborted-transaction
+    /// index), so that a follower that becomes leader deduplicates retries and knows the open
+    /// transactions. Not durable until `flush`.
     pub async fn append_from_leader(&self, batches: &[Bytes]) -> Result<AppendInfo, FollowerError> {
         if self.follower_view().is_none() {
             return Err(FollowerError::NotFollowing);
@@ -71,7 +72,11 @@ impl Partition {
             let info = self.log().append_replicated(part).await?;
             assert_eq!(self.log_end_offset(), info.last_offset + 1);
             let call = producer_append::call_batches(part);
-            self.producers_mut(|states| producer_append::record(states, &call, &info));
+            // Replicated markers end transactions here too (Kafka's AppendOrigin.REPLICATION:
+            // no checks); aborted ones go into the index before the next fetch.
+            let aborted =
+                self.producers_mut(|states| producer_append::record(states, &call, &info));
+            producer_append::record_aborted(self.log(), &aborted).await?;
             appended = Some(match appended {
                 None => info,
                 Some(first) => AppendInfo {

@@ -2,7 +2,8 @@
 //! data is flushed first (a group commit), so "latest" covers every batch acknowledged before
 //! the request, and no answer points at data a crash could still take back. The request's
 //! current leader epoch is checked against the partition's (KIP-320), and a leader whose high
-//! watermark lags the start of its epoch does not answer "latest" yet (KIP-207).
+//! watermark lags the start of its epoch does not answer "latest" yet (KIP-207). A
+//! read_committed query ends at the last stable offset instead of the high watermark.
 
 use std::rc::Rc;
 
@@ -69,6 +70,8 @@ async fn offset_answer(partition: &Partition, query: &OffsetQuery) -> OffsetAnsw
         return error_answer(fenced);
     }
     let high_watermark = partition.high_watermark();
+    // What the query may see: up to the high watermark, or the last stable offset.
+    let fetchable_end = partition.readable_end(query.read_committed);
     let log_start = partition.log_start_offset();
     let cache = partition.log().leader_epochs();
     let log_end = partition.log_end_offset();
@@ -102,16 +105,16 @@ async fn offset_answer(partition: &Partition, query: &OffsetQuery) -> OffsetAnsw
         LATEST_TIMESTAMP if lagging => error(ResponseError::OffsetNotAvailable),
         LATEST_TIMESTAMP => OffsetAnswer {
             leader_epoch,
-            ..ok(-1, high_watermark)
+            ..ok(-1, fetchable_end)
         },
         EARLIEST_TIMESTAMP | EARLIEST_LOCAL_TIMESTAMP => ok(-1, log_start),
         MAX_TIMESTAMP => match partition.log().max_timestamp_and_offset() {
-            Some((ts, offset)) if offset < high_watermark => ok(ts, offset),
+            Some((ts, offset)) if offset < fetchable_end => ok(ts, offset),
             _ => nothing(),
         },
         ts if ts < 0 => error(ResponseError::InvalidRequest),
         ts => match partition.log().offset_for_timestamp(ts).await {
-            Ok(Some((offset, _))) if offset >= high_watermark => nothing(),
+            Ok(Some((offset, _))) if offset >= fetchable_end => nothing(),
             Ok(Some(batch_answer)) => {
                 let (offset, found_ts) =
                     timestamp_lookup::first_record_at_or_after(partition, batch_answer, ts).await;

@@ -2,6 +2,7 @@
 //! epoch check (KIP-320), the leader epoch of each answer, and OFFSET_NOT_AVAILABLE while the
 //! high watermark lags the start of the leader's epoch (KIP-207).
 
+use crate::partition::AppendOrigin;
 use std::rc::Rc;
 
 use sluice_engine::batch::build_batch;
@@ -26,7 +27,10 @@ async fn open(dir: &std::path::Path) -> Partition {
 /// One batch of records stamped `timestamp_ms`, `timestamp_ms + 1`, ...; its base offset.
 async fn append(partition: &Partition, timestamp_ms: i64) -> i64 {
     let batch = build_batch(0, timestamp_ms, RECORDS_PER_BATCH, b"value");
-    let info = partition.append(&[batch], 0).await.expect("append");
+    let info = partition
+        .append(&[batch], AppendOrigin::CLIENT, 0)
+        .await
+        .expect("append");
     info.base_offset
 }
 
@@ -37,6 +41,7 @@ fn query(timestamp: i64, current_leader_epoch: i32) -> OffsetQuery {
         timestamp,
         current_leader_epoch,
         from_consumer: true,
+        read_committed: false,
     }
 }
 

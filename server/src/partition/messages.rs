@@ -10,12 +10,26 @@ pub struct ProducePart {
     pub topic: String,
     pub partition: i32,
     pub batches: Vec<Bytes>,
+    /// The token of a KIP-890 verification this retry went through (see
+    /// `PartitionAppendError::NeedsTxnVerification`); `None` on a first attempt.
+    pub verification: Option<super::producer_state::VerificationToken>,
+}
+
+/// A transactional batch must be verified with the coordinator first (KIP-890).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NeedsVerification {
+    pub producer_id: i64,
+    pub epoch: i16,
+    pub token: super::producer_state::VerificationToken,
 }
 
 #[derive(Debug, Clone)]
 pub struct ProducePartResult {
     pub error_code: i16,
     pub error_message: Option<String>,
+    /// Set with error INVALID_TXN_STATE when the append needs a verification first: the
+    /// produce path may verify and retry with the token.
+    pub needs_verification: Option<NeedsVerification>,
     pub base_offset: i64,
     /// The last offset appended (acks=all waits until the high watermark passes it).
     pub last_offset: i64,
@@ -28,6 +42,7 @@ impl ProducePartResult {
         ProducePartResult {
             error_code,
             error_message: Some(message),
+            needs_verification: None,
             base_offset: -1,
             last_offset: -1,
             log_append_time_ms: -1,
@@ -43,6 +58,8 @@ pub struct ReadSpec {
     pub max_bytes: u32,
     /// The leader epoch the consumer believes current (KIP-320; -1: no check).
     pub current_leader_epoch: i32,
+    /// isolation_level 1: read up to the last stable offset, with the aborted transactions.
+    pub read_committed: bool,
 }
 
 /// Record bytes for the wire: cached bytes (written with writev) or a file range (sendfile).
@@ -71,7 +88,12 @@ impl OutChunk {
 pub struct PartitionRead {
     pub error_code: i16,
     pub high_watermark: i64,
+    /// -1 when unknown (errors).
+    pub last_stable_offset: i64,
     pub log_start_offset: i64,
+    /// read_committed: the (producer id, first offset) of each aborted transaction that
+    /// overlaps the data; `None` for read_uncommitted (null on the wire).
+    pub aborted: Option<Vec<(i64, i64)>>,
     /// A follower's log parted from the leader's here (Fetch v12 DivergingEpoch).
     pub diverging_epoch: Option<sluice_replica::EpochEnd>,
     pub chunks: Vec<OutChunk>,
@@ -83,7 +105,9 @@ impl PartitionRead {
         PartitionRead {
             error_code,
             high_watermark,
+            last_stable_offset: -1,
             log_start_offset,
+            aborted: None,
             diverging_epoch: None,
             chunks: Vec::new(),
             bytes: 0,
@@ -99,6 +123,18 @@ pub struct ReplicaReadSpec {
     pub last_fetched_epoch: i32,
     pub current_leader_epoch: i32,
     pub max_bytes: u32,
+}
+
+/// One transaction marker for one partition (WriteTxnMarkers, or a local coordinator).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxnMarkerWrite {
+    pub topic: String,
+    pub partition: i32,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub coordinator_epoch: i32,
+    /// COMMIT, else ABORT.
+    pub commit: bool,
 }
 
 /// One partition of an acks=all produce: appended up to `last_offset`, now to be replicated.
@@ -118,6 +154,9 @@ pub struct OffsetQuery {
     /// A consumer's request (replica id -1): refused while the high watermark lags the start
     /// of the leader's epoch (KIP-207).
     pub from_consumer: bool,
+    /// read_committed: "latest" is the last stable offset, and lookups find nothing at or
+    /// past it (Kafka's `fetchOffsetForTimestamp` with its isolation level).
+    pub read_committed: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -136,6 +175,10 @@ pub struct ProducerView {
     pub epoch: i16,
     pub last_sequence: i32,
     pub last_timestamp_ms: i64,
+    /// Coordinator epoch of the producer's last marker here (-1: none).
+    pub coordinator_epoch: i32,
+    /// First offset of its ongoing transaction here (-1: none).
+    pub current_txn_start_offset: i64,
 }
 
 /// A partition's producers, or why there are none to show.
@@ -186,7 +229,16 @@ pub enum PartitionRequest {
     /// deadline.
     WaitForData {
         parts: Vec<Watched>,
+        /// Readable means below the last stable offset, not the high watermark.
+        read_committed: bool,
         wait_ms: u64,
+    },
+    /// Append transaction markers, then wait until every in-sync replica has them (acks=all)
+    /// or `timeout_ms`; an error code per marker.
+    WriteTxnMarkers {
+        markers: Vec<TxnMarkerWrite>,
+        timeout_ms: u64,
+        now_ms: i64,
     },
     ListOffsets {
         queries: Vec<OffsetQuery>,
@@ -203,6 +255,7 @@ pub enum PartitionRequest {
 pub enum PartitionReply {
     Produce(Vec<ProducePartResult>),
     Replicate(Vec<i16>),
+    WriteTxnMarkers(Vec<i16>),
     Read(Vec<PartitionRead>),
     WaitForData,
     ListOffsets(Vec<OffsetAnswer>),

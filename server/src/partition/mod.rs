@@ -1,14 +1,14 @@
 //! The partition subsystem: every partition a shard owns, as a [`Partition`] (the engine log
-//! plus the high watermark, log start, leader epoch, and the replica, producer and transaction
-//! state later issues add), and the owner side of Produce, Fetch and ListOffsets.
+//! plus the high watermark, log start, leader epoch, replica, producer and transaction state),
+//! and the owner side of Produce, Fetch, ListOffsets and WriteTxnMarkers.
 //!
 //! Layer: below `kafka`, above `shard` and the engine. It never imports `kafka`; the Kafka
 //! handlers call [`PartitionService`] with owner shards, and it answers with Kafka error codes
 //! per partition (`kafka_protocol::ResponseError`). Cross-shard work travels on its own mesh
 //! with its own message types (`messages`).
 //!
-//! Must never: read past a partition's high watermark for a consumer, or touch a partition
-//! another shard owns.
+//! Must never: read past a partition's high watermark for a consumer (its last stable offset
+//! for a read_committed one), or touch a partition another shard owns.
 
 pub mod append;
 pub mod background;
@@ -37,8 +37,11 @@ pub mod service;
 #[cfg(test)]
 mod test_support;
 pub mod timestamp_lookup;
+pub mod txn;
 pub mod wait;
 
 pub use partition::Partition;
+pub use producer_append::{AppendOrigin, PartitionAppendError};
+pub use producer_state::VerificationToken;
 pub use registry::Partitions;
 pub use service::{PartitionMesh, PartitionService};

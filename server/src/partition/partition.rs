@@ -1,7 +1,7 @@
 //! `Partition`: one partition on the shard that owns it. It holds the engine log and the
 //! partition state Kafka keeps next to it: the log start offset, the high watermark, the leader
-//! epoch, and the places the next subsystems fill in (replica/ISR state, producer state, the
-//! last stable offset). Produce, Fetch, ListOffsets and the group coordinator's offsets
+//! epoch, replica/ISR state, producer state, and the transactions (`txn.rs`: markers, the last
+//! stable offset, read_committed reads). Produce, Fetch, ListOffsets and the group coordinator's offsets
 //! partitions all go through it. Lives on its owner shard only (not `Send`).
 //!
 //! # The high watermark
@@ -31,8 +31,8 @@ use bytes::Bytes;
 use glommio::sync::Semaphore;
 use sluice_engine::{AppendInfo, LogError, PartitionLog, ReadError, ReadResult, TimestampType};
 
-use super::producer_append::{self, PartitionAppendError};
-use super::producer_state::{snapshot, ProducerStates, NO_SEQUENCE};
+use super::producer_append::{self, AppendOrigin, PartitionAppendError};
+use super::producer_state::{snapshot, CheckOrigin, ProducerError, ProducerStates, NO_SEQUENCE};
 use super::replica::ReplicaRole;
 
 /// The leader epoch of a partition that has never had another leader (one node).
@@ -45,9 +45,9 @@ pub struct Partition {
     leader_epoch: Cell<i32>,
     pub(super) role: RefCell<ReplicaRole>,
     /// Every producer id that wrote here (see `producer_append.rs`).
-    producers: RefCell<ProducerStates>,
-    /// One append at a time, from the producer check to the producer record.
-    append_turn: Semaphore,
+    pub(super) producers: RefCell<ProducerStates>,
+    /// One append at a time, from the producer check to the producer record (markers too).
+    pub(super) append_turn: Semaphore,
 }
 
 impl Partition {
@@ -127,23 +127,20 @@ impl Partition {
         high_watermark
     }
 
-    /// The end of what read_committed consumers may read. Without transactions every batch is
-    /// committed, so it is the high watermark.
-    pub fn last_stable_offset(&self) -> i64 {
-        self.high_watermark()
-    }
-
     /// True when data is appended but not yet readable (waiting for a flush).
     pub fn has_unflushed_data(&self) -> bool {
         self.log.needs_flush()
     }
 
     /// Appends a producer's batches (see `PartitionLog::append` for the contract), after
-    /// checking their producer ids, epochs and sequences. A retry of one of a producer's last
-    /// batches appends nothing and answers with the first append's offsets.
+    /// checking their producer ids, epochs and sequences, and their transactions: a client's
+    /// batch that would start a transaction here is refused with `NeedsTxnVerification`
+    /// (and a token) unless `origin` carries the matching token (KIP-890). A retry of one of
+    /// a producer's last batches appends nothing and answers with the first append's offsets.
     pub async fn append(
         &self,
         batches: &[Bytes],
+        origin: AppendOrigin,
         now_ms: i64,
     ) -> Result<AppendInfo, PartitionAppendError> {
         self.role.borrow().check_appendable()?;
@@ -155,7 +152,28 @@ impl Partition {
             return Err(sluice_engine::AppendError::Storage(closed).into());
         };
         let producers: Vec<_> = call.iter().map(|batch| batch.producer).collect();
-        if let Some(duplicate) = self.producers.borrow().check(&producers)? {
+        let check_origin = match origin {
+            AppendOrigin::Client { verification } => CheckOrigin::Client { verification },
+            AppendOrigin::Coordinator => CheckOrigin::Coordinator,
+        };
+        let checked = self.producers.borrow().check(&producers, check_origin);
+        let checked = match checked {
+            Err(ProducerError::NeedsVerification {
+                producer_id, epoch, ..
+            }) => {
+                let token =
+                    self.producers
+                        .borrow_mut()
+                        .verification_token(producer_id, epoch, now_ms);
+                return Err(PartitionAppendError::NeedsTxnVerification {
+                    producer_id,
+                    epoch,
+                    token,
+                });
+            }
+            checked => checked?,
+        };
+        if let Some(duplicate) = checked {
             let log_append_time = self.log.config().timestamp_type == TimestampType::LogAppendTime;
             assert!(duplicate.last_offset < self.log_end_offset());
             return Ok(producer_append::duplicate_info(&duplicate, log_append_time));
@@ -174,7 +192,8 @@ impl Partition {
             let bytes = snapshot::encode(&self.producers.borrow());
             producer_append::write_snapshot(&self.log, bytes, info.base_offset).await;
         }
-        producer_append::record(&mut self.producers.borrow_mut(), &call, &info);
+        let aborted = producer_append::record(&mut self.producers.borrow_mut(), &call, &info);
+        assert!(aborted.is_empty(), "clients write no markers");
         self.check_offsets();
         Ok(info)
     }
@@ -204,6 +223,8 @@ impl Partition {
                 epoch: entry.epoch,
                 last_sequence: entry.last_seq().unwrap_or(NO_SEQUENCE),
                 last_timestamp_ms: entry.last_timestamp_ms,
+                coordinator_epoch: entry.coordinator_epoch,
+                current_txn_start_offset: entry.current_txn_first_offset.unwrap_or(-1),
             })
             .collect();
         views.sort_by_key(|view| view.producer_id);

@@ -1,6 +1,7 @@
 //! Producer state across a segment roll, a clean close and an unclean stop, on real files:
 //! the snapshot written at roll and at close, and the rebuild from batch headers past it.
 
+use crate::partition::AppendOrigin;
 use std::path::Path;
 use std::rc::Rc;
 
@@ -64,7 +65,10 @@ async fn append_batches(partition: &Partition, count: i32) -> Vec<i64> {
     let mut offsets = Vec::new();
     for n in 0..count {
         let batch = producer_batch(0, n * RECORDS_PER_BATCH);
-        let info = partition.append(&[batch], 0).await.expect("append");
+        let info = partition
+            .append(&[batch], AppendOrigin::CLIENT, 0)
+            .await
+            .expect("append");
         offsets.push(info.base_offset);
     }
     offsets
@@ -88,17 +92,23 @@ async fn assert_state_survived(partition: &Partition, offsets: &[i64]) {
     let end = partition.log_end_offset();
     for n in count - 5..count {
         let retry = producer_batch(0, n * RECORDS_PER_BATCH);
-        let info = partition.append(&[retry], 0).await.expect("retry");
+        let info = partition
+            .append(&[retry], AppendOrigin::CLIENT, 0)
+            .await
+            .expect("retry");
         assert_eq!(info.base_offset, offsets[n as usize], "batch {n}");
     }
     assert_eq!(partition.log_end_offset(), end, "retries append nothing");
     let gap = producer_batch(0, (count + 1) * RECORDS_PER_BATCH);
-    match partition.append(&[gap], 0).await {
+    match partition.append(&[gap], AppendOrigin::CLIENT, 0).await {
         Err(PartitionAppendError::Producer(ProducerError::OutOfOrderSequence { .. })) => {}
         other => panic!("a gap after reopening must be out of order, got {other:?}"),
     }
     let next = producer_batch(0, count * RECORDS_PER_BATCH);
-    let info = partition.append(&[next], 0).await.expect("the next batch");
+    let info = partition
+        .append(&[next], AppendOrigin::CLIENT, 0)
+        .await
+        .expect("the next batch");
     assert_eq!(info.base_offset, end);
 }
 

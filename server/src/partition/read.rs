@@ -1,5 +1,7 @@
-//! Owner side of Fetch: read whole batches from each partition up to its high watermark, as
-//! chunks another shard's connection can send without copying.
+//! Owner side of Fetch: read whole batches from each partition up to its high watermark (its
+//! last stable offset for read_committed, with the aborted transactions that overlap the
+//! data), as chunks another shard's connection can send without copying. A follower's fetch
+//! reads up to the log end.
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -34,23 +36,53 @@ pub async fn read(
 
 async fn read_one(partition: &Partition, spec: &ReadSpec) -> PartitionRead {
     let high_watermark = partition.high_watermark();
+    let last_stable_offset = partition.last_stable_offset();
     let start = partition.log_start_offset();
     let end = partition.log_end_offset();
     if let Err(code) = partition.check_client_epoch(spec.current_leader_epoch) {
         return PartitionRead::error(code, high_watermark, start);
     }
-    // Between the high watermark and the log end is data not yet readable: an empty answer,
+    // Between the readable end and the log end is data not yet readable: an empty answer,
     // as Kafka gives a consumer ahead of the high watermark. Past the log end is out of range.
     if spec.fetch_offset < start || spec.fetch_offset > end {
         let code = ResponseError::OffsetOutOfRange.code();
         return PartitionRead::error(code, high_watermark, start);
     }
-    if spec.fetch_offset >= high_watermark {
-        return PartitionRead::error(NONE, high_watermark, start);
+    let readable_end = if spec.read_committed {
+        last_stable_offset
+    } else {
+        high_watermark
+    };
+    if spec.fetch_offset >= readable_end {
+        let mut empty = PartitionRead::error(NONE, high_watermark, start);
+        empty.last_stable_offset = last_stable_offset;
+        empty.aborted = spec.read_committed.then(Vec::new);
+        return empty;
     }
-    let read = partition.read(spec.fetch_offset, spec.max_bytes);
-    let read = crate::metrics::hooks::read(read).await;
-    into_partition_read(&spec.topic, spec.partition, partition, read).await
+    let (read, aborted) = if spec.read_committed {
+        let aborted = std::cell::RefCell::new(None);
+        let read = async {
+            let (result, found) = partition
+                .read_committed(spec.fetch_offset, spec.max_bytes)
+                .await?;
+            let found: Vec<(i64, i64)> = found
+                .iter()
+                .map(|txn| (txn.producer_id, txn.first_offset))
+                .collect();
+            *aborted.borrow_mut() = Some(found);
+            Ok(result)
+        };
+        let read = crate::metrics::hooks::read(read).await;
+        (read, aborted.into_inner())
+    } else {
+        let read = partition.read(spec.fetch_offset, spec.max_bytes);
+        (crate::metrics::hooks::read(read).await, None)
+    };
+    let mut out = into_partition_read(&spec.topic, spec.partition, partition, read).await;
+    if out.error_code == NONE {
+        out.aborted = aborted;
+    }
+    out
 }
 
 /// The engine's answer as the fetch response's partition: chunks any shard's connection can
@@ -81,7 +113,9 @@ async fn into_partition_read(
             PartitionRead {
                 error_code: NONE,
                 high_watermark,
+                last_stable_offset: partition.last_stable_offset(),
                 log_start_offset: result.log_start_offset,
+                aborted: None,
                 diverging_epoch: None,
                 chunks,
                 bytes,

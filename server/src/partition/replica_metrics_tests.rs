@@ -1,5 +1,6 @@
 //! `Partition::replica_metrics`: what a scrape reads of a real partition's role.
 
+use crate::partition::AppendOrigin;
 use sluice_engine::batch::build_batch;
 use sluice_replica::Assignment;
 
@@ -50,7 +51,10 @@ fn a_leader_reports_its_isr_and_the_lag_of_followers_that_fetched() {
             .await
             .expect("lead");
         let batch = build_batch(0, 1_000, RECORDS, b"value");
-        partition.append(&[batch], 0).await.expect("append");
+        partition
+            .append(&[batch], AppendOrigin::CLIENT, 0)
+            .await
+            .expect("append");
         partition.flush().await.expect("flush");
         // Replica 2 caught up with the log end at 1.5 s; replica 3 never fetched.
         let end = i64::from(RECORDS);

@@ -6,6 +6,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use crate::partition::AppendOrigin;
 use std::rc::Rc;
 
 use bytes::Bytes;
@@ -27,7 +28,7 @@ where
 }
 
 /// Broker `node`'s replica of the partition, in its own data dir.
-async fn replica(dir: &std::path::Path, node: i32) -> Rc<Partition> {
+pub(super) async fn replica(dir: &std::path::Path, node: i32) -> Rc<Partition> {
     let logs = LogManager::new(ShardEngineConfig {
         data_dir: dir.join(format!("node{node}")),
         batch_cache_bytes_max: 1 << 20,
@@ -37,7 +38,7 @@ async fn replica(dir: &std::path::Path, node: i32) -> Rc<Partition> {
     Rc::new(Partition::open(log).await.unwrap())
 }
 
-async fn assign(partition: &Partition, node: i32, leader: i32, epoch: i32, isr: &[i32]) {
+pub(super) async fn assign(partition: &Partition, node: i32, leader: i32, epoch: i32, isr: &[i32]) {
     let change = RoleChange {
         node_id: node,
         assignment: Assignment {
@@ -56,11 +57,15 @@ async fn assign(partition: &Partition, node: i32, leader: i32, epoch: i32, isr: 
 
 async fn produce(leader: &Partition, values: &[&[u8]]) -> i64 {
     let batches: Vec<Bytes> = values.iter().map(|v| build_batch(0, 1_000, 1, v)).collect();
-    leader.append(&batches, 0).await.unwrap().last_offset
+    leader
+        .append(&batches, AppendOrigin::CLIENT, 0)
+        .await
+        .unwrap()
+        .last_offset
 }
 
 /// One fetch round as the replication stream runs it; true when the follower took data.
-async fn fetch_round(leader: &Partition, follower: &Partition, node: i32) -> bool {
+pub(super) async fn fetch_round(leader: &Partition, follower: &Partition, node: i32) -> bool {
     let FetchPosition {
         fetch_offset,
         last_fetched_epoch,
@@ -126,7 +131,9 @@ fn the_high_watermark_waits_for_the_follower_and_replicas_are_identical() {
         assert_eq!(one.high_watermark(), 0, "the follower has nothing yet");
         assert_eq!(one.acks_all(last), AcksAll::Waiting);
         assert!(
-            two.append(&[build_batch(0, 0, 1, b"x")], 0).await.is_err(),
+            two.append(&[build_batch(0, 0, 1, b"x")], AppendOrigin::CLIENT, 0)
+                .await
+                .is_err(),
             "followers refuse clients"
         );
         assert!(fetch_round(&one, &two, 2).await);

@@ -141,18 +141,21 @@ impl PartitionService {
         }
     }
 
-    /// Resolves when one of `parts` has readable data past its offset on `owner`, or after
-    /// `wait_ms`.
+    /// Resolves when one of `parts` has readable data past its offset on `owner` (below the
+    /// last stable offset when `read_committed`), or after `wait_ms`.
     pub async fn wait_for_data(
         &self,
         owner: usize,
         parts: Vec<Watched>,
+        read_committed: bool,
         wait_ms: u64,
     ) -> Result<(), ShardDown> {
-        match self
-            .call(owner, PartitionRequest::WaitForData { parts, wait_ms })
-            .await?
-        {
+        let request = PartitionRequest::WaitForData {
+            parts,
+            read_committed,
+            wait_ms,
+        };
+        match self.call(owner, request).await? {
             PartitionReply::WaitForData => Ok(()),
             _ => unreachable!("a wait is answered with a wake-up"),
         }
@@ -200,6 +203,53 @@ impl PartitionService {
             PartitionReply::OffsetForLeaderEpoch(answers) => Ok(answers),
             _ => unreachable!("OffsetForLeaderEpoch is answered with epoch end offsets"),
         }
+    }
+
+    /// Writes transaction markers, each on its partition's owner shard (owners in
+    /// parallel), and waits for acks=all on each: the in-process entry point of a local
+    /// transaction coordinator, and what the WriteTxnMarkers handler calls. One Kafka error
+    /// code per marker, in order; an owner shard that is gone answers
+    /// COORDINATOR_NOT_AVAILABLE for its markers (the coordinator retries).
+    pub async fn write_txn_markers(
+        &self,
+        markers: Vec<TxnMarkerWrite>,
+        timeout_ms: u64,
+    ) -> Vec<i16> {
+        let now_ms = crate::util::now_ms();
+        let mut codes = vec![crate::error_code::NONE; markers.len()];
+        let mut by_owner: std::collections::BTreeMap<usize, (Vec<usize>, Vec<TxnMarkerWrite>)> =
+            std::collections::BTreeMap::new();
+        for (position, marker) in markers.into_iter().enumerate() {
+            let owner = self.owner_of(&marker.topic, marker.partition);
+            let entry = by_owner.entry(owner).or_default();
+            entry.0.push(position);
+            entry.1.push(marker);
+        }
+        let calls = by_owner
+            .into_iter()
+            .map(|(owner, (positions, markers))| async move {
+                let request = PartitionRequest::WriteTxnMarkers {
+                    markers,
+                    timeout_ms,
+                    now_ms,
+                };
+                let answer = match self.call(owner, request).await {
+                    Ok(PartitionReply::WriteTxnMarkers(codes)) => Ok(codes),
+                    Ok(_) => unreachable!("markers are answered with error codes"),
+                    Err(down) => Err(down),
+                };
+                (positions, answer)
+            })
+            .collect();
+        for (positions, answer) in crate::util::join_all(calls).await {
+            let unavailable = crate::error_code::ResponseError::CoordinatorNotAvailable.code();
+            let answer = answer.unwrap_or_else(|_| vec![unavailable; positions.len()]);
+            assert_eq!(answer.len(), positions.len());
+            for (position, code) in positions.into_iter().zip(answer) {
+                codes[position] = code;
+            }
+        }
+        codes
     }
 
     async fn call(
@@ -261,11 +311,32 @@ impl PartitionService {
                 crate::metrics::hooks::dequeued(Stage::FetchQueue, sent_at);
                 PartitionReply::Read(super::read::read(&self.partitions, &meta, owns, parts).await)
             }
-            PartitionRequest::WaitForData { parts, wait_ms } => {
+            PartitionRequest::WaitForData {
+                parts,
+                read_committed,
+                wait_ms,
+            } => {
                 let stopping = || ctx.is_stopping() || crate::signals::shutdown_requested();
-                super::wait::wait_for_data(&self.partitions, &parts, wait_ms, stopping).await;
+                let partitions = &self.partitions;
+                super::wait::wait_for_data(partitions, &parts, read_committed, wait_ms, stopping)
+                    .await;
                 PartitionReply::WaitForData
             }
+            PartitionRequest::WriteTxnMarkers {
+                markers,
+                timeout_ms,
+                now_ms,
+            } => PartitionReply::WriteTxnMarkers(
+                super::append::write_txn_markers(
+                    &self.partitions,
+                    &meta,
+                    owns,
+                    markers,
+                    timeout_ms,
+                    now_ms,
+                )
+                .await,
+            ),
             PartitionRequest::ListOffsets { queries } => PartitionReply::ListOffsets(
                 super::list_offsets::list_offsets(&self.partitions, queries).await,
             ),
@@ -306,6 +377,9 @@ impl Handler<PartitionRequest, PartitionReply> for PartitionService {
 
     /// A peer's appends keep the order it sent them in.
     fn in_order(request: &PartitionRequest) -> bool {
-        matches!(request, PartitionRequest::Produce { .. })
+        matches!(
+            request,
+            PartitionRequest::Produce { .. } | PartitionRequest::WriteTxnMarkers { .. }
+        )
     }
 }

@@ -1,5 +1,6 @@
 //! Owner side of a fetch long poll: resolve when one of the watched partitions has readable
-//! data past the fetch offset, or at the deadline. Data appended but not yet flushed is not
+//! data past the fetch offset (below the high watermark, or the last stable offset for a
+//! read_committed consumer: markers and high-watermark moves wake it), or at the deadline. Data appended but not yet flushed is not
 //! readable (see `partition.rs`): the waiter asks for the flush itself instead of waiting for
 //! the background one, so a tailing consumer waits one group commit, not a flush interval.
 
@@ -19,14 +20,14 @@ enum Readiness {
     Nothing,
 }
 
-fn readiness(partitions: &Rc<Partitions>, watched: &[Watched]) -> Readiness {
+fn readiness(partitions: &Rc<Partitions>, watched: &[Watched], read_committed: bool) -> Readiness {
     let mut needs_flush = false;
     for (topic, index, offset) in watched {
         let Some(partition) = partitions.get(topic, *index) else {
             // Deleted meanwhile: answer now, the read reports it.
             return Readiness::Readable;
         };
-        if partition.high_watermark() > *offset {
+        if partition.readable_end(read_committed) > *offset {
             return Readiness::Readable;
         }
         // Only a local flush is ours to ask for; followers move the rest, and their fetches
@@ -43,13 +44,14 @@ fn readiness(partitions: &Rc<Partitions>, watched: &[Watched]) -> Readiness {
 pub async fn wait_for_data(
     partitions: &Rc<Partitions>,
     watched: &[Watched],
+    read_committed: bool,
     wait_ms: u64,
     stopping: impl Fn() -> bool,
 ) {
     let deadline = Instant::now() + Duration::from_millis(wait_ms);
     loop {
         let mut generation = partitions.data_notify().generation();
-        match readiness(partitions, watched) {
+        match readiness(partitions, watched, read_committed) {
             Readiness::Readable => return,
             _ if stopping() => return,
             Readiness::NeedsFlush => match partitions.flush_all_detached().await {

@@ -18,6 +18,7 @@ use crate::error_code::{ResponseError, NONE};
 use crate::group::batch::encode_batches;
 use crate::group::records::OffsetsRecord;
 use crate::partition::messages::ReplicatePart;
+use crate::partition::AppendOrigin;
 use crate::partition::replicate::replicate;
 use crate::topics::TXN_TOPIC;
 
@@ -77,7 +78,7 @@ async fn append_and_replicate(
         tracing::error!("encoding a {TXN_TOPIC} record: {err}");
         ResponseError::UnknownServerError
     })?;
-    let info = led.log.append(&batches, now_ms).await.map_err(|err| {
+    let info = led.log.append(&batches, AppendOrigin::Coordinator, now_ms).await.map_err(|err| {
         tracing::warn!(partition, "appending to {TXN_TOPIC}: {err}");
         ResponseError::NotCoordinator
     })?;

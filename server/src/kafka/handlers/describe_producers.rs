@@ -1,7 +1,8 @@
 //! DescribeProducers (key 61, KIP-664): the producers each partition remembers, with their
-//! epoch, last sequence and last timestamp. Answered by each partition's owner shard; a
-//! partition this broker does not lead gets NOT_LEADER_OR_FOLLOWER, as in Kafka. Without
-//! transactions the coordinator epoch is -1 and there is no open transaction.
+//! epoch, last sequence, last timestamp, the coordinator epoch of its last transaction marker
+//! (-1: none) and the first offset of its open transaction (-1: none). Answered by each
+//! partition's owner shard; a partition this broker does not lead gets
+//! NOT_LEADER_OR_FOLLOWER, as in Kafka.
 
 use std::collections::BTreeMap;
 
@@ -22,11 +23,6 @@ pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 0 };
 
 /// One owner shard's partitions, with each one's position in the response.
 type OwnerWork = (Vec<usize>, Vec<(String, i32)>);
-
-/// No transaction coordinator has written a marker for the producer.
-const COORDINATOR_EPOCH_NONE: i32 = -1;
-/// No open transaction.
-const TXN_START_OFFSET_NONE: i64 = -1;
 
 pub async fn handle(
     partitions: &PartitionService,
@@ -91,8 +87,8 @@ pub async fn handle(
                     state.producer_epoch = i32::from(view.epoch);
                     state.last_sequence = view.last_sequence;
                     state.last_timestamp = view.last_timestamp_ms;
-                    state.coordinator_epoch = COORDINATOR_EPOCH_NONE;
-                    state.current_txn_start_offset = TXN_START_OFFSET_NONE;
+                    state.coordinator_epoch = view.coordinator_epoch;
+                    state.current_txn_start_offset = view.current_txn_start_offset;
                     state
                 })
                 .collect();

@@ -3,6 +3,11 @@
 //! per-partition limit, and always returns at least one whole batch of the first partition with
 //! data. Fetch sessions are declined (session id 0): every fetch is a full fetch.
 //!
+//! isolation_level 1 (read_committed) reads up to each partition's last stable offset and
+//! lists the aborted transactions (producer id, first offset) that overlap the returned data;
+//! its long poll waits for the last stable offset to move. Every answer reports the real last
+//! stable offset.
+//!
 //! Zero-copy: the response header and per-partition headers are encoded here by hand, and the
 //! record bytes follow as the engine's own chunks (cached `Bytes` or a file range for sendfile),
 //! never copied into a response buffer.
@@ -25,6 +30,9 @@ use crate::metadata::MetadataService;
 use crate::partition::messages::{OutChunk, PartitionRead, ReadSpec, Watched};
 use crate::partition::PartitionService;
 use crate::util::{first_of, join_all};
+
+/// isolation_level of a read_committed consumer (0: read_uncommitted).
+const READ_COMMITTED: i8 = 1;
 
 /// v13+ address topics by id; we serve names.
 pub const VERSIONS: VersionRange = VersionRange { min: 4, max: 12 };
@@ -152,15 +160,16 @@ async fn fetch(
     } else {
         body.max_bytes as u32
     };
+    let read_committed = body.isolation_level == READ_COMMITTED;
     let reads = loop {
-        let reads = read_all(partitions, &parts, max_bytes).await;
+        let reads = read_all(partitions, &parts, max_bytes, read_committed).await;
         let total: u64 = reads.iter().map(|r| u64::from(r.bytes)).sum();
         let errored = reads.iter().any(|r| r.error_code != NONE);
         let now = Instant::now();
         if total >= min_bytes || errored || now >= deadline || partitions.is_stopping() {
             break reads;
         }
-        let waited = wait_for_data(partitions, &parts, &reads, deadline - now);
+        let waited = wait_for_data(partitions, &parts, &reads, read_committed, deadline - now);
         crate::metrics::hooks::long_poll(waited).await;
     };
     let indexes: Vec<i32> = parts.iter().map(|p| p.partition).collect();
@@ -194,6 +203,7 @@ async fn read_all(
     partitions: &PartitionService,
     parts: &[Wanted],
     max_bytes: u32,
+    read_committed: bool,
 ) -> Vec<PartitionRead> {
     let spec = |part: &Wanted| ReadSpec {
         topic: part.topic.clone(),
@@ -201,6 +211,7 @@ async fn read_all(
         fetch_offset: part.fetch_offset,
         max_bytes: part.partition_max_bytes.min(max_bytes),
         current_leader_epoch: part.current_leader_epoch,
+        read_committed,
     };
     let results = read_by_owner(parts, spec, |owner, specs| partitions.read(owner, specs)).await;
     trim_to_max_bytes(results, max_bytes)
@@ -257,7 +268,9 @@ pub(super) fn unreadable(error_code: i16) -> PartitionRead {
     PartitionRead {
         error_code,
         high_watermark: -1,
+        last_stable_offset: -1,
         log_start_offset: -1,
+        aborted: None,
         diverging_epoch: None,
         chunks: Vec::new(),
         bytes: 0,
@@ -276,25 +289,38 @@ async fn wait_for_data(
     partitions: &PartitionService,
     parts: &[Wanted],
     reads: &[PartitionRead],
+    read_committed: bool,
     wait: Duration,
 ) {
     assert_eq!(parts.len(), reads.len());
     let mut by_owner: BTreeMap<usize, Vec<Watched>> = BTreeMap::new();
     for (part, read) in parts.iter().zip(reads) {
         if let Some(owner) = part.owner {
-            let seen = part.fetch_offset.max(read.high_watermark);
+            let readable_end = if read_committed {
+                read.last_stable_offset
+            } else {
+                read.high_watermark
+            };
+            let seen = part.fetch_offset.max(readable_end);
             let key = (part.topic.clone(), part.partition, seen);
             by_owner.entry(owner).or_default().push(key);
         }
     }
-    race_owners(partitions, by_owner, wait, Watch::Readable).await;
+    race_owners(
+        partitions,
+        by_owner,
+        wait,
+        Watch::Readable { read_committed },
+    )
+    .await;
 }
 
-/// What an owner's long poll waits for: data a consumer can read (past the high watermark),
-/// or any append (a follower reads up to the log end).
+/// What an owner's long poll waits for: data a consumer can read (below the high watermark,
+/// or the last stable offset for read_committed), or any append (a follower reads up to the
+/// log end).
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Watch {
-    Readable,
+    Readable { read_committed: bool },
     Appended,
 }
 
@@ -314,7 +340,11 @@ pub(super) async fn race_owners(
         .map(|(owner, watched)| -> Wait<'_> {
             Box::pin(async move {
                 let waited = match watch {
-                    Watch::Readable => partitions.wait_for_data(owner, watched, wait_ms).await,
+                    Watch::Readable { read_committed } => {
+                        let watch =
+                            partitions.wait_for_data(owner, watched, read_committed, wait_ms);
+                        watch.await
+                    }
                     Watch::Appended => partitions.wait_for_append(owner, watched, wait_ms).await,
                 };
                 // A stopped owner ends nothing early: the timer decides then.
@@ -390,11 +420,20 @@ fn put_partition_header(
     head.put_i32(index);
     head.put_i16(read.error_code);
     head.put_i64(read.high_watermark);
-    head.put_i64(read.high_watermark); // last_stable_offset: no transactions yet
+    head.put_i64(read.last_stable_offset);
     if version >= LOG_START_OFFSET_VERSION_MIN {
         head.put_i64(read.log_start_offset);
     }
-    put_array_len(head, 0, flexible); // aborted_transactions
+    // Empty (not null) for read_uncommitted, as before transactions.
+    let aborted = read.aborted.as_deref().unwrap_or(&[]);
+    put_array_len(head, aborted.len(), flexible);
+    for (producer_id, first_offset) in aborted {
+        head.put_i64(*producer_id);
+        head.put_i64(*first_offset);
+        if flexible {
+            put_no_tagged_fields(head);
+        }
+    }
     if version >= PREFERRED_REPLICA_VERSION_MIN {
         head.put_i32(-1);
     }

@@ -60,6 +60,8 @@ pub async fn handle(
                 timestamp: partition.timestamp,
                 current_leader_epoch: current,
                 from_consumer: body.replica_id.0 == CONSUMER_REPLICA_ID,
+                // isolation_level 1 (v2+; 0 before): answers end at the last stable offset.
+                read_committed: body.isolation_level == 1,
             });
             answers.push(None);
         }

@@ -36,6 +36,7 @@ pub mod offset_for_leader_epoch;
 pub mod produce;
 pub mod sync_group;
 pub mod txn_offset_commit;
+pub mod write_txn_markers;
 
 use std::rc::Rc;
 
@@ -45,7 +46,7 @@ use kafka_protocol::protocol::VersionRange;
 use super::dispatch::{Conn, Outcome, Request, RequestError};
 
 /// Every API the broker serves, with its versions, in api-key order.
-pub const APIS: [(ApiKey, VersionRange); 34] = [
+pub const APIS: [(ApiKey, VersionRange); 35] = [
     (ApiKey::Produce, produce::VERSIONS),
     (ApiKey::Fetch, fetch::VERSIONS),
     (ApiKey::ListOffsets, list_offsets::VERSIONS),
@@ -73,6 +74,7 @@ pub const APIS: [(ApiKey, VersionRange); 34] = [
     (ApiKey::AddPartitionsToTxn, add_partitions_to_txn::VERSIONS),
     (ApiKey::AddOffsetsToTxn, add_offsets_to_txn::VERSIONS),
     (ApiKey::EndTxn, end_txn::VERSIONS),
+    (ApiKey::WriteTxnMarkers, write_txn_markers::VERSIONS),
     (ApiKey::TxnOffsetCommit, txn_offset_commit::VERSIONS),
     (
         ApiKey::IncrementalAlterConfigs,
@@ -110,7 +112,10 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
     let metadata = &services.metadata;
     let groups = &services.groups;
     match request.api_key {
-        ApiKey::Produce => produce::handle(partitions, metadata, request).await,
+        ApiKey::Produce => {
+            let verifier = services.txn_verifier.clone();
+            produce::handle(partitions, metadata, verifier, request).await
+        }
         ApiKey::Fetch => fetch::handle(partitions, metadata, &services.fetch_sessions, request),
         ApiKey::ListOffsets => list_offsets::handle(partitions, metadata, request).await,
         ApiKey::Metadata => metadata::handle(conn, metadata, request).await,
@@ -162,6 +167,7 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
         ApiKey::EndTxn => end_txn::handle(&services.txn, request).await,
         ApiKey::DescribeTransactions => describe_transactions::handle(&services.txn, request).await,
         ApiKey::ListTransactions => list_transactions::handle(&services.txn, request).await,
+        ApiKey::WriteTxnMarkers => write_txn_markers::handle(partitions, metadata, request).await,
         other => Err(RequestError::UnknownApiKey(other as i16)),
     }
 }

@@ -13,9 +13,19 @@
 //!
 //! Appends happen in the reader's turn (so a connection's batches keep their order); the flush
 //! wait is deferred so later requests on the connection proceed meanwhile.
+//!
+//! Transactions (KIP-890 part 1): a transactional batch that would start a transaction in a
+//! partition is refused by the owner with a verification token. The handler then asks the
+//! transaction coordinator (`TxnVerifier`, with the request's `transactional_id`) whether the
+//! transaction includes the partition, and retries once with the token. The coordinator's
+//! "no" is its error (INVALID_TXN_STATE and the like); a coordinator that is unavailable, or
+//! no verifier at all, answers NOT_ENOUGH_REPLICAS, which producers retry (Kafka converts the
+//! coordinator's retriable errors the same way, since produce clients do not know them).
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
+
+use bytes::Bytes;
 
 use kafka_protocol::messages::produce_response::{
     NodeEndpoint, PartitionProduceResponse, TopicProduceResponse,
@@ -25,8 +35,11 @@ use kafka_protocol::protocol::{StrBytes, VersionRange};
 
 use crate::error_code::{ResponseError, NONE};
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
+use crate::kafka::txn_verifier::{TxnVerifier, TxnVerifyRequest};
 use crate::metadata::MetadataService;
-use crate::partition::messages::{ProducePart, ProducePartResult, ReplicatePart};
+use crate::partition::messages::{
+    NeedsVerification, ProducePart, ProducePartResult, ReplicatePart,
+};
 use crate::partition::PartitionService;
 use crate::topics::ClusterMeta;
 use crate::util::{join_all, now_ms};
@@ -52,6 +65,8 @@ struct Slot {
     index: i32,
     owner: Option<usize>,
     result: ProducePartResult,
+    /// The batches (shared, not copied), kept for a retry after a verification.
+    batches: Vec<Bytes>,
 }
 
 fn error_result(error_code: i16, message: String) -> ProducePartResult {
@@ -61,6 +76,7 @@ fn error_result(error_code: i16, message: String) -> ProducePartResult {
 pub async fn handle(
     partitions: &Rc<PartitionService>,
     metadata: &MetadataService,
+    verifier: Option<TxnVerifier>,
     request: Request,
 ) -> Result<Outcome, RequestError> {
     if request.version < CODEC_VERSION_MIN {
@@ -73,6 +89,7 @@ pub async fn handle(
     let partitions = partitions.clone();
     let acks = body.acks;
     let timeout_ms = body.timeout_ms.clamp(0, i32::MAX) as u64;
+    let transactional_id = body.transactional_id.as_ref().map(|id| id.0.to_string());
     let topic_names: Vec<TopicName> = body.topic_data.iter().map(|t| t.name.clone()).collect();
     let (mut slots, work) = route(&partitions, metadata, body);
     // KIP-951: a NOT_LEADER_OR_FOLLOWER answer names the current leader, from v10.
@@ -83,7 +100,16 @@ pub async fn handle(
             slot.result = error_result(ResponseError::InvalidRequiredAcks.code(), message);
         }
     } else {
-        append(&partitions, &mut slots, work, acks == ACKS_ALL).await;
+        append(&*partitions, &mut slots, work, acks == ACKS_ALL).await;
+        let txn = transactional_id.as_deref();
+        verify_and_retry(
+            &*partitions,
+            verifier.as_ref(),
+            txn,
+            &mut slots,
+            acks == ACKS_ALL,
+        )
+        .await;
     }
     match acks {
         ACKS_NONE => match slots.iter().find(|s| s.result.error_code != NONE) {
@@ -126,6 +152,7 @@ fn route(
                 index: partition.index,
                 owner: None,
                 result: error_result(NONE, String::new()),
+                batches: Vec::new(),
             };
             let served = meta.check_leader(node, &name, partition.index);
             let known = served.is_ok();
@@ -150,10 +177,12 @@ fn route(
                 (true, Some(Ok(batches))) => {
                     let owner = partitions.owner_of(&name, partition.index);
                     slot.owner = Some(owner);
+                    slot.batches = batches.clone();
                     let part = ProducePart {
                         topic: name.clone(),
                         partition: partition.index,
                         batches,
+                        verification: None,
                     };
                     work.entry(owner).or_default().push((slots.len(), part));
                 }
@@ -165,7 +194,31 @@ fn route(
 }
 
 /// Sends each owner its partitions (concurrently across owners) and records the results.
-async fn append(partitions: &PartitionService, slots: &mut [Slot], work: Work, acks_all: bool) {
+/// Where appends go: the owner shards (a seam for the verification tests).
+trait Owners {
+    fn produce(
+        &self,
+        owner: usize,
+        parts: Vec<ProducePart>,
+        acks_all: bool,
+        now_ms: i64,
+    ) -> impl std::future::Future<Output = Result<Vec<ProducePartResult>, crate::shard::mesh::ShardDown>>;
+}
+
+impl Owners for PartitionService {
+    fn produce(
+        &self,
+        owner: usize,
+        parts: Vec<ProducePart>,
+        acks_all: bool,
+        now_ms: i64,
+    ) -> impl std::future::Future<Output = Result<Vec<ProducePartResult>, crate::shard::mesh::ShardDown>>
+    {
+        PartitionService::produce(self, owner, parts, acks_all, now_ms)
+    }
+}
+
+async fn append(partitions: &impl Owners, slots: &mut [Slot], work: Work, acks_all: bool) {
     let now = now_ms();
     let calls = work
         .into_iter()
@@ -193,6 +246,104 @@ async fn append(partitions: &PartitionService, slots: &mut [Slot], work: Work, a
                 }
             }
         }
+    }
+}
+
+/// Partitions refused for want of a transaction verification: ask the coordinator for each
+/// (concurrently) and append again, once, with the token of a "yes".
+async fn verify_and_retry(
+    partitions: &impl Owners,
+    verifier: Option<&TxnVerifier>,
+    transactional_id: Option<&str>,
+    slots: &mut [Slot],
+    acks_all: bool,
+) {
+    let waiting: Vec<(usize, NeedsVerification)> = slots
+        .iter()
+        .enumerate()
+        .filter_map(|(at, slot)| Some((at, slot.result.needs_verification?)))
+        .collect();
+    if waiting.is_empty() {
+        return;
+    }
+    let (Some(verifier), Some(transactional_id)) = (verifier, transactional_id) else {
+        for (at, _) in waiting {
+            let (code, message) = match transactional_id {
+                None => (
+                    ResponseError::InvalidTxnState.code(),
+                    "a transactional batch needs the request's transactional_id",
+                ),
+                Some(_) => (
+                    ResponseError::NotEnoughReplicas.code(),
+                    "the transaction coordinator is not available to verify the transaction",
+                ),
+            };
+            slots[at].result = error_result(code, message.to_string());
+        }
+        return;
+    };
+    let asks = waiting
+        .iter()
+        .map(|(at, needs)| {
+            let ask = verifier(TxnVerifyRequest {
+                transactional_id: transactional_id.to_string(),
+                producer_id: needs.producer_id,
+                producer_epoch: needs.epoch,
+                topic: slots[*at].name.clone(),
+                partition: slots[*at].index,
+            });
+            let at = *at;
+            async move { (at, ask.await) }
+        })
+        .collect();
+    let mut work: Work = BTreeMap::new();
+    for (at, answer) in join_all(asks).await {
+        let needs = slots[at]
+            .result
+            .needs_verification
+            .expect("listed as waiting");
+        match answer {
+            Ok(()) => {
+                let Some(owner) = slots[at].owner else {
+                    unreachable!("only appended partitions wait for a verification");
+                };
+                let part = ProducePart {
+                    topic: slots[at].name.clone(),
+                    partition: slots[at].index,
+                    batches: slots[at].batches.clone(),
+                    verification: Some(needs.token),
+                };
+                work.entry(owner).or_default().push((at, part));
+            }
+            Err(code) => {
+                let message = format!("the transaction coordinator refused (error {code})");
+                slots[at].result = error_result(produce_code_of_verification(code), message);
+            }
+        }
+    }
+    append(partitions, slots, work, acks_all).await;
+    for slot in slots.iter_mut() {
+        if slot.result.needs_verification.take().is_some() {
+            // Verified, yet refused again: the transaction ended meanwhile (a marker dropped
+            // the token), so this batch must not open a new one.
+            slot.result.error_message = Some("the transaction was not verified".into());
+        }
+    }
+}
+
+/// A coordinator's answer as a produce error: its retriable errors become NOT_ENOUGH_REPLICAS
+/// (produce clients retry that; they do not know coordinator errors), the rest pass.
+fn produce_code_of_verification(code: i16) -> i16 {
+    let retriable = [
+        ResponseError::CoordinatorNotAvailable.code(),
+        ResponseError::NotCoordinator.code(),
+        ResponseError::CoordinatorLoadInProgress.code(),
+        ResponseError::ConcurrentTransactions.code(),
+    ];
+    if retriable.contains(&code) {
+        ResponseError::NotEnoughReplicas.code()
+    } else {
+        code
     }
 }
 
@@ -319,5 +470,156 @@ mod tests {
         let mut trailing = batch(60, 1);
         trailing.extend_from_slice(&[0; 5]);
         assert!(split_batches(&Bytes::from(trailing)).is_err());
+    }
+
+    /// Owner shards that refuse partition 3 even with a token (a marker raced the
+    /// verification) and take a batch of the other partitions once it carries token 7.
+    struct FakeOwners {
+        calls: std::cell::RefCell<Vec<(i32, Option<u64>)>>,
+    }
+
+    const TOKEN: u64 = 7;
+
+    impl Owners for FakeOwners {
+        async fn produce(
+            &self,
+            _owner: usize,
+            parts: Vec<ProducePart>,
+            _acks_all: bool,
+            _now_ms: i64,
+        ) -> Result<Vec<ProducePartResult>, crate::shard::mesh::ShardDown> {
+            use crate::partition::VerificationToken;
+            let mut results = Vec::new();
+            for part in parts {
+                let token = part.verification.map(|VerificationToken(t)| t);
+                self.calls.borrow_mut().push((part.partition, token));
+                if token == Some(TOKEN) && part.partition != 3 {
+                    results.push(ProducePartResult {
+                        error_code: NONE,
+                        error_message: None,
+                        needs_verification: None,
+                        base_offset: 10,
+                        last_offset: 10,
+                        log_append_time_ms: -1,
+                        log_start_offset: 0,
+                    });
+                    continue;
+                }
+                let code = ResponseError::InvalidTxnState.code();
+                let mut refused = ProducePartResult::error(code, "verify".into());
+                refused.needs_verification = Some(NeedsVerification {
+                    producer_id: 5,
+                    epoch: 1,
+                    token: VerificationToken(TOKEN),
+                });
+                results.push(refused);
+            }
+            Ok(results)
+        }
+    }
+
+    fn refused_slots(partitions: i32) -> Vec<Slot> {
+        (0..partitions)
+            .map(|index| {
+                let mut result = error_result(ResponseError::InvalidTxnState.code(), "v".into());
+                result.needs_verification = Some(NeedsVerification {
+                    producer_id: 5,
+                    epoch: 1,
+                    token: crate::partition::VerificationToken(TOKEN),
+                });
+                Slot {
+                    topic: 0,
+                    name: "t".into(),
+                    index,
+                    owner: Some(0),
+                    result,
+                    batches: vec![Bytes::from_static(b"batch")],
+                }
+            })
+            .collect()
+    }
+
+    /// Partition 0: yes; 1: coordinator unavailable; 2: not in the transaction; 3: yes, but
+    /// the owner refuses the retry.
+    fn verifier() -> TxnVerifier {
+        Rc::new(|ask: TxnVerifyRequest| {
+            Box::pin(async move {
+                assert_eq!(ask.transactional_id, "tx");
+                assert_eq!((ask.producer_id, ask.producer_epoch), (5, 1));
+                match ask.partition {
+                    1 => Err(ResponseError::CoordinatorNotAvailable.code()),
+                    2 => Err(ResponseError::InvalidTxnState.code()),
+                    _ => Ok(()),
+                }
+            })
+        })
+    }
+
+    #[test]
+    fn a_refused_transactional_batch_is_verified_and_retried_once_with_its_token() {
+        let owners = FakeOwners {
+            calls: Default::default(),
+        };
+        let mut slots = refused_slots(4);
+        let verifier = verifier();
+        futures_lite::future::block_on(verify_and_retry(
+            &owners,
+            Some(&verifier),
+            Some("tx"),
+            &mut slots,
+            false,
+        ));
+        let codes: Vec<i16> = slots.iter().map(|slot| slot.result.error_code).collect();
+        assert_eq!(
+            codes,
+            vec![
+                NONE,
+                ResponseError::NotEnoughReplicas.code(),
+                ResponseError::InvalidTxnState.code(),
+                ResponseError::InvalidTxnState.code(),
+            ]
+        );
+        assert_eq!(slots[0].result.base_offset, 10);
+        assert!(slots
+            .iter()
+            .all(|slot| slot.result.needs_verification.is_none()));
+        // Only the coordinator's "yes" were retried, once, with the token.
+        assert_eq!(
+            *owners.calls.borrow(),
+            vec![(0, Some(TOKEN)), (3, Some(TOKEN))]
+        );
+    }
+
+    #[test]
+    fn without_a_verifier_or_a_transactional_id_nothing_is_retried() {
+        let owners = FakeOwners {
+            calls: Default::default(),
+        };
+        let mut slots = refused_slots(1);
+        futures_lite::future::block_on(verify_and_retry(
+            &owners,
+            None,
+            Some("tx"),
+            &mut slots,
+            false,
+        ));
+        assert_eq!(
+            slots[0].result.error_code,
+            ResponseError::NotEnoughReplicas.code()
+        );
+        let mut slots = refused_slots(1);
+        let verifier = verifier();
+        futures_lite::future::block_on(verify_and_retry(
+            &owners,
+            Some(&verifier),
+            None,
+            &mut slots,
+            false,
+        ));
+        assert_eq!(
+            slots[0].result.error_code,
+            ResponseError::InvalidTxnState.code()
+        );
+        assert!(owners.calls.borrow().is_empty());
     }
 }

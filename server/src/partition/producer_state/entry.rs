@@ -27,7 +27,15 @@ pub struct ProducerEntry {
     pub batches: VecDeque<BatchMeta>,
     /// Timestamp of the last batch: what expiry (`producer.id.expiration.ms`) looks at.
     pub last_timestamp_ms: i64,
+    /// First offset of the producer's ongoing transaction in this partition (Kafka's
+    /// `currentTxnFirstOffset`); `None` when no transaction is open here.
+    pub current_txn_first_offset: Option<i64>,
+    /// Coordinator epoch of the last transaction marker written for this producer (-1: none).
+    pub coordinator_epoch: i32,
 }
+
+/// `coordinator_epoch` of a producer that never had a marker.
+pub const NO_COORDINATOR_EPOCH: i32 = -1;
 
 impl ProducerEntry {
     pub fn new(producer_id: i64, epoch: i16) -> ProducerEntry {
@@ -37,6 +45,8 @@ impl ProducerEntry {
             epoch,
             batches: VecDeque::with_capacity(BATCHES_RETAINED_PER_PRODUCER),
             last_timestamp_ms: i64::MIN,
+            current_txn_first_offset: None,
+            coordinator_epoch: NO_COORDINATOR_EPOCH,
         }
     }
 

@@ -4,17 +4,21 @@
 //! retries across a restart are still recognised.
 //!
 //! Layout, big-endian: magic u32, version u16, producer count u32, then per producer:
-//! producer id i64, epoch i16, last timestamp i64, batch count u8, then per batch: first seq
+//! producer id i64, epoch i16, last timestamp i64, [version 2: current transaction first
+//! offset i64 (-1: none), coordinator epoch i32,] batch count u8, then per batch: first seq
 //! i32, last seq i32, first offset i64, last offset i64, timestamp i64. A CRC-32C of
-//! everything before it ends the file.
+//! everything before it ends the file. Version 1 (before transactions) is still read: its
+//! producers have no ongoing transaction and no coordinator epoch.
 
-use super::entry::{BatchMeta, ProducerEntry, BATCHES_RETAINED_PER_PRODUCER};
+use super::entry::{BatchMeta, ProducerEntry, BATCHES_RETAINED_PER_PRODUCER, NO_COORDINATOR_EPOCH};
 use super::states::{ProducerStates, PRODUCERS_PER_PARTITION_MAX};
 
 const MAGIC: u32 = 0x534c_5053; // "SLPS"
-const VERSION: u16 = 1;
+/// Written since transactions; [`VERSION_IDEMPOTENCE`] is still read.
+const VERSION: u16 = 2;
+const VERSION_IDEMPOTENCE: u16 = 1;
 const HEADER_BYTES: usize = 4 + 2 + 4;
-const ENTRY_BYTES: usize = 8 + 2 + 8 + 1;
+const ENTRY_BYTES: usize = 8 + 2 + 8 + 8 + 4 + 1;
 const BATCH_BYTES: usize = 4 + 4 + 8 + 8 + 8;
 const CRC_BYTES: usize = 4;
 /// The largest snapshot: every producer with every batch.
@@ -47,6 +51,9 @@ pub fn encode(states: &ProducerStates) -> Vec<u8> {
         out.extend_from_slice(&entry.producer_id.to_be_bytes());
         out.extend_from_slice(&entry.epoch.to_be_bytes());
         out.extend_from_slice(&entry.last_timestamp_ms.to_be_bytes());
+        let txn_first_offset = entry.current_txn_first_offset.unwrap_or(-1);
+        out.extend_from_slice(&txn_first_offset.to_be_bytes());
+        out.extend_from_slice(&entry.coordinator_epoch.to_be_bytes());
         assert!(entry.batches.len() <= BATCHES_RETAINED_PER_PRODUCER);
         out.push(entry.batches.len() as u8);
         for batch in &entry.batches {
@@ -74,7 +81,7 @@ pub fn decode(data: &[u8]) -> Result<ProducerStates, SnapshotError> {
     let mut reader = Reader { data: body, at: 0 };
     let magic = reader.u32()?;
     let version = reader.u16()?;
-    if magic != MAGIC || version != VERSION {
+    if magic != MAGIC || (version != VERSION && version != VERSION_IDEMPOTENCE) {
         return Err(SnapshotError::Format { magic, version });
     }
     let count = reader.u32()? as usize;
@@ -86,6 +93,14 @@ pub fn decode(data: &[u8]) -> Result<ProducerStates, SnapshotError> {
         let producer_id = reader.i64()?;
         let epoch = reader.i16()?;
         let last_timestamp_ms = reader.i64()?;
+        let (txn_first_offset, coordinator_epoch) = if version == VERSION {
+            (reader.i64()?, reader.i32()?)
+        } else {
+            (-1, NO_COORDINATOR_EPOCH)
+        };
+        if txn_first_offset < -1 {
+            return Err(SnapshotError::Inconsistent("bad transaction first offset"));
+        }
         let batch_count = usize::from(reader.u8()?);
         if producer_id < 0 || batch_count > BATCHES_RETAINED_PER_PRODUCER {
             return Err(SnapshotError::Inconsistent("bad producer entry"));
@@ -109,6 +124,8 @@ pub fn decode(data: &[u8]) -> Result<ProducerStates, SnapshotError> {
             entry.push(epoch, batch);
         }
         entry.last_timestamp_ms = last_timestamp_ms;
+        entry.current_txn_first_offset = (txn_first_offset >= 0).then_some(txn_first_offset);
+        entry.coordinator_epoch = coordinator_epoch;
         if states.get(producer_id).is_some() {
             return Err(SnapshotError::Inconsistent("producer listed twice"));
         }

@@ -5,6 +5,7 @@ use super::snapshot::{self, SnapshotError};
 use super::*;
 
 const PID: i64 = 1000;
+const CLIENT: CheckOrigin = CheckOrigin::Client { verification: None };
 
 fn batch(epoch: i16, first_seq: i32, records: i32) -> ProducerBatch {
     ProducerBatch {
@@ -26,7 +27,7 @@ fn append(
     batches: &[ProducerBatch],
 ) -> Result<Option<Duplicate>, ProducerError> {
     let call: Vec<Option<ProducerBatch>> = batches.iter().copied().map(Some).collect();
-    let verdict = states.check(&call)?;
+    let verdict = states.check(&call, CLIENT)?;
     if verdict.is_none() {
         for batch in batches {
             states.apply(batch, *offset);
@@ -175,7 +176,7 @@ fn the_sequence_wraps_past_i32_max() {
 }
 
 #[test]
-fn control_and_transactional_batches_are_refused() {
+fn control_batches_and_unverified_transactional_batches_are_refused() {
     let states = ProducerStates::default();
     let control = ProducerBatch {
         is_control: true,
@@ -186,12 +187,25 @@ fn control_and_transactional_batches_are_refused() {
         ..batch(0, 0, 1)
     };
     assert!(matches!(
-        states.check(&[None, Some(control)]),
+        states.check(&[None, Some(control)], CLIENT),
         Err(ProducerError::ControlBatch { batch_index: 1 })
     ));
     assert!(matches!(
-        states.check(&[Some(transactional)]),
-        Err(ProducerError::NoOngoingTransaction { .. })
+        states.check(&[Some(control)], CheckOrigin::Coordinator),
+        Err(ProducerError::ControlBatch { batch_index: 0 })
+    ));
+    // Unverified: the partition asks for a verification first.
+    assert!(matches!(
+        states.check(&[Some(transactional)], CLIENT),
+        Err(ProducerError::NeedsVerification { .. })
+    ));
+    let anonymous = ProducerBatch {
+        producer_id: -1,
+        ..transactional
+    };
+    assert!(matches!(
+        states.check(&[Some(anonymous)], CLIENT),
+        Err(ProducerError::MissingProducerId { batch_index: 0 })
     ));
 }
 
@@ -286,7 +300,7 @@ fn random_clients_keep_the_invariants() {
             max_timestamp_ms: step as i64,
             ..batch(epoch, seq, records)
         };
-        match states.check(&[Some(batch)]) {
+        match states.check(&[Some(batch)], CLIENT) {
             Ok(None) => {
                 states.apply(&batch, offset);
                 offset += batch.offset_count;
@@ -311,4 +325,348 @@ fn random_clients_keep_the_invariants() {
         }
     }
     assert!(offset > 0);
+}
+
+// ---- transactions ----
+
+fn txn_batch(epoch: i16, first_seq: i32, records: i32) -> ProducerBatch {
+    ProducerBatch {
+        is_transactional: true,
+        ..batch(epoch, first_seq, records)
+    }
+}
+
+/// Verifies `PID` at `epoch` the way the partition and the produce handler do: a refusal
+/// hands out a token, the retry carries it.
+fn verified_append(
+    states: &mut ProducerStates,
+    offset: &mut i64,
+    batch: ProducerBatch,
+) -> Result<Option<Duplicate>, ProducerError> {
+    match states.check(&[Some(batch)], CLIENT) {
+        Err(ProducerError::NeedsVerification {
+            producer_id, epoch, ..
+        }) => {
+            let token = states.verification_token(producer_id, epoch, 0);
+            let origin = CheckOrigin::Client {
+                verification: Some(token),
+            };
+            let verdict = states.check(&[Some(batch)], origin)?;
+            assert!(verdict.is_none());
+            states.apply(&batch, *offset);
+            *offset += batch.offset_count;
+            Ok(None)
+        }
+        other => other,
+    }
+}
+
+#[test]
+fn a_verified_transactional_batch_starts_a_transaction_at_its_first_offset_and_later_ones_continue_it(
+) {
+    let mut states = ProducerStates::default();
+    let mut offset = 10;
+    verified_append(&mut states, &mut offset, txn_batch(0, 0, 2)).expect("starts");
+    assert_eq!(states.get(PID).unwrap().current_txn_first_offset, Some(10));
+    assert_eq!(states.first_unstable_offset(), Some(10));
+    // The token was used up: the next batch continues without one.
+    assert_eq!(states.pending_verification(PID), None);
+    assert_eq!(
+        append(&mut states, &mut offset, &[txn_batch(0, 2, 3)]),
+        Ok(None)
+    );
+    assert_eq!(states.get(PID).unwrap().current_txn_first_offset, Some(10));
+    assert_eq!(states.ongoing_count(), 1);
+}
+
+#[test]
+fn a_non_transactional_batch_during_an_ongoing_transaction_is_invalid_txn_state() {
+    let mut states = ProducerStates::default();
+    let mut offset = 0;
+    verified_append(&mut states, &mut offset, txn_batch(0, 0, 1)).expect("starts");
+    assert!(matches!(
+        append(&mut states, &mut offset, &[batch(0, 1, 1)]),
+        Err(ProducerError::InvalidTxnState {
+            batch_index: 0,
+            producer_id: PID
+        })
+    ));
+    // The coordinator's own non-transactional writes are refused the same way.
+    assert!(matches!(
+        states.check(&[Some(batch(0, -1, 1))], CheckOrigin::Coordinator),
+        Err(ProducerError::InvalidTxnState { .. })
+    ));
+}
+
+#[test]
+fn transactional_batches_keep_the_epoch_and_sequence_rules() {
+    let mut states = ProducerStates::default();
+    let mut offset = 0;
+    verified_append(&mut states, &mut offset, txn_batch(2, 0, 1)).expect("starts");
+    assert!(matches!(
+        append(&mut states, &mut offset, &[txn_batch(2, 5, 1)]),
+        Err(ProducerError::OutOfOrderSequence { .. })
+    ));
+    assert!(matches!(
+        append(&mut states, &mut offset, &[txn_batch(1, 1, 1)]),
+        Err(ProducerError::InvalidProducerEpoch { .. })
+    ));
+    // A retry of the transaction's batch is still a duplicate.
+    assert!(matches!(
+        append(&mut states, &mut offset, &[txn_batch(2, 0, 1)]),
+        Ok(Some(_))
+    ));
+}
+
+#[test]
+fn a_newer_epoch_needs_a_new_verification_even_with_an_ongoing_transaction() {
+    let mut states = ProducerStates::default();
+    let mut offset = 0;
+    verified_append(&mut states, &mut offset, txn_batch(0, 0, 1)).expect("starts");
+    assert!(matches!(
+        states.check(&[Some(txn_batch(1, 0, 1))], CLIENT),
+        Err(ProducerError::NeedsVerification { epoch: 1, .. })
+    ));
+}
+
+#[test]
+fn verification_tokens_match_only_their_producer_epoch_and_die_with_a_marker_or_an_epoch_change() {
+    let mut states = ProducerStates::default();
+    let token = states.verification_token(PID, 0, 0);
+    assert_eq!(
+        states.verification_token(PID, 0, 5),
+        token,
+        "reused for the same epoch"
+    );
+    let wrong = CheckOrigin::Client {
+        verification: Some(VerificationToken(token.0 + 1000)),
+    };
+    assert!(matches!(
+        states.check(&[Some(txn_batch(0, 0, 1))], wrong),
+        Err(ProducerError::NeedsVerification { .. })
+    ));
+    let right = CheckOrigin::Client {
+        verification: Some(token),
+    };
+    assert_eq!(states.check(&[Some(txn_batch(0, 0, 1))], right), Ok(None));
+    // Another epoch's token does not verify this one.
+    assert!(matches!(
+        states.check(&[Some(txn_batch(1, 0, 1))], right),
+        Err(ProducerError::NeedsVerification { .. })
+    ));
+    // A marker for the producer (the transaction the verification saw ended) drops it.
+    states.apply_marker(PID, 0, 0, false, 3, 0);
+    assert_eq!(states.pending_verification(PID), None);
+    assert!(matches!(
+        states.check(&[Some(txn_batch(0, 0, 1))], right),
+        Err(ProducerError::NeedsVerification { .. })
+    ));
+    // A new token of epoch 0, then a batch of epoch 1 is applied: the token goes.
+    let token = states.verification_token(PID, 0, 0);
+    states.apply(&batch(1, 0, 1), 4);
+    assert_eq!(states.pending_verification(PID), None);
+    assert_ne!(states.verification_token(PID, 0, 0), token, "a fresh token");
+}
+
+#[test]
+fn commit_and_abort_markers_end_the_transaction_with_its_offsets() {
+    let mut states = ProducerStates::default();
+    let mut offset = 100;
+    verified_append(&mut states, &mut offset, txn_batch(0, 0, 3)).expect("starts");
+    append(&mut states, &mut offset, &[txn_batch(0, 3, 2)]).expect("continues");
+    assert_eq!(states.check_marker(PID, 0, 4), Ok(()));
+    let completed = states.apply_marker(PID, 0, 4, true, offset, 2_000);
+    assert_eq!(
+        completed,
+        CompletedTxn {
+            producer_id: PID,
+            first_offset: 100,
+            last_offset: 105,
+            is_aborted: false
+        }
+    );
+    let entry = states.get(PID).unwrap();
+    assert_eq!(entry.current_txn_first_offset, None);
+    assert_eq!(entry.coordinator_epoch, 4);
+    assert_eq!(states.ongoing_count(), 0);
+    // Not yet replicated: still unstable until the high watermark passes the marker.
+    assert_eq!(states.first_unstable_offset(), Some(100));
+    states.retire_replicated(105);
+    assert_eq!(states.first_unstable_offset(), Some(100));
+    states.retire_replicated(106);
+    assert_eq!(states.first_unstable_offset(), None);
+    // An abort without data here covers only the marker itself.
+    let aborted = states.apply_marker(PID, 0, 4, false, 106, 2_000);
+    assert_eq!(
+        (
+            aborted.first_offset,
+            aborted.last_offset,
+            aborted.is_aborted
+        ),
+        (106, 106, true)
+    );
+}
+
+#[test]
+fn the_stable_offset_of_an_abort_is_the_oldest_other_ongoing_transaction() {
+    let mut states = ProducerStates::default();
+    let other = |seq| ProducerBatch {
+        producer_id: PID + 1,
+        ..txn_batch(0, seq, 1)
+    };
+    let mut offset = 0;
+    verified_append(&mut states, &mut offset, other(0)).expect("other starts at 0");
+    verified_append(&mut states, &mut offset, txn_batch(0, 0, 1)).expect("PID starts at 1");
+    let completed = states.apply_marker(PID, 0, 0, false, 2, 0);
+    assert_eq!(states.stable_offset_after(&completed), 0);
+    let completed = states.apply_marker(PID + 1, 0, 0, false, 3, 0);
+    assert_eq!(states.stable_offset_after(&completed), 4);
+}
+
+#[test]
+fn an_older_marker_epoch_is_refused_and_an_older_coordinator_epoch_is_fenced() {
+    let mut states = ProducerStates::default();
+    let mut offset = 0;
+    verified_append(&mut states, &mut offset, txn_batch(3, 0, 1)).expect("starts");
+    states.apply_marker(PID, 3, 7, true, offset, 0);
+    assert!(matches!(
+        states.check_marker(PID, 2, 7),
+        Err(ProducerError::InvalidProducerEpoch {
+            epoch: 2,
+            current: 3,
+            ..
+        })
+    ));
+    assert!(matches!(
+        states.check_marker(PID, 3, 6),
+        Err(ProducerError::CoordinatorFenced {
+            coordinator_epoch: 6,
+            current: 7,
+            ..
+        })
+    ));
+    assert_eq!(states.check_marker(PID, 3, 8), Ok(()));
+    // An unknown producer takes any marker.
+    assert_eq!(states.check_marker(PID + 5, 0, 0), Ok(()));
+}
+
+#[test]
+fn a_marker_with_a_bumped_epoch_fences_the_old_epoch() {
+    let mut states = ProducerStates::default();
+    let mut offset = 0;
+    verified_append(&mut states, &mut offset, txn_batch(0, 0, 1)).expect("starts");
+    // The coordinator fenced the producer: it aborts with epoch 1.
+    states.apply_marker(PID, 1, 0, false, offset, 0);
+    offset += 1;
+    assert_eq!(states.get(PID).unwrap().epoch, 1);
+    assert!(states.get(PID).unwrap().batches.is_empty());
+    assert!(matches!(
+        append(&mut states, &mut offset, &[txn_batch(0, 1, 1)]),
+        Err(ProducerError::InvalidProducerEpoch { current: 1, .. })
+    ));
+}
+
+#[test]
+fn coordinator_writes_check_only_the_epoch() {
+    let mut states = ProducerStates::default();
+    let mut offset = 0;
+    verified_append(&mut states, &mut offset, txn_batch(4, 0, 1)).expect("starts");
+    let offsets_commit = txn_batch(4, -1, 1);
+    assert_eq!(
+        states.check(&[Some(offsets_commit)], CheckOrigin::Coordinator),
+        Ok(None)
+    );
+    assert!(matches!(
+        states.check(&[Some(txn_batch(3, -1, 1))], CheckOrigin::Coordinator),
+        Err(ProducerError::InvalidProducerEpoch { .. })
+    ));
+    // A producer with no transaction here yet: the coordinator's write starts one, unverified.
+    let other = ProducerBatch {
+        producer_id: PID + 1,
+        ..offsets_commit
+    };
+    assert_eq!(
+        states.check(&[Some(other)], CheckOrigin::Coordinator),
+        Ok(None)
+    );
+    states.apply(&other, 9);
+    assert_eq!(
+        states.get(PID + 1).unwrap().current_txn_first_offset,
+        Some(9)
+    );
+}
+
+#[test]
+fn expiry_keeps_producers_with_an_ongoing_transaction() {
+    let mut states = ProducerStates::default();
+    let mut offset = 0;
+    verified_append(&mut states, &mut offset, txn_batch(0, 0, 1)).expect("starts");
+    let idle = ProducerBatch {
+        producer_id: PID + 1,
+        ..batch(0, 0, 1)
+    };
+    states.apply(&idle, offset);
+    assert_eq!(states.expire(1_000_000, 5_000), 1);
+    assert!(
+        states.get(PID).is_some(),
+        "the open transaction keeps its producer"
+    );
+    assert!(states.get(PID + 1).is_none());
+    states.apply_marker(PID, 0, 0, true, 5, 1_000);
+    assert_eq!(states.expire(1_000_000, 5_000), 1);
+}
+
+#[test]
+fn snapshots_keep_the_ongoing_transaction_and_the_coordinator_epoch() {
+    let mut states = ProducerStates::default();
+    let mut offset = 0;
+    verified_append(&mut states, &mut offset, txn_batch(0, 0, 2)).expect("starts");
+    let other = ProducerBatch {
+        producer_id: PID + 1,
+        ..txn_batch(0, 0, 1)
+    };
+    states.apply(&other, offset);
+    states.apply_marker(PID + 1, 0, 12, true, offset + 1, 0);
+    states.retire_replicated(i64::MAX);
+    let decoded = snapshot::decode(&snapshot::encode(&states)).expect("decodes");
+    assert_eq!(decoded.get(PID).unwrap().current_txn_first_offset, Some(0));
+    assert_eq!(decoded.get(PID + 1).unwrap().coordinator_epoch, 12);
+    assert_eq!(decoded.first_unstable_offset(), Some(0));
+    assert_eq!(decoded.entries().count(), 2);
+    // The loaded state goes on as the original: the transaction continues, then ends.
+    let mut decoded = decoded;
+    let mut at = offset + 2;
+    assert_eq!(
+        append(&mut decoded, &mut at, &[txn_batch(0, 2, 1)]),
+        Ok(None)
+    );
+    assert_eq!(decoded.check_marker(PID + 1, 0, 11).is_err(), true);
+}
+
+/// A version-1 snapshot (before transactions), byte by byte as that version wrote it.
+#[test]
+fn version_1_snapshots_still_load() {
+    let mut body = Vec::new();
+    body.extend_from_slice(&0x534c_5053u32.to_be_bytes());
+    body.extend_from_slice(&1u16.to_be_bytes());
+    body.extend_from_slice(&1u32.to_be_bytes());
+    body.extend_from_slice(&PID.to_be_bytes());
+    body.extend_from_slice(&3i16.to_be_bytes());
+    body.extend_from_slice(&777i64.to_be_bytes());
+    body.push(1);
+    for value in [0i32, 4] {
+        body.extend_from_slice(&value.to_be_bytes());
+    }
+    for value in [20i64, 24, 777] {
+        body.extend_from_slice(&value.to_be_bytes());
+    }
+    let crc = crc32c::crc32c(&body);
+    body.extend_from_slice(&crc.to_be_bytes());
+    let states = snapshot::decode(&body).expect("version 1 decodes");
+    let entry = states.get(PID).expect("the producer");
+    assert_eq!(entry.epoch, 3);
+    assert_eq!(entry.last_seq(), Some(4));
+    assert_eq!(entry.current_txn_first_offset, None);
+    assert_eq!(entry.coordinator_epoch, NO_COORDINATOR_EPOCH);
+    assert_eq!(entry.last_timestamp_ms, 777);
 }

@@ -1,0 +1,155 @@
+//! WriteTxnMarkers (key 27): the transaction coordinator has a transaction end, and every
+//! partition of it gets a COMMIT or ABORT control batch. An inter-broker API: a coordinator on
+//! another broker sends it; a coordinator on this broker calls
+//! `PartitionService::write_txn_markers` in process instead, which this handler calls too.
+//!
+//! Each marker goes to its partition's owner shard (like Produce), which checks it against
+//! the producer (INVALID_PRODUCER_EPOCH, TRANSACTION_COORDINATOR_FENCED), appends it, and
+//! waits until every in-sync replica has it (Kafka writes markers with acks=all). Answers are
+//! per partition: NOT_LEADER_OR_FOLLOWER and UNKNOWN_TOPIC_OR_PARTITION from the metadata,
+//! the marker's own refusals, or the replication wait's (NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+//! REQUEST_TIMED_OUT, KAFKA_STORAGE_ERROR).
+//!
+//! Version 0 is not served: the protocol crate (Kafka 4.x schemas) has only version 1.
+
+use std::rc::Rc;
+
+use kafka_protocol::messages::write_txn_markers_response::{
+    WritableTxnMarkerPartitionResult, WritableTxnMarkerResult, WritableTxnMarkerTopicResult,
+};
+use kafka_protocol::messages::{WriteTxnMarkersRequest, WriteTxnMarkersResponse};
+use kafka_protocol::protocol::VersionRange;
+
+use crate::error_code::NONE;
+use crate::kafka::dispatch::{Outcome, Request, RequestError};
+use crate::metadata::MetadataService;
+use crate::partition::messages::TxnMarkerWrite;
+use crate::partition::PartitionService;
+use crate::topics::OFFSETS_TOPIC;
+
+pub const VERSIONS: VersionRange = VersionRange { min: 1, max: 1 };
+
+/// How long the markers wait for the in-sync replicas: Kafka's `request.timeout.ms` default,
+/// which is what it gives marker appends.
+pub const MARKER_REPLICATION_TIMEOUT_MS: u64 = 30_000;
+
+/// Where each answer goes: (marker, topic, partition) positions in the request.
+struct Slot {
+    marker: usize,
+    topic: usize,
+    partition: i32,
+    error_code: i16,
+    /// Position in the writes sent to the partitions, when the metadata let it through.
+    write: Option<usize>,
+}
+
+pub async fn handle(
+    partitions: &Rc<PartitionService>,
+    metadata: &MetadataService,
+    request: Request,
+) -> Result<Outcome, RequestError> {
+    let body: WriteTxnMarkersRequest = request.decode()?;
+    let meta = metadata.meta();
+    let node = metadata.config().node_id;
+    let mut slots = Vec::new();
+    let mut writes = Vec::new();
+    for (marker_at, marker) in body.markers.iter().enumerate() {
+        for (topic_at, topic) in marker.topics.iter().enumerate() {
+            let name = topic.name.0.to_string();
+            for &partition in &topic.partition_indexes {
+                let mut slot = Slot {
+                    marker: marker_at,
+                    topic: topic_at,
+                    partition,
+                    error_code: NONE,
+                    write: None,
+                };
+                match meta.check_leader(node, &name, partition) {
+                    Err(code) => slot.error_code = code,
+                    Ok(()) => {
+                        slot.write = Some(writes.len());
+                        writes.push(TxnMarkerWrite {
+                            topic: name.clone(),
+                            partition,
+                            producer_id: marker.producer_id.0,
+                            producer_epoch: marker.producer_epoch,
+                            coordinator_epoch: marker.coordinator_epoch,
+                            commit: marker.transaction_result,
+                        });
+                    }
+                }
+                slots.push(slot);
+            }
+        }
+    }
+    let partitions = partitions.clone();
+    Ok(Outcome::Deferred(Box::pin(async move {
+        let codes = write_markers(&partitions, writes).await;
+        for slot in &mut slots {
+            if let Some(at) = slot.write {
+                slot.error_code = codes[at];
+            }
+        }
+        let response = response(&body, &slots);
+        Ok(Some(request.respond(&response)?))
+    })))
+}
+
+/// Writes the markers and, once they are durable on the in-sync replicas, tells the group
+/// coordinator about the transactions of its offsets partitions.
+pub async fn write_markers(partitions: &PartitionService, writes: Vec<TxnMarkerWrite>) -> Vec<i16> {
+    if writes.is_empty() {
+        return Vec::new();
+    }
+    let codes = partitions
+        .write_txn_markers(writes.clone(), MARKER_REPLICATION_TIMEOUT_MS)
+        .await;
+    assert_eq!(codes.len(), writes.len());
+    let offsets_ends: Vec<&TxnMarkerWrite> = writes
+        .iter()
+        .zip(&codes)
+        .filter(|(write, code)| **code == NONE && write.topic == OFFSETS_TOPIC)
+        .map(|(write, _)| write)
+        .collect();
+    // group completion: wired when merging (GroupService::complete_txn_offsets(partition,
+    // producer_id, commit) for each of `offsets_ends`, its error as the partition's code).
+    if !offsets_ends.is_empty() {
+        tracing::debug!(
+            count = offsets_ends.len(),
+            "transaction markers in offsets partitions"
+        );
+    }
+    codes
+}
+
+fn response(body: &WriteTxnMarkersRequest, slots: &[Slot]) -> WriteTxnMarkersResponse {
+    let mut markers: Vec<WritableTxnMarkerResult> = body
+        .markers
+        .iter()
+        .map(|marker| {
+            let mut result = WritableTxnMarkerResult::default();
+            result.producer_id = marker.producer_id;
+            result.topics = marker
+                .topics
+                .iter()
+                .map(|topic| {
+                    let mut topic_result = WritableTxnMarkerTopicResult::default();
+                    topic_result.name = topic.name.clone();
+                    topic_result
+                })
+                .collect();
+            result
+        })
+        .collect();
+    for slot in slots {
+        let mut partition = WritableTxnMarkerPartitionResult::default();
+        partition.partition_index = slot.partition;
+        partition.error_code = slot.error_code;
+        markers[slot.marker].topics[slot.topic]
+            .partitions
+            .push(partition);
+    }
+    let mut response = WriteTxnMarkersResponse::default();
+    response.markers = markers;
+    response
+}
