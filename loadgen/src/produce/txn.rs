@@ -112,6 +112,10 @@ impl TxnRun {
         }
     }
 
+    pub fn transactional_id(&self) -> &str {
+        self.coordinator.transactional_id()
+    }
+
     /// Records the open transaction may still take.
     pub fn room(&self) -> u32 {
         self.records_max - self.records

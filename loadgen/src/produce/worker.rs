@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{ApiKey, ProduceRequest};
+use kafka_protocol::protocol::StrBytes;
 
 use super::accumulator::{Accumulator, SealedBatch};
 use super::link::{Link, ReaderContext};
@@ -441,6 +442,14 @@ impl Producer {
                         })
                         .collect(),
                 )]);
+        // A transactional producer names its transactional id in every produce request (the
+        // partition leader verifies the transaction with its coordinator).
+        let request = match &self.txn {
+            Some(txn) => request.with_transactional_id(Some(
+                StrBytes::from_string(txn.transactional_id().to_string()).into(),
+            )),
+            None => request,
+        };
         let count: u64 = batches.iter().map(|b| b.count as u64).sum();
         let version = self.reader_ctx.produce_version;
         let Some(link) = self.links.get_mut(&node) else {
