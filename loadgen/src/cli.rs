@@ -137,6 +137,27 @@ pub struct RunArgs {
     /// broker crash the next batches of those partitions get OUT_OF_ORDER_SEQUENCE_NUMBER.
     #[arg(long)]
     pub idempotent: bool,
+    /// Transactional producers (Kafka's `transactional.id`): each producer finds its
+    /// transaction coordinator, takes a producer id for its transactional id, and writes
+    /// transactions of --transaction-records records, committing each once all its batches
+    /// are acknowledged. Implies --idempotent's rules (--acks all, --max-in-flight 5 or
+    /// less). `--verify` then reads read_committed.
+    #[arg(long)]
+    pub transactional: bool,
+    /// Records per transaction.
+    #[arg(long, default_value_t = 100)]
+    pub transaction_records: u32,
+    /// Transactional ids are PREFIX-RUN-PID-TOPIC-N (N: the producer), unique per run and
+    /// producer.
+    #[arg(long, default_value = "sluice-loadgen")]
+    pub transactional_id_prefix: String,
+    /// `transaction.timeout.ms` sent with InitProducerId.
+    #[arg(long, default_value_t = 60000)]
+    pub transaction_timeout_ms: i32,
+    /// Abort every K-th transaction instead of committing it (0: never); `--verify` then
+    /// checks that no aborted record is visible to a read_committed reader.
+    #[arg(long, default_value_t = 0)]
+    pub abort_every: u32,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -252,9 +273,29 @@ impl RunArgs {
                 "--producers, --consumers and --max-in-flight must be >= 1".into(),
             ));
         }
-        if self.idempotent && (self.acks != "all" && self.acks != "-1" || self.max_in_flight > 5) {
+        let acks_all = self.acks == "all" || self.acks == "-1";
+        if self.idempotent && (!acks_all || self.max_in_flight > 5) {
             return Err(Error::Config(
                 "--idempotent needs --acks all and --max-in-flight 5 or less".into(),
+            ));
+        }
+        if self.transactional && (!acks_all || self.max_in_flight > 5) {
+            return Err(Error::Config(
+                "--transactional needs --acks all and --max-in-flight 5 or less".into(),
+            ));
+        }
+        if self.transactional && (self.transaction_records == 0 || self.transaction_timeout_ms <= 0)
+        {
+            return Err(Error::Config(
+                "--transaction-records and --transaction-timeout-ms must be >= 1".into(),
+            ));
+        }
+        if !self.transactional && self.abort_every > 0 {
+            return Err(Error::Config("--abort-every needs --transactional".into()));
+        }
+        if self.transactional && self.transactional_id_prefix.is_empty() {
+            return Err(Error::Config(
+                "--transactional-id-prefix must not be empty".into(),
             ));
         }
         if self.rate.is_some_and(|r| r <= 0.0) {
@@ -315,5 +356,27 @@ mod tests {
         assert!(args(&["--message-bytes", "10"]).cells(true).is_err());
         assert!(args(&["--partitions", "0"]).cells(true).is_err());
         assert!(args(&["--compression", "brotli"]).validate().is_err());
+    }
+
+    #[test]
+    fn transactional_takes_idempotent_rules() {
+        let ok = args(&["--acks", "all", "--transactional", "--max-in-flight", "5"]);
+        assert!(ok.validate().is_ok());
+        assert_eq!(
+            ok.transaction_records, 100,
+            "Kafka-sized default transactions"
+        );
+        assert!(args(&["--acks", "1", "--transactional"])
+            .validate()
+            .is_err());
+        let wide = args(&["--acks", "all", "--transactional", "--max-in-flight", "6"]);
+        assert!(wide.validate().is_err());
+        let empty = ["--acks", "all", "--transactional", "--max-in-flight", "5"];
+        let mut zero = empty.to_vec();
+        zero.extend(["--transaction-records", "0"]);
+        assert!(args(&zero).validate().is_err());
+        assert!(args(&["--acks", "all", "--abort-every", "2"])
+            .validate()
+            .is_err());
     }
 }

@@ -148,6 +148,7 @@ fn failed_cell(mode: Mode, cell: &cli::CellParams, e: Error) -> CellResult {
         disk_ratio: None,
         verify: None,
         client_cpu: None,
+        transactions: None,
         error: Some(e.to_string()),
     }
 }
@@ -181,7 +182,12 @@ fn verify_command(args: VerifyArgs) -> Result<ExitCode> {
         }
         acked.extend(batches);
     }
-    let reads = verify::collect::read_back(&args.bootstrap, &args.topic, args.consumers)?;
+    // Histories of transactional runs are checked as a read_committed consumer sees the topic.
+    let read_committed = acked
+        .iter()
+        .any(|b| b.txn != verify::checker::TxnMark::None);
+    let reads =
+        verify::collect::read_back(&args.bootstrap, &args.topic, args.consumers, read_committed)?;
     let verdict = verify::checker::check(&acked, &reads);
     println!("verify {}: {}", args.topic, verdict.summary_line());
     for e in &verdict.examples {

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::cli::RunArgs;
 use crate::disk_baseline::DiskBaseline;
+use crate::produce::outcome::TxnCounts;
 use crate::stats::LatencySummary;
 use crate::verify::checker::Verdict;
 
@@ -43,6 +44,64 @@ pub struct ProduceCounts {
     pub error_codes: BTreeMap<i16, u64>,
 }
 
+/// What transactional producers achieved (`--transactional`).
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct TxnSummary {
+    pub committed: u64,
+    pub aborted: u64,
+    /// Of `aborted`, those aborted because a batch failed (not asked for by --abort-every).
+    pub aborted_after_failure: u64,
+    pub committed_msgs: u64,
+    /// Records of transactions committed inside the measurement window, per second.
+    pub committed_throughput: Throughput,
+    /// Commits answered inside the measurement window, per second.
+    pub transactions_per_s: f64,
+    /// EndTxn(commit) round trip, from the request to the answer.
+    pub commit_latency: Option<LatencySummary>,
+    pub coordinator_retries: u64,
+}
+
+impl TxnSummary {
+    pub fn of(counts: &TxnCounts, measured_s: f64) -> TxnSummary {
+        TxnSummary {
+            committed: counts.committed,
+            aborted: counts.aborted,
+            aborted_after_failure: counts.aborted_after_failure,
+            committed_msgs: counts.committed_msgs,
+            committed_throughput: Throughput::of(
+                counts.measured_committed_msgs,
+                counts.measured_committed_bytes,
+                measured_s,
+            ),
+            transactions_per_s: counts.measured_commits as f64 / measured_s.max(1e-9),
+            commit_latency: LatencySummary::of(&counts.commit_latency_us),
+            coordinator_retries: counts.coordinator_retries,
+        }
+    }
+
+    /// One line for the table and the report.
+    pub fn line(&self) -> String {
+        let ms =
+            |v: Option<u64>| v.map_or("-".to_string(), |us| format!("{:.2} ms", us as f64 / 1e3));
+        let l = self.commit_latency.as_ref();
+        format!(
+            "transactions: {} committed, {} aborted ({} after a failure); {:.1} commits/s, \
+             {:.0} committed msgs/s ({:.1} MB/s); commit latency p50 {} p99 {} max {}; \
+             {} coordinator retries",
+            self.committed,
+            self.aborted,
+            self.aborted_after_failure,
+            self.transactions_per_s,
+            self.committed_throughput.msgs_per_s,
+            self.committed_throughput.mb_per_s,
+            ms(l.map(|l| l.p50_us)),
+            ms(l.map(|l| l.p99_us)),
+            ms(l.map(|l| l.max_us)),
+            self.coordinator_retries
+        )
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct CellResult {
     pub mode: String,
@@ -61,6 +120,8 @@ pub struct CellResult {
     pub verify: Option<Verdict>,
     /// Loadgen's own CPU use during the cell.
     pub client_cpu: Option<crate::cpu::ClientCpu>,
+    /// Transactional producers only.
+    pub transactions: Option<TxnSummary>,
     /// Set when the cell could not run to the end.
     pub error: Option<String>,
 }

@@ -11,9 +11,10 @@ use crate::clock;
 use crate::consume::{self, ConsumeOutcome, ConsumeSpec};
 use crate::error::{Error, Result};
 use crate::produce::outcome::{LiveCounters, ProduceOutcome, Window};
+use crate::produce::txn::TxnSpec;
 use crate::produce::{self, window_from_now, ProduceSpec};
 use crate::progress::Progress;
-use crate::results::{CellResult, ProduceCounts, Throughput};
+use crate::results::{CellResult, ProduceCounts, Throughput, TxnSummary};
 use crate::stats::LatencySummary;
 use crate::verify::{checker, collect, history};
 use sluice_kafka_client::{Admin, TopicRoute, TIMESTAMP_EARLIEST, TIMESTAMP_LATEST};
@@ -82,7 +83,18 @@ impl CellRunner<'_> {
             request_timeout_ms: a.request_timeout_ms,
             retries_max: a.retries,
             record_history,
-            idempotent: a.idempotent,
+            idempotent: a.idempotent || a.transactional,
+            transactions: a.transactional.then(|| TxnSpec {
+                id_prefix: format!(
+                    "{}-{}-{}-{topic}",
+                    a.transactional_id_prefix,
+                    self.run_id,
+                    std::process::id()
+                ),
+                records: a.transaction_records,
+                timeout_ms: a.transaction_timeout_ms,
+                abort_every: a.abort_every,
+            }),
         })
     }
 
@@ -115,6 +127,7 @@ impl CellRunner<'_> {
             disk_ratio: None,
             verify: None,
             client_cpu: None,
+            transactions: None,
             error: None,
         };
         let (cpu_start_s, wall_start) = (crate::cpu::process_cpu_s(), std::time::Instant::now());
@@ -222,6 +235,7 @@ impl CellRunner<'_> {
             consumers: self.args.consumers,
             collect: false,
             stop_at,
+            read_committed: self.args.transactional,
         }
     }
 
@@ -246,6 +260,9 @@ impl CellRunner<'_> {
             retried_batches: outcome.retried_batches,
             error_codes: std::mem::take(&mut outcome.error_codes),
         });
+        if self.args.transactional {
+            result.transactions = Some(TxnSummary::of(&outcome.transactions, window.measured_s()));
+        }
         if let Some(path) = &self.args.history_out {
             let path = if self.many_cells {
                 with_suffix(path, topic)
@@ -255,7 +272,12 @@ impl CellRunner<'_> {
             history::write(&path, topic, &outcome.history)?;
         }
         if self.args.verify {
-            let reads = collect::read_back(&self.args.bootstrap, topic, self.args.consumers)?;
+            let reads = collect::read_back(
+                &self.args.bootstrap,
+                topic,
+                self.args.consumers,
+                self.args.transactional,
+            )?;
             let verdict = checker::check(&outcome.history, &reads);
             eprintln!("verify {topic}: {}", verdict.summary_line());
             for e in &verdict.examples {

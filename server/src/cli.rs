@@ -1,5 +1,5 @@
 //! The `sluice` command line: `sluice start` runs the broker; `tune`, `iotune`, `topic`,
-//! `group` and `cluster` are the operator's tools. `main.rs` only calls [`main`].
+//! `group`, `cluster`, `producers` and `txn` are the operator's tools. `main.rs` only calls [`main`].
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -39,8 +39,10 @@ enum Command {
     Group(admin::GroupArgs),
     /// Show the cluster: id, controller, brokers, served APIs.
     Cluster(admin::ClusterArgs),
-    /// Inspect idempotent producers: describe TOPIC PARTITION.
+    /// Inspect idempotent and transactional producers: describe TOPIC PARTITION.
     Producers(admin::ProducersArgs),
+    /// Inspect transactions: list (every coordinator), describe TRANSACTIONAL_ID.
+    Txn(admin::TxnArgs),
 }
 
 #[derive(Args)]
@@ -99,6 +101,7 @@ pub fn main() -> ExitCode {
         Command::Group(args) => admin::run_group(args),
         Command::Cluster(args) => admin::run_cluster(args),
         Command::Producers(args) => admin::run_producers(args),
+        Command::Txn(args) => admin::run_txn(args),
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! The producer fields are "none" (producerId -1, epoch -1, baseSequence -1), as for a
 //! non-idempotent producer, unless the batch is sealed with a [`ProducerStamp`] (an
-//! idempotent producer's id, epoch and first sequence).
+//! idempotent producer's id, epoch and first sequence, and for a transactional producer the
+//! transactional attribute bit).
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::compression::{Compressor, Gzip, Lz4, Snappy, Zstd};
@@ -21,6 +22,8 @@ pub struct ProducerStamp {
     pub producer_epoch: i16,
     /// Sequence of the batch's first record in its partition (wraps to 0 after `i32::MAX`).
     pub base_sequence: i32,
+    /// Part of a transaction: attribute bit 4 (`sluice_batch::ATTRIBUTE_TRANSACTIONAL`).
+    pub transactional: bool,
 }
 
 /// Accumulates records; `seal` turns them into wire bytes and resets the builder.
@@ -171,8 +174,18 @@ impl BatchBuilder {
             producer_id: -1,
             producer_epoch: -1,
             base_sequence: -1,
+            transactional: false,
         });
         assert_eq!(stamp.producer_id < 0, stamp.base_sequence < 0);
+        assert!(
+            !stamp.transactional || stamp.producer_id >= 0,
+            "a transactional batch has a producer id"
+        );
+        let transactional_bit = if stamp.transactional {
+            sluice_batch::ATTRIBUTE_TRANSACTIONAL
+        } else {
+            0
+        };
         let batch_length = (batch.len() - LOG_OVERHEAD_BYTES) as i32;
         let mut h = &mut batch[..BATCH_HEADER_BYTES];
         h.put_i64(0); // baseOffset: the broker assigns it
@@ -180,7 +193,7 @@ impl BatchBuilder {
         h.put_i32(-1); // partitionLeaderEpoch
         h.put_i8(sluice_batch::MAGIC_V2);
         h.put_u32(0); // crc, filled below
-        h.put_i16(codec.attribute_bits()); // CreateTime, not transactional
+        h.put_i16(codec.attribute_bits() | transactional_bit); // CreateTime, never control
         h.put_i32(self.record_count as i32 - 1);
         h.put_i64(self.timestamp_base_ms);
         h.put_i64(self.timestamp_max_ms);

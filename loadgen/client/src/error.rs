@@ -33,6 +33,17 @@ pub enum Error {
     Encode { api: i16, message: String },
     #[error("broker returned error code {code} for {what}")]
     Broker { what: String, code: i16 },
+    /// A transaction coordinator's answer the producer cannot go on after (fenced, ...).
+    #[error(
+        "transactional producer {transactional_id}: {op} failed with {}: {hint}",
+        crate::error_code::name(*.code)
+    )]
+    Transaction {
+        transactional_id: String,
+        op: &'static str,
+        code: i16,
+        hint: &'static str,
+    },
     #[error("broker {addr} does not implement {}", api_name(*.api))]
     NotImplemented { addr: String, api: i16 },
     /// No version in both ranges; `broker` and `ours` as `min-max`.

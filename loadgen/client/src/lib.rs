@@ -16,6 +16,9 @@
 //!   to partition leaders;
 //! - [`BatchBuilder`] and [`for_each_record`]: RecordBatch v2 encoding and walking, the
 //!   header read through `sluice_batch`'s typed view;
+//! - [`txn`]: a transactional producer's coordinator calls (FindCoordinator, InitProducerId,
+//!   AddPartitionsToTxn, EndTxn) with Kafka's retry rules, and a read_committed walk
+//!   ([`for_each_committed_record`]);
 //! - [`error_code`]: the Kafka error table (names, retriability), over `kafka-protocol`'s
 //!   `ResponseError`.
 //!
@@ -33,18 +36,23 @@ pub mod error_code;
 mod frame;
 mod raw;
 mod route;
+pub mod txn;
 mod varint;
 mod versions;
 
 pub use admin::{Admin, TIMESTAMP_EARLIEST, TIMESTAMP_LATEST};
 pub use batch_builder::{BatchBuilder, ProducerStamp};
-pub use batch_reader::{for_each_record, RecordView, WalkSummary};
+pub use batch_reader::{
+    for_each_committed_record, for_each_record, AbortedTransactions, RecordView, WalkSummary,
+    CONTROL_TYPE_ABORT, CONTROL_TYPE_COMMIT,
+};
 pub use client::Client;
 pub use codec::Codec;
 pub use conn::{ConnectOptions, Connection, FrameReader};
 pub use error::{Error, Result};
 pub use frame::{api_name, decode_response, encode_request};
 pub use route::{topic_name, TopicRoute};
+pub use txn::{TxnCoordinator, TxnPartitions};
 pub use versions::{negotiate, BrokerVersions};
 
 /// Re-exported so users name versions and messages with the same types as the client.

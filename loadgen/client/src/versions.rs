@@ -18,7 +18,7 @@ const API_VERSIONS_VERSION: i16 = 3;
 /// The version ranges of the request builders in this crate. The caps keep every request on
 /// topic *names* (newer Produce/Fetch versions switch to topic ids), which every
 /// Kafka-compatible broker supports.
-const CLIENT_RANGES: [(ApiKey, i16, i16); 7] = [
+const CLIENT_RANGES: [(ApiKey, i16, i16); 10] = [
     (ApiKey::Produce, 3, 11),
     (ApiKey::Fetch, 4, 12),
     (ApiKey::Metadata, 1, 12),
@@ -26,6 +26,10 @@ const CLIENT_RANGES: [(ApiKey, i16, i16); 7] = [
     (ApiKey::CreateTopics, 2, 7),
     (ApiKey::DeleteTopics, 1, 5),
     (ApiKey::InitProducerId, 0, 4),
+    (ApiKey::FindCoordinator, 0, 4),
+    // v4+ is the inter-broker batch layout (KIP-890); clients send v3 and below.
+    (ApiKey::AddPartitionsToTxn, 0, 3),
+    (ApiKey::EndTxn, 0, 3),
 ];
 
 /// The version both sides speak: the highest in the intersection of the ranges.
@@ -139,7 +143,7 @@ impl BrokerVersions {
     }
 
     /// The version of `api` for this crate's own request builders (Produce, Fetch, Metadata,
-    /// ListOffsets, CreateTopics, DeleteTopics).
+    /// ListOffsets, CreateTopics, DeleteTopics, and the transactional producer's requests).
     pub fn of(&self, api: ApiKey) -> Result<i16> {
         let (_, min, max) = CLIENT_RANGES
             .iter()

@@ -19,8 +19,8 @@ use crate::produce::outcome::{LiveCounters, Window};
 use crate::stats::{self, new_latency_histogram};
 use crate::verify::checker::{Observation, PartitionReads};
 use sluice_kafka_client::error_code;
-use sluice_kafka_client::for_each_record;
 use sluice_kafka_client::Connection;
+use sluice_kafka_client::{for_each_committed_record, for_each_record, AbortedTransactions};
 use sluice_kafka_client::{topic_name, Admin, TopicRoute};
 
 const FETCH_MAX_WAIT_MS: i32 = 100;
@@ -41,6 +41,9 @@ pub struct ConsumeSpec {
     pub collect: bool,
     /// Stop a partition once it reaches this offset (`None`: read until the window ends).
     pub stop_at: Option<Vec<i64>>,
+    /// `isolation_level=read_committed`: data up to the last stable offset, without the
+    /// batches of aborted transactions (Kafka's consumer rule, from each response's list).
+    pub read_committed: bool,
 }
 
 pub struct ConsumeOutcome {
@@ -240,7 +243,7 @@ impl Consumer {
             .with_max_wait_ms(FETCH_MAX_WAIT_MS)
             .with_min_bytes(1)
             .with_max_bytes(FETCH_BYTES_MAX)
-            .with_isolation_level(0)
+            .with_isolation_level(i8::from(self.spec.read_committed))
             .with_session_id(0)
             .with_session_epoch(-1)
             .with_topics(vec![FetchTopic::default()
@@ -286,7 +289,15 @@ impl Consumer {
                     }
                 }
                 let Some(records) = pd.records else { continue };
-                self.absorb(p, &records, outcome)?;
+                let aborted = self.spec.read_committed.then(|| {
+                    AbortedTransactions::new(
+                        pd.aborted_transactions
+                            .iter()
+                            .flatten()
+                            .map(|a| (a.producer_id.0, a.first_offset)),
+                    )
+                });
+                self.absorb(p, &records, aborted, outcome)?;
             }
         }
         Ok(stale)
@@ -296,6 +307,7 @@ impl Consumer {
         &mut self,
         p: u32,
         records: &bytes::Bytes,
+        aborted: Option<AbortedTransactions>,
         outcome: &mut ConsumeOutcome,
     ) -> Result<()> {
         let now = clock::now_us();
@@ -306,7 +318,7 @@ impl Consumer {
         let reads = &mut outcome.reads[p as usize];
         let hist = &mut outcome.e2e_latency_us;
         let warm_end = self.window.warm_end_us;
-        let summary = for_each_record(records, collect, |r| {
+        let on_record = |r: &sluice_kafka_client::RecordView<'_>| {
             // Batches may start before the fetch offset: skip what was already read.
             if r.offset < fetch_offset {
                 return;
@@ -338,7 +350,13 @@ impl Consumer {
                     }
                 }
             }
-        })?;
+        };
+        let summary = match aborted {
+            Some(mut aborted) => {
+                for_each_committed_record(records, collect, &mut aborted, on_record)?
+            }
+            None => for_each_record(records, collect, on_record)?,
+        };
         reads.corrupt += summary.crc_failures;
         if let Some(next) = summary.next_offset {
             self.offsets[p as usize] = next.max(fetch_offset);

@@ -19,6 +19,8 @@ pub struct SealedBatch {
     /// Per record: the time latency is measured from (intended send time in rate mode).
     pub created_us: Vec<u64>,
     pub attempts: u32,
+    /// The producer's transaction this batch belongs to (its number), if transactional.
+    pub transaction: Option<u64>,
 }
 
 struct OpenBatch {
@@ -38,6 +40,12 @@ pub struct Accumulator {
     sequence_next: Vec<u64>,
     /// An idempotent producer's id and epoch, stamped into every batch with its sequence.
     producer: Option<(i64, i16)>,
+    /// Per partition, the loadgen sequence that is wire sequence 0 of the current epoch:
+    /// a new epoch (after a failed transaction) starts its wire sequences at 0 again, while
+    /// the sequences in values keep counting (they identify messages for `--verify`).
+    wire_sequence_base: Vec<u64>,
+    /// Batches are transactional, part of this transaction (the producer's count).
+    transaction: Option<u64>,
     /// (opened_us, partition) in opening order: linger deadlines are in the same order.
     lingering: VecDeque<(u64, u32)>,
     pub sealed: VecDeque<SealedBatch>,
@@ -54,6 +62,8 @@ impl Accumulator {
             open: (0..partitions).map(|_| None).collect(),
             sequence_next: vec![0; partitions as usize],
             producer: None,
+            wire_sequence_base: vec![0; partitions as usize],
+            transaction: None,
             lingering: VecDeque::new(),
             sealed: VecDeque::new(),
         }
@@ -67,6 +77,36 @@ impl Accumulator {
             "set before the first record"
         );
         self.producer = Some((producer_id, producer_epoch));
+    }
+
+    /// A new epoch of the same producer (InitProducerId again, after a failed transaction):
+    /// wire sequences restart at 0 in every partition. Only between batches.
+    pub fn restart_sequences(&mut self, producer_id: i64, producer_epoch: i16) {
+        assert!(
+            self.producer.is_some(),
+            "restart of an idempotent producer only"
+        );
+        assert!(
+            self.open.iter().all(Option::is_none),
+            "no batch open across epochs"
+        );
+        self.producer = Some((producer_id, producer_epoch));
+        self.wire_sequence_base.clone_from(&self.sequence_next);
+    }
+
+    /// Every batch opened from now on is part of transaction `n` (transactional producers
+    /// only; between transactions, every batch is sealed).
+    pub fn begin_transaction(&mut self, n: u64) {
+        assert!(
+            self.producer.is_some(),
+            "a transactional producer is idempotent"
+        );
+        assert!(
+            self.open.iter().all(Option::is_none),
+            "a batch open across transactions"
+        );
+        assert!(self.transaction.is_none_or(|previous| previous < n));
+        self.transaction = Some(n);
     }
 
     pub fn next_sequence(&self, partition: u32) -> u64 {
@@ -124,13 +164,20 @@ impl Accumulator {
             open.sequence_first + count as u64,
             self.sequence_next[partition as usize]
         );
+        let wire_base = self.wire_sequence_base[partition as usize];
+        assert!(
+            open.sequence_first >= wire_base,
+            "a batch older than its epoch"
+        );
+        let transactional = self.transaction.is_some();
         let stamp = self
             .producer
             .map(|(producer_id, producer_epoch)| ProducerStamp {
                 producer_id,
                 producer_epoch,
                 // Kafka's sequences wrap from i32::MAX to 0.
-                base_sequence: (open.sequence_first % (i32::MAX as u64 + 1)) as i32,
+                base_sequence: ((open.sequence_first - wire_base) % (i32::MAX as u64 + 1)) as i32,
+                transactional,
             });
         let records = open.builder.seal_stamped(self.codec, stamp)?;
         self.sealed.push_back(SealedBatch {
@@ -141,6 +188,7 @@ impl Accumulator {
             value_bytes: open.value_bytes,
             created_us: open.created_us,
             attempts: 0,
+            transaction: self.transaction,
         });
         Ok(())
     }
@@ -232,6 +280,37 @@ mod tests {
         acc.seal_expired(10_000).expect("seal");
         assert_eq!(acc.sealed.len(), 2);
         assert_eq!(acc.next_deadline_us(), None);
+    }
+
+    #[test]
+    fn transactional_batches_carry_their_transaction_and_restart_wire_sequences() {
+        let mut acc = Accumulator::new(2, Codec::None, 1 << 20, 1_000);
+        acc.set_producer(42, 0);
+        acc.begin_transaction(0);
+        for _ in 0..3 {
+            acc.append(1, 0, 0, None, &VALUE, &[]).expect("append");
+        }
+        acc.seal_all().expect("seal");
+        let header = |b: &SealedBatch| sluice_batch::parse_header(&b.records).expect("header");
+        let first = acc.sealed.pop_front().expect("sealed");
+        assert_eq!(first.transaction, Some(0));
+        let h = header(&first);
+        assert!(h.is_transactional());
+        assert!(!h.is_control());
+        assert_eq!(
+            (h.producer_id, h.producer_epoch, h.base_sequence),
+            (42, 0, 0)
+        );
+
+        // A failed transaction: the next epoch starts at wire sequence 0, values go on at 3.
+        acc.restart_sequences(42, 1);
+        acc.begin_transaction(1);
+        acc.append(1, 0, 0, None, &VALUE, &[]).expect("append");
+        acc.seal_all().expect("seal");
+        let second = acc.sealed.pop_front().expect("sealed");
+        assert_eq!((second.transaction, second.sequence_first), (Some(1), 3));
+        let h = header(&second);
+        assert_eq!((h.producer_epoch, h.base_sequence), (1, 0));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! connection), records acks, latencies and history, and hands retriable batches back.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle, Thread};
@@ -17,7 +17,7 @@ use crate::client_options::CLIENT_OPTIONS;
 use crate::clock;
 use crate::error::Result;
 use crate::stats;
-use crate::verify::checker::AckedBatch;
+use crate::verify::checker::{AckedBatch, TxnMark};
 use sluice_kafka_client::error_code;
 use sluice_kafka_client::{decode_response, Connection, FrameReader};
 
@@ -39,6 +39,12 @@ pub struct ReaderContext {
     pub retry_tx: Sender<SealedBatch>,
     pub refresh_metadata: Arc<AtomicBool>,
     pub writer: Thread,
+    /// Batches that failed for good or whose fate is unknown (a transaction holding one
+    /// cannot commit).
+    pub failed_batches: Arc<AtomicU64>,
+    /// The last produce answer a transactional producer cannot go on after (fenced, no
+    /// transaction); 0 while there is none.
+    pub fatal_code: Arc<AtomicI16>,
 }
 
 pub struct Link {
@@ -158,7 +164,7 @@ fn read_responses(
             },
         };
         if broken.load(Ordering::Acquire) {
-            mark_indeterminate(&mut outcome, &entry);
+            mark_indeterminate(&ctx, &mut outcome, &entry);
             in_flight.fetch_sub(1, Ordering::AcqRel);
             ctx.writer.unpark();
             continue;
@@ -173,7 +179,7 @@ fn read_responses(
             _ => {
                 // Connection lost, timed out, or out of sync: nothing on it is known.
                 broken.store(true, Ordering::Release);
-                mark_indeterminate(&mut outcome, &entry);
+                mark_indeterminate(&ctx, &mut outcome, &entry);
             }
         }
         in_flight.fetch_sub(1, Ordering::AcqRel);
@@ -183,8 +189,10 @@ fn read_responses(
     outcome
 }
 
-fn mark_indeterminate(outcome: &mut ProduceOutcome, entry: &InFlight) {
+fn mark_indeterminate(ctx: &ReaderContext, outcome: &mut ProduceOutcome, entry: &InFlight) {
     outcome.indeterminate_msgs += entry.batches.iter().map(|b| b.count as u64).sum::<u64>();
+    ctx.failed_batches
+        .fetch_add(entry.batches.len() as u64, Ordering::AcqRel);
 }
 
 fn handle_response(
@@ -213,6 +221,9 @@ fn handle_response(
             continue;
         }
         *outcome.error_codes.entry(code).or_default() += 1;
+        if batch.transaction.is_some() && sluice_kafka_client::txn::produce_is_fatal(code) {
+            ctx.fatal_code.store(code, Ordering::Release);
+        }
         if error_code::needs_metadata_refresh(code) {
             ctx.refresh_metadata.store(true, Ordering::Release);
         }
@@ -220,9 +231,11 @@ fn handle_response(
             outcome.retried_batches += 1;
             if let Err(returned) = ctx.retry_tx.send(batch) {
                 outcome.failed_msgs += returned.0.count as u64;
+                ctx.failed_batches.fetch_add(1, Ordering::AcqRel);
             }
         } else {
             outcome.failed_msgs += batch.count as u64;
+            ctx.failed_batches.fetch_add(1, Ordering::AcqRel);
         }
     }
 }
@@ -254,6 +267,7 @@ fn ack(
             sequence_first: batch.sequence_first,
             count: batch.count,
             offset_first: (base_offset >= 0).then_some(base_offset),
+            txn: batch.transaction.map_or(TxnMark::None, TxnMark::Pending),
         });
     }
 }

@@ -3,6 +3,7 @@
 pub mod accumulator;
 pub mod link;
 pub mod outcome;
+pub mod txn;
 pub mod worker;
 
 use std::sync::Arc;
@@ -36,6 +37,8 @@ pub struct ProduceSpec {
     pub record_history: bool,
     /// Idempotent producers (InitProducerId, producer id and sequences in every batch).
     pub idempotent: bool,
+    /// Transactional producers (idempotent ones, each with its transactional id).
+    pub transactions: Option<txn::TxnSpec>,
 }
 
 /// A producer id unique to this run: wall-clock nanoseconds mixed with the process id,

@@ -64,6 +64,60 @@ pub struct ProduceOutcome {
     /// Produce → ack latency of records created inside the measurement window.
     pub latency_us: Histogram<u64>,
     pub history: Vec<AckedBatch>,
+    /// Transactional producers only.
+    pub transactions: TxnCounts,
+}
+
+/// What transactional producers ended, and how long their commits took.
+pub struct TxnCounts {
+    pub committed: u64,
+    pub aborted: u64,
+    /// Aborted because a batch failed (the rest were asked for, `--abort-every`).
+    pub aborted_after_failure: u64,
+    /// Records and value bytes of committed transactions, in total and those whose EndTxn
+    /// answered inside the measurement window.
+    pub committed_msgs: u64,
+    pub measured_committed_msgs: u64,
+    pub measured_committed_bytes: u64,
+    pub measured_commits: u64,
+    /// EndTxn(commit) round trips that started inside the measurement window.
+    pub commit_latency_us: Histogram<u64>,
+    /// Retriable coordinator answers (COORDINATOR_LOAD_IN_PROGRESS, CONCURRENT_TRANSACTIONS,
+    /// NOT_COORDINATOR, ...) that were retried.
+    pub coordinator_retries: u64,
+}
+
+impl TxnCounts {
+    pub fn new() -> Self {
+        Self {
+            committed: 0,
+            aborted: 0,
+            aborted_after_failure: 0,
+            committed_msgs: 0,
+            measured_committed_msgs: 0,
+            measured_committed_bytes: 0,
+            measured_commits: 0,
+            commit_latency_us: new_latency_histogram(),
+            coordinator_retries: 0,
+        }
+    }
+
+    /// Both histograms share bounds, so adding cannot fail.
+    pub fn merge(&mut self, other: &TxnCounts) {
+        self.committed += other.committed;
+        self.aborted += other.aborted;
+        self.aborted_after_failure += other.aborted_after_failure;
+        self.committed_msgs += other.committed_msgs;
+        self.measured_committed_msgs += other.measured_committed_msgs;
+        self.measured_committed_bytes += other.measured_committed_bytes;
+        self.measured_commits += other.measured_commits;
+        self.coordinator_retries += other.coordinator_retries;
+        let added = self.commit_latency_us.add(&other.commit_latency_us);
+        assert!(
+            added.is_ok(),
+            "commit latency histograms share their bounds"
+        );
+    }
 }
 
 impl ProduceOutcome {
@@ -80,6 +134,7 @@ impl ProduceOutcome {
             error_codes: BTreeMap::new(),
             latency_us: new_latency_histogram(),
             history: Vec::new(),
+            transactions: TxnCounts::new(),
         }
     }
 
@@ -100,5 +155,6 @@ impl ProduceOutcome {
             *self.error_codes.entry(-1).or_default() += 1;
         }
         self.history.extend(other.history);
+        self.transactions.merge(&other.transactions);
     }
 }

@@ -1,9 +1,11 @@
 //! One producer thread: generates records (as fast as possible, or at a fixed rate with
 //! intended send times), batches them per partition, and writes pipelined produce requests
-//! to each partition's leader.
+//! to each partition's leader. A transactional producer (`super::txn`) also adds each
+//! partition to its transaction before sending it a batch, and ends a transaction once it
+//! holds its records and all of them are acknowledged.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI16, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 use std::thread;
@@ -11,17 +13,19 @@ use std::time::Duration;
 
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{ApiKey, ProduceRequest};
+use kafka_protocol::protocol::StrBytes;
 
 use super::accumulator::{Accumulator, SealedBatch};
 use super::link::{Link, ReaderContext};
 use super::outcome::{LiveCounters, ProduceOutcome, Window};
+use super::txn::TxnRun;
 use super::ProduceSpec;
 use crate::client_options::CLIENT_OPTIONS;
 use crate::clock;
 use crate::error::Result;
 use crate::message::{ValueHeader, ValueTemplate};
 use crate::murmur2::partition_for_key;
-use sluice_kafka_client::{topic_name, Admin, TopicRoute};
+use sluice_kafka_client::{error_code, topic_name, Admin, TopicRoute};
 
 /// How long to wait before reconnecting to a broker that dropped the connection.
 const RECONNECT_BACKOFF: Duration = Duration::from_millis(100);
@@ -45,6 +49,8 @@ pub struct Producer {
     outcome: ProduceOutcome,
     sticky_partition: u32,
     generated: u64,
+    /// Transactional producers only.
+    txn: Option<TxnRun>,
 }
 
 impl Producer {
@@ -66,7 +72,19 @@ impl Producer {
             })
             .collect();
         let mut acc = Accumulator::new(partitions, spec.codec, spec.batch_bytes, spec.linger_us);
-        if spec.idempotent {
+        let mut txn = None;
+        if let Some(txn_spec) = &spec.transactions {
+            let (run, (producer_id, producer_epoch)) = TxnRun::init(
+                txn_spec,
+                &spec.bootstrap,
+                &spec.topic,
+                index,
+                spec.message_bytes,
+            )?;
+            acc.set_producer(producer_id, producer_epoch);
+            acc.begin_transaction(run.number);
+            txn = Some(run);
+        } else if spec.idempotent {
             let (producer_id, producer_epoch) = admin.init_producer_id()?;
             acc.set_producer(producer_id, producer_epoch);
         }
@@ -81,6 +99,8 @@ impl Producer {
             retry_tx,
             refresh_metadata: Arc::new(AtomicBool::new(false)),
             writer: thread::current(),
+            failed_batches: Arc::new(AtomicU64::new(0)),
+            fatal_code: Arc::new(AtomicI16::new(0)),
         };
         Ok(Producer {
             producer_id,
@@ -94,6 +114,7 @@ impl Producer {
             outcome: ProduceOutcome::new(),
             sticky_partition: (index * partitions) / spec.producers.max(1) % partitions,
             generated: 0,
+            txn,
             route,
             admin,
             spec,
@@ -120,14 +141,19 @@ impl Producer {
                 Some(interval) => {
                     // Every record whose intended time has come, stamped with that time:
                     // a stall here shows up as latency (coordinated omission corrected).
-                    while intended_us <= now as f64 {
+                    // Records due while a transaction ends wait for the next one.
+                    while intended_us <= now as f64 && self.txn_room() > 0 {
                         self.generate_one(intended_us as u64)?;
                         intended_us += interval;
                     }
                 }
             }
             self.acc.seal_expired(now)?;
+            self.add_to_transaction()?;
             self.send_ready(interval_us.is_none())?;
+            if self.txn_room() == 0 {
+                self.end_transaction()?;
+            }
             if interval_us.is_some() {
                 let next =
                     (intended_us as u64).min(self.acc.next_deadline_us().unwrap_or(u64::MAX));
@@ -149,9 +175,18 @@ impl Producer {
         }
     }
 
+    /// Records the open transaction may still take (unbounded without transactions).
+    fn txn_room(&self) -> u32 {
+        self.txn.as_ref().map_or(u32::MAX, TxnRun::room)
+    }
+
     fn generate_one(&mut self, created_us: u64) -> Result<()> {
         let (partition, key_index) = self.partition_for(self.generated);
         self.generated += 1;
+        if let Some(txn) = &mut self.txn {
+            assert!(txn.room() > 0, "a record beyond the transaction's size");
+            txn.records += 1;
+        }
         let header = ValueHeader {
             producer_id: self.producer_id,
             sequence: self.acc.next_sequence(partition),
@@ -176,7 +211,7 @@ impl Producer {
     }
 
     fn generate_chunk(&mut self, mut now: u64) -> Result<()> {
-        for i in 0..GENERATE_CHUNK {
+        for i in 0..GENERATE_CHUNK.min(self.txn_room()) {
             if i % 16 == 15 {
                 now = clock::now_us();
             }
@@ -185,6 +220,63 @@ impl Producer {
                 break;
             }
         }
+        Ok(())
+    }
+
+    /// AddPartitionsToTxn for the partitions of sealed batches that the open transaction does
+    /// not have yet: a partition joins before its first batch is sent.
+    fn add_to_transaction(&mut self) -> Result<()> {
+        let Some(txn) = &mut self.txn else {
+            return Ok(());
+        };
+        txn.add(self.acc.sealed.iter().map(|b| b.partition))
+    }
+
+    /// Seals, sends and waits for every batch of the open transaction, then ends it (commit,
+    /// or abort if a batch failed or `--abort-every` says so) and begins the next one.
+    fn end_transaction(&mut self) -> Result<()> {
+        if self.txn.is_none() {
+            return Ok(());
+        }
+        self.acc.seal_all()?;
+        let deadline = clock::now_us() + DRAIN_TIMEOUT.as_micros() as u64;
+        loop {
+            self.take_retries()?;
+            if self.acc.sealed.is_empty() && !self.any_in_flight() {
+                break;
+            }
+            if clock::now_us() >= deadline {
+                break;
+            }
+            self.add_to_transaction()?;
+            self.send_ready(true)?;
+            if self.any_in_flight() {
+                thread::park_timeout(Duration::from_millis(1));
+            }
+        }
+        let failed_batches = self.reader_ctx.failed_batches.load(Ordering::Acquire);
+        let fatal_code = self.reader_ctx.fatal_code.load(Ordering::Acquire);
+        // Batches never sent in time are this transaction's failures too.
+        let unsent: u64 = self.acc.sealed.drain(..).map(|b| b.count as u64).sum();
+        self.outcome.failed_msgs += unsent;
+        let Some(txn) = &mut self.txn else {
+            return Ok(());
+        };
+        if fatal_code != error_code::NONE {
+            return Err(txn.fatal("Produce", fatal_code).into());
+        }
+        // A broken link's reader counts its lost batches only after it marks the link
+        // broken: a broken link is a failure of this transaction whatever the count says.
+        let broken = self
+            .links
+            .values()
+            .any(|l| l.broken.load(Ordering::Acquire));
+        let failed = unsent > 0 || broken || failed_batches != txn.failed_at_begin;
+        if let Some((producer_id, producer_epoch)) = txn.end(failed, &self.window)? {
+            self.acc.restart_sequences(producer_id, producer_epoch);
+        }
+        txn.failed_at_begin = failed_batches;
+        self.acc.begin_transaction(txn.number);
         Ok(())
     }
 
@@ -350,6 +442,14 @@ impl Producer {
                         })
                         .collect(),
                 )]);
+        // A transactional producer names its transactional id in every produce request (the
+        // partition leader verifies the transaction with its coordinator).
+        let request = match &self.txn {
+            Some(txn) => request.with_transactional_id(Some(
+                StrBytes::from_string(txn.transactional_id().to_string()).into(),
+            )),
+            None => request,
+        };
         let count: u64 = batches.iter().map(|b| b.count as u64).sum();
         let version = self.reader_ctx.produce_version;
         let Some(link) = self.links.get_mut(&node) else {
@@ -381,6 +481,8 @@ impl Producer {
     }
 
     fn finish(mut self) -> Result<ProduceOutcome> {
+        // The open transaction ends like any other (its EndTxn answers after the window).
+        self.end_transaction()?;
         self.acc.seal_all()?;
         let deadline = clock::now_us() + DRAIN_TIMEOUT.as_micros() as u64;
         while (!self.acc.sealed.is_empty() || self.any_in_flight()) && clock::now_us() < deadline {
@@ -400,6 +502,10 @@ impl Producer {
                 .map(|b| b.count as u64)
                 .sum::<u64>();
         self.outcome.failed_msgs += unsent;
+        if let Some(txn) = &mut self.txn {
+            txn.resolve_all(&mut self.outcome.history);
+            self.outcome.transactions = txn.take_counts();
+        }
         Ok(self.outcome)
     }
 

@@ -57,6 +57,16 @@ pub fn render(report: &RunReport, plots: &[String]) -> String {
                 .unwrap_or_else(|| "-".into()),
         ));
     }
+    let txn: Vec<String> = report
+        .cells
+        .iter()
+        .filter_map(|c| c.transactions.as_ref())
+        .map(|t| format!("- {}\n", t.line()))
+        .collect();
+    if !txn.is_empty() {
+        md.push_str("\nTransactions (committed throughput counts the records of transactions committed inside the window; commit latency is the EndTxn round trip):\n\n");
+        md.push_str(&txn.concat());
+    }
     md.push_str("\nLatency columns: produce→ack (measured from the intended send time with --rate); end-to-end in consume/e2e modes. MB = 10^6 bytes of record values.\n\n");
     for p in plots {
         md.push_str(&format!("![{p}]({p})\n\n"));

@@ -59,6 +59,11 @@ pub fn render(report: &RunReport) -> String {
                 .unwrap_or("-"),
         ));
     }
+    for c in &report.cells {
+        if let Some(t) = &c.transactions {
+            out.push_str(&format!("{}\n", t.line()));
+        }
+    }
     let busy: Vec<String> = report
         .cells
         .iter()

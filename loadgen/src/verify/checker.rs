@@ -10,11 +10,30 @@
 //!   holding something other than the acked message;
 //! - **non-monotonic**: within one partition's reads, an offset not above the previous one;
 //! - **reordered**: one producer's sequences going backwards within a partition;
-//! - **corrupt**: a value that fails its checksum or payload check, or a batch CRC failure.
+//! - **corrupt**: a value that fails its checksum or payload check, or a batch CRC failure;
+//! - **aborted visible** (transactions): a message of an aborted transaction was read back
+//!   (the read-back is read_committed, so the broker or the consumer rule failed to hide it).
 //!
-//! Messages read back but never acked are fine (their produce outcome was unknown).
+//! Messages read back but never acked are fine (their produce outcome was unknown). So are the
+//! messages of a transaction whose end is unknown (EndTxn never answered): present or not, but
+//! never twice. A committed transaction's messages must all be there exactly once.
 
 use std::collections::{HashMap, HashSet};
+
+/// How the transaction of an acknowledged batch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxnMark {
+    /// Not in a transaction.
+    None,
+    /// The producer's transaction number `n`, not ended yet (only during a run).
+    Pending(u64),
+    /// EndTxn(commit) succeeded: every message must be visible.
+    Committed,
+    /// EndTxn(abort) succeeded: no message may be visible.
+    Aborted,
+    /// EndTxn was not answered: either outcome.
+    Unknown,
+}
 
 /// One batch the broker acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +44,7 @@ pub struct AckedBatch {
     pub count: u32,
     /// The offset the broker returned for the first record, if known (acks ≥ 1).
     pub offset_first: Option<i64>,
+    pub txn: TxnMark,
 }
 
 /// One record read back, in the order it was polled.
@@ -57,6 +77,10 @@ pub struct Verdict {
     pub corrupt: u64,
     /// Read back although never acknowledged (not a violation).
     pub unacked_present: u64,
+    /// Acknowledged messages of aborted transactions, and those of them read back (a
+    /// violation: read_committed must never see them).
+    pub aborted: u64,
+    pub aborted_visible: u64,
     pub examples: Vec<String>,
 }
 
@@ -68,6 +92,7 @@ impl Verdict {
             && self.non_monotonic == 0
             && self.reordered == 0
             && self.corrupt == 0
+            && self.aborted_visible == 0
     }
 
     fn example(&mut self, text: impl FnOnce() -> String) {
@@ -79,7 +104,8 @@ impl Verdict {
     pub fn summary_line(&self) -> String {
         format!(
             "{}: acked {} observed {} | lost {} duplicates {} inconsistent-offsets {} \
-             non-monotonic {} reordered {} corrupt {} | unacked-but-present {}",
+             non-monotonic {} reordered {} corrupt {} aborted-visible {} | \
+             unacked-but-present {} aborted {}",
             if self.ok() { "PASS" } else { "FAIL" },
             self.acked,
             self.observed,
@@ -89,7 +115,9 @@ impl Verdict {
             self.non_monotonic,
             self.reordered,
             self.corrupt,
-            self.unacked_present
+            self.aborted_visible,
+            self.unacked_present,
+            self.aborted
         )
     }
 }
@@ -115,9 +143,24 @@ pub fn check(acked: &[AckedBatch], reads: &[PartitionReads]) -> Verdict {
     for batch in acked {
         for i in 0..batch.count as u64 {
             let id = (batch.partition, batch.producer_id, batch.sequence_first + i);
-            verdict.acked += 1;
             acked_ids.insert(id, ());
-            check_acked(batch, i, id, &mut verdict, &first_seen, &seen_at);
+            match batch.txn {
+                TxnMark::None | TxnMark::Committed => {
+                    verdict.acked += 1;
+                    check_acked(batch, i, id, &mut verdict, &first_seen, &seen_at);
+                }
+                TxnMark::Aborted => {
+                    verdict.aborted += 1;
+                    if let Some(offset) = first_seen.get(&id) {
+                        verdict.aborted_visible += 1;
+                        verdict.example(|| {
+                            format!("message {id:?} of an aborted transaction read at {offset}")
+                        });
+                    }
+                }
+                // Present or not; a second copy is still a duplicate (counted above).
+                TxnMark::Pending(_) | TxnMark::Unknown => {}
+            }
         }
     }
     verdict.unacked_present = first_seen
@@ -236,6 +279,7 @@ mod tests {
             sequence_first,
             count,
             offset_first: Some(offset),
+            txn: TxnMark::None,
         }
     }
 
@@ -388,8 +432,59 @@ mod tests {
             sequence_first: 0,
             count: 2,
             offset_first: None,
+            txn: TxnMark::None,
         }];
         let r = vec![reads(vec![obs(5, 1, 0), obs(6, 1, 1)])];
         assert!(check(&acked, &r).ok());
+    }
+
+    fn in_txn(mut b: AckedBatch, txn: TxnMark) -> AckedBatch {
+        b.txn = txn;
+        b
+    }
+
+    #[test]
+    fn committed_transactions_must_be_read_exactly_once() {
+        let acked = vec![
+            in_txn(batch(0, 1, 0, 2, 0), TxnMark::Committed),
+            in_txn(batch(0, 1, 2, 1, 3), TxnMark::Committed),
+        ];
+        // Offset 2 is the commit marker: never a record.
+        let r = vec![reads(vec![obs(0, 1, 0), obs(1, 1, 1), obs(3, 1, 2)])];
+        let v = check(&acked, &r);
+        assert!(v.ok(), "{}", v.summary_line());
+        assert_eq!(v.acked, 3);
+        let lost = vec![reads(vec![obs(0, 1, 0), obs(3, 1, 2)])];
+        assert_eq!(check(&acked, &lost).lost, 1);
+        let mut twice = r.clone();
+        twice[0].observations.push(obs(5, 1, 2));
+        assert_eq!(check(&acked, &twice).duplicates, 1);
+    }
+
+    #[test]
+    fn an_aborted_transaction_read_back_is_a_violation() {
+        let acked = vec![
+            in_txn(batch(0, 1, 0, 2, 0), TxnMark::Aborted),
+            in_txn(batch(0, 1, 2, 1, 3), TxnMark::Committed),
+        ];
+        let hidden = vec![reads(vec![obs(3, 1, 2)])];
+        let v = check(&acked, &hidden);
+        assert!(v.ok(), "{}", v.summary_line());
+        assert_eq!((v.acked, v.aborted, v.aborted_visible), (1, 2, 0));
+        assert_eq!(v.unacked_present, 0);
+        let visible = vec![reads(vec![obs(1, 1, 1), obs(3, 1, 2)])];
+        let v = check(&acked, &visible);
+        assert_eq!(v.aborted_visible, 1, "{}", v.summary_line());
+        assert!(!v.ok());
+        assert_eq!(v.unacked_present, 0, "an aborted message is not 'unacked'");
+    }
+
+    #[test]
+    fn a_transaction_of_unknown_outcome_may_be_there_or_not() {
+        let acked = vec![in_txn(batch(0, 1, 0, 2, 0), TxnMark::Unknown)];
+        assert!(check(&acked, &[reads(vec![])]).ok());
+        assert!(check(&acked, &[reads(vec![obs(0, 1, 0), obs(1, 1, 1)])]).ok());
+        let twice = [reads(vec![obs(0, 1, 0), obs(2, 1, 0)])];
+        assert_eq!(check(&acked, &twice).duplicates, 1);
     }
 }

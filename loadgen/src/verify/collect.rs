@@ -13,8 +13,17 @@ use sluice_kafka_client::{Admin, TIMESTAMP_EARLIEST, TIMESTAMP_LATEST};
 /// Upper bound on how long reading back may take.
 const READ_BACK_TIMEOUT_S: f64 = 600.0;
 
-/// Every partition of `topic`, from its log start to the end offset at call time.
-pub fn read_back(bootstrap: &str, topic: &str, consumers: u32) -> Result<Vec<PartitionReads>> {
+/// Every partition of `topic`, from its log start to the end offset at call time;
+/// `read_committed` reads as a read_committed consumer does (transactional runs): up to the
+/// last stable offset, without aborted transactions' batches. The end offset is the high
+/// watermark, which every transaction marker is below once the producers' EndTxn returned
+/// and the coordinator wrote them, so the read waits for the last stable offset to reach it.
+pub fn read_back(
+    bootstrap: &str,
+    topic: &str,
+    consumers: u32,
+    read_committed: bool,
+) -> Result<Vec<PartitionReads>> {
     let mut admin = Admin::connect(bootstrap, &CLIENT_OPTIONS)?;
     let route = admin
         .route(topic)?
@@ -27,6 +36,7 @@ pub fn read_back(bootstrap: &str, topic: &str, consumers: u32) -> Result<Vec<Par
         consumers,
         collect: true,
         stop_at: Some(end.clone()),
+        read_committed,
     };
     let window = window_from_now(0.0, READ_BACK_TIMEOUT_S);
     let outcome = consume::run(

@@ -3,13 +3,15 @@
 //! topic against it.
 //!
 //! Text, one acked batch per line: `partition producer_id sequence_first count offset_first`
-//! (`-` when the offset is unknown, as with acks=0). The first line names the topic.
+//! (`-` when the offset is unknown, as with acks=0), and for a transactional batch a sixth
+//! field, how its transaction ended: `c` committed, `a` aborted, `?` unknown. The first line
+//! names the topic.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 
-use super::checker::AckedBatch;
+use super::checker::{AckedBatch, TxnMark};
 use crate::error::{io_context, Error, Result};
 
 const MAGIC: &str = "# sluice-loadgen history v1 topic=";
@@ -23,9 +25,15 @@ pub fn write(path: &Path, topic: &str, batches: &[AckedBatch]) -> Result<()> {
             .offset_first
             .map(|o| o.to_string())
             .unwrap_or_else(|| "-".into());
+        let txn = match b.txn {
+            TxnMark::None => "",
+            TxnMark::Committed => " c",
+            TxnMark::Aborted => " a",
+            TxnMark::Pending(_) | TxnMark::Unknown => " ?",
+        };
         writeln!(
             out,
-            "{} {} {} {} {}",
+            "{} {} {} {} {}{txn}",
             b.partition, b.producer_id, b.sequence_first, b.count, offset
         )?;
     }
@@ -50,9 +58,16 @@ pub fn read(path: &Path) -> Result<(String, Vec<AckedBatch>)> {
         let line = line?;
         let fields: Vec<&str> = line.split_whitespace().collect();
         let malformed = || bad(&format!("line {} malformed", n + 2));
-        if fields.len() != 5 {
+        if fields.len() != 5 && fields.len() != 6 {
             return Err(malformed());
         }
+        let txn = match fields.get(5).copied() {
+            None => TxnMark::None,
+            Some("c") => TxnMark::Committed,
+            Some("a") => TxnMark::Aborted,
+            Some("?") => TxnMark::Unknown,
+            Some(_) => return Err(malformed()),
+        };
         batches.push(AckedBatch {
             partition: fields[0].parse().map_err(|_| malformed())?,
             producer_id: fields[1].parse().map_err(|_| malformed())?,
@@ -62,6 +77,7 @@ pub fn read(path: &Path) -> Result<(String, Vec<AckedBatch>)> {
                 "-" => None,
                 o => Some(o.parse().map_err(|_| malformed())?),
             },
+            txn,
         });
     }
     Ok((topic, batches))
@@ -82,6 +98,7 @@ mod tests {
                 sequence_first: 7,
                 count: 2,
                 offset_first: Some(40),
+                txn: TxnMark::None,
             },
             AckedBatch {
                 partition: 0,
@@ -89,6 +106,31 @@ mod tests {
                 sequence_first: 0,
                 count: 1,
                 offset_first: None,
+                txn: TxnMark::None,
+            },
+            AckedBatch {
+                partition: 1,
+                producer_id: 2,
+                sequence_first: 0,
+                count: 3,
+                offset_first: Some(9),
+                txn: TxnMark::Committed,
+            },
+            AckedBatch {
+                partition: 1,
+                producer_id: 2,
+                sequence_first: 3,
+                count: 3,
+                offset_first: Some(13),
+                txn: TxnMark::Aborted,
+            },
+            AckedBatch {
+                partition: 1,
+                producer_id: 2,
+                sequence_first: 6,
+                count: 1,
+                offset_first: Some(17),
+                txn: TxnMark::Unknown,
             },
         ];
         write(&path, "t-1", &batches).expect("write");

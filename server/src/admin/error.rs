@@ -109,6 +109,16 @@ impl From<sluice_kafka_client::Error> for AdminError {
                 code,
                 message: None,
             },
+            E::Transaction {
+                transactional_id,
+                op,
+                code,
+                hint,
+            } => Self::Kafka {
+                context: format!("{op} of transactional id {transactional_id}"),
+                code,
+                message: Some(hint.to_string()),
+            },
             other @ (E::Protocol(_) | E::Timeout(_) | E::NotClosed { .. } | E::Config(_)) => {
                 Self::Usage(other.to_string())
             }

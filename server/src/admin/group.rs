@@ -44,14 +44,55 @@ pub enum GroupCommand {
 }
 
 pub fn find_coordinator_request(version: i16, group: &str) -> FindCoordinatorRequest {
+    find_coordinator_request_of(version, group, COORDINATOR_KEY_GROUP)
+}
+
+/// FindCoordinator for `key` of `key_type` (0 a group, 1 a transactional id).
+pub fn find_coordinator_request_of(
+    version: i16,
+    key: &str,
+    key_type: i8,
+) -> FindCoordinatorRequest {
     let mut request = FindCoordinatorRequest::default();
     if version >= versions::FIND_COORDINATOR_BATCH_VERSION {
-        request.coordinator_keys = vec![StrBytes::from_string(group.to_string())];
+        request.coordinator_keys = vec![StrBytes::from_string(key.to_string())];
     } else {
-        request.key = StrBytes::from_string(group.to_string());
+        request.key = StrBytes::from_string(key.to_string());
     }
-    request.key_type = COORDINATOR_KEY_GROUP;
+    request.key_type = key_type;
     request
+}
+
+/// The node coordinating `key` (FindCoordinator on the bootstrap broker); the pool learns
+/// its address.
+pub fn locate_coordinator(
+    pool: &mut BrokerPool,
+    key: &str,
+    key_type: i8,
+) -> Result<i32, AdminError> {
+    let found = pool.bootstrap().call(versions::FIND_COORDINATOR, |v| {
+        find_coordinator_request_of(v, key, key_type)
+    })?;
+    let (node, addr) = match found.coordinators.first() {
+        Some(c) => {
+            AdminError::check(c.error_code, c.error_message.as_deref(), || {
+                format!("find coordinator of {key}")
+            })?;
+            (c.node_id.0, format!("{}:{}", c.host.as_str(), c.port))
+        }
+        None => {
+            let message = found.error_message.as_deref();
+            AdminError::check(found.error_code, message, || {
+                format!("find coordinator of {key}")
+            })?;
+            (
+                found.node_id.0,
+                format!("{}:{}", found.host.as_str(), found.port),
+            )
+        }
+    };
+    pool.learn(node, addr);
+    Ok(node)
 }
 
 pub fn describe_groups_request(_version: i16, group: &str) -> DescribeGroupsRequest {
@@ -279,28 +320,7 @@ fn list(pool: &mut BrokerPool) -> Result<String, AdminError> {
 
 fn describe(pool: &mut BrokerPool, group: &str) -> Result<String, AdminError> {
     let metadata = pool.metadata(None)?;
-    let found = pool.bootstrap().call(versions::FIND_COORDINATOR, |v| {
-        find_coordinator_request(v, group)
-    })?;
-    let (node, addr) = match found.coordinators.first() {
-        Some(c) => {
-            AdminError::check(c.error_code, c.error_message.as_deref(), || {
-                format!("find coordinator of {group}")
-            })?;
-            (c.node_id.0, format!("{}:{}", c.host.as_str(), c.port))
-        }
-        None => {
-            let message = found.error_message.as_deref();
-            AdminError::check(found.error_code, message, || {
-                format!("find coordinator of {group}")
-            })?;
-            (
-                found.node_id.0,
-                format!("{}:{}", found.host.as_str(), found.port),
-            )
-        }
-    };
-    pool.learn(node, addr);
+    let node = locate_coordinator(pool, group, COORDINATOR_KEY_GROUP)?;
     let coordinator = pool.node(node)?;
     let described = coordinator.call(versions::DESCRIBE_GROUPS, |v| {
         describe_groups_request(v, group)
@@ -422,6 +442,8 @@ mod tests {
             find_coordinator_request(4, "g").coordinator_keys[0].as_str(),
             "g"
         );
+        let txn = find_coordinator_request_of(4, "tx", 1);
+        assert_eq!((txn.coordinator_keys[0].as_str(), txn.key_type), ("tx", 1));
     }
 
     #[test]

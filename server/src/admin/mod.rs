@@ -1,4 +1,4 @@
-//! The admin CLI: `sluice topic|group|cluster ...`, like `rpk topic`, talking the Kafka
+//! The admin CLI: `sluice topic|group|cluster|producers|txn ...`, like `rpk topic`, talking the Kafka
 //! protocol to any broker (Sluice or Kafka) through the blocking `sluice-kafka-client`.
 //!
 //! Owns: request building, the request versions it handles, and rendering of admin
@@ -18,6 +18,7 @@ pub mod render;
 #[cfg(test)]
 mod scripted_broker_tests;
 pub mod topic;
+pub mod txn;
 pub mod versions;
 
 use std::process::ExitCode;
@@ -30,6 +31,7 @@ pub use error::AdminError;
 pub use group::GroupArgs;
 pub use producers::ProducersArgs;
 pub use topic::TopicArgs;
+pub use txn::TxnArgs;
 
 use pool::BrokerPool;
 
@@ -96,6 +98,16 @@ pub fn run_group(args: GroupArgs) -> ExitCode {
 pub fn run_cluster(args: ClusterArgs) -> ExitCode {
     run("cluster", &args.connect, |pool| {
         cluster::execute(pool, &args.command)
+    })
+}
+
+pub fn run_txn(args: TxnArgs) -> ExitCode {
+    if let Err(e) = args.command.validate() {
+        eprintln!("sluice txn: {e}");
+        return ExitCode::from(2);
+    }
+    run("txn", &args.connect, |pool| {
+        txn::execute(pool, &args.command)
     })
 }
 

@@ -1,6 +1,8 @@
 //! `sluice producers describe TOPIC PARTITION`: the idempotent producers a partition
 //! remembers (DescribeProducers, asked of the partition's leader): producer id, epoch, last
-//! sequence and the time of its last batch.
+//! sequence, the time of its last batch, the coordinator epoch of its last transaction
+//! marker, and the first offset of its open transaction (`-` when none: Kafka's
+//! CurrentTransactionStartOffset, which holds back the partition's last stable offset).
 
 use clap::{Args, Subcommand};
 use kafka_protocol::messages::describe_producers_request::TopicRequest;
@@ -81,11 +83,24 @@ pub fn render(answer: &PartitionResponse) -> String {
                 p.producer_epoch.to_string(),
                 p.last_sequence.to_string(),
                 p.last_timestamp.to_string(),
+                p.coordinator_epoch.to_string(),
+                if p.current_txn_start_offset < 0 {
+                    "-".to_string()
+                } else {
+                    p.current_txn_start_offset.to_string()
+                },
             ]
         })
         .collect();
     table(
-        &["PRODUCER-ID", "EPOCH", "LAST-SEQUENCE", "LAST-TIMESTAMP-MS"],
+        &[
+            "PRODUCER-ID",
+            "EPOCH",
+            "LAST-SEQUENCE",
+            "LAST-TIMESTAMP-MS",
+            "COORDINATOR-EPOCH",
+            "TXN-START-OFFSET",
+        ],
         &rows,
     )
 }
@@ -105,12 +120,20 @@ mod tests {
         state.producer_epoch = 2;
         state.last_sequence = 41;
         state.last_timestamp = 1_700_000_000_000;
-        answer.active_producers = vec![state];
+        state.coordinator_epoch = -1;
+        state.current_txn_start_offset = -1;
+        let mut in_txn = state.clone();
+        in_txn.producer_id = ProducerId(1001);
+        in_txn.coordinator_epoch = 4;
+        in_txn.current_txn_start_offset = 17;
+        answer.active_producers = vec![state, in_txn];
         let text = render(&answer);
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines.len(), 3, "{text}");
         assert!(lines[0].starts_with("PRODUCER-ID"));
         let cells: Vec<&str> = lines[1].split_whitespace().collect();
-        assert_eq!(cells, ["1000", "2", "41", "1700000000000"]);
+        assert_eq!(cells, ["1000", "2", "41", "1700000000000", "-1", "-"]);
+        let cells: Vec<&str> = lines[2].split_whitespace().collect();
+        assert_eq!(cells, ["1001", "2", "41", "1700000000000", "4", "17"]);
     }
 }

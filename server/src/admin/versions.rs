@@ -23,6 +23,9 @@ pub const OFFSET_FETCH: VersionRange = range(2, 9);
 /// v1+: one offset per partition (v0 returned lists).
 pub const LIST_OFFSETS: VersionRange = range(1, 10);
 pub const DESCRIBE_PRODUCERS: VersionRange = range(0, 0);
+/// v1 adds a duration filter, v2 a transactional id pattern: neither is sent.
+pub const LIST_TRANSACTIONS: VersionRange = range(0, 1);
+pub const DESCRIBE_TRANSACTIONS: VersionRange = range(0, 0);
 /// v1 adds `allow_replication_factor_change` (KIP-860); the default (true) is v0's behaviour.
 pub const ALTER_PARTITION_REASSIGNMENTS: VersionRange = range(0, 1);
 pub const LIST_PARTITION_REASSIGNMENTS: VersionRange = range(0, 0);
