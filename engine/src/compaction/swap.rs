@@ -81,6 +81,19 @@ impl PartitionLog {
         };
         let base_offset = group[0].base_offset;
         let group_end = group[group.len() - 1].next_offset();
+        let bases: Vec<i64> = group.iter().map(|segment| segment.base_offset).collect();
+        let entries = self.aborted_txn_count(&bases);
+        let emptied_with_entries = cleaned.size_bytes == 0 && entries > 0;
+        if entries > crate::log::TXN_INDEX_ENTRIES_PER_SEGMENT_MAX || emptied_with_entries {
+            // One segment's index could not hold them all, or no segment would be left to hold
+            // them (the markers are always kept, so the latter means the entries describe data
+            // this log never had): leave these segments as they are.
+            self.storage
+                .remove_file(&cleaned.path)
+                .await
+                .map_err(io("removing", &cleaned.path))?;
+            return Ok(SwapOutcome::Abandoned);
+        }
         assert_eq!(cleaned.index.base_offset, base_offset);
         assert!(cleaned.next_offset <= group_end);
         if cleaned.size_bytes == 0 {
@@ -90,6 +103,8 @@ impl PartitionLog {
                 .map_err(io("removing", &cleaned.path))?;
             self.segments.borrow_mut().drain(start..start + group.len());
             self.cache.remove_below(group_end);
+            assert_eq!(self.aborted_txn_count(&bases), 0);
+            self.merge_txn_indexes(&bases).await?;
             for segment in group {
                 self.remove_segment_files(segment.base_offset).await?;
             }
@@ -128,6 +143,8 @@ impl PartitionLog {
             assert!(segments[start].base_offset == base_offset);
         }
         self.cache.remove_below(group_end);
+        // Before the old files go: the merged aborted-transaction index of the new segment.
+        self.merge_txn_indexes(&bases).await?;
         for old in group {
             self.remove_segment_files(old.base_offset).await?;
         }

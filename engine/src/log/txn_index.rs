@@ -226,6 +226,59 @@ impl PartitionLog {
         Ok(())
     }
 
+    /// How many aborted-transaction entries the segments at `bases` hold together.
+    pub(crate) fn aborted_txn_count(&self, bases: &[i64]) -> usize {
+        let aborted = self.aborted.borrow();
+        bases
+            .iter()
+            .filter_map(|b| aborted.get(b))
+            .map(Vec::len)
+            .sum()
+    }
+
+    /// The cleaner replaced the segments at `bases` (oldest first) by one segment at
+    /// `bases[0]`: their entries move to that segment's file, written durably before the
+    /// others' files go, so a crash in between leaves every entry in a file of a live segment
+    /// (the others' leftover files belong to no segment and are never read). Caller holds
+    /// `segments_change`.
+    pub(crate) async fn merge_txn_indexes(&self, bases: &[i64]) -> Result<(), LogError> {
+        let Some(&base) = bases.first() else {
+            return Ok(());
+        };
+        let merged: Vec<AbortedTxn> = {
+            let aborted = self.aborted.borrow();
+            bases
+                .iter()
+                .filter_map(|b| aborted.get(b))
+                .flatten()
+                .copied()
+                .collect()
+        };
+        assert!(merged.len() <= TXN_INDEX_ENTRIES_PER_SEGMENT_MAX);
+        assert!(merged
+            .windows(2)
+            .all(|w| w[0].last_offset < w[1].last_offset));
+        let moved = bases[1..]
+            .iter()
+            .any(|b| self.aborted.borrow().contains_key(b));
+        if moved {
+            write(&*self.storage, &self.dir, base, &merged).await?;
+        }
+        {
+            let mut aborted = self.aborted.borrow_mut();
+            for b in bases {
+                aborted.remove(b);
+            }
+            if !merged.is_empty() {
+                aborted.insert(base, merged);
+            }
+        }
+        for &old in &bases[1..] {
+            write(&*self.storage, &self.dir, old, &[]).await?;
+        }
+        Ok(())
+    }
+
     /// The aborted transactions that overlap `[fetch_offset, upper_bound)`: marker at or past
     /// `fetch_offset` and first offset below `upper_bound` (Kafka's
     /// `collectAbortedTransactions`), in marker order. In memory, no I/O.
