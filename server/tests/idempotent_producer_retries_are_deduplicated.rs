@@ -2,8 +2,8 @@
 //! a retried batch (the same bytes sent again) is answered with success and its original
 //! offset and stored once, also after a kill -9; a sequence gap gets
 //! OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch INVALID_PRODUCER_EPOCH; control and
-//! transactional batches from a client are refused; a transactional InitProducerId is told
-//! that no transaction coordinator is available.
+//! transactional batches from a client are refused; a transactional InitProducerId sent before
+//! any FindCoordinator is told NOT_COORDINATOR.
 
 mod common;
 
@@ -122,9 +122,11 @@ fn idempotent_producer_retries_are_deduplicated() {
         "a transactional batch"
     );
     let (code, _, _) = init_producer_id(&mut conn, Some("txn"));
+    // Nobody asked FindCoordinator for it yet, so no broker coordinates it: the client is
+    // told to look for its coordinator (transactions: `transactions_*.rs`).
     assert_eq!(
         code,
-        ResponseError::CoordinatorNotAvailable.code(),
+        ResponseError::NotCoordinator.code(),
         "transactional.id"
     );
 

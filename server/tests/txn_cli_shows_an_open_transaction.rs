@@ -6,14 +6,13 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::broker::{Broker, BrokerOptions};
-use common::clients::{python_scripts_dir, python_with};
+use common::clients::python_with;
 use common::kafka;
-use common::process::{run_with_timeout, ChildGuard};
+use common::process::run_with_timeout;
 use common::wait::wait_until;
 
 const TOPIC: &str = "held";
@@ -51,18 +50,6 @@ fn field(text: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
 }
 
-fn hanging_producer(python: &Path, bootstrap: &str, out: &Path) -> ChildGuard {
-    let stdout = std::fs::File::create(out).expect("producer output file");
-    let child = Command::new(python)
-        .arg(python_scripts_dir().join("transactions.py"))
-        .args(["hang", bootstrap, TOPIC, TXN_TIMEOUT_MS])
-        .stdout(Stdio::from(stdout))
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn transactions.py hang");
-    ChildGuard::new(child)
-}
-
 #[test]
 fn txn_cli_shows_an_open_transaction() {
     let Some(python) = python_with("confluent_kafka") else {
@@ -72,10 +59,17 @@ fn txn_cli_shows_an_open_transaction() {
     let bootstrap = broker.bootstrap();
     kafka::create_topic(&mut broker.connect(), TOPIC, 1);
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = dir.path().join("hang.out");
-    let _producer = hanging_producer(&python, &bootstrap, &out);
+    let ready = dir.path().join("ready");
+    let ready_arg = ready.to_string_lossy().into_owned();
+    let _producer = common::transactions::spawn(
+        &python,
+        &bootstrap,
+        TOPIC,
+        "hang",
+        &[TXN_TIMEOUT_MS, &ready_arg],
+    );
     wait_until("the transaction to be open and written", OPEN_TIMEOUT, || {
-        std::fs::read_to_string(&out).is_ok_and(|text| text.contains("\"written\""))
+        std::fs::read_to_string(&ready).is_ok_and(|text| text.contains("written"))
     });
 
     let (ok, listed, transcript) = sluice(&bootstrap, &["txn", "list"]);

@@ -101,6 +101,13 @@ pub fn visit_request<V: RequestVisitor>(api_key: ApiKey, visitor: V) -> Option<V
         ApiKey::InitProducerId => visitor.visit::<InitProducerIdRequest>(),
         ApiKey::OffsetForLeaderEpoch => visitor.visit::<OffsetForLeaderEpochRequest>(),
         ApiKey::DescribeProducers => visitor.visit::<DescribeProducersRequest>(),
+        ApiKey::AddPartitionsToTxn => visitor.visit::<AddPartitionsToTxnRequest>(),
+        ApiKey::AddOffsetsToTxn => visitor.visit::<AddOffsetsToTxnRequest>(),
+        ApiKey::EndTxn => visitor.visit::<EndTxnRequest>(),
+        ApiKey::WriteTxnMarkers => visitor.visit::<WriteTxnMarkersRequest>(),
+        ApiKey::TxnOffsetCommit => visitor.visit::<TxnOffsetCommitRequest>(),
+        ApiKey::DescribeTransactions => visitor.visit::<DescribeTransactionsRequest>(),
+        ApiKey::ListTransactions => visitor.visit::<ListTransactionsRequest>(),
         _ => return None,
     })
 }

@@ -134,6 +134,18 @@ impl ChildGuard {
     }
 }
 
+impl ChildGuard {
+    /// The child's exit status if it has exited (reaping it), else `None`.
+    pub fn try_status(&mut self, what: &str) -> Option<ExitStatus> {
+        let child = self.0.as_mut()?;
+        let status = child
+            .try_wait()
+            .unwrap_or_else(|e| panic!("wait for {what}: {e}"))?;
+        self.0 = None;
+        Some(status)
+    }
+}
+
 impl Drop for ChildGuard {
     fn drop(&mut self) {
         if let Some(mut child) = self.0.take() {

@@ -12,6 +12,11 @@ fencing <bootstrap> <topic>: two producers with the same transactional.id; the s
 hang <bootstrap> <topic> <txn_timeout_ms> <ready_path>: opens a transaction, writes, writes
   "written" to ready_path, and waits to be killed (the test kills it with -9).
 read <bootstrap> <topic> <partitions> <isolation>: reads every partition to its end.
+ctp <bootstrap> <input> <output> <group> <transactional_id> <total>: a consume-transform-
+  produce loop: reads `input` partition 0 read_committed from the group's committed offset,
+  writes out-<value> to `output` and commits the consumed offsets in the same transaction
+  (send_offsets_to_transaction). Exits 0 once the group has committed `total` offsets, 3 on any
+  client error (the test restarts it: a new instance fences the old one).
 session <bootstrap> <topic> <transactional_id> <prefix> <partitions>: a new producer instance
   of `transactional_id` commits one transaction of RECORDS records named prefix-N.
 """
@@ -159,6 +164,38 @@ def session(bootstrap, topic, transactional_id, prefix, partitions):
     print(json.dumps({"committed": RECORDS}))
 
 
+def ctp(bootstrap, input_topic, output_topic, group, transactional_id, total):
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap,
+        "group.id": group,
+        "enable.auto.commit": False,
+        "isolation.level": "read_committed",
+        "auto.offset.reset": "earliest",
+    })
+    source = TopicPartition(input_topic, 0)
+    consumer.assign([source])
+    p = producer(bootstrap, transactional_id)
+    try:
+        p.init_transactions(DEADLINE_S)
+        while True:
+            msgs = [m for m in consumer.consume(num_messages=20, timeout=1.0) if not m.error()]
+            if not msgs:
+                committed = consumer.committed([source], timeout=10)[0].offset
+                if committed >= total:
+                    print(json.dumps({"committed_offset": committed}))
+                    return
+                continue
+            p.begin_transaction()
+            for m in msgs:
+                p.produce(output_topic, value=b"out-" + m.value(), partition=0)
+            positions = consumer.position([source])
+            p.send_offsets_to_transaction(positions, consumer.consumer_group_metadata(), DEADLINE_S)
+            p.commit_transaction(DEADLINE_S)
+    except KafkaException as e:
+        print(f"client error, restart: {e}", file=sys.stderr)
+        sys.exit(3)
+
+
 def main():
     mode, bootstrap, topic = sys.argv[1], sys.argv[2], sys.argv[3]
     if mode == "commit_abort_commit":
@@ -169,6 +206,8 @@ def main():
         fencing(bootstrap, topic)
     elif mode == "hang":
         hang(bootstrap, topic, sys.argv[4], sys.argv[5])
+    elif mode == "ctp":
+        ctp(bootstrap, topic, sys.argv[4], sys.argv[5], sys.argv[6], int(sys.argv[7]))
     elif mode == "session":
         session(bootstrap, topic, sys.argv[4], sys.argv[5], int(sys.argv[6]))
     elif mode == "read":
