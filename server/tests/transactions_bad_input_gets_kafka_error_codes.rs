@@ -102,8 +102,8 @@ fn batch(producer: ProducerFields, values: &[&str]) -> Bytes {
 }
 
 fn produce_txn(conn: &mut KafkaConnection, partition: i32, batch: Bytes) -> i16 {
-    let request = kafka::produce_request(TOPIC, partition, batch, -1)
-        .with_transactional_id(Some(id(TXN_ID)));
+    let request =
+        kafka::produce_request(TOPIC, partition, batch, -1).with_transactional_id(Some(id(TXN_ID)));
     let response = conn.request(9, &request);
     response.responses[0].partition_responses[0].error_code
 }
@@ -117,29 +117,52 @@ fn transactional_bad_input_gets_kafka_error_codes() {
     let find = FindCoordinatorRequest::default()
         .with_key_type(1)
         .with_key(StrBytes::from_static_str(TXN_ID));
-    let (pid, epoch) = wait_until("the transaction coordinator to load", COORDINATOR_TIMEOUT, || {
-        let found: FindCoordinatorResponse = conn.request(3, &find);
-        if found.error_code != NONE {
-            return None;
-        }
-        let answer = init(&mut conn, TXN_ID, 60_000);
-        (answer.error_code == NONE).then_some((answer.producer_id.0, answer.producer_epoch))
-    });
+    let (pid, epoch) = wait_until(
+        "the transaction coordinator to load",
+        COORDINATOR_TIMEOUT,
+        || {
+            let found: FindCoordinatorResponse = conn.request(3, &find);
+            if found.error_code != NONE {
+                return None;
+            }
+            let answer = init(&mut conn, TXN_ID, 60_000);
+            (answer.error_code == NONE).then_some((answer.producer_id.0, answer.producer_epoch))
+        },
+    );
 
-    assert_eq!(init(&mut conn, TXN_ID, 3_600_000).error_code, INVALID_TRANSACTION_TIMEOUT);
+    assert_eq!(
+        init(&mut conn, TXN_ID, 3_600_000).error_code,
+        INVALID_TRANSACTION_TIMEOUT
+    );
     assert_eq!(init(&mut conn, "", 60_000).error_code, INVALID_REQUEST);
-    assert_eq!(end(&mut conn, 3, "nobody", pid, epoch), INVALID_PRODUCER_ID_MAPPING);
-    assert_eq!(end(&mut conn, 3, TXN_ID, pid, epoch), INVALID_TXN_STATE, "no transaction open");
+    assert_eq!(
+        end(&mut conn, 3, "nobody", pid, epoch),
+        INVALID_PRODUCER_ID_MAPPING
+    );
+    assert_eq!(
+        end(&mut conn, 3, TXN_ID, pid, epoch),
+        INVALID_TXN_STATE,
+        "no transaction open"
+    );
 
     // A transactional write to a partition never added: refused after verification.
     let txn = |sequence| ProducerFields {
         transactional: true,
         ..ProducerFields::idempotent(pid, epoch, sequence)
     };
-    assert_eq!(produce_txn(&mut conn, 1, batch(txn(0), &["unadded"])), INVALID_TXN_STATE);
+    assert_eq!(
+        produce_txn(&mut conn, 1, batch(txn(0), &["unadded"])),
+        INVALID_TXN_STATE
+    );
 
-    assert_eq!(add(&mut conn, pid, epoch, &[0, 7]), vec![OPERATION_NOT_ATTEMPTED, UNKNOWN_TOPIC_OR_PARTITION]);
-    assert_eq!(add(&mut conn, pid + 1, epoch, &[0]), vec![INVALID_PRODUCER_ID_MAPPING]);
+    assert_eq!(
+        add(&mut conn, pid, epoch, &[0, 7]),
+        vec![OPERATION_NOT_ATTEMPTED, UNKNOWN_TOPIC_OR_PARTITION]
+    );
+    assert_eq!(
+        add(&mut conn, pid + 1, epoch, &[0]),
+        vec![INVALID_PRODUCER_ID_MAPPING]
+    );
     assert_eq!(add(&mut conn, pid, epoch, &[0]), vec![NONE]);
     assert_eq!(produce_txn(&mut conn, 0, batch(txn(0), &["a", "b"])), NONE);
     assert_eq!(
@@ -150,7 +173,10 @@ fn transactional_bad_input_gets_kafka_error_codes() {
         control: true,
         ..txn(2)
     };
-    assert_eq!(produce_txn(&mut conn, 0, batch(control, &["marker?"])), INVALID_RECORD);
+    assert_eq!(
+        produce_txn(&mut conn, 0, batch(control, &["marker?"])),
+        INVALID_RECORD
+    );
 
     // A newer instance fences this one: its EndTxn then gets PRODUCER_FENCED, or
     // INVALID_PRODUCER_EPOCH on a version before PRODUCER_FENCED existed.
@@ -160,11 +186,18 @@ fn transactional_bad_input_gets_kafka_error_codes() {
     });
     assert!(newer > epoch);
     assert_eq!(end(&mut conn, 3, TXN_ID, pid, epoch), PRODUCER_FENCED);
-    assert_eq!(end(&mut conn, 1, TXN_ID, pid, epoch), INVALID_PRODUCER_EPOCH);
+    assert_eq!(
+        end(&mut conn, 1, TXN_ID, pid, epoch),
+        INVALID_PRODUCER_EPOCH
+    );
 
-    let describe = DescribeTransactionsRequest::default().with_transactional_ids(vec![id("nobody")]);
+    let describe =
+        DescribeTransactionsRequest::default().with_transactional_ids(vec![id("nobody")]);
     let described: DescribeTransactionsResponse = conn.request(0, &describe);
-    assert_eq!(described.transaction_states[0].error_code, TRANSACTIONAL_ID_NOT_FOUND);
+    assert_eq!(
+        described.transaction_states[0].error_code,
+        TRANSACTIONAL_ID_NOT_FOUND
+    );
 
     // Nothing of the refused writes was stored, and the broker still serves.
     let fetched = kafka::fetch(&mut conn, TOPIC, 1, 0, 1 << 20);

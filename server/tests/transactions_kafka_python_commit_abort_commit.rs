@@ -32,7 +32,10 @@ fn kafka_python_transactions_commit_abort_commit() {
         .arg(PARTITIONS.to_string());
     let finished = run_with_timeout(&mut command, SCENARIO_TIMEOUT, "kafka-python transactions");
     if !finished.status.success() {
-        broker.fail(&format!("kafka-python transactions\n{}", finished.transcript()));
+        broker.fail(&format!(
+            "kafka-python transactions\n{}",
+            finished.transcript()
+        ));
     }
     let last = finished.stdout.lines().last().unwrap_or_default();
     let answer: serde_json::Value = serde_json::from_str(last).expect("a JSON answer");

@@ -33,7 +33,10 @@ fn kafkajs_transactions_commit_abort_and_read_committed() {
             .lines()
             .any(|l| l.starts_with("VERIFIED transactions kafkajs"));
     if !verified {
-        broker.fail(&format!("kafkajs transactions failed\n{}", finished.transcript()));
+        broker.fail(&format!(
+            "kafkajs transactions failed\n{}",
+            finished.transcript()
+        ));
     }
     eprintln!("{}", finished.stdout);
     broker.assert_alive();

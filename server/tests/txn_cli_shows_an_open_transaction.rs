@@ -68,9 +68,11 @@ fn txn_cli_shows_an_open_transaction() {
         "hang",
         &[TXN_TIMEOUT_MS, &ready_arg],
     );
-    wait_until("the transaction to be open and written", OPEN_TIMEOUT, || {
-        std::fs::read_to_string(&ready).is_ok_and(|text| text.contains("written"))
-    });
+    wait_until(
+        "the transaction to be open and written",
+        OPEN_TIMEOUT,
+        || std::fs::read_to_string(&ready).is_ok_and(|text| text.contains("written")),
+    );
 
     let (ok, listed, transcript) = sluice(&bootstrap, &["txn", "list"]);
     assert!(ok, "{transcript}");
@@ -99,13 +101,19 @@ fn txn_cli_shows_an_open_transaction() {
     assert!(ok, "{transcript}");
     assert_eq!(field(&described, "STATE"), "Ongoing", "{described}");
     assert_eq!(field(&described, "PRODUCER-ID"), producer_id, "{described}");
-    assert_eq!(field(&described, "TIMEOUT-MS"), TXN_TIMEOUT_MS, "{described}");
+    assert_eq!(
+        field(&described, "TIMEOUT-MS"),
+        TXN_TIMEOUT_MS,
+        "{described}"
+    );
     let started: i64 = field(&described, "START-TIME-MS")
         .parse()
         .unwrap_or_else(|_| panic!("a start time:\n{described}"));
     assert!(started > 0, "{described}");
     assert!(
-        described.lines().any(|l| l.split_whitespace().eq([TOPIC, "0"])),
+        described
+            .lines()
+            .any(|l| l.split_whitespace().eq([TOPIC, "0"])),
         "{described}"
     );
 
