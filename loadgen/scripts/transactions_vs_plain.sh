@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# The cost of idempotence and of transactions (issue 14), measured in one run on one node:
+# P (plain producer, acks=all), I (--idempotent) and T (--transactional, TXN_RECORDS records
+# per transaction), one loadgen cell each (16 partitions, 1 KiB values by default). ROUNDS
+# rounds, each running P, I and T in a rotating order, fresh broker and data dir per run; the
+# broker pinned to CPU 0 (--cores 1), loadgen to CPU 1.
+#
+#   loadgen/scripts/transactions_vs_plain.sh BIN_DIR OUT_DIR [DATA_PARENT]
+#
+# BIN_DIR holds a release `sluice` and `sluice-loadgen`. Environment: ROUNDS (3), PARTITIONS
+# (16), MESSAGE_BYTES (1024), TXN_RECORDS (100), WARMUP_S (2), DURATION_S (8).
+#
+# Output in OUT_DIR: commands.txt, P-N.json / I-N.json / T-N.json (loadgen; T's holds the
+# commit latency), broker logs, and summary.md (per-run rates, the median I/P and T/P ratios,
+# T's commits/s and commit latency p50/p99).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=${1:?usage: transactions_vs_plain.sh BIN_DIR OUT_DIR [DATA_PARENT]}
+OUT=${2:?usage: transactions_vs_plain.sh BIN_DIR OUT_DIR [DATA_PARENT]}
+DATA_PARENT=${3:-/var/tmp}
+ROUNDS=${ROUNDS:-3}
+PARTITIONS=${PARTITIONS:-16}
+MESSAGE_BYTES=${MESSAGE_BYTES:-1024}
+TXN_RECORDS=${TXN_RECORDS:-100}
+WARMUP_S=${WARMUP_S:-2}
+DURATION_S=${DURATION_S:-8}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+: > "$OUT/commands.txt"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PID=
+DATA=
+stop() {
+  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
+  PID=
+  if [ -n "$DATA" ]; then rm -rf "$DATA"; fi
+  DATA=
+}
+trap stop EXIT
+ulimit -l unlimited 2>/dev/null || true
+
+wait_port() { # port
+  for _ in $(seq 300); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "port $1 never opened" >&2
+  return 1
+}
+
+run_one() { # label round
+  local label=$1 round=$2 port mode=()
+  DATA=$(mktemp -d "$DATA_PARENT/sluice-txn-XXXXXX")
+  port=$(free_port)
+  local broker=(taskset -c 0 "$BIN/sluice" start --listen "127.0.0.1:$port" --data-dir "$DATA/d"
+    --cores 1 --metrics-listen 127.0.0.1:0)
+  echo "${broker[*]}" >> "$OUT/commands.txt"
+  "${broker[@]}" > "$OUT/broker-$label-$round.log" 2>&1 &
+  PID=$!
+  wait_port "$port"
+  case $label in
+    I) mode=(--idempotent --max-in-flight 5) ;;
+    T) mode=(--transactional --transaction-records "$TXN_RECORDS" --max-in-flight 5) ;;
+    *) mode=() ;;
+  esac
+  local cmd=(taskset -c 1 "$BIN/sluice-loadgen" produce --bootstrap "127.0.0.1:$port"
+    --acks all --partitions "$PARTITIONS" --message-bytes "$MESSAGE_BYTES"
+    --warmup-s "$WARMUP_S" --duration-s "$DURATION_S" --quiet "${mode[@]}"
+    --label "$label round $round" --json "$OUT/$label-$round.json")
+  echo "${cmd[*]}" >> "$OUT/commands.txt"
+  "${cmd[@]}" > "$OUT/$label-$round.txt" 2>&1 || echo "   $label round $round: loadgen exited non-zero" | tee -a "$OUT/commands.txt"
+  stop
+}
+
+ORDERS=("P I T" "I T P" "T P I")
+for round in $(seq "$ROUNDS"); do
+  order=${ORDERS[$(( (round - 1) % 3 ))]}
+  for label in $order; do
+    echo "round $round: $label"
+    run_one "$label" "$round"
+  done
+done
+
+python3 - "$OUT" "$ROUNDS" <<'PY'
+import json, statistics, sys, glob, os
+out, rounds = sys.argv[1], int(sys.argv[2])
+def load(label, r):
+    path = os.path.join(out, f"{label}-{r}.json")
+    try:
+        return json.load(open(path))
+    except Exception:
+        return None
+def find(obj, *names):
+    """The first value under any of `names`, searched depth-first."""
+    if isinstance(obj, dict):
+        for n in names:
+            if n in obj:
+                return obj[n]
+        for v in obj.values():
+            found = find(v, *names)
+            if found is not None:
+                return found
+    if isinstance(obj, list):
+        for v in obj:
+            found = find(v, *names)
+            if found is not None:
+                return found
+    return None
+rows, ip, tp = [], [], []
+for r in range(1, rounds + 1):
+    p, i, t = (load(x, r) for x in "PIT")
+    rate = lambda j: find(j, "mb_per_s", "throughput_mb_per_s") if j else None
+    rp, ri, rt = rate(p), rate(i), rate(t)
+    txn = find(t, "transactions") if t else None
+    rows.append((r, rp, ri, rt, txn))
+    if rp and ri: ip.append(ri / rp)
+    if rp and rt: tp.append(rt / rp)
+with open(os.path.join(out, "summary.md"), "w") as f:
+    f.write("| round | P MB/s | I MB/s | T MB/s | T transactions |\n|---|---|---|---|---|\n")
+    for r, rp, ri, rt, txn in rows:
+        f.write(f"| {r} | {rp} | {ri} | {rt} | {json.dumps(txn)} |\n")
+    if ip: f.write(f"\nmedian I/P = {statistics.median(ip):.3f} (goal >= 0.95)\n")
+    if tp: f.write(f"median T/P = {statistics.median(tp):.3f}\n")
+print(open(os.path.join(out, "summary.md")).read())
+PY
