@@ -467,7 +467,8 @@ fn a_read_committed_long_poll_waits_for_the_lso_not_the_high_watermark() {
                 started.elapsed()
             })
         };
-        glommio::timer::sleep(Duration::from_millis(50)).await;
+        // Let the waiter run up to its wait (a scheduling step, not a timed pause).
+        glommio::executor().yield_now().await;
         marker(&partition, 3, 0, true).await;
         partitions.data_notify().notify();
         let waited = waiter.await;

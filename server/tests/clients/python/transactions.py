@@ -23,6 +23,7 @@ session <bootstrap> <topic> <transactional_id> <prefix> <partitions>: a new prod
 
 import json
 import os
+import signal
 import sys
 import time
 import uuid
@@ -155,7 +156,8 @@ def hang(bootstrap, topic, timeout_ms, ready_path):
     check(p.flush(DEADLINE_S) == 0, "flush timed out")
     with open(ready_path, "w") as ready:
         ready.write("written\n")
-    time.sleep(3600)
+    # Until the test kills it (kill -9): no transaction end, ever.
+    signal.pause()
 
 
 def session(bootstrap, topic, transactional_id, prefix, partitions):
