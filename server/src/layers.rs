@@ -7,12 +7,13 @@ mod tests {
     use std::path::Path;
 
     /// Higher ranks may import lower ranks. Leaves (rank 0) import only other leaves.
-    const RANKS: [(&str, u32); 26] = [
+    const RANKS: [(&str, u32); 27] = [
         ("cli", 10),
         ("broker", 9),
         ("kafka", 8),
         ("txn", 7),
         ("replication", 6),
+        ("security", 6),
         ("metadata", 5),
         ("producer_ids", 5),
         ("cluster", 4),

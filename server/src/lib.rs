@@ -11,6 +11,8 @@
 //!   services they use.
 //! - `txn`: the transaction coordinator (placement, `__transaction_state`, markers, timers);
 //!   it reaches partition leaders over Kafka connections (`replication::connection`).
+//! - `security`: TLS for client listeners, SASL authentication and ACL authorization (over
+//!   the credentials and ACLs of the cluster metadata).
 //! - `replication`: the follower streams and the leaders' ISR proposals (it asks the
 //!   controller through `metadata`).
 //! - subsystems: `metadata` and `producer_ids` → `cluster` → `group` → `partition` (each owns
@@ -43,6 +45,7 @@ pub mod metrics;
 pub mod partition;
 pub mod producer_ids;
 pub mod replication;
+pub mod security;
 pub mod shard;
 pub mod signals;
 pub mod topics;

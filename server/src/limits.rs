@@ -9,6 +9,9 @@ pub const CONNECTION_IDLE_MS_MIN: u64 = 100;
 pub const REQUEST_HEADER_BYTES_MIN: usize = 8;
 /// Requests accepted on one connection whose responses are not yet written (pipelining depth).
 pub const REQUESTS_IN_FLIGHT_PER_CONNECTION_MAX: usize = 64;
+
+/// A TLS client must finish its handshake within this time, or it is disconnected.
+pub const TLS_HANDSHAKE_MS_MAX: u64 = 10_000;
 /// Partitions per topic (CreateTopics, CreatePartitions, `num.partitions`).
 pub const PARTITIONS_PER_TOPIC_MAX: i32 = 10_000;
 /// Kafka's topic name length limit.

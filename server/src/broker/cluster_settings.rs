@@ -37,7 +37,20 @@ pub fn from_config(config: &BrokerConfig) -> Result<ClusterSettings, String> {
             config.listen.port()
         ));
     }
+    let other_listeners = config.client_listeners[1..]
+        .iter()
+        .map(|l| {
+            let (host, port) = match &l.advertised {
+                Some(endpoint) => (endpoint.host.clone(), endpoint.port),
+                None => (l.address.ip().to_string(), l.address.port()),
+            };
+            (l.name.clone(), host, port, l.protocol.name().to_string())
+        })
+        .collect();
     Ok(ClusterSettings {
+        other_listeners,
+        inter_broker_listener: config.client_listeners[0].name.clone(),
+        inter_broker_protocol: config.client_listeners[0].protocol.name().to_string(),
         node_id: config.node_id,
         cluster_id: config.cluster_id.clone(),
         voters,

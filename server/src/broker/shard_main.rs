@@ -13,6 +13,7 @@ use super::ShardSetup;
 use crate::cluster::{lifecycle, ClusterService, CONTROLLER_SHARD};
 use crate::group::service::GroupService;
 use crate::group::GroupConfig;
+use crate::kafka::listener::ListenerContext;
 use crate::kafka::services::Services;
 use crate::limits::{SHUTDOWN_DRAIN_MS_MAX, SHUTDOWN_POLL_MS};
 use crate::metadata::MetadataService;
@@ -132,18 +133,29 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
         ready.failed(reason.clone());
         return Err(reason);
     }
-    let listener = match TcpListener::bind(config.listen) {
-        Ok(listener) => listener,
-        Err(err) => {
-            let reason = format!(
-                "shard {id}: cannot listen on {}: {}",
-                config.listen,
-                std::io::Error::from(err)
-            );
-            ready.failed(reason.clone());
-            return Err(reason);
+    let mut bound = Vec::with_capacity(config.client_listeners.len());
+    for client_listener in &config.client_listeners {
+        let opened = ListenerContext::build(client_listener, &config.security).and_then(|context| {
+            TcpListener::bind(client_listener.address)
+                .map(|listener| (Rc::new(context), listener))
+                .map_err(|err| {
+                    format!(
+                        "cannot listen on {} ({}): {}",
+                        client_listener.address,
+                        client_listener.name,
+                        std::io::Error::from(err)
+                    )
+                })
+        });
+        match opened {
+            Ok(pair) => bound.push(pair),
+            Err(err) => {
+                let reason = format!("shard {id}: {err}");
+                ready.failed(reason.clone());
+                return Err(reason);
+            }
         }
-    };
+    }
     ready.serving();
     glommio::spawn_local(replica_fetcher.run()).detach();
     glommio::spawn_local(crate::replication::isr::run(
@@ -171,9 +183,20 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
         config.cleaner_dedupe_buffer_bytes,
     );
     let stop_watch = glommio::spawn_local(watch_for_stop(ctx.clone(), cluster.clone()));
+    let credentials = match crate::security::credentials::Credentials::load(metadata.clone()) {
+        Ok(credentials) => Rc::new(credentials),
+        Err(err) => {
+            let reason = format!("shard {id}: {err}");
+            ready.failed(reason.clone());
+            return Err(reason);
+        }
+    };
+    let acls = Rc::new(crate::security::acl_cache::AclCache::new(metadata.clone()));
     let services = Rc::new(Services {
         ctx: ctx.clone(),
         config,
+        credentials,
+        acls,
         partitions: partition_service,
         metadata,
         groups,
@@ -183,7 +206,22 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
         // Wired to the transaction coordinator when it lands.
         txn_verifier: Some(txn_verifier(&txn)),
     });
-    let connections = crate::kafka::listener::accept_loop(services, listener).await;
+    let connections = Rc::new(Cell::new(0usize));
+    let accept_loops: Vec<_> = bound
+        .into_iter()
+        .map(|(context, listener)| {
+            glommio::spawn_local(crate::kafka::listener::accept_loop(
+                services.clone(),
+                context,
+                listener,
+                connections.clone(),
+            ))
+        })
+        .collect();
+    drop(services);
+    for accept_loop in accept_loops {
+        accept_loop.await;
+    }
     stop_watch.await;
     drain(&connections).await;
     // Shutdown is already requested here: wait for every shard regardless.

@@ -103,12 +103,7 @@ pub async fn run(cluster: Rc<ClusterService>) {
             let request = ControllerRequest::RegisterBroker {
                 broker_id: settings.node_id,
                 incarnation_id,
-                endpoints: vec![WireEndpoint {
-                    name: "PLAINTEXT".to_string(),
-                    host: settings.advertised_host.clone(),
-                    port: settings.advertised_port,
-                    security_protocol: "PLAINTEXT".to_string(),
-                }],
+                endpoints: registered_endpoints(&settings),
                 rack: None,
             };
             match cluster.request(request).await {
@@ -224,4 +219,24 @@ fn incarnation_id() -> u128 {
     hasher.write_u128(nanos);
     hasher.write_u32(std::process::id());
     (u128::from(hasher.finish()) << 64) | (nanos as u64 as u128) | 1
+}
+
+/// The inter-broker listener first (other brokers connect to the first endpoint), then every
+/// other client listener.
+fn registered_endpoints(settings: &super::ClusterSettings) -> Vec<WireEndpoint> {
+    let mut endpoints = vec![WireEndpoint {
+        name: settings.inter_broker_listener.clone(),
+        host: settings.advertised_host.clone(),
+        port: settings.advertised_port,
+        security_protocol: settings.inter_broker_protocol.clone(),
+    }];
+    endpoints.extend(settings.other_listeners.iter().map(|(name, host, port, protocol)| {
+        WireEndpoint {
+            name: name.clone(),
+            host: host.clone(),
+            port: *port,
+            security_protocol: protocol.clone(),
+        }
+    }));
+    endpoints
 }

@@ -23,6 +23,13 @@ pub struct ClusterSettings {
     /// What this broker registers: its client listener as clients should reach it.
     pub advertised_host: String,
     pub advertised_port: u16,
+    /// The other client listeners, advertised as (name, host, port, security protocol):
+    /// registered after the inter-broker one above, so clients of any listener find every
+    /// broker on the listener they use.
+    /// The inter-broker listener's name and protocol (`advertised_host`/`port` are its).
+    pub inter_broker_listener: String,
+    pub inter_broker_protocol: String,
+    pub other_listeners: Vec<(String, String, u16, String)>,
     pub heartbeat_interval_ms: u64,
     pub session_timeout_ms: u64,
     pub election_timeout_ms: u64,

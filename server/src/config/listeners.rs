@@ -9,12 +9,11 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 
-/// The listener Sluice serves Kafka clients on. Until security lands it is the only client
-/// listener: other names (SSL, SASL_PLAINTEXT, ...) are refused.
+/// The listener `--listen` and the `listen` key set, and the inter-broker listener unless
+/// `inter.broker.listener.name` names another.
 pub const CLIENT_LISTENER_NAME: &str = "PLAINTEXT";
 
-/// Listeners one `listeners` setting may hold (a client and a controller listener today;
-/// Kafka users may list a few more, which are then refused by name).
+/// Listeners one `listeners` setting may hold.
 pub const LISTENERS_MAX: usize = 16;
 
 /// A host and port as written (brackets of an IPv6 host removed), not resolved.
@@ -132,46 +131,30 @@ pub fn parse_listeners(text: &str) -> Result<Vec<Listener>, String> {
     Ok(listeners)
 }
 
-/// What Metadata tells clients, from `advertised.listeners`: the PLAINTEXT entry of a Kafka
-/// list, or a bare `host:port` (Sluice's older form). Entries named in
-/// `controller_listener_names` are skipped (Kafka allows advertising them); any other name is
-/// refused, since Sluice serves no other client listener. None when the setting names no
-/// client endpoint.
+/// `advertised.listeners`: `NAME://host:port` entries (the name of a client listener), or a
+/// bare `host:port` (Sluice's older form; name None: the inter-broker listener). Entries named
+/// in `controller_listener_names` are skipped (Kafka allows advertising them).
 pub fn parse_advertised(
     text: &str,
     controller_listener_names: &[String],
-) -> Result<Option<Endpoint>, String> {
-    let endpoint = if text.contains("://") {
-        let mut client = None;
-        for listener in parse_listeners(text)? {
-            if listener.name == CLIENT_LISTENER_NAME {
-                client = Some(listener.endpoint);
-            } else if !controller_listener_names.contains(&listener.name) {
-                return Err(unsupported_listener(&listener));
-            }
-        }
-        client
+) -> Result<Vec<(Option<String>, Endpoint)>, String> {
+    let entries: Vec<(Option<String>, Endpoint)> = if text.contains("://") {
+        parse_listeners(text)?
+            .into_iter()
+            .filter(|l| !controller_listener_names.contains(&l.name))
+            .map(|l| (Some(l.name), l.endpoint))
+            .collect()
     } else if text.trim().is_empty() {
-        None
+        Vec::new()
     } else {
-        Some(Endpoint::parse(text)?)
+        vec![(None, Endpoint::parse(text)?)]
     };
-    if let Some(endpoint) = &endpoint {
-        if endpoint.host.is_empty() {
-            return Err(format!(
-                "{endpoint}: advertise a host clients can reach (not an empty host)"
-            ));
-        }
+    if let Some((_, endpoint)) = entries.iter().find(|(_, e)| e.host.is_empty()) {
+        return Err(format!(
+            "{endpoint}: advertise a host clients can reach (not an empty host)"
+        ));
     }
-    Ok(endpoint)
-}
-
-/// The refusal for a listener Sluice cannot serve yet.
-pub fn unsupported_listener(listener: &Listener) -> String {
-    format!(
-        "listener {listener} is not supported: Sluice serves Kafka clients on {CLIENT_LISTENER_NAME} \
-         only until security lands (and a controller listener named in controller.listener.names)"
-    )
+    Ok(entries)
 }
 
 #[cfg(test)]
@@ -237,23 +220,19 @@ mod tests {
     }
 
     #[test]
-    fn advertised_takes_the_plaintext_entry_or_a_bare_address() {
+    fn advertised_takes_named_entries_or_a_bare_address() {
         let controllers = vec!["CONTROLLER".to_string()];
-        let e = parse_advertised(
-            "PLAINTEXT://kafka-1:9092,CONTROLLER://kafka-1:9093",
+        let entries = parse_advertised(
+            "PLAINTEXT://kafka-1:9092,CONTROLLER://kafka-1:9093,SASL_SSL://kafka-1:9094",
             &controllers,
         )
-        .unwrap()
         .unwrap();
-        assert_eq!(e.to_string(), "kafka-1:9092");
-        let e = parse_advertised("kafka-1:19092", &controllers)
-            .unwrap()
-            .unwrap();
-        assert_eq!(e.to_string(), "kafka-1:19092");
-        assert_eq!(parse_advertised("", &controllers).unwrap(), None);
-        assert!(parse_advertised("SSL://kafka-1:9093", &controllers)
-            .unwrap_err()
-            .contains("SSL://kafka-1:9093"));
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].0.as_deref(), Some("PLAINTEXT"));
+        assert_eq!(entries[1].1.to_string(), "kafka-1:9094");
+        let entries = parse_advertised("kafka-1:19092", &controllers).unwrap();
+        assert_eq!(entries, vec![(None, Endpoint::parse("kafka-1:19092").unwrap())]);
+        assert!(parse_advertised("", &controllers).unwrap().is_empty());
         assert!(parse_advertised("PLAINTEXT://:9092", &controllers).is_err());
     }
 }

@@ -25,6 +25,7 @@
 pub mod file;
 pub mod listeners;
 pub mod properties;
+pub mod security;
 pub mod voters;
 
 use std::net::SocketAddr;
@@ -33,6 +34,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use listeners::Endpoint;
+pub use security::{ClientListener, SecurityProtocol, SecuritySettings};
 pub use voters::{Quorum, Voter};
 
 use crate::limits;
@@ -304,6 +306,62 @@ pub struct BrokerConfig {
     /// `<data>/iotune.toml` when `sluice iotune` has run (see `main::apply_io_properties`).
     #[serde(skip)]
     pub write_tuning: sluice_engine::WriteTuning,
+    /// Resolved: every listener Kafka clients connect to, with its security protocol. The
+    /// first is the inter-broker listener (what other brokers and `listen` use).
+    #[serde(skip)]
+    pub client_listeners: Vec<ClientListener>,
+    /// Resolved from the settings below (see [`security`]).
+    #[serde(skip)]
+    pub security: SecuritySettings,
+    /// `listener.security.protocol.map`: `NAME:PROTOCOL,...`.
+    #[serde(rename = "listener.security.protocol.map")]
+    pub listener_security_protocol_map: Option<String>,
+    /// `inter.broker.listener.name`: the listener other brokers use (default: PLAINTEXT if
+    /// listed, else the first client listener).
+    #[serde(rename = "inter.broker.listener.name")]
+    pub inter_broker_listener_name: Option<String>,
+    #[serde(rename = "ssl.keystore.type")]
+    pub ssl_keystore_type: String,
+    /// `ssl.keystore.location`: PEM holding the private key and the certificate chain.
+    #[serde(rename = "ssl.keystore.location")]
+    pub ssl_keystore_location: Option<PathBuf>,
+    #[serde(rename = "ssl.truststore.type")]
+    pub ssl_truststore_type: String,
+    /// `ssl.truststore.location`: PEM CA certificates for client certificates.
+    #[serde(rename = "ssl.truststore.location")]
+    pub ssl_truststore_location: Option<PathBuf>,
+    /// `ssl.client.auth`: none, requested or required.
+    #[serde(rename = "ssl.client.auth")]
+    pub ssl_client_auth: String,
+    /// `ssl.principal.mapping.rules`: certificate subject → principal name.
+    #[serde(rename = "ssl.principal.mapping.rules")]
+    pub ssl_principal_mapping_rules: String,
+    /// `ssl.enabled.protocols`: TLSv1.2 and/or TLSv1.3.
+    #[serde(rename = "ssl.enabled.protocols")]
+    pub ssl_enabled_protocols: String,
+    /// `sasl.enabled.mechanisms`: of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512.
+    #[serde(rename = "sasl.enabled.mechanisms")]
+    pub sasl_enabled_mechanisms: String,
+    /// `sasl.plain.users.file` (Sluice's key): `name:password` lines PLAIN accepts, besides
+    /// the SCRAM users.
+    #[serde(rename = "sasl.plain.users.file")]
+    pub sasl_plain_users_file: Option<PathBuf>,
+    /// `authorizer.class.name`: empty (every principal may do everything) or the standard one.
+    #[serde(rename = "authorizer.class.name")]
+    pub authorizer_class_name: String,
+    /// `super.users`: `User:a;User:b`, allowed everything.
+    #[serde(rename = "super.users")]
+    pub super_users: String,
+    /// `allow.everyone.if.no.acl.found`: a resource no ACL names is open to all.
+    #[serde(rename = "allow.everyone.if.no.acl.found")]
+    pub allow_everyone_if_no_acl_found: bool,
+    /// `connection.failed.authentication.delay.ms`: a failed authentication is answered this
+    /// late, to slow brute force.
+    #[serde(rename = "connection.failed.authentication.delay.ms")]
+    pub connection_failed_authentication_delay_ms: u64,
+    /// `connections.max.reauth.ms` (KIP-368): SASL sessions last this long; 0 = forever.
+    #[serde(rename = "connections.max.reauth.ms")]
+    pub connections_max_reauth_ms: u64,
 }
 
 impl Default for BrokerConfig {
@@ -378,6 +436,24 @@ impl Default for BrokerConfig {
             replica_fetch_wait_max_ms: 500,
             replica_fetch_backoff_ms: 1_000,
             write_tuning: sluice_engine::WriteTuning::default(),
+            client_listeners: Vec::new(),
+            security: SecuritySettings::default(),
+            listener_security_protocol_map: None,
+            inter_broker_listener_name: None,
+            ssl_keystore_type: "PEM".to_string(),
+            ssl_keystore_location: None,
+            ssl_truststore_type: "PEM".to_string(),
+            ssl_truststore_location: None,
+            ssl_client_auth: "none".to_string(),
+            ssl_principal_mapping_rules: "DEFAULT".to_string(),
+            ssl_enabled_protocols: "TLSv1.2,TLSv1.3".to_string(),
+            sasl_enabled_mechanisms: "SCRAM-SHA-256,SCRAM-SHA-512".to_string(),
+            sasl_plain_users_file: None,
+            authorizer_class_name: String::new(),
+            super_users: String::new(),
+            allow_everyone_if_no_acl_found: false,
+            connection_failed_authentication_delay_ms: 100,
+            connections_max_reauth_ms: 0,
         }
     }
 }
@@ -447,16 +523,17 @@ impl BrokerConfig {
             .map(|name| name.trim().to_ascii_uppercase())
             .filter(|name| !name.is_empty())
             .collect();
-        let mut client: Option<Endpoint> = None;
+        let protocol_map =
+            security::parse_protocol_map(self.listener_security_protocol_map.as_deref())
+                .map_err(invalid("listener.security.protocol.map"))?;
+        let mut clients: Vec<(listeners::Listener, SecurityProtocol)> = Vec::new();
         let mut controller_in_listeners: Option<Endpoint> = None;
         let listed = match self.listeners.as_deref() {
             Some(text) => listeners::parse_listeners(text).map_err(invalid("listeners"))?,
             None => Vec::new(),
         };
         for listener in listed {
-            if listener.name == listeners::CLIENT_LISTENER_NAME {
-                client = Some(listener.endpoint);
-            } else if controller_names.contains(&listener.name) {
+            if controller_names.contains(&listener.name) {
                 if controller_in_listeners.is_some() {
                     return Err(invalid("listeners")(
                         "more than one controller listener; Sluice uses one".to_string(),
@@ -464,23 +541,76 @@ impl BrokerConfig {
                 }
                 controller_in_listeners = Some(listener.endpoint);
             } else {
-                return Err(invalid("listeners")(listeners::unsupported_listener(
-                    &listener,
-                )));
+                let protocol = security::protocol_of(&protocol_map, &listener)
+                    .map_err(invalid("listeners"))?;
+                clients.push((listener, protocol));
             }
         }
-        self.listen = match (flags.listen, client, self.listen_setting) {
-            (Some(flag), _, _) => flag,
+        let plaintext_listed = clients
+            .iter()
+            .position(|(l, _)| l.name == listeners::CLIENT_LISTENER_NAME);
+        let mut resolved: Vec<ClientListener> = Vec::new();
+        for (listener, protocol) in &clients {
+            resolved.push(ClientListener {
+                name: listener.name.clone(),
+                protocol: *protocol,
+                address: listener.endpoint.resolve().map_err(invalid("listeners"))?,
+                advertised: None,
+            });
+        }
+        // `--listen` and the `listen` key set the PLAINTEXT listener, as before security.
+        let plaintext = match (flags.listen, plaintext_listed, self.listen_setting) {
+            (Some(flag), _, _) => Some(flag),
             (None, Some(_), Some(_)) => {
                 return Err(invalid("listen")(
                     "set the client listener once: in listeners (PLAINTEXT://...) or in listen"
                         .to_string(),
                 ))
             }
-            (None, Some(endpoint), None) => endpoint.resolve().map_err(invalid("listeners"))?,
-            (None, None, Some(address)) => address,
-            (None, None, None) => BrokerConfig::default().listen,
+            (None, _, Some(address)) => Some(address),
+            (None, _, None) if resolved.is_empty() => Some(BrokerConfig::default().listen),
+            (None, _, None) => None,
         };
+        if let Some(address) = plaintext {
+            match resolved
+                .iter_mut()
+                .find(|l| l.name == listeners::CLIENT_LISTENER_NAME)
+            {
+                Some(listener) => listener.address = address,
+                None => resolved.push(ClientListener {
+                    name: listeners::CLIENT_LISTENER_NAME.to_string(),
+                    protocol: SecurityProtocol::Plaintext,
+                    address,
+                    advertised: None,
+                }),
+            }
+        }
+        let inter_broker = match self.inter_broker_listener_name.as_deref() {
+            Some(name) => {
+                let name = name.trim().to_ascii_uppercase();
+                resolved.iter().position(|l| l.name == name).ok_or_else(|| {
+                    invalid("inter.broker.listener.name")(format!(
+                        "{name} is not one of the listeners"
+                    ))
+                })?
+            }
+            None => resolved
+                .iter()
+                .position(|l| l.name == listeners::CLIENT_LISTENER_NAME)
+                .unwrap_or(0),
+        };
+        let first = resolved.remove(inter_broker);
+        resolved.insert(0, first);
+        for (i, a) in resolved.iter().enumerate() {
+            if resolved[..i].iter().any(|b| b.address == a.address) {
+                return Err(invalid("listeners")(format!(
+                    "listeners {} and another share the address {}",
+                    a.name, a.address
+                )));
+            }
+        }
+        self.listen = resolved[0].address;
+        self.client_listeners = resolved;
         let controller_key = match self.controller_listener.as_deref() {
             Some(text) => Some(Endpoint::parse(text).map_err(invalid("controller.listener"))?),
             None => None,
@@ -522,13 +652,94 @@ impl BrokerConfig {
                 )));
             }
         }
-        self.advertised = match self.advertised_listeners.as_deref() {
-            Some(text) => listeners::parse_advertised(text, &controller_names)
-                .map_err(invalid("advertised.listeners"))?,
-            None => None,
-        };
+        if let Some(text) = self.advertised_listeners.as_deref() {
+            let advertised = listeners::parse_advertised(text, &controller_names)
+                .map_err(invalid("advertised.listeners"))?;
+            for (name, endpoint) in advertised {
+                let name = name.unwrap_or_else(|| self.client_listeners[0].name.clone());
+                let listener = self
+                    .client_listeners
+                    .iter_mut()
+                    .find(|l| l.name == name)
+                    .ok_or_else(|| {
+                        invalid("advertised.listeners")(format!(
+                            "{name} is advertised but is not one of the listeners"
+                        ))
+                    })?;
+                listener.advertised = Some(endpoint);
+            }
+        }
+        self.advertised = self.client_listeners[0].advertised.clone();
         self.advertised_listener = self.advertised.as_ref().map(Endpoint::to_string);
+        self.security = self.resolve_security()?;
         Ok(())
+    }
+
+    fn resolve_security(&self) -> Result<SecuritySettings, ConfigError> {
+        let uses_tls = self.client_listeners.iter().any(|l| l.protocol.uses_tls());
+        let tls = if uses_tls {
+            security::check_pem(&self.ssl_keystore_type).map_err(invalid("ssl.keystore.type"))?;
+            security::check_pem(&self.ssl_truststore_type)
+                .map_err(invalid("ssl.truststore.type"))?;
+            let keystore = self.ssl_keystore_location.clone().ok_or_else(|| {
+                invalid("ssl.keystore.location")(
+                    "a TLS listener (SSL or SASL_SSL) needs the PEM file with the key and \
+                     certificate chain"
+                        .to_string(),
+                )
+            })?;
+            let client_auth = security::ClientAuth::parse(&self.ssl_client_auth)
+                .map_err(invalid("ssl.client.auth"))?;
+            if client_auth != security::ClientAuth::None && self.ssl_truststore_location.is_none()
+            {
+                return Err(invalid("ssl.truststore.location")(
+                    "ssl.client.auth asks for client certificates: give the CA certificates \
+                     they must chain to"
+                        .to_string(),
+                ));
+            }
+            let (tls12, tls13) = security::parse_tls_versions(&self.ssl_enabled_protocols)
+                .map_err(invalid("ssl.enabled.protocols"))?;
+            Some(security::TlsSettings {
+                keystore,
+                truststore: self.ssl_truststore_location.clone(),
+                client_auth,
+                principal_mapping_rules: self.ssl_principal_mapping_rules.clone(),
+                tls12,
+                tls13,
+            })
+        } else {
+            None
+        };
+        let sasl_mechanisms = security::parse_mechanisms(&self.sasl_enabled_mechanisms)
+            .map_err(invalid("sasl.enabled.mechanisms"))?;
+        let uses_sasl = self.client_listeners.iter().any(|l| l.protocol.uses_sasl());
+        if uses_sasl && sasl_mechanisms.is_empty() {
+            return Err(invalid("sasl.enabled.mechanisms")(
+                "a SASL listener needs at least one mechanism".to_string(),
+            ));
+        }
+        // Other brokers (replication, transaction markers) speak plain Kafka to this listener.
+        let inter_broker = &self.client_listeners[0];
+        if inter_broker.protocol != SecurityProtocol::Plaintext && self.quorum.voters().len() > 1 {
+            return Err(invalid("inter.broker.listener.name")(format!(
+                "{} uses {}: brokers talk to each other over PLAINTEXT only so far; keep a \
+                 PLAINTEXT listener on a private network for inter.broker.listener.name",
+                inter_broker.name, inter_broker.protocol
+            )));
+        }
+        Ok(SecuritySettings {
+            tls,
+            sasl_mechanisms,
+            plain_users_file: self.sasl_plain_users_file.clone(),
+            authorizer_enabled: security::parse_authorizer(&self.authorizer_class_name)
+                .map_err(invalid("authorizer.class.name"))?,
+            super_users: security::parse_super_users(&self.super_users)
+                .map_err(invalid("super.users"))?,
+            allow_everyone_if_no_acl_found: self.allow_everyone_if_no_acl_found,
+            failed_authentication_delay_ms: self.connection_failed_authentication_delay_ms,
+            max_reauth_ms: self.connections_max_reauth_ms,
+        })
     }
 
     fn validate(&self) -> Result<(), ConfigError> {

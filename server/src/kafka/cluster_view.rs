@@ -21,7 +21,7 @@ pub fn live_brokers(conn: &Conn, meta: &ClusterMeta) -> Vec<BrokerView> {
         .values()
         .filter(|b| !b.fenced && b.broker_id != me)
         .filter_map(|b| {
-            let endpoint = b.endpoints.first()?;
+            let endpoint = listener_endpoint(conn, &b.endpoints)?;
             Some(BrokerView {
                 node_id: b.broker_id,
                 host: endpoint.host.clone(),
@@ -46,8 +46,19 @@ pub fn endpoint(conn: &Conn, meta: &ClusterMeta, node: i32) -> Option<(String, i
         return Some(conn.advertised());
     }
     let broker = meta.brokers.get(&node).filter(|b| !b.fenced)?;
-    let endpoint = broker.endpoints.first()?;
+    let endpoint = listener_endpoint(conn, &broker.endpoints)?;
     Some((endpoint.host.clone(), i32::from(endpoint.port)))
+}
+
+/// A broker's endpoint on the listener the client used: Kafka answers per listener name, and
+/// leaves out a broker without that listener (never handing a SASL client a plaintext port).
+fn listener_endpoint<'a>(
+    conn: &Conn,
+    endpoints: &'a [sluice_controller::records::Endpoint],
+) -> Option<&'a sluice_controller::records::Endpoint> {
+    endpoints
+        .iter()
+        .find(|e| e.name == conn.listener.name)
 }
 
 /// Replicas whose broker is fenced or unknown.

@@ -3,22 +3,29 @@
 //! order, awaiting deferred ones (acks=all, long-poll fetches) as their turn comes. At most
 //! `REQUESTS_IN_FLIGHT_PER_CONNECTION_MAX` responses may be outstanding; beyond that the reader
 //! stops reading, which pushes back on the client through TCP.
+//!
+//! On a TLS listener the connection first completes the handshake (within
+//! `TLS_HANDSHAKE_MS_MAX`); the client certificate, if any, names the principal. Responses then
+//! go through the encrypting writer: record bytes are copied once into TLS records instead of
+//! leaving by writev or sendfile.
 
 use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
 use std::time::Duration;
 
 use futures_lite::io::{BufReader, ReadHalf, WriteHalf};
-use futures_lite::{future, AsyncWriteExt};
+use futures_lite::{future, AsyncRead, AsyncWrite, AsyncWriteExt};
 use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
 use glommio::net::TcpStream;
 use glommio::Task;
 
 use super::dispatch::{self, Conn, Outcome, RequestError};
 use super::frame::{read_frame, FrameError};
-use super::response::{write_response, Response};
+use super::listener::ListenerContext;
+use super::response::{write_response, write_response_through, Response};
 use super::services::Services;
-use crate::limits::REQUESTS_IN_FLIGHT_PER_CONNECTION_MAX;
+use super::session::Session;
+use crate::limits::{REQUESTS_IN_FLIGHT_PER_CONNECTION_MAX, TLS_HANDSHAKE_MS_MAX};
 
 /// Read-side buffer; large produce frames bypass it.
 const READ_BUFFER_BYTES: usize = 64 * 1024;
@@ -28,25 +35,77 @@ enum Pending {
     Deferred(Task<Result<Option<Response>, RequestError>>),
 }
 
-pub async fn serve(services: Rc<Services>, stream: TcpStream) {
+pub async fn serve(services: Rc<Services>, listener: Rc<ListenerContext>, stream: TcpStream) {
     let (Ok(peer), Ok(local_addr)) = (stream.peer_addr(), stream.local_addr()) else {
         return;
     };
     if let Err(err) = stream.set_nodelay(true) {
         tracing::debug!(%peer, "set_nodelay: {err}");
     }
-    let fd = stream.as_raw_fd();
-    let (reader, writer) = futures_lite::io::split(stream);
+    let session = Session::new(listener.clone(), &services.config.security);
     let conn = Rc::new(Conn {
         config: services.config.clone(),
         services,
         peer,
         local_addr,
+        listener: listener.clone(),
+        session,
     });
+    let Some(tls) = &listener.tls else {
+        let fd = stream.as_raw_fd();
+        let (reader, writer) = futures_lite::io::split(stream);
+        run(&conn, reader, writer, Some(fd)).await;
+        return;
+    };
+    let handshake = future::or(
+        async { Some(tls.acceptor().accept(stream).await) },
+        async {
+            glommio::timer::sleep(Duration::from_millis(TLS_HANDSHAKE_MS_MAX)).await;
+            None
+        },
+    );
+    let stream = match handshake.await {
+        Some(Ok(stream)) => stream,
+        Some(Err(err)) => {
+            crate::metrics::hooks::authentication(&listener.name, "TLS", false);
+            tracing::warn!(
+                %peer,
+                listener = %listener.name,
+                "closing connection: TLS handshake failed ({err}); is the client configured \
+                 for {}?",
+                listener.protocol
+            );
+            return;
+        }
+        None => {
+            tracing::warn!(
+                %peer,
+                listener = %listener.name,
+                "closing connection: no TLS handshake within {TLS_HANDSHAKE_MS_MAX} ms"
+            );
+            return;
+        }
+    };
+    if let Some(certificate) = stream.get_ref().1.peer_certificates().and_then(|c| c.first()) {
+        if let Err(err) = conn.session.set_certificate_principal(certificate.as_ref()) {
+            tracing::warn!(%peer, "closing connection: client certificate: {err}");
+            return;
+        }
+    }
+    let (reader, writer) = futures_lite::io::split(stream);
+    run(&conn, reader, writer, None).await;
+}
+
+/// Serves requests until the connection ends. `fd`: the plain socket, for the zero-copy write
+/// path (None on TLS, where every byte goes through the encrypting writer).
+async fn run<S>(conn: &Rc<Conn>, reader: ReadHalf<S>, writer: WriteHalf<S>, fd: Option<RawFd>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + 'static,
+{
     let (sender, receiver) = local_channel::new_bounded(REQUESTS_IN_FLIGHT_PER_CONNECTION_MAX);
-    let writer_task = glommio::spawn_local(write_loop(receiver, writer, fd, peer));
+    let writer_task = glommio::spawn_local(write_loop(receiver, writer, fd, conn.peer));
     read_loop(
-        &conn,
+        conn,
         BufReader::with_capacity(READ_BUFFER_BYTES, reader),
         sender,
     )
@@ -54,9 +113,9 @@ pub async fn serve(services: Rc<Services>, stream: TcpStream) {
     writer_task.await;
 }
 
-async fn read_loop(
+async fn read_loop<R: AsyncRead + Unpin>(
     conn: &Rc<Conn>,
-    mut reader: BufReader<ReadHalf<TcpStream>>,
+    mut reader: BufReader<R>,
     sender: LocalSender<Pending>,
 ) {
     let frame_bytes_max = conn.config.socket_request_max_bytes;
@@ -91,6 +150,16 @@ async fn read_loop(
                 return;
             }
             Some(Err(FrameError::Closed)) => return,
+            Some(Err(FrameError::TooLarge { size, .. })) if looks_like_tls(size) => {
+                tracing::warn!(
+                    peer = %conn.peer,
+                    listener = %conn.listener.name,
+                    "closing connection: the client began a TLS handshake, but this listener \
+                     is {} (configure the client for it, or connect to a TLS listener)",
+                    conn.listener.protocol
+                );
+                return;
+            }
             Some(Err(FrameError::Io(err))) => {
                 tracing::debug!(peer = %conn.peer, "connection read: {err}");
                 return;
@@ -111,13 +180,23 @@ async fn read_loop(
         if sender.send(pending).await.is_err() {
             return;
         }
+        // A failed authentication: its answer is queued; nothing after it is read.
+        if conn.session.is_closing() {
+            return;
+        }
     }
 }
 
-async fn write_loop(
+/// A TLS record header (handshake type 22, major version 3) read as a Kafka frame size.
+fn looks_like_tls(size: i64) -> bool {
+    let bytes = (size as i32).to_be_bytes();
+    bytes[0] == 0x16 && bytes[1] == 0x03
+}
+
+async fn write_loop<W: AsyncWrite + Unpin>(
     receiver: LocalReceiver<Pending>,
-    mut writer: WriteHalf<TcpStream>,
-    fd: RawFd,
+    mut writer: W,
+    fd: Option<RawFd>,
     peer: std::net::SocketAddr,
 ) {
     while let Some(pending) = receiver.recv().await {
@@ -135,7 +214,11 @@ async fn write_loop(
             continue;
         };
         crate::metrics::hooks::response_sent(response.bytes());
-        if let Err(err) = write_response(fd, &mut writer, response).await {
+        let written = match fd {
+            Some(fd) => write_response(fd, &mut writer, response).await,
+            None => write_response_through(&mut writer, response).await,
+        };
+        if let Err(err) = written {
             tracing::debug!(%peer, "connection write: {err}");
             break;
         }

@@ -24,17 +24,27 @@ pub struct Conn {
     pub peer: SocketAddr,
     /// The address the client reached us on (what Metadata advertises by default).
     pub local_addr: SocketAddr,
+    /// The listener the client connected to.
+    pub listener: Rc<super::listener::ListenerContext>,
+    /// Its principal and SASL state.
+    pub session: super::session::Session,
 }
 
 impl Conn {
+    /// The authorization context of one request of `api_key`.
+    pub fn authz(&self, api_key: ApiKey) -> super::authz::Authz {
+        super::authz::Authz::new(
+            self.session.principal(),
+            self.peer.ip(),
+            self.services.acls.acls(),
+            api_key as i16,
+        )
+    }
+
     /// Host and port that clients should use to reach this broker.
     pub fn advertised(&self) -> (String, i32) {
-        if let Some(listener) = &self.config.advertised_listener {
-            if let Some((host, port)) = listener.rsplit_once(':') {
-                if let Ok(port) = port.parse::<u16>() {
-                    return (host.to_string(), i32::from(port));
-                }
-            }
+        if let Some(advertised) = &self.listener.advertised {
+            return advertised.clone();
         }
         (
             self.local_addr.ip().to_string(),
@@ -57,6 +67,9 @@ pub enum RequestError {
     },
     #[error(transparent)]
     Encode(#[from] EncodeError),
+    /// A request the connection's authentication state does not allow (closes it).
+    #[error("{0}")]
+    Unauthenticated(String),
     /// acks=0 has no response to carry an error: like Kafka, close the connection instead.
     #[error("acks=0 produce failed ({0}); closing so the client notices")]
     AcksZeroFailed(String),
@@ -138,6 +151,9 @@ pub async fn handle(conn: &Rc<Conn>, frame: Bytes) -> Result<Outcome, RequestErr
     };
     let api_key =
         ApiKey::try_from(api_key_raw).map_err(|_| RequestError::UnknownApiKey(api_key_raw))?;
+    conn.session
+        .admits(api_key)
+        .map_err(RequestError::Unauthenticated)?;
     let supported = version >= range.min && version <= range.max;
     if !supported {
         if api_key == ApiKey::ApiVersions {

@@ -5,6 +5,7 @@
 //! `group`) through the [`Services`](services::Services) the dispatcher passes them; nothing
 //! below imports this module.
 
+pub mod authz;
 pub mod cluster_view;
 pub mod connection;
 pub mod dispatch;
@@ -16,6 +17,7 @@ pub mod listener;
 pub mod request_meter;
 pub mod response;
 pub mod services;
+pub mod session;
 pub mod txn_codes;
 pub mod txn_verifier;
 pub mod wire;

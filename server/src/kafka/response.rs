@@ -95,6 +95,38 @@ pub async fn write_response<W: AsyncWrite + Unpin>(
     Ok(())
 }
 
+/// Writes every chunk through `writer` (a TLS stream): buffers as they are, file ranges read
+/// into memory first on the blocking pool (the reactor never waits for the disk). Flushed at
+/// the end, so the last TLS record leaves now.
+pub async fn write_response_through<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    response: Response,
+) -> std::io::Result<()> {
+    for chunk in response.chunks {
+        match chunk {
+            OutChunk::Bytes(bytes) => writer.write_all(&bytes).await?,
+            OutChunk::File {
+                file,
+                position,
+                len,
+            } => {
+                let bytes = glommio::executor()
+                    .spawn_blocking(move || read_range(&file, position, len))
+                    .await?;
+                writer.write_all(&bytes).await?;
+            }
+        }
+    }
+    writer.flush().await
+}
+
+fn read_range(file: &std::fs::File, position: u64, len: u32) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let mut bytes = vec![0u8; len as usize];
+    file.read_exact_at(&mut bytes, position)?;
+    Ok(bytes)
+}
+
 /// One nonblocking sendmsg for the whole run; when the socket buffer fills, the rest goes through
 /// the runtime's writer, which waits for writability without blocking the reactor.
 async fn write_vectored_all<W: AsyncWrite + Unpin>(

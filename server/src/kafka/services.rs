@@ -15,6 +15,10 @@ use crate::shard::context::ShardContext;
 pub struct Services {
     pub ctx: Rc<ShardContext>,
     pub config: Arc<BrokerConfig>,
+    /// Who may authenticate (SCRAM credentials, PLAIN users).
+    pub credentials: Rc<crate::security::credentials::Credentials>,
+    /// The shard's authorizer over the metadata's ACLs.
+    pub acls: Rc<crate::security::acl_cache::AclCache>,
     pub partitions: Rc<PartitionService>,
     pub metadata: Rc<MetadataService>,
     pub groups: Rc<GroupService>,

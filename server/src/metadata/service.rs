@@ -208,12 +208,22 @@ impl MetadataService {
         };
         let mut applied = u64::MAX;
         let mut applied_controller = None;
+        let mut security: Option<Arc<crate::topics::SecurityView>> = None;
         while !self.ctx.is_stopping() {
             let generation = cluster.image_changed().generation();
             let image = cluster.image();
             let controller = cluster.controller_id();
             if image.offset != applied || controller != applied_controller {
-                let meta = Arc::new(ClusterMeta::from_image(&image, controller));
+                let mut meta = ClusterMeta::from_image(&image, controller);
+                // Unchanged security keeps its Arc: shards rebuild their authorizer only when
+                // the pointer changes.
+                if let Some(previous) = &security {
+                    if **previous == *meta.security {
+                        meta.security = previous.clone();
+                    }
+                }
+                security = Some(meta.security.clone());
+                let meta = Arc::new(meta);
                 self.broadcast(meta).await;
                 applied = image.offset;
                 applied_controller = controller;

@@ -64,6 +64,7 @@ impl Collector for ScrapeCollector {
         omitted.extend(super::replication::encode(&mut encoder, shards)?);
         super::replication_stream::encode(&mut encoder, shards)?;
         super::cleaner::encode(&mut encoder, shards)?;
+        super::security::encode(&mut encoder, shards)?;
         encode_runtime(&mut encoder, shards)?;
         // One family, one descriptor: every cap's omissions together.
         gauges(
@@ -80,7 +81,7 @@ fn shard_label(shard: usize) -> Labels {
     vec![("shard", shard.to_string())]
 }
 
-fn api_name(api_key: i16) -> String {
+pub fn api_name(api_key: i16) -> String {
     match ApiKey::try_from(api_key) {
         Ok(api) => format!("{api:?}"),
         Err(_) => format!("key{api_key}"),
@@ -562,6 +563,7 @@ mod tests {
                 api_key: 0,
                 requests: latencies_us.len() as u64,
                 failures: 0,
+                denials: 0,
                 latency: histogram.snapshot(),
             }],
             ..ShardReport::default()

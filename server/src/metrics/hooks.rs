@@ -39,6 +39,21 @@ pub fn request_finished(api_key: i16, ok: bool, elapsed: std::time::Duration) {
     });
 }
 
+/// A connection on `listener` authenticated with `mechanism` (`TLS` for a client
+/// certificate), or failed to.
+pub fn authentication(listener: &str, mechanism: &str, ok: bool) {
+    with_local(|m| m.security.record(listener, mechanism, ok));
+}
+
+/// The authorizer refused (part of) a request of `api_key`.
+pub fn authorization_denied(api_key: i16) {
+    with_local(|m| {
+        if let Some(api) = m.api(api_key) {
+            api.denials.add(1);
+        }
+    });
+}
+
 /// The connection writer is about to send a response of `bytes`.
 pub fn response_sent(bytes: usize) {
     with_local(|m| m.sent_bytes.add(bytes as u64));

@@ -14,6 +14,7 @@
 
 pub mod cell;
 pub mod cleaner;
+pub mod security;
 pub mod exposition;
 pub mod hooks;
 pub mod http;

@@ -18,6 +18,7 @@ pub struct ApiReport {
     pub api_key: i16,
     pub requests: u64,
     pub failures: u64,
+    pub denials: u64,
     pub latency: HistogramSnapshot,
 }
 
@@ -36,6 +37,7 @@ pub struct ShardReport {
     pub fetch_long_polls_waiting: i64,
     pub cleaner: super::cleaner::CleanerReport,
     pub replication: super::replication_stream::ReplicationStreamReport,
+    pub authentications: super::security::AuthenticationCounts,
     /// None when the shard did not answer within [`STATE_WAIT_MAX`].
     pub state: Option<ShardState>,
 }
@@ -87,6 +89,7 @@ pub fn read_cells(metrics: &ShardMetrics) -> ShardReport {
                 api_key: i16::try_from(slot).ok()?,
                 requests,
                 failures: api.failures.get(),
+                denials: api.denials.get(),
                 latency,
             })
         })
@@ -105,6 +108,7 @@ pub fn read_cells(metrics: &ShardMetrics) -> ShardReport {
         fetch_long_polls_waiting: metrics.fetch_long_polls_waiting.get(),
         cleaner: metrics.cleaner.report(),
         replication: metrics.replication.report(),
+        authentications: metrics.security.report(),
         state: None,
     }
 }

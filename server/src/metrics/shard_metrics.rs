@@ -20,6 +20,8 @@ pub struct ApiMetrics {
     pub requests: Counter,
     /// Requests whose handling closed the connection (malformed, acks=0 failure, ...).
     pub failures: Counter,
+    /// Requests, or parts of them (a topic, a group), the authorizer refused.
+    pub denials: Counter,
     /// From dispatch to response ready (deferred work such as acks=all flushes and fetch
     /// long polls included; the socket write is not).
     pub latency: Histogram,
@@ -99,6 +101,8 @@ pub struct ShardMetrics {
     pub cleaner: super::cleaner::CleanerMetrics,
     /// The shard's replication streams (follower side).
     pub replication: super::replication_stream::ReplicationStreamMetrics,
+    /// Authentications of the shard's connections.
+    pub security: super::security::SecurityMetrics,
 }
 
 impl ShardMetrics {
@@ -114,6 +118,7 @@ impl ShardMetrics {
             fetch_long_polls_waiting: Gauge::default(),
             cleaner: Default::default(),
             replication: Default::default(),
+            security: Default::default(),
         }
     }
 

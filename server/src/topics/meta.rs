@@ -49,6 +49,9 @@ pub struct ClusterMeta {
     /// The active controller when this was built (-1: none known).
     #[serde(default)]
     pub controller_id: i32,
+    /// SCRAM credentials and ACLs (rebuilt from the image, never persisted here).
+    #[serde(skip)]
+    pub security: std::sync::Arc<super::SecurityView>,
 }
 
 impl ClusterMeta {
@@ -75,6 +78,7 @@ impl ClusterMeta {
             topics,
             brokers: image.brokers.clone(),
             controller_id: controller_id.unwrap_or(-1),
+            security: std::sync::Arc::new(super::SecurityView::from_image(image)),
         }
     }
 

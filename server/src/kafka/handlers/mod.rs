@@ -34,6 +34,8 @@ pub mod offset_delete;
 pub mod offset_fetch;
 pub mod offset_for_leader_epoch;
 pub mod produce;
+pub mod sasl_authenticate;
+pub mod sasl_handshake;
 pub mod sync_group;
 pub mod txn_offset_commit;
 pub mod write_txn_markers;
@@ -46,7 +48,7 @@ use kafka_protocol::protocol::VersionRange;
 use super::dispatch::{Conn, Outcome, Request, RequestError};
 
 /// Every API the broker serves, with its versions, in api-key order.
-pub const APIS: [(ApiKey, VersionRange); 35] = [
+pub const APIS: [(ApiKey, VersionRange); 37] = [
     (ApiKey::Produce, produce::VERSIONS),
     (ApiKey::Fetch, fetch::VERSIONS),
     (ApiKey::ListOffsets, list_offsets::VERSIONS),
@@ -60,6 +62,7 @@ pub const APIS: [(ApiKey, VersionRange); 35] = [
     (ApiKey::SyncGroup, sync_group::VERSIONS),
     (ApiKey::DescribeGroups, describe_groups::VERSIONS),
     (ApiKey::ListGroups, list_groups::VERSIONS),
+    (ApiKey::SaslHandshake, sasl_handshake::VERSIONS),
     (ApiKey::ApiVersions, api_versions::VERSIONS),
     (ApiKey::CreateTopics, create_topics::VERSIONS),
     (ApiKey::DeleteTopics, delete_topics::VERSIONS),
@@ -76,6 +79,7 @@ pub const APIS: [(ApiKey, VersionRange); 35] = [
     (ApiKey::EndTxn, end_txn::VERSIONS),
     (ApiKey::WriteTxnMarkers, write_txn_markers::VERSIONS),
     (ApiKey::TxnOffsetCommit, txn_offset_commit::VERSIONS),
+    (ApiKey::SaslAuthenticate, sasl_authenticate::VERSIONS),
     (
         ApiKey::IncrementalAlterConfigs,
         incremental_alter_configs::VERSIONS,
@@ -120,6 +124,8 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
         ApiKey::ListOffsets => list_offsets::handle(partitions, metadata, request).await,
         ApiKey::Metadata => metadata::handle(conn, metadata, request).await,
         ApiKey::ApiVersions => api_versions::handle(request),
+        ApiKey::SaslHandshake => sasl_handshake::handle(conn, request),
+        ApiKey::SaslAuthenticate => sasl_authenticate::handle(conn, request).await,
         ApiKey::CreateTopics => create_topics::handle(metadata, request).await,
         ApiKey::DeleteTopics => delete_topics::handle(metadata, request).await,
         ApiKey::DescribeConfigs => describe_configs::handle(metadata, request),

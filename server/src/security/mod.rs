@@ -1,0 +1,9 @@
+//! Security of client connections: TLS for client listeners (`tls`), SASL authentication
+//! (`sasl`, over `credentials`: SCRAM credentials from the cluster metadata and PLAIN users),
+//! and ACL authorization (`acl_cache`: the shard's StandardAuthorizer over the metadata's
+//! ACLs). The Kafka layer drives them per connection (`kafka::session`, `kafka::authz`).
+
+pub mod acl_cache;
+pub mod credentials;
+pub mod sasl;
+pub mod tls;

@@ -1,0 +1,138 @@
+//! TLS for client listeners with rustls (ring as the crypto provider): the server
+//! configuration read from PEM files, and its reload after SIGHUP.
+//!
+//! Each shard holds its own [`TlsAcceptors`]: a reload is a file read per shard at its next
+//! accepted connection, and no lock is shared between shards. A reload that fails (a file
+//! half-written by a renewal script) keeps the previous certificates and says why once.
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::sync::Arc;
+
+use futures_rustls::rustls::server::WebPkiClientVerifier;
+use futures_rustls::rustls::{self, RootCertStore, ServerConfig};
+use futures_rustls::TlsAcceptor;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::config::security::{ClientAuth, TlsSettings};
+
+/// Certificates one PEM file may hold (a chain, or a CA bundle).
+pub const PEM_CERTIFICATES_MAX: usize = 1_000;
+
+pub struct TlsAcceptors {
+    settings: TlsSettings,
+    /// The reload generation the acceptor was built at, and the acceptor.
+    current: RefCell<(u64, TlsAcceptor)>,
+}
+
+impl TlsAcceptors {
+    /// Reads the stores; an error here stops the broker at start (it names the file).
+    pub fn load(settings: &TlsSettings) -> Result<TlsAcceptors, String> {
+        let generation = crate::signals::reload_generation();
+        let config = server_config(settings)?;
+        Ok(TlsAcceptors {
+            settings: settings.clone(),
+            current: RefCell::new((generation, TlsAcceptor::from(config))),
+        })
+    }
+
+    /// The acceptor for a new connection, re-read from the files if SIGHUP came since.
+    pub fn acceptor(&self) -> TlsAcceptor {
+        let generation = crate::signals::reload_generation();
+        let mut current = self.current.borrow_mut();
+        if current.0 != generation {
+            current.0 = generation;
+            match server_config(&self.settings) {
+                Ok(config) => {
+                    current.1 = TlsAcceptor::from(config);
+                    tracing::info!(
+                        keystore = %self.settings.keystore.display(),
+                        "reloaded TLS certificates"
+                    );
+                }
+                Err(err) => {
+                    tracing::error!("keeping the previous TLS certificates: {err}")
+                }
+            }
+        }
+        current.1.clone()
+    }
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+pub fn server_config(settings: &TlsSettings) -> Result<Arc<ServerConfig>, String> {
+    let chain = read_certificates(&settings.keystore)?;
+    let key = PrivateKeyDer::from_pem_file(&settings.keystore).map_err(|err| {
+        format!(
+            "ssl.keystore.location {}: no usable private key (PKCS#8, PKCS#1 or SEC1 PEM, \
+             unencrypted): {err}",
+            settings.keystore.display()
+        )
+    })?;
+    let mut versions: Vec<&'static rustls::SupportedProtocolVersion> = Vec::new();
+    if settings.tls12 {
+        versions.push(&rustls::version::TLS12);
+    }
+    if settings.tls13 {
+        versions.push(&rustls::version::TLS13);
+    }
+    let builder = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&versions)
+        .map_err(|err| format!("ssl.enabled.protocols: {err}"))?;
+    let builder = match (settings.client_auth, &settings.truststore) {
+        (ClientAuth::None, _) | (_, None) => builder.with_no_client_auth(),
+        (auth, Some(truststore)) => {
+            let mut roots = RootCertStore::empty();
+            for certificate in read_certificates(truststore)? {
+                roots.add(certificate).map_err(|err| {
+                    format!(
+                        "ssl.truststore.location {}: {err}",
+                        truststore.display()
+                    )
+                })?;
+            }
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider());
+            let verifier = if auth == ClientAuth::Requested {
+                verifier.allow_unauthenticated()
+            } else {
+                verifier
+            };
+            let verifier = verifier
+                .build()
+                .map_err(|err| format!("ssl.truststore.location: {err}"))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let config = builder.with_single_cert(chain, key).map_err(|err| {
+        format!(
+            "ssl.keystore.location {}: the key does not fit the certificate: {err}",
+            settings.keystore.display()
+        )
+    })?;
+    Ok(Arc::new(config))
+}
+
+fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let iter = CertificateDer::pem_file_iter(path)
+        .map_err(|err| format!("{}: cannot read certificates: {err}", path.display()))?;
+    let mut certificates = Vec::new();
+    for certificate in iter {
+        let certificate =
+            certificate.map_err(|err| format!("{}: bad PEM certificate: {err}", path.display()))?;
+        if certificates.len() == PEM_CERTIFICATES_MAX {
+            return Err(format!(
+                "{}: more than {PEM_CERTIFICATES_MAX} certificates",
+                path.display()
+            ));
+        }
+        certificates.push(certificate);
+    }
+    if certificates.is_empty() {
+        return Err(format!("{}: holds no PEM certificate", path.display()));
+    }
+    Ok(certificates)
+}
