@@ -156,6 +156,15 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
             }
         }
     }
+    let credentials = match crate::security::credentials::Credentials::load(metadata.clone()) {
+        Ok(credentials) => Rc::new(credentials),
+        Err(err) => {
+            let reason = format!("shard {id}: {err}");
+            ready.failed(reason.clone());
+            return Err(reason);
+        }
+    };
+    let acls = Rc::new(crate::security::acl_cache::AclCache::new(metadata.clone()));
     ready.serving();
     glommio::spawn_local(replica_fetcher.run()).detach();
     glommio::spawn_local(crate::replication::isr::run(
@@ -183,15 +192,6 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
         config.cleaner_dedupe_buffer_bytes,
     );
     let stop_watch = glommio::spawn_local(watch_for_stop(ctx.clone(), cluster.clone()));
-    let credentials = match crate::security::credentials::Credentials::load(metadata.clone()) {
-        Ok(credentials) => Rc::new(credentials),
-        Err(err) => {
-            let reason = format!("shard {id}: {err}");
-            ready.failed(reason.clone());
-            return Err(reason);
-        }
-    };
-    let acls = Rc::new(crate::security::acl_cache::AclCache::new(metadata.clone()));
     let services = Rc::new(Services {
         ctx: ctx.clone(),
         config,

@@ -75,25 +75,28 @@ impl AclCache {
 fn build(view: &SecurityView, config: &AuthorizerConfig) -> Result<Authorizer, String> {
     let mut bindings = Vec::with_capacity(view.acls.len());
     for entry in &view.acls {
-        match binding_of(entry).filter(|binding| binding.validate().is_ok()) {
-            Some(binding) => bindings.push(binding),
-            None if entry.permission_type == AclPermissionType::Allow.code() => {
+        let binding = binding_of(entry);
+        match binding.validate() {
+            Ok(()) => bindings.push(binding),
+            Err(_) if entry.permission_type == AclPermissionType::Allow.code() => {
                 tracing::warn!(?entry, "ACL record the authorizer cannot apply; skipped")
             }
-            None => return Err(format!("a DENY ACL it cannot apply: {entry:?}")),
+            Err(_) => return Err(format!("a DENY ACL it cannot apply: {entry:?}")),
         }
     }
     Authorizer::new(bindings, config.clone()).map_err(|err| err.to_string())
 }
 
-pub fn binding_of(entry: &sluice_controller::records::AclEntry) -> Option<AclBinding> {
-    Some(AclBinding {
-        resource_type: ResourceType::from_code(entry.resource_type)?,
+/// The binding of an ACL record; codes this build does not know become UNKNOWN, which
+/// `AclBinding::validate` refuses.
+pub fn binding_of(entry: &sluice_controller::records::AclEntry) -> AclBinding {
+    AclBinding {
+        resource_type: ResourceType::from_code(entry.resource_type),
         resource_name: entry.resource_name.clone(),
-        pattern_type: PatternType::from_code(entry.pattern_type)?,
+        pattern_type: PatternType::from_code(entry.pattern_type),
         principal: entry.principal.clone(),
         host: entry.host.clone(),
-        operation: AclOperation::from_code(entry.operation)?,
-        permission: AclPermissionType::from_code(entry.permission_type)?,
-    })
+        operation: AclOperation::from_code(entry.operation),
+        permission: AclPermissionType::from_code(entry.permission_type),
+    }
 }
