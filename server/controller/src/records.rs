@@ -2,11 +2,20 @@
 //! `PartitionRecord`, `PartitionChangeRecord`, `ConfigRecord`, `RemoveTopicRecord`, ...).
 //!
 //! One Raft entry holds one [`RecordBatch`]: the records one controller decision produced,
-//! applied together or not at all. Records are JSON with a `type` tag; a later issue adds
-//! producer-id blocks, SCRAM credentials and ACLs as new variants, and an older node that reads
-//! a variant it does not know refuses to apply it (it stops, it does not skip).
+//! applied together or not at all. Records are JSON with a `type` tag; a new record type is a
+//! new variant, and an older node that reads a variant it does not know refuses to apply it
+//! (it stops, it does not skip).
+//!
+//! Security lives here too, as in KRaft: `UserScramCredential` / `RemoveUserScramCredential`
+//! (Kafka's `UserScramCredentialRecord`, `RemoveUserScramCredentialRecord`) and
+//! `AccessControlEntry` / `RemoveAccessControlEntry` (`AccessControlEntryRecord`,
+//! `RemoveAccessControlEntryRecord`), with Kafka's numeric codes kept raw ([`security`]).
+
+pub mod security;
 
 use serde::{Deserialize, Serialize};
+
+pub use security::{AclEntry, AclId, ScramCredential, SecretBytes};
 
 /// Largest encoded record batch (one Raft entry). A topic of 10,000 partitions with three
 /// replicas each stays well below it.
@@ -185,6 +194,80 @@ pub enum MetadataRecord {
         first_producer_id: i64,
         size: i64,
     },
+    /// Sets `name`'s credential for `mechanism` (1 SCRAM-SHA-256, 2 SCRAM-SHA-512), replacing
+    /// the one it had. The keys are of the mechanism's digest length (32 or 64 bytes), derived
+    /// by the broker from the salted password; the password itself is never in the log.
+    UserScramCredential {
+        name: String,
+        mechanism: i8,
+        salt: SecretBytes,
+        stored_key: SecretBytes,
+        server_key: SecretBytes,
+        iterations: i32,
+    },
+    /// Removes `name`'s credential for `mechanism`, which must exist.
+    RemoveUserScramCredential {
+        name: String,
+        mechanism: i8,
+    },
+    /// A new ACL under a new id. No live ACL has the same id or the same fields.
+    AccessControlEntry {
+        id: AclId,
+        resource_type: i8,
+        resource_name: String,
+        pattern_type: i8,
+        principal: String,
+        host: String,
+        operation: i8,
+        permission_type: i8,
+    },
+    /// Removes the ACL `id`, which must exist.
+    RemoveAccessControlEntry {
+        id: AclId,
+    },
+}
+
+impl MetadataRecord {
+    /// The `AccessControlEntry` record of `entry` under `id`.
+    pub fn access_control_entry(id: AclId, entry: AclEntry) -> MetadataRecord {
+        let AclEntry {
+            resource_type,
+            resource_name,
+            pattern_type,
+            principal,
+            host,
+            operation,
+            permission_type,
+        } = entry;
+        MetadataRecord::AccessControlEntry {
+            id,
+            resource_type,
+            resource_name,
+            pattern_type,
+            principal,
+            host,
+            operation,
+            permission_type,
+        }
+    }
+
+    /// Changes the ACLs (the image's `acls_offset` moves to its entry).
+    pub fn is_acl_change(&self) -> bool {
+        matches!(
+            self,
+            MetadataRecord::AccessControlEntry { .. }
+                | MetadataRecord::RemoveAccessControlEntry { .. }
+        )
+    }
+
+    /// Changes SCRAM credentials (the image's `scram_offset` moves to its entry).
+    pub fn is_scram_change(&self) -> bool {
+        matches!(
+            self,
+            MetadataRecord::UserScramCredential { .. }
+                | MetadataRecord::RemoveUserScramCredential { .. }
+        )
+    }
 }
 
 fn is_false(value: &bool) -> bool {
@@ -251,6 +334,47 @@ mod tests {
         assert_eq!(RecordBatch::decode(&bytes).expect("decodes"), batch);
         let unknown = br#"{"records":[{"type":"FutureRecord"}]}"#;
         assert!(RecordBatch::decode(unknown).is_err());
+    }
+
+    #[test]
+    fn security_records_round_trip_with_hex_ids_and_bytes() {
+        let entry = AclEntry {
+            resource_type: 2,
+            resource_name: "orders".into(),
+            pattern_type: 4,
+            principal: "User:alice".into(),
+            host: "*".into(),
+            operation: 3,
+            permission_type: 3,
+        };
+        let batch = RecordBatch {
+            records: vec![
+                MetadataRecord::UserScramCredential {
+                    name: "alice".into(),
+                    mechanism: security::SCRAM_SHA_256,
+                    salt: SecretBytes(vec![1, 2, 3]),
+                    stored_key: SecretBytes(vec![0xaa; 32]),
+                    server_key: SecretBytes(vec![0xbb; 32]),
+                    iterations: 4096,
+                },
+                MetadataRecord::RemoveUserScramCredential {
+                    name: "bob".into(),
+                    mechanism: security::SCRAM_SHA_512,
+                },
+                MetadataRecord::access_control_entry(AclId(u128::MAX - 1), entry),
+                MetadataRecord::RemoveAccessControlEntry { id: AclId(7) },
+            ],
+        };
+        let bytes = batch.encode().expect("a small batch encodes");
+        let text = String::from_utf8(bytes.clone()).expect("JSON");
+        assert!(text.contains(r#""salt":"010203""#), "{text}");
+        assert!(text.contains(&format!(r#""id":"{:032x}""#, u128::MAX - 1)));
+        assert_eq!(RecordBatch::decode(&bytes).expect("decodes"), batch);
+        assert!(format!("{batch:?}").contains("stored_key: [32 bytes hidden]"));
+        assert!(batch.records[0].is_scram_change());
+        assert!(batch.records[1].is_scram_change());
+        assert!(batch.records[2].is_acl_change());
+        assert!(batch.records[3].is_acl_change());
     }
 
     #[test]

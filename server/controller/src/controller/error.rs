@@ -48,6 +48,15 @@ pub enum ErrorKind {
     NotController,
     /// NO_REASSIGNMENT_IN_PROGRESS (85): cancelling a reassignment that is not running.
     NoReassignmentInProgress,
+    /// RESOURCE_NOT_FOUND (91): deleting a SCRAM credential that does not exist.
+    ResourceNotFound,
+    /// DUPLICATE_RESOURCE (92): one AlterUserScramCredentials names a user twice.
+    DuplicateResource,
+    /// UNACCEPTABLE_CREDENTIAL (93): an empty user name, iterations out of bounds, a salt or
+    /// keys of the wrong size, or no room for another SCRAM user.
+    UnacceptableCredential,
+    /// UNSUPPORTED_SASL_MECHANISM (33): a SCRAM mechanism code that is none.
+    UnsupportedSaslMechanism,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

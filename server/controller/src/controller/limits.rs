@@ -1,6 +1,7 @@
 //! The controller's bounds on what a command may ask for, in one place. Kafka's name is given
 //! where Kafka has the same limit.
 
+use crate::quorum::limits::SNAPSHOT_BYTES_MAX;
 use crate::records::RECORD_BATCH_BYTES_MAX;
 
 /// Longest topic name (Kafka's `Topic.MAX_NAME_LENGTH`).
@@ -60,3 +61,62 @@ const _: () = assert!(
 const _: () = assert!(
     LEADER_ELECTIONS_PER_REBALANCE_MAX * PARTITION_RECORD_BYTES_ESTIMATE <= RECORD_BATCH_BYTES_MAX
 );
+
+/// Fewest and most PBKDF2 iterations of a SCRAM credential (Kafka's
+/// `ScramMechanism.minIterations()`, 4096 for both mechanisms, and
+/// `ScramControlManager.MAX_ITERATIONS`).
+pub const SCRAM_ITERATIONS_MIN: i32 = 4096;
+pub const SCRAM_ITERATIONS_MAX: i32 = 16_384;
+
+/// Deletions plus upsertions one AlterUserScramCredentials may carry.
+pub const SCRAM_ALTERATIONS_PER_REQUEST_MAX: usize = 1_000;
+
+/// Users with a SCRAM credential in the cluster.
+pub const SCRAM_USERS_MAX: usize = 10_000;
+
+/// Longest SCRAM user name, and longest ACL principal and resource name.
+pub const SECURITY_NAME_BYTES_MAX: usize = 1_024;
+
+/// Longest SCRAM salt (Kafka's own are 32 bytes; a client may choose its own).
+pub const SCRAM_SALT_BYTES_MAX: usize = 256;
+
+/// Bindings one CreateAcls may carry.
+pub const ACL_BINDINGS_PER_REQUEST_MAX: usize = 1_000;
+
+/// ACL ids one DeleteAcls may remove (Kafka's `MAX_RECORDS_PER_USER_OP`).
+pub const ACL_IDS_PER_DELETE_MAX: usize = 10_000;
+
+/// ACLs in the cluster. The image checks its ACLs after every entry, so this bounds that
+/// work as well as the snapshot.
+pub const ACLS_MAX: usize = 10_000;
+
+/// Random ACL ids drawn before giving up on an unused one (see [`TOPIC_ID_DRAWS_MAX`]).
+pub const ACL_ID_DRAWS_MAX: usize = 16;
+
+/// Generous estimates of encoded security records (JSON, field names, 32-digit ids; bytes as
+/// hex, so twice their length).
+const SECURITY_RECORD_OVERHEAD_BYTES_ESTIMATE: usize = 256;
+const SCRAM_RECORD_BYTES_ESTIMATE: usize = SECURITY_RECORD_OVERHEAD_BYTES_ESTIMATE
+    + SECURITY_NAME_BYTES_MAX
+    + 2 * (SCRAM_SALT_BYTES_MAX + 64 + 64);
+const ACL_RECORD_BYTES_ESTIMATE: usize =
+    SECURITY_RECORD_OVERHEAD_BYTES_ESTIMATE + 2 * SECURITY_NAME_BYTES_MAX + HOST_BYTES_MAX;
+const ACL_REMOVAL_RECORD_BYTES_ESTIMATE: usize = 96;
+
+/// The largest security batches fit one record batch ...
+const _: () = assert!(
+    SCRAM_ALTERATIONS_PER_REQUEST_MAX * SCRAM_RECORD_BYTES_ESTIMATE <= RECORD_BATCH_BYTES_MAX
+);
+const _: () =
+    assert!(ACL_BINDINGS_PER_REQUEST_MAX * ACL_RECORD_BYTES_ESTIMATE <= RECORD_BATCH_BYTES_MAX);
+const _: () =
+    assert!(ACL_IDS_PER_DELETE_MAX * ACL_REMOVAL_RECORD_BYTES_ESTIMATE <= RECORD_BATCH_BYTES_MAX);
+const _: () = assert!(ACL_IDS_PER_DELETE_MAX >= ACL_BINDINGS_PER_REQUEST_MAX);
+/// ... and every credential (two mechanisms per user) and ACL together take at most a quarter
+/// of the largest snapshot.
+const _: () = assert!(
+    (SCRAM_USERS_MAX * 2 * SCRAM_RECORD_BYTES_ESTIMATE + ACLS_MAX * ACL_RECORD_BYTES_ESTIMATE) * 4
+        <= SNAPSHOT_BYTES_MAX
+);
+const _: () = assert!(SCRAM_ITERATIONS_MIN > 0);
+const _: () = assert!(SCRAM_ITERATIONS_MIN <= SCRAM_ITERATIONS_MAX);

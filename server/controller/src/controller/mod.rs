@@ -17,9 +17,12 @@
 //! - `reassignment.rs`: moving replicas (AlterPartitionReassignments, KIP-455);
 //!   `rebalance.rs`: moving leaderships back to preferred replicas (auto leader rebalance).
 //! - `producer_ids.rs`: blocks of producer ids for the brokers (AllocateProducerIds).
+//! - `scram.rs`: SCRAM credentials (AlterUserScramCredentials); `acls.rs`: ACLs (CreateAcls,
+//!   DeleteAcls by id).
 //! - `session.rs`: the volatile broker sessions; `batch.rs`: building a batch against the
 //!   image it will produce.
 
+mod acls;
 mod alter_partition;
 mod assignment;
 mod batch;
@@ -37,6 +40,7 @@ mod reassignment;
 mod rebalance;
 mod register;
 mod rng;
+mod scram;
 mod session;
 #[cfg(test)]
 mod tests;
@@ -50,6 +54,7 @@ pub use alter_partition::{AlterPartition, AlterPartitionReply};
 pub use error::{ControllerError, ErrorKind};
 pub use producer_ids::ProducerIdBlock;
 pub use reassignment::{PartitionReassignment, ReassignmentResult};
+pub use scram::{ScramAlteration, ScramDeletion, ScramUpsertion};
 pub use topic_name::INTERNAL_TOPIC_PREFIX;
 
 use crate::image::MetadataImage;

@@ -26,6 +26,12 @@ impl MetadataImage {
         for record in &batch.records {
             next.apply_record(record)?;
         }
+        if batch.records.iter().any(MetadataRecord::is_scram_change) {
+            next.scram_offset = offset;
+        }
+        if batch.records.iter().any(MetadataRecord::is_acl_change) {
+            next.acls_offset = offset;
+        }
         next.check_invariants()?;
         next.offset = offset;
         assert!(next.offset > self.offset);
@@ -127,6 +133,48 @@ impl MetadataImage {
             } => {
                 self.apply_producer_ids_block(*broker_id, *broker_epoch, *first_producer_id, *size)
             }
+            MetadataRecord::UserScramCredential {
+                name,
+                mechanism,
+                salt,
+                stored_key,
+                server_key,
+                iterations,
+            } => self.apply_scram_credential(
+                name,
+                *mechanism,
+                crate::records::ScramCredential {
+                    salt: salt.clone(),
+                    stored_key: stored_key.clone(),
+                    server_key: server_key.clone(),
+                    iterations: *iterations,
+                },
+            ),
+            MetadataRecord::RemoveUserScramCredential { name, mechanism } => {
+                self.apply_remove_scram_credential(name, *mechanism)
+            }
+            MetadataRecord::AccessControlEntry {
+                id,
+                resource_type,
+                resource_name,
+                pattern_type,
+                principal,
+                host,
+                operation,
+                permission_type,
+            } => self.apply_acl(
+                *id,
+                crate::records::AclEntry {
+                    resource_type: *resource_type,
+                    resource_name: resource_name.clone(),
+                    pattern_type: *pattern_type,
+                    principal: principal.clone(),
+                    host: host.clone(),
+                    operation: *operation,
+                    permission_type: *permission_type,
+                },
+            ),
+            MetadataRecord::RemoveAccessControlEntry { id } => self.apply_remove_acl(*id),
         }
     }
 }

@@ -42,7 +42,31 @@ impl MetadataImage {
                     .map_err(|e| inconsistent(format!("{name}-{index}: {e}")))?;
             }
         }
-        Ok(())
+        self.check_security()
+    }
+
+    /// Every credential is well formed for its mechanism and belongs to a named user with at
+    /// least one credential; every ACL is concrete, and no two ACLs are identical.
+    fn check_security(&self) -> Result<(), ApplyError> {
+        for (user, by_mechanism) in self.scram_credentials.iter() {
+            if user.is_empty() || by_mechanism.is_empty() {
+                return Err(inconsistent(format!(
+                    "SCRAM user {user:?} is empty or has no credential"
+                )));
+            }
+            for (mechanism, credential) in by_mechanism {
+                if let Some(why) = credential.malformed(*mechanism) {
+                    return Err(inconsistent(format!("SCRAM credential of {user:?}: {why}")));
+                }
+            }
+        }
+        for (id, entry) in self.acls.iter() {
+            if let Some(why) = entry.not_concrete() {
+                return Err(inconsistent(format!("ACL {:032x}: {why}", id.0)));
+            }
+        }
+        // Indexed by fields as well as by id: no two identical ACLs.
+        self.acls.check().map_err(inconsistent)
     }
 
     fn check_leader(&self, partition: &PartitionImage) -> Result<(), String> {

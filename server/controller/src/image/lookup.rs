@@ -2,7 +2,7 @@
 //! of an image. All of them read only.
 
 use super::{BrokerImage, MetadataImage, PartitionImage, TopicImage};
-use crate::records::{Endpoint, TopicId, NO_LEADER};
+use crate::records::{AclEntry, AclId, Endpoint, ScramCredential, TopicId, NO_LEADER};
 
 /// One partition of a topic, as the lookups hand it out.
 #[derive(Debug, Clone, Copy)]
@@ -111,5 +111,25 @@ impl MetadataImage {
     pub fn offline_replicas(&self, partition: &PartitionImage) -> Vec<i32> {
         let offline = |id: &&i32| self.brokers.get(id).is_none_or(|b| b.fenced);
         partition.replicas.iter().filter(offline).copied().collect()
+    }
+
+    /// `user`'s credential for `mechanism` (1 SCRAM-SHA-256, 2 SCRAM-SHA-512).
+    pub fn scram_credential(&self, user: &str, mechanism: i8) -> Option<&ScramCredential> {
+        self.scram_credentials.get(user)?.get(&mechanism)
+    }
+
+    /// The users with at least one SCRAM credential, by name.
+    pub fn scram_users(&self) -> impl Iterator<Item = &str> {
+        self.scram_credentials.keys().map(String::as_str)
+    }
+
+    /// Every ACL, by id.
+    pub fn acls(&self) -> impl Iterator<Item = (AclId, &AclEntry)> {
+        self.acls.iter()
+    }
+
+    /// The id of the live ACL identical to `entry`.
+    pub fn acl_id_of(&self, entry: &AclEntry) -> Option<AclId> {
+        self.acls.id_of(entry)
     }
 }

@@ -5,25 +5,39 @@
 //! - [`apply`](MetadataImage::apply): one committed entry at a time, whole or not at all, with
 //!   the image's invariants checked after every entry (`invariants.rs`).
 //! - `lookup.rs`: the questions the server and the controller ask of an image (live brokers,
-//!   leaders and their endpoints, offline replicas).
+//!   leaders and their endpoints, offline replicas, credentials and ACLs).
+//! - `apply_security.rs`: SCRAM credentials and ACLs. They sit behind an `Arc`, so the copy
+//!   that `apply` makes of the image for every entry shares them unless the entry changes
+//!   them, and a reader learns whether they changed from `scram_offset` / `acls_offset`
+//!   alone (or `Arc::ptr_eq`).
 
+mod acl_table;
 mod apply;
 mod apply_broker;
 mod apply_config;
 mod apply_producer_ids;
+mod apply_security;
 mod apply_topic;
 mod invariants;
 mod lookup;
 #[cfg(test)]
+mod security_tests;
+#[cfg(test)]
 mod tests;
 
+pub use acl_table::AclTable;
 pub use lookup::PartitionView;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::records::{Endpoint, LeaderRecoveryState, TopicId};
+use crate::records::{Endpoint, LeaderRecoveryState, ScramCredential, TopicId};
+
+/// SCRAM credentials: user name → mechanism code (1 SCRAM-SHA-256, 2 SCRAM-SHA-512) →
+/// credential. A user with no credential left is not in the map.
+pub type ScramCredentials = BTreeMap<String, BTreeMap<i8, ScramCredential>>;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BrokerImage {
@@ -98,6 +112,41 @@ pub struct MetadataImage {
     /// images written before producer ids existed: 0.
     #[serde(default)]
     pub next_producer_id_block_start: i64,
+    /// SCRAM credentials (see [`ScramCredentials`]). Absent from images written before
+    /// security existed: none.
+    #[serde(default, with = "shared")]
+    pub scram_credentials: Arc<ScramCredentials>,
+    /// The ACLs, by id and by fields; no two have identical fields.
+    #[serde(default, with = "shared")]
+    pub acls: Arc<AclTable>,
+    /// The offset of the last entry that changed a SCRAM credential (0: none ever). A reader
+    /// that saw this offset has seen the current credentials.
+    #[serde(default)]
+    pub scram_offset: u64,
+    /// The offset of the last entry that changed the ACLs (0: none ever). An authorizer that
+    /// built its index at this offset needs no rebuild.
+    #[serde(default)]
+    pub acls_offset: u64,
+}
+
+/// Serde for a shared map: as the map itself.
+mod shared {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<T: Serialize, S: Serializer>(
+        value: &Arc<T>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        T::serialize(value, serializer)
+    }
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Arc<T>, D::Error> {
+        T::deserialize(deserializer).map(Arc::new)
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -106,6 +155,12 @@ pub enum ApplyError {
     UnknownTopicId(u128),
     #[error("record refers to unknown broker {0}")]
     UnknownBroker(i32),
+    #[error("record refers to unknown ACL id {0:032x}")]
+    UnknownAclId(u128),
+    #[error(
+        "record removes a SCRAM credential that {user:?} does not have (mechanism {mechanism})"
+    )]
+    UnknownScramCredential { user: String, mechanism: i8 },
     #[error("record is inconsistent with the image: {0}")]
     Inconsistent(String),
 }

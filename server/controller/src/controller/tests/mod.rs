@@ -4,6 +4,7 @@
 // A test's unwrap is its assertion: the panic names the failing step.
 #![allow(clippy::unwrap_used)]
 
+mod acls;
 mod alter_partition;
 mod errors;
 mod fencing;
@@ -13,6 +14,7 @@ mod random_walk;
 mod reassignment;
 mod rebalance;
 mod registration;
+mod scram_credentials;
 mod shutdown;
 mod topics;
 mod unclean_election;
