@@ -67,3 +67,9 @@ pub const FENCED_HEARTBEAT_MS: u64 = 50;
 pub const CONTROLLED_SHUTDOWN_MS_MAX: u64 = 5_000;
 /// How long a broker waits for its own shards to apply a metadata change it made.
 pub const METADATA_APPLY_MS_MAX: u64 = 10_000;
+
+/// ACL bindings one CreateAcls may carry, and filters one DeleteAcls may carry.
+pub const ACL_CREATIONS_PER_REQUEST_MAX: usize = 1_000;
+
+/// Users and credentials one DescribeUserScramCredentials or AlterUserScramCredentials may name.
+pub const SCRAM_USERS_PER_REQUEST_MAX: usize = 1_000;

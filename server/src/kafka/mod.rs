@@ -5,6 +5,7 @@
 //! `group`) through the [`Services`](services::Services) the dispatcher passes them; nothing
 //! below imports this module.
 
+pub mod acl_wire;
 pub mod authz;
 pub mod cluster_view;
 pub mod connection;

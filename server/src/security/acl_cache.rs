@@ -74,7 +74,7 @@ impl AclCache {
 /// refused (fail closed).
 fn build(view: &SecurityView, config: &AuthorizerConfig) -> Result<Authorizer, String> {
     let mut bindings = Vec::with_capacity(view.acls.len());
-    for entry in &view.acls {
+    for entry in view.acls.values() {
         let binding = binding_of(entry);
         match binding.validate() {
             Ok(()) => bindings.push(binding),

@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 
 use sluice_controller::image::MetadataImage;
-use sluice_controller::records::{AclEntry, ScramCredential};
+use sluice_controller::records::{AclEntry, AclId, ScramCredential};
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct SecurityView {
     /// user → Kafka mechanism code → credential.
     pub scram: BTreeMap<String, BTreeMap<i8, ScramCredential>>,
-    pub acls: Vec<AclEntry>,
+    pub acls: BTreeMap<AclId, AclEntry>,
 }
 
 impl SecurityView {
@@ -32,7 +32,7 @@ impl SecurityView {
         }
         SecurityView {
             scram,
-            acls: image.acls().map(|(_, entry)| entry.clone()).collect(),
+            acls: image.acls().map(|(id, entry)| (id, entry.clone())).collect(),
         }
     }
 

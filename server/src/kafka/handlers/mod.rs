@@ -4,17 +4,22 @@
 pub mod add_offsets_to_txn;
 pub mod add_partitions_to_txn;
 pub mod alter_partition_reassignments;
+pub mod alter_user_scram_credentials;
 pub mod api_versions;
+pub mod create_acls;
 pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_acls;
 pub mod delete_groups;
 pub mod delete_topics;
+pub mod describe_acls;
 pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;
 pub mod describe_producers;
 pub mod describe_quorum;
 pub mod describe_transactions;
+pub mod describe_user_scram_credentials;
 pub mod end_txn;
 pub mod fetch;
 pub mod fetch_for_follower;
@@ -48,7 +53,7 @@ use kafka_protocol::protocol::VersionRange;
 use super::dispatch::{Conn, Outcome, Request, RequestError};
 
 /// Every API the broker serves, with its versions, in api-key order.
-pub const APIS: [(ApiKey, VersionRange); 37] = [
+pub const APIS: [(ApiKey, VersionRange); 42] = [
     (ApiKey::Produce, produce::VERSIONS),
     (ApiKey::Fetch, fetch::VERSIONS),
     (ApiKey::ListOffsets, list_offsets::VERSIONS),
@@ -79,6 +84,9 @@ pub const APIS: [(ApiKey, VersionRange); 37] = [
     (ApiKey::EndTxn, end_txn::VERSIONS),
     (ApiKey::WriteTxnMarkers, write_txn_markers::VERSIONS),
     (ApiKey::TxnOffsetCommit, txn_offset_commit::VERSIONS),
+    (ApiKey::DescribeAcls, describe_acls::VERSIONS),
+    (ApiKey::CreateAcls, create_acls::VERSIONS),
+    (ApiKey::DeleteAcls, delete_acls::VERSIONS),
     (ApiKey::SaslAuthenticate, sasl_authenticate::VERSIONS),
     (
         ApiKey::IncrementalAlterConfigs,
@@ -93,6 +101,14 @@ pub const APIS: [(ApiKey, VersionRange); 37] = [
         list_partition_reassignments::VERSIONS,
     ),
     (ApiKey::OffsetDelete, offset_delete::VERSIONS),
+    (
+        ApiKey::DescribeUserScramCredentials,
+        describe_user_scram_credentials::VERSIONS,
+    ),
+    (
+        ApiKey::AlterUserScramCredentials,
+        alter_user_scram_credentials::VERSIONS,
+    ),
     (ApiKey::DescribeCluster, describe_cluster::VERSIONS),
     (ApiKey::DescribeQuorum, describe_quorum::VERSIONS),
     (ApiKey::DescribeProducers, describe_producers::VERSIONS),
@@ -115,6 +131,7 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
     let partitions = &services.partitions;
     let metadata = &services.metadata;
     let groups = &services.groups;
+    let authz = conn.authz(request.api_key);
     match request.api_key {
         ApiKey::Produce => {
             let verifier = services.txn_verifier.clone();
@@ -126,6 +143,15 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
         ApiKey::ApiVersions => api_versions::handle(request),
         ApiKey::SaslHandshake => sasl_handshake::handle(conn, request),
         ApiKey::SaslAuthenticate => sasl_authenticate::handle(conn, request).await,
+        ApiKey::DescribeAcls => describe_acls::handle(&authz, metadata, request),
+        ApiKey::CreateAcls => create_acls::handle(&authz, metadata, request).await,
+        ApiKey::DeleteAcls => delete_acls::handle(&authz, metadata, request).await,
+        ApiKey::DescribeUserScramCredentials => {
+            describe_user_scram_credentials::handle(&authz, metadata, request)
+        }
+        ApiKey::AlterUserScramCredentials => {
+            alter_user_scram_credentials::handle(&authz, metadata, request).await
+        }
         ApiKey::CreateTopics => create_topics::handle(metadata, request).await,
         ApiKey::DeleteTopics => delete_topics::handle(metadata, request).await,
         ApiKey::DescribeConfigs => describe_configs::handle(metadata, request),
