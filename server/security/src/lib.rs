@@ -12,7 +12,7 @@
 //! - [`sasl::plain`]: the SASL/PLAIN message and Kafka's checks.
 //! - [`scram`]: SCRAM-SHA-256/512 credentials, messages and the server state machine.
 //! - [`plain_users`]: the PLAIN user table from a users file or a config value.
-//! - [`principal_mapping`]: `ssl.principal.mapping.rules`.
+//! - [`principal_mapping`]: the `ssl.principal.mapping.rules` of TLS users.
 //! - [`x509_subject`]: a certificate's subject DN as Java prints it (RFC 2253).
 //! - [`limits`]: every bound, in one place.
 //!
