@@ -296,7 +296,10 @@ log.retention.hours=168
         assert_eq!(config.data_dir, Path::new("/tmp/kraft-combined-logs"));
         assert_eq!(config.offsets_topic_replication_factor, 1);
         assert_eq!(config.process_roles.as_deref(), Some("broker,controller"));
-        assert_eq!(config.inter_broker_listener_name.as_deref(), Some("PLAINTEXT"));
+        assert_eq!(
+            config.inter_broker_listener_name.as_deref(),
+            Some("PLAINTEXT")
+        );
         assert_eq!(
             ignored,
             vec![

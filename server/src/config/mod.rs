@@ -588,11 +588,14 @@ impl BrokerConfig {
         let inter_broker = match self.inter_broker_listener_name.as_deref() {
             Some(name) => {
                 let name = name.trim().to_ascii_uppercase();
-                resolved.iter().position(|l| l.name == name).ok_or_else(|| {
-                    invalid("inter.broker.listener.name")(format!(
-                        "{name} is not one of the listeners"
-                    ))
-                })?
+                resolved
+                    .iter()
+                    .position(|l| l.name == name)
+                    .ok_or_else(|| {
+                        invalid("inter.broker.listener.name")(format!(
+                            "{name} is not one of the listeners"
+                        ))
+                    })?
             }
             None => resolved
                 .iter()
@@ -690,8 +693,7 @@ impl BrokerConfig {
             })?;
             let client_auth = security::ClientAuth::parse(&self.ssl_client_auth)
                 .map_err(invalid("ssl.client.auth"))?;
-            if client_auth != security::ClientAuth::None && self.ssl_truststore_location.is_none()
-            {
+            if client_auth != security::ClientAuth::None && self.ssl_truststore_location.is_none() {
                 return Err(invalid("ssl.truststore.location")(
                     "ssl.client.auth asks for client certificates: give the CA certificates \
                      they must chain to"
@@ -1082,12 +1084,19 @@ mod tests {
                     authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer\n\
                     super.users=User:admin;User:ops\n";
         let config = resolve_text("server.properties", text, &none).unwrap();
-        let names: Vec<&str> = config.client_listeners.iter().map(|l| l.name.as_str()).collect();
+        let names: Vec<&str> = config
+            .client_listeners
+            .iter()
+            .map(|l| l.name.as_str())
+            .collect();
         assert_eq!(names, ["PLAINTEXT", "SASL_SSL"]);
         assert_eq!(config.listen.port(), 9092);
         let secure = &config.client_listeners[1];
         assert_eq!(secure.protocol, SecurityProtocol::SaslSsl);
-        assert_eq!(secure.advertised.as_ref().unwrap().to_string(), "broker1.example:9094");
+        assert_eq!(
+            secure.advertised.as_ref().unwrap().to_string(),
+            "broker1.example:9094"
+        );
         let tls = config.security.tls.as_ref().unwrap();
         assert_eq!(tls.client_auth, security::ClientAuth::Requested);
         assert_eq!(config.security.sasl_mechanisms, ["PLAIN", "SCRAM-SHA-512"]);
