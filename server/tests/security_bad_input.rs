@@ -65,7 +65,10 @@ fn authenticate(conn: &mut KafkaConnection, token: Vec<u8>) -> (i16, String) {
     let mut request = SaslAuthenticateRequest::default();
     request.auth_bytes = Bytes::from(token);
     let response = conn.request(2, &request);
-    let message = response.error_message.map(|m| m.to_string()).unwrap_or_default();
+    let message = response
+        .error_message
+        .map(|m| m.to_string())
+        .unwrap_or_default();
     (response.error_code, message)
 }
 
@@ -93,7 +96,9 @@ fn a_tls_handshake_on_the_plaintext_port_and_plaintext_on_the_tls_port_close_wit
     // A TLS ClientHello record header and some of its body, to the PLAINTEXT listener.
     let mut stream = TcpStream::connect(ports.broker.addr()).unwrap();
     stream
-        .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03])
+        .write_all(&[
+            0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03,
+        ])
         .unwrap();
     assert_closed_raw(stream);
     // A Kafka ApiVersions frame to the TLS listener.
@@ -101,10 +106,13 @@ fn a_tls_handshake_on_the_plaintext_port_and_plaintext_on_the_tls_port_close_wit
     let frame = [0, 0, 0, 10, 0, 18, 0, 0, 0, 0, 0, 1, 0, 0];
     stream.write_all(&frame).unwrap();
     assert_closed_raw(stream);
+    ports.broker.wait_for_log(
+        "began a TLS handshake, but this listener is PLAINTEXT",
+        LOG_TIMEOUT,
+    );
     ports
         .broker
-        .wait_for_log("began a TLS handshake, but this listener is PLAINTEXT", LOG_TIMEOUT);
-    ports.broker.wait_for_log("TLS handshake failed", LOG_TIMEOUT);
+        .wait_for_log("TLS handshake failed", LOG_TIMEOUT);
     assert_still_serving(&ports);
 }
 
@@ -130,8 +138,14 @@ fn requests_before_sasl_authentication_close_the_connection() {
     let log = ports
         .broker
         .wait_for_log("SaslHandshake on a listener without SASL", LOG_TIMEOUT);
-    assert!(log.contains("unexpected Metadata request before SASL authentication"), "{log}");
-    assert!(log.contains("unexpected SaslAuthenticate request before SASL"), "{log}");
+    assert!(
+        log.contains("unexpected Metadata request before SASL authentication"),
+        "{log}"
+    );
+    assert!(
+        log.contains("unexpected SaslAuthenticate request before SASL"),
+        "{log}"
+    );
     assert_still_serving(&ports);
 }
 

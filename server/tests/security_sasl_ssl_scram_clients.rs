@@ -246,7 +246,10 @@ fn a_wrong_password_is_refused_with_the_brokers_message_and_one_log_line() {
     let log = sb
         .broker
         .wait_for_log("authentication failed", Duration::from_secs(10));
-    assert!(log.contains("SCRAM-SHA-256"), "the broker logs the failure: {log}");
+    assert!(
+        log.contains("SCRAM-SHA-256"),
+        "the broker logs the failure: {log}"
+    );
     // A PLAIN attempt with a wrong password fails the same way.
     let args = connection(&sb, "PLAIN", "admin", "guess");
     let answer = run_python(&python, "expect_auth_failure", &args);

@@ -29,7 +29,7 @@ def confluent_config(args):
         "bootstrap.servers": args["bootstrap"],
         "security.protocol": args["security_protocol"],
     }
-    if "SASL" in args["security_protocol"]:
+    if "SASL" in args["security_protocol"] and args.get("mechanism"):
         config["sasl.mechanism"] = args["mechanism"]
         config["sasl.username"] = args["user"]
         config["sasl.password"] = args["password"]
