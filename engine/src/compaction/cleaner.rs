@@ -5,8 +5,9 @@
 //!    offset is put in the bounded map, batch by batch, until the section ends or the next
 //!    batch might not fit. The map's end becomes the new first dirty offset: when the map
 //!    filled, only that prefix counts as cleaned and the next pass continues from there.
-//! 2. Producers: the last batch of each producer id below the map's end is noted (a header
-//!    pass over the clean section, plus the dirty section read in step 1).
+//!    Records of aborted transactions (the aborted-transaction index says which) stay out.
+//! 2. Producers: the last data batch of each producer id below the map's end is noted (a
+//!    header pass over the clean section, plus the dirty section read in step 1).
 //! 3. Groups: the sealed segments below the map's end are grouped, in order, into runs whose
 //!    total size fits `segment.bytes` and whose offsets fit a relative u32, so cleaned segments
 //!    merge as they shrink.
@@ -32,9 +33,11 @@ use crate::compaction::offset_map::OffsetMap;
 use crate::compaction::records::parse_records;
 use crate::compaction::segment_io::{BatchReader, CleanedWriter};
 use crate::compaction::swap::SwapOutcome;
+use crate::compaction::transactions::{marker_type, TxnTracker};
 use crate::error::LogError;
 use crate::limits::{BATCH_BYTES_MAX, SEGMENT_BYTES_MAX};
 use crate::log::checkpoint;
+use crate::log::AbortedTxn;
 use crate::log::PartitionLog;
 use crate::segment::Segment;
 
@@ -178,6 +181,7 @@ async fn build_offset_map(
     log: &PartitionLog,
     map: &mut OffsetMap,
     stats: &CleanableStats,
+    aborted: &[AbortedTxn],
     producers: &mut ProducerLastBatches,
 ) -> Result<MapBuilt, LogError> {
     let mut built = MapBuilt {
@@ -185,6 +189,13 @@ async fn build_offset_map(
         bytes_read: 0,
     };
     let mut slice_bytes = 0;
+    let mut txns = TxnTracker::new(
+        aborted
+            .iter()
+            .copied()
+            .filter(|entry| entry.last_offset >= stats.first_dirty_offset)
+            .collect(),
+    );
     'segments: for segment in sealed_segments(log) {
         if segment.next_offset() <= stats.first_dirty_offset {
             continue;
@@ -223,7 +234,15 @@ async fn build_offset_map(
             }
             let bytes = reader.bytes();
             note_producer(producers, &header);
-            if !header.is_control() && !header.is_transactional() {
+            if header.is_control() {
+                let section = codec::decompress(
+                    header.compression(),
+                    &bytes[crate::batch::HEADER_BYTES..],
+                    DECOMPRESSED_BYTES_MAX,
+                )?;
+                txns.on_control_batch(&header, marker_type(&header, &section));
+            } else if !txns.on_data_batch(&header) {
+                // Aborted records never enter the map: they must not hide older values.
                 put_keys(map, &header, bytes)?;
             }
             built.end_offset = header.next_offset();
@@ -251,8 +270,10 @@ fn put_keys(map: &mut OffsetMap, header: &BatchHeader, bytes: &[u8]) -> Result<(
     Ok(())
 }
 
+/// Notes a producer's data batch (markers are not a producer's last data, as in Kafka's
+/// `lastDataOffset`: a removable marker is never kept for its producer's sake).
 fn note_producer(producers: &mut ProducerLastBatches, header: &BatchHeader) {
-    if header.producer_id < 0 {
+    if header.producer_id < 0 || header.is_control() {
         return;
     }
     if let Some(last) = producers {
@@ -340,7 +361,11 @@ async fn clean_log(
     let mut outcome = CleanOutcome::default();
     outcome.bytes_read +=
         note_clean_producers(log, stats.first_dirty_offset, &mut producers).await?;
-    let built = build_offset_map(log, map, stats, &mut producers).await?;
+    // One view of the aborted transactions for the whole pass: an entry indexed later (its
+    // marker raced the pass's bound) abandons the swaps it would change (`swap.rs`).
+    let aborted =
+        log.collect_aborted_txns(log.log_start_offset.get(), stats.first_uncleanable_offset);
+    let built = build_offset_map(log, map, stats, &aborted, &mut producers).await?;
     outcome.bytes_read += built.bytes_read;
     let ctx = FilterContext {
         map,
@@ -350,9 +375,15 @@ async fn clean_log(
         producer_last_batches: &producers,
         decompressed_bytes_max: DECOMPRESSED_BYTES_MAX,
     };
+    let mut txns = TxnTracker::new(
+        aborted
+            .into_iter()
+            .filter(|entry| entry.first_offset < built.end_offset)
+            .collect(),
+    );
     let mut delete_horizon_min_ms: Option<i64> = None;
     for group in group_segments(log, built.end_offset) {
-        let cleaned = clean_group(log, &group, &ctx).await?;
+        let cleaned = clean_group(log, &group, &ctx, &mut txns).await?;
         outcome.bytes_read += cleaned.bytes_read;
         if let Some(horizon) = cleaned.delete_horizon_min_ms {
             delete_horizon_min_ms = Some(delete_horizon_min_ms.map_or(horizon, |h| h.min(horizon)));
@@ -366,7 +397,7 @@ async fn clean_log(
             continue;
         }
         match log
-            .swap_in_cleaned(&group, cleaned.output, truncations)
+            .swap_in_cleaned(&group, cleaned.output, truncations, &txns, built.end_offset)
             .await?
         {
             SwapOutcome::Swapped => {
@@ -375,7 +406,8 @@ async fn clean_log(
                 outcome.records_removed += cleaned.records_removed;
             }
             SwapOutcome::Abandoned => {
-                // Retention, DeleteRecords or a truncation changed these segments meanwhile.
+                // Retention, DeleteRecords or a truncation changed these segments meanwhile, or
+                // an aborted transaction the pass did not know of was indexed in them.
                 outcome.groups_skipped += 1;
                 return finish_pass(log, outcome, stats.first_dirty_offset, now_ms, None).await;
             }
@@ -431,6 +463,7 @@ async fn clean_group(
     log: &PartitionLog,
     group: &[Rc<Segment>],
     ctx: &FilterContext<'_>,
+    txns: &mut TxnTracker,
 ) -> Result<CleanedGroup, LogError> {
     let base_offset = group[0].base_offset;
     let path = crate::log::cleaned_path(&log.dir, base_offset);
@@ -460,7 +493,7 @@ async fn clean_group(
         while let Some(header) = reader.next().await? {
             let bytes = reader.bytes();
             bytes_read += bytes.len() as u64;
-            let filtered = filter_batch(bytes, &header, ctx)?;
+            let filtered = filter_batch(bytes, &header, ctx, txns)?;
             records_removed += u64::from(filtered.records_removed);
             if let Some(horizon) = filtered.delete_horizon_ms {
                 delete_horizon_min_ms =
