@@ -213,10 +213,6 @@ pub struct BrokerConfig {
     /// `group.max.session.timeout.ms`.
     #[serde(rename = "group.max.session.timeout.ms")]
     pub group_max_session_timeout_ms: u64,
-    /// Records appended to an offsets partition before its state is rewritten as a snapshot
-    /// and everything older deleted (bounds `__consumer_offsets` until compaction exists).
-    #[serde(rename = "sluice.offsets.snapshot.records")]
-    pub offsets_snapshot_records: u64,
     /// `segment.bytes` of `__consumer_offsets` partitions.
     #[serde(rename = "sluice.offsets.segment.bytes")]
     pub offsets_segment_bytes: u64,
@@ -352,7 +348,6 @@ impl Default for BrokerConfig {
             group_initial_rebalance_delay_ms: 3_000,
             group_min_session_timeout_ms: 6_000,
             group_max_session_timeout_ms: 1_800_000,
-            offsets_snapshot_records: 10_000,
             offsets_segment_bytes: 16 * 1024 * 1024,
             metrics_listen: None,
             cleaner_backoff_ms: 15_000,
@@ -564,9 +559,6 @@ impl BrokerConfig {
                 "group.min.session.timeout.ms",
                 "must not exceed group.max.session.timeout.ms",
             );
-        }
-        if self.offsets_snapshot_records == 0 {
-            return invalid("sluice.offsets.snapshot.records", "must be at least 1");
         }
         if self.offsets_retention_check_interval_ms == 0 {
             return invalid("offsets.retention.check.interval.ms", "must be at least 1");
