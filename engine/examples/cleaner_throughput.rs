@@ -4,7 +4,8 @@
 //! read rate; the files were written with O_DIRECT, so nothing is in the page cache), then
 //! times one cleaner pass, whose buffered reads start cold as well.
 //!
-//! Run: cargo run --release -p sluice-engine --example cleaner_throughput [-- <MiB> <dir>]
+//! Run: cargo run --release -p sluice-engine --example cleaner_throughput
+//!      [-- <MiB> <dir> <duty percent, default 100>]
 
 use std::io::Read;
 use std::time::Instant;
@@ -89,6 +90,8 @@ fn main() {
         .next()
         .map(std::path::PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);
+    // 100: the pass never pauses (its raw rate); the broker's default paces it to 20 %.
+    let duty_percent: u32 = args.next().and_then(|v| v.parse().ok()).unwrap_or(100);
     let dir = base.join(format!("sluice-cleaner-throughput-{}", std::process::id()));
     let dir_for_task = dir.clone();
     let handle = LocalExecutorBuilder::new(Placement::Unbound)
@@ -132,7 +135,10 @@ fn main() {
             }
             let read_secs = read_started.elapsed().as_secs_f64();
 
-            let cleaner = Cleaner::new(CleanerConfig::default());
+            let cleaner = Cleaner::new(CleanerConfig {
+                duty_percent,
+                ..CleanerConfig::default()
+            });
             let clean_started = Instant::now();
             let outcome = cleaner
                 .clean(&log, 10_000, i64::MAX)

@@ -8,7 +8,8 @@
 #
 #   loadgen/scripts/offsets_load_time.sh OUT_DIR PYTHON LABEL=BIN_DIR [LABEL=BIN_DIR ...]
 #
-# Environment: COMMITS (10000), PARTITIONS (64), ROUNDS (2).
+# Environment: COMMITS (10000), PARTITIONS (64), ROUNDS (2), EXTRA_CONFIG (TOML lines added to
+# every broker's config, e.g. '"sluice.offsets.segment.bytes" = 1048576').
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:?usage}; PY=${2:?usage}; shift 2
@@ -36,8 +37,8 @@ for round in $(seq "$ROUNDS"); do
     label=${pair%%=*}; bin=${pair#*=}
     DATA=$(mktemp -d /var/tmp/sluice-offsets-XXXXXX)
     PORT=$(free_port); MPORT=$(free_port)
-    printf '"offsets.topic.num.partitions" = 1\n"log.cleaner.backoff.ms" = 100\n' > "$DATA/broker.toml"
-    echo "$bin/sluice start --cores 1 (offsets.topic.num.partitions=1, log.cleaner.backoff.ms=100)" >> "$OUT/commands.txt"
+    printf '"offsets.topic.num.partitions" = 1\n"log.cleaner.backoff.ms" = 100\n%s\n' "${EXTRA_CONFIG:-}" > "$DATA/broker.toml"
+    echo "$bin/sluice start --cores 1 (offsets.topic.num.partitions=1, log.cleaner.backoff.ms=100, ${EXTRA_CONFIG:-})" >> "$OUT/commands.txt"
     start "$label" "$bin" "$OUT/$label-$round-first.log"
     echo "$PY loadgen/scripts/offsets_commit_many.py 127.0.0.1:$PORT $COMMITS $PARTITIONS" >> "$OUT/commands.txt"
     "$PY" loadgen/scripts/offsets_commit_many.py "127.0.0.1:$PORT" "$COMMITS" "$PARTITIONS" | tee "$OUT/$label-$round-commits.txt"
@@ -48,11 +49,11 @@ for round in $(seq "$ROUNDS"); do
       [ "$now" = "$last" ] && [ "$now" != 0 ] && break
       last=$now; sleep 1
     done
-    bytes=$(du -sb "$DATA/d/__consumer_offsets-0" | cut -f1)
+    bytes=$(cat "$DATA"/d/__consumer_offsets-0/*.log | wc -c)
     stop
     start "$label" "$bin" "$OUT/$label-$round-restart.log"
     ms=$(grep "group coordinator loaded" "$OUT/$label-$round-restart.log" | sed -E 's/.*elapsed_ms=([0-9]+).*/\1/')
-    echo "$label round $round: offsets partition $bytes bytes on disk, load $ms ms, cleaner passes $last" | tee -a "$OUT/summary.txt"
+    echo "$label round $round: offsets partition $bytes bytes of .log files (active one pre-allocated), load $ms ms, cleaner passes $last" | tee -a "$OUT/summary.txt"
     stop; rm -rf "$DATA"; DATA=
   done
 done

@@ -16,12 +16,14 @@
 //!    group has been rewritten, so a crash never brings back a value it deleted.
 //! 5. The cleaner checkpoint moves to the map's end.
 //!
-//! Appends and reads go on meanwhile: the pass takes no lock until a swap, and yields to the
-//! shard's other tasks after every `CLEAN_SLICE_BYTES` it reads.
+//! Appends and reads go on meanwhile: the pass takes no lock until a swap, and after every
+//! `CLEAN_SLICE_BYTES` it reads it pauses so that it holds the reactor at most
+//! `CleanerConfig::duty_percent` of the time (`Pacer`).
 
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use glommio::sync::RwLock;
 
@@ -41,9 +43,14 @@ use crate::log::AbortedTxn;
 use crate::log::PartitionLog;
 use crate::segment::Segment;
 
-/// Bytes the cleaner reads between two yields to the shard's other tasks: bounds how long a
-/// pass holds the reactor (decompressing and filtering 256 KiB takes well under a millisecond).
-pub const CLEAN_SLICE_BYTES: u64 = 256 * 1024;
+/// Bytes the cleaner reads between two pauses for the shard's other tasks: bounds how long a
+/// pass holds the reactor at a time (reading cold, decompressing and filtering 128 KiB takes
+/// well under a millisecond on an SSD).
+pub const CLEAN_SLICE_BYTES: u64 = 128 * 1024;
+/// Longest pause between two slices (a slice stalled by a slow device must not stop the pass).
+const PACE_SLEEP_MAX: Duration = Duration::from_millis(100);
+/// Default share of the reactor's time a pass may take (`sluice.log.cleaner.duty.percent`).
+pub const DUTY_PERCENT_DEFAULT: u32 = 20;
 /// Producer ids a pass tracks to keep each one's last batch; past it, every batch with a
 /// producer id that loses all its records is kept empty (never wrongly dropped).
 pub const PRODUCERS_TRACKED_MAX: usize = 1 << 20;
@@ -58,12 +65,16 @@ pub const DEDUPE_BUFFER_BYTES_DEFAULT: usize = 32 * 1024 * 1024;
 pub struct CleanerConfig {
     /// `log.cleaner.dedupe.buffer.size`: memory of the offset map.
     pub dedupe_buffer_bytes: usize,
+    /// Largest share (1-100) of the reactor's time a pass takes: after each slice it pauses
+    /// for the rest, so appends and their fdatasyncs keep their latency.
+    pub duty_percent: u32,
 }
 
 impl Default for CleanerConfig {
     fn default() -> Self {
         CleanerConfig {
             dedupe_buffer_bytes: DEDUPE_BUFFER_BYTES_DEFAULT,
+            duty_percent: DUTY_PERCENT_DEFAULT,
         }
     }
 }
@@ -96,6 +107,7 @@ pub struct CleanOutcome {
 /// its one big buffer).
 pub struct Cleaner {
     map: RwLock<OffsetMap>,
+    duty_percent: u32,
     totals: Cell<CleanerTotals>,
 }
 
@@ -103,6 +115,7 @@ impl Cleaner {
     pub fn new(config: CleanerConfig) -> Rc<Cleaner> {
         Rc::new(Cleaner {
             map: RwLock::new(OffsetMap::new(config.dedupe_buffer_bytes)),
+            duty_percent: config.duty_percent.clamp(1, 100),
             totals: Cell::new(CleanerTotals::default()),
         })
     }
@@ -141,7 +154,8 @@ impl Cleaner {
             .await
             .map_err(|_| LogError::Closed { name: log.name() })?;
         map.clear();
-        let outcome = clean_log(log, &mut map, &stats, now_ms).await;
+        let mut pacer = Pacer::new(self.duty_percent);
+        let outcome = clean_log(log, &mut map, &stats, now_ms, &mut pacer).await;
         map.clear();
         let outcome = outcome?;
         let mut totals = self.totals.get();
@@ -155,12 +169,41 @@ impl Cleaner {
     }
 }
 
-/// Yields to the shard's other tasks once `CLEAN_SLICE_BYTES` were read since the last yield.
-async fn pace(slice_bytes: &mut u64, read_bytes: u64) {
-    *slice_bytes += read_bytes;
-    if *slice_bytes >= CLEAN_SLICE_BYTES {
-        *slice_bytes = 0;
-        glommio::executor().yield_now().await;
+/// Paces a pass: after every `CLEAN_SLICE_BYTES` read, it sleeps long enough that the pass
+/// holds the reactor at most `duty_percent` of the time (the slice's time, reads included:
+/// cold reads block the reactor thread). A sleep, unlike a yield, also leaves the device to
+/// the shard's appends and fdatasyncs.
+struct Pacer {
+    duty_percent: u32,
+    slice_bytes: u64,
+    slice_started: Instant,
+}
+
+impl Pacer {
+    fn new(duty_percent: u32) -> Pacer {
+        assert!((1..=100).contains(&duty_percent));
+        Pacer {
+            duty_percent,
+            slice_bytes: 0,
+            slice_started: Instant::now(),
+        }
+    }
+
+    async fn pace(&mut self, read_bytes: u64) {
+        self.slice_bytes += read_bytes;
+        if self.slice_bytes < CLEAN_SLICE_BYTES {
+            return;
+        }
+        self.slice_bytes = 0;
+        let busy = self.slice_started.elapsed();
+        let idle_percent = 100 - self.duty_percent;
+        let rest = busy * idle_percent / self.duty_percent;
+        if rest.is_zero() {
+            glommio::executor().yield_now().await;
+        } else {
+            glommio::timer::sleep(rest.min(PACE_SLEEP_MAX)).await;
+        }
+        self.slice_started = Instant::now();
     }
 }
 
@@ -183,12 +226,12 @@ async fn build_offset_map(
     stats: &CleanableStats,
     aborted: &[AbortedTxn],
     producers: &mut ProducerLastBatches,
+    pacer: &mut Pacer,
 ) -> Result<MapBuilt, LogError> {
     let mut built = MapBuilt {
         end_offset: stats.first_dirty_offset,
         bytes_read: 0,
     };
-    let mut slice_bytes = 0;
     let mut txns = TxnTracker::new(
         aborted
             .iter()
@@ -247,7 +290,7 @@ async fn build_offset_map(
             }
             built.end_offset = header.next_offset();
             built.bytes_read += bytes.len() as u64;
-            pace(&mut slice_bytes, bytes.len() as u64).await;
+            pacer.pace(bytes.len() as u64).await;
         }
     }
     Ok(built)
@@ -291,9 +334,9 @@ async fn note_clean_producers(
     log: &PartitionLog,
     first_dirty_offset: i64,
     producers: &mut ProducerLastBatches,
+    pacer: &mut Pacer,
 ) -> Result<u64, LogError> {
     let mut bytes_read = 0;
-    let mut slice_bytes = 0;
     for segment in sealed_segments(log) {
         if segment.base_offset >= first_dirty_offset {
             break;
@@ -311,7 +354,7 @@ async fn note_clean_producers(
             }
             note_producer(producers, &header);
             bytes_read += header.total_bytes() as u64;
-            pace(&mut slice_bytes, header.total_bytes() as u64).await;
+            pacer.pace(header.total_bytes() as u64).await;
         }
     }
     Ok(bytes_read)
@@ -348,6 +391,7 @@ async fn clean_log(
     map: &mut OffsetMap,
     stats: &CleanableStats,
     now_ms: i64,
+    pacer: &mut Pacer,
 ) -> Result<CleanOutcome, LogError> {
     let truncations = log.truncations.get();
     let compact = log
@@ -360,12 +404,12 @@ async fn clean_log(
     let mut producers: ProducerLastBatches = Some(HashMap::new());
     let mut outcome = CleanOutcome::default();
     outcome.bytes_read +=
-        note_clean_producers(log, stats.first_dirty_offset, &mut producers).await?;
+        note_clean_producers(log, stats.first_dirty_offset, &mut producers, pacer).await?;
     // One view of the aborted transactions for the whole pass: an entry indexed later (its
     // marker raced the pass's bound) abandons the swaps it would change (`swap.rs`).
     let aborted =
         log.collect_aborted_txns(log.log_start_offset.get(), stats.first_uncleanable_offset);
-    let built = build_offset_map(log, map, stats, &aborted, &mut producers).await?;
+    let built = build_offset_map(log, map, stats, &aborted, &mut producers, pacer).await?;
     outcome.bytes_read += built.bytes_read;
     let ctx = FilterContext {
         map,
@@ -383,7 +427,7 @@ async fn clean_log(
     );
     let mut delete_horizon_min_ms: Option<i64> = None;
     for group in group_segments(log, built.end_offset) {
-        let cleaned = clean_group(log, &group, &ctx, &mut txns).await?;
+        let cleaned = clean_group(log, &group, &ctx, &mut txns, pacer).await?;
         outcome.bytes_read += cleaned.bytes_read;
         if let Some(horizon) = cleaned.delete_horizon_min_ms {
             delete_horizon_min_ms = Some(delete_horizon_min_ms.map_or(horizon, |h| h.min(horizon)));
@@ -464,6 +508,7 @@ async fn clean_group(
     group: &[Rc<Segment>],
     ctx: &FilterContext<'_>,
     txns: &mut TxnTracker,
+    pacer: &mut Pacer,
 ) -> Result<CleanedGroup, LogError> {
     let base_offset = group[0].base_offset;
     let path = crate::log::cleaned_path(&log.dir, base_offset);
@@ -481,7 +526,6 @@ async fn clean_group(
     let mut bytes_read = 0;
     let mut records_removed = 0;
     let mut delete_horizon_min_ms: Option<i64> = None;
-    let mut slice_bytes = 0;
     for segment in group {
         let mut reader = BatchReader::open(
             &*log.storage,
@@ -507,7 +551,7 @@ async fn clean_group(
                 }
                 Filtered::Dropped => changed = true,
             }
-            pace(&mut slice_bytes, header.total_bytes() as u64).await;
+            pacer.pace(header.total_bytes() as u64).await;
         }
     }
     let size_bytes = writer.size_bytes();

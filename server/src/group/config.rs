@@ -41,7 +41,7 @@ impl Default for GroupConfig {
             offsets_retention_check_interval_ms: 600_000,
             offset_metadata_bytes_max: 4096,
             new_member_join_timeout_ms: 300_000,
-            offsets_segment_bytes: 16 * 1024 * 1024,
+            offsets_segment_bytes: 1024 * 1024,
         }
     }
 }
