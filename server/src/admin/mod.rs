@@ -9,6 +9,7 @@
 //! [`run_topic`], [`run_group`] and [`run_cluster`].
 
 pub mod cluster;
+pub mod dirty_ratio;
 pub mod error;
 pub mod group;
 pub mod pool;

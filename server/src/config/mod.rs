@@ -215,10 +215,6 @@ pub struct BrokerConfig {
     /// `group.max.session.timeout.ms`.
     #[serde(rename = "group.max.session.timeout.ms")]
     pub group_max_session_timeout_ms: u64,
-    /// Records appended to an offsets partition before its state is rewritten as a snapshot
-    /// and everything older deleted (bounds `__consumer_offsets` until compaction exists).
-    #[serde(rename = "sluice.offsets.snapshot.records")]
-    pub offsets_snapshot_records: u64,
     /// `segment.bytes` of `__consumer_offsets` partitions.
     #[serde(rename = "sluice.offsets.segment.bytes")]
     pub offsets_segment_bytes: u64,
@@ -232,6 +228,11 @@ pub struct BrokerConfig {
     /// value is shared by its cleaner threads; here each shard has one cleaner).
     #[serde(rename = "log.cleaner.dedupe.buffer.size")]
     pub cleaner_dedupe_buffer_bytes: usize,
+    /// Largest share (1-100 %) of a shard's time a cleaner pass takes; it pauses for the rest
+    /// after each 128 KiB slice, so produce latency holds while it cleans (Kafka throttles
+    /// with `log.cleaner.io.max.bytes.per.second` instead; its cleaner has its own threads).
+    #[serde(rename = "sluice.log.cleaner.duty.percent")]
+    pub cleaner_duty_percent: u32,
     /// `producer.id.expiration.ms`: a producer id with no batch in a partition for this long
     /// is forgotten there (its retries are then no longer recognised as duplicates).
     #[serde(rename = "producer.id.expiration.ms")]
@@ -410,12 +411,12 @@ impl Default for BrokerConfig {
             group_initial_rebalance_delay_ms: 3_000,
             group_min_session_timeout_ms: 6_000,
             group_max_session_timeout_ms: 1_800_000,
-            offsets_snapshot_records: 10_000,
-            offsets_segment_bytes: 16 * 1024 * 1024,
+            offsets_segment_bytes: 1024 * 1024,
             metrics_listen: None,
             cleaner_backoff_ms: 15_000,
             cleaner_dedupe_buffer_bytes:
                 sluice_engine::compaction::cleaner::DEDUPE_BUFFER_BYTES_DEFAULT,
+            cleaner_duty_percent: sluice_engine::compaction::cleaner::DUTY_PERCENT_DEFAULT,
             producer_id_expiration_ms: 86_400_000,
             producer_id_expiration_check_interval_ms: 600_000,
             transaction_state_log_num_partitions: 50,
@@ -778,8 +779,11 @@ impl BrokerConfig {
                 "must not exceed group.max.session.timeout.ms",
             );
         }
-        if self.offsets_snapshot_records == 0 {
-            return invalid("sluice.offsets.snapshot.records", "must be at least 1");
+        if !(1..=100).contains(&self.cleaner_duty_percent) {
+            return invalid(
+                "sluice.log.cleaner.duty.percent",
+                "must be between 1 and 100",
+            );
         }
         if self.offsets_retention_check_interval_ms == 0 {
             return invalid("offsets.retention.check.interval.ms", "must be at least 1");
