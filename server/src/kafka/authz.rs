@@ -13,6 +13,36 @@ use crate::security::acl_cache::Acls;
 /// The name of the one cluster resource (Kafka's `Resource.CLUSTER_NAME`).
 pub const CLUSTER_NAME: &str = "kafka-cluster";
 
+/// The operations Kafka reports per resource type in `authorized_operations` fields
+/// (`AclEntry.supportedOperations`).
+fn supported_operations(resource_type: ResourceType) -> &'static [AclOperation] {
+    use AclOperation::*;
+    match resource_type {
+        ResourceType::Topic => &[
+            Read,
+            Write,
+            Create,
+            Describe,
+            Delete,
+            Alter,
+            DescribeConfigs,
+            AlterConfigs,
+        ],
+        ResourceType::Group => &[Read, Describe, Delete, DescribeConfigs, AlterConfigs],
+        ResourceType::Cluster => &[
+            Create,
+            ClusterAction,
+            DescribeConfigs,
+            AlterConfigs,
+            IdempotentWrite,
+            Alter,
+            Describe,
+        ],
+        ResourceType::TransactionalId => &[Describe, Write],
+        _ => &[],
+    }
+}
+
 pub struct Authz {
     pub principal: Rc<KafkaPrincipal>,
     pub host: IpAddr,
@@ -85,7 +115,12 @@ impl Authz {
 
     /// Like [`Authz::allows`] but neither counted nor logged: for filtering what a listing
     /// shows (Metadata of all topics, ListGroups), where leaving things out is no refusal.
-    pub fn can_see(&self, operation: AclOperation, resource_type: ResourceType, name: &str) -> bool {
+    pub fn can_see(
+        &self,
+        operation: AclOperation,
+        resource_type: ResourceType,
+        name: &str,
+    ) -> bool {
         match &self.acls {
             Acls::Off => true,
             Acls::On(authorizer) => authorizer
@@ -93,6 +128,17 @@ impl Authz {
                 .is_allowed(),
             Acls::Broken(super_users) => self.is_super_user(super_users),
         }
+    }
+
+    /// Kafka's `authorizedOperations` (KIP-430): bit `1 << code` set for each operation of
+    /// the type's supported ones (`AclEntry.supportedOperations`) the principal may perform on
+    /// the named resource. Asked without counting or logging, as Kafka does.
+    pub fn authorized_operations(&self, resource_type: ResourceType, name: &str) -> i32 {
+        let bits = supported_operations(resource_type)
+            .iter()
+            .filter(|operation| self.can_see(**operation, resource_type, name))
+            .fold(0u32, |bits, operation| bits | 1 << operation.code());
+        i32::try_from(bits).expect("operation codes stay below 31")
     }
 
     fn is_super_user(&self, super_users: &[String]) -> bool {
