@@ -39,8 +39,7 @@ impl Credentials {
 
     /// The user's credential for `mechanism`, as the metadata holds it now.
     pub fn scram(&self, user: &str, mechanism: ScramMechanism) -> Option<ScramCredential> {
-        let meta = self.metadata.meta();
-        let stored = meta.security.scram_credential(user, mechanism.code())?;
+        let stored = self.metadata.scram_credential(user, mechanism.code())?;
         Some(ScramCredential {
             salt: stored.salt.0.clone(),
             stored_key: stored.stored_key.0.clone(),
