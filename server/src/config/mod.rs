@@ -588,11 +588,14 @@ impl BrokerConfig {
         let inter_broker = match self.inter_broker_listener_name.as_deref() {
             Some(name) => {
                 let name = name.trim().to_ascii_uppercase();
-                resolved.iter().position(|l| l.name == name).ok_or_else(|| {
-                    invalid("inter.broker.listener.name")(format!(
-                        "{name} is not one of the listeners"
-                    ))
-                })?
+                resolved
+                    .iter()
+                    .position(|l| l.name == name)
+                    .ok_or_else(|| {
+                        invalid("inter.broker.listener.name")(format!(
+                            "{name} is not one of the listeners"
+                        ))
+                    })?
             }
             None => resolved
                 .iter()
@@ -690,8 +693,7 @@ impl BrokerConfig {
             })?;
             let client_auth = security::ClientAuth::parse(&self.ssl_client_auth)
                 .map_err(invalid("ssl.client.auth"))?;
-            if client_auth != security::ClientAuth::None && self.ssl_truststore_location.is_none()
-            {
+            if client_auth != security::ClientAuth::None && self.ssl_truststore_location.is_none() {
                 return Err(invalid("ssl.truststore.location")(
                     "ssl.client.auth asks for client certificates: give the CA certificates \
                      they must chain to"
@@ -1072,11 +1074,54 @@ mod tests {
     }
 
     #[test]
+    fn security_listeners_resolve_with_the_inter_broker_listener_first() {
+        let none = FlagOverrides::default();
+        let text = "listeners=SASL_SSL://127.0.0.1:9094,PLAINTEXT://127.0.0.1:9092\n\
+                    advertised.listeners=SASL_SSL://broker1.example:9094\n\
+                    ssl.keystore.location=/etc/sluice/server.pem\n\
+                    ssl.client.auth=requested\nssl.truststore.location=/etc/sluice/ca.pem\n\
+                    sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512\n\
+                    authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer\n\
+                    super.users=User:admin;User:ops\n";
+        let config = resolve_text("server.properties", text, &none).unwrap();
+        let names: Vec<&str> = config
+            .client_listeners
+            .iter()
+            .map(|l| l.name.as_str())
+            .collect();
+        assert_eq!(names, ["PLAINTEXT", "SASL_SSL"]);
+        assert_eq!(config.listen.port(), 9092);
+        let secure = &config.client_listeners[1];
+        assert_eq!(secure.protocol, SecurityProtocol::SaslSsl);
+        assert_eq!(
+            secure.advertised.as_ref().unwrap().to_string(),
+            "broker1.example:9094"
+        );
+        let tls = config.security.tls.as_ref().unwrap();
+        assert_eq!(tls.client_auth, security::ClientAuth::Requested);
+        assert_eq!(config.security.sasl_mechanisms, ["PLAIN", "SCRAM-SHA-512"]);
+        assert!(config.security.authorizer_enabled);
+        assert_eq!(config.security.super_users, ["User:admin", "User:ops"]);
+        // --listen still sets the PLAINTEXT listener beside the others.
+        let flags = FlagOverrides {
+            listen: Some("127.0.0.1:19092".parse().unwrap()),
+            ..FlagOverrides::default()
+        };
+        let config = resolve_text("server.properties", text, &flags).unwrap();
+        assert_eq!(config.client_listeners[0].address.port(), 19092);
+        assert_eq!(config.client_listeners.len(), 2);
+    }
+
+    #[test]
     fn bad_cluster_settings_are_refused_naming_the_key() {
         let none = FlagOverrides::default();
         let cases = [
-            ("listeners=SSL://:9093\n", "SSL://:9093"),
-            ("listeners=PLAINTEXT://:9092,SASL_PLAINTEXT://:9094\n", "SASL_PLAINTEXT://:9094"),
+            ("listeners=SSL://:9093\n", "ssl.keystore.location"),
+            ("listeners=PLAINTEXT://:9092,EXTERNAL://:9094\n", "listener.security.protocol.map"),
+            ("listeners=SASL_SSL://:9094\nssl.keystore.location=/k.pem\nssl.keystore.type=JKS\n", "PEM"),
+            ("listeners=SASL_PLAINTEXT://:9094\nsasl.enabled.mechanisms=GSSAPI\n", "GSSAPI"),
+            ("authorizer.class.name=com.example.Custom\n", "authorizer.class.name"),
+            ("advertised.listeners=SSL://h:1\n", "SSL is advertised but is not one of the listeners"),
             ("log.dirs=/data/a,/data/b\n", "log.dirs"),
             ("process.roles=controller\n", "dedicated controllers are not supported"),
             ("broker.heartbeat.interval.ms=9000\n", "broker.heartbeat.interval.ms"),
