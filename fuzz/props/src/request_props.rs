@@ -108,6 +108,15 @@ pub fn visit_request<V: RequestVisitor>(api_key: ApiKey, visitor: V) -> Option<V
         ApiKey::TxnOffsetCommit => visitor.visit::<TxnOffsetCommitRequest>(),
         ApiKey::DescribeTransactions => visitor.visit::<DescribeTransactionsRequest>(),
         ApiKey::ListTransactions => visitor.visit::<ListTransactionsRequest>(),
+        ApiKey::SaslHandshake => visitor.visit::<SaslHandshakeRequest>(),
+        ApiKey::SaslAuthenticate => visitor.visit::<SaslAuthenticateRequest>(),
+        ApiKey::DescribeAcls => visitor.visit::<DescribeAclsRequest>(),
+        ApiKey::CreateAcls => visitor.visit::<CreateAclsRequest>(),
+        ApiKey::DeleteAcls => visitor.visit::<DeleteAclsRequest>(),
+        ApiKey::DescribeUserScramCredentials => {
+            visitor.visit::<DescribeUserScramCredentialsRequest>()
+        }
+        ApiKey::AlterUserScramCredentials => visitor.visit::<AlterUserScramCredentialsRequest>(),
         _ => return None,
     })
 }

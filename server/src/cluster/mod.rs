@@ -13,6 +13,7 @@ mod partition_commands;
 pub mod peers;
 pub mod raft_node;
 pub mod rpc_client;
+mod security_commands;
 pub mod service;
 pub mod settings;
 pub mod space_reserve;

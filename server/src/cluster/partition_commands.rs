@@ -111,7 +111,8 @@ fn list_reassignments(
         .collect()
 }
 
-fn code_and_message(error: ControllerError) -> (i16, String) {
+/// A per-item refusal's Kafka code and message.
+pub(super) fn code_and_message(error: ControllerError) -> (i16, String) {
     match refused(error) {
         ControllerReply::Refused { code, message } => (code, message),
         _ => (

@@ -552,6 +552,11 @@ impl RaftNode {
             | ControllerRequest::ListPartitionReassignments { .. } => {
                 super::partition_commands::execute(self, request).await
             }
+            ControllerRequest::AlterUserScramCredentials { .. }
+            | ControllerRequest::CreateAcls { .. }
+            | ControllerRequest::DeleteAcls { .. } => {
+                super::security_commands::execute(self, request).await
+            }
             ControllerRequest::SetTopicConfigs {
                 name,
                 configs,
@@ -708,6 +713,10 @@ pub(super) fn refused(err: ControllerError) -> ControllerReply {
         ErrorKind::IneligibleReplica => ResponseError::IneligibleReplica,
         ErrorKind::NotController => ResponseError::NotController,
         ErrorKind::NoReassignmentInProgress => ResponseError::NoReassignmentInProgress,
+        ErrorKind::ResourceNotFound => ResponseError::ResourceNotFound,
+        ErrorKind::DuplicateResource => ResponseError::DuplicateResource,
+        ErrorKind::UnacceptableCredential => ResponseError::UnacceptableCredential,
+        ErrorKind::UnsupportedSaslMechanism => ResponseError::UnsupportedSaslMechanism,
     };
     ControllerReply::Refused {
         code: code.code(),

@@ -10,6 +10,7 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use serde::{Deserialize, Serialize};
 
 use crate::limits::CONTROLLER_FRAME_BYTES_MAX;
+use sluice_controller::records::{AclEntry, AclId, SecretBytes};
 
 /// Bytes before the payload: kind and correlation id (the length prefix not counted).
 const FRAME_HEADER_BYTES: usize = 1 + 8;
@@ -120,6 +121,39 @@ pub enum ControllerRequest {
     ListPartitionReassignments {
         partitions: Option<Vec<(String, i32)>>,
     },
+    /// Delete and set SCRAM credentials (Kafka's AlterUserScramCredentials). The broker that
+    /// took the request derived each upsertion's StoredKey and ServerKey from its salted
+    /// password; the password does not travel.
+    AlterUserScramCredentials {
+        deletions: Vec<WireScramDeletion>,
+        upsertions: Vec<WireScramUpsertion>,
+    },
+    /// Add ACLs (CreateAcls): bindings with Kafka's codes, validated by the broker.
+    CreateAcls {
+        bindings: Vec<AclEntry>,
+    },
+    /// Remove ACLs by id (DeleteAcls: the broker matched the filters against its image).
+    DeleteAcls {
+        ids: Vec<AclId>,
+    },
+}
+
+/// One SCRAM credential to delete: `mechanism` 1 SCRAM-SHA-256, 2 SCRAM-SHA-512.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireScramDeletion {
+    pub name: String,
+    pub mechanism: i8,
+}
+
+/// One SCRAM credential to set, its keys derived from the salted password (RFC 5802).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireScramUpsertion {
+    pub name: String,
+    pub mechanism: i8,
+    pub iterations: i32,
+    pub salt: SecretBytes,
+    pub stored_key: SecretBytes,
+    pub server_key: SecretBytes,
 }
 
 /// One partition of an AlterPartitionReassignments.
@@ -184,6 +218,23 @@ pub enum ControllerReply {
         offset: u64,
     },
     PartitionReassignments(Vec<OngoingReassignment>),
+    /// One result per distinct user, in the order users first appear (deletions first;
+    /// `None`: done); the changes are in the image from metadata offset `offset` on.
+    ScramAlterations {
+        results: Vec<(String, Option<(i16, String)>)>,
+        offset: u64,
+    },
+    /// One result per binding, in request order: the id of the ACL (new, or the identical one
+    /// that already lived), or the refusal; in the image from metadata offset `offset` on.
+    AclsCreated {
+        results: Vec<Result<AclId, (i16, String)>>,
+        offset: u64,
+    },
+    /// The ids removed (those of the request that still lived), from metadata offset `offset`.
+    AclsDeleted {
+        ids: Vec<AclId>,
+        offset: u64,
+    },
 }
 
 impl ControllerReply {
@@ -205,6 +256,15 @@ impl ControllerReply {
             },
             ControllerReply::Reassignments { results, .. } => {
                 ControllerReply::Reassignments { results, offset }
+            }
+            ControllerReply::ScramAlterations { results, .. } => {
+                ControllerReply::ScramAlterations { results, offset }
+            }
+            ControllerReply::AclsCreated { results, .. } => {
+                ControllerReply::AclsCreated { results, offset }
+            }
+            ControllerReply::AclsDeleted { ids, .. } => {
+                ControllerReply::AclsDeleted { ids, offset }
             }
             other => other,
         }
@@ -322,6 +382,45 @@ mod tests {
     }
 
     #[test]
+    fn security_requests_and_replies_round_trip() {
+        let request = ControllerRequest::AlterUserScramCredentials {
+            deletions: vec![WireScramDeletion {
+                name: "bob".into(),
+                mechanism: 2,
+            }],
+            upsertions: vec![WireScramUpsertion {
+                name: "alice".into(),
+                mechanism: 1,
+                iterations: 8192,
+                salt: SecretBytes(vec![1, 2]),
+                stored_key: SecretBytes(vec![3; 32]),
+                server_key: SecretBytes(vec![4; 32]),
+            }],
+        };
+        let decoded: ControllerRequest =
+            decode_json("request", &encode_json(&request)).expect("decodes");
+        let ControllerRequest::AlterUserScramCredentials {
+            deletions,
+            upsertions,
+        } = decoded
+        else {
+            panic!("decoded as another request: {decoded:?}");
+        };
+        assert_eq!(deletions[0].name, "bob");
+        assert_eq!(upsertions[0].stored_key, SecretBytes(vec![3; 32]));
+        let reply = ControllerReply::AclsCreated {
+            results: vec![Ok(AclId(u128::MAX)), Err((42, "no".into()))],
+            offset: 4,
+        };
+        let decoded: ControllerReply = decode_json("reply", &encode_json(&reply)).expect("decodes");
+        let ControllerReply::AclsCreated { results, offset } = decoded else {
+            panic!("decoded as another reply: {decoded:?}");
+        };
+        assert_eq!(offset, 4);
+        assert_eq!(results, vec![Ok(AclId(u128::MAX)), Err((42, "no".into()))]);
+    }
+
+    #[test]
     fn a_committed_reply_carries_the_offset_of_its_records() {
         let decided = ControllerReply::AlterPartition {
             leader_epoch: 1,
@@ -345,6 +444,14 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        let deleted = ControllerReply::AclsDeleted {
+            ids: vec![AclId(3)],
+            offset: 0,
+        };
+        assert!(matches!(
+            deleted.committed_at(8),
+            ControllerReply::AclsDeleted { offset: 8, .. }
+        ));
         let registered = ControllerReply::Registered { broker_epoch: 5 };
         assert!(matches!(
             registered.committed_at(9),

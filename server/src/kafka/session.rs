@@ -165,11 +165,11 @@ impl Session {
     /// The TLS client certificate (DER) names the principal (Kafka's SSL principal builder,
     /// with `ssl.principal.mapping.rules`). On SASL_SSL the SASL identity replaces it later.
     pub fn set_certificate_principal(&self, certificate_der: &[u8]) -> Result<(), String> {
-        let subject = sluice_security::x509_subject::subject_dn(certificate_der)
+        let subject = sluice_security::x509_subject::subject_rfc2253(certificate_der)
             .map_err(|err| format!("cannot read its subject: {err}"))?;
         let name = match &self.listener.principal_mapper {
             Some(mapper) => mapper
-                .apply(&subject)
+                .map(&subject)
                 .map_err(|err| format!("ssl.principal.mapping.rules on {subject:?}: {err}"))?,
             None => subject,
         };

@@ -3,8 +3,11 @@
 use std::sync::Arc;
 
 use crate::cluster::raft_node::QuorumView;
-use crate::cluster::wire::{OngoingReassignment, WireReassignment};
+use crate::cluster::wire::{
+    OngoingReassignment, WireReassignment, WireScramDeletion, WireScramUpsertion,
+};
 use crate::topics::{ClusterMeta, TopicConfigs};
+use sluice_controller::records::{AclEntry, AclId};
 
 /// A topic metadata change; only the metadata shard executes these.
 pub enum AdminOp {
@@ -70,6 +73,13 @@ pub struct AlterPartitionOutcome {
 /// Kafka error code and message of a refused request.
 pub type Refusal = (i16, String);
 
+/// One user's outcome of an AlterUserScramCredentials (`None`: done).
+pub type ScramUserResult = (String, Option<Refusal>);
+
+/// One user as DescribeUserScramCredentials shows it: `(mechanism, iterations)` of each of its
+/// credentials, or Kafka's refusal (RESOURCE_NOT_FOUND, DUPLICATE_RESOURCE).
+pub type DescribedScramUser = (String, Result<Vec<(i8, i32)>, Refusal>);
+
 pub enum MetadataRequest {
     /// Run an admin op (sent to the metadata shard).
     Admin(AdminOp),
@@ -88,6 +98,15 @@ pub enum MetadataRequest {
     ListReassignments {
         partitions: Option<Vec<(String, i32)>>,
     },
+    /// Delete and set SCRAM credentials (sent to the controller shard).
+    AlterScramCredentials {
+        deletions: Vec<WireScramDeletion>,
+        upsertions: Vec<WireScramUpsertion>,
+    },
+    /// Add ACLs (sent to the controller shard).
+    CreateAcls(Vec<AclEntry>),
+    /// Remove ACLs by id (sent to the controller shard).
+    DeleteAcls(Vec<AclId>),
 }
 
 pub enum MetadataReply {
@@ -99,4 +118,7 @@ pub enum MetadataReply {
     /// One result per reassignment, in request order (`None`: accepted).
     Reassignments(Result<Vec<Option<Refusal>>, Refusal>),
     ReassignmentList(Result<Vec<OngoingReassignment>, Refusal>),
+    ScramAlterations(Result<Vec<ScramUserResult>, Refusal>),
+    AclsCreated(Result<Vec<Result<AclId, Refusal>>, Refusal>),
+    AclsDeleted(Result<Vec<AclId>, Refusal>),
 }

@@ -99,17 +99,18 @@ pub(super) async fn list_reassignments(
 }
 
 /// Waits, at most `METADATA_APPLY_MS_MAX`, until every shard of this broker applied `offset`.
-async fn wait_applied(cluster: &ClusterService, offset: u64) {
+pub(super) async fn wait_applied(cluster: &ClusterService, offset: u64) {
     let limit = Duration::from_millis(METADATA_APPLY_MS_MAX);
     if !cluster.broker().applied(offset, limit).await {
         tracing::warn!(
             offset,
-            "partition change committed but not applied here in time"
+            "metadata change committed but not applied here in time"
         );
     }
 }
 
-fn refusal(reply: ControllerReply) -> Refusal {
+/// A reply that is not the one asked for: its refusal, or UNKNOWN_SERVER_ERROR.
+pub(super) fn refusal(reply: ControllerReply) -> Refusal {
     match reply {
         ControllerReply::Refused { code, message } => (code, message),
         other => (

@@ -15,13 +15,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::messages::{
-    AdminOp, AdminResult, AlterPartitionOutcome, AlterPartitionRequest, MetadataReply,
-    MetadataRequest, Refusal,
+    AdminOp, AdminResult, AlterPartitionOutcome, AlterPartitionRequest, DescribedScramUser,
+    MetadataReply, MetadataRequest, Refusal, ScramUserResult,
 };
-use super::{partition_control, replication_factor};
+use super::{partition_control, replication_factor, security_control};
 use crate::cluster::raft_node::QuorumView;
 use crate::cluster::wire::{
-    ControllerReply, ControllerRequest, OngoingReassignment, WireReassignment,
+    ControllerReply, ControllerRequest, OngoingReassignment, WireReassignment, WireScramDeletion,
+    WireScramUpsertion,
 };
 use crate::cluster::{ClusterService, CONTROLLER_SHARD};
 use crate::config::BrokerConfig;
@@ -34,6 +35,8 @@ use crate::shard::context::ShardContext;
 use crate::shard::mesh::{Handler, Mesh};
 use crate::topics::{ClusterMeta, MetaCell, TopicMeta, OFFSETS_TOPIC};
 use crate::util::join_all;
+use sluice_controller::image::AclTable;
+use sluice_controller::records::{AclEntry, AclId, ScramCredential};
 use sluice_replica::Assignment;
 
 pub type MetadataMesh = Mesh<MetadataRequest, MetadataReply>;
@@ -190,6 +193,93 @@ impl MetadataService {
         }
     }
 
+    /// AlterUserScramCredentials, from any shard: deletes and sets credentials (each
+    /// upsertion's StoredKey and ServerKey already derived here from its salted password), and
+    /// answers once this broker applied the changes. One result per distinct user, in the
+    /// order users first appear (deletions first); `None`: done. Kafka's per-user codes:
+    /// UNACCEPTABLE_CREDENTIAL (empty name, iterations outside 4096..=16384, bad salt or
+    /// keys), UNSUPPORTED_SASL_MECHANISM, RESOURCE_NOT_FOUND (deleting what does not exist),
+    /// DUPLICATE_RESOURCE (a user named twice). The whole request is refused (INVALID_REQUEST,
+    /// NOT_CONTROLLER) only past its limit or when no controller answers.
+    pub async fn alter_user_scram_credentials(
+        self: &Rc<Self>,
+        deletions: Vec<WireScramDeletion>,
+        upsertions: Vec<WireScramUpsertion>,
+    ) -> Result<Vec<ScramUserResult>, Refusal> {
+        if let Some(cluster) = &self.cluster {
+            return security_control::alter_scram_credentials(cluster, deletions, upsertions).await;
+        }
+        let request = MetadataRequest::AlterScramCredentials {
+            deletions,
+            upsertions,
+        };
+        match self.call_controller_shard(request).await {
+            Ok(MetadataReply::ScramAlterations(result)) => result,
+            Ok(_) => Err(unexpected_reply()),
+            Err(refusal) => Err(refusal),
+        }
+    }
+
+    /// CreateAcls, from any shard, with bindings the broker validated (Kafka's codes): one
+    /// result per binding, in order: the ACL's id (a binding identical to a live ACL is a
+    /// no-op success with that ACL's id) or INVALID_REQUEST; answered once this broker
+    /// applied the new ACLs.
+    pub async fn create_acls(
+        self: &Rc<Self>,
+        bindings: Vec<AclEntry>,
+    ) -> Result<Vec<Result<AclId, Refusal>>, Refusal> {
+        if let Some(cluster) = &self.cluster {
+            return security_control::create_acls(cluster, bindings).await;
+        }
+        match self
+            .call_controller_shard(MetadataRequest::CreateAcls(bindings))
+            .await
+        {
+            Ok(MetadataReply::AclsCreated(result)) => result,
+            Ok(_) => Err(unexpected_reply()),
+            Err(refusal) => Err(refusal),
+        }
+    }
+
+    /// DeleteAcls, from any shard, by id (match the request's filters against
+    /// [`acl_entries`](Self::acl_entries) first): removes those that still live and returns
+    /// them, once this broker applied the removal.
+    pub async fn delete_acls(self: &Rc<Self>, ids: Vec<AclId>) -> Result<Vec<AclId>, Refusal> {
+        if let Some(cluster) = &self.cluster {
+            return security_control::delete_acls(cluster, ids).await;
+        }
+        match self
+            .call_controller_shard(MetadataRequest::DeleteAcls(ids))
+            .await
+        {
+            Ok(MetadataReply::AclsDeleted(result)) => result,
+            Ok(_) => Err(unexpected_reply()),
+            Err(refusal) => Err(refusal),
+        }
+    }
+
+    /// `user`'s SCRAM credential for `mechanism` (1 SCRAM-SHA-256, 2 SCRAM-SHA-512), from
+    /// this shard's metadata.
+    pub fn scram_credential(&self, user: &str, mechanism: i8) -> Option<ScramCredential> {
+        let meta = self.meta();
+        let credential = meta.scram_credentials.get(user)?.get(&mechanism)?;
+        Some(credential.clone())
+    }
+
+    /// DescribeUserScramCredentials from this shard's metadata: every user when `users` is
+    /// None or empty, else each one named (RESOURCE_NOT_FOUND, DUPLICATE_RESOURCE as Kafka).
+    pub fn scram_credentials_described(&self, users: Option<&[String]>) -> Vec<DescribedScramUser> {
+        security_control::describe_scram(&self.meta(), users)
+    }
+
+    /// Every ACL of this shard's metadata (iterate with `.iter()`, by id; look one up by its
+    /// fields with `.id_of()`), shared with the image, and the metadata offset of its last
+    /// change: equal offsets, equal ACLs.
+    pub fn acl_entries(&self) -> (Arc<AclTable>, u64) {
+        let meta = self.meta();
+        (meta.acls.clone(), meta.acls_offset)
+    }
+
     async fn call_controller_shard(
         &self,
         request: MetadataRequest,
@@ -208,22 +298,12 @@ impl MetadataService {
         };
         let mut applied = u64::MAX;
         let mut applied_controller = None;
-        let mut security: Option<Arc<crate::topics::SecurityView>> = None;
         while !self.ctx.is_stopping() {
             let generation = cluster.image_changed().generation();
             let image = cluster.image();
             let controller = cluster.controller_id();
             if image.offset != applied || controller != applied_controller {
-                let mut meta = ClusterMeta::from_image(&image, controller);
-                // Unchanged security keeps its Arc: shards rebuild their authorizer only when
-                // the pointer changes.
-                if let Some(previous) = &security {
-                    if **previous == *meta.security {
-                        meta.security = previous.clone();
-                    }
-                }
-                security = Some(meta.security.clone());
-                let meta = Arc::new(meta);
+                let meta = Arc::new(ClusterMeta::from_image(&image, controller));
                 self.broadcast(meta).await;
                 applied = image.offset;
                 applied_controller = controller;
@@ -397,6 +477,19 @@ impl MetadataService {
             ),
             MetadataRequest::ListReassignments { partitions } => {
                 MetadataReply::ReassignmentList(self.list_partition_reassignments(partitions).await)
+            }
+            MetadataRequest::AlterScramCredentials {
+                deletions,
+                upsertions,
+            } => MetadataReply::ScramAlterations(
+                self.alter_user_scram_credentials(deletions, upsertions)
+                    .await,
+            ),
+            MetadataRequest::CreateAcls(bindings) => {
+                MetadataReply::AclsCreated(self.create_acls(bindings).await)
+            }
+            MetadataRequest::DeleteAcls(ids) => {
+                MetadataReply::AclsDeleted(self.delete_acls(ids).await)
             }
         }
     }

@@ -1,6 +1,7 @@
 //! The shard's authorizer: Kafka's StandardAuthorizer semantics (`sluice_security`) over the
-//! ACLs of the metadata, rebuilt when they change (the metadata's security part is a new
-//! `Arc` only then), so every connection sees a new ACL with its next request.
+//! ACLs of the metadata, rebuilt when they change (the image shares its ACL table by `Arc`,
+//! which is new only when an ACL record was applied), so every connection sees a new ACL with
+//! its next request.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -12,13 +13,14 @@ use sluice_security::acl::{
 };
 
 use crate::metadata::MetadataService;
-use crate::topics::SecurityView;
+use sluice_controller::image::AclTable;
 
 pub struct AclCache {
     metadata: Rc<MetadataService>,
     /// None: `authorizer.class.name` is empty, and every request is allowed.
     config: Option<AuthorizerConfig>,
-    current: RefCell<Option<(Arc<SecurityView>, Acls)>>,
+    /// The ACL table the current answer was built from (shared with the metadata image).
+    current: RefCell<Option<(Arc<AclTable>, Acls)>>,
 }
 
 /// What a request is checked against.
@@ -50,21 +52,21 @@ impl AclCache {
         let Some(config) = self.config.as_ref() else {
             return Acls::Off;
         };
-        let view = self.metadata.meta().security.clone();
+        let (table, _) = self.metadata.acl_entries();
         let mut current = self.current.borrow_mut();
         if let Some((built_from, acls)) = current.as_ref() {
-            if Arc::ptr_eq(built_from, &view) {
+            if Arc::ptr_eq(built_from, &table) {
                 return acls.clone();
             }
         }
-        let acls = match build(&view, config) {
+        let acls = match build(&table, config) {
             Ok(authorizer) => Acls::On(Rc::new(authorizer)),
             Err(err) => {
                 tracing::error!("cannot apply the ACLs ({err}); only super users are allowed");
                 Acls::Broken(Rc::new(config.super_users.clone()))
             }
         };
-        *current = Some((view, acls.clone()));
+        *current = Some((table, acls.clone()));
         acls
     }
 }
@@ -72,9 +74,9 @@ impl AclCache {
 /// ACL records the authorizer cannot take (a code this build does not know) are left out and
 /// logged: leaving out an ALLOW only narrows access, and a DENY left out makes the whole set
 /// refused (fail closed).
-fn build(view: &SecurityView, config: &AuthorizerConfig) -> Result<Authorizer, String> {
-    let mut bindings = Vec::with_capacity(view.acls.len());
-    for entry in view.acls.values() {
+fn build(table: &AclTable, config: &AuthorizerConfig) -> Result<Authorizer, String> {
+    let mut bindings = Vec::with_capacity(table.len());
+    for (_, entry) in table.iter() {
         let binding = binding_of(entry);
         match binding.validate() {
             Ok(()) => bindings.push(binding),

@@ -26,7 +26,7 @@ impl Credentials {
                 let text = std::fs::read_to_string(path).map_err(|err| {
                     format!("sasl.plain.users.file {}: {err}", path.display())
                 })?;
-                PlainUsers::parse_file(&text)
+                PlainUsers::from_file_text(&text)
                     .map_err(|err| format!("sasl.plain.users.file {}: {err}", path.display()))?
             }
             None => PlainUsers::default(),
@@ -39,8 +39,7 @@ impl Credentials {
 
     /// The user's credential for `mechanism`, as the metadata holds it now.
     pub fn scram(&self, user: &str, mechanism: ScramMechanism) -> Option<ScramCredential> {
-        let meta = self.metadata.meta();
-        let stored = meta.security.scram_credential(user, mechanism.code())?;
+        let stored = self.metadata.scram_credential(user, mechanism.code())?;
         Some(ScramCredential {
             salt: stored.salt.0.clone(),
             stored_key: stored.stored_key.0.clone(),
@@ -53,8 +52,8 @@ impl Credentials {
     /// otherwise a SCRAM credential (SHA-512 first) is re-derived from the password, which
     /// costs thousands of HMACs and so runs on the blocking pool.
     pub async fn plain_password_matches(&self, user: &str, password: &str) -> bool {
-        if let Some(expected) = self.plain_users.password(user) {
-            return constant_time_equal(expected.as_bytes(), password.as_bytes());
+        if self.plain_users.contains(user) {
+            return self.plain_users.verify(user, password);
         }
         let stored = [SCRAM_SHA_512, SCRAM_SHA_256].iter().find_map(|code| {
             let mechanism = ScramMechanism::from_code(*code)?;

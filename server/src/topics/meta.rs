@@ -3,9 +3,12 @@
 //! an `Arc`, so shards read metadata without locks.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use sluice_controller::image::{BrokerImage, MetadataImage, PartitionImage};
+use sluice_controller::image::{
+    AclTable, BrokerImage, MetadataImage, PartitionImage, ScramCredentials,
+};
 use sluice_controller::records::NO_LEADER;
 
 use super::config::TopicConfigs;
@@ -49,9 +52,21 @@ pub struct ClusterMeta {
     /// The active controller when this was built (-1: none known).
     #[serde(default)]
     pub controller_id: i32,
-    /// SCRAM credentials and ACLs (rebuilt from the image, never persisted here).
+    /// SCRAM credentials, shared with the image they came from (not copied per change).
+    /// Never persisted with the legacy topic list.
     #[serde(skip)]
-    pub security: std::sync::Arc<super::SecurityView>,
+    pub scram_credentials: Arc<ScramCredentials>,
+    /// The ACLs, shared the same way.
+    #[serde(skip)]
+    pub acls: Arc<AclTable>,
+    /// The metadata offset of the last change of `scram_credentials` (0: none ever): a shard
+    /// that cached something derived from them at this offset is current.
+    #[serde(skip)]
+    pub scram_offset: u64,
+    /// The metadata offset of the last change of `acls` (0: none ever): an authorizer that
+    /// built its index at this offset needs no rebuild.
+    #[serde(skip)]
+    pub acls_offset: u64,
 }
 
 impl ClusterMeta {
@@ -78,7 +93,10 @@ impl ClusterMeta {
             topics,
             brokers: image.brokers.clone(),
             controller_id: controller_id.unwrap_or(-1),
-            security: std::sync::Arc::new(super::SecurityView::from_image(image)),
+            scram_credentials: image.scram_credentials.clone(),
+            acls: image.acls.clone(),
+            scram_offset: image.scram_offset,
+            acls_offset: image.acls_offset,
         }
     }
 

@@ -5,13 +5,11 @@
 pub mod config;
 pub mod meta;
 pub mod meta_cell;
-pub mod security_view;
 pub mod store;
 
 pub use config::{ConfigError, TopicConfigs};
 pub use meta::{ClusterMeta, TopicMeta};
 pub use meta_cell::MetaCell;
-pub use security_view::SecurityView;
 
 /// The internal topic of consumer-group state (Kafka's name).
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";

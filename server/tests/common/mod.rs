@@ -35,6 +35,7 @@ pub mod probe;
 pub mod process;
 pub mod records;
 pub mod replicas;
+pub mod tls;
 pub mod transactions;
 pub mod wait;
 pub mod wire;

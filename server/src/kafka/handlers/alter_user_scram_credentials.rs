@@ -5,6 +5,8 @@
 //! refusals (unknown mechanism, iterations out of bounds, a missing credential to delete, a
 //! user twice) come back as each user's error.
 
+use std::rc::Rc;
+
 use kafka_protocol::messages::alter_user_scram_credentials_response::AlterUserScramCredentialsResult;
 use kafka_protocol::messages::{
     AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse,
@@ -25,7 +27,7 @@ pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 0 };
 
 pub async fn handle(
     authz: &Authz,
-    metadata: &MetadataService,
+    metadata: &Rc<MetadataService>,
     request: Request,
 ) -> Result<Outcome, RequestError> {
     let body: AlterUserScramCredentialsRequest = request.decode()?;

@@ -2,6 +2,8 @@
 //! them (each connection's next request sees them). Needs ALTER on the cluster. A binding
 //! equal to a live one succeeds without a second copy (Kafka keeps a set).
 
+use std::rc::Rc;
+
 use kafka_protocol::messages::create_acls_response::AclCreationResult;
 use kafka_protocol::messages::{CreateAclsRequest, CreateAclsResponse};
 use kafka_protocol::protocol::{StrBytes, VersionRange};
@@ -20,7 +22,7 @@ pub const VERSIONS: VersionRange = VersionRange { min: 1, max: 3 };
 
 pub async fn handle(
     authz: &Authz,
-    metadata: &MetadataService,
+    metadata: &Rc<MetadataService>,
     request: Request,
 ) -> Result<Outcome, RequestError> {
     let body: CreateAclsRequest = request.decode()?;

@@ -3,6 +3,8 @@
 //! exist (one removed meanwhile by another request is not reported twice). Needs ALTER on the
 //! cluster.
 
+use std::rc::Rc;
+
 use std::collections::BTreeSet;
 
 use kafka_protocol::messages::delete_acls_response::{
@@ -25,7 +27,7 @@ pub const VERSIONS: VersionRange = VersionRange { min: 1, max: 3 };
 
 pub async fn handle(
     authz: &Authz,
-    metadata: &MetadataService,
+    metadata: &Rc<MetadataService>,
     request: Request,
 ) -> Result<Outcome, RequestError> {
     let body: DeleteAclsRequest = request.decode()?;
@@ -55,8 +57,7 @@ pub async fn handle(
         response.filter_results = body.filters.iter().map(|_| refused(error, message)).collect();
         return Ok(request.respond(&response)?.into());
     }
-    let meta = metadata.meta();
-    let all = &meta.security.acls;
+    let (all, _) = metadata.acl_entries();
     // Per filter: its error, or the ids it selects.
     let mut selections: Vec<Result<Vec<AclId>, String>> = Vec::new();
     let mut wanted: BTreeSet<AclId> = BTreeSet::new();
@@ -77,7 +78,7 @@ pub async fn handle(
         let ids: Vec<AclId> = all
             .iter()
             .filter(|(_, entry)| filter.matches(&binding_of(entry)))
-            .map(|(id, _)| *id)
+            .map(|(id, _)| id)
             .collect();
         wanted.extend(ids.iter().copied());
         selections.push(Ok(ids));
@@ -115,7 +116,7 @@ pub async fn handle(
                     if !removed.contains(&id) || !reported.insert(id) {
                         continue;
                     }
-                    let Some(entry) = all.get(&id) else {
+                    let Some(entry) = all.get(id) else {
                         continue;
                     };
                     let mut acl = DeleteAclsMatchingAcl::default();

@@ -52,9 +52,9 @@ pub fn handle(
         let response = refuse(response, ResponseError::InvalidRequest, err.message);
         return Ok(request.respond(&response)?.into());
     }
-    let meta = metadata.meta();
+    let (table, _) = metadata.acl_entries();
     let mut grouped: BTreeMap<(i8, String, i8), Vec<AclDescription>> = BTreeMap::new();
-    for entry in meta.security.acls.values() {
+    for (_, entry) in table.iter() {
         if !filter.matches(&binding_of(entry)) {
             continue;
         }

@@ -2,8 +2,6 @@
 //! the keys). Null users: every user with a credential. Needs DESCRIBE on the cluster. A
 //! user without credentials gets RESOURCE_NOT_FOUND, a user named twice DUPLICATE_RESOURCE.
 
-use std::collections::BTreeMap;
-
 use kafka_protocol::messages::describe_user_scram_credentials_response::{
     CredentialInfo, DescribeUserScramCredentialsResult,
 };
@@ -35,53 +33,34 @@ pub fn handle(
         ));
         return Ok(request.respond(&response)?.into());
     }
-    let meta = metadata.meta();
-    let scram = &meta.security.scram;
-    let users: Vec<String> = match &body.users {
-        None => scram.keys().cloned().collect(),
+    let users: Option<Vec<String>> = match &body.users {
         Some(users) if users.len() > SCRAM_USERS_PER_REQUEST_MAX => {
             response.error_code = ResponseError::InvalidRequest.code();
             response.error_message = Some(StrBytes::from_static_str("too many users"));
             return Ok(request.respond(&response)?.into());
         }
-        Some(users) => users.iter().map(|u| u.name.to_string()).collect(),
+        Some(users) => Some(users.iter().map(|u| u.name.to_string()).collect()),
+        None => None,
     };
-    let mut times_named: BTreeMap<&str, usize> = BTreeMap::new();
-    for user in &users {
-        *times_named.entry(user.as_str()).or_default() += 1;
-    }
-    let mut answered: Vec<&str> = Vec::new();
-    for user in &users {
-        if answered.contains(&user.as_str()) {
-            continue;
-        }
-        answered.push(user);
+    for (user, described) in metadata.scram_credentials_described(users.as_deref()) {
         let mut result = DescribeUserScramCredentialsResult::default();
-        result.user = StrBytes::from_string(user.clone());
-        match (times_named[user.as_str()], scram.get(user)) {
-            (count, _) if count > 1 => {
-                result.error_code = ResponseError::DuplicateResource.code();
-                result.error_message = Some(StrBytes::from_string(format!(
-                    "Cannot describe SCRAM credentials for the same user twice in a single request: {user}"
-                )));
-            }
-            (_, Some(credentials)) if !credentials.is_empty() => {
+        result.user = StrBytes::from_string(user);
+        match described {
+            Ok(credentials) => {
                 result.error_code = NONE;
                 result.credential_infos = credentials
-                    .iter()
-                    .map(|(mechanism, credential)| {
+                    .into_iter()
+                    .map(|(mechanism, iterations)| {
                         let mut info = CredentialInfo::default();
-                        info.mechanism = *mechanism;
-                        info.iterations = credential.iterations;
+                        info.mechanism = mechanism;
+                        info.iterations = iterations;
                         info
                     })
                     .collect();
             }
-            _ => {
-                result.error_code = ResponseError::ResourceNotFound.code();
-                result.error_message = Some(StrBytes::from_string(format!(
-                    "Attempt to describe a user credential that does not exist: {user}"
-                )));
+            Err((code, message)) => {
+                result.error_code = code;
+                result.error_message = Some(StrBytes::from_string(message));
             }
         }
         response.results.push(result);

@@ -1,0 +1,206 @@
+"""Security scenarios with confluent-kafka (librdkafka) and kafka-python, over TLS and SASL.
+
+Usage: secure_clients.py MODE JSON_ARGS
+
+The JSON object holds the connection ("bootstrap", "security_protocol", "mechanism", "user",
+"password", "ca", optional "cert"/"key" for mTLS) and the mode's own fields. Every mode prints
+one JSON line with what happened and exits 0 when the scenario behaved as asked; the Rust test
+decides what that means. Every wait has a deadline.
+
+Modes:
+  admin        as the given (super) user, create SCRAM users ("users": [[name, password,
+               mechanism]]) and ACLs ("acls": [[resource_type, name, pattern, principal,
+               operation, permission]]) through AdminClient; print their results.
+  round_trip   produce "count" records to "topic", then read them back in group "group";
+               prints {"produced": n, "consumed": n} or the error that stopped it.
+  kafka_python round_trip with kafka-python.
+  expect_auth_failure  connect and expect an authentication error; prints its text.
+"""
+
+import json
+import sys
+import time
+
+DEADLINE_S = 60
+
+
+def confluent_config(args):
+    config = {
+        "bootstrap.servers": args["bootstrap"],
+        "security.protocol": args["security_protocol"],
+    }
+    if "SASL" in args["security_protocol"]:
+        config["sasl.mechanism"] = args["mechanism"]
+        config["sasl.username"] = args["user"]
+        config["sasl.password"] = args["password"]
+    if "SSL" in args["security_protocol"]:
+        config["ssl.ca.location"] = args["ca"]
+        # The test CA's broker certificate names 127.0.0.1 and localhost.
+        config["ssl.endpoint.identification.algorithm"] = "https"
+        if args.get("cert"):
+            config["ssl.certificate.location"] = args["cert"]
+            config["ssl.key.location"] = args["key"]
+    return config
+
+
+def admin(args):
+    from confluent_kafka.admin import (
+        AclBinding,
+        AclOperation,
+        AclPermissionType,
+        AdminClient,
+        ResourcePatternType,
+        ResourceType,
+        ScramCredentialInfo,
+        ScramMechanism,
+        UserScramCredentialUpsertion,
+    )
+
+    client = AdminClient(confluent_config(args))
+    out = {"users": {}, "acls": []}
+    upsertions = [
+        UserScramCredentialUpsertion(
+            name,
+            ScramCredentialInfo(ScramMechanism[mechanism.replace("-", "_")], 8192),
+            password.encode(),
+        )
+        for name, password, mechanism in args.get("users", [])
+    ]
+    if upsertions:
+        for user, future in client.alter_user_scram_credentials(upsertions).items():
+            try:
+                future.result(timeout=DEADLINE_S)
+                out["users"][user] = "ok"
+            except Exception as err:  # the test reads the error text
+                out["users"][user] = str(err)
+    bindings = [
+        AclBinding(
+            ResourceType[resource_type],
+            name,
+            ResourcePatternType[pattern],
+            principal,
+            "*",
+            AclOperation[operation],
+            AclPermissionType[permission],
+        )
+        for resource_type, name, pattern, principal, operation, permission in args.get("acls", [])
+    ]
+    if bindings:
+        for binding, future in client.create_acls(bindings).items():
+            try:
+                future.result(timeout=DEADLINE_S)
+                out["acls"].append("ok")
+            except Exception as err:
+                out["acls"].append(str(err))
+    print(json.dumps(out))
+
+
+def round_trip(args):
+    from confluent_kafka import Consumer, KafkaException, Producer
+
+    errors = []
+    config = confluent_config(args)
+    config["error_cb"] = lambda err: errors.append(str(err))
+    producer = Producer(dict(config, **{"acks": "all"}))
+    delivered = []
+    failed = []
+
+    def on_delivery(err, msg):
+        (failed if err else delivered).append(str(err) if err else msg.offset())
+
+    for i in range(args["count"]):
+        producer.produce(args["topic"], value=f"secure-{i}".encode(), on_delivery=on_delivery)
+    left = producer.flush(DEADLINE_S)
+    if failed or left:
+        print(json.dumps({"produced": len(delivered), "error": (failed + errors)[:3]}))
+        return
+    consumer = Consumer(
+        dict(
+            config,
+            **{
+                "group.id": args["group"],
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+            },
+        )
+    )
+    consumer.subscribe([args["topic"]])
+    consumed = []
+    deadline = time.monotonic() + DEADLINE_S
+    try:
+        while len(consumed) < args["count"] and time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is None:
+                continue
+            if msg.error():
+                print(json.dumps({"produced": len(delivered), "error": [str(msg.error())]}))
+                return
+            consumed.append(msg.value().decode())
+        consumer.commit(asynchronous=False)
+    except KafkaException as err:
+        print(json.dumps({"produced": len(delivered), "error": [str(err)]}))
+        return
+    finally:
+        consumer.close()
+    print(json.dumps({"produced": len(delivered), "consumed": len(consumed),
+                      "in_order": consumed == [f"secure-{i}" for i in range(args["count"])]}))
+
+
+def kafka_python(args):
+    from kafka import KafkaConsumer, KafkaProducer
+
+    common = {
+        "bootstrap_servers": args["bootstrap"],
+        "security_protocol": args["security_protocol"],
+        "sasl_mechanism": args["mechanism"],
+        "sasl_plain_username": args["user"],
+        "sasl_plain_password": args["password"],
+        "ssl_cafile": args["ca"],
+        "ssl_check_hostname": True,
+    }
+    producer = KafkaProducer(acks="all", **common)
+    futures = [producer.send(args["topic"], f"kp-{i}".encode()) for i in range(args["count"])]
+    produced = sum(1 for f in futures if f.get(timeout=DEADLINE_S) is not None)
+    producer.close(timeout=DEADLINE_S)
+    consumer = KafkaConsumer(
+        args["topic"],
+        group_id=args["group"],
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=DEADLINE_S * 1000,
+        **common,
+    )
+    consumed = []
+    for message in consumer:
+        consumed.append(message.value.decode())
+        if len(consumed) == args["count"]:
+            break
+    consumer.commit()
+    consumer.close()
+    print(json.dumps({"produced": produced, "consumed": len(consumed),
+                      "in_order": consumed == [f"kp-{i}" for i in range(args["count"])]}))
+
+
+def expect_auth_failure(args):
+    from confluent_kafka import Producer
+
+    errors = []
+    config = confluent_config(args)
+    config["error_cb"] = lambda err: errors.append(str(err))
+    producer = Producer(config)
+    producer.produce("auth-failure-probe", value=b"x")
+    deadline = time.monotonic() + DEADLINE_S
+    while not errors and time.monotonic() < deadline:
+        producer.poll(0.2)
+    print(json.dumps({"errors": errors[:3]}))
+
+
+MODES = {
+    "admin": admin,
+    "round_trip": round_trip,
+    "kafka_python": kafka_python,
+    "expect_auth_failure": expect_auth_failure,
+}
+
+if __name__ == "__main__":
+    MODES[sys.argv[1]](json.loads(sys.argv[2]))
