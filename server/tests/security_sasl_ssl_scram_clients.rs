@@ -70,7 +70,12 @@ fn run_python(python: &Path, mode: &str, args: &serde_json::Value) -> serde_json
     command.arg(script).arg(mode).arg(args.to_string());
     let finished = run_with_timeout(&mut command, CLIENT_TIMEOUT, mode);
     assert!(finished.status.success(), "{}", finished.transcript());
-    let line = finished.stdout.lines().last().unwrap_or_default().to_string();
+    let line = finished
+        .stdout
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
     serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {}", finished.transcript()))
 }
 
@@ -87,9 +92,23 @@ fn create_users_and_acls(sb: &SecureBroker, python: &Path) {
     let mut acls = Vec::new();
     for user in ["alice", "bob"] {
         for operation in ["WRITE", "READ", "DESCRIBE", "CREATE"] {
-            acls.push(serde_json::json!(["TOPIC", format!("{user}-"), "PREFIXED", format!("User:{user}"), operation, "ALLOW"]));
+            acls.push(serde_json::json!([
+                "TOPIC",
+                format!("{user}-"),
+                "PREFIXED",
+                format!("User:{user}"),
+                operation,
+                "ALLOW"
+            ]));
         }
-        acls.push(serde_json::json!(["GROUP", format!("{user}-"), "PREFIXED", format!("User:{user}"), "READ", "ALLOW"]));
+        acls.push(serde_json::json!([
+            "GROUP",
+            format!("{user}-"),
+            "PREFIXED",
+            format!("User:{user}"),
+            "READ",
+            "ALLOW"
+        ]));
     }
     let setup = merge(
         connection(sb, "PLAIN", "admin", ADMIN_PASSWORD),
@@ -101,14 +120,21 @@ fn create_users_and_acls(sb: &SecureBroker, python: &Path) {
     let answer = run_python(python, "admin", &setup);
     assert_eq!(answer["users"]["alice"], "ok", "{answer}");
     assert_eq!(answer["users"]["bob"], "ok", "{answer}");
-    assert!(answer["acls"].as_array().unwrap().iter().all(|a| a == "ok"), "{answer}");
+    assert!(
+        answer["acls"].as_array().unwrap().iter().all(|a| a == "ok"),
+        "{answer}"
+    );
 }
 
 #[test]
 fn scram_users_made_by_the_admin_client_produce_and_consume_over_sasl_ssl_with_four_clients() {
-    let Some(python) = clients::python_with("confluent_kafka") else { return };
+    let Some(python) = clients::python_with("confluent_kafka") else {
+        return;
+    };
     let Some(kcat) = clients::kcat() else { return };
-    let Some(node) = clients::kafkajs() else { return };
+    let Some(node) = clients::kafkajs() else {
+        return;
+    };
     let sb = secure_broker("");
     create_users_and_acls(&sb, &python);
 
@@ -132,10 +158,14 @@ fn scram_users_made_by_the_admin_client_produce_and_consume_over_sasl_ssl_with_f
 
     // kcat as alice: produce three lines, read them back.
     let security = [
-        "-X", "security.protocol=SASL_SSL",
-        "-X", "sasl.mechanisms=SCRAM-SHA-256",
-        "-X", "sasl.username=alice",
-        "-X", "sasl.password=alice-secret",
+        "-X",
+        "security.protocol=SASL_SSL",
+        "-X",
+        "sasl.mechanisms=SCRAM-SHA-256",
+        "-X",
+        "sasl.username=alice",
+        "-X",
+        "sasl.password=alice-secret",
     ];
     let ca = format!("ssl.ca.location={}", sb.pki.ca().display());
     let bootstrap = format!("127.0.0.1:{}", sb.secure_port);
@@ -151,11 +181,26 @@ fn scram_users_made_by_the_admin_client_produce_and_consume_over_sasl_ssl_with_f
     assert!(finished.status.success(), "{}", finished.transcript());
     let mut consume = Command::new(&kcat);
     consume
-        .args(["-b", &bootstrap, "-t", "alice-kcat", "-C", "-o", "beginning", "-e", "-q", "-X", &ca])
+        .args([
+            "-b",
+            &bootstrap,
+            "-t",
+            "alice-kcat",
+            "-C",
+            "-o",
+            "beginning",
+            "-e",
+            "-q",
+            "-X",
+            &ca,
+        ])
         .args(security);
     let finished = run_with_timeout(&mut consume, CLIENT_TIMEOUT, "kcat -C");
     assert!(finished.status.success(), "{}", finished.transcript());
-    assert_eq!(finished.stdout.lines().collect::<Vec<_>>(), ["one", "two", "three"]);
+    assert_eq!(
+        finished.stdout.lines().collect::<Vec<_>>(),
+        ["one", "two", "three"]
+    );
 
     // kafkajs as bob.
     let args = serde_json::json!({
@@ -164,7 +209,10 @@ fn scram_users_made_by_the_admin_client_produce_and_consume_over_sasl_ssl_with_f
         "topic": "bob-js", "group": "bob-js-readers", "count": 50,
     });
     let mut command = Command::new(&node.node);
-    command.current_dir(&node.dir).arg("secure_kafkajs.js").arg(args.to_string());
+    command
+        .current_dir(&node.dir)
+        .arg("secure_kafkajs.js")
+        .arg(args.to_string());
     let finished = run_with_timeout(&mut command, CLIENT_TIMEOUT, "kafkajs");
     assert!(finished.status.success(), "{}", finished.transcript());
     let answer: serde_json::Value =
@@ -178,12 +226,17 @@ fn scram_users_made_by_the_admin_client_produce_and_consume_over_sasl_ssl_with_f
     );
     let answer = run_python(&python, "round_trip", &args);
     let error = answer["error"].to_string();
-    assert!(error.contains("TOPIC_AUTHORIZATION_FAILED") || error.contains("authoriz"), "{answer}");
+    assert!(
+        error.contains("TOPIC_AUTHORIZATION_FAILED") || error.contains("authoriz"),
+        "{answer}"
+    );
 }
 
 #[test]
 fn a_wrong_password_is_refused_with_the_brokers_message_and_one_log_line() {
-    let Some(python) = clients::python_with("confluent_kafka") else { return };
+    let Some(python) = clients::python_with("confluent_kafka") else {
+        return;
+    };
     let sb = secure_broker("");
     create_users_and_acls(&sb, &python);
     let args = connection(&sb, "SCRAM-SHA-256", "alice", "not-her-password");
@@ -198,5 +251,10 @@ fn a_wrong_password_is_refused_with_the_brokers_message_and_one_log_line() {
     // A PLAIN attempt with a wrong password fails the same way.
     let args = connection(&sb, "PLAIN", "admin", "guess");
     let answer = run_python(&python, "expect_auth_failure", &args);
-    assert!(answer["errors"].to_string().contains("Authentication failed"), "{answer}");
+    assert!(
+        answer["errors"]
+            .to_string()
+            .contains("Authentication failed"),
+        "{answer}"
+    );
 }

@@ -122,9 +122,7 @@ impl From<sluice_kafka_client::Error> for AdminError {
                 code,
                 message: Some(hint.to_string()),
             },
-            other @ (E::Tls { .. } | E::Authentication { .. }) => {
-                Self::Security(other.to_string())
-            }
+            other @ (E::Tls { .. } | E::Authentication { .. }) => Self::Security(other.to_string()),
             other @ (E::Protocol(_) | E::Timeout(_) | E::NotClosed { .. } | E::Config(_)) => {
                 Self::Usage(other.to_string())
             }

@@ -135,18 +135,19 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
     }
     let mut bound = Vec::with_capacity(config.client_listeners.len());
     for client_listener in &config.client_listeners {
-        let opened = ListenerContext::build(client_listener, &config.security).and_then(|context| {
-            TcpListener::bind(client_listener.address)
-                .map(|listener| (Rc::new(context), listener))
-                .map_err(|err| {
-                    format!(
-                        "cannot listen on {} ({}): {}",
-                        client_listener.address,
-                        client_listener.name,
-                        std::io::Error::from(err)
-                    )
-                })
-        });
+        let opened =
+            ListenerContext::build(client_listener, &config.security).and_then(|context| {
+                TcpListener::bind(client_listener.address)
+                    .map(|listener| (Rc::new(context), listener))
+                    .map_err(|err| {
+                        format!(
+                            "cannot listen on {} ({}): {}",
+                            client_listener.address,
+                            client_listener.name,
+                            std::io::Error::from(err)
+                        )
+                    })
+            });
         match opened {
             Ok(pair) => bound.push(pair),
             Err(err) => {

@@ -230,13 +230,16 @@ fn registered_endpoints(settings: &super::ClusterSettings) -> Vec<WireEndpoint> 
         port: settings.advertised_port,
         security_protocol: settings.inter_broker_protocol.clone(),
     }];
-    endpoints.extend(settings.other_listeners.iter().map(|(name, host, port, protocol)| {
-        WireEndpoint {
-            name: name.clone(),
-            host: host.clone(),
-            port: *port,
-            security_protocol: protocol.clone(),
-        }
-    }));
+    endpoints.extend(
+        settings
+            .other_listeners
+            .iter()
+            .map(|(name, host, port, protocol)| WireEndpoint {
+                name: name.clone(),
+                host: host.clone(),
+                port: *port,
+                security_protocol: protocol.clone(),
+            }),
+    );
     endpoints
 }

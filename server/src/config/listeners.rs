@@ -231,7 +231,10 @@ mod tests {
         assert_eq!(entries[0].0.as_deref(), Some("PLAINTEXT"));
         assert_eq!(entries[1].1.to_string(), "kafka-1:9094");
         let entries = parse_advertised("kafka-1:19092", &controllers).unwrap();
-        assert_eq!(entries, vec![(None, Endpoint::parse("kafka-1:19092").unwrap())]);
+        assert_eq!(
+            entries,
+            vec![(None, Endpoint::parse("kafka-1:19092").unwrap())]
+        );
         assert!(parse_advertised("", &controllers).unwrap().is_empty());
         assert!(parse_advertised("PLAINTEXT://:9092", &controllers).is_err());
     }

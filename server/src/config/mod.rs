@@ -588,11 +588,14 @@ impl BrokerConfig {
         let inter_broker = match self.inter_broker_listener_name.as_deref() {
             Some(name) => {
                 let name = name.trim().to_ascii_uppercase();
-                resolved.iter().position(|l| l.name == name).ok_or_else(|| {
-                    invalid("inter.broker.listener.name")(format!(
-                        "{name} is not one of the listeners"
-                    ))
-                })?
+                resolved
+                    .iter()
+                    .position(|l| l.name == name)
+                    .ok_or_else(|| {
+                        invalid("inter.broker.listener.name")(format!(
+                            "{name} is not one of the listeners"
+                        ))
+                    })?
             }
             None => resolved
                 .iter()
@@ -690,8 +693,7 @@ impl BrokerConfig {
             })?;
             let client_auth = security::ClientAuth::parse(&self.ssl_client_auth)
                 .map_err(invalid("ssl.client.auth"))?;
-            if client_auth != security::ClientAuth::None && self.ssl_truststore_location.is_none()
-            {
+            if client_auth != security::ClientAuth::None && self.ssl_truststore_location.is_none() {
                 return Err(invalid("ssl.truststore.location")(
                     "ssl.client.auth asks for client certificates: give the CA certificates \
                      they must chain to"

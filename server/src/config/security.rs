@@ -101,9 +101,7 @@ impl ClientAuth {
             "none" | "" => Ok(ClientAuth::None),
             "requested" => Ok(ClientAuth::Requested),
             "required" => Ok(ClientAuth::Required),
-            other => Err(format!(
-                "{other:?}: expected none, requested or required"
-            )),
+            other => Err(format!("{other:?}: expected none, requested or required")),
         }
     }
 }

@@ -85,7 +85,12 @@ impl Authz {
 
     /// Like [`Authz::allows`] but neither counted nor logged: for filtering what a listing
     /// shows (Metadata of all topics, ListGroups), where leaving things out is no refusal.
-    pub fn can_see(&self, operation: AclOperation, resource_type: ResourceType, name: &str) -> bool {
+    pub fn can_see(
+        &self,
+        operation: AclOperation,
+        resource_type: ResourceType,
+        name: &str,
+    ) -> bool {
         match &self.acls {
             Acls::Off => true,
             Acls::On(authorizer) => authorizer

@@ -56,9 +56,7 @@ fn listener_endpoint<'a>(
     conn: &Conn,
     endpoints: &'a [sluice_controller::records::Endpoint],
 ) -> Option<&'a sluice_controller::records::Endpoint> {
-    endpoints
-        .iter()
-        .find(|e| e.name == conn.listener.name)
+    endpoints.iter().find(|e| e.name == conn.listener.name)
 }
 
 /// Replicas whose broker is fenced or unknown.

@@ -57,13 +57,10 @@ pub async fn serve(services: Rc<Services>, listener: Rc<ListenerContext>, stream
         run(&conn, reader, writer, Some(fd)).await;
         return;
     };
-    let handshake = future::or(
-        async { Some(tls.acceptor().accept(stream).await) },
-        async {
-            glommio::timer::sleep(Duration::from_millis(TLS_HANDSHAKE_MS_MAX)).await;
-            None
-        },
-    );
+    let handshake = future::or(async { Some(tls.acceptor().accept(stream).await) }, async {
+        glommio::timer::sleep(Duration::from_millis(TLS_HANDSHAKE_MS_MAX)).await;
+        None
+    });
     let stream = match handshake.await {
         Some(Ok(stream)) => stream,
         Some(Err(err)) => {
@@ -86,7 +83,12 @@ pub async fn serve(services: Rc<Services>, listener: Rc<ListenerContext>, stream
             return;
         }
     };
-    if let Some(certificate) = stream.get_ref().1.peer_certificates().and_then(|c| c.first()) {
+    if let Some(certificate) = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first())
+    {
         if let Err(err) = conn.session.set_certificate_principal(certificate.as_ref()) {
             tracing::warn!(%peer, "closing connection: client certificate: {err}");
             return;

@@ -149,8 +149,8 @@ impl Session {
                 self.principal()
             ));
         }
-        let expires_at = (self.reauth_ms > 0)
-            .then(|| Instant::now() + Duration::from_millis(self.reauth_ms));
+        let expires_at =
+            (self.reauth_ms > 0).then(|| Instant::now() + Duration::from_millis(self.reauth_ms));
         *self.principal.borrow_mut() = Rc::new(principal);
         *self.stage.borrow_mut() = SaslStage::Open { expires_at };
         Ok(i64::try_from(self.reauth_ms).unwrap_or(i64::MAX))

@@ -14,7 +14,6 @@
 
 pub mod cell;
 pub mod cleaner;
-pub mod security;
 pub mod exposition;
 pub mod hooks;
 pub mod http;
@@ -22,6 +21,7 @@ pub mod registry;
 pub mod replication;
 pub mod replication_stream;
 pub mod scrape;
+pub mod security;
 pub mod shard_metrics;
 pub mod state;
 

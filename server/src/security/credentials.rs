@@ -23,9 +23,8 @@ impl Credentials {
     pub fn load(metadata: Rc<MetadataService>) -> Result<Credentials, String> {
         let plain_users = match &metadata.config().security.plain_users_file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|err| {
-                    format!("sasl.plain.users.file {}: {err}", path.display())
-                })?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|err| format!("sasl.plain.users.file {}: {err}", path.display()))?;
                 PlainUsers::from_file_text(&text)
                     .map_err(|err| format!("sasl.plain.users.file {}: {err}", path.display()))?
             }

@@ -89,10 +89,7 @@ pub fn server_config(settings: &TlsSettings) -> Result<Arc<ServerConfig>, String
             let mut roots = RootCertStore::empty();
             for certificate in read_certificates(truststore)? {
                 roots.add(certificate).map_err(|err| {
-                    format!(
-                        "ssl.truststore.location {}: {err}",
-                        truststore.display()
-                    )
+                    format!("ssl.truststore.location {}: {err}", truststore.display())
                 })?;
             }
             let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider());

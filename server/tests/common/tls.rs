@@ -60,14 +60,27 @@ impl TestPki {
         std::fs::write(&extensions, "extendedKeyUsage=clientAuth\n").expect("write client.ext");
         let ca = if rogue { "rogue-ca" } else { "ca" };
         self.make_signed(name, subject, ca, Some(&extensions));
-        (self.path(&format!("{name}.crt")), self.path(&format!("{name}.key")))
+        (
+            self.path(&format!("{name}.crt")),
+            self.path(&format!("{name}.key")),
+        )
     }
 
     fn make_ca(&self, name: &str, subject: &str) {
         self.openssl(&[
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", subject,
-            "-keyout", &self.file(&format!("{name}.key")),
-            "-out", &self.file(&format!("{name}.crt")),
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            subject,
+            "-keyout",
+            &self.file(&format!("{name}.key")),
+            "-out",
+            &self.file(&format!("{name}.crt")),
         ]);
     }
 
@@ -79,9 +92,19 @@ impl TestPki {
             "req", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout", &key, "-out", &csr,
         ]);
         let mut args = vec![
-            "x509".to_string(), "-req".into(), "-in".into(), csr, "-days".into(), "2".into(),
-            "-CA".into(), self.file(&format!("{ca}.crt")), "-CAkey".into(),
-            self.file(&format!("{ca}.key")), "-CAcreateserial".into(), "-out".into(), crt.clone(),
+            "x509".to_string(),
+            "-req".into(),
+            "-in".into(),
+            csr,
+            "-days".into(),
+            "2".into(),
+            "-CA".into(),
+            self.file(&format!("{ca}.crt")),
+            "-CAkey".into(),
+            self.file(&format!("{ca}.key")),
+            "-CAcreateserial".into(),
+            "-out".into(),
+            crt.clone(),
         ];
         if let Some(extensions) = extensions {
             args.push("-extfile".into());

@@ -48,7 +48,10 @@ pub async fn handle(
             "AlterUserScramCredentials needs ALTER on the cluster".to_string(),
         ))
     } else if body.deletions.len() + body.upsertions.len() > SCRAM_USERS_PER_REQUEST_MAX {
-        Some((ResponseError::InvalidRequest, "too many credentials".to_string()))
+        Some((
+            ResponseError::InvalidRequest,
+            "too many credentials".to_string(),
+        ))
     } else {
         None
     };

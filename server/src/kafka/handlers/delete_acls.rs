@@ -49,12 +49,19 @@ pub async fn handle(
             "DeleteAcls needs ALTER on the cluster",
         ))
     } else if body.filters.len() > ACL_CREATIONS_PER_REQUEST_MAX {
-        Some((ResponseError::InvalidRequest, "too many filters in one DeleteAcls request"))
+        Some((
+            ResponseError::InvalidRequest,
+            "too many filters in one DeleteAcls request",
+        ))
     } else {
         None
     };
     if let Some((error, message)) = whole_request_refused {
-        response.filter_results = body.filters.iter().map(|_| refused(error, message)).collect();
+        response.filter_results = body
+            .filters
+            .iter()
+            .map(|_| refused(error, message))
+            .collect();
         return Ok(request.respond(&response)?.into());
     }
     let (all, _) = metadata.acl_entries();

@@ -17,7 +17,11 @@ pub fn handle(conn: &Conn, request: Request) -> Result<Outcome, RequestError> {
     let body: SaslHandshakeRequest = request.decode()?;
     let mechanisms = &conn.config.security.sasl_mechanisms;
     let mut response = SaslHandshakeResponse::default();
-    response.mechanisms = mechanisms.iter().cloned().map(StrBytes::from_string).collect();
+    response.mechanisms = mechanisms
+        .iter()
+        .cloned()
+        .map(StrBytes::from_string)
+        .collect();
     let requested = body.mechanism.to_string();
     if !conn.listener.protocol.uses_sasl() {
         tracing::warn!(
