@@ -21,7 +21,7 @@ cd "$(dirname "$0")"
 RUNS=${RUNS:-10000000}
 MAX_S=${MAX_S:-7200}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(batch_validation request_body frame_header engine_recovery)
+[ ${#targets[@]} -gt 0 ] || targets=(batch_validation request_body frame_header engine_recovery sasl_messages)
 mkdir -p target/fuzz-logs target/fuzz-bin
 for t in "${targets[@]}"; do
     sanitizer=${SANITIZER:-}

@@ -23,7 +23,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 cargo "${TOOLCHAIN[@]}" fuzz build -O
 status=0
-for t in frame_header request_body batch_validation engine_recovery; do
+for t in frame_header request_body batch_validation engine_recovery sasl_messages; do
     mkdir -p "corpus/$t"
     echo "== fuzz smoke $t (${SMOKE_S}s)"
     if ! cargo "${TOOLCHAIN[@]}" fuzz run -O "$t" "corpus/$t" "regressions/$t" -- \

@@ -33,6 +33,7 @@ fn a_log_larger_than_the_offset_map_is_cleaned_over_several_passes() {
         append_keyed(&log, &mut history, &[put("tail", "active")], 0, 1000).await;
         let cleaner = Cleaner::new(CleanerConfig {
             dedupe_buffer_bytes: SLOTS_MIN * SLOT_BYTES,
+            ..CleanerConfig::default()
         });
         let entries_max = cleaner.map_entries_max().await;
         assert!(

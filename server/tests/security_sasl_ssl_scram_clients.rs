@@ -243,9 +243,11 @@ fn a_wrong_password_is_refused_with_the_brokers_message_and_one_log_line() {
     let answer = run_python(&python, "expect_auth_failure", &args);
     let errors = answer["errors"].to_string();
     assert!(errors.contains("Authentication failed"), "{answer}");
-    let log = sb.broker.log_text();
+    let log = sb
+        .broker
+        .wait_for_log("authentication failed", Duration::from_secs(10));
     assert!(
-        log.contains("authentication failed") && log.contains("SCRAM-SHA-256"),
+        log.contains("SCRAM-SHA-256"),
         "the broker logs the failure: {log}"
     );
     // A PLAIN attempt with a wrong password fails the same way.

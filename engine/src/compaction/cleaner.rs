@@ -5,8 +5,9 @@
 //!    offset is put in the bounded map, batch by batch, until the section ends or the next
 //!    batch might not fit. The map's end becomes the new first dirty offset: when the map
 //!    filled, only that prefix counts as cleaned and the next pass continues from there.
-//! 2. Producers: the last batch of each producer id below the map's end is noted (a header
-//!    pass over the clean section, plus the dirty section read in step 1).
+//!    Records of aborted transactions (the aborted-transaction index says which) stay out.
+//! 2. Producers: the last data batch of each producer id below the map's end is noted (a
+//!    header pass over the clean section, plus the dirty section read in step 1).
 //! 3. Groups: the sealed segments below the map's end are grouped, in order, into runs whose
 //!    total size fits `segment.bytes` and whose offsets fit a relative u32, so cleaned segments
 //!    merge as they shrink.
@@ -15,12 +16,14 @@
 //!    group has been rewritten, so a crash never brings back a value it deleted.
 //! 5. The cleaner checkpoint moves to the map's end.
 //!
-//! Appends and reads go on meanwhile: the pass takes no lock until a swap, and yields to the
-//! shard's other tasks after every `CLEAN_SLICE_BYTES` it reads.
+//! Appends and reads go on meanwhile: the pass takes no lock until a swap, and after every
+//! `CLEAN_SLICE_BYTES` it reads it pauses so that it holds the reactor at most
+//! `CleanerConfig::duty_percent` of the time (`Pacer`).
 
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use glommio::sync::RwLock;
 
@@ -32,15 +35,22 @@ use crate::compaction::offset_map::OffsetMap;
 use crate::compaction::records::parse_records;
 use crate::compaction::segment_io::{BatchReader, CleanedWriter};
 use crate::compaction::swap::SwapOutcome;
+use crate::compaction::transactions::{marker_type, TxnTracker};
 use crate::error::LogError;
 use crate::limits::{BATCH_BYTES_MAX, SEGMENT_BYTES_MAX};
 use crate::log::checkpoint;
+use crate::log::AbortedTxn;
 use crate::log::PartitionLog;
 use crate::segment::Segment;
 
-/// Bytes the cleaner reads between two yields to the shard's other tasks: bounds how long a
-/// pass holds the reactor (decompressing and filtering 256 KiB takes well under a millisecond).
-pub const CLEAN_SLICE_BYTES: u64 = 256 * 1024;
+/// Bytes the cleaner reads between two pauses for the shard's other tasks: bounds how long a
+/// pass holds the reactor at a time (reading cold, decompressing and filtering 128 KiB takes
+/// well under a millisecond on an SSD).
+pub const CLEAN_SLICE_BYTES: u64 = 128 * 1024;
+/// Longest pause between two slices (a slice stalled by a slow device must not stop the pass).
+const PACE_SLEEP_MAX: Duration = Duration::from_millis(100);
+/// Default share of the reactor's time a pass may take (`sluice.log.cleaner.duty.percent`).
+pub const DUTY_PERCENT_DEFAULT: u32 = 20;
 /// Producer ids a pass tracks to keep each one's last batch; past it, every batch with a
 /// producer id that loses all its records is kept empty (never wrongly dropped).
 pub const PRODUCERS_TRACKED_MAX: usize = 1 << 20;
@@ -55,12 +65,16 @@ pub const DEDUPE_BUFFER_BYTES_DEFAULT: usize = 32 * 1024 * 1024;
 pub struct CleanerConfig {
     /// `log.cleaner.dedupe.buffer.size`: memory of the offset map.
     pub dedupe_buffer_bytes: usize,
+    /// Largest share (1-100) of the reactor's time a pass takes: after each slice it pauses
+    /// for the rest, so appends and their fdatasyncs keep their latency.
+    pub duty_percent: u32,
 }
 
 impl Default for CleanerConfig {
     fn default() -> Self {
         CleanerConfig {
             dedupe_buffer_bytes: DEDUPE_BUFFER_BYTES_DEFAULT,
+            duty_percent: DUTY_PERCENT_DEFAULT,
         }
     }
 }
@@ -93,6 +107,7 @@ pub struct CleanOutcome {
 /// its one big buffer).
 pub struct Cleaner {
     map: RwLock<OffsetMap>,
+    duty_percent: u32,
     totals: Cell<CleanerTotals>,
 }
 
@@ -100,6 +115,7 @@ impl Cleaner {
     pub fn new(config: CleanerConfig) -> Rc<Cleaner> {
         Rc::new(Cleaner {
             map: RwLock::new(OffsetMap::new(config.dedupe_buffer_bytes)),
+            duty_percent: config.duty_percent.clamp(1, 100),
             totals: Cell::new(CleanerTotals::default()),
         })
     }
@@ -138,7 +154,8 @@ impl Cleaner {
             .await
             .map_err(|_| LogError::Closed { name: log.name() })?;
         map.clear();
-        let outcome = clean_log(log, &mut map, &stats, now_ms).await;
+        let mut pacer = Pacer::new(self.duty_percent);
+        let outcome = clean_log(log, &mut map, &stats, now_ms, &mut pacer).await;
         map.clear();
         let outcome = outcome?;
         let mut totals = self.totals.get();
@@ -152,12 +169,41 @@ impl Cleaner {
     }
 }
 
-/// Yields to the shard's other tasks once `CLEAN_SLICE_BYTES` were read since the last yield.
-async fn pace(slice_bytes: &mut u64, read_bytes: u64) {
-    *slice_bytes += read_bytes;
-    if *slice_bytes >= CLEAN_SLICE_BYTES {
-        *slice_bytes = 0;
-        glommio::executor().yield_now().await;
+/// Paces a pass: after every `CLEAN_SLICE_BYTES` read, it sleeps long enough that the pass
+/// holds the reactor at most `duty_percent` of the time (the slice's time, reads included:
+/// cold reads block the reactor thread). A sleep, unlike a yield, also leaves the device to
+/// the shard's appends and fdatasyncs.
+struct Pacer {
+    duty_percent: u32,
+    slice_bytes: u64,
+    slice_started: Instant,
+}
+
+impl Pacer {
+    fn new(duty_percent: u32) -> Pacer {
+        assert!((1..=100).contains(&duty_percent));
+        Pacer {
+            duty_percent,
+            slice_bytes: 0,
+            slice_started: Instant::now(),
+        }
+    }
+
+    async fn pace(&mut self, read_bytes: u64) {
+        self.slice_bytes += read_bytes;
+        if self.slice_bytes < CLEAN_SLICE_BYTES {
+            return;
+        }
+        self.slice_bytes = 0;
+        let busy = self.slice_started.elapsed();
+        let idle_percent = 100 - self.duty_percent;
+        let rest = busy * idle_percent / self.duty_percent;
+        if rest.is_zero() {
+            glommio::executor().yield_now().await;
+        } else {
+            glommio::timer::sleep(rest.min(PACE_SLEEP_MAX)).await;
+        }
+        self.slice_started = Instant::now();
     }
 }
 
@@ -178,13 +224,21 @@ async fn build_offset_map(
     log: &PartitionLog,
     map: &mut OffsetMap,
     stats: &CleanableStats,
+    aborted: &[AbortedTxn],
     producers: &mut ProducerLastBatches,
+    pacer: &mut Pacer,
 ) -> Result<MapBuilt, LogError> {
     let mut built = MapBuilt {
         end_offset: stats.first_dirty_offset,
         bytes_read: 0,
     };
-    let mut slice_bytes = 0;
+    let mut txns = TxnTracker::new(
+        aborted
+            .iter()
+            .copied()
+            .filter(|entry| entry.last_offset >= stats.first_dirty_offset)
+            .collect(),
+    );
     'segments: for segment in sealed_segments(log) {
         if segment.next_offset() <= stats.first_dirty_offset {
             continue;
@@ -223,12 +277,20 @@ async fn build_offset_map(
             }
             let bytes = reader.bytes();
             note_producer(producers, &header);
-            if !header.is_control() && !header.is_transactional() {
+            if header.is_control() {
+                let section = codec::decompress(
+                    header.compression(),
+                    &bytes[crate::batch::HEADER_BYTES..],
+                    DECOMPRESSED_BYTES_MAX,
+                )?;
+                txns.on_control_batch(&header, marker_type(&header, &section));
+            } else if !txns.on_data_batch(&header) {
+                // Aborted records never enter the map: they must not hide older values.
                 put_keys(map, &header, bytes)?;
             }
             built.end_offset = header.next_offset();
             built.bytes_read += bytes.len() as u64;
-            pace(&mut slice_bytes, bytes.len() as u64).await;
+            pacer.pace(bytes.len() as u64).await;
         }
     }
     Ok(built)
@@ -251,8 +313,10 @@ fn put_keys(map: &mut OffsetMap, header: &BatchHeader, bytes: &[u8]) -> Result<(
     Ok(())
 }
 
+/// Notes a producer's data batch (markers are not a producer's last data, as in Kafka's
+/// `lastDataOffset`: a removable marker is never kept for its producer's sake).
 fn note_producer(producers: &mut ProducerLastBatches, header: &BatchHeader) {
-    if header.producer_id < 0 {
+    if header.producer_id < 0 || header.is_control() {
         return;
     }
     if let Some(last) = producers {
@@ -270,9 +334,9 @@ async fn note_clean_producers(
     log: &PartitionLog,
     first_dirty_offset: i64,
     producers: &mut ProducerLastBatches,
+    pacer: &mut Pacer,
 ) -> Result<u64, LogError> {
     let mut bytes_read = 0;
-    let mut slice_bytes = 0;
     for segment in sealed_segments(log) {
         if segment.base_offset >= first_dirty_offset {
             break;
@@ -290,7 +354,7 @@ async fn note_clean_producers(
             }
             note_producer(producers, &header);
             bytes_read += header.total_bytes() as u64;
-            pace(&mut slice_bytes, header.total_bytes() as u64).await;
+            pacer.pace(header.total_bytes() as u64).await;
         }
     }
     Ok(bytes_read)
@@ -327,6 +391,7 @@ async fn clean_log(
     map: &mut OffsetMap,
     stats: &CleanableStats,
     now_ms: i64,
+    pacer: &mut Pacer,
 ) -> Result<CleanOutcome, LogError> {
     let truncations = log.truncations.get();
     let compact = log
@@ -339,8 +404,12 @@ async fn clean_log(
     let mut producers: ProducerLastBatches = Some(HashMap::new());
     let mut outcome = CleanOutcome::default();
     outcome.bytes_read +=
-        note_clean_producers(log, stats.first_dirty_offset, &mut producers).await?;
-    let built = build_offset_map(log, map, stats, &mut producers).await?;
+        note_clean_producers(log, stats.first_dirty_offset, &mut producers, pacer).await?;
+    // One view of the aborted transactions for the whole pass: an entry indexed later (its
+    // marker raced the pass's bound) abandons the swaps it would change (`swap.rs`).
+    let aborted =
+        log.collect_aborted_txns(log.log_start_offset.get(), stats.first_uncleanable_offset);
+    let built = build_offset_map(log, map, stats, &aborted, &mut producers, pacer).await?;
     outcome.bytes_read += built.bytes_read;
     let ctx = FilterContext {
         map,
@@ -350,9 +419,15 @@ async fn clean_log(
         producer_last_batches: &producers,
         decompressed_bytes_max: DECOMPRESSED_BYTES_MAX,
     };
+    let mut txns = TxnTracker::new(
+        aborted
+            .into_iter()
+            .filter(|entry| entry.first_offset < built.end_offset)
+            .collect(),
+    );
     let mut delete_horizon_min_ms: Option<i64> = None;
     for group in group_segments(log, built.end_offset) {
-        let cleaned = clean_group(log, &group, &ctx).await?;
+        let cleaned = clean_group(log, &group, &ctx, &mut txns, pacer).await?;
         outcome.bytes_read += cleaned.bytes_read;
         if let Some(horizon) = cleaned.delete_horizon_min_ms {
             delete_horizon_min_ms = Some(delete_horizon_min_ms.map_or(horizon, |h| h.min(horizon)));
@@ -366,7 +441,7 @@ async fn clean_log(
             continue;
         }
         match log
-            .swap_in_cleaned(&group, cleaned.output, truncations)
+            .swap_in_cleaned(&group, cleaned.output, truncations, &txns, built.end_offset)
             .await?
         {
             SwapOutcome::Swapped => {
@@ -375,7 +450,8 @@ async fn clean_log(
                 outcome.records_removed += cleaned.records_removed;
             }
             SwapOutcome::Abandoned => {
-                // Retention, DeleteRecords or a truncation changed these segments meanwhile.
+                // Retention, DeleteRecords or a truncation changed these segments meanwhile, or
+                // an aborted transaction the pass did not know of was indexed in them.
                 outcome.groups_skipped += 1;
                 return finish_pass(log, outcome, stats.first_dirty_offset, now_ms, None).await;
             }
@@ -431,6 +507,8 @@ async fn clean_group(
     log: &PartitionLog,
     group: &[Rc<Segment>],
     ctx: &FilterContext<'_>,
+    txns: &mut TxnTracker,
+    pacer: &mut Pacer,
 ) -> Result<CleanedGroup, LogError> {
     let base_offset = group[0].base_offset;
     let path = crate::log::cleaned_path(&log.dir, base_offset);
@@ -448,7 +526,6 @@ async fn clean_group(
     let mut bytes_read = 0;
     let mut records_removed = 0;
     let mut delete_horizon_min_ms: Option<i64> = None;
-    let mut slice_bytes = 0;
     for segment in group {
         let mut reader = BatchReader::open(
             &*log.storage,
@@ -460,7 +537,7 @@ async fn clean_group(
         while let Some(header) = reader.next().await? {
             let bytes = reader.bytes();
             bytes_read += bytes.len() as u64;
-            let filtered = filter_batch(bytes, &header, ctx)?;
+            let filtered = filter_batch(bytes, &header, ctx, txns)?;
             records_removed += u64::from(filtered.records_removed);
             if let Some(horizon) = filtered.delete_horizon_ms {
                 delete_horizon_min_ms =
@@ -474,7 +551,7 @@ async fn clean_group(
                 }
                 Filtered::Dropped => changed = true,
             }
-            pace(&mut slice_bytes, header.total_bytes() as u64).await;
+            pacer.pace(header.total_bytes() as u64).await;
         }
     }
     let size_bytes = writer.size_bytes();

@@ -13,9 +13,12 @@
 //!   are unchanged (re-encoded only when the base timestamp becomes the horizon).
 //! - A batch losing every record is dropped, except the last batch of a producer id, which is
 //!   kept as an empty batch so the producer's last sequence stays in the log.
-//! - Control and transactional batches are kept as they are: aborted data and markers need the
-//!   transaction index, which does not exist yet.
-//! - Batches at or past the end of what the offset map covers are kept as they are.
+//! - Transactions (`transactions.rs`): a batch of an aborted transaction loses every record;
+//!   records of committed transactions follow the key rule. A marker stays while data of its
+//!   transaction remains; once none does, it gets a delete horizon (`now + delete.retention.ms`,
+//!   written as for tombstones) and goes when the horizon has passed.
+//! - Batches at or past the end of what the offset map covers are kept as they are (and not
+//!   shown to the transaction tracker: the pass stops there).
 
 use std::collections::HashMap;
 
@@ -23,6 +26,7 @@ use crate::batch::{self, BatchHeader, CountRule};
 use crate::compaction::codec;
 use crate::compaction::offset_map::OffsetMap;
 use crate::compaction::records::{encode_record, parse_records, RecordView};
+use crate::compaction::transactions::{marker_type, TxnTracker};
 use crate::error::LogError;
 
 /// attributes bit 6: the base timestamp is the batch's delete horizon (KIP-534).
@@ -71,15 +75,16 @@ fn verbatim() -> FilterOutcome {
     }
 }
 
-/// Decides what stays of the batch `bytes` (already validated, header `header`).
+/// Decides what stays of the batch `bytes` (already validated, header `header`). Batches
+/// below the map's end must come in offset order: `txns` follows them.
 pub(crate) fn filter_batch(
     bytes: &[u8],
     header: &BatchHeader,
     ctx: &FilterContext<'_>,
+    txns: &mut TxnTracker,
 ) -> Result<FilterOutcome, LogError> {
     assert_eq!(bytes.len(), header.total_bytes());
-    if header.base_offset >= ctx.map_end_offset || header.is_control() || header.is_transactional()
-    {
+    if header.base_offset >= ctx.map_end_offset {
         return Ok(verbatim());
     }
     let section = codec::decompress(
@@ -87,12 +92,20 @@ pub(crate) fn filter_batch(
         &bytes[batch::HEADER_BYTES..],
         ctx.decompressed_bytes_max,
     )?;
-    let records = parse_records(&section, header.records_count)?;
     let has_horizon = header.attributes & ATTRIBUTE_DELETE_HORIZON != 0;
     let horizon_passed = has_horizon && ctx.now_ms >= header.base_timestamp;
+    let records = parse_records(&section, header.records_count)?;
+    if header.is_control() {
+        let discardable = txns.on_control_batch(header, marker_type(header, &section));
+        return filter_marker(header, &records, discardable, horizon_passed, ctx);
+    }
+    let aborted = txns.on_data_batch(header);
     let kept: Vec<RecordView<'_>> = records
         .iter()
         .filter(|record| {
+            if aborted {
+                return false;
+            }
             let offset = header.base_offset + i64::from(record.offset_delta);
             let Some(key) = record.key else {
                 return false;
@@ -116,10 +129,22 @@ pub(crate) fn filter_batch(
             delete_horizon_ms: None,
         });
     }
-    let set_horizon = has_tombstone && !has_horizon;
+    keep_with_horizon(header, &kept, records_removed, has_tombstone, ctx)
+}
+
+/// A batch keeping `kept`: verbatim, or rebuilt when records went or a delete horizon is due.
+fn keep_with_horizon(
+    header: &BatchHeader,
+    kept: &[RecordView<'_>],
+    records_removed: u32,
+    needs_horizon: bool,
+    ctx: &FilterContext<'_>,
+) -> Result<FilterOutcome, LogError> {
+    let has_horizon = header.attributes & ATTRIBUTE_DELETE_HORIZON != 0;
+    let set_horizon = needs_horizon && !has_horizon;
     if records_removed == 0 && !set_horizon {
         return Ok(FilterOutcome {
-            delete_horizon_ms: (has_tombstone && has_horizon).then_some(header.base_timestamp),
+            delete_horizon_ms: (needs_horizon && has_horizon).then_some(header.base_timestamp),
             ..verbatim()
         });
     }
@@ -128,12 +153,35 @@ pub(crate) fn filter_batch(
     } else {
         header.base_timestamp
     };
-    let rebuilt = rebuild(header, &kept, base_timestamp, set_horizon)?;
+    let rebuilt = rebuild(header, kept, base_timestamp, set_horizon)?;
     Ok(FilterOutcome {
         filtered: Filtered::Rewritten(rebuilt),
         records_removed,
-        delete_horizon_ms: (has_tombstone).then_some(base_timestamp),
+        delete_horizon_ms: needs_horizon.then_some(base_timestamp),
     })
+}
+
+/// A transaction marker (or other control batch): kept while its transaction has data left
+/// (`discardable` false); then kept until its delete horizon, set on the first pass that finds
+/// it discardable, has passed; then removed (Kafka's `LogCleaner` with KIP-534's horizon).
+fn filter_marker(
+    header: &BatchHeader,
+    records: &[RecordView<'_>],
+    discardable: bool,
+    horizon_passed: bool,
+    ctx: &FilterContext<'_>,
+) -> Result<FilterOutcome, LogError> {
+    if !discardable || records.is_empty() {
+        return Ok(verbatim());
+    }
+    if horizon_passed {
+        return Ok(FilterOutcome {
+            filtered: Filtered::Dropped,
+            records_removed: records.len() as u32,
+            delete_horizon_ms: None,
+        });
+    }
+    keep_with_horizon(header, records, 0, true, ctx)
 }
 
 fn is_last_of_producer(header: &BatchHeader, last_batches: &ProducerLastBatches) -> bool {

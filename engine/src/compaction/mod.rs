@@ -10,10 +10,12 @@
 //! The active segment is never cleaned, so appends never wait for the cleaner; reads go on
 //! during a pass and see either the old or the cleaned segments, both valid logs.
 //!
-//! This is the only part of the engine that decompresses records (`codec.rs`).
+//! Transactions follow Kafka's cleaner (`transactions.rs`): aborted data goes, markers stay
+//! until no data of their transaction remains and then `delete.retention.ms` more, and the
+//! cleaned segment's `.txnindex` keeps the entries of the aborted transactions whose markers
+//! stay with data. Nothing at or past the caller's bound (the last stable offset) is cleaned.
 //!
-//! Not yet: transactions. Control and transactional batches are kept as they are, since
-//! removing aborted data needs the transaction index.
+//! This is the only part of the engine that decompresses records (`codec.rs`).
 
 pub mod cleaner;
 pub mod codec;
@@ -23,6 +25,7 @@ pub mod offset_map;
 pub mod records;
 mod segment_io;
 mod swap;
+mod transactions;
 
 pub use cleaner::{CleanOutcome, Cleaner, CleanerConfig, CleanerTotals};
 pub use dirty::{dirtiest_log, CleanableStats};

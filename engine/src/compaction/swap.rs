@@ -14,6 +14,12 @@
 //!    directory synced.
 //! 6. The new segment's index files are written (not synced: rebuilt when missing).
 //!
+//! The aborted-transaction entries of the group move to the new segment's `.txnindex` (after
+//! the commit point, before the old files go), less those whose marker the pass found with no
+//! data left. A crash before that rewrite leaves more entries than needed, never fewer than the
+//! swapped data needs: an extra entry only names records that are gone. An entry indexed after
+//! the pass began (for data the pass took as committed) abandons the swap.
+//!
 //! A group whose every record goes has no file to swap in: its segments are removed oldest
 //! first, so a crash part-way leaves only removals each of which the cleaner justified (a
 //! record goes only for a later record of its key or an expired tombstone after it).
@@ -22,6 +28,7 @@ use std::path::Path;
 use std::rc::Rc;
 
 use super::cleaner::CleanedOutput;
+use super::transactions::TxnTracker;
 use crate::error::LogError;
 use crate::log::{swap_path, PartitionLog};
 use crate::segment::{segment_path, Segment, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
@@ -65,6 +72,8 @@ impl PartitionLog {
         group: &[Rc<Segment>],
         cleaned: CleanedOutput,
         truncations: u64,
+        txns: &TxnTracker,
+        map_end_offset: i64,
     ) -> Result<SwapOutcome, LogError> {
         assert!(!group.is_empty());
         let _change = self
@@ -82,12 +91,17 @@ impl PartitionLog {
         let base_offset = group[0].base_offset;
         let group_end = group[group.len() - 1].next_offset();
         let bases: Vec<i64> = group.iter().map(|segment| segment.base_offset).collect();
-        let entries = self.aborted_txn_count(&bases);
-        let emptied_with_entries = cleaned.size_bytes == 0 && entries > 0;
-        if entries > crate::log::TXN_INDEX_ENTRIES_PER_SEGMENT_MAX || emptied_with_entries {
+        let entries = self.aborted_txns_of(&bases);
+        // An entry indexed after the pass began, for data it cleaned as committed: abandon.
+        let unknown = entries
+            .iter()
+            .any(|e| e.first_offset < map_end_offset && !txns.knows_entry(e));
+        let kept = entries.iter().filter(|e| txns.keeps_entry(e)).count();
+        let emptied_with_entries = cleaned.size_bytes == 0 && kept > 0;
+        if unknown || kept > crate::log::TXN_INDEX_ENTRIES_PER_SEGMENT_MAX || emptied_with_entries {
             // One segment's index could not hold them all, or no segment would be left to hold
-            // them (the markers are always kept, so the latter means the entries describe data
-            // this log never had): leave these segments as they are.
+            // them (a kept entry's marker is kept, so the latter means the entries describe
+            // data this log never had): leave these segments as they are.
             self.storage
                 .remove_file(&cleaned.path)
                 .await
@@ -103,8 +117,8 @@ impl PartitionLog {
                 .map_err(io("removing", &cleaned.path))?;
             self.segments.borrow_mut().drain(start..start + group.len());
             self.cache.remove_below(group_end);
-            assert_eq!(self.aborted_txn_count(&bases), 0);
-            self.merge_txn_indexes(&bases).await?;
+            self.merge_txn_indexes(&bases, &|e| txns.keeps_entry(e))
+                .await?;
             for segment in group {
                 self.remove_segment_files(segment.base_offset).await?;
             }
@@ -143,8 +157,10 @@ impl PartitionLog {
             assert!(segments[start].base_offset == base_offset);
         }
         self.cache.remove_below(group_end);
-        // Before the old files go: the merged aborted-transaction index of the new segment.
-        self.merge_txn_indexes(&bases).await?;
+        // Before the old files go: the merged aborted-transaction index of the new segment
+        // (without the entries whose markers the pass found with no data left).
+        self.merge_txn_indexes(&bases, &|e| txns.keeps_entry(e))
+            .await?;
         for old in group {
             self.remove_segment_files(old.base_offset).await?;
         }

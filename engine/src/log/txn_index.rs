@@ -226,42 +226,43 @@ impl PartitionLog {
         Ok(())
     }
 
-    /// How many aborted-transaction entries the segments at `bases` hold together.
-    pub(crate) fn aborted_txn_count(&self, bases: &[i64]) -> usize {
+    /// The aborted-transaction entries of the segments at `bases`, in marker order.
+    pub(crate) fn aborted_txns_of(&self, bases: &[i64]) -> Vec<AbortedTxn> {
         let aborted = self.aborted.borrow();
         bases
             .iter()
             .filter_map(|b| aborted.get(b))
-            .map(Vec::len)
-            .sum()
+            .flatten()
+            .copied()
+            .collect()
     }
 
     /// The cleaner replaced the segments at `bases` (oldest first) by one segment at
-    /// `bases[0]`: their entries move to that segment's file, written durably before the
-    /// others' files go, so a crash in between leaves every entry in a file of a live segment
-    /// (the others' leftover files belong to no segment and are never read). Caller holds
-    /// `segments_change`.
-    pub(crate) async fn merge_txn_indexes(&self, bases: &[i64]) -> Result<(), LogError> {
+    /// `bases[0]`: their entries that `keep` keeps move to that segment's file, written durably
+    /// before the others' files go, so a crash in between leaves every kept entry in a file of
+    /// a live segment (the others' leftover files belong to no segment and are never read).
+    /// Caller holds `segments_change`.
+    pub(crate) async fn merge_txn_indexes(
+        &self,
+        bases: &[i64],
+        keep: &dyn Fn(&AbortedTxn) -> bool,
+    ) -> Result<(), LogError> {
         let Some(&base) = bases.first() else {
             return Ok(());
         };
-        let merged: Vec<AbortedTxn> = {
-            let aborted = self.aborted.borrow();
-            bases
-                .iter()
-                .filter_map(|b| aborted.get(b))
-                .flatten()
-                .copied()
-                .collect()
-        };
+        let before = self.aborted_txns_of(bases);
+        let merged: Vec<AbortedTxn> = before.iter().copied().filter(|e| keep(e)).collect();
         assert!(merged.len() <= TXN_INDEX_ENTRIES_PER_SEGMENT_MAX);
         assert!(merged
             .windows(2)
             .all(|w| w[0].last_offset < w[1].last_offset));
-        let moved = bases[1..]
-            .iter()
-            .any(|b| self.aborted.borrow().contains_key(b));
-        if moved {
+        let base_entries = self
+            .aborted
+            .borrow()
+            .get(&base)
+            .cloned()
+            .unwrap_or_default();
+        if merged != base_entries {
             write(&*self.storage, &self.dir, base, &merged).await?;
         }
         {

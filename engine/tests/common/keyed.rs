@@ -204,3 +204,38 @@ pub fn compacted_log_config(
         ..super::log_config(segment_bytes)
     }
 }
+
+/// `bytes` with `extra` attribute bits set and its CRC recomputed.
+fn with_attributes(bytes: &Bytes, extra: i16) -> Bytes {
+    let mut out = bytes.to_vec();
+    let attributes = i16::from_be_bytes([out[batch::ATTRIBUTES_AT], out[batch::ATTRIBUTES_AT + 1]]);
+    out[batch::ATTRIBUTES_AT..][..2].copy_from_slice(&(attributes | extra).to_be_bytes());
+    let crc = batch::compute_crc(&out);
+    out[batch::CRC_AT..][..4].copy_from_slice(&crc.to_be_bytes());
+    batch::validate(&out, CountRule::Producer).expect("test batch is valid");
+    Bytes::from(out)
+}
+
+/// A transactional batch of `puts` by `producer`.
+pub fn txn_batch(puts: &[Put], base_timestamp: i64, producer: Producer) -> Bytes {
+    let bytes = keyed_batch(puts, 0, base_timestamp, producer);
+    with_attributes(&bytes, batch::ATTRIBUTE_TRANSACTIONAL)
+}
+
+/// A COMMIT (`commit`) or ABORT marker of `producer`: a control batch of one record, key
+/// version 0 + type, value version 0 + coordinator epoch 0 (Kafka's `EndTransactionMarker`).
+pub fn marker_batch(producer: Producer, commit: bool, timestamp: i64) -> Bytes {
+    let record = Put {
+        key: Some(vec![0, 0, 0, u8::from(commit)]),
+        value: Some(vec![0; 6]),
+    };
+    let producer = Producer {
+        base_sequence: -1,
+        ..producer
+    };
+    let bytes = keyed_batch(&[record], 0, timestamp, producer);
+    with_attributes(
+        &bytes,
+        batch::ATTRIBUTE_TRANSACTIONAL | batch::ATTRIBUTE_CONTROL,
+    )
+}

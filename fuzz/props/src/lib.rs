@@ -20,10 +20,13 @@
 //! - [`batch_props`]: RecordBatch v2 validation (`sluice_engine::batch`).
 //! - [`recovery_props`]: `PartitionLog` recovery from arbitrary segment, index and checkpoint
 //!   bytes.
+//! - [`sasl_props`]: SASL/PLAIN and SCRAM messages, SCRAM server exchanges and certificate
+//!   subjects (`sluice_security`).
 //! - [`seeded`]: the deterministic input generator of the stable-toolchain tests.
 
 pub mod batch_props;
 pub mod frame_props;
 pub mod recovery_props;
 pub mod request_props;
+pub mod sasl_props;
 pub mod seeded;

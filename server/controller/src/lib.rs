@@ -5,7 +5,8 @@
 //! - [`image`]: the metadata image, the state every node builds by applying the committed
 //!   records in order. Every broker serves Metadata from it.
 //! - [`controller`]: the active controller's decisions: broker registration, heartbeats,
-//!   fencing, placement, leader election, topic changes. It turns commands into records.
+//!   fencing, placement, leader election, topic changes, SCRAM credentials and ACLs. It turns
+//!   commands into records.
 //! - [`quorum`]: the Raft quorum (tikv's raft-rs) that agrees on the metadata log, and the
 //!   durable log and hard state on disk.
 //! - [`active`]: the gate between them: when the Raft leader may let the controller decide

@@ -16,9 +16,10 @@
 //! every string type); `,` `=` `+` `<` `>` `#` `;` `"` `\` are escaped with `\`, NUL as
 //! `\00`, and leading or trailing spaces (and CRs) with `\`.
 
-use std::fmt::Write;
-
 use crate::limits::{CERT_DER_BYTES_MAX, DN_RDN_ATTRIBUTE_COUNT_MAX, DN_RDN_COUNT_MAX};
+
+/// Java prints hex values in lower case.
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 const TAG_INTEGER: u8 = 0x02;
 const TAG_OID: u8 = 0x06;
@@ -135,7 +136,8 @@ fn attribute_rfc2253(contents: &[u8], out: &mut String) -> Result<(), SubjectErr
             out.push_str(keyword.unwrap_or(&oid));
             out.push_str("=#");
             for byte in value.whole {
-                let _ = write!(out, "{byte:02x}"); // Writing to a String cannot fail.
+                out.push(char::from(HEX_DIGITS[usize::from(byte >> 4)]));
+                out.push(char::from(HEX_DIGITS[usize::from(byte & 0x0f)]));
             }
         }
     }
@@ -184,17 +186,18 @@ fn oid_dotted(contents: &[u8]) -> Result<String, SubjectError> {
             arc = 0;
         }
     }
-    let mut out = String::new();
+    let mut printed: Vec<String> = Vec::with_capacity(arcs.len() + 1);
     for (i, arc) in arcs.iter().enumerate() {
         if i == 0 {
             // The first encoded arc holds the first two: 40 * X + Y, X at most 2.
             let first = (arc / 40).min(2);
-            let _ = write!(out, "{first}.{}", arc - first * 40);
+            printed.push(first.to_string());
+            printed.push((arc - first * 40).to_string());
         } else {
-            let _ = write!(out, ".{arc}");
+            printed.push(arc.to_string());
         }
     }
-    Ok(out)
+    Ok(printed.join("."))
 }
 
 fn expect<'a>(

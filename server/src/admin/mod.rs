@@ -11,6 +11,7 @@
 
 pub mod acl;
 pub mod cluster;
+pub mod dirty_ratio;
 pub mod error;
 pub mod group;
 pub mod pool;

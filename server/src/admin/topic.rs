@@ -16,6 +16,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use sluice_kafka_client::error_code::{self, ResponseError};
 
+use super::dirty_ratio::{self, DirtyRatios};
 use super::error::AdminError;
 use super::pool::BrokerPool;
 use super::reassign::{self, Reassign};
@@ -55,8 +56,15 @@ pub enum TopicCommand {
     Delete { name: String },
     /// List topics with their partition counts.
     List,
-    /// Partitions, leaders, replicas and configs of a topic.
-    Describe { name: String },
+    /// Partitions, leaders, replicas and configs of a topic; for a compacted topic, its
+    /// cleanup policy and each partition's dirty ratio (from the brokers' metrics endpoints).
+    Describe {
+        name: String,
+        /// Prometheus endpoints (`--metrics-listen`) to read dirty ratios from; default: each
+        /// broker's host at the default port 9644. Kafka has no API for the dirty ratio.
+        #[arg(long, value_delimiter = ',', value_name = "HOST:PORT,...")]
+        metrics: Vec<String>,
+    },
     /// Set or remove topic configs (IncrementalAlterConfigs).
     AlterConfig {
         name: String,
@@ -285,20 +293,50 @@ pub fn render_topic_list(metadata: &MetadataResponse) -> String {
     )
 }
 
-/// `configs`: the DescribeConfigs result, or why there is none.
+/// The topic's `cleanup.policy`, from a DescribeConfigs result.
+pub fn cleanup_policy(configs: &DescribeConfigsResult) -> Option<String> {
+    configs
+        .configs
+        .iter()
+        .find(|c| c.name.as_str() == "cleanup.policy")
+        .and_then(|c| c.value.as_ref().map(|v| v.to_string()))
+}
+
+fn is_compacted(policy: Option<&str>) -> bool {
+    policy.is_some_and(|p| p.split(',').any(|p| p.trim() == "compact"))
+}
+
+/// `configs`: the DescribeConfigs result, or why there is none. `dirty`: the partitions'
+/// dirty ratios, shown in a DIRTY column when the topic is compacted.
 pub fn render_topic_describe(
     topic: &MetadataResponseTopic,
     configs: Result<&DescribeConfigsResult, String>,
+    dirty: Option<&DirtyRatios>,
 ) -> String {
     let mut out = format!("TOPIC       {}\n", topic_name(topic));
     if !topic.topic_id.is_nil() {
         out.push_str(&format!("ID          {}\n", topic.topic_id));
     }
     out.push_str(&format!(
-        "PARTITIONS  {}\nINTERNAL    {}\n\n",
+        "PARTITIONS  {}\nINTERNAL    {}\n",
         topic.partitions.len(),
         topic.is_internal
     ));
+    let policy = configs.as_ref().ok().and_then(|c| cleanup_policy(c));
+    if let Some(policy) = &policy {
+        out.push_str(&format!("POLICY      {policy}\n"));
+    }
+    let dirty = dirty.filter(|_| is_compacted(policy.as_deref()));
+    if let Some(dirty) = dirty {
+        out.push_str(&format!(
+            "DIRTY FROM  {} (dirty bytes / cleanable bytes, per partition)\n",
+            dirty.endpoints.join(",")
+        ));
+        for error in &dirty.errors {
+            out.push_str(&format!("            unreadable: {error}\n"));
+        }
+    }
+    out.push('\n');
     let mut partitions: Vec<_> = topic.partitions.iter().collect();
     partitions.sort_by_key(|p| p.partition_index);
     let rows: Vec<Vec<String>> = partitions
@@ -318,10 +356,16 @@ pub fn render_topic_describe(
             ]
         })
         .collect();
-    out.push_str(&table(
-        &["PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR", "ERROR"],
-        &rows,
-    ));
+    let mut header = vec!["PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR", "ERROR"];
+    let mut rows = rows;
+    if let Some(dirty) = dirty {
+        header.insert(5, "DIRTY");
+        for (row, p) in rows.iter_mut().zip(&partitions) {
+            let ratio = dirty.by_partition.get(&p.partition_index);
+            row.insert(5, ratio.map_or("?".to_string(), |r| format!("{r:.3}")));
+        }
+    }
+    out.push_str(&table(&header, &rows));
     out.push('\n');
     match configs {
         Ok(result) => {
@@ -399,7 +443,7 @@ pub fn execute(pool: &mut BrokerPool, command: &TopicCommand) -> Result<String, 
         }
         TopicCommand::List => Ok(render_topic_list(&pool.metadata(None)?)),
         TopicCommand::Reassign { .. } => reassign::execute(pool, &command.reassign()?),
-        TopicCommand::Describe { name } => describe(pool, name),
+        TopicCommand::Describe { name, metrics } => describe(pool, name, metrics),
         TopicCommand::AlterConfig { name, set, delete } => {
             if set.is_empty() && delete.is_empty() {
                 return Err(AdminError::Usage(
@@ -429,8 +473,20 @@ pub fn execute(pool: &mut BrokerPool, command: &TopicCommand) -> Result<String, 
     }
 }
 
-fn describe(pool: &mut BrokerPool, name: &str) -> Result<String, AdminError> {
+fn describe(pool: &mut BrokerPool, name: &str, metrics: &[String]) -> Result<String, AdminError> {
     let metadata = pool.metadata(Some(&[name.to_string()]))?;
+    let endpoints: Vec<String> = if metrics.is_empty() {
+        let mut hosts: Vec<String> = metadata
+            .brokers
+            .iter()
+            .map(|b| format!("{}:{}", b.host, dirty_ratio::METRICS_PORT_DEFAULT))
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        hosts
+    } else {
+        metrics.to_vec()
+    };
     let topic = metadata
         .topics
         .iter()
@@ -466,9 +522,15 @@ fn describe(pool: &mut BrokerPool, name: &str) -> Result<String, AdminError> {
         }
         Err(e) => return Err(e),
     };
+    let compacted = configs
+        .as_ref()
+        .ok()
+        .is_some_and(|c| is_compacted(cleanup_policy(c).as_deref()));
+    let dirty = compacted.then(|| dirty_ratio::read_dirty_ratios(&endpoints, name));
     Ok(render_topic_describe(
         topic,
         configs.as_ref().map_err(Clone::clone),
+        dirty.as_ref(),
     ))
 }
 
@@ -572,7 +634,7 @@ mod tests {
         config.config_source = 1;
         let mut result = DescribeConfigsResult::default();
         result.configs = vec![config];
-        let text = render_topic_describe(&topic("orders", 2), Ok(&result));
+        let text = render_topic_describe(&topic("orders", 2), Ok(&result), None);
         let partition_0 = text.find("\n0 ").unwrap_or(usize::MAX);
         let partition_1 = text.find("\n1 ").unwrap_or(0);
         assert!(partition_0 < partition_1, "{text}");
@@ -580,11 +642,40 @@ mod tests {
             text.contains("retention.ms  3600000  DYNAMIC_TOPIC_CONFIG"),
             "{text}"
         );
-        let without =
-            render_topic_describe(&topic("orders", 1), Err("no DescribeConfigs".to_string()));
+        let without = render_topic_describe(
+            &topic("orders", 1),
+            Err("no DescribeConfigs".to_string()),
+            None,
+        );
         assert!(
             without.contains("unavailable: no DescribeConfigs"),
             "{without}"
         );
+    }
+
+    #[test]
+    fn a_compacted_topic_shows_its_policy_and_dirty_ratios() {
+        let mut policy = DescribeConfigsResourceResult::default();
+        policy.name = StrBytes::from_static_str("cleanup.policy");
+        policy.value = Some(StrBytes::from_static_str("compact,delete"));
+        let mut result = DescribeConfigsResult::default();
+        result.configs = vec![policy];
+        let dirty = DirtyRatios {
+            by_partition: std::collections::BTreeMap::from([(0, 0.125)]),
+            endpoints: vec!["127.0.0.1:9644".into()],
+            errors: vec!["10.0.0.2:9644: connection refused".into()],
+        };
+        let text = render_topic_describe(&topic("orders", 2), Ok(&result), Some(&dirty));
+        assert!(text.contains("POLICY      compact,delete"), "{text}");
+        assert!(text.contains("DIRTY FROM  127.0.0.1:9644"), "{text}");
+        assert!(text.contains("unreadable: 10.0.0.2:9644"), "{text}");
+        let rows: Vec<&str> = text.lines().filter(|l| l.starts_with(['0', '1'])).collect();
+        assert!(rows[0].contains("0.125"), "{text}");
+        assert!(rows[1].contains('?'), "partition 1 has no sample: {text}");
+        // A topic that is not compacted has no DIRTY column, whatever was read.
+        let mut plain = result.clone();
+        plain.configs[0].value = Some(StrBytes::from_static_str("delete"));
+        let text = render_topic_describe(&topic("orders", 1), Ok(&plain), Some(&dirty));
+        assert!(!text.contains("DIRTY"), "{text}");
     }
 }

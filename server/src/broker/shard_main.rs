@@ -191,6 +191,7 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
         &partitions,
         config.cleaner_backoff_ms,
         config.cleaner_dedupe_buffer_bytes,
+        config.cleaner_duty_percent,
     );
     let stop_watch = glommio::spawn_local(watch_for_stop(ctx.clone(), cluster.clone()));
     let services = Rc::new(Services {

@@ -297,10 +297,12 @@ log.retention.hours=168
         assert_eq!(config.offsets_topic_replication_factor, 1);
         assert_eq!(config.process_roles.as_deref(), Some("broker,controller"));
         assert_eq!(
+            config.inter_broker_listener_name.as_deref(),
+            Some("PLAINTEXT")
+        );
+        assert_eq!(
             ignored,
             vec![
-                "inter.broker.listener.name",
-                "listener.security.protocol.map",
                 "num.network.threads",
                 "socket.send.buffer.bytes",
                 "log.retention.hours",

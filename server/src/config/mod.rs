@@ -215,10 +215,6 @@ pub struct BrokerConfig {
     /// `group.max.session.timeout.ms`.
     #[serde(rename = "group.max.session.timeout.ms")]
     pub group_max_session_timeout_ms: u64,
-    /// Records appended to an offsets partition before its state is rewritten as a snapshot
-    /// and everything older deleted (bounds `__consumer_offsets` until compaction exists).
-    #[serde(rename = "sluice.offsets.snapshot.records")]
-    pub offsets_snapshot_records: u64,
     /// `segment.bytes` of `__consumer_offsets` partitions.
     #[serde(rename = "sluice.offsets.segment.bytes")]
     pub offsets_segment_bytes: u64,
@@ -232,6 +228,11 @@ pub struct BrokerConfig {
     /// value is shared by its cleaner threads; here each shard has one cleaner).
     #[serde(rename = "log.cleaner.dedupe.buffer.size")]
     pub cleaner_dedupe_buffer_bytes: usize,
+    /// Largest share (1-100 %) of a shard's time a cleaner pass takes; it pauses for the rest
+    /// after each 128 KiB slice, so produce latency holds while it cleans (Kafka throttles
+    /// with `log.cleaner.io.max.bytes.per.second` instead; its cleaner has its own threads).
+    #[serde(rename = "sluice.log.cleaner.duty.percent")]
+    pub cleaner_duty_percent: u32,
     /// `producer.id.expiration.ms`: a producer id with no batch in a partition for this long
     /// is forgotten there (its retries are then no longer recognised as duplicates).
     #[serde(rename = "producer.id.expiration.ms")]
@@ -410,12 +411,12 @@ impl Default for BrokerConfig {
             group_initial_rebalance_delay_ms: 3_000,
             group_min_session_timeout_ms: 6_000,
             group_max_session_timeout_ms: 1_800_000,
-            offsets_snapshot_records: 10_000,
-            offsets_segment_bytes: 16 * 1024 * 1024,
+            offsets_segment_bytes: 1024 * 1024,
             metrics_listen: None,
             cleaner_backoff_ms: 15_000,
             cleaner_dedupe_buffer_bytes:
                 sluice_engine::compaction::cleaner::DEDUPE_BUFFER_BYTES_DEFAULT,
+            cleaner_duty_percent: sluice_engine::compaction::cleaner::DUTY_PERCENT_DEFAULT,
             producer_id_expiration_ms: 86_400_000,
             producer_id_expiration_check_interval_ms: 600_000,
             transaction_state_log_num_partitions: 50,
@@ -778,8 +779,11 @@ impl BrokerConfig {
                 "must not exceed group.max.session.timeout.ms",
             );
         }
-        if self.offsets_snapshot_records == 0 {
-            return invalid("sluice.offsets.snapshot.records", "must be at least 1");
+        if !(1..=100).contains(&self.cleaner_duty_percent) {
+            return invalid(
+                "sluice.log.cleaner.duty.percent",
+                "must be between 1 and 100",
+            );
         }
         if self.offsets_retention_check_interval_ms == 0 {
             return invalid("offsets.retention.check.interval.ms", "must be at least 1");
@@ -1074,11 +1078,54 @@ mod tests {
     }
 
     #[test]
+    fn security_listeners_resolve_with_the_inter_broker_listener_first() {
+        let none = FlagOverrides::default();
+        let text = "listeners=SASL_SSL://127.0.0.1:9094,PLAINTEXT://127.0.0.1:9092\n\
+                    advertised.listeners=SASL_SSL://broker1.example:9094\n\
+                    ssl.keystore.location=/etc/sluice/server.pem\n\
+                    ssl.client.auth=requested\nssl.truststore.location=/etc/sluice/ca.pem\n\
+                    sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512\n\
+                    authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer\n\
+                    super.users=User:admin;User:ops\n";
+        let config = resolve_text("server.properties", text, &none).unwrap();
+        let names: Vec<&str> = config
+            .client_listeners
+            .iter()
+            .map(|l| l.name.as_str())
+            .collect();
+        assert_eq!(names, ["PLAINTEXT", "SASL_SSL"]);
+        assert_eq!(config.listen.port(), 9092);
+        let secure = &config.client_listeners[1];
+        assert_eq!(secure.protocol, SecurityProtocol::SaslSsl);
+        assert_eq!(
+            secure.advertised.as_ref().unwrap().to_string(),
+            "broker1.example:9094"
+        );
+        let tls = config.security.tls.as_ref().unwrap();
+        assert_eq!(tls.client_auth, security::ClientAuth::Requested);
+        assert_eq!(config.security.sasl_mechanisms, ["PLAIN", "SCRAM-SHA-512"]);
+        assert!(config.security.authorizer_enabled);
+        assert_eq!(config.security.super_users, ["User:admin", "User:ops"]);
+        // --listen still sets the PLAINTEXT listener beside the others.
+        let flags = FlagOverrides {
+            listen: Some("127.0.0.1:19092".parse().unwrap()),
+            ..FlagOverrides::default()
+        };
+        let config = resolve_text("server.properties", text, &flags).unwrap();
+        assert_eq!(config.client_listeners[0].address.port(), 19092);
+        assert_eq!(config.client_listeners.len(), 2);
+    }
+
+    #[test]
     fn bad_cluster_settings_are_refused_naming_the_key() {
         let none = FlagOverrides::default();
         let cases = [
-            ("listeners=SSL://:9093\n", "SSL://:9093"),
-            ("listeners=PLAINTEXT://:9092,SASL_PLAINTEXT://:9094\n", "SASL_PLAINTEXT://:9094"),
+            ("listeners=SSL://:9093\n", "ssl.keystore.location"),
+            ("listeners=PLAINTEXT://:9092,EXTERNAL://:9094\n", "listener.security.protocol.map"),
+            ("listeners=SASL_SSL://:9094\nssl.keystore.location=/k.pem\nssl.keystore.type=JKS\n", "PEM"),
+            ("listeners=SASL_PLAINTEXT://:9094\nsasl.enabled.mechanisms=GSSAPI\n", "GSSAPI"),
+            ("authorizer.class.name=com.example.Custom\n", "authorizer.class.name"),
+            ("advertised.listeners=SSL://h:1\n", "SSL is advertised but is not one of the listeners"),
             ("log.dirs=/data/a,/data/b\n", "log.dirs"),
             ("process.roles=controller\n", "dedicated controllers are not supported"),
             ("broker.heartbeat.interval.ms=9000\n", "broker.heartbeat.interval.ms"),

@@ -24,10 +24,8 @@ pub struct GroupConfig {
     /// Kafka's fixed `NewMemberJoinTimeoutMs`: a brand-new member parked in JoinGroup is dropped
     /// after this, since it cannot heartbeat yet.
     pub new_member_join_timeout_ms: u64,
-    /// Records appended to one offsets partition after which its state is rewritten as a
-    /// snapshot and everything before it deleted (bounds the topic until compaction exists).
-    pub snapshot_records_interval: u64,
-    /// `segment.bytes` of offsets partitions: small, so snapshots let old segments go.
+    /// `segment.bytes` of offsets partitions (Kafka's `offsets.topic.segment.bytes`): the
+    /// cleaner never cleans the active segment, so this bounds what a load replays uncleaned.
     pub offsets_segment_bytes: u64,
 }
 
@@ -43,8 +41,7 @@ impl Default for GroupConfig {
             offsets_retention_check_interval_ms: 600_000,
             offset_metadata_bytes_max: 4096,
             new_member_join_timeout_ms: 300_000,
-            snapshot_records_interval: 10_000,
-            offsets_segment_bytes: 16 * 1024 * 1024,
+            offsets_segment_bytes: 1024 * 1024,
         }
     }
 }
@@ -59,7 +56,6 @@ impl GroupConfig {
             initial_rebalance_delay_ms: broker.group_initial_rebalance_delay_ms,
             offsets_retention_ms: broker.offsets_retention_minutes.saturating_mul(60_000),
             offsets_retention_check_interval_ms: broker.offsets_retention_check_interval_ms,
-            snapshot_records_interval: broker.offsets_snapshot_records,
             offsets_segment_bytes: broker.offsets_segment_bytes,
             ..GroupConfig::default()
         }

@@ -1,5 +1,5 @@
 //! Loading a `__consumer_offsets` partition by replaying its records, the group metadata
-//! record the coordinator writes, and the snapshot that lets a partition be truncated.
+//! record the coordinator writes.
 //!
 //! Transactions on replay (Kafka's loader): an offset record in a transactional batch is a
 //! pending offset of that batch's producer until the producer's commit or abort marker in the
@@ -7,39 +7,22 @@
 //! still open, its marker comes later through `complete_txn`). An offset tombstone drops the
 //! partition from every open transaction of the group.
 //!
-//! The snapshot with open transactions (the `group` module doc): a snapshot rewrites live
-//! offsets as new records at the log end, so their records would be *later* than the records
-//! of any open transaction, and a transaction committing after a reload would lose to offsets
-//! it beat live. So the snapshot leaves out every partition an open transaction holds an
-//! offset of ("contested" partitions), and the log is cut no further than the first record any
-//! open transaction or contested committed offset still needs (`SnapshotPlan::keep_from`).
-//! Replaying from there meets those records at their own offsets, in their own order, so a
-//! commit marker compares the same records live and after a reload. Open transactions end
-//! within `transaction.max.timeout.ms`, so this holds the cut back for a bounded time.
+//! Compaction (`cleanup.policy=compact`, Kafka's rules) leaves, per key, the latest record at
+//! its own offset, drops aborted transactions' records and keeps markers while their records
+//! remain; committed offsets compare record offsets (`put_if_newer`), so a compacted log
+//! replays to the same state as the whole one. The cleaner stops at the last stable offset, so
+//! an open transaction's records and the commits competing with them stay as written.
 
 use super::batch::LoadedRecord;
 use super::classic_group::Group;
-use super::classic_group::TopicPartition;
 use super::coordinator::{GroupCoordinator, PartitionStatus, TimerKey};
 use super::member::Member;
-use super::offsets::{offset_record, put_if_newer, CommittedOffset};
+use super::offsets::{put_if_newer, CommittedOffset};
 use super::records::{
     decode_group_value, decode_key, decode_offset_value, encode_group_value, encode_key,
     GroupMetadataValue, MemberMetadata, OffsetsKey, OffsetsRecord, RecordFormatError,
 };
 
-/// A snapshot to append: its records, which live offset each record rewrites, and how much of
-/// the log must stay.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SnapshotPlan {
-    pub records: Vec<OffsetsRecord>,
-    /// Per record: the (group, partition) and old `record_offset` of the offset it rewrites;
-    /// `None` for group metadata records.
-    pub rewrites: Vec<Option<(String, TopicPartition, i64)>>,
-    /// The first offset the log must keep (`None`: everything before the snapshot may go):
-    /// the earliest record of an open transaction's offset or of a contested committed offset.
-    pub keep_from: Option<i64>,
-}
 use super::state::GroupState;
 
 impl GroupCoordinator {
@@ -203,72 +186,6 @@ impl GroupCoordinator {
             .count()
     }
 
-    /// Every live record of `partition` no open transaction contests: replaying the log from
-    /// `keep_from` (if any) and then these rebuilds the same state (see the module doc).
-    /// Written as one unit, it allows deleting everything before it and before `keep_from`.
-    pub fn snapshot_plan(&self, partition: i32) -> SnapshotPlan {
-        let mut ids: Vec<&String> = self
-            .groups
-            .values()
-            .filter(|g| g.partition == partition)
-            .map(|g| &g.group_id)
-            .collect();
-        ids.sort();
-        let mut plan = SnapshotPlan {
-            records: Vec::new(),
-            rewrites: Vec::new(),
-            keep_from: None,
-        };
-        for id in ids {
-            let g = &self.groups[id];
-            if g.protocol_type.is_some() {
-                plan.records.push(self.group_record(id));
-                plan.rewrites.push(None);
-            }
-            for pending in g.pending_txn.values().flat_map(|o| o.values()) {
-                plan.keep_from = keep(plan.keep_from, pending.record_offset);
-            }
-            for (tp, c) in &g.offsets {
-                if g.has_pending_txn_offset(tp) {
-                    plan.keep_from = keep(plan.keep_from, c.record_offset);
-                    continue;
-                }
-                plan.records.push(offset_record(id, &tp.0, tp.1, c));
-                plan.rewrites
-                    .push(Some((id.clone(), tp.clone(), c.record_offset)));
-            }
-        }
-        assert_eq!(plan.records.len(), plan.rewrites.len());
-        plan
-    }
-
-    /// The records of `snapshot_plan` (tests and tools).
-    pub fn snapshot_records(&self, partition: i32) -> Vec<OffsetsRecord> {
-        self.snapshot_plan(partition).records
-    }
-
-    /// `plan` was appended with its first record at `first_record_offset`: the offsets it
-    /// rewrote now live at their new records (as a reload would see them), unless they changed
-    /// meanwhile.
-    pub fn snapshot_appended(&mut self, plan: &SnapshotPlan, first_record_offset: i64) {
-        assert!(first_record_offset >= 0);
-        for (index, rewrite) in plan.rewrites.iter().enumerate() {
-            let Some((group_id, tp, old_record_offset)) = rewrite else {
-                continue;
-            };
-            let committed = self
-                .groups
-                .get_mut(group_id)
-                .and_then(|g| g.offsets.get_mut(tp))
-                .filter(|c| c.record_offset == *old_record_offset);
-            if let Some(committed) = committed {
-                let new_record_offset = first_record_offset + index as i64;
-                assert!(new_record_offset > committed.record_offset);
-                committed.record_offset = new_record_offset;
-            }
-        }
-    }
-
     /// The GroupMetadata record of a group's current state.
     pub(super) fn group_record(&self, group_id: &str) -> OffsetsRecord {
         let g = self.group(group_id);
@@ -303,15 +220,6 @@ impl GroupCoordinator {
             value: Some(encode_group_value(&value)),
         }
     }
-}
-
-/// The earlier of `keep_from` and the record at `record_offset`.
-fn keep(keep_from: Option<i64>, record_offset: i64) -> Option<i64> {
-    assert!(
-        record_offset >= 0,
-        "a live offset without its record's position"
-    );
-    Some(keep_from.map_or(record_offset, |k| k.min(record_offset)))
 }
 
 /// Restores a group from its metadata record: Stable with its members, or Empty.

@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use sluice_engine::batch;
-use sluice_engine::LogConfig;
+use sluice_engine::{CleanupPolicy, CompactionConfig, LogConfig};
 
 use crate::partition::Partition;
 
@@ -15,13 +15,19 @@ use super::service::GroupService;
 
 /// Bytes read per step while replaying.
 pub const LOAD_READ_BYTES_MAX: u32 = 4 * 1024 * 1024;
-/// The log settings of an offsets partition: no time or size retention (the coordinator's
-/// snapshots bound it instead; retention could drop the only record of a live offset).
-pub fn offsets_log_config(segment_bytes: u64) -> LogConfig {
+/// The log settings of an offsets partition: compacted (Kafka's `cleanup.policy=compact` for
+/// `__consumer_offsets`) with `compaction`'s settings, and never time or size retention, which
+/// could drop the only record of a live offset. Forced here, whatever the topic's stored
+/// config says, so an offsets topic created before compaction existed is compacted too.
+pub fn offsets_log_config(segment_bytes: u64, compaction: CompactionConfig) -> LogConfig {
     LogConfig {
         segment_bytes,
         retention_ms: -1,
         retention_bytes: -1,
+        cleanup_policy: CleanupPolicy {
+            delete: false,
+            compact: Some(compaction),
+        },
         ..LogConfig::default()
     }
 }
@@ -60,7 +66,10 @@ async fn load(shard: &Rc<GroupService>, partition: i32) -> Result<u64, String> {
         .open(
             OFFSETS_TOPIC,
             partition,
-            offsets_log_config(shard.runtime().config().offsets_segment_bytes),
+            offsets_log_config(
+                shard.runtime().config().offsets_segment_bytes,
+                CompactionConfig::default(),
+            ),
         )
         .await
         .map_err(|e| e.to_string())?;

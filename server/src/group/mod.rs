@@ -19,17 +19,15 @@
 //! producer's commit or abort marker is durable in the same partition (`txn_offsets`). Replay
 //! keeps them pending until it meets that marker (`load`).
 //!
-//! Bounded size until compaction exists: the offsets partitions have no time or size
-//! retention (it could drop the only record of a live offset). Instead, after
-//! `sluice.offsets.snapshot.records` appended records, the persist worker appends a snapshot
-//! of the partition's live state (one GroupMetadata record per group, the latest offset per
-//! partition) and then `delete_records_before(snapshot start)`; sealed segments wholly below it
-//! are deleted. Replaying from the log start therefore starts at a snapshot. A crash between
-//! the two steps leaves old records plus the snapshot, which replays to the same state.
-//! Open transactions hold the cut back: the snapshot leaves out the partitions they hold
-//! offsets of and deletes nothing from the first record they (or the committed offsets they
-//! compete with) need, so their markers never refer to deleted records and a commit compares
-//! the same records before and after a reload (`load` module doc has the argument).
+//! Bounded size: `__consumer_offsets` is compacted (`cleanup.policy=compact`, as in Kafka;
+//! `loader::offsets_log_config` forces it even on a topic created before, whatever its stored
+//! config). The key of an offset record is group+topic+partition and of a group record the
+//! group, so the shard's cleaner shrinks each group's history to its latest commit per
+//! partition; OffsetDelete, DeleteGroups and offset expiration write tombstones (null values)
+//! for the keys they remove, which the cleaner drops `delete.retention.ms` after it first
+//! passes them. Transactional offsets of aborted transactions go with the cleaner's
+//! transaction rules. A load replays the cleaned segments plus the active one (at most
+//! `sluice.offsets.segment.bytes`).
 //!
 //! Must never: block the shard, trust a record read back from disk without decoding checks,
 //! or answer as coordinator for a partition it hasn't finished loading.

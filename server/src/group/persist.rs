@@ -1,8 +1,7 @@
 //! The persist worker of a shard's coordinator: appends `__consumer_offsets` records in the
 //! order they were produced, fdatasyncs each touched partition once per round (group commit),
-//! then answers. Also keeps each partition bounded: after `snapshot_records_interval` records
-//! it appends a snapshot of the partition's live state and deletes everything before it (see
-//! the `group` module doc: until compaction exists, this is how the topic stays small).
+//! then answers. The partitions are compacted (`cleanup.policy=compact`, the `group` module
+//! doc): the shard's log cleaner keeps them bounded, not this worker.
 //!
 //! Every write to an offsets partition goes through `append_records`, the one place that
 //! knows how the coordinator appends (plain or transactional batches).
@@ -108,9 +107,6 @@ async fn run_round(shard: &Rc<GroupService>, round: Vec<PersistJob>) {
         finish(shard, job, at.filter(|_| durable));
     }
     rt.pump_after();
-    for partition in touched.keys() {
-        maybe_snapshot(shard, *partition).await;
-    }
 }
 
 /// Appends `records` to offsets partition `partition` (not flushed), in plain batches or, for
@@ -146,8 +142,6 @@ pub async fn append_records(
             let count = records.len() as i64;
             assert_eq!(info.last_offset - info.base_offset + 1, count);
             assert!(info.base_offset >= 0);
-            let mut counts = rt.appended_since_snapshot.borrow_mut();
-            *counts.entry(partition).or_default() += records.len() as u64;
             Some(info.base_offset)
         }
         Err(err) => {
@@ -184,62 +178,5 @@ fn finish(shard: &Rc<GroupService>, job: PersistJob, at: Option<i64>) {
         JobDone::Notify(tx) => {
             tx.send(durable).ok();
         }
-    }
-}
-
-/// Rewrites the partition's live state and deletes what precedes it, once enough records
-/// accumulated. Runs in the worker, so no other append of the coordinator to this partition
-/// interleaves, and every commit appended before has already been applied in memory. Open
-/// transactions hold the deletion back (`SnapshotPlan::keep_from`, the `load` module doc).
-async fn maybe_snapshot(shard: &Rc<GroupService>, partition: i32) {
-    let rt = shard.runtime();
-    let interval = rt.config().snapshot_records_interval;
-    let due = rt
-        .appended_since_snapshot
-        .borrow()
-        .get(&partition)
-        .copied()
-        .unwrap_or(0)
-        >= interval;
-    if !due {
-        return;
-    }
-    let Some(log) = rt.logs.borrow().get(&partition).cloned() else {
-        return;
-    };
-    let plan = rt.coord().snapshot_plan(partition);
-    let snapshot_start = log.log_end_offset();
-    let now_ms = crate::util::now_ms();
-    if !plan.records.is_empty() {
-        let Some(at) = append_records(shard, partition, &plan.records, now_ms, None).await else {
-            return;
-        };
-        assert!(at >= snapshot_start);
-        rt.coord().snapshot_appended(&plan, at);
-    }
-    if let Err(err) = log.flush().await {
-        tracing::error!(partition, "flushing offsets snapshot: {err}");
-        return;
-    }
-    rt.appended_since_snapshot.borrow_mut().insert(partition, 0);
-    let delete_before = plan
-        .keep_from
-        .map_or(snapshot_start, |keep| keep.min(snapshot_start));
-    assert!(delete_before <= snapshot_start);
-    if delete_before <= log.log_start_offset() {
-        return;
-    }
-    match log.log().delete_records_before(delete_before).await {
-        Ok(()) => tracing::debug!(
-            partition,
-            snapshot_start,
-            delete_before,
-            records = plan.records.len(),
-            "offsets snapshot"
-        ),
-        Err(err) => tracing::error!(
-            partition,
-            "dropping records before the offsets snapshot: {err}"
-        ),
     }
 }

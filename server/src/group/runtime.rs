@@ -32,8 +32,6 @@ pub struct GroupRuntime {
     pub(super) led: RefCell<std::collections::BTreeSet<i32>>,
     jobs_tx: flume::Sender<PersistJob>,
     jobs_rx: flume::Receiver<PersistJob>,
-    /// Records appended per partition since its last snapshot.
-    pub(super) appended_since_snapshot: RefCell<HashMap<i32, u64>>,
     started: Cell<bool>,
 }
 
@@ -50,7 +48,6 @@ impl GroupRuntime {
             led: RefCell::new(std::collections::BTreeSet::new()),
             jobs_tx,
             jobs_rx,
-            appended_since_snapshot: RefCell::new(HashMap::new()),
             started: Cell::new(false),
         }
     }
@@ -127,8 +124,8 @@ impl GroupRuntime {
         rx.recv_async().await.ok()
     }
 
-    /// OffsetCommit: validate, persist durably, then apply (in the persist worker, so a
-    /// snapshot never misses an acknowledged commit).
+    /// OffsetCommit: validate, persist durably, then apply (in the persist worker, in the
+    /// order the records were appended).
     pub async fn commit(&self, req: CommitRequest, now_ms: u64) -> PartitionResults {
         let plan = self.with(|c| c.prepare_commit(&req, now_ms));
         self.persist_commit(plan, &req).await

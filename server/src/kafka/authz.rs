@@ -13,6 +13,36 @@ use crate::security::acl_cache::Acls;
 /// The name of the one cluster resource (Kafka's `Resource.CLUSTER_NAME`).
 pub const CLUSTER_NAME: &str = "kafka-cluster";
 
+/// The operations Kafka reports per resource type in `authorized_operations` fields
+/// (`AclEntry.supportedOperations`).
+fn supported_operations(resource_type: ResourceType) -> &'static [AclOperation] {
+    use AclOperation::*;
+    match resource_type {
+        ResourceType::Topic => &[
+            Read,
+            Write,
+            Create,
+            Describe,
+            Delete,
+            Alter,
+            DescribeConfigs,
+            AlterConfigs,
+        ],
+        ResourceType::Group => &[Read, Describe, Delete, DescribeConfigs, AlterConfigs],
+        ResourceType::Cluster => &[
+            Create,
+            ClusterAction,
+            DescribeConfigs,
+            AlterConfigs,
+            IdempotentWrite,
+            Alter,
+            Describe,
+        ],
+        ResourceType::TransactionalId => &[Describe, Write],
+        _ => &[],
+    }
+}
+
 pub struct Authz {
     pub principal: Rc<KafkaPrincipal>,
     pub host: IpAddr,
@@ -100,6 +130,17 @@ impl Authz {
         }
     }
 
+    /// Kafka's `authorizedOperations` (KIP-430): bit `1 << code` set for each operation of
+    /// the type's supported ones (`AclEntry.supportedOperations`) the principal may perform on
+    /// the named resource. Asked without counting or logging, as Kafka does.
+    pub fn authorized_operations(&self, resource_type: ResourceType, name: &str) -> i32 {
+        let bits = supported_operations(resource_type)
+            .iter()
+            .filter(|operation| self.can_see(**operation, resource_type, name))
+            .fold(0u32, |bits, operation| bits | 1 << operation.code());
+        i32::try_from(bits).expect("operation codes stay below 31")
+    }
+
     fn is_super_user(&self, super_users: &[String]) -> bool {
         super_users.iter().any(|u| self.principal.is_written_as(u))
     }
@@ -115,5 +156,64 @@ impl Authz {
             api_key = self.api_key,
             "authorization denied"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_security::acl::{
+        AclBinding, AclPermissionType, Authorizer, AuthorizerConfig, PatternType,
+    };
+
+    fn authz_of(bindings: Vec<AclBinding>) -> Authz {
+        let config = AuthorizerConfig {
+            super_users: Vec::new(),
+            allow_everyone_if_no_acl_found: false,
+        };
+        let authorizer = Authorizer::new(bindings, config).expect("valid ACLs");
+        let principal = Rc::new(KafkaPrincipal::user("alice"));
+        let host = IpAddr::from([127, 0, 0, 1]);
+        Authz::new(principal, host, Acls::On(Rc::new(authorizer)), 3)
+    }
+
+    fn cluster_allow(operation: AclOperation) -> AclBinding {
+        AclBinding {
+            resource_type: ResourceType::Cluster,
+            resource_name: CLUSTER_NAME.to_string(),
+            pattern_type: PatternType::Literal,
+            principal: "User:alice".to_string(),
+            host: "*".to_string(),
+            operation,
+            permission: AclPermissionType::Allow,
+        }
+    }
+
+    /// KIP-430's bit field: one bit per allowed operation code, implied ones included
+    /// (ALTER_CONFIGS allows DESCRIBE_CONFIGS), nothing outside the type's supported set.
+    #[test]
+    fn authorized_operations_set_the_code_bit_of_each_allowed_operation() {
+        let authz = authz_of(vec![
+            cluster_allow(AclOperation::Describe),
+            cluster_allow(AclOperation::AlterConfigs),
+        ]);
+        let expected = 1 << AclOperation::Describe.code()
+            | 1 << AclOperation::DescribeConfigs.code()
+            | 1 << AclOperation::AlterConfigs.code();
+        let bits = authz.authorized_operations(ResourceType::Cluster, CLUSTER_NAME);
+        assert_eq!(bits, expected);
+        assert_eq!(authz.authorized_operations(ResourceType::Topic, "t"), 0);
+        assert!(!authz.can_see(AclOperation::Read, ResourceType::Topic, "t"));
+    }
+
+    #[test]
+    fn with_authorization_off_every_supported_operation_is_allowed() {
+        let principal = Rc::new(KafkaPrincipal::user("alice"));
+        let authz = Authz::new(principal, IpAddr::from([127, 0, 0, 1]), Acls::Off, 3);
+        let bits = authz.authorized_operations(ResourceType::TransactionalId, "tx");
+        let expected = 1 << AclOperation::Describe.code() | 1 << AclOperation::Write.code();
+        assert_eq!(bits, expected);
+        assert!(authz.is_off());
+        assert!(authz.topic(AclOperation::Write, "t"));
     }
 }

@@ -377,12 +377,38 @@ impl MetadataService {
     /// then; a one-node cluster creates it at start, so that its group coordinator is ready
     /// as soon as the broker serves. Its replication factor is `offsets.topic.replication.factor`
     /// bounded by the brokers alive then (`replication_factor::offsets_topic`).
+    ///
+    /// It is compacted (`cleanup.policy=compact`, Kafka's rule). A topic created before
+    /// compaction existed has no such config: its stored config is corrected here (its logs are
+    /// compacted anyway, `group::loader::offsets_log_config`), so that it describes truly.
     pub async fn ensure_offsets_topic(self: &Rc<Self>) -> AdminResult {
         let partitions = self.config.offsets_topic_num_partitions;
         let factor = self.config.offsets_topic_replication_factor;
-        let configs = crate::topics::TopicConfigs::default();
-        self.ensure_internal_topic(OFFSETS_TOPIC, partitions, factor, configs)
-            .await
+        let mut configs = crate::topics::TopicConfigs::default();
+        configs
+            .set(crate::topics::config::CLEANUP_POLICY, "compact")
+            .map_err(|err| (ResponseError::InvalidConfig.code(), err.to_string()))?;
+        let stored = self.meta().topic(OFFSETS_TOPIC).map(|t| t.configs.clone());
+        let Some(mut stored) = stored else {
+            return self
+                .ensure_internal_topic(OFFSETS_TOPIC, partitions, factor, configs)
+                .await;
+        };
+        let policy = stored.overrides.get(crate::topics::config::CLEANUP_POLICY);
+        if policy.is_some_and(|p| p.split(',').any(|p| p.trim() == "compact")) {
+            return Ok(());
+        }
+        stored
+            .set(crate::topics::config::CLEANUP_POLICY, "compact")
+            .map_err(|err| (ResponseError::InvalidConfig.code(), err.to_string()))?;
+        let op = AdminOp::SetConfigs {
+            name: OFFSETS_TOPIC.to_string(),
+            configs: stored,
+            validate_only: false,
+        };
+        self.admin(op).await?;
+        tracing::info!("{OFFSETS_TOPIC} is compacted now (cleanup.policy=compact)");
+        Ok(())
     }
 
     /// Creates `__transaction_state` unless it exists, at the first FindCoordinator for a
@@ -654,7 +680,15 @@ impl MetadataService {
         for topic in new.topics.values() {
             let old_topic = old.topic(&topic.name).filter(|t| t.id_hex == topic.id_hex);
             let log_config = if topic.name == OFFSETS_TOPIC {
-                crate::group::loader::offsets_log_config(self.config.offsets_segment_bytes)
+                let compaction = topic
+                    .configs
+                    .log_config(&self.config)
+                    .cleanup_policy
+                    .compact;
+                crate::group::loader::offsets_log_config(
+                    self.config.offsets_segment_bytes,
+                    compaction.unwrap_or_default(),
+                )
             } else {
                 topic.configs.log_config(&self.config)
             };

@@ -1,8 +1,9 @@
 //! The shard's log cleaner task (`log.cleaner.*`): one engine `Cleaner` per shard, cleaning the
 //! dirtiest compacted log it owns (by `min.cleanable.dirty.ratio`, overdue logs by
 //! `max.compaction.lag.ms` first), one pass at a time, and sleeping `log.cleaner.backoff.ms`
-//! when no log needs cleaning. A pass yields to the shard's other tasks as it goes (see
-//! `sluice_engine::compaction`), so produce and fetch on the shard keep running.
+//! when no log needs cleaning. A pass pauses after every slice so it takes at most
+//! `sluice.log.cleaner.duty.percent` of the shard's time (see `sluice_engine::compaction`), so
+//! produce and fetch on the shard keep their latency.
 //!
 //! Cleaning stops at each partition's last stable offset: a consumer never sees a record
 //! vanish that it could not read yet.
@@ -27,9 +28,11 @@ pub fn spawn(
     partitions: &Rc<Partitions>,
     backoff_ms: u64,
     dedupe_buffer_bytes: usize,
+    duty_percent: u32,
 ) {
     let cleaner = Cleaner::new(CleanerConfig {
         dedupe_buffer_bytes,
+        duty_percent,
     });
     let backoff = Duration::from_millis(backoff_ms.max(BACKOFF_MS_MIN));
     glommio::spawn_local(clean_loop(

@@ -295,6 +295,15 @@ impl Broker {
     }
 
     /// Panic with `why` after printing the tail of the broker log.
+    /// Waits until the broker's log holds `needle` (log lines reach the file a moment after
+    /// the event that wrote them) and returns the log.
+    pub fn wait_for_log(&self, needle: &str, deadline: Duration) -> String {
+        wait_until(&format!("broker log line {needle:?}"), deadline, || {
+            let log = self.log_text();
+            log.contains(needle).then_some(log)
+        })
+    }
+
     pub fn fail(&self, why: &str) -> ! {
         self.print_log_tail();
         panic!("{why}");

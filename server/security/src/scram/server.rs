@@ -13,8 +13,10 @@
 //! Kafka does); a `tokenauth=true` extension is refused here since Sluice has no delegation
 //! tokens; the authzid may only repeat the user name; a stored credential with fewer than
 //! the mechanism's minimum iterations fails; the proof is compared in constant time.
-//! Stricter than Kafka: the final nonce must equal client nonce + server nonce exactly
-//! (Kafka checks only the suffix), `c=` must be the base64 of the client's gs2 header
+//! The final nonce must end with the server-first nonce (client nonce + server nonce), as
+//! Kafka checks: librdkafka before 2.1 sends its client nonce once more in front, and a
+//! replayed client-final still fails since every exchange's server nonce is fresh.
+//! Stricter than Kafka: `c=` must be the base64 of the client's gs2 header
 //! (Kafka ignores it), and the AuthMessage uses the messages as received (RFC 5802) where
 //! Kafka re-formats them (identical for well-formed messages).
 
@@ -181,7 +183,7 @@ impl ScramServer {
 
     fn second_round(&self, pending: &Pending, message: &[u8]) -> Result<Vec<u8>, ScramError> {
         let client_final = ClientFinal::parse(message)?;
-        if client_final.nonce != pending.nonce {
+        if !client_final.nonce.ends_with(pending.nonce.as_str()) {
             return Err(ScramError::NonceMismatch);
         }
         if client_final.channel_binding != pending.gs2_header.as_bytes() {

@@ -71,35 +71,6 @@ fn replay_honours_tombstones() {
 }
 
 #[test]
-fn snapshot_alone_rebuilds_the_same_state() {
-    let mut h = Harness::new();
-    let a = h.join_new("g", &["range"]);
-    let generation = h.finish_rebalance("g", std::slice::from_ref(&a));
-    for o in 0..50 {
-        h.commit("g", &a.0, generation, &[("t", o % 3, o as i64)]);
-    }
-    let p = h.coord.partition_of("g");
-    let snapshot = h.coord.snapshot_records(p);
-    assert_eq!(
-        snapshot.len(),
-        1 + 3,
-        "one group record and the latest offset per partition"
-    );
-    let mut only_snapshot = Harness::new();
-    only_snapshot.log = snapshot.into_iter().map(|r| (p, r)).collect();
-    let coord = reload(&only_snapshot, h.now_ms);
-    let topics = vec![("t".to_string(), vec![0, 1, 2])];
-    assert_eq!(
-        coord.fetch_offsets("g", Some(&topics), false),
-        h.coord.fetch_offsets("g", Some(&topics), false)
-    );
-    assert_eq!(
-        coord.find_group("g").map(|g| g.generation_id),
-        Some(generation)
-    );
-}
-
-#[test]
 fn groups_answer_load_in_progress_until_loaded_and_not_coordinator_elsewhere() {
     let mut coord = GroupCoordinator::new(config(), 1);
     let p = coord.partition_of("g");

@@ -1,7 +1,6 @@
 //! Replaying transactional offsets: records of a transactional batch stay pending until their
 //! producer's marker in the same partition, an aborted transaction never shows, one without a
-//! marker stays open; and a snapshot taken while transactions are open replays to the same
-//! state, before and after their markers.
+//! marker stays open.
 
 use std::time::Duration;
 
@@ -98,101 +97,6 @@ fn an_aborted_transaction_never_shows_after_replay() {
         reloaded.find_group("g").is_none(),
         "a group with nothing but an aborted offset is gone"
     );
-}
-
-/// The log an offsets snapshot leaves: from `keep_from` (or the snapshot) on, then the
-/// snapshot's records. Markers and transactional records keep their notes.
-fn after_snapshot(h: &Harness, p: i32) -> Harness {
-    let plan = h.coord.snapshot_plan(p);
-    let mut cut = Harness::new();
-    let mut position = 0i64;
-    for (index, (q, record)) in h.log.iter().enumerate() {
-        if *q != p {
-            continue;
-        }
-        if plan.keep_from.is_some_and(|keep| position >= keep) {
-            if let Some(note) = h.notes.get(&index) {
-                cut.notes.insert(cut.log.len(), *note);
-            }
-            cut.log.push((p, record.clone()));
-        }
-        position += 1;
-    }
-    cut.log.extend(plan.records.iter().cloned().map(|r| (p, r)));
-    cut
-}
-
-#[test]
-fn a_snapshot_keeps_the_records_open_transactions_need() {
-    let mut h = Harness::new();
-    let p = h.coord.partition_of("g");
-    for o in 0..20 {
-        h.commit("g", "", -1, &[("t", o % 4, i64::from(o))]);
-    }
-    assert_eq!(h.coord.snapshot_plan(p).keep_from, None, "nothing open");
-    let committed_t0 = h.next_offset(p) - 4; // 16 is t-0's latest plain commit
-    h.txn_commit("g", "", -1, 1, &[("t", 0, 100)]); // later than t-0's commit: wins
-    h.txn_commit("g", "", -1, 2, &[("t", 1, 200)]);
-    h.commit("g", "", -1, &[("t", 1, 300)]); // later than 2's record: 2 loses
-    h.txn_commit("g", "", -1, 3, &[("t", 2, 400)]);
-    h.end_txn(p, 3, true); // ended before the snapshot
-    for o in 0..20 {
-        h.commit("other", "", -1, &[("u", 0, o)]);
-    }
-
-    let plan = h.coord.snapshot_plan(p);
-    assert_eq!(
-        plan.keep_from,
-        Some(committed_t0),
-        "t-0's commit competes with producer 1"
-    );
-    let snapshot_keys: Vec<_> = plan
-        .rewrites
-        .iter()
-        .flatten()
-        .map(|(g, tp, _)| (g, tp))
-        .collect();
-    assert!(!snapshot_keys
-        .iter()
-        .any(|(g, tp)| g.as_str() == "g" && tp.1 == 0));
-    assert!(!snapshot_keys
-        .iter()
-        .any(|(g, tp)| g.as_str() == "g" && tp.1 == 1));
-    assert!(snapshot_keys
-        .iter()
-        .any(|(g, tp)| g.as_str() == "g" && tp.1 == 2));
-
-    let cut = after_snapshot(&h, p);
-    let mut reloaded = cut.reload(h.now_ms);
-    assert_same_state(&h.coord, &reloaded, &["g", "other"]);
-    assert_eq!(reloaded.open_txn_producers(p), vec![1, 2]);
-
-    // Both transactions commit after the reload as they do live.
-    for producer_id in [1, 2] {
-        h.end_txn(p, producer_id, true);
-        reloaded.complete_txn(p, producer_id, true).expect("served");
-    }
-    assert_same_state(&h.coord, &reloaded, &["g", "other"]);
-    assert_eq!(offsets(&reloaded, "g"), vec![100, 300, 400, 19]);
-}
-
-#[test]
-fn a_snapshot_rewrites_live_record_positions() {
-    let mut h = Harness::new();
-    let p = h.coord.partition_of("g");
-    h.commit("g", "", -1, &[("t", 0, 1)]);
-    let plan = h.coord.snapshot_plan(p);
-    assert_eq!(plan.records.len(), 1);
-    let at = h.next_offset(p);
-    h.log.extend(plan.records.iter().cloned().map(|r| (p, r)));
-    h.coord.snapshot_appended(&plan, at);
-    // A transaction whose record precedes the snapshot's copy would lose to it on reload, and
-    // so it does live: its record is written after the snapshot here, so it wins both times.
-    h.txn_commit("g", "", -1, 1, &[("t", 0, 2)]);
-    let committed = &h.coord.find_group("g").expect("group").offsets[&("t".to_string(), 0)];
-    assert_eq!(committed.record_offset, at);
-    h.end_txn(p, 1, true);
-    assert_eq!(offsets(&h.coord, "g")[0], 2);
 }
 
 /// Runs `make`'s future on a fresh glommio executor, with a deadline.

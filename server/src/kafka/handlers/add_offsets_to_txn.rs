@@ -1,7 +1,8 @@
 //! AddOffsetsToTxn (key 25): a transactional producer will commit a group's offsets in its
 //! transaction (TxnOffsetCommit follows). The coordinator adds the group's `__consumer_offsets`
 //! partition to the transaction, so that its markers reach the group coordinator too
-//! (Kafka's `handleAddOffsetsToTxnRequest`).
+//! (Kafka's `handleAddOffsetsToTxnRequest`). Needs WRITE on the transactional id
+//! (TRANSACTIONAL_ID_AUTHORIZATION_FAILED), then READ on the group (GROUP_AUTHORIZATION_FAILED).
 
 use std::rc::Rc;
 
@@ -9,8 +10,11 @@ use kafka_protocol::messages::{AddOffsetsToTxnRequest, AddOffsetsToTxnResponse};
 use kafka_protocol::protocol::VersionRange;
 use sluice_txn::TopicPartition;
 
+use sluice_security::acl::AclOperation;
+
 use crate::error_code::{ResponseError, NONE};
 use crate::group::placement::offsets_partition;
+use crate::kafka::authz::Authz;
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::metadata::MetadataService;
 use crate::topics::OFFSETS_TOPIC;
@@ -25,11 +29,16 @@ const FENCED_VERSION_MIN: i16 = 2;
 pub async fn handle(
     txn: &Rc<TxnService>,
     metadata: &Rc<MetadataService>,
+    authz: &Authz,
     request: Request,
 ) -> Result<Outcome, RequestError> {
     let body: AddOffsetsToTxnRequest = request.decode()?;
     let transactional_id = body.transactional_id.0.to_string();
-    let code = if body.group_id.0.is_empty() {
+    let code = if !authz.transactional_id(AclOperation::Write, &transactional_id) {
+        ResponseError::TransactionalIdAuthorizationFailed.code()
+    } else if !authz.group(AclOperation::Read, body.group_id.0.as_str()) {
+        ResponseError::GroupAuthorizationFailed.code()
+    } else if body.group_id.0.is_empty() {
         ResponseError::InvalidGroupId.code()
     } else {
         let created = metadata.ensure_offsets_topic().await;

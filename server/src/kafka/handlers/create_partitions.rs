@@ -1,4 +1,5 @@
-//! CreatePartitions (key 37): grows a topic; manual assignments are refused.
+//! CreatePartitions (key 37): grows a topic; manual assignments are refused. Each topic needs
+//! ALTER (else TOPIC_AUTHORIZATION_FAILED, before whether it exists), as in Kafka.
 
 use std::rc::Rc;
 
@@ -6,7 +7,10 @@ use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicR
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 
+use sluice_security::acl::AclOperation;
+
 use crate::error_code::ResponseError;
+use crate::kafka::authz::Authz;
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::metadata::{AdminOp, MetadataService};
 
@@ -14,6 +18,7 @@ pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 3 };
 
 pub async fn handle(
     metadata: &Rc<MetadataService>,
+    authz: &Authz,
     request: Request,
 ) -> Result<Outcome, RequestError> {
     let body: CreatePartitionsRequest = request.decode()?;
@@ -22,7 +27,10 @@ pub async fn handle(
         let name = topic.name.0.to_string();
         let mut result = CreatePartitionsTopicResult::default();
         result.name = topic.name.clone();
-        let outcome = if topic.assignments.is_some() {
+        let outcome = if !authz.topic(AclOperation::Alter, &name) {
+            let message = "The topic authorization is failed.".to_string();
+            Err((ResponseError::TopicAuthorizationFailed.code(), message))
+        } else if topic.assignments.is_some() {
             let message = "manual replica assignment is not supported".to_string();
             Err((ResponseError::InvalidReplicaAssignment.code(), message))
         } else {

@@ -3,6 +3,11 @@
 //! replicas (a factor above the brokers alive is INVALID_REPLICATION_FACTOR). Configs are
 //! validated before anything is created. A created topic reports the partitions and factor
 //! it got.
+//!
+//! Authorization (Kafka's): CREATE on the cluster (asked quietly) allows every topic; otherwise
+//! each topic needs CREATE on itself, else TOPIC_AUTHORIZATION_FAILED. A topic whose configs
+//! the principal may not DESCRIBE_CONFIGS answers `topic_config_error_code`
+//! TOPIC_AUTHORIZATION_FAILED.
 
 use std::rc::Rc;
 
@@ -11,7 +16,10 @@ use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 
+use sluice_security::acl::{AclOperation, ResourceType};
+
 use crate::error_code::ResponseError;
+use crate::kafka::authz::{Authz, CLUSTER_NAME};
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::metadata::replication_factor::{self, DEFAULT_REPLICATION_FACTOR};
 use crate::metadata::{AdminOp, MetadataService};
@@ -24,15 +32,25 @@ const DEFAULT_PARTITIONS: i32 = -1;
 
 pub async fn handle(
     metadata: &Rc<MetadataService>,
+    authz: &Authz,
     request: Request,
 ) -> Result<Outcome, RequestError> {
     let body: CreateTopicsRequest = request.decode()?;
+    let on_cluster = authz.can_see(AclOperation::Create, ResourceType::Cluster, CLUSTER_NAME);
     let mut response = CreateTopicsResponse::default();
     for topic in body.topics {
         let name = topic.name.0.to_string();
         let mut result = CreatableTopicResult::default();
         result.name = topic.name.clone();
-        let outcome = create_one(metadata, &name, &topic, body.validate_only).await;
+        if !authz.can_see(AclOperation::DescribeConfigs, ResourceType::Topic, &name) {
+            result.topic_config_error_code = ResponseError::TopicAuthorizationFailed.code();
+        }
+        let outcome = if on_cluster || authz.topic(AclOperation::Create, &name) {
+            create_one(metadata, &name, &topic, body.validate_only).await
+        } else {
+            let message = "Authorization failed.".to_string();
+            Err((ResponseError::TopicAuthorizationFailed.code(), message))
+        };
         match outcome {
             Ok((partitions, factor)) => {
                 result.num_partitions = partitions;

@@ -1,11 +1,17 @@
 //! DescribeCluster (key 60): the live brokers (v2: and the fenced ones, if asked) and the
 //! active controller.
+//!
+//! Kafka refuses nobody here (`AuthHelper.computeDescribeClusterResponse`): DESCRIBE on the
+//! cluster only decides `cluster_authorized_operations` when asked (0 without it).
 
 use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::{BrokerId, DescribeClusterRequest, DescribeClusterResponse};
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 
 use crate::kafka::cluster_view::live_brokers;
+use sluice_security::acl::{AclOperation, ResourceType};
+
+use crate::kafka::authz::{Authz, CLUSTER_NAME};
 use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
 use crate::metadata::MetadataService;
 
@@ -18,11 +24,19 @@ pub const BROKER_EPOCH_TAG: i32 = 10_000;
 pub fn handle(
     conn: &Conn,
     metadata: &MetadataService,
+    authz: &Authz,
     request: Request,
 ) -> Result<Outcome, RequestError> {
     let body: DescribeClusterRequest = request.decode()?;
     let meta = metadata.meta();
     let mut response = DescribeClusterResponse::default();
+    if body.include_cluster_authorized_operations {
+        response.cluster_authorized_operations = if authz.cluster(AclOperation::Describe) {
+            authz.authorized_operations(ResourceType::Cluster, CLUSTER_NAME)
+        } else {
+            0
+        };
+    }
     response.endpoint_type = body.endpoint_type;
     response.cluster_id = StrBytes::from_string(conn.config.cluster_id.clone());
     response.controller_id = BrokerId(meta.controller_id);

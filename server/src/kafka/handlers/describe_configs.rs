@@ -1,5 +1,8 @@
 //! DescribeConfigs (key 32): topic configs (override or broker default) and the broker's own
 //! settings (read-only: they come from the config file and flags).
+//!
+//! Authorization (Kafka's `ConfigHelper`): DESCRIBE_CONFIGS on the topic
+//! (TOPIC_AUTHORIZATION_FAILED) or, for a broker, on the cluster (CLUSTER_AUTHORIZATION_FAILED).
 
 use std::rc::Rc;
 
@@ -10,7 +13,10 @@ use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 
 use crate::config::BrokerConfig;
+use sluice_security::acl::AclOperation;
+
 use crate::error_code::ResponseError;
+use crate::kafka::authz::Authz;
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::metadata::MetadataService;
 use crate::topics::config::*;
@@ -27,7 +33,11 @@ const TYPE_INT: i8 = 3;
 const TYPE_LONG: i8 = 5;
 const TYPE_LIST: i8 = 7;
 
-pub fn handle(metadata: &Rc<MetadataService>, request: Request) -> Result<Outcome, RequestError> {
+pub fn handle(
+    metadata: &Rc<MetadataService>,
+    authz: &Authz,
+    request: Request,
+) -> Result<Outcome, RequestError> {
     let body: DescribeConfigsRequest = request.decode()?;
     let mut response = DescribeConfigsResponse::default();
     for resource in body.resources {
@@ -42,6 +52,22 @@ pub fn handle(metadata: &Rc<MetadataService>, request: Request) -> Result<Outcom
         let mut result = DescribeConfigsResult::default();
         result.resource_type = resource.resource_type;
         result.resource_name = resource.resource_name.clone();
+        let name = resource.resource_name.as_str();
+        let refused = match resource.resource_type {
+            RESOURCE_TOPIC if !authz.topic(AclOperation::DescribeConfigs, name) => {
+                Some(ResponseError::TopicAuthorizationFailed)
+            }
+            RESOURCE_BROKER if !authz.cluster(AclOperation::DescribeConfigs) => {
+                Some(ResponseError::ClusterAuthorizationFailed)
+            }
+            _ => None,
+        };
+        if let Some(error) = refused {
+            result.error_code = error.code();
+            result.error_message = Some(StrBytes::from_static_str("Authorization failed."));
+            response.results.push(result);
+            continue;
+        }
         match resource.resource_type {
             RESOURCE_TOPIC => {
                 let meta = metadata.meta();

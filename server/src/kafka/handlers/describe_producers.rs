@@ -3,6 +3,9 @@
 //! (-1: none) and the first offset of its open transaction (-1: none). Answered by each
 //! partition's owner shard; a partition this broker does not lead gets
 //! NOT_LEADER_OR_FOLLOWER, as in Kafka.
+//!
+//! Authorization: READ on each topic (TOPIC_AUTHORIZATION_FAILED per partition, before
+//! whether the topic exists), as in Kafka.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +15,10 @@ use kafka_protocol::messages::describe_producers_response::{
 use kafka_protocol::messages::{DescribeProducersRequest, DescribeProducersResponse, ProducerId};
 use kafka_protocol::protocol::VersionRange;
 
+use sluice_security::acl::AclOperation;
+
 use crate::error_code::ResponseError;
+use crate::kafka::authz::Authz;
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::metadata::MetadataService;
 use crate::partition::messages::PartitionProducers;
@@ -27,6 +33,7 @@ type OwnerWork = (Vec<usize>, Vec<(String, i32)>);
 pub async fn handle(
     partitions: &PartitionService,
     metadata: &MetadataService,
+    authz: &Authz,
     request: Request,
 ) -> Result<Outcome, RequestError> {
     let body: DescribeProducersRequest = request.decode()?;
@@ -36,8 +43,14 @@ pub async fn handle(
     let mut by_owner: BTreeMap<usize, OwnerWork> = BTreeMap::new();
     for topic in &body.topics {
         let name = topic.name.0.to_string();
+        let authorized = authz.topic(AclOperation::Read, &name);
         for &index in &topic.partition_indexes {
-            if let Err(error_code) = meta.check_leader(node, &name, index) {
+            let checked = if authorized {
+                meta.check_leader(node, &name, index)
+            } else {
+                Err(ResponseError::TopicAuthorizationFailed.code())
+            };
+            if let Err(error_code) = checked {
                 answers.push(Some(PartitionProducers {
                     error_code,
                     producers: Vec::new(),

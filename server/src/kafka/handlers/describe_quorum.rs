@@ -2,6 +2,8 @@
 //! partition 0) as its leader sees it: leader, epoch (the Raft term), high watermark (the
 //! commit index), and each voter's log end offset (its matched index) and last contact. Any
 //! broker answers: it asks the active controller, as Kafka's brokers forward it (KIP-836).
+//! Needs DESCRIBE on the cluster (else CLUSTER_AUTHORIZATION_FAILED at the top), as Kafka's
+//! controller asks.
 
 use std::rc::Rc;
 
@@ -9,7 +11,10 @@ use kafka_protocol::messages::describe_quorum_response::{PartitionData, ReplicaS
 use kafka_protocol::messages::{BrokerId, DescribeQuorumRequest, DescribeQuorumResponse};
 use kafka_protocol::protocol::VersionRange;
 
+use sluice_security::acl::AclOperation;
+
 use crate::error_code::{ResponseError, NONE};
+use crate::kafka::authz::Authz;
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::metadata::MetadataService;
 
@@ -21,9 +26,15 @@ const METADATA_PARTITION: i32 = 0;
 
 pub async fn handle(
     metadata: &Rc<MetadataService>,
+    authz: &Authz,
     request: Request,
 ) -> Result<Outcome, RequestError> {
     let body: DescribeQuorumRequest = request.decode()?;
+    if !authz.cluster(AclOperation::Describe) {
+        let mut response = DescribeQuorumResponse::default();
+        response.error_code = ResponseError::ClusterAuthorizationFailed.code();
+        return Ok(request.respond(&response)?.into());
+    }
     let view = metadata.describe_quorum().await;
     let now_ms = crate::util::now_ms();
     let mut response = DescribeQuorumResponse::default();

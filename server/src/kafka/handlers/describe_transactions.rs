@@ -2,6 +2,10 @@
 //! `handleDescribeTransactionsRequest`): state, producer id and epoch, timeout, start time and
 //! the partitions of the ongoing transaction. An id coordinated elsewhere gets NOT_COORDINATOR;
 //! an unknown one TRANSACTIONAL_ID_NOT_FOUND.
+//!
+//! Authorization (Kafka's): DESCRIBE on each transactional id (else
+//! TRANSACTIONAL_ID_AUTHORIZATION_FAILED for it); the transaction's partitions list only the
+//! topics the principal may DESCRIBE (the others are left out quietly).
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -12,7 +16,10 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 
+use sluice_security::acl::{AclOperation, ResourceType};
+
 use crate::error_code::{ResponseError, NONE};
+use crate::kafka::authz::Authz;
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::txn::{TxnAnswer, TxnOp, TxnService};
 
@@ -21,7 +28,11 @@ pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 0 };
 /// Ids described per request: each is a coordinator call.
 pub const IDS_PER_REQUEST_MAX: usize = 10_000;
 
-pub async fn handle(txn: &Rc<TxnService>, request: Request) -> Result<Outcome, RequestError> {
+pub async fn handle(
+    txn: &Rc<TxnService>,
+    authz: &Authz,
+    request: Request,
+) -> Result<Outcome, RequestError> {
     let body: DescribeTransactionsRequest = request.decode()?;
     let mut response = DescribeTransactionsResponse::default();
     for (index, id) in body.transactional_ids.iter().enumerate() {
@@ -36,6 +47,11 @@ pub async fn handle(txn: &Rc<TxnService>, request: Request) -> Result<Outcome, R
             continue;
         }
         let key = id.0.to_string();
+        if !authz.transactional_id(AclOperation::Describe, &key) {
+            state.error_code = ResponseError::TransactionalIdAuthorizationFailed.code();
+            response.transaction_states.push(state);
+            continue;
+        }
         let op = TxnOp::Describe {
             transactional_id: key.clone(),
         };
@@ -48,7 +64,10 @@ pub async fn handle(txn: &Rc<TxnService>, request: Request) -> Result<Outcome, R
                 state.producer_id = ProducerId(metadata.producer_id);
                 state.producer_epoch = metadata.producer_epoch;
                 let mut topics: BTreeMap<String, Vec<i32>> = BTreeMap::new();
-                for tp in metadata.partitions {
+                let visible = metadata.partitions.into_iter().filter(|tp| {
+                    authz.can_see(AclOperation::Describe, ResourceType::Topic, &tp.topic)
+                });
+                for tp in visible {
                     topics.entry(tp.topic).or_default().push(tp.partition);
                 }
                 state.topics = topics

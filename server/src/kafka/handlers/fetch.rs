@@ -11,6 +11,12 @@
 //! Zero-copy: the response header and per-partition headers are encoded here by hand, and the
 //! record bytes follow as the engine's own chunks (cached `Bytes` or a file range for sendfile),
 //! never copied into a response buffer.
+//!
+//! Authorization (Kafka's `handleFetchRequest`): a consumer needs READ on each topic
+//! (TOPIC_AUTHORIZATION_FAILED per partition, checked before whether the topic exists); a
+//! follower needs CLUSTER_ACTION on the cluster, else every partition it asks for gets
+//! TOPIC_AUTHORIZATION_FAILED, as in Kafka. A refused follower touches no fetch session and
+//! no partition (its fetch is no acknowledgement).
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -20,7 +26,10 @@ use bytes::{BufMut, BytesMut};
 use kafka_protocol::messages::FetchRequest;
 use kafka_protocol::protocol::VersionRange;
 
+use sluice_security::acl::AclOperation;
+
 use crate::error_code::{ResponseError, NONE};
+use crate::kafka::authz::Authz;
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::kafka::fetch_sessions::{FetchSessions, SessionUse};
 use crate::kafka::response::Response;
@@ -61,9 +70,15 @@ pub fn handle(
     partitions: &Rc<PartitionService>,
     metadata: &MetadataService,
     sessions: &Rc<FetchSessions>,
+    authz: &Authz,
     request: Request,
 ) -> Result<Outcome, RequestError> {
     let mut body: FetchRequest = request.decode()?;
+    let replica_id = body.replica_id.0;
+    if replica_id >= 0 && !authz.cluster(AclOperation::ClusterAction) {
+        let refused = ResponseError::TopicAuthorizationFailed.code();
+        return Ok(refuse_all(&request, &body, refused).into());
+    }
     let now_ms = crate::util::now_ms().max(0) as u64;
     let session = sessions.begin(&mut body, now_ms);
     if let SessionUse::Refused(code) = session {
@@ -71,8 +86,13 @@ pub fn handle(
     }
     let partitions = partitions.clone();
     let sessions = sessions.clone();
-    let (topics, parts) = wanted(&partitions, metadata, &body);
-    let replica_id = body.replica_id.0;
+    let (topics, parts) = if replica_id >= 0 {
+        wanted(&partitions, metadata, &body, |_| true)
+    } else {
+        wanted(&partitions, metadata, &body, |topic| {
+            authz.topic(AclOperation::Read, topic)
+        })
+    };
     Ok(Outcome::Deferred(Box::pin(async move {
         let response = if replica_id >= 0 {
             let reads =
@@ -114,10 +134,14 @@ impl SessionAnswer {
     }
 }
 
+/// The partitions asked for, each with the shard to read it from or why it cannot be read:
+/// TOPIC_AUTHORIZATION_FAILED where `readable` refuses its topic (asked once per topic),
+/// else the metadata's refusal.
 fn wanted(
     partitions: &PartitionService,
     metadata: &MetadataService,
     body: &FetchRequest,
+    readable: impl Fn(&str) -> bool,
 ) -> (Vec<(String, usize)>, Vec<Wanted>) {
     let meta = metadata.meta();
     let mut topics = Vec::with_capacity(body.topics.len());
@@ -126,9 +150,14 @@ fn wanted(
         let name = topic.topic.0.to_string();
         let node = metadata.config().node_id;
         topics.push((name.clone(), topic.partitions.len()));
+        let authorized = readable(&name);
         for partition in &topic.partitions {
             let index = partition.partition;
-            let served = meta.check_leader(node, &name, index);
+            let served = if authorized {
+                meta.check_leader(node, &name, index)
+            } else {
+                Err(ResponseError::TopicAuthorizationFailed.code())
+            };
             let known = served.is_ok();
             parts.push(Wanted {
                 topic: name.clone(),
@@ -143,6 +172,22 @@ fn wanted(
         }
     }
     (topics, parts)
+}
+
+/// Every partition of the request answers `refused`; nothing is read.
+fn refuse_all(request: &Request, body: &FetchRequest, refused: i16) -> Response {
+    let topics: Vec<(String, usize)> = body
+        .topics
+        .iter()
+        .map(|topic| (topic.topic.0.to_string(), topic.partitions.len()))
+        .collect();
+    let indexes: Vec<i32> = body
+        .topics
+        .iter()
+        .flat_map(|topic| topic.partitions.iter().map(|p| p.partition))
+        .collect();
+    let reads = indexes.iter().map(|_| unreadable(refused)).collect();
+    encode(request, &topics, &indexes, reads, SessionAnswer::NONE)
 }
 
 async fn fetch(

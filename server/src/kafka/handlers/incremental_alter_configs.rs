@@ -1,5 +1,8 @@
 //! IncrementalAlterConfigs (key 44): SET and DELETE of topic configs, validated as a whole per
 //! resource before anything changes. Broker configs are static (file and flags) and refused.
+//!
+//! Authorization first (Kafka's `authorizeAlterResource`): ALTER_CONFIGS on the topic
+//! (TOPIC_AUTHORIZATION_FAILED) or, for a broker, on the cluster (CLUSTER_AUTHORIZATION_FAILED).
 
 use std::rc::Rc;
 
@@ -8,8 +11,11 @@ use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsRe
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 
-use super::describe_configs::RESOURCE_TOPIC;
+use sluice_security::acl::AclOperation;
+
+use super::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
 use crate::error_code::ResponseError;
+use crate::kafka::authz::Authz;
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::metadata::{AdminOp, MetadataService};
 
@@ -20,6 +26,7 @@ const OP_DELETE: i8 = 1;
 
 pub async fn handle(
     metadata: &Rc<MetadataService>,
+    authz: &Authz,
     request: Request,
 ) -> Result<Outcome, RequestError> {
     let body: IncrementalAlterConfigsRequest = request.decode()?;
@@ -28,13 +35,32 @@ pub async fn handle(
         let mut result = AlterConfigsResourceResponse::default();
         result.resource_type = resource.resource_type;
         result.resource_name = resource.resource_name.clone();
-        if let Err((code, message)) = alter(metadata, resource, body.validate_only).await {
+        let outcome = match refusal(authz, resource) {
+            Some(error) => Err((error.code(), "Authorization failed.".to_string())),
+            None => alter(metadata, resource, body.validate_only).await,
+        };
+        if let Err((code, message)) = outcome {
             result.error_code = code;
             result.error_message = Some(StrBytes::from_string(message));
         }
         response.responses.push(result);
     }
     Ok(request.respond(&response)?.into())
+}
+
+fn refusal(authz: &Authz, resource: &AlterConfigsResource) -> Option<ResponseError> {
+    match resource.resource_type {
+        RESOURCE_TOPIC => {
+            let name = resource.resource_name.as_str();
+            let allowed = authz.topic(AclOperation::AlterConfigs, name);
+            (!allowed).then_some(ResponseError::TopicAuthorizationFailed)
+        }
+        RESOURCE_BROKER => {
+            let allowed = authz.cluster(AclOperation::AlterConfigs);
+            (!allowed).then_some(ResponseError::ClusterAuthorizationFailed)
+        }
+        _ => None,
+    }
 }
 
 async fn alter(

@@ -10,13 +10,20 @@
 //!   id's producer id with its epoch bumped (which fences older instances), after aborting a
 //!   transaction the previous instance left open (the client is told CONCURRENT_TRANSACTIONS
 //!   meanwhile and retries). Another broker's id: NOT_COORDINATOR.
+//!
+//! Authorization comes first: a transactional id needs WRITE on it
+//! (TRANSACTIONAL_ID_AUTHORIZATION_FAILED); an idempotent producer needs IDEMPOTENT_WRITE on the
+//! cluster (asked quietly) or WRITE on some topic (KIP-679), else CLUSTER_AUTHORIZATION_FAILED.
 
 use std::rc::Rc;
 
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 use kafka_protocol::protocol::VersionRange;
 
+use sluice_security::acl::{AclOperation, ResourceType};
+
 use crate::error_code::{ResponseError, NONE};
+use crate::kafka::authz::{Authz, CLUSTER_NAME};
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::partition::producer_state::{NO_PRODUCER_EPOCH, NO_PRODUCER_ID};
 use crate::producer_ids::ProducerIdService;
@@ -35,10 +42,15 @@ const EPOCH_INITIAL: i16 = 0;
 pub async fn handle(
     producer_ids: &Rc<ProducerIdService>,
     txn: &Rc<TxnService>,
+    authz: &Authz,
     request: Request,
 ) -> Result<Outcome, RequestError> {
     let body: InitProducerIdRequest = request.decode()?;
-    let answer = match check(&body) {
+    let checked = match refusal(authz, &body) {
+        Some(error) => Err(error),
+        None => check(&body),
+    };
+    let answer = match checked {
         Err(error) => {
             tracing::debug!(
                 transactional_id = ?body.transactional_id.as_ref().map(|t| t.0.to_string()),
@@ -95,6 +107,25 @@ async fn transactional(
         other => {
             tracing::error!("InitProducerId: unexpected coordinator answer {other:?}");
             Err(ResponseError::UnknownServerError.code())
+        }
+    }
+}
+
+/// Kafka's authorization of the request (`handleInitProducerIdRequest`).
+fn refusal(authz: &Authz, body: &InitProducerIdRequest) -> Option<ResponseError> {
+    match &body.transactional_id {
+        Some(id) => {
+            let allowed = authz.transactional_id(AclOperation::Write, id.0.as_str());
+            (!allowed).then_some(ResponseError::TransactionalIdAuthorizationFailed)
+        }
+        None => {
+            let on_cluster = authz.can_see(
+                AclOperation::IdempotentWrite,
+                ResourceType::Cluster,
+                CLUSTER_NAME,
+            );
+            let allowed = on_cluster || authz.any_of_type(AclOperation::Write, ResourceType::Topic);
+            (!allowed).then_some(ResponseError::ClusterAuthorizationFailed)
         }
     }
 }

@@ -1,5 +1,6 @@
 //! JoinGroup (key 11): parks on the coordinator shard until the join phase ends, so the answer
 //! is deferred (the connection keeps serving requests meanwhile; answers stay in order).
+//! Needs READ on the group (else GROUP_AUTHORIZATION_FAILED), as in Kafka.
 
 use std::rc::Rc;
 
@@ -7,6 +8,7 @@ use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::{JoinGroupRequest, JoinGroupResponse};
 use kafka_protocol::protocol::VersionRange;
 use kafka_protocol::ResponseError;
+use sluice_security::acl::AclOperation;
 
 use crate::group::join::{JoinRequest, JoinResult};
 use crate::group::service::GroupService;
@@ -14,6 +16,7 @@ use crate::group::service::{GroupAnswer, GroupOp};
 use crate::group::wire::{
     client_host, code, opt_str_bytes, opt_string, str_bytes, string, unexpected,
 };
+use crate::kafka::authz::Authz;
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 9 };
@@ -29,10 +32,16 @@ const SKIP_ASSIGNMENT_VERSION_MIN: i16 = 9;
 pub fn handle(
     groups: &Rc<GroupService>,
     peer: &std::net::SocketAddr,
+    authz: &Authz,
     request: Request,
 ) -> Result<Outcome, RequestError> {
     let body: JoinGroupRequest = request.decode()?;
     let version = request.version;
+    if !authz.group(AclOperation::Read, body.group_id.0.as_str()) {
+        // Kafka's error answer: no member id, generation -1.
+        let refused = JoinResult::error(ResponseError::GroupAuthorizationFailed, "");
+        return Ok(request.respond(&response(refused, version))?.into());
+    }
     let rebalance_timeout_ms = if version >= REBALANCE_TIMEOUT_VERSION_MIN {
         body.rebalance_timeout_ms
     } else {

@@ -2,6 +2,9 @@
 //! timestamp is at least the one given. Partitions are answered by their owner shards. From v4
 //! a request names the leader epoch it expects (checked as Kafka does: FENCED_LEADER_EPOCH,
 //! UNKNOWN_LEADER_EPOCH) and each answer names the leader epoch of its offset.
+//!
+//! Authorization: DESCRIBE on each topic (TOPIC_AUTHORIZATION_FAILED per partition, before
+//! whether the topic exists), from consumers and replicas alike, as in Kafka.
 
 use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
@@ -10,7 +13,10 @@ use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use kafka_protocol::protocol::VersionRange;
 use std::collections::BTreeMap;
 
+use sluice_security::acl::AclOperation;
+
 use crate::error_code::{ResponseError, NONE};
+use crate::kafka::authz::Authz;
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::kafka::leader_check::check_leader_and_epoch;
 use crate::metadata::MetadataService;
@@ -28,6 +34,7 @@ const CONSUMER_REPLICA_ID: i32 = -1;
 pub async fn handle(
     partitions: &PartitionService,
     metadata: &MetadataService,
+    authz: &Authz,
     request: Request,
 ) -> Result<Outcome, RequestError> {
     let body: ListOffsetsRequest = request.decode()?;
@@ -37,11 +44,17 @@ pub async fn handle(
     for topic in &body.topics {
         let name = topic.name.0.to_string();
         let node = metadata.config().node_id;
+        let authorized = authz.topic(AclOperation::Describe, &name);
         for partition in &topic.partitions {
             let index = partition.partition_index;
             // Before v4 the field is not on the wire and decodes as -1: no check.
             let current = partition.current_leader_epoch;
-            if let Err(error_code) = check_leader_and_epoch(&meta, node, &name, index, current) {
+            let checked = if authorized {
+                check_leader_and_epoch(&meta, node, &name, index, current)
+            } else {
+                Err(ResponseError::TopicAuthorizationFailed.code())
+            };
+            if let Err(error_code) = checked {
                 answers.push(Some(OffsetAnswer {
                     error_code,
                     timestamp: -1,

@@ -1,6 +1,7 @@
 //! ListPartitionReassignments (key 46, KIP-455): the reassignments in progress, of every
 //! partition (null topics) or of the partitions named, with each one's replicas and the
 //! replicas being added and removed. Any broker answers: it asks the active controller.
+//! Needs DESCRIBE on the cluster (else CLUSTER_AUTHORIZATION_FAILED), as in Kafka.
 
 use std::rc::Rc;
 
@@ -12,6 +13,10 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 
+use sluice_security::acl::AclOperation;
+
+use crate::error_code::ResponseError;
+use crate::kafka::authz::Authz;
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::metadata::MetadataService;
 
@@ -19,9 +24,16 @@ pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 0 };
 
 pub async fn handle(
     metadata: &Rc<MetadataService>,
+    authz: &Authz,
     request: Request,
 ) -> Result<Outcome, RequestError> {
     let body: ListPartitionReassignmentsRequest = request.decode()?;
+    if !authz.cluster(AclOperation::Describe) {
+        let mut response = ListPartitionReassignmentsResponse::default();
+        response.error_code = ResponseError::ClusterAuthorizationFailed.code();
+        response.error_message = Some(StrBytes::from_static_str("Cluster authorization failed."));
+        return Ok(request.respond(&response)?.into());
+    }
     let partitions = body.topics.as_ref().map(|topics| {
         let named = topics.iter().flat_map(|topic| {
             let name = topic.name.0.to_string();

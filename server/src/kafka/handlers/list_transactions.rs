@@ -1,7 +1,8 @@
 //! ListTransactions (key 66): the transactional ids this broker coordinates (every shard's),
 //! filtered by state, producer id and (v1) by how long the transaction has been running
 //! (Kafka's `handleListTransactionsRequest`). A state filter naming no state comes back in
-//! `unknown_state_filters`.
+//! `unknown_state_filters`. Only the ids the principal may DESCRIBE are listed (the others are
+//! left out quietly), as in Kafka.
 
 use std::rc::Rc;
 
@@ -12,7 +13,10 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 use sluice_txn::TxnState;
 
+use sluice_security::acl::{AclOperation, ResourceType};
+
 use crate::error_code::NONE;
+use crate::kafka::authz::Authz;
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::txn::TxnService;
 
@@ -31,7 +35,11 @@ const STATES: [TxnState; 8] = [
     TxnState::PrepareEpochFence,
 ];
 
-pub async fn handle(txn: &Rc<TxnService>, request: Request) -> Result<Outcome, RequestError> {
+pub async fn handle(
+    txn: &Rc<TxnService>,
+    authz: &Authz,
+    request: Request,
+) -> Result<Outcome, RequestError> {
     let body: ListTransactionsRequest = request.decode()?;
     let mut response = ListTransactionsResponse::default();
     let known = |name: &str| STATES.iter().any(|s| s.name() == name);
@@ -56,6 +64,10 @@ pub async fn handle(txn: &Rc<TxnService>, request: Request) -> Result<Outcome, R
         // Dead ids are on their way out; v1 keeps only transactions started longer ago than
         // the filter (-1 keeps all).
         if metadata.state == TxnState::Dead {
+            continue;
+        }
+        let id = metadata.transactional_id.as_str();
+        if !authz.can_see(AclOperation::Describe, ResourceType::TransactionalId, id) {
             continue;
         }
         let running_ms = now_ms - metadata.start_timestamp_ms;

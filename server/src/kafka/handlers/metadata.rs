@@ -1,6 +1,12 @@
 //! Metadata (key 3): the live brokers, the active controller, and each partition's leader,
 //! leader epoch, replicas, ISR and offline replicas, as this broker's metadata image has them.
 //! Unknown topics are created when both the request and `auto.create.topics.enable` allow it.
+//!
+//! Authorization (Kafka's `handleTopicMetadataRequest`): a request for every topic lists only
+//! the topics the principal may DESCRIBE; a named topic it may not describe gets
+//! TOPIC_AUTHORIZATION_FAILED (and nothing about whether it exists). Auto-creation needs CREATE
+//! on the cluster or on the topic, else TOPIC_AUTHORIZATION_FAILED. The authorized-operations
+//! fields are filled when asked for (cluster: v8–v10, 0 without DESCRIBE on the cluster).
 
 use std::rc::Rc;
 
@@ -10,7 +16,10 @@ use kafka_protocol::messages::metadata_response::{
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 
+use sluice_security::acl::{AclOperation, ResourceType};
+
 use crate::error_code::{ResponseError, NONE};
+use crate::kafka::authz::{Authz, CLUSTER_NAME};
 use crate::kafka::cluster_view::{live_brokers, offline_replicas};
 use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
 use crate::metadata::{AdminOp, MetadataService};
@@ -22,9 +31,14 @@ pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 12 };
 /// Versions before 4 have no allow_auto_topic_creation field: Kafka treats them as allowing it.
 const AUTO_CREATE_FIELD_VERSION: i16 = 4;
 
+/// Cluster authorized operations are asked for in v8–v10 only (DescribeCluster took over).
+const CLUSTER_OPERATIONS_VERSIONS: std::ops::RangeInclusive<i16> = 8..=10;
+const TOPIC_OPERATIONS_VERSION_MIN: i16 = 8;
+
 pub async fn handle(
     conn: &Conn,
     metadata: &Rc<MetadataService>,
+    authz: &Authz,
     request: Request,
 ) -> Result<Outcome, RequestError> {
     let body: MetadataRequest = request.decode()?;
@@ -45,41 +59,88 @@ pub async fn handle(
                 list.push(WantedTopic::UnknownId(topic.topic_id));
                 continue;
             };
+            // Kafka tells nothing of a topic the principal may not describe; one asked for by
+            // id keeps its id (ids are not secret) and loses its name.
+            if !authz.topic(AclOperation::Describe, &name) {
+                let (name, id) = match topic.name {
+                    Some(_) => (Some(name), uuid::Uuid::nil()),
+                    None => (None, topic.topic_id),
+                };
+                list.push(WantedTopic::Refused(name, id));
+                continue;
+            }
             let mut error_code = NONE;
             if meta.topic(&name).is_none() && allow_auto_create {
-                // Kafka's AutoTopicCreationManager: this broker's num.partitions and
-                // default.replication.factor.
-                let op = AdminOp::CreateTopic {
-                    name: name.clone(),
-                    partitions: metadata.config().num_partitions,
-                    replication_factor: metadata.config().default_replication_factor,
-                    assignments: None,
-                    configs: TopicConfigs::default(),
-                    validate_only: false,
-                };
-                match metadata.admin(op).await {
-                    Ok(()) => tracing::info!(topic = %name, "auto-created topic"),
-                    Err((code, _)) if code == ResponseError::TopicAlreadyExists.code() => {}
-                    Err((code, message)) => {
-                        tracing::info!(topic = %name, "auto-create refused: {message}");
-                        error_code = code;
-                    }
-                }
+                error_code = auto_create(metadata, authz, &name).await;
             }
             list.push(WantedTopic::Name(name, error_code));
         }
         wanted = Some(list);
     }
-    let response = build(conn, &metadata.meta(), wanted);
+    let mut response = build(conn, &metadata.meta(), authz, wanted);
+    if CLUSTER_OPERATIONS_VERSIONS.contains(&request.version)
+        && body.include_cluster_authorized_operations
+    {
+        response.cluster_authorized_operations = if authz.cluster(AclOperation::Describe) {
+            authz.authorized_operations(ResourceType::Cluster, CLUSTER_NAME)
+        } else {
+            0
+        };
+    }
+    if request.version >= TOPIC_OPERATIONS_VERSION_MIN && body.include_topic_authorized_operations {
+        for topic in &mut response.topics {
+            let shown = topic.error_code != ResponseError::TopicAuthorizationFailed.code();
+            if let Some(name) = topic.name.as_ref().filter(|_| shown) {
+                let operations = authz.authorized_operations(ResourceType::Topic, name.0.as_str());
+                topic.topic_authorized_operations = operations;
+            }
+        }
+    }
     Ok(request.respond(&response)?.into())
+}
+
+/// Creates a topic a Metadata request named (Kafka's AutoTopicCreationManager: this broker's
+/// num.partitions and default.replication.factor), if the principal may: CREATE on the cluster
+/// (asked quietly) or on the topic, else TOPIC_AUTHORIZATION_FAILED. The topic's error code.
+async fn auto_create(metadata: &Rc<MetadataService>, authz: &Authz, name: &str) -> i16 {
+    let on_cluster = authz.can_see(AclOperation::Create, ResourceType::Cluster, CLUSTER_NAME);
+    if !on_cluster && !authz.topic(AclOperation::Create, name) {
+        return ResponseError::TopicAuthorizationFailed.code();
+    }
+    let op = AdminOp::CreateTopic {
+        name: name.to_string(),
+        partitions: metadata.config().num_partitions,
+        replication_factor: metadata.config().default_replication_factor,
+        assignments: None,
+        configs: TopicConfigs::default(),
+        validate_only: false,
+    };
+    match metadata.admin(op).await {
+        Ok(()) => tracing::info!(topic = %name, "auto-created topic"),
+        Err((code, _)) if code == ResponseError::TopicAlreadyExists.code() => {}
+        Err((code, message)) => {
+            tracing::info!(topic = %name, "auto-create refused: {message}");
+            return code;
+        }
+    }
+    NONE
 }
 
 enum WantedTopic {
     Name(String, i16),
     UnknownId(uuid::Uuid),
+    /// Not to be described: TOPIC_AUTHORIZATION_FAILED with the name or the id asked for.
+    Refused(Option<String>, uuid::Uuid),
 }
 
-fn build(conn: &Conn, meta: &ClusterMeta, wanted: Option<Vec<WantedTopic>>) -> MetadataResponse {
+/// The response; "all topics" lists only those the principal may describe (leaving the others
+/// out is no refusal: nothing is counted).
+fn build(
+    conn: &Conn,
+    meta: &ClusterMeta,
+    authz: &Authz,
+    wanted: Option<Vec<WantedTopic>>,
+) -> MetadataResponse {
     let config = &conn.config;
     let mut response = MetadataResponse::default();
     response.brokers = live_brokers(conn, meta)
@@ -99,6 +160,7 @@ fn build(conn: &Conn, meta: &ClusterMeta, wanted: Option<Vec<WantedTopic>>) -> M
         None => meta
             .topics
             .keys()
+            .filter(|name| authz.can_see(AclOperation::Describe, ResourceType::Topic, name))
             .map(|name| topic(meta, name, NONE))
             .collect(),
         Some(list) => list
@@ -110,6 +172,13 @@ fn build(conn: &Conn, meta: &ClusterMeta, wanted: Option<Vec<WantedTopic>>) -> M
                     unknown.topic_id = id;
                     unknown.error_code = ResponseError::UnknownTopicId.code();
                     unknown
+                }
+                WantedTopic::Refused(name, id) => {
+                    let mut refused = MetadataResponseTopic::default();
+                    refused.name = name.map(|name| TopicName(StrBytes::from_string(name)));
+                    refused.topic_id = id;
+                    refused.error_code = ResponseError::TopicAuthorizationFailed.code();
+                    refused
                 }
             })
             .collect(),

@@ -125,7 +125,8 @@ pub fn versions(api_key: i16) -> Option<VersionRange> {
         .map(|(_, range)| *range)
 }
 
-/// Hands the request to its API's handler, with the services that handler uses.
+/// Hands the request to its API's handler, with the services that handler uses and the
+/// request's authorization (each handler asks Kafka's questions of it).
 pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, RequestError> {
     let services = &conn.services;
     let partitions = &services.partitions;
@@ -135,11 +136,17 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
     match request.api_key {
         ApiKey::Produce => {
             let verifier = services.txn_verifier.clone();
-            produce::handle(partitions, metadata, verifier, request).await
+            produce::handle(partitions, metadata, &authz, verifier, request).await
         }
-        ApiKey::Fetch => fetch::handle(partitions, metadata, &services.fetch_sessions, request),
-        ApiKey::ListOffsets => list_offsets::handle(partitions, metadata, request).await,
-        ApiKey::Metadata => metadata::handle(conn, metadata, request).await,
+        ApiKey::Fetch => fetch::handle(
+            partitions,
+            metadata,
+            &services.fetch_sessions,
+            &authz,
+            request,
+        ),
+        ApiKey::ListOffsets => list_offsets::handle(partitions, metadata, &authz, request).await,
+        ApiKey::Metadata => metadata::handle(conn, metadata, &authz, request).await,
         ApiKey::ApiVersions => api_versions::handle(request),
         ApiKey::SaslHandshake => sasl_handshake::handle(conn, request),
         ApiKey::SaslAuthenticate => sasl_authenticate::handle(conn, request).await,
@@ -152,55 +159,55 @@ pub async fn handle(conn: &Rc<Conn>, request: Request) -> Result<Outcome, Reques
         ApiKey::AlterUserScramCredentials => {
             alter_user_scram_credentials::handle(&authz, metadata, request).await
         }
-        ApiKey::CreateTopics => create_topics::handle(metadata, request).await,
-        ApiKey::DeleteTopics => delete_topics::handle(metadata, request).await,
-        ApiKey::DescribeConfigs => describe_configs::handle(metadata, request),
-        ApiKey::CreatePartitions => create_partitions::handle(metadata, request).await,
+        ApiKey::CreateTopics => create_topics::handle(metadata, &authz, request).await,
+        ApiKey::DeleteTopics => delete_topics::handle(metadata, &authz, request).await,
+        ApiKey::DescribeConfigs => describe_configs::handle(metadata, &authz, request),
+        ApiKey::CreatePartitions => create_partitions::handle(metadata, &authz, request).await,
         ApiKey::IncrementalAlterConfigs => {
-            incremental_alter_configs::handle(metadata, request).await
+            incremental_alter_configs::handle(metadata, &authz, request).await
         }
-        ApiKey::DescribeCluster => describe_cluster::handle(conn, &services.metadata, request),
-        ApiKey::DescribeQuorum => describe_quorum::handle(metadata, request).await,
+        ApiKey::DescribeCluster => describe_cluster::handle(conn, metadata, &authz, request),
+        ApiKey::DescribeQuorum => describe_quorum::handle(metadata, &authz, request).await,
         ApiKey::AlterPartitionReassignments => {
-            alter_partition_reassignments::handle(metadata, request).await
+            alter_partition_reassignments::handle(metadata, &authz, request).await
         }
         ApiKey::ListPartitionReassignments => {
-            list_partition_reassignments::handle(metadata, request).await
+            list_partition_reassignments::handle(metadata, &authz, request).await
         }
         ApiKey::OffsetForLeaderEpoch => {
-            offset_for_leader_epoch::handle(partitions, metadata, request).await
+            offset_for_leader_epoch::handle(partitions, metadata, &authz, request).await
         }
-        ApiKey::OffsetCommit => offset_commit::handle(groups, metadata, request),
-        ApiKey::TxnOffsetCommit => txn_offset_commit::handle(groups, metadata, request),
-        ApiKey::OffsetFetch => offset_fetch::handle(groups, request).await,
-        ApiKey::FindCoordinator => {
-            find_coordinator::handle(conn, &services.metadata, request).await
-        }
-        ApiKey::JoinGroup => join_group::handle(groups, &conn.peer, request),
-        ApiKey::Heartbeat => heartbeat::handle(groups, request).await,
-        ApiKey::LeaveGroup => leave_group::handle(groups, request).await,
-        ApiKey::SyncGroup => sync_group::handle(groups, request),
-        ApiKey::DescribeGroups => describe_groups::handle(groups, request).await,
-        ApiKey::ListGroups => list_groups::handle(groups, request).await,
-        ApiKey::DeleteGroups => delete_groups::handle(groups, request).await,
-        ApiKey::OffsetDelete => offset_delete::handle(groups, metadata, request).await,
+        ApiKey::OffsetCommit => offset_commit::handle(groups, metadata, &authz, request),
+        ApiKey::TxnOffsetCommit => txn_offset_commit::handle(groups, metadata, &authz, request),
+        ApiKey::OffsetFetch => offset_fetch::handle(groups, &authz, request).await,
+        ApiKey::FindCoordinator => find_coordinator::handle(conn, metadata, &authz, request).await,
+        ApiKey::JoinGroup => join_group::handle(groups, &conn.peer, &authz, request),
+        ApiKey::Heartbeat => heartbeat::handle(groups, &authz, request).await,
+        ApiKey::LeaveGroup => leave_group::handle(groups, &authz, request).await,
+        ApiKey::SyncGroup => sync_group::handle(groups, &authz, request),
+        ApiKey::DescribeGroups => describe_groups::handle(groups, &authz, request).await,
+        ApiKey::ListGroups => list_groups::handle(groups, &authz, request).await,
+        ApiKey::DeleteGroups => delete_groups::handle(groups, &authz, request).await,
+        ApiKey::OffsetDelete => offset_delete::handle(groups, metadata, &authz, request).await,
         ApiKey::DescribeProducers => {
-            describe_producers::handle(partitions, metadata, request).await
+            describe_producers::handle(partitions, metadata, &authz, request).await
         }
         ApiKey::InitProducerId => {
-            init_producer_id::handle(&services.producer_ids, &services.txn, request).await
+            init_producer_id::handle(&services.producer_ids, &services.txn, &authz, request).await
         }
         ApiKey::AddPartitionsToTxn => {
-            add_partitions_to_txn::handle(&services.txn, metadata, request).await
+            add_partitions_to_txn::handle(&services.txn, metadata, &authz, request).await
         }
         ApiKey::AddOffsetsToTxn => {
-            add_offsets_to_txn::handle(&services.txn, metadata, request).await
+            add_offsets_to_txn::handle(&services.txn, metadata, &authz, request).await
         }
-        ApiKey::EndTxn => end_txn::handle(&services.txn, request).await,
-        ApiKey::DescribeTransactions => describe_transactions::handle(&services.txn, request).await,
-        ApiKey::ListTransactions => list_transactions::handle(&services.txn, request).await,
+        ApiKey::EndTxn => end_txn::handle(&services.txn, &authz, request).await,
+        ApiKey::DescribeTransactions => {
+            describe_transactions::handle(&services.txn, &authz, request).await
+        }
+        ApiKey::ListTransactions => list_transactions::handle(&services.txn, &authz, request).await,
         ApiKey::WriteTxnMarkers => {
-            write_txn_markers::handle(partitions, groups, metadata, request).await
+            write_txn_markers::handle(partitions, groups, metadata, &authz, request).await
         }
         other => Err(RequestError::UnknownApiKey(other as i16)),
     }

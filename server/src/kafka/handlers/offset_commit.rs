@@ -1,5 +1,9 @@
 //! OffsetCommit (key 8): commits are appended to the group's `__consumer_offsets` partition and
 //! fdatasync'd before the answer (deferred while the flush runs).
+//!
+//! Authorization (Kafka's): READ on the group, else every partition gets
+//! GROUP_AUTHORIZATION_FAILED; then READ on each topic (TOPIC_AUTHORIZATION_FAILED per
+//! partition, before whether the topic exists).
 
 use std::rc::Rc;
 
@@ -9,11 +13,13 @@ use kafka_protocol::messages::offset_commit_response::{
 use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
 use kafka_protocol::protocol::VersionRange;
 use kafka_protocol::ResponseError;
+use sluice_security::acl::AclOperation;
 
 use crate::group::offsets::{CommitEntry, CommitRequest};
 use crate::group::service::GroupService;
 use crate::group::service::{GroupAnswer, GroupOp};
 use crate::group::wire::{code, opt_string, string, unexpected};
+use crate::kafka::authz::Authz;
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::metadata::MetadataService;
 
@@ -23,9 +29,11 @@ pub const VERSIONS: VersionRange = VersionRange { min: 2, max: 8 };
 pub fn handle(
     groups: &Rc<GroupService>,
     metadata: &MetadataService,
+    authz: &Authz,
     request: Request,
 ) -> Result<Outcome, RequestError> {
     let body: OffsetCommitRequest = request.decode()?;
+    let group_refused = !authz.group(AclOperation::Read, body.group_id.0.as_str());
     let meta = metadata.meta();
     let known = |topic: &str, partition: i32| {
         meta.topic(topic)
@@ -36,8 +44,17 @@ pub fn handle(
     let mut entries = Vec::new();
     for topic in &body.topics {
         let name = string(&topic.name.0);
+        let refused = if group_refused {
+            Some(ResponseError::GroupAuthorizationFailed)
+        } else if !authz.topic(AclOperation::Read, &name) {
+            Some(ResponseError::TopicAuthorizationFailed)
+        } else {
+            None
+        };
         for p in &topic.partitions {
-            if known(&name, p.partition_index) {
+            if let Some(error) = refused {
+                answers.push((name.clone(), p.partition_index, Some(Some(error))));
+            } else if known(&name, p.partition_index) {
                 answers.push((name.clone(), p.partition_index, None));
                 entries.push(CommitEntry {
                     topic: name.clone(),

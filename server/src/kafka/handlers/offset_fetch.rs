@@ -2,6 +2,11 @@
 //! (v8). Offset -1 means nothing committed. Pending transactional offsets are never shown; with
 //! `require_stable` (v7+) their partitions answer UNSTABLE_OFFSET_COMMIT, which the client
 //! retries until the transaction ends (Kafka's KIP-447 rule).
+//!
+//! Authorization (Kafka's): DESCRIBE on each group (else GROUP_AUTHORIZATION_FAILED for that
+//! group); DESCRIBE on each topic named (else its partitions answer offset -1 with
+//! TOPIC_AUTHORIZATION_FAILED); a fetch of every partition leaves out the topics the
+//! principal may not describe (no refusal is counted for those).
 
 use std::rc::Rc;
 
@@ -12,11 +17,13 @@ use kafka_protocol::messages::offset_fetch_response::{
 use kafka_protocol::messages::{GroupId, OffsetFetchRequest, OffsetFetchResponse, TopicName};
 use kafka_protocol::protocol::VersionRange;
 use kafka_protocol::ResponseError;
+use sluice_security::acl::{AclOperation, ResourceType};
 
 use crate::group::offsets::FetchedOffset;
 use crate::group::service::GroupService;
 use crate::group::service::{GroupAnswer, GroupOp, TopicPartitions};
 use crate::group::wire::{str_bytes, string, unexpected};
+use crate::kafka::authz::Authz;
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::util::join_all;
 
@@ -28,7 +35,11 @@ const TOP_LEVEL_ERROR_VERSION_MIN: i16 = 2;
 const MULTI_GROUP_VERSION_MIN: i16 = 8;
 const REQUIRE_STABLE_VERSION_MIN: i16 = 7;
 
-pub async fn handle(service: &Rc<GroupService>, request: Request) -> Result<Outcome, RequestError> {
+pub async fn handle(
+    service: &Rc<GroupService>,
+    authz: &Authz,
+    request: Request,
+) -> Result<Outcome, RequestError> {
     let body: OffsetFetchRequest = request.decode()?;
     let version = request.version;
     let require_stable = version >= REQUIRE_STABLE_VERSION_MIN && body.require_stable;
@@ -54,18 +65,7 @@ pub async fn handle(service: &Rc<GroupService>, request: Request) -> Result<Outc
     };
     let calls = groups
         .iter()
-        .map(|(group_id, topics)| async move {
-            let op = GroupOp::FetchOffsets {
-                group_id: group_id.clone(),
-                topics: topics.clone(),
-                require_stable,
-            };
-            match service.call(group_id, op).await {
-                Ok(GroupAnswer::FetchOffsets(rows)) => rows,
-                Ok(other) => Err(unexpected(&other)),
-                Err(e) => Err(e),
-            }
-        })
+        .map(|(group_id, topics)| fetch_group(service, authz, group_id, topics, require_stable))
         .collect();
     let answers = join_all(calls).await;
     let mut response = OffsetFetchResponse::default();
@@ -113,6 +113,53 @@ pub async fn handle(service: &Rc<GroupService>, request: Request) -> Result<Outc
         }
     }
     Ok(request.respond(&response)?.into())
+}
+
+/// One group's committed offsets, as the principal may see them.
+async fn fetch_group(
+    service: &Rc<GroupService>,
+    authz: &Authz,
+    group_id: &str,
+    topics: &Option<TopicPartitions>,
+    require_stable: bool,
+) -> Result<Vec<FetchedOffset>, ResponseError> {
+    if !authz.group(AclOperation::Describe, group_id) {
+        return Err(ResponseError::GroupAuthorizationFailed);
+    }
+    let (allowed, refused): (Option<TopicPartitions>, TopicPartitions) = match topics {
+        None => (None, Vec::new()),
+        Some(topics) => {
+            let (allowed, refused) = topics
+                .iter()
+                .cloned()
+                .partition(|(topic, _)| authz.topic(AclOperation::Describe, topic));
+            (Some(allowed), refused)
+        }
+    };
+    let op = GroupOp::FetchOffsets {
+        group_id: group_id.to_string(),
+        topics: allowed,
+        require_stable,
+    };
+    let mut rows = match service.call(group_id, op).await {
+        Ok(GroupAnswer::FetchOffsets(rows)) => rows?,
+        Ok(other) => return Err(unexpected(&other)),
+        Err(e) => return Err(e),
+    };
+    if topics.is_none() {
+        rows.retain(|row| authz.can_see(AclOperation::Describe, ResourceType::Topic, &row.topic));
+    }
+    for (topic, partitions) in refused {
+        rows.extend(partitions.into_iter().map(|partition| FetchedOffset {
+            topic: topic.clone(),
+            partition,
+            offset: -1,
+            leader_epoch: -1,
+            metadata: String::new(),
+            error: Some(ResponseError::TopicAuthorizationFailed),
+        }));
+    }
+    Ok(rows)
 }
 
 struct FetchedRow {

@@ -3,6 +3,10 @@
 //! to find where their log diverges from the leader's (KIP-101, KIP-279). Both are answered by
 //! the leader only (Kafka's `fetchOnlyFromLeader = true`), whatever the request's replica id.
 //! Versions 2-4 (the codec's range; 0 and 1 were removed in Kafka 4.0); all name topics.
+//!
+//! Authorization (Kafka's, whatever the replica id): CLUSTER_ACTION on the cluster (asked
+//! quietly) lets every topic through; otherwise each topic needs DESCRIBE
+//! (TOPIC_AUTHORIZATION_FAILED per partition).
 
 use std::collections::BTreeMap;
 
@@ -12,7 +16,10 @@ use kafka_protocol::messages::offset_for_leader_epoch_response::{
 use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse};
 use kafka_protocol::protocol::VersionRange;
 
+use sluice_security::acl::{AclOperation, ResourceType};
+
 use crate::error_code::ResponseError;
+use crate::kafka::authz::{Authz, CLUSTER_NAME};
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::kafka::leader_check::check_leader_and_epoch;
 use crate::metadata::MetadataService;
@@ -28,19 +35,31 @@ type OwnerWork = (Vec<usize>, Vec<EpochQuery>);
 pub async fn handle(
     partitions: &PartitionService,
     metadata: &MetadataService,
+    authz: &Authz,
     request: Request,
 ) -> Result<Outcome, RequestError> {
     let body: OffsetForLeaderEpochRequest = request.decode()?;
+    let replica = authz.can_see(
+        AclOperation::ClusterAction,
+        ResourceType::Cluster,
+        CLUSTER_NAME,
+    );
     let meta = metadata.meta();
     let node = metadata.config().node_id;
     let mut answers: Vec<Option<EpochEndAnswer>> = Vec::new();
     let mut by_owner: BTreeMap<usize, OwnerWork> = BTreeMap::new();
     for topic in &body.topics {
         let name = topic.topic.0.to_string();
+        let authorized = replica || authz.topic(AclOperation::Describe, &name);
         for partition in &topic.partitions {
             let index = partition.partition;
             let current = partition.current_leader_epoch;
-            if let Err(code) = check_leader_and_epoch(&meta, node, &name, index, current) {
+            let checked = if authorized {
+                check_leader_and_epoch(&meta, node, &name, index, current)
+            } else {
+                Err(ResponseError::TopicAuthorizationFailed.code())
+            };
+            if let Err(code) = checked {
                 answers.push(Some(EpochEndAnswer::error(code)));
                 continue;
             }

@@ -21,6 +21,11 @@
 //! "no" is its error (INVALID_TXN_STATE and the like); a coordinator that is unavailable, or
 //! no verifier at all, answers NOT_ENOUGH_REPLICAS, which producers retry (Kafka converts the
 //! coordinator's retriable errors the same way, since produce clients do not know them).
+//!
+//! Authorization (Kafka's order): transactional batches need WRITE on the request's
+//! transactional id, else every partition gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED; then
+//! each topic needs WRITE (TOPIC_AUTHORIZATION_FAILED per partition), checked before whether
+//! the topic exists.
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -33,7 +38,10 @@ use kafka_protocol::messages::produce_response::{
 use kafka_protocol::messages::{BrokerId, ProduceRequest, ProduceResponse, TopicName};
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 
+use sluice_security::acl::AclOperation;
+
 use crate::error_code::{ResponseError, NONE};
+use crate::kafka::authz::Authz;
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::kafka::txn_verifier::{TxnVerifier, TxnVerifyRequest};
 use crate::metadata::MetadataService;
@@ -76,6 +84,7 @@ fn error_result(error_code: i16, message: String) -> ProducePartResult {
 pub async fn handle(
     partitions: &Rc<PartitionService>,
     metadata: &MetadataService,
+    authz: &Authz,
     verifier: Option<TxnVerifier>,
     request: Request,
 ) -> Result<Outcome, RequestError> {
@@ -86,12 +95,13 @@ pub async fn handle(
         });
     }
     let body: ProduceRequest = request.decode()?;
+    let refused = refusal_of_transaction(authz, &body);
     let partitions = partitions.clone();
     let acks = body.acks;
     let timeout_ms = body.timeout_ms.clamp(0, i32::MAX) as u64;
     let transactional_id = body.transactional_id.as_ref().map(|id| id.0.to_string());
     let topic_names: Vec<TopicName> = body.topic_data.iter().map(|t| t.name.clone()).collect();
-    let (mut slots, work) = route(&partitions, metadata, body);
+    let (mut slots, work) = route(&partitions, metadata, authz, refused, body);
     // KIP-951: a NOT_LEADER_OR_FOLLOWER answer names the current leader, from v10.
     let hints = (request.version >= LEADER_HINTS_VERSION_MIN).then(|| metadata.meta());
     if acks != ACKS_NONE && acks != ACKS_LEADER && acks != ACKS_ALL {
@@ -133,10 +143,42 @@ pub async fn handle(
 
 type Work = BTreeMap<usize, Vec<(usize, ProducePart)>>;
 
-/// Checks each partition against the metadata and groups the valid ones by owner shard.
+/// Kafka's first check: a request carrying transactional batches needs WRITE on its
+/// transactional id, or every partition gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
+fn refusal_of_transaction(authz: &Authz, body: &ProduceRequest) -> Option<i16> {
+    if authz.is_off() || !has_transactional_batches(body) {
+        return None;
+    }
+    let allowed = body
+        .transactional_id
+        .as_ref()
+        .is_some_and(|id| authz.transactional_id(AclOperation::Write, id.0.as_str()));
+    (!allowed).then(|| ResponseError::TransactionalIdAuthorizationFailed.code())
+}
+
+/// Whether any well-formed batch of the request is transactional (Kafka's
+/// `RequestUtils.hasTransactionalRecords`); malformed records are refused later, per partition.
+fn has_transactional_batches(body: &ProduceRequest) -> bool {
+    let records = body
+        .topic_data
+        .iter()
+        .flat_map(|topic| &topic.partition_data)
+        .filter_map(|partition| partition.records.as_ref());
+    records
+        .filter_map(|records| split_batches(records).ok())
+        .flatten()
+        .filter_map(|batch| sluice_engine::batch::parse_header(&batch).ok())
+        .any(|header| header.is_transactional())
+}
+
+/// Checks each partition against the ACLs (a request-wide `refused` first, then WRITE on its
+/// topic, before anything tells whether the topic exists, as Kafka does) and the metadata,
+/// and groups the valid ones by owner shard.
 fn route(
     partitions: &PartitionService,
     metadata: &MetadataService,
+    authz: &Authz,
+    refused: Option<i16>,
     body: ProduceRequest,
 ) -> (Vec<Slot>, Work) {
     let meta = metadata.meta();
@@ -145,6 +187,10 @@ fn route(
     for (topic_index, topic) in body.topic_data.into_iter().enumerate() {
         let name = topic.name.0.to_string();
         let node = metadata.config().node_id;
+        let refused = refused.or_else(|| {
+            let allowed = authz.topic(AclOperation::Write, &name);
+            (!allowed).then(|| ResponseError::TopicAuthorizationFailed.code())
+        });
         for partition in topic.partition_data {
             let mut slot = Slot {
                 topic: topic_index,
@@ -154,6 +200,12 @@ fn route(
                 result: error_result(NONE, String::new()),
                 batches: Vec::new(),
             };
+            if let Some(code) = refused {
+                let message = format!("not authorized for {name}-{}", partition.index);
+                slot.result = error_result(code, message);
+                slots.push(slot);
+                continue;
+            }
             let served = meta.check_leader(node, &name, partition.index);
             let known = served.is_ok();
             let batches = partition.records.as_ref().map(split_batches);

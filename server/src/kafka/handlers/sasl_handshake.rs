@@ -1,6 +1,7 @@
-//! SaslHandshake (key 17): the client names its mechanism. Served from v1, where the tokens
-//! that follow travel in SaslAuthenticate requests (v0's raw tokens are not served; every
-//! client in use sends v1). A mechanism this listener does not offer gets
+//! SaslHandshake (key 17): the client names its mechanism. v1's tokens travel in
+//! SaslAuthenticate requests. v0 (raw tokens without Kafka framing, clients before Kafka 1.0)
+//! is advertised, since librdkafka enables SASL only when the handshake's range includes 0, but
+//! a v0 request closes the connection with a log line: every client in use sends v1. A mechanism this listener does not offer gets
 //! UNSUPPORTED_SASL_MECHANISM with the list, and the connection closes, as in Kafka; so does a
 //! handshake on a listener without SASL (ILLEGAL_SASL_STATE).
 
@@ -11,9 +12,16 @@ use crate::error_code::{ResponseError, NONE};
 use crate::kafka::dispatch::{Conn, Outcome, Request, RequestError};
 use crate::security::sasl::SaslExchange;
 
-pub const VERSIONS: VersionRange = VersionRange { min: 1, max: 1 };
+pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 1 };
 
 pub fn handle(conn: &Conn, request: Request) -> Result<Outcome, RequestError> {
+    if request.version == 0 {
+        return Err(RequestError::Unauthenticated(
+            "SaslHandshake v0 (raw SASL tokens, clients before Kafka 1.0) is not served; the \
+             client must use v1 with SaslAuthenticate"
+                .to_string(),
+        ));
+    }
     let body: SaslHandshakeRequest = request.decode()?;
     let mechanisms = &conn.config.security.sasl_mechanisms;
     let mut response = SaslHandshakeResponse::default();

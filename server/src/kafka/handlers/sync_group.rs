@@ -1,20 +1,33 @@
 //! SyncGroup (key 14): followers park until the leader's assignment arrives (deferred answer).
+//! Needs READ on the group (else GROUP_AUTHORIZATION_FAILED), as in Kafka.
 
 use std::rc::Rc;
 
 use kafka_protocol::messages::{SyncGroupRequest, SyncGroupResponse};
 use kafka_protocol::protocol::VersionRange;
+use kafka_protocol::ResponseError;
+use sluice_security::acl::AclOperation;
 
 use crate::group::service::GroupService;
 use crate::group::service::{GroupAnswer, GroupOp};
 use crate::group::sync::{SyncRequest, SyncResult};
 use crate::group::wire::{code, opt_str_bytes, opt_string, string, unexpected};
+use crate::kafka::authz::Authz;
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 
 pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 5 };
 
-pub fn handle(groups: &Rc<GroupService>, request: Request) -> Result<Outcome, RequestError> {
+pub fn handle(
+    groups: &Rc<GroupService>,
+    authz: &Authz,
+    request: Request,
+) -> Result<Outcome, RequestError> {
     let body: SyncGroupRequest = request.decode()?;
+    if !authz.group(AclOperation::Read, body.group_id.0.as_str()) {
+        let mut response = SyncGroupResponse::default();
+        response.error_code = ResponseError::GroupAuthorizationFailed.code();
+        return Ok(request.respond(&response)?.into());
+    }
     let req = SyncRequest {
         group_id: string(&body.group_id.0),
         generation_id: body.generation_id,

@@ -2,6 +2,10 @@
 //! offsets are appended to the group's `__consumer_offsets` partition in a transactional batch
 //! of the producer and made durable (acks=all) before the answer; they stay pending, invisible
 //! to OffsetFetch, until the transaction's marker ends them (`group::txn_offsets`).
+//!
+//! Authorization (Kafka's order): WRITE on the transactional id, then READ on the group, each
+//! refusal answered on every partition (TRANSACTIONAL_ID_ / GROUP_AUTHORIZATION_FAILED); then
+//! READ on each topic (TOPIC_AUTHORIZATION_FAILED per partition, before whether it exists).
 
 use std::rc::Rc;
 
@@ -11,11 +15,13 @@ use kafka_protocol::messages::txn_offset_commit_response::{
 use kafka_protocol::messages::{TopicName, TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 use kafka_protocol::protocol::VersionRange;
 use kafka_protocol::ResponseError;
+use sluice_security::acl::AclOperation;
 
 use crate::group::offsets::{CommitEntry, CommitRequest, TxnProducer};
 use crate::group::service::{GroupAnswer, GroupOp, GroupService};
 use crate::group::txn_offsets::TxnCommitRequest;
 use crate::group::wire::{code, opt_string, str_bytes, string, unexpected};
+use crate::kafka::authz::Authz;
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::metadata::MetadataService;
 
@@ -25,6 +31,7 @@ pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 3 };
 pub fn handle(
     groups: &Rc<GroupService>,
     metadata: &MetadataService,
+    authz: &Authz,
     request: Request,
 ) -> Result<Outcome, RequestError> {
     let body: TxnOffsetCommitRequest = request.decode()?;
@@ -33,8 +40,17 @@ pub fn handle(
         meta.topic(topic)
             .is_some_and(|t| partition >= 0 && partition < t.partitions)
     };
-    // A request-wide refusal, before the coordinator: Kafka's producer checks.
-    let refused = if body.producer_id.0 < 0 {
+    // Request-wide refusals: authorization first (of the transactional id, then the group);
+    // Kafka's producer checks come after each topic's authorization.
+    let transactional_id = body.transactional_id.0.as_str();
+    let unauthorized = if !authz.transactional_id(AclOperation::Write, transactional_id) {
+        Some(ResponseError::TransactionalIdAuthorizationFailed)
+    } else if !authz.group(AclOperation::Read, body.group_id.0.as_str()) {
+        Some(ResponseError::GroupAuthorizationFailed)
+    } else {
+        None
+    };
+    let producer_refused = if body.producer_id.0 < 0 {
         Some(ResponseError::InvalidProducerIdMapping)
     } else if body.producer_epoch < 0 {
         Some(ResponseError::InvalidProducerEpoch)
@@ -46,6 +62,12 @@ pub fn handle(
     let mut entries = Vec::new();
     for topic in &body.topics {
         let name = string(&topic.name.0);
+        let refused = unauthorized
+            .or_else(|| {
+                let readable = authz.topic(AclOperation::Read, &name);
+                (!readable).then_some(ResponseError::TopicAuthorizationFailed)
+            })
+            .or(producer_refused);
         for p in &topic.partitions {
             let decided = if let Some(error) = refused {
                 Some(Some(error))

@@ -11,6 +11,9 @@
 //! REQUEST_TIMED_OUT, KAFKA_STORAGE_ERROR).
 //!
 //! Version 0 is not served: the protocol crate (Kafka 4.x schemas) has only version 1.
+//!
+//! Authorization (Kafka's): ALTER on the cluster (asked quietly) or CLUSTER_ACTION, else every
+//! partition gets CLUSTER_AUTHORIZATION_FAILED and nothing is written.
 
 use std::rc::Rc;
 
@@ -20,8 +23,11 @@ use kafka_protocol::messages::write_txn_markers_response::{
 use kafka_protocol::messages::{WriteTxnMarkersRequest, WriteTxnMarkersResponse};
 use kafka_protocol::protocol::VersionRange;
 
-use crate::error_code::NONE;
+use sluice_security::acl::{AclOperation, ResourceType};
+
+use crate::error_code::{ResponseError, NONE};
 use crate::group::service::GroupService;
+use crate::kafka::authz::{Authz, CLUSTER_NAME};
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::metadata::MetadataService;
 use crate::partition::messages::TxnMarkerWrite;
@@ -48,9 +54,12 @@ pub async fn handle(
     partitions: &Rc<PartitionService>,
     groups: &Rc<GroupService>,
     metadata: &MetadataService,
+    authz: &Authz,
     request: Request,
 ) -> Result<Outcome, RequestError> {
     let body: WriteTxnMarkersRequest = request.decode()?;
+    let allowed = authz.can_see(AclOperation::Alter, ResourceType::Cluster, CLUSTER_NAME)
+        || authz.cluster(AclOperation::ClusterAction);
     let meta = metadata.meta();
     let node = metadata.config().node_id;
     let mut slots = Vec::new();
@@ -66,7 +75,12 @@ pub async fn handle(
                     error_code: NONE,
                     write: None,
                 };
-                match meta.check_leader(node, &name, partition) {
+                let checked = if allowed {
+                    meta.check_leader(node, &name, partition)
+                } else {
+                    Err(ResponseError::ClusterAuthorizationFailed.code())
+                };
+                match checked {
                     Err(code) => slot.error_code = code,
                     Ok(()) => {
                         slot.write = Some(writes.len());

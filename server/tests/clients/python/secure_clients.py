@@ -29,7 +29,7 @@ def confluent_config(args):
         "bootstrap.servers": args["bootstrap"],
         "security.protocol": args["security_protocol"],
     }
-    if "SASL" in args["security_protocol"]:
+    if "SASL" in args["security_protocol"] and args.get("mechanism"):
         config["sasl.mechanism"] = args["mechanism"]
         config["sasl.username"] = args["user"]
         config["sasl.password"] = args["password"]
@@ -195,7 +195,33 @@ def expect_auth_failure(args):
     print(json.dumps({"errors": errors[:3]}))
 
 
+def stream(args):
+    """One record every 100 ms for args["seconds"]: what a long-lived producer sees."""
+    from confluent_kafka import Producer
+
+    errors = []
+    config = confluent_config(args)
+    config["error_cb"] = lambda err: errors.append(str(err))
+    producer = Producer(dict(config, **{"acks": "all", "linger.ms": 0}))
+    delivered = []
+    failed = []
+
+    def on_delivery(err, msg):
+        (failed if err else delivered).append(str(err) if err else msg.offset())
+
+    sent = 0
+    end = time.monotonic() + args["seconds"]
+    while time.monotonic() < end:
+        producer.produce(args["topic"], value=f"tick-{sent}".encode(), on_delivery=on_delivery)
+        sent += 1
+        producer.poll(0.1)
+    left = producer.flush(DEADLINE_S)
+    print(json.dumps({"sent": sent, "delivered": len(delivered), "failed": failed[:3],
+                      "left": left, "errors": errors[:3]}))
+
+
 MODES = {
+    "stream": stream,
     "admin": admin,
     "round_trip": round_trip,
     "kafka_python": kafka_python,
