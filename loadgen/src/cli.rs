@@ -158,6 +158,43 @@ pub struct RunArgs {
     /// checks that no aborted record is visible to a read_committed reader.
     #[arg(long, default_value_t = 0)]
     pub abort_every: u32,
+    #[command(flatten)]
+    pub security: SecurityArgs,
+}
+
+/// How every connection (produce, consume, verify, topic admin) is secured, with
+/// librdkafka's property names as flags. `--client-config FILE` reads the same properties
+/// from `key=value` lines; flags given as well override the file. The password is never
+/// written to the reports.
+#[derive(Args, Debug, Clone, Default, Serialize)]
+pub struct SecurityArgs {
+    /// PLAINTEXT (default), SSL, SASL_PLAINTEXT or SASL_SSL (`security.protocol`).
+    #[arg(long, value_name = "PROTOCOL")]
+    pub security_protocol: Option<String>,
+    /// PEM file of the CA certificates that sign the brokers' (`ssl.ca.location`; default:
+    /// the system's CA bundle).
+    #[arg(long, value_name = "FILE")]
+    pub ssl_ca_location: Option<String>,
+    /// PEM client certificate chain, for brokers that require one (`ssl.certificate.location`).
+    #[arg(long, value_name = "FILE")]
+    pub ssl_certificate_location: Option<String>,
+    /// PEM private key of that certificate (`ssl.key.location`).
+    #[arg(long, value_name = "FILE")]
+    pub ssl_key_location: Option<String>,
+    /// PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (`sasl.mechanism`; default PLAIN).
+    #[arg(long, value_name = "MECHANISM")]
+    pub sasl_mechanism: Option<String>,
+    /// `sasl.username`.
+    #[arg(long, value_name = "USER")]
+    pub sasl_username: Option<String>,
+    /// `sasl.password` (visible in the process list: prefer --client-config).
+    #[arg(long, value_name = "PASSWORD")]
+    #[serde(skip)]
+    pub sasl_password: Option<String>,
+    /// `key=value` lines with the properties above (librdkafka's names; Java's
+    /// `sasl.jaas.config` and `ssl.truststore.location` are understood too).
+    #[arg(long, value_name = "FILE")]
+    pub client_config: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -174,6 +211,8 @@ pub struct VerifyArgs {
     /// Write the verdict as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub security: SecurityArgs,
 }
 
 /// acks as the wire value.

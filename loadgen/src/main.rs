@@ -55,6 +55,7 @@ fn main() -> ExitCode {
 fn run_cells(args: RunArgs, mode: Mode, mode_name: &str, sweep: bool) -> Result<ExitCode> {
     args.validate()?;
     let cells = args.cells(sweep)?;
+    let connect = client_options::connect_options(&args.security)?;
     let started_unix_s = clock::unix_s();
     let disk_baseline = match &args.baseline_disk {
         Some(dir) => {
@@ -74,6 +75,7 @@ fn run_cells(args: RunArgs, mode: Mode, mode_name: &str, sweep: bool) -> Result<
         mode,
         run_id: format!("{started_unix_s:x}"),
         many_cells: cells.len() > 1,
+        connect,
     };
     let mut results = Vec::new();
     let mut failed_cells = 0;
@@ -110,7 +112,7 @@ fn run_cells(args: RunArgs, mode: Mode, mode_name: &str, sweep: bool) -> Result<
         mode: mode_name.into(),
         label: args.label.clone(),
         started_unix_s,
-        command_line: std::env::args().collect::<Vec<_>>().join(" "),
+        command_line: client_options::redacted_command_line(std::env::args()),
         machine: Machine::describe(),
         config: args.clone(),
         disk_baseline,
@@ -186,8 +188,14 @@ fn verify_command(args: VerifyArgs) -> Result<ExitCode> {
     let read_committed = acked
         .iter()
         .any(|b| b.txn != verify::checker::TxnMark::None);
-    let reads =
-        verify::collect::read_back(&args.bootstrap, &args.topic, args.consumers, read_committed)?;
+    let connect = client_options::connect_options(&args.security)?;
+    let reads = verify::collect::read_back(
+        &args.bootstrap,
+        &connect,
+        &args.topic,
+        args.consumers,
+        read_committed,
+    )?;
     let verdict = verify::checker::check(&acked, &reads);
     println!("verify {}: {}", args.topic, verdict.summary_line());
     for e in &verdict.examples {

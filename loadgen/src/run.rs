@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::thread;
 
 use crate::cli::{acks_name, CellParams, RunArgs};
-use crate::client_options::CLIENT_OPTIONS;
 use crate::clock;
 use crate::consume::{self, ConsumeOutcome, ConsumeSpec};
 use crate::error::{Error, Result};
@@ -17,7 +16,9 @@ use crate::progress::Progress;
 use crate::results::{CellResult, ProduceCounts, Throughput, TxnSummary};
 use crate::stats::LatencySummary;
 use crate::verify::{checker, collect, history};
-use sluice_kafka_client::{Admin, TopicRoute, TIMESTAMP_EARLIEST, TIMESTAMP_LATEST};
+use sluice_kafka_client::{
+    Admin, ConnectOptions, TopicRoute, TIMESTAMP_EARLIEST, TIMESTAMP_LATEST,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -41,6 +42,8 @@ pub struct CellRunner<'a> {
     pub mode: Mode,
     pub run_id: String,
     pub many_cells: bool,
+    /// How every connection is made (TLS, SASL), from the security flags.
+    pub connect: ConnectOptions,
 }
 
 impl CellRunner<'_> {
@@ -67,6 +70,7 @@ impl CellRunner<'_> {
         let a = self.args;
         Ok(ProduceSpec {
             bootstrap: a.bootstrap.clone(),
+            connect: self.connect.clone(),
             topic: topic.to_string(),
             acks: cell.acks,
             message_bytes: cell.message_bytes,
@@ -100,7 +104,7 @@ impl CellRunner<'_> {
 
     pub fn run_cell(&self, cell: &CellParams, label: &str) -> Result<CellResult> {
         let topic = self.topic_for(cell);
-        let mut admin = Admin::connect(&self.args.bootstrap, &CLIENT_OPTIONS)?;
+        let mut admin = Admin::connect(&self.args.bootstrap, &self.connect)?;
         let route = admin.ensure_topic(&topic, cell.partitions, self.args.replication_factor)?;
         if route.partition_count() != cell.partitions {
             eprintln!(
@@ -150,7 +154,7 @@ impl CellRunner<'_> {
         }
         if self.args.delete_topics {
             // The cell's figures stand whatever happens to the clean-up.
-            if let Err(e) = Admin::connect(&self.args.bootstrap, &CLIENT_OPTIONS)
+            if let Err(e) = Admin::connect(&self.args.bootstrap, &self.connect)
                 .and_then(|mut a| a.delete_topic(&topic))
             {
                 eprintln!("warning: could not delete topic {topic}: {e}");
@@ -231,6 +235,7 @@ impl CellRunner<'_> {
     fn consume_spec(&self, topic: &str, stop_at: Option<Vec<i64>>) -> ConsumeSpec {
         ConsumeSpec {
             bootstrap: self.args.bootstrap.clone(),
+            connect: self.connect.clone(),
             topic: topic.to_string(),
             consumers: self.args.consumers,
             collect: false,
@@ -274,6 +279,7 @@ impl CellRunner<'_> {
         if self.args.verify {
             let reads = collect::read_back(
                 &self.args.bootstrap,
+                &self.connect,
                 topic,
                 self.args.consumers,
                 self.args.transactional,

@@ -1,5 +1,5 @@
 //! The `sluice` command line: `sluice start` runs the broker; `tune`, `iotune`, `topic`,
-//! `group`, `cluster`, `producers` and `txn` are the operator's tools. `main.rs` only calls [`main`].
+//! `group`, `cluster`, `producers`, `txn`, `user` and `acl` are the operator's tools. `main.rs` only calls [`main`].
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -43,6 +43,11 @@ enum Command {
     Producers(admin::ProducersArgs),
     /// Inspect transactions: list (every coordinator), describe TRANSACTIONAL_ID.
     Txn(admin::TxnArgs),
+    /// Manage SCRAM users: create, delete, list (AlterUserScramCredentials and
+    /// DescribeUserScramCredentials).
+    User(admin::UserArgs),
+    /// Manage ACLs: add, list, remove (CreateAcls, DescribeAcls, DeleteAcls).
+    Acl(admin::AclArgs),
 }
 
 #[derive(Args)]
@@ -102,6 +107,8 @@ pub fn main() -> ExitCode {
         Command::Cluster(args) => admin::run_cluster(args),
         Command::Producers(args) => admin::run_producers(args),
         Command::Txn(args) => admin::run_txn(args),
+        Command::User(args) => admin::run_user(args),
+        Command::Acl(args) => admin::run_acl(args),
     }
 }
 

@@ -46,7 +46,7 @@ impl Admin {
     pub fn connect(bootstrap: &str, options: &ConnectOptions) -> Result<Admin> {
         let options = ConnectOptions {
             read_timeout: Some(ADMIN_READ_TIMEOUT),
-            ..*options
+            ..options.clone()
         };
         Ok(Admin {
             bootstrap: bootstrap.to_string(),

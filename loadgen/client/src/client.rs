@@ -14,10 +14,14 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects and asks the broker which API versions it serves.
+    /// Connects (TLS and SASL as `options` say) and asks the broker which API versions it
+    /// serves (a SASL connection asked already, before authenticating).
     pub fn connect(addr: &str, options: &ConnectOptions) -> Result<Self> {
         let mut conn = Connection::connect(addr, options)?;
-        let versions = BrokerVersions::request(&mut conn, options.client_id)?;
+        let versions = match conn.take_versions() {
+            Some(versions) => versions,
+            None => BrokerVersions::request(&mut conn, options.client_id)?,
+        };
         Ok(Self { conn, versions })
     }
 

@@ -1,19 +1,26 @@
-//! One blocking TCP connection speaking Kafka frames. The writer half (`Connection`) and a
-//! cloned reader half (`FrameReader`) can live on different threads, which is how a producer
-//! pipelines requests: write, write, write… while another thread reads the responses.
+//! One blocking TCP connection speaking Kafka frames, in the clear or over TLS, authenticated
+//! with SASL when configured. The writer half (`Connection`) and a cloned reader half
+//! (`FrameReader`) can live on different threads, which is how a producer pipelines requests:
+//! write, write, write… while another thread reads the responses.
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::protocol::Request;
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection};
 
 use crate::error::{Error, Result};
 use crate::frame::{decode_response, encode_request_into};
+use crate::security::ClientSecurity;
+use crate::stream::Stream;
+use crate::versions::BrokerVersions;
 
 /// How to open a connection.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ConnectOptions {
     /// Sent in every request header; brokers log it.
     pub client_id: &'static str,
@@ -23,6 +30,8 @@ pub struct ConnectOptions {
     pub write_timeout: Option<Duration>,
     /// Largest response frame accepted (a fetch of many partitions can be large).
     pub frame_bytes_max: usize,
+    /// TLS and SASL (`security.protocol` and friends); `None` is PLAINTEXT.
+    pub security: Option<Arc<ClientSecurity>>,
 }
 
 impl ConnectOptions {
@@ -37,6 +46,7 @@ impl ConnectOptions {
             read_timeout: None,
             write_timeout: None,
             frame_bytes_max: Self::FRAME_BYTES_MAX_DEFAULT,
+            security: None,
         }
     }
 
@@ -52,22 +62,36 @@ impl ConnectOptions {
         self.frame_bytes_max = frame_bytes_max;
         self
     }
+
+    /// Every connection made with these options uses `security` (TLS, SASL).
+    pub fn with_security(mut self, security: Arc<ClientSecurity>) -> Self {
+        self.security = Some(security);
+        self
+    }
+
+    /// The read and write timeout while connecting (TLS handshake, SASL exchange): the
+    /// configured one, else the connect timeout, so that setting up never blocks forever.
+    fn setup_timeout(&self) -> Duration {
+        self.read_timeout.unwrap_or(self.connect_timeout)
+    }
 }
 
 /// The writing half of one connection to one broker, plus (until taken) its reading half.
 pub struct Connection {
-    pub(crate) stream: TcpStream,
+    pub(crate) stream: Stream,
     pub(crate) addr: String,
     correlation_id_next: i32,
     client_id: &'static str,
     frame: BytesMut,
     /// Used by `call` for synchronous request/response exchanges.
     pub(crate) reader: Option<FrameReader>,
+    /// The broker's ApiVersions answer, when connecting asked for it (before SASL).
+    versions: Option<BrokerVersions>,
 }
 
 /// The reading half of a connection: whole response frames, in the order requests were sent.
 pub struct FrameReader {
-    pub(crate) stream: TcpStream,
+    pub(crate) stream: Stream,
     pub(crate) addr: String,
     buf: BytesMut,
     frame_bytes_max: usize,
@@ -106,26 +130,56 @@ impl Connection {
         };
         let setup_error = |e| connect_error("connecting to", e);
         stream.set_nodelay(true).map_err(setup_error)?;
+        let setup_timeout = Some(options.setup_timeout());
         stream
-            .set_read_timeout(options.read_timeout)
+            .set_read_timeout(setup_timeout)
             .map_err(setup_error)?;
         stream
-            .set_write_timeout(options.write_timeout)
+            .set_write_timeout(setup_timeout)
             .map_err(setup_error)?;
+        let security = options.security.as_deref();
+        let stream = match security.and_then(|s| s.tls.as_ref()) {
+            Some(config) => tls_handshake(stream, config, addr)?,
+            None => Stream::Plain(stream),
+        };
         let reader = FrameReader {
             stream: stream.try_clone().map_err(setup_error)?,
             addr: addr.to_string(),
             buf: BytesMut::with_capacity(64 * 1024),
             frame_bytes_max: options.frame_bytes_max,
         };
-        Ok(Self {
+        let mut connection = Self {
             stream,
             addr: addr.to_string(),
             correlation_id_next: 1,
             client_id: options.client_id,
             frame: BytesMut::with_capacity(64 * 1024),
             reader: Some(reader),
-        })
+            versions: None,
+        };
+        if let Some(credentials) = security.and_then(|s| s.sasl.as_ref()) {
+            // Kafka's clients ask ApiVersions first, then authenticate at those versions.
+            let versions = BrokerVersions::request(&mut connection, options.client_id)?;
+            crate::sasl::authenticate(&mut connection, &versions, credentials)?;
+            connection.versions = Some(versions);
+        }
+        let tcp = connection.stream.tcp();
+        tcp.set_read_timeout(options.read_timeout)
+            .map_err(setup_error)?;
+        tcp.set_write_timeout(options.write_timeout)
+            .map_err(setup_error)?;
+        Ok(connection)
+    }
+
+    /// The broker's versions if connecting asked for them (a SASL connection does), so a
+    /// [`crate::Client`] does not ask twice.
+    pub(crate) fn take_versions(&mut self) -> Option<BrokerVersions> {
+        self.versions.take()
+    }
+
+    /// Whether the connection runs over TLS.
+    pub fn is_tls(&self) -> bool {
+        self.stream.is_tls()
     }
 
     /// `host:port` as given to `connect`.
@@ -142,6 +196,7 @@ impl Connection {
 
     pub fn set_read_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
         self.stream
+            .tcp()
             .set_read_timeout(timeout)
             .map_err(|source| Error::Read {
                 addr: self.addr.clone(),
@@ -221,6 +276,45 @@ impl Connection {
     }
 }
 
+/// The TLS handshake on a connected socket, verifying the broker's certificate against the
+/// host connected to (an IP address is a valid name: the certificate needs it as an IP SAN).
+fn tls_handshake(mut tcp: TcpStream, config: &Arc<ClientConfig>, addr: &str) -> Result<Stream> {
+    let failed = |message: String| Error::Tls {
+        addr: addr.to_string(),
+        message,
+    };
+    let host = host_of(addr);
+    let name = ServerName::try_from(host.to_string())
+        .map_err(|e| failed(format!("{host:?} is not a valid server name: {e}")))?;
+    let mut tls = ClientConnection::new(Arc::clone(config), name)
+        .map_err(|e| failed(format!("cannot start: {e}")))?;
+    let io_failed = |e: std::io::Error| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset => {
+                " (the broker closed the connection: is it a TLS listener?)"
+            }
+            _ if crate::error::is_timeout(&e) => " (no answer: is it a TLS listener?)",
+            _ => "",
+        };
+        failed(format!("{e}{hint}"))
+    };
+    while tls.is_handshaking() {
+        tls.complete_io(&mut tcp).map_err(io_failed)?;
+    }
+    while tls.wants_write() {
+        tls.write_tls(&mut tcp).map_err(io_failed)?;
+    }
+    Ok(Stream::tls(tcp, tls))
+}
+
+/// `host` of `host:port`, `[v6]:port` or a bare host.
+fn host_of(addr: &str) -> &str {
+    let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+}
+
 impl FrameReader {
     /// Reads one size-prefixed frame (without the size).
     pub fn read_frame(&mut self) -> Result<Bytes> {
@@ -249,5 +343,18 @@ impl FrameReader {
                 source,
             })?;
         Ok(self.buf.split().freeze())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_name_is_the_host_part() {
+        assert_eq!(host_of("127.0.0.1:9094"), "127.0.0.1");
+        assert_eq!(host_of("broker1.example:9094"), "broker1.example");
+        assert_eq!(host_of("[::1]:9094"), "::1");
+        assert_eq!(host_of("localhost"), "localhost");
     }
 }

@@ -67,6 +67,18 @@ pub enum Error {
     },
     #[error("configuration error: {0}")]
     Config(String),
+    /// The TLS handshake failed (certificate refused, not a TLS listener, ...).
+    #[error("TLS handshake with {addr} failed: {message}")]
+    Tls { addr: String, message: String },
+    /// SASL authentication failed: the broker's error code and message (code 0: the client
+    /// refused the broker's answer, e.g. a SCRAM server signature that does not verify).
+    #[error("SASL {mechanism} authentication to {addr} failed: {}", describe_authentication(*.code, .message))]
+    Authentication {
+        addr: String,
+        mechanism: &'static str,
+        code: i16,
+        message: String,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -79,6 +91,14 @@ fn describe_read(source: &io::Error) -> String {
         "timed out: no response from the broker within the read timeout".to_string()
     } else {
         format!("I/O error: {source}")
+    }
+}
+
+fn describe_authentication(code: i16, message: &str) -> String {
+    match (code, message.is_empty()) {
+        (crate::error_code::NONE, _) => message.to_string(),
+        (_, true) => crate::error_code::name(code),
+        (_, false) => format!("{}: {message}", crate::error_code::name(code)),
     }
 }
 

@@ -5,7 +5,8 @@
 //! integration tests all speak Kafka through it.
 //!
 //! It owns:
-//! - [`Connection`]: one TCP connection, size-prefixed frames, correlation ids, typed
+//! - [`Connection`]: one TCP connection (TLS and SASL when [`ConnectOptions::security`] says
+//!   so, see [`security`]), size-prefixed frames, correlation ids, typed
 //!   request/response calls for any `kafka-protocol` message, and pipelining (the reading
 //!   half, [`FrameReader`], can move to another thread);
 //! - the raw-frame API for tests that send malformed bytes ([`Connection::send_raw`],
@@ -36,6 +37,9 @@ pub mod error_code;
 mod frame;
 mod raw;
 mod route;
+mod sasl;
+pub mod security;
+mod stream;
 pub mod txn;
 mod varint;
 mod versions;
@@ -52,6 +56,9 @@ pub use conn::{ConnectOptions, Connection, FrameReader};
 pub use error::{Error, Result};
 pub use frame::{api_name, decode_response, encode_request};
 pub use route::{topic_name, TopicRoute};
+pub use security::{
+    ClientSecurity, SaslCredentials, SaslMechanism, SecurityConfig, SecurityProtocol,
+};
 pub use txn::{TxnCoordinator, TxnPartitions};
 pub use versions::{negotiate, BrokerVersions};
 

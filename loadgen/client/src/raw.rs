@@ -58,7 +58,14 @@ impl Connection {
             match reader.stream.read(&mut chunk[..wanted]) {
                 Ok(0) => return Ok(None),
                 Ok(n) => received.extend_from_slice(&chunk[..n]),
-                Err(e) if e.kind() == ErrorKind::ConnectionReset => return Ok(None),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::ConnectionReset | ErrorKind::UnexpectedEof
+                    ) =>
+                {
+                    return Ok(None)
+                }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(source) => return Err(Error::Read { addr, source }),
             }
@@ -82,7 +89,15 @@ impl Connection {
                         break Some(("the broker keeps sending".to_string(), false));
                     }
                 }
-                Err(e) if e.kind() == ErrorKind::ConnectionReset => break None,
+                // Over TLS, a close without close_notify reads as UnexpectedEof.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::ConnectionReset | ErrorKind::UnexpectedEof
+                    ) =>
+                {
+                    break None
+                }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) if is_timeout(&e) => {
                     break Some(("no close within the read timeout".to_string(), true))

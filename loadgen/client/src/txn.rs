@@ -252,7 +252,7 @@ impl TxnCoordinator {
             bootstrap: bootstrap.to_string(),
             options: ConnectOptions {
                 read_timeout: Some(operation_timeout),
-                ..*options
+                ..options.clone()
             },
             transactional_id: transactional_id.to_string(),
             transaction_timeout_ms,

@@ -11,7 +11,6 @@ use hdrhistogram::Histogram;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest};
 
-use crate::client_options::CLIENT_OPTIONS;
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::message::parse_value;
@@ -19,9 +18,9 @@ use crate::produce::outcome::{LiveCounters, Window};
 use crate::stats::{self, new_latency_histogram};
 use crate::verify::checker::{Observation, PartitionReads};
 use sluice_kafka_client::error_code;
-use sluice_kafka_client::Connection;
 use sluice_kafka_client::{for_each_committed_record, for_each_record, AbortedTransactions};
 use sluice_kafka_client::{topic_name, Admin, TopicRoute};
+use sluice_kafka_client::{ConnectOptions, Connection};
 
 const FETCH_MAX_WAIT_MS: i32 = 100;
 const PARTITION_FETCH_BYTES_MAX: i32 = 1 << 20;
@@ -35,6 +34,8 @@ const STALL_US_MAX: u64 = 10_000_000;
 #[derive(Debug, Clone)]
 pub struct ConsumeSpec {
     pub bootstrap: String,
+    /// How every connection is made (TLS, SASL).
+    pub connect: ConnectOptions,
     pub topic: String,
     pub consumers: u32,
     /// Keep every observation (for --verify).
@@ -155,7 +156,7 @@ impl Consumer {
     }
 
     fn run(mut self) -> Result<ConsumeOutcome> {
-        let mut admin = Admin::connect(&self.spec.bootstrap, &CLIENT_OPTIONS)?;
+        let mut admin = Admin::connect(&self.spec.bootstrap, &self.spec.connect)?;
         let version = admin.versions().of(ApiKey::Fetch)?;
         let mut conns: HashMap<i32, Connection> = HashMap::new();
         let mut outcome = ConsumeOutcome::new(self.route.partition_count() as usize);
@@ -233,7 +234,7 @@ impl Consumer {
                     .brokers
                     .get(&node)
                     .ok_or_else(|| Error::Protocol(format!("no address for {node}")))?;
-                let mut conn = Connection::connect(addr, &CLIENT_OPTIONS)?;
+                let mut conn = Connection::connect(addr, &self.spec.connect)?;
                 conn.set_read_timeout(Some(Duration::from_secs(30)))?;
                 e.insert(conn)
             }

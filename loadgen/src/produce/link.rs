@@ -13,13 +13,12 @@ use kafka_protocol::messages::ProduceRequest;
 
 use super::accumulator::SealedBatch;
 use super::outcome::{LiveCounters, ProduceOutcome, Window};
-use crate::client_options::CLIENT_OPTIONS;
 use crate::clock;
 use crate::error::Result;
 use crate::stats;
 use crate::verify::checker::{AckedBatch, TxnMark};
 use sluice_kafka_client::error_code;
-use sluice_kafka_client::{decode_response, Connection, FrameReader};
+use sluice_kafka_client::{decode_response, ConnectOptions, Connection, FrameReader};
 
 /// A request on the wire, waiting for its response.
 pub struct InFlight {
@@ -60,11 +59,12 @@ impl Link {
     pub fn open(
         node: i32,
         addr: &str,
+        connect: &ConnectOptions,
         acks: i16,
         read_timeout: Duration,
         ctx: ReaderContext,
     ) -> Result<Link> {
-        let mut conn = Connection::connect(addr, &CLIENT_OPTIONS)?;
+        let mut conn = Connection::connect(addr, connect)?;
         let in_flight = Arc::new(AtomicUsize::new(0));
         let broken = Arc::new(AtomicBool::new(false));
         let (in_flight_tx, reader) = if acks == 0 {

@@ -12,11 +12,13 @@ use std::thread;
 use crate::clock;
 use crate::error::{Error, Result};
 use outcome::{LiveCounters, ProduceOutcome, Window};
-use sluice_kafka_client::Codec;
+use sluice_kafka_client::{Codec, ConnectOptions};
 
 #[derive(Debug, Clone)]
 pub struct ProduceSpec {
     pub bootstrap: String,
+    /// How every connection is made (TLS, SASL).
+    pub connect: ConnectOptions,
     pub topic: String,
     pub acks: i16,
     pub message_bytes: usize,

@@ -15,8 +15,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use super::outcome::{TxnCounts, Window};
-use crate::client_options::CLIENT_OPTIONS;
 use crate::clock;
+use sluice_kafka_client::ConnectOptions;
+
 use crate::error::Result;
 use crate::stats;
 use crate::verify::checker::{AckedBatch, TxnMark};
@@ -72,6 +73,7 @@ impl TxnRun {
     pub fn init(
         spec: &TxnSpec,
         bootstrap: &str,
+        connect: &ConnectOptions,
         topic: &str,
         index: u32,
         message_bytes: usize,
@@ -80,7 +82,7 @@ impl TxnRun {
         let id = format!("{}-{index}", spec.id_prefix);
         let mut coordinator = TxnCoordinator::new(
             bootstrap,
-            &CLIENT_OPTIONS,
+            connect,
             &id,
             spec.timeout_ms,
             COORDINATOR_OPERATION_TIMEOUT,

@@ -20,7 +20,6 @@ use super::link::{Link, ReaderContext};
 use super::outcome::{LiveCounters, ProduceOutcome, Window};
 use super::txn::TxnRun;
 use super::ProduceSpec;
-use crate::client_options::CLIENT_OPTIONS;
 use crate::clock;
 use crate::error::Result;
 use crate::message::{ValueHeader, ValueTemplate};
@@ -61,7 +60,7 @@ impl Producer {
         window: Window,
         live: Arc<LiveCounters>,
     ) -> Result<Producer> {
-        let mut admin = Admin::connect(&spec.bootstrap, &CLIENT_OPTIONS)?;
+        let mut admin = Admin::connect(&spec.bootstrap, &spec.connect)?;
         let route = admin.wait_for_leaders(&spec.topic, Duration::from_secs(30))?;
         let partitions = route.partition_count();
         let keys = (0..spec.key_count.max(1))
@@ -77,6 +76,7 @@ impl Producer {
             let (run, (producer_id, producer_epoch)) = TxnRun::init(
                 txn_spec,
                 &spec.bootstrap,
+                &spec.connect,
                 &spec.topic,
                 index,
                 spec.message_bytes,
@@ -411,6 +411,7 @@ impl Producer {
         match Link::open(
             node,
             &addr,
+            &self.spec.connect,
             self.spec.acks,
             read_timeout,
             self.reader_ctx.clone(),

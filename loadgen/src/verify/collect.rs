@@ -3,12 +3,11 @@
 use std::sync::Arc;
 
 use super::checker::PartitionReads;
-use crate::client_options::CLIENT_OPTIONS;
 use crate::consume::{self, ConsumeSpec};
 use crate::error::{Error, Result};
 use crate::produce::outcome::LiveCounters;
 use crate::produce::window_from_now;
-use sluice_kafka_client::{Admin, TIMESTAMP_EARLIEST, TIMESTAMP_LATEST};
+use sluice_kafka_client::{Admin, ConnectOptions, TIMESTAMP_EARLIEST, TIMESTAMP_LATEST};
 
 /// Upper bound on how long reading back may take.
 const READ_BACK_TIMEOUT_S: f64 = 600.0;
@@ -20,11 +19,12 @@ const READ_BACK_TIMEOUT_S: f64 = 600.0;
 /// and the coordinator wrote them, so the read waits for the last stable offset to reach it.
 pub fn read_back(
     bootstrap: &str,
+    connect: &ConnectOptions,
     topic: &str,
     consumers: u32,
     read_committed: bool,
 ) -> Result<Vec<PartitionReads>> {
-    let mut admin = Admin::connect(bootstrap, &CLIENT_OPTIONS)?;
+    let mut admin = Admin::connect(bootstrap, connect)?;
     let route = admin
         .route(topic)?
         .ok_or_else(|| Error::Config(format!("topic {topic} does not exist")))?;
@@ -32,6 +32,7 @@ pub fn read_back(
     let end = admin.list_offsets(&route, TIMESTAMP_LATEST)?;
     let spec = ConsumeSpec {
         bootstrap: bootstrap.to_string(),
+        connect: connect.clone(),
         topic: topic.to_string(),
         consumers,
         collect: true,

@@ -39,6 +39,9 @@ pub enum AdminError {
     },
     #[error("{0}")]
     Usage(String),
+    /// TLS or SASL failed: the client's words, with the broker's error name and message.
+    #[error("{0}")]
+    Security(String),
 }
 
 impl AdminError {
@@ -119,6 +122,7 @@ impl From<sluice_kafka_client::Error> for AdminError {
                 code,
                 message: Some(hint.to_string()),
             },
+            other @ (E::Tls { .. } | E::Authentication { .. }) => Self::Security(other.to_string()),
             other @ (E::Protocol(_) | E::Timeout(_) | E::NotClosed { .. } | E::Config(_)) => {
                 Self::Usage(other.to_string())
             }

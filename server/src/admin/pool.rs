@@ -2,10 +2,11 @@
 //! partition leader or a group coordinator pick their connection here.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kafka_protocol::messages::{MetadataRequest, MetadataResponse};
-use sluice_kafka_client::{Client, ConnectOptions};
+use sluice_kafka_client::{Client, ClientSecurity, ConnectOptions};
 
 use super::error::AdminError;
 use super::versions;
@@ -45,11 +46,23 @@ pub fn metadata_request(version: i16, topics: Option<&[String]>) -> MetadataRequ
 }
 
 impl BrokerPool {
-    /// Connects to `bootstrap`; `timeout` bounds every connect, read and write.
+    /// Connects to `bootstrap` in the clear; `timeout` bounds every connect, read and write.
     pub fn connect(bootstrap: &str, timeout: Duration) -> Result<Self, AdminError> {
-        let options = ConnectOptions::new(CLIENT_ID)
+        Self::connect_secured(bootstrap, timeout, None)
+    }
+
+    /// As [`Self::connect`], with TLS and SASL (`--command-config`) on every connection.
+    pub fn connect_secured(
+        bootstrap: &str,
+        timeout: Duration,
+        security: Option<Arc<ClientSecurity>>,
+    ) -> Result<Self, AdminError> {
+        let mut options = ConnectOptions::new(CLIENT_ID)
             .with_timeout(timeout)
             .with_frame_bytes_max(RESPONSE_BYTES_MAX);
+        if let Some(security) = security {
+            options = options.with_security(security);
+        }
         Ok(Self {
             bootstrap: Client::connect(bootstrap, &options)?,
             addrs: HashMap::new(),

@@ -31,9 +31,9 @@ use kafka_protocol::protocol::{decode_request_header_from_buffer, Encodable, Str
 use super::group::{self, GroupCommand};
 use super::pool::BrokerPool;
 
-const TEST_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const TEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn encoded<M: Encodable>(message: &M, version: i16) -> BytesMut {
+pub(super) fn encoded<M: Encodable>(message: &M, version: i16) -> BytesMut {
     let mut body = BytesMut::new();
     message
         .encode(&mut body, version)
@@ -44,6 +44,14 @@ fn encoded<M: Encodable>(message: &M, version: i16) -> BytesMut {
 /// Serves one connection: `answer(api, version)` returns the encoded response body.
 fn scripted_broker(
     answer: impl Fn(ApiKey, i16, u16) -> BytesMut + Send + 'static,
+) -> (String, JoinHandle<()>) {
+    scripted_broker_seeing(move |api, version, port, _body| answer(api, version, port))
+}
+
+/// As [`scripted_broker`], and `answer` also sees the request body (after its header), to
+/// check what the CLI sent.
+pub(super) fn scripted_broker_seeing(
+    answer: impl Fn(ApiKey, i16, u16, Bytes) -> BytesMut + Send + 'static,
 ) -> (String, JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
     let port = listener
@@ -61,7 +69,7 @@ fn scripted_broker(
             let api =
                 ApiKey::try_from(header.request_api_key).unwrap_or_else(|_| panic!("api key"));
             let version = header.request_api_version;
-            let body = answer(api, version, port);
+            let body = answer(api, version, port, frame);
             let mut response_header = ResponseHeader::default();
             response_header.correlation_id = header.correlation_id;
             let header_bytes = encoded(&response_header, api.response_header_version(version));
@@ -87,7 +95,7 @@ fn read_frame(stream: &mut TcpStream) -> Option<Bytes> {
 }
 
 /// The ApiVersions body at the version the client asked for.
-fn api_versions(version: i16, apis: &[(ApiKey, i16, i16)]) -> BytesMut {
+pub(super) fn api_versions(version: i16, apis: &[(ApiKey, i16, i16)]) -> BytesMut {
     let mut response = ApiVersionsResponse::default();
     response.api_keys = apis
         .iter()
@@ -102,7 +110,7 @@ fn api_versions(version: i16, apis: &[(ApiKey, i16, i16)]) -> BytesMut {
     encoded(&response, version)
 }
 
-fn s(text: &'static str) -> StrBytes {
+pub(super) fn s(text: &'static str) -> StrBytes {
     StrBytes::from_static_str(text)
 }
 

@@ -29,6 +29,13 @@ pub const DESCRIBE_TRANSACTIONS: VersionRange = range(0, 0);
 /// v1 adds `allow_replication_factor_change` (KIP-860); the default (true) is v0's behaviour.
 pub const ALTER_PARTITION_REASSIGNMENTS: VersionRange = range(0, 1);
 pub const LIST_PARTITION_REASSIGNMENTS: VersionRange = range(0, 0);
+pub const DESCRIBE_USER_SCRAM_CREDENTIALS: VersionRange = range(0, 0);
+pub const ALTER_USER_SCRAM_CREDENTIALS: VersionRange = range(0, 0);
+/// v1+: resource pattern types (LITERAL, PREFIXED); v2 is the flexible encoding, v3 adds
+/// USER resources.
+pub const CREATE_ACLS: VersionRange = range(1, 3);
+pub const DESCRIBE_ACLS: VersionRange = range(1, 3);
+pub const DELETE_ACLS: VersionRange = range(1, 3);
 
 /// CreateTopics v4+ accepts -1: "use the broker's default replication factor".
 pub const CREATE_TOPICS_DEFAULT_REPLICATION_VERSION: i16 = 4;

@@ -98,8 +98,9 @@ fn check_bounds(
     Ok(())
 }
 
-/// Hi(password, salt, iterations): PBKDF2 producing one hash-sized block.
-pub(crate) fn salted_password(
+/// Hi(password, salt, iterations): PBKDF2 producing one hash-sized block. What a client
+/// sends in AlterUserScramCredentials (`sluice user create`), and what it computes at login.
+pub fn salted_password(
     mechanism: ScramMechanism,
     password: &[u8],
     salt: &[u8],

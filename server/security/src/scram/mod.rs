@@ -10,7 +10,9 @@ pub mod saslname;
 mod server;
 
 pub use client::ScramClient;
-pub use credential::{CredentialError, ScramCredential, UNACCEPTABLE_CREDENTIAL_ERROR_CODE};
+pub use credential::{
+    salted_password, CredentialError, ScramCredential, UNACCEPTABLE_CREDENTIAL_ERROR_CODE,
+};
 pub use error::ScramError;
 pub use mechanism::ScramMechanism;
 pub use messages::{ClientFinal, ClientFirst, Extension, ServerFinal, ServerFirst};

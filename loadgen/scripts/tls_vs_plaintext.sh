@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# What TLS costs (issue 17): produce and consume throughput over an SSL listener against the
+# PLAINTEXT listener of the same broker, in the same run. One broker (--cores 1, pinned to
+# CPU 0) with both listeners; loadgen pinned to CPU 1. ROUNDS rounds, each running, in an
+# order that alternates per round:
+#   produce: a fresh topic per run (PARTITIONS partitions, MESSAGE_BYTES values, acks=1);
+#   consume: one topic filled once (unmeasured), then read from its start by every consume run.
+# Certificates are made here with openssl: a CA and a broker certificate with SAN
+# IP:127.0.0.1 (EC P-256), in OUT_DIR/pki.
+#
+#   loadgen/scripts/tls_vs_plaintext.sh BIN_DIR OUT_DIR [DATA_PARENT]
+#
+# BIN_DIR holds a release `sluice` and `sluice-loadgen`. Environment: ROUNDS (3), PARTITIONS
+# (16), MESSAGE_BYTES (1024), ACKS (1), WARMUP_S (2), DURATION_S (8).
+#
+# Output in OUT_DIR: commands.txt, {produce,consume}-{plain,tls}-N.json (loadgen), broker.log,
+# and summary.md (per-run MB/s, the median TLS/PLAINTEXT ratio per mode; goal >= 0.7).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=${1:?usage: tls_vs_plaintext.sh BIN_DIR OUT_DIR [DATA_PARENT]}
+OUT=${2:?usage: tls_vs_plaintext.sh BIN_DIR OUT_DIR [DATA_PARENT]}
+DATA_PARENT=${3:-/var/tmp}
+ROUNDS=${ROUNDS:-3}
+PARTITIONS=${PARTITIONS:-16}
+MESSAGE_BYTES=${MESSAGE_BYTES:-1024}
+ACKS=${ACKS:-1}
+WARMUP_S=${WARMUP_S:-2}
+DURATION_S=${DURATION_S:-8}
+BIN=$(cd "$BIN" && pwd)
+mkdir -p "$OUT/pki"
+OUT=$(cd "$OUT" && pwd)
+PKI=$OUT/pki
+: > "$OUT/commands.txt"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PID=
+DATA=
+stop() {
+  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
+  PID=
+  if [ -n "$DATA" ]; then rm -rf "$DATA"; fi
+  DATA=
+}
+trap stop EXIT
+ulimit -l unlimited 2>/dev/null || true
+
+wait_port() { # port
+  for _ in $(seq 300); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "port $1 never opened" >&2
+  return 1
+}
+
+# --- certificates -------------------------------------------------------------------------
+ossl() { echo "openssl $*" >> "$OUT/commands.txt"; openssl "$@" 2>> "$OUT/openssl.log"; }
+EC=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+ossl req -x509 "${EC[@]}" -days 7 -subj "/CN=Sluice bench CA" \
+  -keyout "$PKI/ca.key" -out "$PKI/ca.crt"
+printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > "$PKI/server.ext"
+ossl req "${EC[@]}" -subj "/CN=127.0.0.1" -keyout "$PKI/server.key" -out "$PKI/server.csr"
+ossl x509 -req -in "$PKI/server.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
+  -days 7 -extfile "$PKI/server.ext" -out "$PKI/server.crt"
+cat "$PKI/server.key" "$PKI/server.crt" > "$PKI/server.pem"  # ssl.keystore.location: key + chain
+
+# --- one broker, two listeners ----------------------------------------------------------------
+PLAIN_PORT=$(free_port)
+TLS_PORT=$(free_port)
+DATA=$(mktemp -d "$DATA_PARENT/sluice-tls-XXXXXX")
+cat > "$OUT/broker.toml" <<EOF
+listeners = "PLAINTEXT://127.0.0.1:$PLAIN_PORT,SSL://127.0.0.1:$TLS_PORT"
+"ssl.keystore.location" = "$PKI/server.pem"
+EOF
+broker=(taskset -c 0 "$BIN/sluice" start --config "$OUT/broker.toml" --data-dir "$DATA/d"
+  --cores 1 --metrics-listen 127.0.0.1:0)
+echo "${broker[*]}   # broker.toml: $(tr '\n' ' ' < "$OUT/broker.toml")" >> "$OUT/commands.txt"
+"${broker[@]}" > "$OUT/broker.log" 2>&1 &
+PID=$!
+wait_port "$PLAIN_PORT"
+wait_port "$TLS_PORT"
+
+security() { # plain|tls
+  if [ "$1" = tls ]; then
+    echo "--bootstrap 127.0.0.1:$TLS_PORT --security-protocol SSL --ssl-ca-location $PKI/ca.crt"
+  else
+    echo "--bootstrap 127.0.0.1:$PLAIN_PORT"
+  fi
+}
+
+run_one() { # mode(produce|consume) transport(plain|tls) round
+  local mode=$1 transport=$2 round=$3 topic=()
+  if [ "$mode" = consume ]; then topic=(--topic tls-vs-plaintext-consume); fi
+  # shellcheck disable=SC2046
+  local cmd=(taskset -c 1 "$BIN/sluice-loadgen" "$mode" $(security "$transport") "${topic[@]}"
+    --acks "$ACKS" --partitions "$PARTITIONS" --message-bytes "$MESSAGE_BYTES"
+    --warmup-s "$WARMUP_S" --duration-s "$DURATION_S" --quiet
+    --label "$mode $transport round $round" --json "$OUT/$mode-$transport-$round.json")
+  echo "${cmd[*]}" >> "$OUT/commands.txt"
+  "${cmd[@]}" > "$OUT/$mode-$transport-$round.txt" 2>&1 \
+    || echo "   $mode $transport round $round: loadgen exited non-zero" | tee -a "$OUT/commands.txt"
+}
+
+for round in $(seq "$ROUNDS"); do
+  if [ $((round % 2)) = 1 ]; then order="plain tls"; else order="tls plain"; fi
+  for mode in produce consume; do
+    for transport in $order; do
+      echo "round $round: $mode $transport"
+      run_one "$mode" "$transport" "$round"
+    done
+  done
+done
+stop
+
+python3 - "$OUT" "$ROUNDS" <<'PY'
+import json, os, statistics, sys
+out, rounds = sys.argv[1], int(sys.argv[2])
+def rate(mode, transport, r):
+    try:
+        cell = json.load(open(os.path.join(out, f"{mode}-{transport}-{r}.json")))["cells"][0]
+        return (cell.get(mode) or {}).get("mb_per_s")
+    except Exception:
+        return None
+lines = ["| round | produce PLAINTEXT MB/s | produce SSL MB/s | SSL/PLAINTEXT | "
+         "consume PLAINTEXT MB/s | consume SSL MB/s | SSL/PLAINTEXT |",
+         "|---|---|---|---|---|---|---|"]
+ratios = {"produce": [], "consume": []}
+for r in range(1, rounds + 1):
+    row = [str(r)]
+    for mode in ("produce", "consume"):
+        p, t = rate(mode, "plain", r), rate(mode, "tls", r)
+        ratio = t / p if p and t else None
+        if ratio is not None:
+            ratios[mode].append(ratio)
+        row += [f"{p:.1f}" if p else "-", f"{t:.1f}" if t else "-",
+                f"{ratio:.3f}" if ratio else "-"]
+    lines.append("| " + " | ".join(row) + " |")
+lines.append("")
+for mode, values in ratios.items():
+    if values:
+        lines.append(f"median {mode} SSL/PLAINTEXT = {statistics.median(values):.3f} (goal >= 0.7)")
+text = "\n".join(lines) + "\n"
+open(os.path.join(out, "summary.md"), "w").write(text)
+print(text)
+PY
