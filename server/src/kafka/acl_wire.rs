@@ -2,6 +2,10 @@
 //! throughout, so each conversion is a field copy plus the checks Kafka makes.
 
 use sluice_controller::records::AclEntry;
+
+use crate::error_code::ResponseError;
+use crate::kafka::authz::Authz;
+use crate::limits::ACL_CREATIONS_PER_REQUEST_MAX;
 use sluice_security::acl::{
     AclBinding, AclBindingFilter, AclOperation, AclPermissionType, PatternType, ResourceType,
 };
@@ -39,4 +43,33 @@ pub fn entry_of(binding: &AclBinding) -> AclEntry {
         operation: binding.operation.code(),
         permission_type: binding.permission.code(),
     }
+}
+
+/// Why CreateAcls or DeleteAcls (`api`) refuses a whole request of `items` bindings or
+/// filters: no authorizer configured (Kafka's SECURITY_DISABLED), no ALTER on the cluster, or
+/// more items than one request may carry.
+pub fn refuse_whole_change(
+    authz: &Authz,
+    api: &str,
+    items: usize,
+) -> Option<(ResponseError, String)> {
+    if authz.is_off() {
+        return Some((
+            ResponseError::SecurityDisabled,
+            "No Authorizer is configured on the broker".to_string(),
+        ));
+    }
+    if !authz.cluster(AclOperation::Alter) {
+        return Some((
+            ResponseError::ClusterAuthorizationFailed,
+            format!("{api} needs ALTER on the cluster"),
+        ));
+    }
+    if items > ACL_CREATIONS_PER_REQUEST_MAX {
+        return Some((
+            ResponseError::InvalidRequest,
+            format!("{items} items in one {api} request; at most {ACL_CREATIONS_PER_REQUEST_MAX}"),
+        ));
+    }
+    None
 }

@@ -13,9 +13,9 @@ use sluice_security::acl::{
 
 use crate::error_code::{ResponseError, NONE};
 use crate::kafka::acl_wire::entry_of;
+use crate::kafka::acl_wire::refuse_whole_change;
 use crate::kafka::authz::Authz;
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
-use crate::limits::ACL_CREATIONS_PER_REQUEST_MAX;
 use crate::metadata::MetadataService;
 
 pub const VERSIONS: VersionRange = VersionRange { min: 1, max: 3 };
@@ -33,29 +33,12 @@ pub async fn handle(
         result
     };
     let mut response = CreateAclsResponse::default();
-    let whole_request_refused = if authz.is_off() {
-        Some((
-            ResponseError::SecurityDisabled,
-            "No Authorizer is configured on the broker",
-        ))
-    } else if !authz.cluster(AclOperation::Alter) {
-        Some((
-            ResponseError::ClusterAuthorizationFailed,
-            "CreateAcls needs ALTER on the cluster",
-        ))
-    } else if body.creations.len() > ACL_CREATIONS_PER_REQUEST_MAX {
-        Some((
-            ResponseError::InvalidRequest,
-            "too many ACLs in one CreateAcls request",
-        ))
-    } else {
-        None
-    };
+    let whole_request_refused = refuse_whole_change(authz, "CreateAcls", body.creations.len());
     if let Some((error, message)) = whole_request_refused {
         response.results = body
             .creations
             .iter()
-            .map(|_| refusal(error, message))
+            .map(|_| refusal(error, &message))
             .collect();
         return Ok(request.respond(&response)?.into());
     }

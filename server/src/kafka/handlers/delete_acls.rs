@@ -13,13 +13,12 @@ use kafka_protocol::messages::delete_acls_response::{
 use kafka_protocol::messages::{DeleteAclsRequest, DeleteAclsResponse};
 use kafka_protocol::protocol::{StrBytes, VersionRange};
 use sluice_controller::records::AclId;
-use sluice_security::acl::AclOperation;
 
 use crate::error_code::{ResponseError, NONE};
+use crate::kafka::acl_wire::refuse_whole_change;
 use crate::kafka::acl_wire::{filter_of, FilterFields};
 use crate::kafka::authz::Authz;
 use crate::kafka::dispatch::{Outcome, Request, RequestError};
-use crate::limits::ACL_CREATIONS_PER_REQUEST_MAX;
 use crate::metadata::MetadataService;
 use crate::security::acl_cache::binding_of;
 
@@ -38,29 +37,12 @@ pub async fn handle(
         result.error_message = Some(StrBytes::from_string(message.to_string()));
         result
     };
-    let whole_request_refused = if authz.is_off() {
-        Some((
-            ResponseError::SecurityDisabled,
-            "No Authorizer is configured on the broker",
-        ))
-    } else if !authz.cluster(AclOperation::Alter) {
-        Some((
-            ResponseError::ClusterAuthorizationFailed,
-            "DeleteAcls needs ALTER on the cluster",
-        ))
-    } else if body.filters.len() > ACL_CREATIONS_PER_REQUEST_MAX {
-        Some((
-            ResponseError::InvalidRequest,
-            "too many filters in one DeleteAcls request",
-        ))
-    } else {
-        None
-    };
+    let whole_request_refused = refuse_whole_change(authz, "DeleteAcls", body.filters.len());
     if let Some((error, message)) = whole_request_refused {
         response.filter_results = body
             .filters
             .iter()
-            .map(|_| refused(error, message))
+            .map(|_| refused(error, &message))
             .collect();
         return Ok(request.respond(&response)?.into());
     }
