@@ -258,14 +258,19 @@ fn a_dedicated_controller_is_refused() {
 }
 
 #[test]
-fn a_listener_other_than_plaintext_is_refused_by_name() {
+fn a_tls_listener_without_a_keystore_and_an_unmapped_listener_are_refused_by_name() {
     let scratch = Scratch::new();
     let data = scratch.path("data");
     // No telling extension: the content says properties.
     let config = scratch.write("broker.conf", "listeners=SSL://127.0.0.1:19443\n");
     assert_refused(
         &["--data-dir", arg(&data), "--config", arg(&config)],
-        "listener SSL://127.0.0.1:19443 is not supported",
+        "ssl.keystore.location",
+    );
+    let config = scratch.write("broker2.conf", "listeners=EXTERNAL://127.0.0.1:19443\n");
+    assert_refused(
+        &["--data-dir", arg(&data), "--config", arg(&config)],
+        "listener EXTERNAL://127.0.0.1:19443: its name is not in listener.security.protocol.map",
     );
 }
 
