@@ -79,11 +79,13 @@ pub struct BrokerConfig {
     /// `listen` (Sluice's key, `host:port`): the client listener, as `listeners` sets it.
     #[serde(rename = "listen")]
     pub listen_setting: Option<SocketAddr>,
-    /// `listeners`: `NAME://host:port,...` (Kafka syntax). PLAINTEXT is the client listener;
-    /// an entry named in `controller.listener.names` is the controller listener; any other
-    /// name is refused until security lands. An empty host means 0.0.0.0.
+    /// `listeners`: `NAME://host:port,...` (Kafka syntax). An entry named in
+    /// `controller.listener.names` is the controller listener; every other one is a client
+    /// listener whose protocol `listener.security.protocol.map` gives. An empty host means
+    /// 0.0.0.0.
     pub listeners: Option<String>,
-    /// `advertised.listeners`: `PLAINTEXT://host:port` (Kafka syntax) or a bare `host:port`.
+    /// `advertised.listeners`: `NAME://host:port,...` (Kafka syntax) or a bare `host:port` (the
+    /// inter-broker listener's).
     #[serde(rename = "advertised.listeners")]
     pub advertised_listeners: Option<String>,
     /// Resolved from `advertised.listeners`: what Metadata tells clients. None: the address
