@@ -67,7 +67,7 @@ run_config() { # cores broker_cpus loadgen_cpus
     local cmd=(taskset -c "$lpin" "$LOADGEN" sweep --bootstrap "127.0.0.1:$PORT"
       --acks "$acks" --partitions "$PARTITIONS" --message-bytes "$SIZES"
       --warmup-s "$WARMUP_S" --duration-s "$DURATION_S" --delete-topics --quiet
-      --baseline-disk "$DATA" --label "sluice --cores $cores"
+      --baseline-disk "$DATA" --baseline-net --label "sluice --cores $cores"
       --out-dir "$OUT/cores-$cores-acks-$acks" --json "$OUT/sweep-cores$cores-acks$acks.json")
     echo "${cmd[*]}" >> "$OUT/commands.txt"
     "${cmd[@]}" | tee "$OUT/sweep-cores$cores-acks$acks.txt" || echo "sweep exited non-zero (see table)"

@@ -47,12 +47,15 @@ print("|---|" + "---|" * len(configs))
 row = []
 for _, sweep, _ in configs:
     c = cell(sweep, "1", 16, 1024)
-    if c and c.get("disk_ratio"):
+    if c and c.get("limit_ratio"):
+        limit = c["produce"]["mb_per_s"] / c["limit_ratio"]
+        row.append(f"{c['limit_ratio']:.2f} × min(disk, net) ({c['produce']['mb_per_s']:.0f} of {limit:.0f} MB/s)")
+    elif c and c.get("disk_ratio"):
         disk = c["produce"]["mb_per_s"] / c["disk_ratio"]
         row.append(f"{c['disk_ratio']:.2f} × disk ({c['produce']['mb_per_s']:.0f} of {disk:.0f} MB/s)")
     else:
         row.append("-")
-print("| produce acks=1, 1 KiB, 16 partitions ≥ 0.80 × O_DIRECT disk rate | " + " | ".join(row) + " |")
+print("| produce acks=1, 1 KiB, 16 partitions ≥ 0.80 × min(disk O_DIRECT, loopback TCP) | " + " | ".join(row) + " |")
 row = []
 for _, sweep, _ in configs:
     a1, aall = cell(sweep, "1", 16, 1024), cell(sweep, "all", 16, 1024)

@@ -118,6 +118,13 @@ pub struct RunArgs {
     /// Seconds the disk baseline writes for.
     #[arg(long, default_value_t = 3.0)]
     pub baseline_disk_s: f64,
+    /// Measure one raw TCP stream over loopback in the same run and report throughput as a
+    /// ratio to it (and to min(disk, net) with --baseline-disk).
+    #[arg(long)]
+    pub baseline_net: bool,
+    /// Seconds the network baseline streams for.
+    #[arg(long, default_value_t = 3.0)]
+    pub baseline_net_s: f64,
     /// Write report.md, results.json and SVG plots here.
     #[arg(long)]
     pub out_dir: Option<PathBuf>,

@@ -13,6 +13,7 @@ mod disk_baseline;
 mod error;
 mod message;
 mod murmur2;
+mod net_baseline;
 mod produce;
 mod progress;
 mod report;
@@ -70,6 +71,24 @@ fn run_cells(args: RunArgs, mode: Mode, mode_name: &str, sweep: bool) -> Result<
         }
         None => None,
     };
+    let net_baseline = if args.baseline_net {
+        eprintln!(
+            "measuring the loopback TCP baseline for {:.1} s…",
+            args.baseline_net_s
+        );
+        let b = net_baseline::measure(args.baseline_net_s)?;
+        eprintln!("net baseline: {:.1} MB/s ({})", b.mb_per_s, b.method);
+        Some(b)
+    } else {
+        None
+    };
+    let limit_mb_per_s = [
+        disk_baseline.as_ref().map(|b| b.mb_per_s),
+        net_baseline.as_ref().map(|b| b.mb_per_s),
+    ]
+    .into_iter()
+    .flatten()
+    .reduce(f64::min);
     let runner = CellRunner {
         args: &args,
         mode,
@@ -96,8 +115,11 @@ fn run_cells(args: RunArgs, mode: Mode, mode_name: &str, sweep: bool) -> Result<
                 failed_cell(mode, cell, e)
             }
         };
-        if let (Some(b), Some(t)) = (&disk_baseline, result.headline()) {
-            result.disk_ratio = Some(t.mb_per_s / b.mb_per_s);
+        if let Some(t) = result.headline() {
+            let mb_per_s = t.mb_per_s;
+            result.disk_ratio = disk_baseline.as_ref().map(|b| mb_per_s / b.mb_per_s);
+            result.net_ratio = net_baseline.as_ref().map(|b| mb_per_s / b.mb_per_s);
+            result.limit_ratio = limit_mb_per_s.map(|limit| mb_per_s / limit);
         }
         results.push(result);
     }
@@ -116,6 +138,7 @@ fn run_cells(args: RunArgs, mode: Mode, mode_name: &str, sweep: bool) -> Result<
         machine: Machine::describe(),
         config: args.clone(),
         disk_baseline,
+        net_baseline,
         cells: results,
         verify_ok,
     };
@@ -148,6 +171,8 @@ fn failed_cell(mode: Mode, cell: &cli::CellParams, e: Error) -> CellResult {
         consume: None,
         e2e_latency: None,
         disk_ratio: None,
+        net_ratio: None,
+        limit_ratio: None,
         verify: None,
         client_cpu: None,
         transactions: None,

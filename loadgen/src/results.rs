@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::cli::RunArgs;
 use crate::disk_baseline::DiskBaseline;
+use crate::net_baseline::NetBaseline;
 use crate::produce::outcome::TxnCounts;
 use crate::stats::LatencySummary;
 use crate::verify::checker::Verdict;
@@ -117,6 +118,10 @@ pub struct CellResult {
     pub e2e_latency: Option<LatencySummary>,
     /// Produce (or consume, in consume mode) MB/s over the disk baseline's MB/s.
     pub disk_ratio: Option<f64>,
+    /// The same MB/s over the network baseline's MB/s.
+    pub net_ratio: Option<f64>,
+    /// The same MB/s over the smaller of the baselines measured (min(disk, net) with both).
+    pub limit_ratio: Option<f64>,
     pub verify: Option<Verdict>,
     /// Loadgen's own CPU use during the cell.
     pub client_cpu: Option<crate::cpu::ClientCpu>,
@@ -186,6 +191,7 @@ pub struct RunReport {
     pub machine: Machine,
     pub config: RunArgs,
     pub disk_baseline: Option<DiskBaseline>,
+    pub net_baseline: Option<NetBaseline>,
     pub cells: Vec<CellResult>,
     /// `None` unless --verify; `Some(false)` if any cell violated an invariant.
     pub verify_ok: Option<bool>,

@@ -129,6 +129,8 @@ impl CellRunner<'_> {
             consume: None,
             e2e_latency: None,
             disk_ratio: None,
+            net_ratio: None,
+            limit_ratio: None,
             verify: None,
             client_cpu: None,
             transactions: None,

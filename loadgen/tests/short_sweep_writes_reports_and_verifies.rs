@@ -1,5 +1,6 @@
-//! A short sweep (2 cells, 2 s each) against a real broker writes the JSON, the Markdown
-//! report and the plots, and `--verify` finds every acked message exactly once, in order.
+//! A short sweep (2 cells, 2 s each, with the loopback baseline) against a real broker writes
+//! the JSON, the Markdown report and the plots, with every cell as a ratio to the baseline, and
+//! `--verify` finds every acked message exactly once, in order.
 
 mod broker_harness;
 
@@ -29,6 +30,9 @@ fn short_sweep_writes_reports_and_verifies() {
             "--warmup-s",
             "0.5",
             "--verify",
+            "--baseline-net",
+            "--baseline-net-s",
+            "0.3",
             "--quiet",
             "--json",
             json.to_str().expect("utf-8 path"),
@@ -48,6 +52,10 @@ fn short_sweep_writes_reports_and_verifies() {
         serde_json::from_str(&std::fs::read_to_string(&json).expect("read json"))
             .expect("parse json");
     assert_eq!(report["verify_ok"], serde_json::Value::Bool(true));
+    let net_mb_per_s = report["net_baseline"]["mb_per_s"]
+        .as_f64()
+        .expect("net baseline");
+    assert!(net_mb_per_s > 0.0);
     let cells = report["cells"].as_array().expect("cells");
     assert_eq!(cells.len(), 2);
     for cell in cells {
@@ -62,6 +70,12 @@ fn short_sweep_writes_reports_and_verifies() {
         assert_eq!(verdict["duplicates"], 0);
         assert!(verdict["acked"].as_u64().expect("acked") > 0);
         assert!(verdict["observed"].as_u64() >= verdict["acked"].as_u64());
+        // Without a disk baseline the limit is the network's.
+        let net_ratio = cell["net_ratio"].as_f64().expect("net ratio");
+        let expected = cell["produce"]["mb_per_s"].as_f64().expect("mb/s") / net_mb_per_s;
+        assert!((net_ratio - expected).abs() < 1e-9, "cell {cell}");
+        assert_eq!(cell["limit_ratio"], cell["net_ratio"]);
+        assert!(cell["disk_ratio"].is_null());
     }
     assert_eq!(report["config"]["acks"], "1,all");
 
@@ -82,7 +96,12 @@ fn short_sweep_writes_reports_and_verifies() {
         "spectrum plot has a line"
     );
     assert!(
-        stdout.contains("p99.99"),
+        stdout.contains("p99.99") && stdout.contains("net×"),
         "terminal table printed:\n{stdout}"
+    );
+    let markdown = std::fs::read_to_string(report_dir.join("report.md")).expect("report.md");
+    assert!(
+        markdown.contains("Network baseline (same run)"),
+        "{markdown}"
     );
 }

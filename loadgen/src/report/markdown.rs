@@ -24,22 +24,28 @@ pub fn render(report: &RunReport, plots: &[String]) -> String {
             b.mb_per_s, b.dir, b.method, b.bytes, b.seconds
         ));
     }
-    md.push_str("| mode | acks | partitions | message B | MB/s | msgs/s | ratio to disk | p50 µs | p99 µs | p99.9 µs | p99.99 µs | max µs | e2e p99 µs | consume MB/s | loadgen cores busy | verify |\n");
-    md.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    if let Some(b) = &report.net_baseline {
+        md.push_str(&format!(
+            "Network baseline (same run): **{:.1} MB/s** ({}; {} bytes in {:.2} s).\n\n",
+            b.mb_per_s, b.method, b.bytes, b.seconds
+        ));
+    }
+    md.push_str("| mode | acks | partitions | message B | MB/s | msgs/s | ratio to disk | ratio to net | ratio to min(disk, net) | p50 µs | p99 µs | p99.9 µs | p99.99 µs | max µs | e2e p99 µs | consume MB/s | loadgen cores busy | verify |\n");
+    md.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for c in &report.cells {
         let t = c.headline();
         let l = c.headline_latency();
         md.push_str(&format!(
-            "| {} | {} | {} | {} | {:.1} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {:.1} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             c.mode,
             c.acks,
             c.partitions,
             c.message_bytes,
             t.map(|t| t.mb_per_s).unwrap_or(0.0),
             t.map(|t| t.msgs_per_s).unwrap_or(0.0),
-            c.disk_ratio
-                .map(|r| format!("{r:.2}"))
-                .unwrap_or_else(|| "-".into()),
+            ratio(c.disk_ratio),
+            ratio(c.net_ratio),
+            ratio(c.limit_ratio),
             opt_us(l.map(|l| l.p50_us)),
             opt_us(l.map(|l| l.p99_us)),
             opt_us(l.map(|l| l.p999_us)),
@@ -75,4 +81,10 @@ pub fn render(report: &RunReport, plots: &[String]) -> String {
     md.push_str(&serde_json::to_string_pretty(&report.config).unwrap_or_default());
     md.push_str("\n```\n");
     md
+}
+
+fn ratio(value: Option<f64>) -> String {
+    value
+        .map(|r| format!("{r:.2}"))
+        .unwrap_or_else(|| "-".into())
 }

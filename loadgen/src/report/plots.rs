@@ -68,19 +68,29 @@ fn throughput(report: &RunReport, path: &Path) -> Result<()> {
         .collect();
     let y_max = values.iter().cloned().fold(0.0, f64::max).max(1.0) * 1.15;
     let n = values.len();
-    let caption = match &report.disk_baseline {
-        Some(b) => format!(
-            "{} throughput per cell (MB/s; disk baseline {:.0} MB/s dashed)",
-            report.mode, b.mb_per_s
-        ),
-        None => format!("{} throughput per cell (MB/s)", report.mode),
+    let disk_mb_per_s = report.disk_baseline.as_ref().map(|b| b.mb_per_s);
+    let net_mb_per_s = report.net_baseline.as_ref().map(|b| b.mb_per_s);
+    let mut baselines = Vec::new();
+    if let Some(mb_per_s) = disk_mb_per_s {
+        baselines.push(format!("disk {mb_per_s:.0} black"));
+    }
+    if let Some(mb_per_s) = net_mb_per_s {
+        baselines.push(format!("loopback {mb_per_s:.0} red"));
+    }
+    let caption = if baselines.is_empty() {
+        format!("{} throughput per cell (MB/s)", report.mode)
+    } else {
+        format!(
+            "{} throughput per cell (MB/s; dashed baselines: {})",
+            report.mode,
+            baselines.join(", ")
+        )
     };
-    let y_max = report
-        .disk_baseline
-        .as_ref()
-        .map(|b| b.mb_per_s * 1.1)
-        .unwrap_or(0.0)
-        .max(y_max);
+    let y_max = [disk_mb_per_s, net_mb_per_s]
+        .into_iter()
+        .flatten()
+        .map(|mb_per_s| mb_per_s * 1.1)
+        .fold(y_max, f64::max);
     let mut chart = ChartBuilder::on(&root)
         .caption(caption, ("sans-serif", 22))
         .margin(15)
@@ -105,13 +115,14 @@ fn throughput(report: &RunReport, path: &Path) -> Result<()> {
             )
         }))
         .map_err(plot_err)?;
-    if let Some(b) = &report.disk_baseline {
+    for (mb_per_s, color) in [(disk_mb_per_s, BLACK), (net_mb_per_s, RED)] {
+        let Some(mb_per_s) = mb_per_s else { continue };
         chart
             .draw_series(DashedLineSeries::new(
-                vec![(0.0, b.mb_per_s), (n as f64, b.mb_per_s)],
+                vec![(0.0, mb_per_s), (n as f64, mb_per_s)],
                 8,
                 6,
-                BLACK.stroke_width(2),
+                color.stroke_width(2),
             ))
             .map_err(plot_err)?;
     }

@@ -10,10 +10,16 @@ fn us(v: Option<u64>) -> String {
     }
 }
 
+fn ratio(value: Option<f64>) -> String {
+    value
+        .map(|r| format!("{r:.2}"))
+        .unwrap_or_else(|| "-".into())
+}
+
 pub fn render(report: &RunReport) -> String {
     let mut out = String::new();
     let header = format!(
-        "{:<5} {:>6} {:>7} {:>10} {:>12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>6}\n",
+        "{:<5} {:>6} {:>7} {:>10} {:>12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>6}\n",
         "acks",
         "parts",
         "msg B",
@@ -26,6 +32,8 @@ pub fn render(report: &RunReport) -> String {
         "max",
         "cons MB/s",
         "disk×",
+        "net×",
+        "limit×",
         "verify"
     );
     out.push_str(&header);
@@ -35,7 +43,7 @@ pub fn render(report: &RunReport) -> String {
         let t = c.headline();
         let l = c.headline_latency();
         out.push_str(&format!(
-            "{:<5} {:>6} {:>7} {:>10.1} {:>12.0} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>6}\n",
+            "{:<5} {:>6} {:>7} {:>10.1} {:>12.0} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>6}\n",
             c.acks,
             c.partitions,
             c.message_bytes,
@@ -50,9 +58,9 @@ pub fn render(report: &RunReport) -> String {
                 .as_ref()
                 .map(|t| format!("{:.1}", t.mb_per_s))
                 .unwrap_or_else(|| "-".into()),
-            c.disk_ratio
-                .map(|r| format!("{:.2}", r))
-                .unwrap_or_else(|| "-".into()),
+            ratio(c.disk_ratio),
+            ratio(c.net_ratio),
+            ratio(c.limit_ratio),
             c.verify
                 .as_ref()
                 .map(|v| if v.ok() { "PASS" } else { "FAIL" })
@@ -92,6 +100,15 @@ pub fn render(report: &RunReport) -> String {
             "; disk× = ratio to the same-run O_DIRECT baseline {:.1} MB/s",
             b.mb_per_s
         ));
+    }
+    if let Some(b) = &report.net_baseline {
+        out.push_str(&format!(
+            "; net× = ratio to the same-run loopback TCP baseline {:.1} MB/s",
+            b.mb_per_s
+        ));
+    }
+    if report.disk_baseline.is_some() || report.net_baseline.is_some() {
+        out.push_str("; limit× = ratio to the smaller baseline");
     }
     out.push('\n');
     out
