@@ -1245,4 +1245,140 @@ mod tests {
             assert!(!err.contains('\n'), "{err}");
         }
     }
+
+    /// A voter of three whose inter-broker listener is SASL_SSL (SCRAM) and whose controller
+    /// listener is SSL, as server.properties; `overrides` replace (or add) keys, and an empty
+    /// value removes one.
+    fn secured_cluster(overrides: &[(&str, &str)]) -> String {
+        let mut keys: Vec<(String, String)> = [
+            ("node.id", "1"),
+            (
+                "listeners",
+                "SASL_SSL://127.0.0.1:9094,CONTROLLER://127.0.0.1:9093",
+            ),
+            ("controller.listener.names", "CONTROLLER"),
+            (
+                "controller.quorum.voters",
+                "1@127.0.0.1:9093,2@127.0.0.1:9193,3@127.0.0.1:9293",
+            ),
+            (
+                "listener.security.protocol.map",
+                "SASL_SSL:SASL_SSL,CONTROLLER:SSL",
+            ),
+            ("inter.broker.listener.name", "SASL_SSL"),
+            ("ssl.keystore.location", "/etc/sluice/server.pem"),
+            ("ssl.truststore.location", "/etc/sluice/ca.pem"),
+            ("sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512"),
+            ("sasl.mechanism.inter.broker.protocol", "SCRAM-SHA-512"),
+            (
+                "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config",
+                "org.apache.kafka.common.security.scram.ScramLoginModule required \
+                 username=\"broker\" password=\"broker-secret\";",
+            ),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (key, value) in overrides {
+            keys.retain(|(k, _)| k != key);
+            if !value.is_empty() {
+                keys.push((key.to_string(), value.to_string()));
+            }
+        }
+        keys.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
+    }
+
+    #[test]
+    fn a_secured_cluster_resolves_its_inter_broker_login_and_controller_tls() {
+        let none = FlagOverrides::default();
+        let config = resolve_text("server.properties", &secured_cluster(&[]), &none).unwrap();
+        let security = &config.security;
+        assert_eq!(security.inter_broker_protocol, SecurityProtocol::SaslSsl);
+        let login = security.inter_broker_login.as_ref().unwrap();
+        assert_eq!(login.mechanism, "SCRAM-SHA-512");
+        assert_eq!(login.username, "broker");
+        assert_eq!(login.password, "broker-secret");
+        assert!(security.controller_tls);
+        assert!(security.tls.is_some());
+        // sasl.jaas.config serves when no per-listener key does; TOML takes the same keys.
+        let toml = "\"node.id\" = 1\n\
+                    listeners = \"SASL_PLAINTEXT://127.0.0.1:9094,CONTROLLER://127.0.0.1:9093\"\n\
+                    \"controller.listener.names\" = \"CONTROLLER\"\n\
+                    \"controller.quorum.voters\" = \"1@127.0.0.1:9093,2@127.0.0.1:9193\"\n\
+                    \"sasl.enabled.mechanisms\" = \"PLAIN\"\n\
+                    \"listener.name.sasl_plaintext.plain.sasl.jaas.config\" = '\
+                    org.apache.kafka.common.security.plain.PlainLoginModule required \
+                    username=\"b\" password=\"p\";'\n";
+        let config = resolve_text("sluice.toml", toml, &none).unwrap();
+        let login = config.security.inter_broker_login.unwrap();
+        assert_eq!(
+            (login.mechanism.as_str(), login.username.as_str()),
+            ("PLAIN", "b")
+        );
+        // The controller listener is not in the (default) map: PLAINTEXT, as before.
+        assert!(!config.security.controller_tls);
+        let plain = secured_cluster(&[
+            ("sasl.mechanism.inter.broker.protocol", "PLAIN"),
+            (
+                "sasl.jaas.config",
+                "org.apache.kafka.common.security.plain.PlainLoginModule required \
+                 username=\"b2\" password=\"p2\";",
+            ),
+        ]);
+        let config = resolve_text("server.properties", &plain, &none).unwrap();
+        assert_eq!(config.security.inter_broker_login.unwrap().username, "b2");
+    }
+
+    #[test]
+    fn insecure_or_incomplete_inter_broker_settings_are_refused_naming_the_key() {
+        let none = FlagOverrides::default();
+        let scram = "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config";
+        let cases: [(&[(&str, &str)], &str); 8] = [
+            (
+                &[(
+                    "listener.security.protocol.map",
+                    "SASL_SSL:SASL_SSL,CONTROLLER:SASL_SSL",
+                )],
+                "listener.security.protocol.map: the controller listener maps to SASL_SSL",
+            ),
+            (
+                &[(
+                    "listener.security.protocol.map",
+                    "SASL_SSL:SASL_SSL,CONTROLLER:SASL_PLAINTEXT",
+                )],
+                "SASL is not served",
+            ),
+            (
+                &[("sasl.mechanism.inter.broker.protocol", "GSSAPI")],
+                "sasl.mechanism.inter.broker.protocol: GSSAPI",
+            ),
+            (
+                &[("sasl.mechanism.inter.broker.protocol", "SCRAM-SHA-256")],
+                "SCRAM-SHA-256 is not in sasl.enabled.mechanisms",
+            ),
+            (
+                &[("sasl.mechanism.inter.broker.protocol", "PLAIN")],
+                "set listener.name.sasl_ssl.plain.sasl.jaas.config",
+            ),
+            (&[(scram, "")], "sasl.jaas.config"),
+            (
+                &[(
+                    scram,
+                    "org.apache.kafka.common.security.scram.ScramLoginModule required user=b;",
+                )],
+                "invalid setting listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config",
+            ),
+            (
+                &[("ssl.truststore.location", "")],
+                "ssl.truststore.location",
+            ),
+        ];
+        for (overrides, expected) in cases {
+            let text = secured_cluster(overrides);
+            let err = resolve_text("server.properties", &text, &none).unwrap_err();
+            assert!(err.contains(expected), "{overrides:?}: {err}");
+            assert!(!err.contains('\n'), "{err}");
+            assert!(!err.contains("broker-secret"), "{err}");
+        }
+    }
 }
