@@ -30,8 +30,19 @@ pub struct SecureCluster {
 }
 
 /// The TOML of a node whose SASL_SSL listener is on `port`, logging in to the others with
-/// `broker_password`; `extra` is appended.
-pub fn node_config(pki: &TestPki, port: u16, broker_password: &str, extra: &str) -> String {
+/// `mechanism` (PLAIN or SCRAM-SHA-512) and `broker_password`; `extra` is appended.
+pub fn node_config(
+    pki: &TestPki,
+    port: u16,
+    mechanism: &str,
+    broker_password: &str,
+    extra: &str,
+) -> String {
+    let module = if mechanism == "PLAIN" {
+        "org.apache.kafka.common.security.plain.PlainLoginModule"
+    } else {
+        "org.apache.kafka.common.security.scram.ScramLoginModule"
+    };
     format!(
         r#"
 listeners = "SASL_SSL://127.0.0.1:{port}"
@@ -42,8 +53,8 @@ listeners = "SASL_SSL://127.0.0.1:{port}"
 "ssl.truststore.location" = "{ca}"
 "sasl.enabled.mechanisms" = "PLAIN,SCRAM-SHA-512"
 "sasl.plain.users.file" = "{users}"
-"sasl.mechanism.inter.broker.protocol" = "PLAIN"
-"listener.name.sasl_ssl.plain.sasl.jaas.config" = 'org.apache.kafka.common.security.plain.PlainLoginModule required username="broker" password="{broker_password}";'
+"sasl.mechanism.inter.broker.protocol" = "{mechanism}"
+"listener.name.sasl_ssl.{mechanism_key}.sasl.jaas.config" = '{module} required username="broker" password="{broker_password}";'
 "authorizer.class.name" = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 "super.users" = "User:admin;User:broker"
 "allow.everyone.if.no.acl.found" = false
@@ -53,12 +64,25 @@ listeners = "SASL_SSL://127.0.0.1:{port}"
         keystore = pki.keystore().display(),
         ca = pki.ca().display(),
         users = pki.path("plain-users").display(),
+        mechanism_key = mechanism.to_ascii_lowercase(),
     )
 }
 
 impl SecureCluster {
-    /// Starts `n` nodes; `password_of(index)` is the password node `index` logs in with.
+    /// Starts `n` nodes logging in with PLAIN; `password_of(index)` is the password node
+    /// `index` logs in with.
     pub fn start(n: usize, extra: &str, password_of: impl Fn(usize) -> String) -> SecureCluster {
+        SecureCluster::start_with("PLAIN", n, extra, password_of)
+    }
+
+    /// As [`SecureCluster::start`], logging in with `mechanism` (a SCRAM user must then be
+    /// created once the cluster runs: the users file only serves PLAIN).
+    pub fn start_with(
+        mechanism: &str,
+        n: usize,
+        extra: &str,
+        password_of: impl Fn(usize) -> String,
+    ) -> SecureCluster {
         let pki = TestPki::new();
         std::fs::write(
             pki.path("plain-users"),
@@ -70,6 +94,7 @@ impl SecureCluster {
             BrokerOptions::default().config(&node_config(
                 &pki,
                 secure_ports[index],
+                mechanism,
                 &password_of(index),
                 extra,
             ))
