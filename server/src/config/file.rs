@@ -75,11 +75,8 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
                 source,
             };
             let mut table: toml::Table = toml::from_str(&text).map_err(parse_error)?;
-            let jaas =
-                take_listener_jaas_toml(&mut table).map_err(|reason| ConfigError::Properties {
-                    path: path.to_path_buf(),
-                    reason,
-                })?;
+            let jaas = take_listener_jaas_toml(&mut table)
+                .map_err(|(key, reason)| ConfigError::InvalidNamed { key, reason })?;
             let mut config: BrokerConfig =
                 toml::Value::Table(table).try_into().map_err(parse_error)?;
             config.listener_jaas_configs = jaas;
@@ -131,7 +128,7 @@ pub fn from_properties(text: &str) -> Result<(BrokerConfig, Vec<String>), String
 /// table (serde's field list cannot name them), lower-cased as Kafka matches them.
 fn take_listener_jaas_toml(
     table: &mut toml::Table,
-) -> Result<std::collections::BTreeMap<String, String>, String> {
+) -> Result<std::collections::BTreeMap<String, String>, (String, String)> {
     let keys: Vec<String> = table
         .keys()
         .filter(|key| super::inter_broker::is_listener_jaas_key(key))
@@ -143,7 +140,10 @@ fn take_listener_jaas_toml(
             Some(toml::Value::String(text)) => {
                 taken.insert(key.to_ascii_lowercase(), text);
             }
-            _ => return Err(format!("{key}: expected a string (the JAAS login entry)")),
+            _ => {
+                let reason = "expected a string (the JAAS login entry)".to_string();
+                return Err((key, reason));
+            }
         }
     }
     Ok(taken)

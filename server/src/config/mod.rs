@@ -1327,6 +1327,12 @@ mod tests {
         ]);
         let config = resolve_text("server.properties", &plain, &none).unwrap();
         assert_eq!(config.security.inter_broker_login.unwrap().username, "b2");
+        let not_text = "\"listener.name.sasl_ssl.plain.sasl.jaas.config\" = 5\n";
+        let err = resolve_text("sluice.toml", not_text, &none).unwrap_err();
+        assert!(
+            err.contains("invalid setting listener.name.sasl_ssl.plain.sasl.jaas.config"),
+            "{err}"
+        );
     }
 
     #[test]
