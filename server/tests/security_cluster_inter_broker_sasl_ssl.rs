@@ -1,6 +1,7 @@
 //! Issue 17, inter-broker and controller traffic secured: three brokers whose inter-broker
 //! listener is SASL_SSL (PLAIN, `User:broker`) and whose controller listener is SSL with
-//! mutual TLS, the authorizer on (`super.users = User:admin;User:broker`, nothing else open).
+//! mutual TLS, the authorizer on (`super.users = User:admin;User:broker`, nothing else open),
+//! and `ssl.client.auth = required`: each broker presents its certificate to the others.
 //!
 //! confluent-kafka over SASL_SSL produces with acks=all to an RF=3 topic with
 //! min.insync.replicas=2; the leader of a partition is killed with SIGKILL; every acknowledged
@@ -45,8 +46,9 @@ fn brokers_replicate_and_commit_transactions_over_sasl_ssl_and_controllers_need_
     let Some(python) = clients::python_with("confluent_kafka") else {
         return;
     };
+    // Client certificates required on SASL_SSL too: brokers present theirs to each other.
     let extra = format!(
-        "{}\"transaction.state.log.num.partitions\" = 3\n",
+        "{}\"transaction.state.log.num.partitions\" = 3\n\"ssl.client.auth\" = \"required\"\n",
         replication_toml(REPLICA_LAG_MS)
     );
     let mut sc = SecureCluster::start(BROKERS, &extra, |_| BROKER_PASSWORD.to_string());

@@ -5,7 +5,7 @@
 //! The harness's PLAINTEXT listener (`--listen`) stays for its own Metadata probes, as
 //! `User:ANONYMOUS`: [`SecureCluster::open_harness`] grants it what those probes need.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -25,6 +25,8 @@ pub const TOPIC_PREFIX: &str = "ib-";
 pub struct SecureCluster {
     pub cluster: Cluster,
     pub pki: TestPki,
+    /// A client certificate and key clients present (for `ssl.client.auth = "required"`).
+    pub client_certificate: (PathBuf, PathBuf),
     /// Each node's SASL_SSL port (by index).
     pub secure_ports: Vec<u16>,
 }
@@ -89,6 +91,7 @@ impl SecureCluster {
             format!("admin:{ADMIN_PASSWORD}\nbroker:{BROKER_PASSWORD}\n"),
         )
         .expect("write the users file");
+        let client_certificate = pki.client("clients", "/CN=clients", false);
         let secure_ports: Vec<u16> = (0..n).map(|_| free_fixed_port()).collect();
         let cluster = Cluster::start_each(n, |index| {
             BrokerOptions::default().config(&node_config(
@@ -102,6 +105,7 @@ impl SecureCluster {
         SecureCluster {
             cluster,
             pki,
+            client_certificate,
             secure_ports,
         }
     }
@@ -120,6 +124,8 @@ impl SecureCluster {
             "user": "admin",
             "password": ADMIN_PASSWORD,
             "ca": self.pki.ca().to_string_lossy(),
+            "cert": self.client_certificate.0.to_string_lossy(),
+            "key": self.client_certificate.1.to_string_lossy(),
         })
     }
 
