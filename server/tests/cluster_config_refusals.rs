@@ -274,6 +274,56 @@ fn a_tls_listener_without_a_keystore_and_an_unmapped_listener_are_refused_by_nam
     );
 }
 
+/// server.properties of voter 1 of three whose inter-broker listener is SASL_SSL, with
+/// `extra` lines.
+fn secured_voter(extra: &str) -> String {
+    format!(
+        "node.id=1\n\
+         listeners=SASL_SSL://127.0.0.1:19494,CONTROLLER://127.0.0.1:19493\n\
+         controller.listener.names=CONTROLLER\n\
+         controller.quorum.voters=1@127.0.0.1:19493,2@127.0.0.1:19593,3@127.0.0.1:19693\n\
+         inter.broker.listener.name=SASL_SSL\n\
+         ssl.keystore.location=/etc/sluice/server.pem\n\
+         ssl.truststore.location=/etc/sluice/ca.pem\n\
+         sasl.enabled.mechanisms=PLAIN\n{extra}"
+    )
+}
+
+#[test]
+fn sasl_on_the_controller_listener_gssapi_and_a_sasl_inter_broker_listener_without_login_are_refused(
+) {
+    let scratch = Scratch::new();
+    let data = scratch.path("data");
+    let cases = [
+        (
+            "listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SASL_SSL\n\
+             sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required \
+             username=\"b\" password=\"p\";\n",
+            "controllers authenticate each other with mutual TLS (SSL) only; SASL is not served",
+        ),
+        (
+            "listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SSL\n\
+             sasl.mechanism.inter.broker.protocol=GSSAPI\n",
+            "invalid setting sasl.mechanism.inter.broker.protocol: GSSAPI",
+        ),
+        (
+            "listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SSL\n",
+            "set listener.name.sasl_ssl.plain.sasl.jaas.config (or sasl.jaas.config)",
+        ),
+    ];
+    for (i, (extra, expected)) in cases.iter().enumerate() {
+        let config = scratch.write(&format!("secured-{i}.properties"), &secured_voter(extra));
+        assert_refused(
+            &["--data-dir", arg(&data), "--config", arg(&config)],
+            expected,
+        );
+        assert!(
+            !data.exists(),
+            "a refused configuration creates no data dir"
+        );
+    }
+}
+
 #[test]
 fn several_log_dirs_are_refused() {
     let scratch = Scratch::new();

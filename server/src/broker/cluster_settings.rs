@@ -54,6 +54,17 @@ pub fn from_config(config: &BrokerConfig) -> Result<ClusterSettings, String> {
         node_id: config.node_id,
         cluster_id: config.cluster_id.clone(),
         voters,
+        voter_hosts: config
+            .quorum
+            .voters()
+            .iter()
+            .map(|v| (v.node_id, v.endpoint.host.clone()))
+            .collect(),
+        controller_tls: config
+            .security
+            .controller_tls
+            .then(|| config.security.tls.clone())
+            .flatten(),
         controller_listen: config.quorum.controller_listen(),
         advertised_host,
         advertised_port,

@@ -41,6 +41,8 @@ pub fn start(
 ) -> Result<Shards, String> {
     let shards = cpus.len();
     assert!(shards > 0);
+    let in_cluster = config.quorum.voters().len() > 1;
+    crate::replication::inter_broker_client::install(&config.security, in_cluster)?;
     // Shards start empty; the cluster subsystem's metadata image fills them.
     let meta = Arc::new(ClusterMeta::default());
     let partition_meshes = new_meshes(shards);

@@ -6,16 +6,25 @@
 use std::rc::Rc;
 
 use futures_lite::future;
-use glommio::net::{TcpListener, TcpStream};
+use glommio::net::TcpListener;
 
+use super::controller_tls::{self, ControllerTls};
 use super::raft_node::RaftNode;
 use super::wire::{
     decode_json, encode_json, read_frame, write_frame, ControllerRequest, FrameKind, Hello,
     WireError,
 };
+use crate::security::tls::PeerStream;
 use crate::shard::context::ShardContext;
 
-pub async fn accept_loop(ctx: Rc<ShardContext>, node: Rc<RaftNode>, listener: TcpListener) {
+/// Accepts controller connections until the shard stops; with `tls`, a connection must
+/// complete mutual TLS first (a refused one is closed with one log line).
+pub async fn accept_loop(
+    ctx: Rc<ShardContext>,
+    node: Rc<RaftNode>,
+    tls: Option<Rc<ControllerTls>>,
+    listener: TcpListener,
+) {
     loop {
         let accepted = future::or(async { Some(listener.accept().await) }, async {
             ctx.stopping().await;
@@ -27,8 +36,16 @@ pub async fn accept_loop(ctx: Rc<ShardContext>, node: Rc<RaftNode>, listener: Tc
             Some(Ok(stream)) => {
                 let node = node.clone();
                 let ctx = ctx.clone();
+                let tls = tls.clone();
                 glommio::spawn_local(async move {
                     let peer = stream.peer_addr().ok();
+                    let stream = match controller_tls::accept(tls.as_deref(), stream).await {
+                        Ok(stream) => stream,
+                        Err(err) => {
+                            tracing::warn!(peer = ?peer, "closing controller connection: {err}");
+                            return;
+                        }
+                    };
                     let served = future::or(serve(node, stream), async {
                         ctx.stopping().await;
                         Ok(())
@@ -51,8 +68,7 @@ pub async fn accept_loop(ctx: Rc<ShardContext>, node: Rc<RaftNode>, listener: Tc
     }
 }
 
-async fn serve(node: Rc<RaftNode>, mut stream: TcpStream) -> Result<(), WireError> {
-    let _ = stream.set_nodelay(true);
+async fn serve(node: Rc<RaftNode>, mut stream: Box<dyn PeerStream>) -> Result<(), WireError> {
     let hello = read_frame(&mut stream).await?;
     if hello.kind != FrameKind::Hello {
         return Err(WireError::UnknownKind(hello.kind as u8));

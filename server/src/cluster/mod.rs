@@ -7,6 +7,7 @@
 //! The pure parts (records, image, controller decisions, the Raft wrapper and its disk) live
 //! in the `sluice-controller` crate; this module gives them a network, a clock and a thread.
 
+pub mod controller_tls;
 pub mod lifecycle;
 pub mod listener;
 mod partition_commands;

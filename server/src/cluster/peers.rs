@@ -9,15 +9,18 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
-use glommio::net::TcpStream;
-
+use super::controller_tls::{self, ControllerTls};
+use super::settings::ClusterSettings;
 use super::wire::{encode_frame, encode_json, FrameKind, Hello};
 use crate::limits::{CONTROLLER_PEER_QUEUE_MAX, CONTROLLER_RETRY_MS};
+use crate::security::tls::PeerStream;
 use crate::shard::context::ShardContext;
 use crate::shard::notify::Notify;
 
 struct PeerQueue {
     address: SocketAddr,
+    /// As written in `controller.quorum.voters` (what its certificate names).
+    host: String,
     messages: RefCell<VecDeque<Vec<u8>>>,
     queued: Notify,
 }
@@ -28,7 +31,13 @@ pub struct Peers {
 
 impl Peers {
     /// Starts one sender task per peer (every voter but `hello.node_id`).
-    pub fn start(ctx: &Rc<ShardContext>, hello: Hello, voters: &[(i32, SocketAddr)]) -> Rc<Peers> {
+    pub fn start(
+        ctx: &Rc<ShardContext>,
+        hello: Hello,
+        settings: &ClusterSettings,
+        tls: Option<Rc<ControllerTls>>,
+        voters: &[(i32, SocketAddr)],
+    ) -> Rc<Peers> {
         let mut queues = BTreeMap::new();
         for &(node_id, address) in voters {
             if node_id == hello.node_id {
@@ -36,12 +45,14 @@ impl Peers {
             }
             let queue = Rc::new(PeerQueue {
                 address,
+                host: settings.voter_host(node_id, address),
                 messages: RefCell::new(VecDeque::new()),
                 queued: Notify::default(),
             });
             glommio::spawn_local(send_loop(
                 ctx.clone(),
                 hello.clone(),
+                tls.clone(),
                 node_id,
                 queue.clone(),
             ))
@@ -67,11 +78,18 @@ impl Peers {
     }
 }
 
-async fn send_loop(ctx: Rc<ShardContext>, hello: Hello, peer: i32, queue: Rc<PeerQueue>) {
+async fn send_loop(
+    ctx: Rc<ShardContext>,
+    hello: Hello,
+    tls: Option<Rc<ControllerTls>>,
+    peer: i32,
+    queue: Rc<PeerQueue>,
+) {
     let hello_frame = encode_frame(FrameKind::Hello, 0, &encode_json(&hello));
     let mut logged_down = false;
     while !ctx.is_stopping() {
-        let mut stream = match TcpStream::connect(queue.address).await {
+        let connected = controller_tls::connect(tls.as_deref(), &queue.host, queue.address).await;
+        let mut stream = match connected {
             Ok(stream) => stream,
             Err(err) => {
                 if !logged_down {
@@ -86,7 +104,6 @@ async fn send_loop(ctx: Rc<ShardContext>, hello: Hello, peer: i32, queue: Rc<Pee
             tracing::info!(peer, address = %queue.address, "controller peer reachable");
             logged_down = false;
         }
-        let _ = stream.set_nodelay(true);
         if let Err(err) = write_all(&mut stream, &hello_frame).await {
             tracing::debug!(peer, "controller peer connection failed: {err}");
             continue;
@@ -120,7 +137,7 @@ async fn send_loop(ctx: Rc<ShardContext>, hello: Hello, peer: i32, queue: Rc<Pee
     }
 }
 
-async fn write_all(stream: &mut TcpStream, bytes: &[u8]) -> std::io::Result<()> {
+async fn write_all(stream: &mut Box<dyn PeerStream>, bytes: &[u8]) -> std::io::Result<()> {
     use futures_lite::AsyncWriteExt;
     stream.write_all(bytes).await?;
     stream.flush().await

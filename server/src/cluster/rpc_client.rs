@@ -5,24 +5,32 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use glommio::net::TcpStream;
-
+use super::controller_tls::{self, ControllerTls};
 use super::wire::{
     decode_json, encode_json, read_frame, write_frame, ControllerReply, ControllerRequest,
     FrameKind, Hello, WireError,
 };
 
+/// The controller a request goes to.
+pub struct Target<'a> {
+    pub address: SocketAddr,
+    /// As written in `controller.quorum.voters` (what its certificate names).
+    pub host: &'a str,
+    /// Some: mutual TLS.
+    pub tls: Option<&'a ControllerTls>,
+}
+
 pub async fn call(
-    address: SocketAddr,
+    target: Target<'_>,
     hello: &Hello,
     request: &ControllerRequest,
     timeout: Duration,
 ) -> Result<ControllerReply, WireError> {
+    let address = target.address;
     let exchange = async {
-        let mut stream = TcpStream::connect(address)
+        let mut stream = controller_tls::connect(target.tls, target.host, address)
             .await
-            .map_err(|err| WireError::Io(err.into()))?;
-        let _ = stream.set_nodelay(true);
+            .map_err(WireError::Io)?;
         write_frame(&mut stream, FrameKind::Hello, 0, &encode_json(hello)).await?;
         write_frame(&mut stream, FrameKind::Request, 1, &encode_json(request)).await?;
         let frame = read_frame(&mut stream).await?;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use glommio::net::TcpListener;
 use sluice_controller::image::MetadataImage;
 
+use super::controller_tls::ControllerTls;
 use super::lifecycle::BrokerState;
 use super::peers::Peers;
 use super::raft_node::RaftNode;
@@ -23,6 +24,8 @@ use crate::shard::notify::Notify;
 
 pub struct ClusterService {
     ctx: Rc<ShardContext>,
+    /// Some: controller connections use mutual TLS.
+    tls: Option<Rc<ControllerTls>>,
     node: Rc<RaftNode>,
     hello: Hello,
     broker: Rc<BrokerState>,
@@ -48,16 +51,27 @@ impl ClusterService {
             })?),
             None => None,
         };
+        let tls = match &settings.controller_tls {
+            Some(tls) => Some(Rc::new(ControllerTls::load(tls)?)),
+            None => None,
+        };
         let voters = settings.voters_with_addresses();
-        let peers = (!voters.is_empty()).then(|| Peers::start(&ctx, hello.clone(), &voters));
+        let peers = (!voters.is_empty())
+            .then(|| Peers::start(&ctx, hello.clone(), &settings, tls.clone(), &voters));
         let node = RaftNode::open(ctx.clone(), settings.clone(), peers)?;
         glommio::spawn_local(node.clone().run()).detach();
         if let Some(listener) = listener {
-            glommio::spawn_local(listener::accept_loop(ctx.clone(), node.clone(), listener))
-                .detach();
+            glommio::spawn_local(listener::accept_loop(
+                ctx.clone(),
+                node.clone(),
+                tls.clone(),
+                listener,
+            ))
+            .detach();
         }
         Ok(Rc::new(ClusterService {
             ctx,
+            tls,
             node,
             hello,
             broker: Rc::new(BrokerState::default()),
@@ -108,7 +122,14 @@ impl ClusterService {
                 Some(id) => match self.node.settings().voter_address(id) {
                     Some(address) => {
                         let left = deadline.saturating_duration_since(Instant::now());
-                        match rpc_client::call(address, &self.hello, &request, left).await {
+                        let host = self.node.settings().voter_host(id, address);
+                        let tls = self.tls.as_deref();
+                        let target = rpc_client::Target {
+                            address,
+                            host: &host,
+                            tls,
+                        };
+                        match rpc_client::call(target, &self.hello, &request, left).await {
                             Ok(reply) => reply,
                             Err(err) => {
                                 tracing::debug!(

@@ -19,6 +19,11 @@ pub struct ClusterSettings {
     /// Every voter with its controller address; a single voter without a controller listener
     /// (the one-node default) has none.
     pub voters: Vec<(i32, Option<SocketAddr>)>,
+    /// Each voter's host as written in `controller.quorum.voters`: the name its controller
+    /// certificate must carry when `controller_tls` is on.
+    pub voter_hosts: Vec<(i32, String)>,
+    /// Some: the controller listener maps to SSL (mutual TLS between controllers).
+    pub controller_tls: Option<crate::config::security::TlsSettings>,
     pub controller_listen: Option<SocketAddr>,
     /// What this broker registers: its client listener as clients should reach it.
     pub advertised_host: String,
@@ -55,6 +60,15 @@ impl ClusterSettings {
             .iter()
             .find(|(id, _)| *id == node_id)
             .and_then(|(_, address)| *address)
+    }
+
+    /// The host a voter's certificate must name: as written, else its address.
+    pub fn voter_host(&self, node_id: i32, address: SocketAddr) -> String {
+        self.voter_hosts
+            .iter()
+            .find(|(id, _)| *id == node_id)
+            .map(|(_, host)| host.clone())
+            .unwrap_or_else(|| address.ip().to_string())
     }
 
     pub fn voters_with_addresses(&self) -> Vec<(i32, SocketAddr)> {

@@ -70,10 +70,16 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
     let format = detect(path, &text);
     let (config, ignored_keys) = match format {
         Format::Toml => {
-            let config = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            let parse_error = |source| ConfigError::Parse {
                 path: path.to_path_buf(),
                 source,
-            })?;
+            };
+            let mut table: toml::Table = toml::from_str(&text).map_err(parse_error)?;
+            let jaas = take_listener_jaas_toml(&mut table)
+                .map_err(|(key, reason)| ConfigError::InvalidNamed { key, reason })?;
+            let mut config: BrokerConfig =
+                toml::Value::Table(table).try_into().map_err(parse_error)?;
+            config.listener_jaas_configs = jaas;
             (config, Vec::new())
         }
         Format::Properties => from_properties(&text).map_err(|reason| ConfigError::Properties {
@@ -100,15 +106,47 @@ pub fn from_properties(text: &str) -> Result<(BrokerConfig, Vec<String>), String
         }
     }
     let known = setting_names();
+    let (jaas_pairs, pairs): (Vec<_>, Vec<_>) = pairs
+        .into_iter()
+        .partition(|(key, _)| super::inter_broker::is_listener_jaas_key(key));
     let (known_pairs, unknown): (Vec<_>, Vec<_>) = pairs
         .into_iter()
         .partition(|(key, _)| known.contains(&key.as_str()));
     let values = known_pairs
         .into_iter()
         .map(|(key, text)| (key.clone(), PropertyValue { key, text }));
-    let config = BrokerConfig::deserialize(MapDeserializer::<_, ValueError>::new(values))
+    let mut config = BrokerConfig::deserialize(MapDeserializer::<_, ValueError>::new(values))
         .map_err(|e| e.to_string())?;
+    config.listener_jaas_configs = jaas_pairs
+        .into_iter()
+        .map(|(key, text)| (key.to_ascii_lowercase(), text))
+        .collect();
     Ok((config, unknown.into_iter().map(|(key, _)| key).collect()))
+}
+
+/// Takes the `listener.name.<listener>.<mechanism>.sasl.jaas.config` keys out of a TOML
+/// table (serde's field list cannot name them), lower-cased as Kafka matches them.
+fn take_listener_jaas_toml(
+    table: &mut toml::Table,
+) -> Result<std::collections::BTreeMap<String, String>, (String, String)> {
+    let keys: Vec<String> = table
+        .keys()
+        .filter(|key| super::inter_broker::is_listener_jaas_key(key))
+        .cloned()
+        .collect();
+    let mut taken = std::collections::BTreeMap::new();
+    for key in keys {
+        match table.remove(&key) {
+            Some(toml::Value::String(text)) => {
+                taken.insert(key.to_ascii_lowercase(), text);
+            }
+            _ => {
+                let reason = "expected a string (the JAAS login entry)".to_string();
+                return Err((key, reason));
+            }
+        }
+    }
+    Ok(taken)
 }
 
 /// Every key [`BrokerConfig`] accepts (its serde names), as its derived `Deserialize` tells

@@ -23,6 +23,7 @@
 //! (`controller.quorum.voters`, `process.roles` and the quorum checks).
 
 pub mod file;
+pub mod inter_broker;
 pub mod listeners;
 pub mod properties;
 pub mod security;
@@ -58,6 +59,9 @@ pub enum ConfigError {
     Properties { path: PathBuf, reason: String },
     #[error("invalid setting {key}: {reason}")]
     Invalid { key: &'static str, reason: String },
+    /// A key whose name is made of parts (`listener.name.<listener>.<mechanism>.…`).
+    #[error("invalid setting {key}: {reason}")]
+    InvalidNamed { key: String, reason: String },
     /// The controller quorum settings contradict each other (the message names them).
     #[error("controller quorum: {0}")]
     Quorum(String),
@@ -365,6 +369,17 @@ pub struct BrokerConfig {
     /// `connections.max.reauth.ms` (KIP-368): SASL sessions last this long; 0 = forever.
     #[serde(rename = "connections.max.reauth.ms")]
     pub connections_max_reauth_ms: u64,
+    /// `sasl.mechanism.inter.broker.protocol`: how this broker logs in to the others on a
+    /// SASL inter-broker listener (PLAIN by default: Kafka's GSSAPI is not supported).
+    #[serde(rename = "sasl.mechanism.inter.broker.protocol")]
+    pub sasl_mechanism_inter_broker_protocol: String,
+    /// `sasl.jaas.config`: the login of that mechanism when no per-listener key gives it.
+    #[serde(rename = "sasl.jaas.config")]
+    pub sasl_jaas_config: Option<String>,
+    /// `listener.name.<listener>.<mechanism>.sasl.jaas.config` keys (lower-cased, as
+    /// written), gathered by the file reader since serde cannot name them.
+    #[serde(skip)]
+    pub listener_jaas_configs: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for BrokerConfig {
@@ -457,6 +472,9 @@ impl Default for BrokerConfig {
             allow_everyone_if_no_acl_found: false,
             connection_failed_authentication_delay_ms: 100,
             connections_max_reauth_ms: 0,
+            sasl_mechanism_inter_broker_protocol: "PLAIN".to_string(),
+            sasl_jaas_config: None,
+            listener_jaas_configs: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -677,12 +695,35 @@ impl BrokerConfig {
         }
         self.advertised = self.client_listeners[0].advertised.clone();
         self.advertised_listener = self.advertised.as_ref().map(Endpoint::to_string);
-        self.security = self.resolve_security()?;
+        // The controller listener's protocol: its name's entry in the map; a name the map
+        // does not list (Sluice's `controller.listener` key, or an older file) is PLAINTEXT.
+        let controller_protocol = controller_names
+            .first()
+            .and_then(|name| protocol_map.iter().find(|(n, _)| n == name))
+            .map(|(_, protocol)| *protocol)
+            .unwrap_or(SecurityProtocol::Plaintext);
+        self.security = self.resolve_security(controller_protocol)?;
         Ok(())
     }
 
-    fn resolve_security(&self) -> Result<SecuritySettings, ConfigError> {
-        let uses_tls = self.client_listeners.iter().any(|l| l.protocol.uses_tls());
+    fn resolve_security(
+        &self,
+        controller_protocol: SecurityProtocol,
+    ) -> Result<SecuritySettings, ConfigError> {
+        let in_cluster = self.quorum.voters().len() > 1;
+        let controller_tls = self.quorum.controller_listen().is_some()
+            && match controller_protocol {
+                SecurityProtocol::Plaintext => false,
+                SecurityProtocol::Ssl => true,
+                sasl => {
+                    return Err(invalid("listener.security.protocol.map")(format!(
+                        "the controller listener maps to {sasl}: controllers authenticate \
+                         each other with mutual TLS (SSL) only; SASL is not served there"
+                    )))
+                }
+            };
+        let uses_tls =
+            controller_tls || self.client_listeners.iter().any(|l| l.protocol.uses_tls());
         let tls = if uses_tls {
             security::check_pem(&self.ssl_keystore_type).map_err(invalid("ssl.keystore.type"))?;
             security::check_pem(&self.ssl_truststore_type)
@@ -724,15 +765,14 @@ impl BrokerConfig {
                 "a SASL listener needs at least one mechanism".to_string(),
             ));
         }
-        // Other brokers (replication, transaction markers) speak plain Kafka to this listener.
-        let inter_broker = &self.client_listeners[0];
-        if inter_broker.protocol != SecurityProtocol::Plaintext && self.quorum.voters().len() > 1 {
-            return Err(invalid("inter.broker.listener.name")(format!(
-                "{} uses {}: brokers talk to each other over PLAINTEXT only so far; keep a \
-                 PLAINTEXT listener on a private network for inter.broker.listener.name",
-                inter_broker.name, inter_broker.protocol
-            )));
+        if controller_tls && self.ssl_truststore_location.is_none() {
+            return Err(invalid("ssl.truststore.location")(
+                "the controller listener uses SSL: controllers verify each other's \
+                 certificates against these CA certificates"
+                    .to_string(),
+            ));
         }
+        let inter_broker_login = self.resolve_inter_broker(in_cluster)?;
         Ok(SecuritySettings {
             tls,
             sasl_mechanisms,
@@ -744,7 +784,66 @@ impl BrokerConfig {
             allow_everyone_if_no_acl_found: self.allow_everyone_if_no_acl_found,
             failed_authentication_delay_ms: self.connection_failed_authentication_delay_ms,
             max_reauth_ms: self.connections_max_reauth_ms,
+            inter_broker_protocol: self.client_listeners[0].protocol,
+            inter_broker_login,
+            controller_tls,
         })
+    }
+
+    /// This broker's login to the other brokers' inter-broker listener (other brokers'
+    /// replica fetchers and transaction coordinators connect to it as this broker does to
+    /// theirs). In a cluster a secured listener needs what a client of it needs: the CA
+    /// certificates (TLS) and a JAAS login (SASL). A single node reaches only itself, so
+    /// there they are optional.
+    fn resolve_inter_broker(
+        &self,
+        in_cluster: bool,
+    ) -> Result<Option<inter_broker::SaslLogin>, ConfigError> {
+        let listener = &self.client_listeners[0];
+        if listener.protocol.uses_tls() && in_cluster && self.ssl_truststore_location.is_none() {
+            return Err(invalid("ssl.truststore.location")(format!(
+                "the inter-broker listener {} uses {}: brokers verify each other's \
+                 certificates against these CA certificates",
+                listener.name, listener.protocol
+            )));
+        }
+        let mechanism =
+            inter_broker::parse_inter_broker_mechanism(&self.sasl_mechanism_inter_broker_protocol)
+                .map_err(invalid("sasl.mechanism.inter.broker.protocol"))?;
+        if !listener.protocol.uses_sasl() {
+            return Ok(None);
+        }
+        let enabled = security::parse_mechanisms(&self.sasl_enabled_mechanisms)
+            .map_err(invalid("sasl.enabled.mechanisms"))?;
+        if !enabled.contains(&mechanism) {
+            return Err(invalid("sasl.mechanism.inter.broker.protocol")(format!(
+                "{mechanism} is not in sasl.enabled.mechanisms, so the other brokers' \
+                 listener {} would refuse it",
+                listener.name
+            )));
+        }
+        let listener_key = inter_broker::listener_jaas_key(&listener.name, &mechanism);
+        let (key, text) = match self.listener_jaas_configs.get(&listener_key) {
+            Some(text) => (listener_key.clone(), text),
+            None => match &self.sasl_jaas_config {
+                Some(text) => ("sasl.jaas.config".to_string(), text),
+                None if in_cluster => {
+                    return Err(invalid("sasl.jaas.config")(format!(
+                        "the inter-broker listener {} uses {}: set {listener_key} (or \
+                         sasl.jaas.config) to this broker's {mechanism} login",
+                        listener.name, listener.protocol
+                    )))
+                }
+                None => return Ok(None),
+            },
+        };
+        let login = inter_broker::parse_jaas_login(text, &mechanism).map_err(|reason| {
+            ConfigError::InvalidNamed {
+                key,
+                reason: reason.to_string(),
+            }
+        })?;
+        Ok(Some(login))
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -1144,6 +1243,148 @@ mod tests {
             let err = resolve_text("server.properties", text, &none).unwrap_err();
             assert!(err.contains(expected), "{text:?}: {err}");
             assert!(!err.contains('\n'), "{err}");
+        }
+    }
+
+    /// A voter of three whose inter-broker listener is SASL_SSL (SCRAM) and whose controller
+    /// listener is SSL, as server.properties; `overrides` replace (or add) keys, and an empty
+    /// value removes one.
+    fn secured_cluster(overrides: &[(&str, &str)]) -> String {
+        let mut keys: Vec<(String, String)> = [
+            ("node.id", "1"),
+            (
+                "listeners",
+                "SASL_SSL://127.0.0.1:9094,CONTROLLER://127.0.0.1:9093",
+            ),
+            ("controller.listener.names", "CONTROLLER"),
+            (
+                "controller.quorum.voters",
+                "1@127.0.0.1:9093,2@127.0.0.1:9193,3@127.0.0.1:9293",
+            ),
+            (
+                "listener.security.protocol.map",
+                "SASL_SSL:SASL_SSL,CONTROLLER:SSL",
+            ),
+            ("inter.broker.listener.name", "SASL_SSL"),
+            ("ssl.keystore.location", "/etc/sluice/server.pem"),
+            ("ssl.truststore.location", "/etc/sluice/ca.pem"),
+            ("sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512"),
+            ("sasl.mechanism.inter.broker.protocol", "SCRAM-SHA-512"),
+            (
+                "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config",
+                "org.apache.kafka.common.security.scram.ScramLoginModule required \
+                 username=\"broker\" password=\"broker-secret\";",
+            ),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (key, value) in overrides {
+            keys.retain(|(k, _)| k != key);
+            if !value.is_empty() {
+                keys.push((key.to_string(), value.to_string()));
+            }
+        }
+        keys.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
+    }
+
+    #[test]
+    fn a_secured_cluster_resolves_its_inter_broker_login_and_controller_tls() {
+        let none = FlagOverrides::default();
+        let config = resolve_text("server.properties", &secured_cluster(&[]), &none).unwrap();
+        let security = &config.security;
+        assert_eq!(security.inter_broker_protocol, SecurityProtocol::SaslSsl);
+        let login = security.inter_broker_login.as_ref().unwrap();
+        assert_eq!(login.mechanism, "SCRAM-SHA-512");
+        assert_eq!(login.username, "broker");
+        assert_eq!(login.password, "broker-secret");
+        assert!(security.controller_tls);
+        assert!(security.tls.is_some());
+        // sasl.jaas.config serves when no per-listener key does; TOML takes the same keys.
+        let toml = "\"node.id\" = 1\n\
+                    listeners = \"SASL_PLAINTEXT://127.0.0.1:9094,CONTROLLER://127.0.0.1:9093\"\n\
+                    \"controller.listener.names\" = \"CONTROLLER\"\n\
+                    \"controller.quorum.voters\" = \"1@127.0.0.1:9093,2@127.0.0.1:9193\"\n\
+                    \"sasl.enabled.mechanisms\" = \"PLAIN\"\n\
+                    \"listener.name.sasl_plaintext.plain.sasl.jaas.config\" = '\
+                    org.apache.kafka.common.security.plain.PlainLoginModule required \
+                    username=\"b\" password=\"p\";'\n";
+        let config = resolve_text("sluice.toml", toml, &none).unwrap();
+        let login = config.security.inter_broker_login.unwrap();
+        assert_eq!(
+            (login.mechanism.as_str(), login.username.as_str()),
+            ("PLAIN", "b")
+        );
+        // The controller listener is not in the (default) map: PLAINTEXT, as before.
+        assert!(!config.security.controller_tls);
+        let plain = secured_cluster(&[
+            ("sasl.mechanism.inter.broker.protocol", "PLAIN"),
+            (
+                "sasl.jaas.config",
+                "org.apache.kafka.common.security.plain.PlainLoginModule required \
+                 username=\"b2\" password=\"p2\";",
+            ),
+        ]);
+        let config = resolve_text("server.properties", &plain, &none).unwrap();
+        assert_eq!(config.security.inter_broker_login.unwrap().username, "b2");
+        let not_text = "\"listener.name.sasl_ssl.plain.sasl.jaas.config\" = 5\n";
+        let err = resolve_text("sluice.toml", not_text, &none).unwrap_err();
+        assert!(
+            err.contains("invalid setting listener.name.sasl_ssl.plain.sasl.jaas.config"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn insecure_or_incomplete_inter_broker_settings_are_refused_naming_the_key() {
+        let none = FlagOverrides::default();
+        let scram = "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config";
+        let cases: [(&[(&str, &str)], &str); 8] = [
+            (
+                &[(
+                    "listener.security.protocol.map",
+                    "SASL_SSL:SASL_SSL,CONTROLLER:SASL_SSL",
+                )],
+                "listener.security.protocol.map: the controller listener maps to SASL_SSL",
+            ),
+            (
+                &[(
+                    "listener.security.protocol.map",
+                    "SASL_SSL:SASL_SSL,CONTROLLER:SASL_PLAINTEXT",
+                )],
+                "SASL is not served",
+            ),
+            (
+                &[("sasl.mechanism.inter.broker.protocol", "GSSAPI")],
+                "sasl.mechanism.inter.broker.protocol: GSSAPI",
+            ),
+            (
+                &[("sasl.mechanism.inter.broker.protocol", "SCRAM-SHA-256")],
+                "SCRAM-SHA-256 is not in sasl.enabled.mechanisms",
+            ),
+            (
+                &[("sasl.mechanism.inter.broker.protocol", "PLAIN")],
+                "set listener.name.sasl_ssl.plain.sasl.jaas.config",
+            ),
+            (&[(scram, "")], "sasl.jaas.config"),
+            (
+                &[(
+                    scram,
+                    "org.apache.kafka.common.security.scram.ScramLoginModule required user=b;",
+                )],
+                "invalid setting listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config",
+            ),
+            (
+                &[("ssl.truststore.location", "")],
+                "ssl.truststore.location",
+            ),
+        ];
+        for (overrides, expected) in cases {
+            let text = secured_cluster(overrides);
+            let err = resolve_text("server.properties", &text, &none).unwrap_err();
+            assert!(err.contains(expected), "{overrides:?}: {err}");
+            assert!(!err.contains('\n'), "{err}");
+            assert!(!err.contains("broker-secret"), "{err}");
         }
     }
 }

@@ -27,8 +27,9 @@ pub const STANDARD_AUTHORIZER_NAMES: [&str; 2] = [
 /// The SASL mechanisms Sluice serves.
 pub const SASL_MECHANISMS_SERVED: [&str; 3] = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum SecurityProtocol {
+    #[default]
     Plaintext,
     Ssl,
     SaslPlaintext,
@@ -136,6 +137,15 @@ pub struct SecuritySettings {
     pub failed_authentication_delay_ms: u64,
     /// 0: sessions never expire (Kafka's default).
     pub max_reauth_ms: u64,
+    /// The protocol this broker speaks to other brokers' inter-broker listener (the same
+    /// listener name on every broker, as in Kafka).
+    pub inter_broker_protocol: SecurityProtocol,
+    /// On a SASL inter-broker listener: this broker's own login (None on a single node
+    /// without a JAAS config: nothing else connects to it as a broker).
+    pub inter_broker_login: Option<super::inter_broker::SaslLogin>,
+    /// The controller listener maps to SSL: mutual TLS between controllers (`tls` holds
+    /// the stores).
+    pub controller_tls: bool,
 }
 
 /// `listener.security.protocol.map`: `NAME:PROTOCOL,...`. Kafka's default maps each protocol's

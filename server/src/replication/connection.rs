@@ -2,6 +2,10 @@
 //! (a stream's fetches are sequential by design), each answered within a deadline. Frames are
 //! length-prefixed; headers and bodies go through the `kafka-protocol` codec. A malformed
 //! answer closes the connection with an error (the stream reconnects after a backoff).
+//!
+//! The connection speaks the inter-broker listener's protocol (see `inter_broker_client`):
+//! after TCP it completes TLS, then SaslHandshake v1 and SaslAuthenticate (PLAIN, or the
+//! three SCRAM messages), before the first request.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -9,10 +13,26 @@ use std::time::Duration;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
-use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
+use kafka_protocol::messages::{
+    ApiKey, RequestHeader, ResponseHeader, SaslAuthenticateRequest, SaslAuthenticateResponse,
+    SaslHandshakeRequest, SaslHandshakeResponse,
+};
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Message, StrBytes};
+use rustls_pki_types::ServerName;
+use sluice_security::sasl::plain::PlainMessage;
+use sluice_security::scram::{ScramClient, ScramMechanism};
 
+use super::inter_broker_client;
+use crate::config::inter_broker::SaslLogin;
 use crate::limits::REPLICA_FRAME_BYTES_MAX;
+use crate::security::tls::PeerStream;
+
+/// SaslHandshake v1: SaslAuthenticate frames follow (v0 sent raw tokens).
+const SASL_HANDSHAKE_VERSION: i16 = 1;
+/// SaslAuthenticate v1: error message and session lifetime, not flexible.
+const SASL_AUTHENTICATE_VERSION: i16 = 1;
+/// Random bytes of a SCRAM client nonce (hex-encoded), as many as the server's.
+const SCRAM_CLIENT_NONCE_BYTES: usize = 24;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectionError {
@@ -28,21 +48,51 @@ pub enum ConnectionError {
     },
     #[error("bad answer from {address}: {detail}")]
     Malformed { address: SocketAddr, detail: String },
+    #[error("TLS with {address} failed: {detail}")]
+    Tls { address: SocketAddr, detail: String },
+    #[error("authentication to {address} as {username} with {mechanism} failed: {detail}")]
+    Authentication {
+        address: SocketAddr,
+        username: String,
+        mechanism: String,
+        detail: String,
+    },
+    #[error("cannot connect to {address} securely: {reason}")]
+    Unconfigured { address: SocketAddr, reason: String },
+}
+
+impl ConnectionError {
+    /// The peer refused this broker's credentials or certificate: retrying the same ones
+    /// keeps failing, so callers say it once.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            ConnectionError::Tls { .. }
+                | ConnectionError::Authentication { .. }
+                | ConnectionError::Unconfigured { .. }
+        )
+    }
 }
 
 pub struct Connection {
     address: SocketAddr,
-    stream: TcpStream,
+    stream: Box<dyn PeerStream>,
     client_id: String,
     correlation_id: i32,
 }
 
 impl Connection {
+    /// Connects to the inter-broker listener at `address` (advertised as `host`, the name
+    /// its TLS certificate must carry), securing and authenticating the connection as that
+    /// listener's protocol asks; each step within `timeout`.
     pub async fn connect(
         address: SocketAddr,
+        host: &str,
         client_id: String,
         timeout: Duration,
     ) -> Result<Connection, ConnectionError> {
+        let client = inter_broker_client::installed()
+            .map_err(|reason| ConnectionError::Unconfigured { address, reason })?;
         let connect = async {
             TcpStream::connect(address)
                 .await
@@ -54,12 +104,115 @@ impl Connection {
         let stream = with_deadline(address, timeout, connect).await?;
         // Latency of the replication round trip is acks=all latency.
         let _ = stream.set_nodelay(true);
-        Ok(Connection {
+        let stream: Box<dyn PeerStream> = match &client.tls {
+            None => Box::new(stream),
+            Some(connector) => {
+                let name =
+                    ServerName::try_from(host.to_string()).map_err(|err| ConnectionError::Tls {
+                        address,
+                        detail: format!("{host:?} is not a host name for TLS: {err}"),
+                    })?;
+                let handshake = async {
+                    connector
+                        .connect(name, stream)
+                        .await
+                        .map_err(|err| ConnectionError::Tls {
+                            address,
+                            detail: err.to_string(),
+                        })
+                };
+                Box::new(with_deadline(address, timeout, handshake).await?)
+            }
+        };
+        let mut connection = Connection {
             address,
             stream,
             client_id,
             correlation_id: 0,
-        })
+        };
+        if let Some(login) = &client.login {
+            connection.authenticate(login, timeout).await?;
+        }
+        Ok(connection)
+    }
+
+    /// SaslHandshake, then the mechanism's SaslAuthenticate exchange.
+    async fn authenticate(
+        &mut self,
+        login: &SaslLogin,
+        timeout: Duration,
+    ) -> Result<(), ConnectionError> {
+        let address = self.address;
+        let refused = |detail: String| ConnectionError::Authentication {
+            address,
+            username: login.username.clone(),
+            mechanism: login.mechanism.clone(),
+            detail,
+        };
+        let request = SaslHandshakeRequest::default()
+            .with_mechanism(StrBytes::from_string(login.mechanism.clone()));
+        let handshake: SaslHandshakeResponse = self
+            .call(
+                ApiKey::SaslHandshake,
+                &request,
+                SASL_HANDSHAKE_VERSION,
+                timeout,
+            )
+            .await?;
+        if handshake.error_code != 0 {
+            let offered: Vec<&str> = handshake.mechanisms.iter().map(|m| m.as_str()).collect();
+            return Err(refused(format!(
+                "the listener does not take the mechanism (error {}; it offers {})",
+                handshake.error_code,
+                offered.join(", ")
+            )));
+        }
+        let Some(mechanism) = ScramMechanism::from_mechanism_name(&login.mechanism) else {
+            let message = PlainMessage::new("", &login.username, &login.password).to_bytes();
+            self.sasl_step(message, timeout).await.map_err(&refused)?;
+            return Ok(());
+        };
+        let nonce = client_nonce().map_err(&refused)?;
+        let (mut scram, client_first) =
+            ScramClient::new(mechanism, &login.username, &login.password, &nonce);
+        let server_first = self
+            .sasl_step(client_first, timeout)
+            .await
+            .map_err(&refused)?;
+        let client_final = scram
+            .server_first(&server_first)
+            .map_err(|err| refused(format!("server-first message: {err}")))?;
+        let server_final = self
+            .sasl_step(client_final, timeout)
+            .await
+            .map_err(&refused)?;
+        scram
+            .server_final(&server_final)
+            .map_err(|err| refused(format!("server-final message: {err}")))
+    }
+
+    /// One SaslAuthenticate round trip: our token out, the server's back (an error the
+    /// server names is the failure's detail).
+    async fn sasl_step(&mut self, token: Vec<u8>, timeout: Duration) -> Result<Bytes, String> {
+        let request = SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from(token));
+        let response: SaslAuthenticateResponse = self
+            .call(
+                ApiKey::SaslAuthenticate,
+                &request,
+                SASL_AUTHENTICATE_VERSION,
+                timeout,
+            )
+            .await
+            .map_err(|err| err.to_string())?;
+        if response.error_code != 0 {
+            let message = response
+                .error_message
+                .as_ref()
+                .map(|m| m.to_string())
+                .unwrap_or_default();
+            return Err(format!("error {}: {message}", response.error_code));
+        }
+        Ok(response.auth_bytes)
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -156,6 +309,13 @@ impl Connection {
         frame[..4].copy_from_slice(&length.to_be_bytes());
         Ok(frame)
     }
+}
+
+fn client_nonce() -> Result<String, String> {
+    let mut bytes = [0u8; SCRAM_CLIENT_NONCE_BYTES];
+    getrandom::getrandom(&mut bytes)
+        .map_err(|err| format!("no randomness for the nonce: {err}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn io(address: SocketAddr, err: std::io::Error) -> ConnectionError {

@@ -45,6 +45,9 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
     let mut session = FollowerSession::default();
     // Partition → the metadata version it was refused under, and until when it waits.
     let mut parked: HashMap<Key, (u64, Instant)> = HashMap::new();
+    // A refused login or certificate is said once (at warn) until a connection succeeds:
+    // the retries every backoff would otherwise repeat it.
+    let mut refusal_logged = false;
     tracing::info!(
         shard = fetcher.ctx.id(),
         leader,
@@ -63,7 +66,7 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
             backoff(fetcher).await;
             continue;
         }
-        let Some(address) = leader_address(fetcher, leader) else {
+        let Some((host, address)) = leader_address(fetcher, leader) else {
             backoff(fetcher).await;
             continue;
         };
@@ -75,8 +78,19 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
             );
             let timeout = Duration::from_millis(REPLICA_CONNECT_TIMEOUT_MS);
             session = FollowerSession::default();
-            match Connection::connect(address, client_id, timeout).await {
-                Ok(made) => connection = Some(made),
+            match Connection::connect(address, &host, client_id, timeout).await {
+                Ok(made) => {
+                    refusal_logged = false;
+                    connection = Some(made);
+                }
+                Err(err) if err.is_refusal() => {
+                    if !refusal_logged {
+                        tracing::warn!(leader, "replication connection refused: {err}");
+                        refusal_logged = true;
+                    }
+                    backoff(fetcher).await;
+                    continue;
+                }
                 Err(err) => {
                     tracing::debug!(leader, "replication connection: {err}");
                     backoff(fetcher).await;
@@ -158,10 +172,12 @@ async fn positions(
         .collect()
 }
 
-fn leader_address(fetcher: &ReplicaFetcher, leader: i32) -> Option<SocketAddr> {
+/// The leader's advertised host (what its TLS certificate names) and its address.
+fn leader_address(fetcher: &ReplicaFetcher, leader: i32) -> Option<(String, SocketAddr)> {
     let (host, port) = fetcher.meta.get().endpoint(leader)?;
     // Advertised hosts are addresses or names; a name resolves through the system resolver.
-    (host.as_str(), port).to_socket_addrs().ok()?.next()
+    let address = (host.as_str(), port).to_socket_addrs().ok()?.next()?;
+    Some((host, address))
 }
 
 fn fetch_request(

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use futures_rustls::rustls::server::WebPkiClientVerifier;
-use futures_rustls::rustls::{self, RootCertStore, ServerConfig};
+use futures_rustls::rustls::{self, ClientConfig, RootCertStore, ServerConfig};
 use futures_rustls::TlsAcceptor;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -19,6 +19,10 @@ use crate::config::security::{ClientAuth, TlsSettings};
 
 /// Certificates one PEM file may hold (a chain, or a CA bundle).
 pub const PEM_CERTIFICATES_MAX: usize = 1_000;
+
+/// A byte stream between brokers: a plain TCP socket, or TLS over one.
+pub trait PeerStream: futures_lite::AsyncRead + futures_lite::AsyncWrite + Unpin {}
+impl<T: futures_lite::AsyncRead + futures_lite::AsyncWrite + Unpin> PeerStream for T {}
 
 pub struct TlsAcceptors {
     settings: TlsSettings,
@@ -73,25 +77,13 @@ pub fn server_config(settings: &TlsSettings) -> Result<Arc<ServerConfig>, String
             settings.keystore.display()
         )
     })?;
-    let mut versions: Vec<&'static rustls::SupportedProtocolVersion> = Vec::new();
-    if settings.tls12 {
-        versions.push(&rustls::version::TLS12);
-    }
-    if settings.tls13 {
-        versions.push(&rustls::version::TLS13);
-    }
     let builder = ServerConfig::builder_with_provider(provider())
-        .with_protocol_versions(&versions)
+        .with_protocol_versions(&protocol_versions(settings))
         .map_err(|err| format!("ssl.enabled.protocols: {err}"))?;
     let builder = match (settings.client_auth, &settings.truststore) {
         (ClientAuth::None, _) | (_, None) => builder.with_no_client_auth(),
         (auth, Some(truststore)) => {
-            let mut roots = RootCertStore::empty();
-            for certificate in read_certificates(truststore)? {
-                roots.add(certificate).map_err(|err| {
-                    format!("ssl.truststore.location {}: {err}", truststore.display())
-                })?;
-            }
+            let roots = root_store(truststore)?;
             let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider());
             let verifier = if auth == ClientAuth::Requested {
                 verifier.allow_unauthenticated()
@@ -111,6 +103,59 @@ pub fn server_config(settings: &TlsSettings) -> Result<Arc<ServerConfig>, String
         )
     })?;
     Ok(Arc::new(config))
+}
+
+/// What this broker presents and trusts when it connects to another broker or controller:
+/// the peer's certificate must chain to `ssl.truststore.location`, and this broker's own
+/// `ssl.keystore.location` certificate goes along as its client certificate (so a listener
+/// with `ssl.client.auth=required` accepts it). Read once at start.
+pub fn client_config(settings: &TlsSettings) -> Result<Arc<ClientConfig>, String> {
+    let truststore = settings.truststore.as_ref().ok_or_else(|| {
+        "ssl.truststore.location: connecting to other brokers over TLS needs the CA \
+         certificates their certificates chain to"
+            .to_string()
+    })?;
+    let roots = root_store(truststore)?;
+    let chain = read_certificates(&settings.keystore)?;
+    let key = PrivateKeyDer::from_pem_file(&settings.keystore).map_err(|err| {
+        format!(
+            "ssl.keystore.location {}: no usable private key: {err}",
+            settings.keystore.display()
+        )
+    })?;
+    let config = ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&protocol_versions(settings))
+        .map_err(|err| format!("ssl.enabled.protocols: {err}"))?
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)
+        .map_err(|err| {
+            format!(
+                "ssl.keystore.location {}: the key does not fit the certificate: {err}",
+                settings.keystore.display()
+            )
+        })?;
+    Ok(Arc::new(config))
+}
+
+fn protocol_versions(settings: &TlsSettings) -> Vec<&'static rustls::SupportedProtocolVersion> {
+    let mut versions: Vec<&'static rustls::SupportedProtocolVersion> = Vec::new();
+    if settings.tls12 {
+        versions.push(&rustls::version::TLS12);
+    }
+    if settings.tls13 {
+        versions.push(&rustls::version::TLS13);
+    }
+    versions
+}
+
+fn root_store(truststore: &Path) -> Result<RootCertStore, String> {
+    let mut roots = RootCertStore::empty();
+    for certificate in read_certificates(truststore)? {
+        roots
+            .add(certificate)
+            .map_err(|err| format!("ssl.truststore.location {}: {err}", truststore.display()))?;
+    }
+    Ok(roots)
 }
 
 fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {

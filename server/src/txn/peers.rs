@@ -59,9 +59,9 @@ impl Peers {
         let mut connection = match taken {
             Some(connection) => connection,
             None => {
-                let address = address(meta, node).ok_or(PeerError::NoEndpoint(node))?;
+                let (host, address) = address(meta, node).ok_or(PeerError::NoEndpoint(node))?;
                 let timeout = Duration::from_millis(PEER_CONNECT_TIMEOUT_MS);
-                Connection::connect(address, self.client_id.clone(), timeout).await?
+                Connection::connect(address, &host, self.client_id.clone(), timeout).await?
             }
         };
         let response = connection.call(api_key, request, version, timeout).await?;
@@ -73,8 +73,10 @@ impl Peers {
     }
 }
 
-fn address(meta: &MetaCell, node: i32) -> Option<SocketAddr> {
+/// The broker's advertised host (what its TLS certificate names) and its address.
+fn address(meta: &MetaCell, node: i32) -> Option<(String, SocketAddr)> {
     let (host, port) = meta.get().endpoint(node)?;
     // Advertised hosts are addresses or names; a name resolves through the system resolver.
-    (host.as_str(), port).to_socket_addrs().ok()?.next()
+    let address = (host.as_str(), port).to_socket_addrs().ok()?.next()?;
+    Some((host, address))
 }

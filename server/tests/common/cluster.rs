@@ -34,6 +34,8 @@ pub struct Place {
 pub struct Cluster {
     pub brokers: Vec<Broker>,
     pub node_ids: Vec<i32>,
+    /// Each node's controller listener port (by index).
+    pub controller_ports: Vec<u16>,
 }
 
 /// One partition as a broker's Metadata describes it (replication tests read the ISR here).
@@ -65,6 +67,12 @@ impl Cluster {
     /// come from below the ephemeral range; a start that still finds one taken (another test
     /// picked it) starts over on new ports.
     pub fn start(n: usize, options: BrokerOptions) -> Cluster {
+        Cluster::start_each(n, |_| options.clone())
+    }
+
+    /// As [`Cluster::start`], with each node's options (by index) from `options_of`: nodes
+    /// that need their own ports or settings (a listener per node, one wrong password).
+    pub fn start_each(n: usize, options_of: impl Fn(usize) -> BrokerOptions) -> Cluster {
         for attempt in 1..=START_ATTEMPTS_MAX {
             let places = (0..n)
                 .map(|_| Place {
@@ -74,7 +82,7 @@ impl Cluster {
                     prefix: Vec::new(),
                 })
                 .collect();
-            match Cluster::try_start_at(places, options.clone()) {
+            match Cluster::try_start_at(places, &options_of) {
                 Ok(cluster) => return cluster,
                 Err(reason) if attempt < START_ATTEMPTS_MAX && reason.contains("in use") => {
                     eprintln!("cluster start attempt {attempt}: {reason}; new ports");
@@ -87,11 +95,14 @@ impl Cluster {
 
     /// Starts one voter at each place (node ids 1..), e.g. in network namespaces.
     pub fn start_at(places: Vec<Place>, options: BrokerOptions) -> Cluster {
-        Cluster::try_start_at(places, options)
+        Cluster::try_start_at(places, &|_| options.clone())
             .unwrap_or_else(|reason| panic!("cluster did not start: {reason}"))
     }
 
-    fn try_start_at(places: Vec<Place>, options: BrokerOptions) -> Result<Cluster, String> {
+    fn try_start_at(
+        places: Vec<Place>,
+        options_of: &dyn Fn(usize) -> BrokerOptions,
+    ) -> Result<Cluster, String> {
         let n = places.len();
         let node_ids: Vec<i32> = (1..=n as i32).collect();
         let voters = node_ids
@@ -105,7 +116,7 @@ impl Cluster {
             .enumerate()
             .map(|(i, id)| {
                 let place = &places[i];
-                let mut node = options.clone();
+                let mut node = options_of(i);
                 node.port = Some(place.client_port);
                 node.host = place.host;
                 node.command_prefix = place.prefix.clone();
@@ -129,7 +140,12 @@ impl Cluster {
                 return Err(format!("{reason}\n{}", tail.join("\n")));
             }
         }
-        let cluster = Cluster { brokers, node_ids };
+        let controller_ports = places.iter().map(|p| p.controller_port).collect();
+        let cluster = Cluster {
+            brokers,
+            node_ids,
+            controller_ports,
+        };
         for index in 0..n {
             cluster.wait_for_brokers(index, n, CLUSTER_FORM_TIMEOUT);
         }

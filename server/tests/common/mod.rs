@@ -16,6 +16,8 @@
 //!   librdkafka producer streaming through faults and its read-back check (replication tests).
 //! - [`transactions`]: the confluent-kafka transaction scenarios
 //!   (`clients/python/transactions.py`) and their JSON answers.
+//! - [`secure_cluster`]: a cluster whose inter-broker (SASL_SSL) and controller (mutual TLS)
+//!   traffic is secured, with the authorizer on.
 //! - [`wait`]: `wait_until`, the one polling loop (a condition and a deadline, never a sleep).
 //!
 //! Not every scenario uses every helper.
@@ -35,6 +37,7 @@ pub mod probe;
 pub mod process;
 pub mod records;
 pub mod replicas;
+pub mod secure_cluster;
 pub mod tls;
 pub mod transactions;
 pub mod wait;

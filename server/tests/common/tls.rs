@@ -32,7 +32,9 @@ impl TestPki {
         let extensions = pki.path("server.ext");
         std::fs::write(
             &extensions,
-            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+            // Client use too: brokers present it to each other (inter-broker and controller
+            // mutual TLS), as Kafka brokers' certificates usually allow.
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n",
         )
         .expect("write server.ext");
         pki.make_signed("server", "/CN=localhost", "ca", Some(&extensions));

@@ -52,6 +52,8 @@ pub fn settings(
         node_id,
         cluster_id: "security-test".into(),
         voters,
+        voter_hosts: Vec::new(),
+        controller_tls: None,
         controller_listen,
         advertised_host: "127.0.0.1".into(),
         advertised_port: 9092,

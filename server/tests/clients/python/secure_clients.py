@@ -15,6 +15,12 @@ Modes:
                prints {"produced": n, "consumed": n} or the error that stopped it.
   kafka_python round_trip with kafka-python.
   expect_auth_failure  connect and expect an authentication error; prints its text.
+  produce_acked  produce "count" records ("prefix"-i) to "topic" with acks=all; prints the
+               delivered ones as [[partition, offset, value], ...] and any errors.
+  read_all     read "topic" ("partitions" of them) from the beginning, without a group, until
+               "count" records came; prints [[partition, offset, value], ...].
+  transaction  one transaction producing to every partition of "topic", committed; prints
+               {"committed": true} or the error.
 """
 
 import json
@@ -220,7 +226,74 @@ def stream(args):
                       "left": left, "errors": errors[:3]}))
 
 
+def produce_acked(args):
+    from confluent_kafka import Producer
+
+    errors = []
+    config = confluent_config(args)
+    config["error_cb"] = lambda err: errors.append(str(err))
+    producer = Producer(dict(config, **{"acks": "all"}))
+    delivered = []
+    failed = []
+
+    def on_delivery(err, msg):
+        if err:
+            failed.append(str(err))
+        else:
+            delivered.append([msg.partition(), msg.offset(), msg.value().decode()])
+
+    for i in range(args["count"]):
+        producer.produce(args["topic"], value=f'{args["prefix"]}-{i}'.encode(),
+                         on_delivery=on_delivery)
+        producer.poll(0)
+    left = producer.flush(DEADLINE_S)
+    print(json.dumps({"delivered": delivered, "failed": failed[:3], "left": left,
+                      "errors": errors[:3]}))
+
+
+def read_all(args):
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+    config = confluent_config(args)
+    consumer = Consumer(dict(config, **{"group.id": "read-all-unused",
+                                        "enable.auto.commit": False}))
+    consumer.assign([TopicPartition(args["topic"], p, OFFSET_BEGINNING)
+                     for p in range(args["partitions"])])
+    records = []
+    errors = []
+    deadline = time.monotonic() + DEADLINE_S
+    while len(records) < args["count"] and time.monotonic() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is None:
+            continue
+        if msg.error():
+            errors.append(str(msg.error()))
+            continue
+        records.append([msg.partition(), msg.offset(), msg.value().decode()])
+    consumer.close()
+    print(json.dumps({"records": records, "errors": errors[:3]}))
+
+
+def transaction(args):
+    from confluent_kafka import KafkaException, Producer
+
+    config = confluent_config(args)
+    producer = Producer(dict(config, **{"transactional.id": args["transactional_id"]}))
+    try:
+        producer.init_transactions(DEADLINE_S)
+        producer.begin_transaction()
+        for p in range(args["partitions"]):
+            producer.produce(args["topic"], value=f"txn-{p}".encode(), partition=p)
+        producer.commit_transaction(DEADLINE_S)
+        print(json.dumps({"committed": True}))
+    except KafkaException as err:
+        print(json.dumps({"committed": False, "error": str(err)}))
+
+
 MODES = {
+    "produce_acked": produce_acked,
+    "read_all": read_all,
+    "transaction": transaction,
     "stream": stream,
     "admin": admin,
     "round_trip": round_trip,
