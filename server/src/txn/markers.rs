@@ -311,8 +311,9 @@ fn report_refusal(service: &TxnService, job: &MarkerJob, leader: i32) {
         leader,
         "broker {leader} refused this broker's transaction markers (CLUSTER_AUTHORIZATION_FAILED): \
          the inter-broker principal (User:ANONYMOUS on a PLAINTEXT inter-broker listener) needs \
-         CLUSTER_ACTION on the cluster (`sluice acl add --allow --principal User:ANONYMOUS \
-         --operation CLUSTER_ACTION --cluster`) or a place in super.users; transactions stay in \
+         CLUSTER_ACTION on the cluster, allowed and not denied (`sluice acl add --allow \
+         --principal User:ANONYMOUS --operation CLUSTER_ACTION --cluster`), or a place in \
+         super.users; transactions stay in \
          PrepareCommit/PrepareAbort until then, retrying"
     );
 }

@@ -18,6 +18,8 @@ ctp <bootstrap> <input> <output> <group> <transactional_id> <total>: a consume-t
   (send_offsets_to_transaction). Exits 0 once the group has committed `total` offsets, 3 on any
   client error or a call stuck past its timeout (the test restarts it: a new instance fences
   the old one).
+offsets_txn <bootstrap> <topic> <partition> <group> <transactional_id>: one transaction with a
+  record to `topic` `partition` and the group's offset for it (send_offsets_to_transaction).
 session <bootstrap> <topic> <transactional_id> <prefix> <partitions>: a new producer instance
   of `transactional_id` commits one transaction of RECORDS records named prefix-N.
 """
@@ -236,6 +238,21 @@ def ctp(bootstrap, input_topic, output_topic, group, transactional_id, total):
         os._exit(3)
 
 
+def offsets_txn(bootstrap, topic, partition, group, transactional_id):
+    """One transaction: a record to `topic` `partition` and offset 1 of it for `group`."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                         "enable.auto.commit": False})
+    p = producer(bootstrap, transactional_id)
+    p.init_transactions(DEADLINE_S)
+    p.begin_transaction()
+    p.produce(topic, value=b"offsets-txn", partition=partition)
+    offsets = [TopicPartition(topic, partition, 1)]
+    p.send_offsets_to_transaction(offsets, consumer.consumer_group_metadata(), DEADLINE_S)
+    p.commit_transaction(DEADLINE_S)
+    consumer.close()
+    print(json.dumps({"committed": True}))
+
+
 def main():
     mode, bootstrap, topic = sys.argv[1], sys.argv[2], sys.argv[3]
     if mode == "commit_abort_commit":
@@ -248,6 +265,8 @@ def main():
         hang(bootstrap, topic, sys.argv[4], sys.argv[5])
     elif mode == "ctp":
         ctp(bootstrap, topic, sys.argv[4], sys.argv[5], sys.argv[6], int(sys.argv[7]))
+    elif mode == "offsets_txn":
+        offsets_txn(bootstrap, topic, int(sys.argv[4]), sys.argv[5], sys.argv[6])
     elif mode == "session":
         session(bootstrap, topic, sys.argv[4], sys.argv[5], int(sys.argv[6]))
     elif mode == "read":
