@@ -157,10 +157,7 @@ impl TxnService {
 
     /// True (and the time noted) when no marker refusal was logged in the last `interval_ms`.
     pub fn marker_refusal_log_due(&self, now_ms: i64, interval_ms: i64) -> bool {
-        let due = self
-            .marker_refusal_logged_ms
-            .get()
-            .is_none_or(|logged_ms| now_ms.saturating_sub(logged_ms) >= interval_ms);
+        let due = log_due(self.marker_refusal_logged_ms.get(), now_ms, interval_ms);
         if due {
             self.marker_refusal_logged_ms.set(Some(now_ms));
         }
@@ -214,6 +211,13 @@ impl TxnService {
             })
             .collect()
     }
+}
+
+/// True when nothing was logged yet, or the last line is at least `interval_ms` old (a clock
+/// stepping back counts as no time passed).
+fn log_due(logged_ms: Option<i64>, now_ms: i64, interval_ms: i64) -> bool {
+    assert!(interval_ms > 0);
+    logged_ms.is_none_or(|logged_ms| now_ms.saturating_sub(logged_ms) >= interval_ms)
 }
 
 impl Handler<TxnRequest, TxnAnswer> for TxnService {
@@ -363,4 +367,19 @@ async fn init(
         }
     }
     Err(ResponseError::ConcurrentTransactions.code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_due;
+
+    #[test]
+    fn a_refusal_is_logged_at_most_once_per_interval() {
+        assert!(log_due(None, 1_000, 60_000));
+        assert!(!log_due(Some(1_000), 1_100, 60_000));
+        assert!(!log_due(Some(1_000), 60_999, 60_000));
+        assert!(log_due(Some(1_000), 61_000, 60_000));
+        // The clock stepped back: not due.
+        assert!(!log_due(Some(61_000), 1_000, 60_000));
+    }
 }
