@@ -85,9 +85,13 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
     let txn = crate::txn::TxnService::new(
         ctx.clone(),
         crate::txn::TxnSettings::from_broker(&config),
-        partitions.clone(),
-        meta.clone(),
-        producer_ids.clone(),
+        crate::txn::service::TxnDeps {
+            partitions: partitions.clone(),
+            partition_service: partition_service.clone(),
+            groups: groups.clone(),
+            meta: meta.clone(),
+            producer_ids: producer_ids.clone(),
+        },
         txn_mesh,
     );
     let state = ShardStateSource {

@@ -28,8 +28,9 @@ pub struct InterBrokerClient {
 static INSTALLED: OnceLock<Result<InterBrokerClient, String>> = OnceLock::new();
 
 /// Builds the client from the resolved settings. Errors (unreadable stores) stop the broker
-/// at start in a cluster; on a single node, which only ever connects to itself, the reason is
-/// kept and each connection attempt fails with it (a warning says so once here).
+/// at start in a cluster; a single node makes no inter-broker connections (its transaction
+/// markers and KIP-890 checks stay in process), so there the reason is only kept, and any
+/// connection attempt fails with it (a warning says so once here).
 pub fn install(security: &SecuritySettings, in_cluster: bool) -> Result<(), String> {
     let client = build(security);
     if let Err(reason) = &client {
@@ -37,8 +38,8 @@ pub fn install(security: &SecuritySettings, in_cluster: bool) -> Result<(), Stri
             return Err(format!("inter-broker connections: {reason}"));
         }
         tracing::warn!(
-            "this broker cannot connect to its own inter-broker listener (transaction markers \
-             go through it): {reason}"
+            "inter-broker connections would fail (a single node makes none; a cluster would \
+             refuse to start): {reason}"
         );
     }
     // A second install (tests starting brokers in one process) keeps the first: the settings

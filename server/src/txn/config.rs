@@ -8,6 +8,12 @@ pub const TXN_LOG_WRITE_TIMEOUT_MS: u64 = 30_000;
 /// Pause between rounds of markers that could not be written yet (leader moving, replicas
 /// behind).
 pub const MARKER_RETRY_BACKOFF_MS: u64 = 100;
+/// Longest pause between rounds while a leader refuses the markers for authorization (the
+/// backoff doubles from `MARKER_RETRY_BACKOFF_MS`): an operator adding the ACL sees the
+/// transactions complete within this long.
+pub const MARKER_REFUSED_BACKOFF_MS_MAX: u64 = 5_000;
+/// At most one error line per shard this often while markers are refused for authorization.
+pub const MARKER_REFUSED_LOG_INTERVAL_MS: u64 = 60_000;
 /// Longest single WriteTxnMarkers exchange with a broker.
 pub const MARKER_REQUEST_TIMEOUT_MS: u64 = 30_000;
 /// Longest connection attempt to another broker.
@@ -15,6 +21,9 @@ pub const PEER_CONNECT_TIMEOUT_MS: u64 = 5_000;
 /// Attempts to write the Complete* record after the markers before leaving it to the next
 /// coordinator load (which writes the markers again: they are idempotent).
 pub const COMPLETE_WRITE_ATTEMPTS_MAX: u32 = 10;
+
+const _: () = assert!(MARKER_RETRY_BACKOFF_MS <= MARKER_REFUSED_BACKOFF_MS_MAX);
+const _: () = assert!(MARKER_REFUSED_BACKOFF_MS_MAX < MARKER_REFUSED_LOG_INTERVAL_MS);
 
 #[derive(Debug, Clone)]
 pub struct TxnSettings {

@@ -1,9 +1,12 @@
 //! Writing a transaction's markers (Kafka's `TransactionMarkerChannelManager`): once
 //! PrepareCommit/PrepareAbort is durable, a COMMIT or ABORT control batch goes to every
-//! partition of the transaction through WriteTxnMarkers on the partition's leader (acks=all
-//! there). Partitions are grouped by leader, one request per leader and round; what failed is
-//! retried after `MARKER_RETRY_BACKOFF_MS` against the leader the metadata names then. When
-//! every partition has its marker, CompleteCommit/CompleteAbort is written.
+//! partition of the transaction, on the partition's leader (acks=all there). Partitions are
+//! grouped by leader, one write per leader and round: the partitions this broker leads are
+//! written in process (`marker_write`, through the partition layer: no connection to itself,
+//! no authorization of the broker by itself), the others get WriteTxnMarkers over the
+//! inter-broker connection. What failed is retried after `MARKER_RETRY_BACKOFF_MS` against
+//! the leader the metadata names then. When every partition has its marker,
+//! CompleteCommit/CompleteAbort is written.
 //!
 //! Answers, as Kafka's `TransactionMarkerRequestCompletionHandler` treats them:
 //! - NONE: done. A partition of a deleted topic is dropped as done (nothing left to mark).
@@ -11,6 +14,13 @@
 //!   REQUEST_TIMED_OUT, KAFKA_STORAGE_ERROR, a lost connection: retried.
 //! - TRANSACTION_COORDINATOR_FENCED, INVALID_PRODUCER_EPOCH: this coordinator is stale (a newer
 //!   one took over, or the producer moved on): stop; whoever coordinates now finishes it.
+//! - CLUSTER_AUTHORIZATION_FAILED: the leader's authorizer refuses this broker's inter-broker
+//!   principal. Kafka throws an IllegalStateException in its completion handler, which drops
+//!   the markers silently until the coordinator moves. Here an operator is told instead: one
+//!   error line naming the missing ACL, at most every `MARKER_REFUSED_LOG_INTERVAL_MS` per
+//!   shard; the transaction stays in PrepareCommit/PrepareAbort (what `sluice txn describe`
+//!   and DescribeTransactions show), and the markers are retried with a backoff growing to
+//!   `MARKER_REFUSED_BACKOFF_MS_MAX`, so they are written once the ACL exists.
 //! - Anything else is logged and retried.
 //!
 //! The task also stops when this broker no longer coordinates the partition at the epoch the
@@ -30,20 +40,24 @@ use kafka_protocol::protocol::StrBytes;
 use sluice_txn::{MarkerJob, TopicPartition};
 
 use crate::error_code::{ResponseError, NONE};
+use crate::partition::messages::TxnMarkerWrite;
 
 use super::config::{
-    COMPLETE_WRITE_ATTEMPTS_MAX, MARKER_REQUEST_TIMEOUT_MS, MARKER_RETRY_BACKOFF_MS,
+    COMPLETE_WRITE_ATTEMPTS_MAX, MARKER_REFUSED_BACKOFF_MS_MAX, MARKER_REFUSED_LOG_INTERVAL_MS,
+    MARKER_REQUEST_TIMEOUT_MS, MARKER_RETRY_BACKOFF_MS,
 };
 use super::service::TxnService;
 
 /// WriteTxnMarkers version sent (v1 is flexible; every broker of ours serves it).
 const WRITE_TXN_MARKERS_VERSION: i16 = 1;
 
-/// What one partition's marker came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What one partition's marker came to, in increasing precedence for a round's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum MarkerResult {
     Written,
     Retry,
+    /// CLUSTER_AUTHORIZATION_FAILED from the leader: retried, with a longer backoff.
+    Refused,
     Stale,
 }
 
@@ -84,6 +98,7 @@ async fn run(service: &Rc<TxnService>, job: MarkerJob) {
     let current = |rt: &super::runtime::TxnRuntime| rt.with(|c| c.is_marker_job_current(&job));
     let mut remaining: BTreeSet<TopicPartition> = job.partitions.iter().cloned().collect();
     tracing::debug!(transactional_id = %job.transactional_id, commit = job.commit, partitions = remaining.len(), "writing transaction markers");
+    let mut refused_backoff_ms = MARKER_RETRY_BACKOFF_MS;
     while !remaining.is_empty() {
         if service.ctx().is_stopping() || !rt.still_leads(partition, epoch) || !current(rt) {
             return;
@@ -95,7 +110,12 @@ async fn run(service: &Rc<TxnService>, job: MarkerJob) {
             }
             MarkerResult::Written => {}
             MarkerResult::Retry => {
+                refused_backoff_ms = MARKER_RETRY_BACKOFF_MS;
                 glommio::timer::sleep(Duration::from_millis(MARKER_RETRY_BACKOFF_MS)).await;
+            }
+            MarkerResult::Refused => {
+                glommio::timer::sleep(Duration::from_millis(refused_backoff_ms)).await;
+                refused_backoff_ms = (refused_backoff_ms * 2).min(MARKER_REFUSED_BACKOFF_MS_MAX);
             }
         }
     }
@@ -168,14 +188,10 @@ async fn round(
         MarkerResult::Written
     };
     for (tp, result) in results.into_iter().flatten() {
-        match result {
-            MarkerResult::Written => {
-                remaining.remove(&tp);
-            }
-            MarkerResult::Stale => outcome = MarkerResult::Stale,
-            MarkerResult::Retry if outcome != MarkerResult::Stale => outcome = MarkerResult::Retry,
-            MarkerResult::Retry => {}
+        if result == MarkerResult::Written {
+            remaining.remove(&tp);
         }
+        outcome = outcome.max(result);
     }
     outcome
 }
@@ -187,6 +203,9 @@ async fn send(
     leader: i32,
     partitions: Vec<TopicPartition>,
 ) -> Vec<(TopicPartition, MarkerResult)> {
+    if leader == service.settings().node_id {
+        return write_local(service, job, epoch, partitions).await;
+    }
     let request = request(job, epoch, &partitions);
     let timeout = Duration::from_millis(MARKER_REQUEST_TIMEOUT_MS);
     let answer: Result<WriteTxnMarkersResponse, _> = service
@@ -225,14 +244,78 @@ async fn send(
             }
         }
     }
-    partitions
+    let results: Vec<_> = partitions
         .into_iter()
         .map(|tp| {
             let code = codes.get(&tp).copied();
             let result = classify(&tp, code);
             (tp, result)
         })
-        .collect()
+        .collect();
+    if results.iter().any(|(_, r)| *r == MarkerResult::Refused) {
+        report_refusal(service, job, leader);
+    }
+    results
+}
+
+/// The markers of the partitions this broker leads, written in process on their owner shards
+/// (acks=all), as the WriteTxnMarkers handler would write them for a remote coordinator.
+async fn write_local(
+    service: &Rc<TxnService>,
+    job: &MarkerJob,
+    epoch: i32,
+    partitions: Vec<TopicPartition>,
+) -> Vec<(TopicPartition, MarkerResult)> {
+    let meta = service.meta().get();
+    let node = service.settings().node_id;
+    let mut results = Vec::with_capacity(partitions.len());
+    let mut writes = Vec::new();
+    let mut written = Vec::new();
+    for tp in partitions {
+        // The metadata may have moved the leader since the round grouped the partitions.
+        if let Err(code) = meta.check_leader(node, &tp.topic, tp.partition) {
+            let result = classify(&tp, Some(code));
+            results.push((tp, result));
+            continue;
+        }
+        writes.push(TxnMarkerWrite {
+            topic: tp.topic.clone(),
+            partition: tp.partition,
+            producer_id: job.producer_id,
+            producer_epoch: job.producer_epoch,
+            coordinator_epoch: epoch,
+            commit: job.commit,
+        });
+        written.push(tp);
+    }
+    let codes =
+        super::marker_write::write_markers(service.partition_service(), service.groups(), writes)
+            .await;
+    assert_eq!(codes.len(), written.len());
+    for (tp, code) in written.into_iter().zip(codes) {
+        let result = classify(&tp, Some(code));
+        results.push((tp, result));
+    }
+    results
+}
+
+/// One error line, at most every `MARKER_REFUSED_LOG_INTERVAL_MS` on this shard, telling the
+/// operator which ACL is missing.
+fn report_refusal(service: &TxnService, job: &MarkerJob, leader: i32) {
+    let now_ms = crate::util::now_ms();
+    if !service.marker_refusal_log_due(now_ms, MARKER_REFUSED_LOG_INTERVAL_MS as i64) {
+        return;
+    }
+    tracing::error!(
+        transactional_id = %job.transactional_id,
+        leader,
+        "broker {leader} refused this broker's transaction markers (CLUSTER_AUTHORIZATION_FAILED): \
+         the inter-broker principal (User:ANONYMOUS on a PLAINTEXT inter-broker listener) needs \
+         CLUSTER_ACTION on the cluster, allowed and not denied (`sluice acl add --allow \
+         --principal User:ANONYMOUS --operation CLUSTER_ACTION --cluster`), or a place in \
+         super.users; transactions stay in \
+         PrepareCommit/PrepareAbort until then, retrying"
+    );
 }
 
 fn classify(tp: &TopicPartition, code: Option<i16>) -> MarkerResult {
@@ -242,6 +325,9 @@ fn classify(tp: &TopicPartition, code: Option<i16>) -> MarkerResult {
     };
     if code == NONE {
         return MarkerResult::Written;
+    }
+    if code == ResponseError::ClusterAuthorizationFailed.code() {
+        return MarkerResult::Refused;
     }
     let stale = [
         ResponseError::TransactionCoordinatorFenced.code(),

@@ -15,9 +15,10 @@
 //!   and replicated with acks=all before it takes effect and before the client hears of it.
 //!   The topic is compacted; an expired transactional id is a tombstone.
 //! - **Markers** (`markers`): once PrepareCommit/PrepareAbort is durable, EndTxn is answered and
-//!   the COMMIT/ABORT control batches are written to every partition of the transaction with
-//!   WriteTxnMarkers (acks=all on the partition leaders, this broker included), retried until
-//!   each partition has its marker; then CompleteCommit/CompleteAbort is written. A new leader of
+//!   the COMMIT/ABORT control batches are written to every partition of the transaction
+//!   (acks=all on the partition leaders): in process on the partitions this broker leads
+//!   (`marker_write`), with WriteTxnMarkers on the others, retried until each partition has
+//!   its marker; then CompleteCommit/CompleteAbort is written. A new leader of
 //!   a `__transaction_state` partition finishes the markers of every transaction it finds in a
 //!   Prepare state (`loader`).
 //! - **Leadership** (`loader`): the shard watches role changes; a partition it now leads is
@@ -36,6 +37,7 @@
 
 pub mod config;
 pub mod loader;
+pub mod marker_write;
 pub mod markers;
 pub mod peers;
 pub mod persist;

@@ -3,12 +3,14 @@
 //! it there), against that shard's `TxnRuntime`. Answers carry Kafka error codes. Lives on one
 //! shard.
 
+use std::cell::Cell;
 use std::rc::Rc;
 
 use sluice_txn::{EndOutcome, InitOutcome, TopicPartition, TxnMetadata};
 
 use crate::error_code::ResponseError;
-use crate::partition::Partitions;
+use crate::group::service::GroupService;
+use crate::partition::{PartitionService, Partitions};
 use crate::producer_ids::ProducerIdService;
 use crate::shard::context::ShardContext;
 use crate::shard::mesh::{Handler, Mesh};
@@ -78,18 +80,31 @@ pub struct TxnService {
     runtime: TxnRuntime,
     mesh: Rc<TxnMesh>,
     partitions: Rc<Partitions>,
+    /// Writes the markers of the partitions this broker leads (on their owner shards).
+    partition_service: Rc<PartitionService>,
+    /// Learns of transactions ending in its offsets partitions.
+    groups: Rc<GroupService>,
     meta: Rc<MetaCell>,
     producer_ids: Rc<ProducerIdService>,
     peers: Peers,
+    /// When this shard last logged a marker refusal for authorization.
+    marker_refusal_logged_ms: Cell<Option<i64>>,
+}
+
+/// What the transaction subsystem uses of the others on its shard.
+pub struct TxnDeps {
+    pub partitions: Rc<Partitions>,
+    pub partition_service: Rc<PartitionService>,
+    pub groups: Rc<GroupService>,
+    pub meta: Rc<MetaCell>,
+    pub producer_ids: Rc<ProducerIdService>,
 }
 
 impl TxnService {
     pub fn new(
         ctx: Rc<ShardContext>,
         settings: TxnSettings,
-        partitions: Rc<Partitions>,
-        meta: Rc<MetaCell>,
-        producer_ids: Rc<ProducerIdService>,
+        deps: TxnDeps,
         mesh: Rc<TxnMesh>,
     ) -> Rc<TxnService> {
         assert_eq!(mesh.shard_id(), ctx.id());
@@ -98,10 +113,13 @@ impl TxnService {
             ctx,
             runtime: TxnRuntime::new(settings),
             mesh,
-            partitions,
-            meta,
-            producer_ids,
+            partitions: deps.partitions,
+            partition_service: deps.partition_service,
+            groups: deps.groups,
+            meta: deps.meta,
+            producer_ids: deps.producer_ids,
             peers,
+            marker_refusal_logged_ms: Cell::new(None),
         });
         service.mesh.serve(service.clone());
         service
@@ -127,6 +145,23 @@ impl TxnService {
 
     pub fn partitions(&self) -> &Rc<Partitions> {
         &self.partitions
+    }
+
+    pub fn partition_service(&self) -> &PartitionService {
+        &self.partition_service
+    }
+
+    pub fn groups(&self) -> &Rc<GroupService> {
+        &self.groups
+    }
+
+    /// True (and the time noted) when no marker refusal was logged in the last `interval_ms`.
+    pub fn marker_refusal_log_due(&self, now_ms: i64, interval_ms: i64) -> bool {
+        let due = log_due(self.marker_refusal_logged_ms.get(), now_ms, interval_ms);
+        if due {
+            self.marker_refusal_logged_ms.set(Some(now_ms));
+        }
+        due
     }
 
     pub fn meta(&self) -> &MetaCell {
@@ -176,6 +211,13 @@ impl TxnService {
             })
             .collect()
     }
+}
+
+/// True when nothing was logged yet, or the last line is at least `interval_ms` old (a clock
+/// stepping back counts as no time passed).
+fn log_due(logged_ms: Option<i64>, now_ms: i64, interval_ms: i64) -> bool {
+    assert!(interval_ms > 0);
+    logged_ms.is_none_or(|logged_ms| now_ms.saturating_sub(logged_ms) >= interval_ms)
 }
 
 impl Handler<TxnRequest, TxnAnswer> for TxnService {
@@ -325,4 +367,19 @@ async fn init(
         }
     }
     Err(ResponseError::ConcurrentTransactions.code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_due;
+
+    #[test]
+    fn a_refusal_is_logged_at_most_once_per_interval() {
+        assert!(log_due(None, 1_000, 60_000));
+        assert!(!log_due(Some(1_000), 1_100, 60_000));
+        assert!(!log_due(Some(1_000), 60_999, 60_000));
+        assert!(log_due(Some(1_000), 61_000, 60_000));
+        // The clock stepped back: not due.
+        assert!(!log_due(Some(61_000), 1_000, 60_000));
+    }
 }

@@ -1,7 +1,8 @@
 //! WriteTxnMarkers (key 27): the transaction coordinator has a transaction end, and every
 //! partition of it gets a COMMIT or ABORT control batch. An inter-broker API: a coordinator on
-//! another broker sends it; a coordinator on this broker calls
-//! `PartitionService::write_txn_markers` in process instead, which this handler calls too.
+//! another broker sends it; a coordinator on this broker writes
+//! its local partitions' markers in process (`txn::marker_write`), which this handler calls
+//! too.
 //!
 //! Each marker goes to its partition's owner shard (like Produce), which checks it against
 //! the producer (INVALID_PRODUCER_EPOCH, TRANSACTION_COORDINATOR_FENCED), appends it, and
@@ -32,13 +33,9 @@ use crate::kafka::dispatch::{Outcome, Request, RequestError};
 use crate::metadata::MetadataService;
 use crate::partition::messages::TxnMarkerWrite;
 use crate::partition::PartitionService;
-use crate::topics::OFFSETS_TOPIC;
+use crate::txn::marker_write::write_markers;
 
 pub const VERSIONS: VersionRange = VersionRange { min: 1, max: 1 };
-
-/// How long the markers wait for the in-sync replicas: Kafka's `request.timeout.ms` default,
-/// which is what it gives marker appends.
-pub const MARKER_REPLICATION_TIMEOUT_MS: u64 = 30_000;
 
 /// Where each answer goes: (marker, topic, partition) positions in the request.
 struct Slot {
@@ -110,42 +107,6 @@ pub async fn handle(
         let response = response(&body, &slots);
         Ok(Some(request.respond(&response)?))
     })))
-}
-
-/// Writes the markers and, once they are durable on the in-sync replicas, tells the group
-/// coordinator about the transactions of its offsets partitions.
-pub async fn write_markers(
-    partitions: &PartitionService,
-    groups: &Rc<GroupService>,
-    writes: Vec<TxnMarkerWrite>,
-) -> Vec<i16> {
-    if writes.is_empty() {
-        return Vec::new();
-    }
-    let codes = partitions
-        .write_txn_markers(writes.clone(), MARKER_REPLICATION_TIMEOUT_MS)
-        .await;
-    assert_eq!(codes.len(), writes.len());
-    let offsets_ends = writes
-        .iter()
-        .zip(&codes)
-        .filter(|(write, code)| **code == NONE && write.topic == OFFSETS_TOPIC)
-        .map(|(write, _)| write);
-    for end in offsets_ends {
-        // The marker is durable in the offsets partition: a coordinator that cannot apply it
-        // now (not loaded here, shutting down) replays it from the log when it loads.
-        let applied = groups
-            .complete_txn_offsets(end.partition, end.producer_id, end.commit)
-            .await;
-        if let Err(error) = applied {
-            tracing::debug!(
-                partition = end.partition,
-                producer_id = end.producer_id,
-                "transaction end left to the offsets partition's replay: {error:?}"
-            );
-        }
-    }
-    codes
 }
 
 fn response(body: &WriteTxnMarkersRequest, slots: &[Slot]) -> WriteTxnMarkersResponse {

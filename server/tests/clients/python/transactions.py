@@ -16,7 +16,10 @@ ctp <bootstrap> <input> <output> <group> <transactional_id> <total>: a consume-t
   produce loop: reads `input` partition 0 read_committed from the group's committed offset,
   writes out-<value> to `output` and commits the consumed offsets in the same transaction
   (send_offsets_to_transaction). Exits 0 once the group has committed `total` offsets, 3 on any
-  client error (the test restarts it: a new instance fences the old one).
+  client error or a call stuck past its timeout (the test restarts it: a new instance fences
+  the old one).
+offsets_txn <bootstrap> <topic> <partition> <group> <transactional_id>: one transaction with a
+  record to `topic` `partition` and the group's offset for it (send_offsets_to_transaction).
 session <bootstrap> <topic> <transactional_id> <prefix> <partitions>: a new producer instance
   of `transactional_id` commits one transaction of RECORDS records named prefix-N.
 """
@@ -25,6 +28,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 import uuid
 
@@ -34,6 +38,8 @@ DEADLINE_S = 60
 RECORDS = 30
 # A loop call stuck longer than this (e.g. across a broker restart) ends the instance.
 LOOP_CALL_TIMEOUT_S = 15
+# How much longer than its own timeout a loop call may take before the watchdog ends it.
+WATCHDOG_GRACE_S = 5
 
 
 def check(condition, message):
@@ -169,6 +175,32 @@ def session(bootstrap, topic, transactional_id, prefix, partitions):
     print(json.dumps({"committed": RECORDS}))
 
 
+class watchdog:
+    """Ends the process (exit 3, as for a client error) when a call outlives
+    LOOP_CALL_TIMEOUT_S by WATCHDOG_GRACE_S. librdkafka 2.16 does not always honour the timeout
+    of send_offsets_to_transaction (librdkafka#5456), and after a single broker's restart it
+    can wait forever for a group coordinator whose broker handle the re-bootstrap decommissioned
+    (librdkafka#5511): nothing the broker answers can wake it."""
+
+    def __init__(self, call):
+        self.call = call
+        self.timer = None
+
+    def __enter__(self):
+        def expire():
+            print(f"client stuck in {self.call}, restart", file=sys.stderr, flush=True)
+            os._exit(3)
+
+        self.timer = threading.Timer(LOOP_CALL_TIMEOUT_S + WATCHDOG_GRACE_S, expire)
+        self.timer.daemon = True
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.timer.cancel()
+        return False
+
+
 def ctp(bootstrap, input_topic, output_topic, group, transactional_id, total):
     consumer = Consumer({
         "bootstrap.servers": bootstrap,
@@ -194,14 +226,31 @@ def ctp(bootstrap, input_topic, output_topic, group, transactional_id, total):
             for m in msgs:
                 p.produce(output_topic, value=b"out-" + m.value(), partition=0)
             positions = consumer.position([source])
-            p.send_offsets_to_transaction(positions, consumer.consumer_group_metadata(),
-                                          LOOP_CALL_TIMEOUT_S)
-            p.commit_transaction(LOOP_CALL_TIMEOUT_S)
+            with watchdog("send_offsets_to_transaction"):
+                p.send_offsets_to_transaction(positions, consumer.consumer_group_metadata(),
+                                              LOOP_CALL_TIMEOUT_S)
+            with watchdog("commit_transaction"):
+                p.commit_transaction(LOOP_CALL_TIMEOUT_S)
     except KafkaException as e:
         print(f"client error, restart: {e}", file=sys.stderr, flush=True)
         # librdkafka 2.0's destructor can wait forever on a transaction stuck across a broker
         # restart; the test starts a new instance, which fences this one anyway.
         os._exit(3)
+
+
+def offsets_txn(bootstrap, topic, partition, group, transactional_id):
+    """One transaction: a record to `topic` `partition` and offset 1 of it for `group`."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                         "enable.auto.commit": False})
+    p = producer(bootstrap, transactional_id)
+    p.init_transactions(DEADLINE_S)
+    p.begin_transaction()
+    p.produce(topic, value=b"offsets-txn", partition=partition)
+    offsets = [TopicPartition(topic, partition, 1)]
+    p.send_offsets_to_transaction(offsets, consumer.consumer_group_metadata(), DEADLINE_S)
+    p.commit_transaction(DEADLINE_S)
+    consumer.close()
+    print(json.dumps({"committed": True}))
 
 
 def main():
@@ -216,6 +265,8 @@ def main():
         hang(bootstrap, topic, sys.argv[4], sys.argv[5])
     elif mode == "ctp":
         ctp(bootstrap, topic, sys.argv[4], sys.argv[5], sys.argv[6], int(sys.argv[7]))
+    elif mode == "offsets_txn":
+        offsets_txn(bootstrap, topic, int(sys.argv[4]), sys.argv[5], sys.argv[6])
     elif mode == "session":
         session(bootstrap, topic, sys.argv[4], sys.argv[5], int(sys.argv[6]))
     elif mode == "read":
