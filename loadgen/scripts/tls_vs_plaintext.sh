@@ -11,7 +11,8 @@
 #   loadgen/scripts/tls_vs_plaintext.sh BIN_DIR OUT_DIR [DATA_PARENT]
 #
 # BIN_DIR holds a release `sluice` and `sluice-loadgen`. Environment: ROUNDS (3), PARTITIONS
-# (16), MESSAGE_BYTES (1024), ACKS (1), WARMUP_S (2), DURATION_S (8).
+# (16), MESSAGE_BYTES (1024), ACKS (1), WARMUP_S (2), DURATION_S (8), CONSUMERS (1: loadgen
+# consumer threads, each with its own connection and one Fetch in flight).
 #
 # Output in OUT_DIR: commands.txt, {produce,consume}-{plain,tls}-N.json (loadgen), broker.log,
 # and summary.md (per-run MB/s, the median TLS/PLAINTEXT ratio per mode; goal >= 0.7).
@@ -26,6 +27,7 @@ MESSAGE_BYTES=${MESSAGE_BYTES:-1024}
 ACKS=${ACKS:-1}
 WARMUP_S=${WARMUP_S:-2}
 DURATION_S=${DURATION_S:-8}
+CONSUMERS=${CONSUMERS:-1}
 BIN=$(cd "$BIN" && pwd)
 mkdir -p "$OUT/pki"
 OUT=$(cd "$OUT" && pwd)
@@ -90,7 +92,9 @@ security() { # plain|tls
 
 run_one() { # mode(produce|consume) transport(plain|tls) round
   local mode=$1 transport=$2 round=$3 topic=()
-  if [ "$mode" = consume ]; then topic=(--topic tls-vs-plaintext-consume); fi
+  if [ "$mode" = consume ]; then
+    topic=(--topic tls-vs-plaintext-consume --consumers "$CONSUMERS")
+  fi
   # shellcheck disable=SC2046
   local cmd=(taskset -c 1 "$BIN/sluice-loadgen" "$mode" $(security "$transport") "${topic[@]}"
     --acks "$ACKS" --partitions "$PARTITIONS" --message-bytes "$MESSAGE_BYTES"

@@ -8,7 +8,10 @@
 #   loadgen/scripts/transactions_vs_plain.sh BIN_DIR OUT_DIR [DATA_PARENT]
 #
 # BIN_DIR holds a release `sluice` and `sluice-loadgen`. Environment: ROUNDS (3), PARTITIONS
-# (16), MESSAGE_BYTES (1024), TXN_RECORDS (100), WARMUP_S (2), DURATION_S (8).
+# (16), MESSAGE_BYTES (1024), TXN_RECORDS (100), WARMUP_S (2), DURATION_S (8), MODES ("P I T";
+# e.g. "P I" for the idempotence cost alone, the order rotating per round), MAX_IN_FLIGHT (5:
+# requests in flight per connection for every mode, P included, so that the comparison is
+# fair; an idempotent or transactional producer may have at most 5).
 #
 # Output in OUT_DIR: commands.txt, P-N.json / I-N.json / T-N.json (loadgen; T's holds the
 # commit latency), broker logs, and summary.md (per-run rates, the median I/P and T/P ratios,
@@ -24,6 +27,8 @@ MESSAGE_BYTES=${MESSAGE_BYTES:-1024}
 TXN_RECORDS=${TXN_RECORDS:-100}
 WARMUP_S=${WARMUP_S:-2}
 DURATION_S=${DURATION_S:-8}
+MODES=${MODES:-P I T}
+MAX_IN_FLIGHT=${MAX_IN_FLIGHT:-5}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 : > "$OUT/commands.txt"
@@ -60,9 +65,9 @@ run_one() { # label round
   PID=$!
   wait_port "$port"
   case $label in
-    I) mode=(--idempotent --max-in-flight 5) ;;
-    T) mode=(--transactional --transaction-records "$TXN_RECORDS" --max-in-flight 5) ;;
-    *) mode=() ;;
+    I) mode=(--idempotent --max-in-flight "$MAX_IN_FLIGHT") ;;
+    T) mode=(--transactional --transaction-records "$TXN_RECORDS" --max-in-flight "$MAX_IN_FLIGHT") ;;
+    *) mode=(--max-in-flight "$MAX_IN_FLIGHT") ;;
   esac
   local cmd=(taskset -c 1 "$BIN/sluice-loadgen" produce --bootstrap "127.0.0.1:$port"
     --acks all --partitions "$PARTITIONS" --message-bytes "$MESSAGE_BYTES"
@@ -73,10 +78,14 @@ run_one() { # label round
   stop
 }
 
-ORDERS=("P I T" "I T P" "T P I")
+read -r -a MODE_LIST <<< "$MODES"
+echo "# MODES=$MODES MAX_IN_FLIGHT=$MAX_IN_FLIGHT ROUNDS=$ROUNDS" >> "$OUT/commands.txt"
 for round in $(seq "$ROUNDS"); do
-  order=${ORDERS[$(( (round - 1) % 3 ))]}
-  for label in $order; do
+  # The order rotates by one mode per round, so drift on a shared machine hits every mode.
+  shift_by=$(( (round - 1) % ${#MODE_LIST[@]} ))
+  order=("${MODE_LIST[@]:shift_by}" "${MODE_LIST[@]:0:shift_by}")
+  echo "== round $round: $(uptime)" | tee -a "$OUT/commands.txt"
+  for label in "${order[@]}"; do
     echo "round $round: $label"
     run_one "$label" "$round"
   done
@@ -120,7 +129,8 @@ with open(os.path.join(out, "summary.md"), "w") as f:
     f.write("| round | P MB/s | I MB/s | T MB/s | T transactions |\n|---|---|---|---|---|\n")
     for r, rp, ri, rt, txn in rows:
         f.write(f"| {r} | {rp} | {ri} | {rt} | {json.dumps(txn)} |\n")
-    if ip: f.write(f"\nmedian I/P = {statistics.median(ip):.3f} (goal >= 0.95)\n")
-    if tp: f.write(f"median T/P = {statistics.median(tp):.3f}\n")
+    if ip: f.write(f"\nmedian I/P = {statistics.median(ip):.3f} (goal >= 0.95; "
+                   f"{min(ip):.3f}-{max(ip):.3f} over {len(ip)} rounds)\n")
+    if tp: f.write(f"median T/P = {statistics.median(tp):.3f} ({min(tp):.3f}-{max(tp):.3f})\n")
 print(open(os.path.join(out, "summary.md")).read())
 PY
