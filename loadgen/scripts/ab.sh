@@ -33,17 +33,7 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 if [ "$CORES" = 1 ]; then BROKER_CPUS=0; LOADGEN_CPUS=1; else BROKER_CPUS=0-$((CORES - 1)); LOADGEN_CPUS=0-$((CORES - 1)); fi
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-BROKER_PID=
-DATA=
-stop_broker() {
-  if [ -n "$BROKER_PID" ]; then kill "$BROKER_PID" 2>/dev/null || true; wait "$BROKER_PID" 2>/dev/null || true; fi
-  BROKER_PID=
-  if [ -n "$DATA" ]; then rm -rf "$DATA"; fi
-  DATA=
-}
-trap stop_broker EXIT
-ulimit -l unlimited 2>/dev/null || true
+source loadgen/scripts/lib.sh
 
 run_one() { # label bin_dir round
   local label=$1 bin=$2 round=$3 port
@@ -51,7 +41,7 @@ run_one() { # label bin_dir round
   port=$(free_port)
   taskset -c "$BROKER_CPUS" "$bin/sluice" start --listen "127.0.0.1:$port" --data-dir "$DATA/data" \
     --cores "$CORES" --metrics-listen 127.0.0.1:0 > "$OUT/broker-$label-$round.log" 2>&1 &
-  BROKER_PID=$!
+  PID=$!
   for _ in $(seq 100); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
     sleep 0.1
@@ -65,7 +55,7 @@ run_one() { # label bin_dir round
   [ -n "$EXTRA" ] && cmd+=($EXTRA)
   echo "${cmd[*]}" >> "$OUT/commands.txt"
   "${cmd[@]}" > "$OUT/$label-$round.txt" 2>&1 || echo "   $label round $round: loadgen exited non-zero" | tee -a "$OUT/commands.txt"
-  stop_broker
+  stop
 }
 
 { echo "# ab.sh $*"; echo "# A=$A_BIN B=$B_BIN PAIRS=$PAIRS CORES=$CORES ACKS=$ACKS PARTITIONS=$PARTITIONS MESSAGE_BYTES=$MESSAGE_BYTES DURATION_S=$DURATION_S RATE=$RATE EXTRA=$EXTRA"; } > "$OUT/commands.txt"

@@ -32,14 +32,7 @@ fi
 SLUICE=$BIN_DIR/sluice
 LOADGEN=$BIN_DIR/sluice-loadgen
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-BROKER_PID=
-stop_broker() {
-  if [ -n "$BROKER_PID" ]; then kill "$BROKER_PID" 2>/dev/null || true; wait "$BROKER_PID" 2>/dev/null || true; fi
-  BROKER_PID=
-}
-trap stop_broker EXIT
+source loadgen/scripts/lib.sh
 
 start_broker() { # cores pin
   local cores=$1 pin=$2
@@ -47,11 +40,8 @@ start_broker() { # cores pin
   PORT=$(free_port)
   taskset -c "$pin" "$SLUICE" start --listen "127.0.0.1:$PORT" --data-dir "$DATA/data" --cores "$cores" \
     > "$OUT/broker-cores$cores.log" 2>&1 &
-  BROKER_PID=$!
-  for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
+  PID=$!
+  wait_port "$PORT" && return 0
   echo "broker did not start"; cat "$OUT/broker-cores$cores.log"; exit 1
 }
 
@@ -71,12 +61,11 @@ run_config() { # cores broker_cpus loadgen_cpus
       --out-dir "$OUT/cores-$cores-acks-$acks" --json "$OUT/sweep-cores$cores-acks$acks.json")
     echo "${cmd[*]}" >> "$OUT/commands.txt"
     "${cmd[@]}" | tee "$OUT/sweep-cores$cores-acks$acks.txt" || echo "sweep exited non-zero (see table)"
-    if ! kill -0 "$BROKER_PID" 2>/dev/null; then
+    if ! kill -0 "$PID" 2>/dev/null; then
       echo "   broker died during cores=$cores acks=$acks (log: broker-cores$cores.log)" | tee -a "$OUT/commands.txt"
       cp "$OUT/broker-cores$cores.log" "$OUT/broker-cores$cores-acks$acks-died.log"
     fi
-    stop_broker
-    rm -rf "$DATA"
+    stop
   done
 
   # Fixed rate at half the max acks=1 / 16 partitions / 1 KiB rate, on a fresh broker.
@@ -94,8 +83,7 @@ print(int((c.get('produce') or {}).get('msgs_per_s', 0)))" || echo 0)
       --json "$OUT/rate-cores$cores.json")
     echo "${cmd[*]}" >> "$OUT/commands.txt"
     "${cmd[@]}" | tee "$OUT/rate-cores$cores.txt" || echo "rate run exited non-zero"
-    stop_broker
-    rm -rf "$DATA"
+    stop
   fi
   echo "== cores=$cores done: $(uptime)" | tee -a "$OUT/commands.txt"
   pressure

@@ -25,27 +25,7 @@ DURATION_S=${DURATION_S:-8}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PIDS=()
-DATA=
-stop_all() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  PIDS=()
-  if [ -n "$DATA" ]; then rm -rf "$DATA"; fi
-  DATA=
-}
-trap stop_all EXIT
-ulimit -l unlimited 2>/dev/null || true
-
-wait_port() { # port
-  for _ in $(seq 300); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  echo "port $1 never opened" >&2
-  return 1
-}
+source loadgen/scripts/lib.sh
 
 run_one() { # label round
   local label=$1 round=$2 bootstrap
@@ -79,7 +59,7 @@ run_one() { # label round
     --label "$label round $round" --json "$OUT/$label-$round.json")
   echo "${cmd[*]}" >> "$OUT/commands.txt"
   "${cmd[@]}" > "$OUT/$label-$round.txt" 2>&1 || echo "   $label round $round: loadgen exited non-zero" | tee -a "$OUT/commands.txt"
-  stop_all
+  stop
 }
 
 { echo "# cluster_vs_single.sh $*"; echo "# A=single node, B=3-broker cluster; PAIRS=$PAIRS ACKS=$ACKS PARTITIONS=$PARTITIONS MESSAGE_BYTES=$MESSAGE_BYTES DURATION_S=$DURATION_S"; } > "$OUT/commands.txt"

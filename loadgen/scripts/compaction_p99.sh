@@ -36,26 +36,7 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 : > "$OUT/commands.txt"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PID=
-DATA=
-stop() {
-  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
-  PID=
-  if [ -n "$DATA" ]; then rm -rf "$DATA"; fi
-  DATA=
-}
-trap stop EXIT
-ulimit -l unlimited 2>/dev/null || true
-
-wait_port() { # port
-  for _ in $(seq 300); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  echo "port $1 never opened" >&2
-  return 1
-}
+source loadgen/scripts/lib.sh
 
 metric() { # metrics_port name [topic]: the sum of the samples
   curl -s "http://127.0.0.1:$1/metrics" | awk -v name="$2" -v topic="${3:-}" '

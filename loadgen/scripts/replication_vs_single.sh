@@ -31,27 +31,7 @@ GOAL=0.40
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PIDS=()
-DATA=
-stop_all() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  PIDS=()
-  if [ -n "$DATA" ]; then rm -rf "$DATA"; fi
-  DATA=
-}
-trap stop_all EXIT
-ulimit -l unlimited 2>/dev/null || true
-
-wait_port() { # port
-  for _ in $(seq 300); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  echo "port $1 never opened" >&2
-  return 1
-}
+source loadgen/scripts/lib.sh
 
 scrape() { # port file
   python3 - "$1" "$2" <<'PY'
@@ -109,7 +89,7 @@ run_one() { # label round
     scrape "$port" "$OUT/$label-$round-node$id.metrics"
     id=$((id + 1))
   done
-  stop_all
+  stop
 }
 
 {
