@@ -111,7 +111,11 @@ listeners = "SASL_PLAINTEXT://127.0.0.1:{sasl}"
             Broker::spawn(node)
         })
         .collect();
-    let mut cluster = Cluster { brokers, node_ids };
+    let mut cluster = Cluster {
+        brokers,
+        node_ids,
+        controller_ports,
+    };
     for broker in &mut cluster.brokers {
         if let Err(reason) = broker.try_wait_started() {
             broker.fail(&reason);
