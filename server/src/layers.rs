@@ -7,7 +7,7 @@ mod tests {
     use std::path::Path;
 
     /// Higher ranks may import lower ranks. Leaves (rank 0) import only other leaves.
-    const RANKS: [(&str, u32); 27] = [
+    const RANKS: [(&str, u32); 28] = [
         ("cli", 10),
         ("broker", 9),
         ("kafka", 8),
@@ -31,6 +31,7 @@ mod tests {
         ("memlock", 0),
         ("metrics", 0),
         ("signals", 0),
+        ("tls", 0),
         ("topics", 0),
         ("uring_probe", 0),
         ("util", 0),

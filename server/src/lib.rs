@@ -48,6 +48,7 @@ pub mod replication;
 pub mod security;
 pub mod shard;
 pub mod signals;
+pub mod tls;
 pub mod topics;
 pub mod txn;
 pub mod uring_probe;

@@ -17,7 +17,7 @@ use rustls_pki_types::ServerName;
 
 use crate::config::security::{ClientAuth, TlsSettings};
 use crate::limits::TLS_HANDSHAKE_MS_MAX;
-use crate::security::tls::{client_config, PeerStream, TlsAcceptors};
+use crate::tls::{client_config, PeerStream, TlsAcceptors};
 
 pub struct ControllerTls {
     acceptors: TlsAcceptors,

@@ -14,8 +14,8 @@ use super::wire::{
     decode_json, encode_json, read_frame, write_frame, ControllerRequest, FrameKind, Hello,
     WireError,
 };
-use crate::security::tls::PeerStream;
 use crate::shard::context::ShardContext;
+use crate::tls::PeerStream;
 
 /// Accepts controller connections until the shard stops; with `tls`, a connection must
 /// complete mutual TLS first (a refused one is closed with one log line).

@@ -13,9 +13,9 @@ use super::controller_tls::{self, ControllerTls};
 use super::settings::ClusterSettings;
 use super::wire::{encode_frame, encode_json, FrameKind, Hello};
 use crate::limits::{CONTROLLER_PEER_QUEUE_MAX, CONTROLLER_RETRY_MS};
-use crate::security::tls::PeerStream;
 use crate::shard::context::ShardContext;
 use crate::shard::notify::Notify;
+use crate::tls::PeerStream;
 
 struct PeerQueue {
     address: SocketAddr,

@@ -13,7 +13,7 @@ use sluice_security::principal_mapping::PrincipalMapper;
 use super::connection;
 use super::services::Services;
 use crate::config::{ClientListener, SecurityProtocol, SecuritySettings};
-use crate::security::tls::TlsAcceptors;
+use crate::tls::TlsAcceptors;
 
 /// Pause after a failed accept (e.g. EMFILE) so the loop doesn't spin.
 const ACCEPT_RETRY_MS: u64 = 50;

@@ -25,7 +25,7 @@ use sluice_security::scram::{ScramClient, ScramMechanism};
 use super::inter_broker_client;
 use crate::config::inter_broker::SaslLogin;
 use crate::limits::REPLICA_FRAME_BYTES_MAX;
-use crate::security::tls::PeerStream;
+use crate::tls::PeerStream;
 
 /// SaslHandshake v1: SaslAuthenticate frames follow (v0 sent raw tokens).
 const SASL_HANDSHAKE_VERSION: i16 = 1;

@@ -66,7 +66,7 @@ fn build(security: &SecuritySettings) -> Result<InterBrokerClient, String> {
             .tls
             .as_ref()
             .ok_or_else(|| format!("the inter-broker listener uses {protocol} without ssl.*"))?;
-        let config = crate::security::tls::client_config(settings)?;
+        let config = crate::tls::client_config(settings)?;
         Some(TlsConnector::from(Arc::clone(&config)))
     } else {
         None

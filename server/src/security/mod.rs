@@ -1,5 +1,4 @@
-//! Security of client connections: TLS for client listeners (`tls`, which also builds the
-//! client side brokers and controllers use towards each other), SASL authentication
+//! Security of client connections: SASL authentication
 //! (`sasl`, over `credentials`: SCRAM credentials from the cluster metadata and PLAIN users),
 //! and ACL authorization (`acl_cache`: the shard's StandardAuthorizer over the metadata's
 //! ACLs). The Kafka layer drives them per connection (`kafka::session`, `kafka::authz`).
@@ -7,4 +6,3 @@
 pub mod acl_cache;
 pub mod credentials;
 pub mod sasl;
-pub mod tls;

@@ -1,5 +1,7 @@
-//! TLS for client listeners with rustls (ring as the crypto provider): the server
-//! configuration read from PEM files, and its reload after SIGHUP.
+//! TLS with rustls (ring as the crypto provider): the server configuration of client and
+//! controller listeners read from PEM files, its reload after SIGHUP, and the client side
+//! brokers and controllers use towards each other. A leaf (it needs only the config), so the
+//! cluster, replication and Kafka layers can all use it.
 //!
 //! Each shard holds its own [`TlsAcceptors`]: a reload is a file read per shard at its next
 //! accepted connection, and no lock is shared between shards. A reload that fails (a file
