@@ -24,7 +24,8 @@ fi
 cargo "${TOOLCHAIN[@]}" fuzz build -O
 status=0
 for t in frame_header request_body batch_validation engine_recovery sasl_messages; do
-    mkdir -p "corpus/$t"
+    # libFuzzer exits when an input directory is missing (git keeps no empty folder).
+    mkdir -p "corpus/$t" "regressions/$t"
     echo "== fuzz smoke $t (${SMOKE_S}s)"
     if ! cargo "${TOOLCHAIN[@]}" fuzz run -O "$t" "corpus/$t" "regressions/$t" -- \
         -max_total_time="$SMOKE_S" -rss_limit_mb=4096 -print_final_stats=1 \
