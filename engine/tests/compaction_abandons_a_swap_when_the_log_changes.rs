@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::gated_storage::{gated_manager, SyncGate};
 use common::keyed::*;
@@ -36,15 +36,17 @@ fn delete_records_during_a_pass_abandons_its_swap() {
     abandons_the_swap(Change::DeleteRecords);
 }
 
+/// Waits (woken by the gate, bounded by HELD_WAIT) for the cleaner's held fdatasync.
 async fn wait_until_held(gate: &SyncGate) {
-    let deadline = Instant::now() + HELD_WAIT;
-    while gate.held.get() == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the cleaner never reached the held fdatasync of its .cleaned file"
-        );
-        glommio::timer::sleep(Duration::from_millis(1)).await;
-    }
+    let held = glommio::timer::timeout(HELD_WAIT, async {
+        gate.until_held().await;
+        Ok(())
+    })
+    .await;
+    assert!(
+        held.is_ok(),
+        "the cleaner never reached the held fdatasync of its .cleaned file"
+    );
 }
 
 /// Writes ROUNDS values of every key across several segments; returns (offset, put) history

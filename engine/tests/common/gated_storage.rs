@@ -23,11 +23,26 @@ pub struct SyncGate {
     /// Bytes returned by segment-file reads (recovery scans, the appender's tail block).
     pub read_bytes: Cell<u64>,
     wakers: RefCell<Vec<std::task::Waker>>,
+    /// Tasks waiting in `until_held`.
+    held_wakers: RefCell<Vec<std::task::Waker>>,
 }
 
 impl SyncGate {
     pub fn hold_next(&self) {
         self.to_hold.set(self.to_hold.get() + 1);
+    }
+
+    /// Resolves once some fdatasync is held at the gate.
+    pub async fn until_held(&self) {
+        std::future::poll_fn(|cx| {
+            if self.held.get() > 0 {
+                std::task::Poll::Ready(())
+            } else {
+                self.held_wakers.borrow_mut().push(cx.waker().clone());
+                std::task::Poll::Pending
+            }
+        })
+        .await
     }
 
     pub fn release(&self) {
@@ -43,6 +58,9 @@ impl SyncGate {
         }
         self.to_hold.set(self.to_hold.get() - 1);
         self.held.set(self.held.get() + 1);
+        for waker in self.held_wakers.borrow_mut().drain(..) {
+            waker.wake();
+        }
         let generation = self.released.get();
         std::future::poll_fn(|cx| {
             if self.released.get() == generation {
