@@ -19,6 +19,9 @@ const ROUNDS: usize = 12;
 const HELD_WAIT: Duration = Duration::from_secs(20);
 const NOW_MS: i64 = 100_000;
 
+/// A record as compared here: offset, key, value.
+type OffsetKeyValue = (i64, Option<Vec<u8>>, Option<Vec<u8>>);
+
 /// The change made while the pass is held.
 #[derive(Clone, Copy)]
 enum Change {
@@ -123,11 +126,11 @@ fn abandons_the_swap(change: Change) {
         assert!(files_with_suffix(&partition_dir, ".cleaned").is_empty());
         assert!(files_with_suffix(&partition_dir, ".swap").is_empty());
         let served = served_records(&log).await;
-        let expected: Vec<(i64, Option<Vec<u8>>, Option<Vec<u8>>)> = left
+        let expected: Vec<OffsetKeyValue> = left
             .iter()
             .map(|(offset, put)| (*offset, put.key.clone(), put.value.clone()))
             .collect();
-        let got: Vec<(i64, Option<Vec<u8>>, Option<Vec<u8>>)> = served
+        let got: Vec<OffsetKeyValue> = served
             .iter()
             .map(|s| (s.offset, s.key.clone(), s.value.clone()))
             .collect();
