@@ -22,11 +22,10 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::clients;
-use common::kafka::create_replicated_topic;
 use common::process::run_with_timeout;
 use common::replicas::{
-    assert_replicas_identical, replication_toml, ELECTION_TIMEOUT, MIN_INSYNC_CONFIG,
-    REJOIN_TIMEOUT, REPLICATION_FACTOR,
+    assert_replicas_identical, replication_toml, ELECTION_TIMEOUT, REJOIN_TIMEOUT,
+    REPLICATION_FACTOR,
 };
 use common::secure_cluster::{run_python, SecureCluster, BROKER_PASSWORD};
 use common::wait::wait_until;
@@ -53,16 +52,7 @@ fn brokers_replicate_and_commit_transactions_over_sasl_ssl_and_controllers_need_
     );
     let mut sc = SecureCluster::start(BROKERS, &extra, |_| BROKER_PASSWORD.to_string());
     sc.open_harness(&python);
-    {
-        let mut conn = sc.cluster.brokers[0].connect();
-        create_replicated_topic(
-            &mut conn,
-            TOPIC,
-            PARTITIONS,
-            REPLICATION_FACTOR,
-            &MIN_INSYNC_CONFIG,
-        );
-    }
+    sc.create_min_insync_topic(TOPIC, PARTITIONS, REPLICATION_FACTOR);
     let views = sc
         .cluster
         .wait_for_full_isr(0, TOPIC, PARTITIONS as usize, REJOIN_TIMEOUT);

@@ -9,10 +9,8 @@
 mod common;
 
 use common::clients;
-use common::kafka::create_replicated_topic;
 use common::replicas::{
-    assert_replicas_identical, replication_toml, MIN_INSYNC_CONFIG, REJOIN_TIMEOUT,
-    REPLICATION_FACTOR,
+    assert_replicas_identical, replication_toml, REJOIN_TIMEOUT, REPLICATION_FACTOR,
 };
 use common::secure_cluster::{run_python, SecureCluster, BROKER_PASSWORD};
 
@@ -38,16 +36,7 @@ fn brokers_replicate_over_sasl_ssl_with_scram_once_their_user_exists() {
     let out = run_python(&python, "admin", &args);
     assert_eq!(out["users"]["broker"], "ok", "{out}");
     sc.open_harness(&python);
-    {
-        let mut conn = sc.cluster.brokers[0].connect();
-        create_replicated_topic(
-            &mut conn,
-            TOPIC,
-            PARTITIONS,
-            REPLICATION_FACTOR,
-            &MIN_INSYNC_CONFIG,
-        );
-    }
+    sc.create_min_insync_topic(TOPIC, PARTITIONS, REPLICATION_FACTOR);
     sc.cluster
         .wait_for_full_isr(0, TOPIC, PARTITIONS as usize, REJOIN_TIMEOUT);
     let mut produce = sc.admin_connection(1);

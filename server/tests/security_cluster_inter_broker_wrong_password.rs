@@ -11,8 +11,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::clients;
-use common::kafka::create_replicated_topic;
-use common::replicas::{replication_toml, MIN_INSYNC_CONFIG, REPLICATION_FACTOR};
+use common::replicas::{replication_toml, REPLICATION_FACTOR};
 use common::secure_cluster::{SecureCluster, BROKER_PASSWORD};
 use common::wait::wait_until;
 
@@ -43,16 +42,7 @@ fn a_broker_with_the_wrong_password_never_joins_the_isr_and_says_why_once() {
     });
     sc.open_harness(&python);
     let wrong_node = sc.cluster.node_ids[WRONG];
-    {
-        let mut conn = sc.cluster.brokers[0].connect();
-        create_replicated_topic(
-            &mut conn,
-            TOPIC,
-            PARTITIONS,
-            REPLICATION_FACTOR,
-            &MIN_INSYNC_CONFIG,
-        );
-    }
+    sc.create_min_insync_topic(TOPIC, PARTITIONS, REPLICATION_FACTOR);
     let out_of_isr = |views: &[common::cluster::PartitionView]| {
         views.len() == PARTITIONS as usize
             && views.iter().all(|v| v.leader >= 0)

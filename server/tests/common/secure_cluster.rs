@@ -12,7 +12,9 @@ use std::time::Duration;
 use super::broker::{free_fixed_port, BrokerOptions};
 use super::clients;
 use super::cluster::Cluster;
+use super::kafka::create_replicated_topic;
 use super::process::run_with_timeout;
+use super::replicas::MIN_INSYNC_CONFIG;
 use super::tls::TestPki;
 
 pub const ADMIN_PASSWORD: &str = "admin-secret";
@@ -131,6 +133,19 @@ impl SecureCluster {
 
     /// Lets the harness's PLAINTEXT probes (`User:ANONYMOUS`) describe every topic and create
     /// the test's topics, through AdminClient as the super user.
+    /// Creates `topic` with `min.insync.replicas` 2 through broker 0's harness (PLAINTEXT)
+    /// listener.
+    pub fn create_min_insync_topic(&self, topic: &str, partitions: i32, replication_factor: i16) {
+        let mut conn = self.cluster.brokers[0].connect();
+        create_replicated_topic(
+            &mut conn,
+            topic,
+            partitions,
+            replication_factor,
+            &MIN_INSYNC_CONFIG,
+        );
+    }
+
     pub fn open_harness(&self, python: &Path) {
         let mut args = self.admin_connection(0);
         args["acls"] = serde_json::json!([
