@@ -185,18 +185,22 @@ fn markers_refused_for_authorization_are_reported_once_and_written_once_granted(
     let other_index = 1 - coordinator_index;
 
     // Deny the inter-broker principal CLUSTER_ACTION; wait until the other broker has it.
-    let deny = [
-        "acl",
-        "add",
-        "--deny",
-        "--principal",
-        "User:ANONYMOUS",
-        "--operation",
-        "CLUSTER_ACTION",
-        "--cluster",
-    ];
-    let (ok, _, transcript) = sluice(&sasl[0], Some(&admin_config), &deny);
-    assert!(ok, "{transcript}");
+    // `acl add` or `acl remove` of the DENY, through broker 1.
+    let deny_cluster_action = |verb: &str| {
+        let args = [
+            "acl",
+            verb,
+            "--deny",
+            "--principal",
+            "User:ANONYMOUS",
+            "--operation",
+            "CLUSTER_ACTION",
+            "--cluster",
+        ];
+        let (ok, _, transcript) = sluice(&sasl[0], Some(&admin_config), &args);
+        assert!(ok, "{transcript}");
+    };
+    deny_cluster_action("add");
     wait_until("the DENY to reach the other broker", CLI_TIMEOUT, || {
         let list = ["acl", "list", "--cluster"];
         let (ok, listed, _) = sluice(&sasl[other_index], Some(&admin_config), &list);
@@ -226,18 +230,7 @@ fn markers_refused_for_authorization_are_reported_once_and_written_once_granted(
     };
     assert_eq!(state(), "PrepareCommit");
 
-    let allow_again = [
-        "acl",
-        "remove",
-        "--deny",
-        "--principal",
-        "User:ANONYMOUS",
-        "--operation",
-        "CLUSTER_ACTION",
-        "--cluster",
-    ];
-    let (ok, _, transcript) = sluice(&sasl[0], Some(&admin_config), &allow_again);
-    assert!(ok, "{transcript}");
+    deny_cluster_action("remove");
     wait_until(
         "the transaction to complete once CLUSTER_ACTION is no longer denied",
         COMPLETE_TIMEOUT,
