@@ -37,6 +37,7 @@ const NONE: i16 = error_code::NONE;
 const NOT_LEADER_OR_FOLLOWER: i16 = 6;
 const FENCED_LEADER_EPOCH: i16 = 74;
 const UNKNOWN_LEADER_EPOCH: i16 = 75;
+const OFFSET_NOT_AVAILABLE: i16 = 78;
 /// No claim about the current epoch (and, in answers, no epoch).
 const NO_EPOCH: i32 = -1;
 /// A consumer's replica id.
@@ -191,7 +192,16 @@ fn offset_for_leader_epoch_and_list_offsets_fence_stale_and_future_epochs() {
     assert_eq!((current.error_code, current.leader_epoch), (NONE, 1));
     assert_eq!(list_latest(&mut conn, 0).error_code, FENCED_LEADER_EPOCH);
     assert_eq!(list_latest(&mut conn, 2).error_code, UNKNOWN_LEADER_EPOCH);
-    let latest = list_latest(&mut conn, 1);
+    // Until the new leader's high watermark reaches the start of its epoch, "latest" is
+    // OFFSET_NOT_AVAILABLE (KIP-207, retriable); then it names epoch 1.
+    let latest = wait_until(
+        "the new leader to answer ListOffsets(latest)",
+        METADATA_TIMEOUT,
+        || {
+            let latest = list_latest(&mut conn, 1);
+            (latest.error_code != OFFSET_NOT_AVAILABLE).then_some(latest)
+        },
+    );
     assert_eq!((latest.error_code, latest.leader_epoch), (NONE, 1));
     assert!(
         latest.offset <= current.end_offset,
