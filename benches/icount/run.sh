@@ -39,8 +39,8 @@ case "${1:-}" in
 esac
 
 # path:iterations. Enough iterations that one-time costs inside the loop (the first write-behind
-# buffer, a cache's first growth) are small per iteration; engine_append runs one flush cycle.
-PATHS="produce_request_to_append:64 engine_append:256 engine_read_cached:1000
+# buffer, a cache's first growth) are small per iteration; the appends fill 4 MiB of chunks.
+PATHS="produce_request_to_append:256 engine_append:256 engine_read_cached:1000
 engine_read_index:40 fetch_response:200"
 
 command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 2; }
@@ -70,7 +70,7 @@ for entry in $PATHS; do
     iterations=${entry##*:}
     log=$OUT_DIR/$path.$PROFILE.log
     # Counting is on only inside `measured` (and what it calls): setup is left out.
-    if ! valgrind --tool=callgrind --toggle-collect='sluice_icount::measured*' \
+    if ! valgrind --tool=callgrind --toggle-collect='sluice_icount::measured' \
         --callgrind-out-file="$OUT_DIR/$path.$PROFILE.callgrind.out" \
         "$BIN" "$path" "$iterations" >"$log" 2>&1; then
         echo "$path: failed under valgrind, see $log" >&2
@@ -78,7 +78,7 @@ for entry in $PATHS; do
         exit 1
     fi
     total=$(sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p' "$log")
-    if [ -z "$total" ] || [ "$total" -eq 0 ]; then
+    if [ -z "$total" ] || [ "$total" -lt "$iterations" ]; then
         echo "$path: no instructions collected (did \`measured\` get renamed?), see $log" >&2
         exit 1
     fi
@@ -105,21 +105,24 @@ done
 
 if [ "$UPDATE" = true ]; then
     # Rewrite this profile's section, keep the other's.
-    other=$(awk -v section="[$PROFILE]" '
-        /^\[/ { keep = ($0 != section) }
-        keep && /^\[/ { print ""; print; next }
-        keep && NF && !/^#/ { print }
-    ' "$REFERENCE" 2>/dev/null || true)
     {
         echo "# Instructions per iteration of each sluice-icount path, counted under callgrind by"
         echo "# benches/icount/run.sh; --update rewrites the section of the profile it counted."
         echo "# Toolchain: $(rustc --version)"
-        echo
-        echo "[$PROFILE]"
-        for entry in $PATHS; do
-            echo "${entry%%:*} = ${counted[${entry%%:*}]}"
+        for profile in dev release; do
+            if [ "$profile" = "$PROFILE" ]; then
+                printf '\n[%s]\n' "$profile"
+                for entry in $PATHS; do
+                    echo "${entry%%:*} = ${counted[${entry%%:*}]}"
+                done
+            elif grep -qx "\[$profile\]" "$REFERENCE" 2>/dev/null; then
+                printf '\n[%s]\n' "$profile"
+                awk -v section="[$profile]" '
+                    /^\[/ { in_section = ($0 == section); next }
+                    in_section && NF { print }
+                ' "$REFERENCE"
+            fi
         done
-        printf '%s\n' "$other" | sed '/./,$!d'
     } >"$REFERENCE.tmp"
     mv "$REFERENCE.tmp" "$REFERENCE"
     echo "wrote the [$PROFILE] counts to $REFERENCE"
