@@ -11,8 +11,8 @@
 //! teardown are left out and the count divided by `iterations` is the cost of one iteration.
 //!
 //! Instruction counts are stable only when the work is: every input is fixed (no clock, no
-//! random seed), and the engine runs on `MemStorage`, so no path waits on io_uring (valgrind
-//! does not model it, and a reactor's polling depends on timing). The futures of
+//! random seed), and the engine runs on `MemStorage`, so no path waits on io_uring (glommio
+//! starts under valgrind 3.19, but how often a reactor polls depends on timing). The futures of
 //! `MemStorage` are ready at once: all iterations run inside one poll, with no executor work
 //! between (were one to wait, its executor work would be left out, not counted twice). No path
 //! flushes while counted: `MemStorage::fdatasync` copies the whole file to model power loss,
