@@ -8,8 +8,8 @@
 #
 #   loadgen/scripts/idle_partitions_memory.sh OUT_DIR PYTHON [BIN_DIR]
 #
-# BIN_DIR defaults to target/release. Environment: TOPICS (100), PARTITIONS (100),
-# EXTRA_CONFIG (TOML lines added to the broker's config). Writes OUT_DIR/summary.txt, the
+# BIN_DIR defaults to target/release. Environment: TOPICS (100), PARTITIONS (100), PRODUCE
+# (1; 0 creates the partitions without writing to them), EXTRA_CONFIG (TOML lines added to the broker's config). Writes OUT_DIR/summary.txt, the
 # broker's smaps before and after (smaps-*.txt), and its metrics after (metrics.txt).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,6 +18,7 @@ PY=${2:?usage: OUT_DIR PYTHON [BIN_DIR]}
 BIN=${3:-target/release}
 TOPICS=${TOPICS:-100}
 PARTITIONS=${PARTITIONS:-100}
+PRODUCE=${PRODUCE:-1}
 source loadgen/scripts/lib.sh
 mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
 
@@ -51,13 +52,14 @@ settled() {
 }
 
 read -r rss0 pss0 < <(settled before)
-echo "$PY - 127.0.0.1:$PORT $TOPICS $PARTITIONS   (create topics, one record per partition)" >> "$OUT/commands.txt"
-"$PY" - "127.0.0.1:$PORT" "$TOPICS" "$PARTITIONS" <<'EOF'
+echo "$PY - 127.0.0.1:$PORT $TOPICS $PARTITIONS $PRODUCE  (create topics, PRODUCE records per partition)" >> "$OUT/commands.txt"
+"$PY" - "127.0.0.1:$PORT" "$TOPICS" "$PARTITIONS" "$PRODUCE" <<'EOF'
 import sys, time
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 bootstrap, topics, partitions = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+records = int(sys.argv[4])
 names = [f"idle-{i:04d}" for i in range(topics)]
 admin = AdminClient({"bootstrap.servers": bootstrap})
 # In groups of 10 topics: one CreateTopics request each, bounded by its own timeout.
@@ -72,7 +74,7 @@ failed = []
 def delivered(err, msg):
     if err is not None:
         failed.append(err)
-for name in names:
+for name in names if records else []:
     for p in range(partitions):
         while True:
             try:
@@ -84,13 +86,13 @@ for name in names:
 left = producer.flush(300)
 assert left == 0, f"{left} records not delivered"
 assert not failed, f"{len(failed)} records failed: {failed[:3]}"
-print(f"{topics * partitions} partitions created, one record each")
+print(f"{topics * partitions} partitions created, {records} record(s) each")
 EOF
 read -r rss1 pss1 < <(settled after)
 curl -s "http://127.0.0.1:$MPORT/metrics" > "$OUT/metrics.txt" || true
 n=$((TOPICS * PARTITIONS))
 {
-  echo "partitions: $n (topics $TOPICS x $PARTITIONS), one 100-byte record each, --cores 1"
+  echo "partitions: $n (topics $TOPICS x $PARTITIONS), $PRODUCE 100-byte record(s) each, --cores 1"
   echo "before: VmRSS $rss0 KiB, Pss $pss0 KiB"
   echo "after:  VmRSS $rss1 KiB, Pss $pss1 KiB"
   awk -v r0="$rss0" -v r1="$rss1" -v p0="$pss0" -v p1="$pss1" -v n="$n" 'BEGIN {
