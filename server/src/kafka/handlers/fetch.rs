@@ -115,13 +115,13 @@ pub fn handle(
 
 /// The response's top-level error and session id.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct SessionAnswer {
+pub struct SessionAnswer {
     pub error_code: i16,
     pub session_id: i32,
 }
 
 impl SessionAnswer {
-    const NONE: SessionAnswer = SessionAnswer {
+    pub const NONE: SessionAnswer = SessionAnswer {
         error_code: NONE,
         session_id: 0,
     };
@@ -403,7 +403,9 @@ pub(super) async fn race_owners(
     first_of(waits).await;
 }
 
-pub(super) fn encode(
+/// Assembles a Fetch response: hand-encoded headers around each partition's record chunks,
+/// which are never copied. Public for the instruction-count benchmark (benches/icount).
+pub fn encode(
     request: &Request,
     topics: &[(String, usize)],
     indexes: &[i32],
