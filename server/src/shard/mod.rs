@@ -9,10 +9,10 @@
 //! A cross-shard call costs a round trip of two wake-ups (an eventfd write and an io_uring
 //! wait on each side: tens of microseconds, more when the other shard is busy), not a lock, an
 //! allocation or a copy: requests and replies move by value through the rings, reply slots are
-//! reused, and record batches travel as shared `Bytes`. So callers on the data path send
-//! (`Mesh::send`) in order and await the reply later, and never make a client wait one round
-//! trip per request; with that, the default of one shard per core is the fastest layout even
-//! for one client on two cores (benches/results/shards-2026-12-03.md).
+//! reused, and record batches travel as shared `Bytes`. So the produce path sends its
+//! appends (`Mesh::send`) in order and awaits the replies later, rather than make a client
+//! wait one round trip per request; with that, the default of one shard per core is at least as fast as one
+//! shard even for one client on two cores (benches/results/shards-2026-12-03.md).
 
 pub mod context;
 pub mod executors;
