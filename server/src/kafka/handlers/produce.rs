@@ -19,6 +19,7 @@
 //! with one client and several shards, capped the client at one request per round trip).
 //! Requests with transactional batches still wait in the reader's turn: a batch refused for a
 //! transaction verification is retried, and that retry must come before the next request's.
+//! So do acks=0 requests: a failed append closes the connection before the next is read.
 //!
 //! Transactions (KIP-890 part 1): a transactional batch that would start a transaction in a
 //! partition is refused by the owner with a verification token. The handler then asks the
