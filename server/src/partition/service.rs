@@ -9,10 +9,36 @@ use super::messages::*;
 use super::registry::Partitions;
 use crate::metrics::Stage;
 use crate::shard::context::ShardContext;
-use crate::shard::mesh::{Handler, Mesh, ShardDown};
+use crate::shard::mesh::{Handler, Mesh, Reply, ShardDown};
 use crate::topics::{ClusterMeta, MetaCell};
 
 pub type PartitionMesh = Mesh<PartitionRequest, PartitionReply>;
+
+/// Appends started by [`PartitionService::start_produce`]: answered already (this shard, or a
+/// peer that is gone), or queued on a peer.
+pub enum StartedProduce {
+    Done(Result<PartitionReply, ShardDown>),
+    Queued(Reply<PartitionReply>),
+}
+
+impl StartedProduce {
+    /// True when the results are known without waiting.
+    pub fn is_done(&self) -> bool {
+        matches!(self, StartedProduce::Done(_))
+    }
+
+    /// The results, in the order of the parts.
+    pub async fn results(self) -> Result<Vec<ProducePartResult>, ShardDown> {
+        let reply = match self {
+            StartedProduce::Done(reply) => reply?,
+            StartedProduce::Queued(reply) => reply.await?,
+        };
+        match reply {
+            PartitionReply::Produce(results) => Ok(results),
+            _ => unreachable!("a produce is answered with produce results"),
+        }
+    }
+}
 
 pub struct PartitionService {
     ctx: Rc<ShardContext>,
@@ -71,6 +97,33 @@ impl PartitionService {
         match self.call(owner, request).await? {
             PartitionReply::Produce(results) => Ok(results),
             _ => unreachable!("a produce is answered with produce results"),
+        }
+    }
+
+    /// Starts the appends of `parts` on `owner` in the caller's turn: on this shard they are
+    /// done when this returns; on a peer they are queued behind this shard's earlier requests
+    /// there, which the peer serves in arrival order. So a connection's appends keep its order
+    /// without its reader waiting a cross-shard round trip per request; await the returned
+    /// [`StartedProduce`] for the results (in the order of `parts`).
+    pub async fn start_produce(
+        &self,
+        owner: usize,
+        parts: Vec<ProducePart>,
+        acks_all: bool,
+        now_ms: i64,
+    ) -> StartedProduce {
+        let request = PartitionRequest::Produce {
+            parts,
+            acks_all,
+            now_ms,
+            sent_at: std::time::Instant::now(),
+        };
+        if owner == self.ctx.id() {
+            return StartedProduce::Done(Ok(self.serve(request).await));
+        }
+        match self.mesh.send(owner, request).await {
+            Ok(reply) => StartedProduce::Queued(reply),
+            Err(down) => StartedProduce::Done(Err(down)),
         }
     }
 

@@ -15,7 +15,7 @@ use glommio::channels::shared_channel::{
     self, ConnectedReceiver, ConnectedSender, SharedReceiver, SharedSender,
 };
 
-use super::reply_slots::{ReplySlots, SlotId};
+use super::reply_slots::{PendingReply, ReplySlots, SlotId};
 use crate::limits::MESH_CHANNEL_CAPACITY;
 use crate::util::join_all;
 
@@ -27,6 +27,27 @@ pub struct ShardDown(pub usize);
 pub struct Envelope<T> {
     slot: SlotId,
     value: T,
+}
+
+/// The wait for the reply of a request already sent ([`Mesh::send`]); owns its slot, so it
+/// may be awaited by another task than the sender.
+pub struct Reply<Resp> {
+    target: usize,
+    pending: PendingReply<Resp>,
+}
+
+impl<Resp> std::future::Future for Reply<Resp> {
+    type Output = Result<Resp, ShardDown>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let target = self.target;
+        std::pin::Pin::new(&mut self.pending)
+            .poll(cx)
+            .map(|reply| reply.ok_or(ShardDown(target)))
+    }
 }
 
 /// The owner side of a mesh: how a shard answers its peers' requests.
@@ -105,7 +126,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> MeshEnds<Req, Resp> {
             shards: self.shards,
             requests_out,
             replies_out,
-            slots: ReplySlots::default(),
+            slots: Rc::new(ReplySlots::default()),
             requests_in: std::cell::RefCell::new(Some(requests_in)),
         });
         for (peer, receiver) in replies_in {
@@ -136,7 +157,7 @@ pub struct Mesh<Req: Send + 'static, Resp: Send + 'static> {
     shards: usize,
     requests_out: Vec<Option<ConnectedSender<Envelope<Req>>>>,
     replies_out: Vec<Option<ConnectedSender<Envelope<Resp>>>>,
-    slots: ReplySlots<Resp>,
+    slots: Rc<ReplySlots<Resp>>,
     /// Taken by `serve`.
     requests_in: std::cell::RefCell<Option<Inbound<Req>>>,
 }
@@ -165,6 +186,13 @@ impl<Req: Send + 'static, Resp: Send + 'static> Mesh<Req, Resp> {
 
     /// Sends `request` to shard `target` (never this shard) and waits for its reply.
     pub async fn call(&self, target: usize, request: Req) -> Result<Resp, ShardDown> {
+        self.send(target, request).await?.await
+    }
+
+    /// Queues `request` on shard `target` (never this shard) and returns the wait for its
+    /// reply. Requests sent one after another reach `target` in that order, so a caller can
+    /// queue ordered work (appends) in its own turn and collect the replies later.
+    pub async fn send(&self, target: usize, request: Req) -> Result<Reply<Resp>, ShardDown> {
         assert!(target < self.shards);
         assert_ne!(target, self.id, "a shard serves its own calls inline");
         let sender = self.requests_out[target]
@@ -178,7 +206,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Mesh<Req, Resp> {
         if sender.send(envelope).await.is_err() {
             return Err(ShardDown(target));
         }
-        pending.await.ok_or(ShardDown(target))
+        Ok(Reply { target, pending })
     }
 
     async fn receive_requests<H: Handler<Req, Resp>>(

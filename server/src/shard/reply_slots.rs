@@ -5,10 +5,14 @@
 //! A caller that gives up (its future dropped, e.g. a closed connection) leaves its slot
 //! `Abandoned` until the reply arrives or the peer stops, so a late reply can never land in a
 //! slot that a newer call already reuses. Lives on one shard (not `Send`).
+//!
+//! A pending reply holds the table by `Rc`, so a call can be sent in one task's turn and its
+//! reply awaited later elsewhere (the produce path queues appends in order, then waits).
 
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 pub type SlotId = u32;
@@ -46,7 +50,7 @@ impl<T> Default for ReplySlots<T> {
 
 impl<T> ReplySlots<T> {
     /// Takes a slot for a call to `target`; await the result for the reply.
-    pub fn acquire(&self, target: usize) -> PendingReply<'_, T> {
+    pub fn acquire(self: &Rc<Self>, target: usize) -> PendingReply<T> {
         let mut slots = self.slots.borrow_mut();
         let waiting = Slot::Waiting {
             target,
@@ -69,7 +73,7 @@ impl<T> ReplySlots<T> {
             }
         };
         PendingReply {
-            slots: self,
+            slots: self.clone(),
             slot,
             done: false,
         }
@@ -131,19 +135,19 @@ impl<T> ReplySlots<T> {
 }
 
 /// A call's wait for its reply: `Some(reply)`, or `None` when the target stopped.
-pub struct PendingReply<'a, T> {
-    slots: &'a ReplySlots<T>,
+pub struct PendingReply<T> {
+    slots: Rc<ReplySlots<T>>,
     slot: SlotId,
     done: bool,
 }
 
-impl<T> PendingReply<'_, T> {
+impl<T> PendingReply<T> {
     pub fn slot(&self) -> SlotId {
         self.slot
     }
 }
 
-impl<T> Future for PendingReply<'_, T> {
+impl<T> Future for PendingReply<T> {
     type Output = Option<T>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
@@ -175,7 +179,7 @@ impl<T> Future for PendingReply<'_, T> {
     }
 }
 
-impl<T> Drop for PendingReply<'_, T> {
+impl<T> Drop for PendingReply<T> {
     fn drop(&mut self) {
         if self.done {
             return;
@@ -204,7 +208,7 @@ mod tests {
 
     #[test]
     fn a_filled_slot_answers_and_is_reused() {
-        let slots = ReplySlots::<u32>::default();
+        let slots = Rc::new(ReplySlots::<u32>::default());
         let pending = slots.acquire(1);
         let id = pending.slot();
         slots.fill(id, 7);
@@ -218,7 +222,7 @@ mod tests {
 
     #[test]
     fn a_stopped_target_fails_only_its_calls() {
-        let slots = ReplySlots::<u32>::default();
+        let slots = Rc::new(ReplySlots::<u32>::default());
         let to_one = slots.acquire(1);
         let to_two = slots.acquire(2);
         slots.fail_target(1);
@@ -230,7 +234,7 @@ mod tests {
 
     #[test]
     fn an_abandoned_slot_is_not_reused_before_its_reply_arrives() {
-        let slots = ReplySlots::<u32>::default();
+        let slots = Rc::new(ReplySlots::<u32>::default());
         let first = slots.acquire(1);
         let id = first.slot();
         drop(first);
@@ -244,7 +248,7 @@ mod tests {
 
     #[test]
     fn an_abandoned_slot_is_freed_when_its_target_stops() {
-        let slots = ReplySlots::<u32>::default();
+        let slots = Rc::new(ReplySlots::<u32>::default());
         drop(slots.acquire(3));
         assert_eq!(slots.free_slots(), 0);
         slots.fail_target(3);

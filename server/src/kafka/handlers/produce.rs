@@ -11,8 +11,15 @@
 //!   in-sync replica has fdatasynced them (the high watermark passed them), or with
 //!   NOT_ENOUGH_REPLICAS_AFTER_APPEND / REQUEST_TIMED_OUT (`partition/replicate.rs`).
 //!
-//! Appends happen in the reader's turn (so a connection's batches keep their order); the flush
-//! wait is deferred so later requests on the connection proceed meanwhile.
+//! Appends start in the reader's turn, so a connection's batches keep their order: the
+//! partitions this shard owns are appended there and then, and those of other shards are
+//! queued on the owners' channels (which they serve in arrival order). The wait for the
+//! owners' answers (and, for acks=all, the flush) is deferred, so the reader goes on with the
+//! connection's next request instead of waiting a cross-shard round trip per request (which,
+//! with one client and several shards, capped the client at one request per round trip).
+//! Requests with transactional batches still wait in the reader's turn: a batch refused for a
+//! transaction verification is retried, and that retry must come before the next request's.
+//! So do acks=0 requests: a failed append closes the connection before the next is read.
 //!
 //! Transactions (KIP-890 part 1): a transactional batch that would start a transaction in a
 //! partition is refused by the owner with a verification token. The handler then asks the
@@ -48,7 +55,9 @@ use crate::metadata::MetadataService;
 use crate::partition::messages::{
     NeedsVerification, ProducePart, ProducePartResult, ReplicatePart,
 };
+use crate::partition::service::StartedProduce;
 use crate::partition::PartitionService;
+use crate::shard::mesh::ShardDown;
 use crate::topics::ClusterMeta;
 use crate::util::{join_all, now_ms};
 
@@ -101,7 +110,8 @@ pub async fn handle(
     let timeout_ms = body.timeout_ms.clamp(0, i32::MAX) as u64;
     let transactional_id = body.transactional_id.as_ref().map(|id| id.0.to_string());
     let topic_names: Vec<TopicName> = body.topic_data.iter().map(|t| t.name.clone()).collect();
-    let (mut slots, work) = route(&partitions, metadata, authz, refused, body);
+    let routed = route(&partitions, metadata, authz, refused, body);
+    let (mut slots, work) = (routed.slots, routed.work);
     // KIP-951: a NOT_LEADER_OR_FOLLOWER answer names the current leader, from v10.
     let hints = (request.version >= LEADER_HINTS_VERSION_MIN).then(|| metadata.meta());
     if acks != ACKS_NONE && acks != ACKS_LEADER && acks != ACKS_ALL {
@@ -109,6 +119,21 @@ pub async fn handle(
             let message = format!("acks must be 0, 1 or -1, not {acks}");
             slot.result = error_result(ResponseError::InvalidRequiredAcks.code(), message);
         }
+    } else if acks != ACKS_NONE && !routed.transactional {
+        let started = start_appends(&partitions, work, acks == ACKS_ALL).await;
+        if started.iter().all(|(_, answer)| answer.is_done()) && acks == ACKS_LEADER {
+            record(&mut slots, collect(started).await);
+            let response = response(&topic_names, slots, hints.as_deref());
+            return Ok(request.respond(&response)?.into());
+        }
+        return Ok(Outcome::Deferred(Box::pin(async move {
+            record(&mut slots, collect(started).await);
+            if acks == ACKS_ALL {
+                replicate(&partitions, &mut slots, timeout_ms).await;
+            }
+            let response = response(&topic_names, slots, hints.as_deref());
+            Ok(Some(request.respond(&response)?))
+        })));
     } else {
         append(&*partitions, &mut slots, work, acks == ACKS_ALL).await;
         let txn = transactional_id.as_deref();
@@ -142,6 +167,14 @@ pub async fn handle(
 }
 
 type Work = BTreeMap<usize, Vec<(usize, ProducePart)>>;
+
+/// A request's partitions after the checks: a result slot each, the valid ones by owner.
+struct Routed {
+    slots: Vec<Slot>,
+    work: Work,
+    /// Some batch is transactional (it may be refused for a verification and retried).
+    transactional: bool,
+}
 
 /// Kafka's first check: a request carrying transactional batches needs WRITE on its
 /// transactional id, or every partition gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
@@ -180,10 +213,11 @@ fn route(
     authz: &Authz,
     refused: Option<i16>,
     body: ProduceRequest,
-) -> (Vec<Slot>, Work) {
+) -> Routed {
     let meta = metadata.meta();
     let mut slots = Vec::new();
     let mut work: Work = BTreeMap::new();
+    let mut transactional = false;
     for (topic_index, topic) in body.topic_data.into_iter().enumerate() {
         let name = topic.name.0.to_string();
         let node = metadata.config().node_id;
@@ -227,6 +261,10 @@ fn route(
                     slot.result = error_result(ResponseError::CorruptMessage.code(), message);
                 }
                 (true, Some(Ok(batches))) => {
+                    transactional |= batches.iter().any(|batch| {
+                        sluice_engine::batch::parse_header(batch)
+                            .is_ok_and(|header| header.is_transactional())
+                    });
                     let owner = partitions.owner_of(&name, partition.index);
                     slot.owner = Some(owner);
                     slot.batches = batches.clone();
@@ -242,7 +280,11 @@ fn route(
             slots.push(slot);
         }
     }
-    (slots, work)
+    Routed {
+        slots,
+        work,
+        transactional,
+    }
 }
 
 /// Sends each owner its partitions (concurrently across owners) and records the results.
@@ -282,7 +324,37 @@ async fn append(partitions: &impl Owners, slots: &mut [Slot], work: Work, acks_a
             }
         })
         .collect();
-    for (positions, results) in join_all(calls).await {
+    record(slots, join_all(calls).await);
+}
+
+type Started = Vec<(Vec<usize>, StartedProduce)>;
+type Answers = Vec<(Vec<usize>, Result<Vec<ProducePartResult>, ShardDown>)>;
+
+/// Starts every owner's appends in the reader's turn, one owner after another (each is only a
+/// local append or a channel send); see the module docs.
+async fn start_appends(partitions: &PartitionService, work: Work, acks_all: bool) -> Started {
+    let now = now_ms();
+    let mut started = Vec::with_capacity(work.len());
+    for (owner, parts) in work {
+        let (positions, parts): (Vec<usize>, Vec<ProducePart>) = parts.into_iter().unzip();
+        let answer = partitions.start_produce(owner, parts, acks_all, now).await;
+        started.push((positions, answer));
+    }
+    started
+}
+
+/// The owners' answers to started appends, awaited together.
+async fn collect(started: Started) -> Answers {
+    let waits = started
+        .into_iter()
+        .map(|(positions, answer)| async move { (positions, answer.results().await) })
+        .collect();
+    join_all(waits).await
+}
+
+/// Puts each owner's results (or its failure) in the partitions' slots.
+fn record(slots: &mut [Slot], answers: Answers) {
+    for (positions, results) in answers {
         match results {
             Ok(results) => {
                 assert_eq!(results.len(), positions.len());
