@@ -21,6 +21,13 @@ Modes:
                "count" records came; prints [[partition, offset, value], ...].
   transaction  one transaction producing to every partition of "topic", committed; prints
                {"committed": true} or the error.
+  produce_payloads  produce "count" records of "value_bytes" pseudo-random bytes each (record
+               i to partition i % "partitions", its value a function of i) to "topic" with
+               acks=all; prints {"delivered": n, "failed": [...]}.
+  read_payloads  read "topic" ("partitions" of them) from the beginning until "count" records
+               came, in fetches of up to "partition_fetch_bytes" per partition, and check
+               every value byte for byte against produce_payloads'; prints {"records": n,
+               "mismatched": [...], "out_of_order": n, "errors": [...]}.
 """
 
 import json
@@ -274,6 +281,86 @@ def read_all(args):
     print(json.dumps({"records": records, "errors": errors[:3]}))
 
 
+def payload(i, value_bytes):
+    """Record i's value: its index, then bytes no two records share (a misplaced or corrupted
+    range of a TLS record shows as a mismatch)."""
+    import hashlib
+
+    head = f"{i}:".encode()
+    return head + hashlib.shake_256(head).digest(value_bytes - len(head))
+
+
+def produce_payloads(args):
+    from confluent_kafka import Producer
+
+    errors = []
+    config = confluent_config(args)
+    config["error_cb"] = lambda err: errors.append(str(err))
+    producer = Producer(dict(config, **{"acks": "all", "linger.ms": 5}))
+    delivered = []
+    failed = []
+
+    def on_delivery(err, msg):
+        (failed if err else delivered).append(str(err) if err else msg.offset())
+
+    for i in range(args["count"]):
+        while True:
+            try:
+                producer.produce(args["topic"], value=payload(i, args["value_bytes"]),
+                                 partition=i % args["partitions"], on_delivery=on_delivery)
+                break
+            except BufferError:
+                producer.poll(0.1)
+        producer.poll(0)
+    left = producer.flush(DEADLINE_S)
+    print(json.dumps({"delivered": len(delivered), "failed": failed[:3], "left": left,
+                      "errors": errors[:3]}))
+
+
+def read_payloads(args):
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+    fetch_bytes = args["partition_fetch_bytes"]
+    config = confluent_config(args)
+    consumer = Consumer(dict(config, **{
+        "group.id": "read-payloads-unused",
+        "enable.auto.commit": False,
+        "max.partition.fetch.bytes": fetch_bytes,
+        "fetch.max.bytes": fetch_bytes * args["partitions"],
+        "receive.message.max.bytes": fetch_bytes * args["partitions"] + 1024 * 1024,
+    }))
+    consumer.assign([TopicPartition(args["topic"], p, OFFSET_BEGINNING)
+                     for p in range(args["partitions"])])
+    records = 0
+    mismatched = []
+    out_of_order = 0
+    last_index = {}
+    errors = []
+    deadline = time.monotonic() + DEADLINE_S
+    while records < args["count"] and time.monotonic() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is None:
+            continue
+        if msg.error():
+            errors.append(str(msg.error()))
+            continue
+        records += 1
+        value = msg.value()
+        try:
+            i = int(value.split(b":", 1)[0])
+        except ValueError:
+            mismatched.append([msg.partition(), msg.offset(), None])
+            continue
+        if value != payload(i, args["value_bytes"]) or i % args["partitions"] != msg.partition():
+            mismatched.append([msg.partition(), msg.offset(), i])
+        if i <= last_index.get(msg.partition(), -1):
+            out_of_order += 1
+        last_index[msg.partition()] = i
+    consumer.close()
+    print(json.dumps({"records": records, "mismatched": mismatched[:5],
+                      "out_of_order": out_of_order, "errors": errors[:3]}))
+
+
 def transaction(args):
     from confluent_kafka import KafkaException, Producer
 
@@ -291,6 +378,8 @@ def transaction(args):
 
 
 MODES = {
+    "produce_payloads": produce_payloads,
+    "read_payloads": read_payloads,
     "produce_acked": produce_acked,
     "read_all": read_all,
     "transaction": transaction,
