@@ -111,8 +111,9 @@ pub struct RunArgs {
     /// Replication factor for topics loadgen creates.
     #[arg(long, default_value_t = 1)]
     pub replication_factor: i16,
-    /// Measure the raw O_DIRECT sequential write rate of this directory in the same run and
-    /// report throughput as a ratio to it.
+    /// Measure the raw O_DIRECT sequential write rate of this directory in the same run, then
+    /// the O_DIRECT read rate of what was written, and report throughput as a ratio to it (the
+    /// read rate for `consume`, the write rate otherwise).
     #[arg(long)]
     pub baseline_disk: Option<PathBuf>,
     /// Seconds the disk baseline writes for.

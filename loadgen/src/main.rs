@@ -67,6 +67,10 @@ fn run_cells(args: RunArgs, mode: Mode, mode_name: &str, sweep: bool) -> Result<
             );
             let b = disk_baseline::measure(dir, args.baseline_disk_s)?;
             eprintln!("disk baseline: {:.1} MB/s ({})", b.mb_per_s, b.method);
+            eprintln!(
+                "disk read baseline: {:.1} MB/s ({})",
+                b.read_mb_per_s, b.read_method
+            );
             Some(b)
         }
         None => None,
@@ -83,7 +87,7 @@ fn run_cells(args: RunArgs, mode: Mode, mode_name: &str, sweep: bool) -> Result<
         None
     };
     let limit_mb_per_s = [
-        disk_baseline.as_ref().map(|b| b.mb_per_s),
+        disk_baseline.as_ref().map(|b| b.mb_per_s_for(mode)),
         net_baseline.as_ref().map(|b| b.mb_per_s),
     ]
     .into_iter()
@@ -117,7 +121,9 @@ fn run_cells(args: RunArgs, mode: Mode, mode_name: &str, sweep: bool) -> Result<
         };
         if let Some(t) = result.headline() {
             let mb_per_s = t.mb_per_s;
-            result.disk_ratio = disk_baseline.as_ref().map(|b| mb_per_s / b.mb_per_s);
+            result.disk_ratio = disk_baseline
+                .as_ref()
+                .map(|b| mb_per_s / b.mb_per_s_for(mode));
             result.net_ratio = net_baseline.as_ref().map(|b| mb_per_s / b.mb_per_s);
             result.limit_ratio = limit_mb_per_s.map(|limit| mb_per_s / limit);
         }

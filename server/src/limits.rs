@@ -24,9 +24,8 @@ pub const FETCH_WAIT_MS_MAX: i32 = 30_000;
 pub const SHUTDOWN_DRAIN_MS_MAX: u64 = 5_000;
 /// How often a shard checks whether the process was asked to stop.
 pub const SHUTDOWN_POLL_MS: u64 = 20;
-/// Threads of each shard's blocking pool. Cold fetches sendfile on these (the socket is in
-/// blocking mode), so a consumer that stops reading holds one thread: several keep one slow
-/// consumer from stalling every cold read of the shard.
+/// Threads of each shard's blocking pool. Cold fetches sendfile on these; they wait for the
+/// disk only, never for a socket (kafka/sendfile.rs), so a consumer that stops reading holds none.
 pub const BLOCKING_THREADS_PER_SHARD: usize = 4;
 /// glommio refuses to start with less io_memory than this.
 pub const IO_MEMORY_BYTES_MIN: usize = 512 * 1024;

@@ -23,6 +23,11 @@ pub fn render(report: &RunReport, plots: &[String]) -> String {
             "Disk baseline (same run): **{:.1} MB/s** into `{}` ({}; {} bytes in {:.2} s).\n\n",
             b.mb_per_s, b.dir, b.method, b.bytes, b.seconds
         ));
+        md.push_str(&format!(
+            "Disk read baseline (same run; consume runs are compared with it): **{:.1} MB/s** \
+             ({}; {} bytes in {:.2} s).\n\n",
+            b.read_mb_per_s, b.read_method, b.read_bytes, b.read_seconds
+        ));
     }
     if let Some(b) = &report.net_baseline {
         md.push_str(&format!(

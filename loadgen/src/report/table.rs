@@ -96,9 +96,13 @@ pub fn render(report: &RunReport) -> String {
         "latency: {lat_kind}; MB = 10^6 bytes of record values"
     ));
     if let Some(b) = &report.disk_baseline {
+        let (kind, mb_per_s) = if report.mode == "consume" {
+            ("read", b.read_mb_per_s)
+        } else {
+            ("write", b.mb_per_s)
+        };
         out.push_str(&format!(
-            "; disk× = ratio to the same-run O_DIRECT baseline {:.1} MB/s",
-            b.mb_per_s
+            "; disk× = ratio to the same-run O_DIRECT {kind} baseline {mb_per_s:.1} MB/s"
         ));
     }
     if let Some(b) = &report.net_baseline {

@@ -166,7 +166,8 @@ pub struct BrokerConfig {
     pub socket_request_max_bytes: u32,
     /// `connections.max.idle.ms`: a connection that has not completed a request frame for this
     /// long is closed. Unlike Kafka, the clock runs from the end of the previous frame, so a
-    /// client trickling one byte at a time (slowloris) is closed too.
+    /// client trickling one byte at a time (slowloris) is closed too. A connection whose client
+    /// reads nothing of its responses for this long is closed as well (write timeout).
     #[serde(rename = "connections.max.idle.ms")]
     pub connections_max_idle_ms: u64,
     /// `log.flush.interval.ms`: background group-commit period for data written with acks=0/1.

@@ -23,6 +23,7 @@ use super::dispatch::{self, Conn, Outcome, RequestError};
 use super::frame::{read_frame, FrameError};
 use super::listener::ListenerContext;
 use super::response::{write_response, write_response_through, Response};
+use super::sendfile;
 use super::services::Services;
 use super::session::Session;
 use crate::limits::{REQUESTS_IN_FLIGHT_PER_CONNECTION_MAX, TLS_HANDSHAKE_MS_MAX};
@@ -42,6 +43,13 @@ pub async fn serve(services: Rc<Services>, listener: Rc<ListenerContext>, stream
     if let Err(err) = stream.set_nodelay(true) {
         tracing::debug!(%peer, "set_nodelay: {err}");
     }
+    // A client that stops reading its responses is closed once no byte could be written for the
+    // idle limit (Kafka closes such a connection on connections.max.idle.ms too).
+    let idle_max = Duration::from_millis(services.config.connections_max_idle_ms);
+    if let Err(err) = stream.set_write_timeout(Some(idle_max)) {
+        tracing::warn!(%peer, "closing connection: set_write_timeout: {err}");
+        return;
+    }
     let session = Session::new(listener.clone(), &services.config.security);
     let conn = Rc::new(Conn {
         config: services.config.clone(),
@@ -53,6 +61,10 @@ pub async fn serve(services: Rc<Services>, listener: Rc<ListenerContext>, stream
     });
     let Some(tls) = &listener.tls else {
         let fd = stream.as_raw_fd();
+        if let Err(err) = sendfile::set_nonblocking(fd) {
+            tracing::warn!(%peer, "closing connection: cannot make the socket nonblocking: {err}");
+            return;
+        }
         let (reader, writer) = futures_lite::io::split(stream);
         run(&conn, reader, writer, Some(fd)).await;
         return;
@@ -220,9 +232,20 @@ async fn write_loop<W: AsyncWrite + Unpin>(
             Some(fd) => write_response(fd, &mut writer, response).await,
             None => write_response_through(&mut writer, response).await,
         };
-        if let Err(err) = written {
-            tracing::debug!(%peer, "connection write: {err}");
-            break;
+        match written {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::TimedOut => {
+                tracing::info!(
+                    %peer,
+                    "closing connection: the client read nothing of its response within \
+                     connections.max.idle.ms"
+                );
+                break;
+            }
+            Err(err) => {
+                tracing::debug!(%peer, "connection write: {err}");
+                break;
+            }
         }
     }
     if let Err(err) = writer.close().await {

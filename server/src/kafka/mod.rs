@@ -17,6 +17,7 @@ pub mod leader_check;
 pub mod listener;
 pub mod request_meter;
 pub mod response;
+pub mod sendfile;
 pub mod services;
 pub mod session;
 pub mod txn_codes;

@@ -3,17 +3,17 @@
 //! A response is its 4-byte size prefix and header followed by body chunks. Most responses are
 //! one encoded buffer. Fetch responses interleave hand-encoded headers with record bytes that are
 //! never copied: cached `Bytes` go out with one `sendmsg` (writev) per run of buffers, file ranges
-//! with `sendfile` on a blocking thread, so the shard's reactor never blocks.
+//! with `sendfile` (sendfile.rs), so the shard's reactor never blocks.
 
 use std::io::IoSlice;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::Arc;
+use std::os::fd::RawFd;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use futures_lite::{AsyncWrite, AsyncWriteExt};
 use kafka_protocol::messages::ResponseHeader;
 use kafka_protocol::protocol::Encodable;
 
+use super::sendfile::sendfile_all;
 use crate::partition::messages::OutChunk;
 
 /// Most buffers handed to one sendmsg call.
@@ -87,7 +87,7 @@ pub async fn write_response<W: AsyncWrite + Unpin>(
                 len,
             } => {
                 assert!(run.is_empty());
-                sendfile_all(fd, file, position, len).await?;
+                sendfile_all(fd, writer, file, position, len).await?;
             }
         }
     }
@@ -170,73 +170,4 @@ fn try_sendmsg(fd: RawFd, buffers: &[Bytes]) -> std::io::Result<usize> {
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted => Ok(0),
         _ => Err(err),
     }
-}
-
-/// sendfile of a file range to the socket on glommio's blocking thread pool: the socket is in
-/// blocking mode, so calling sendfile on the reactor thread could stall the whole shard.
-async fn sendfile_all(
-    socket: RawFd,
-    file: Arc<std::fs::File>,
-    position: u64,
-    len: u32,
-) -> std::io::Result<()> {
-    // SAFETY: dup returns a new descriptor we own (or -1).
-    let dup = unsafe { libc::dup(socket) };
-    if dup < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: dup is a fresh, valid descriptor owned by nobody else.
-    let socket = unsafe { OwnedFd::from_raw_fd(dup) };
-    glommio::executor()
-        .spawn_blocking(move || sendfile_blocking(&socket, &file, position, len))
-        .await
-}
-
-fn sendfile_blocking(
-    socket: &OwnedFd,
-    file: &std::fs::File,
-    position: u64,
-    len: u32,
-) -> std::io::Result<()> {
-    let mut offset = position as libc::off_t;
-    let mut remaining = len as usize;
-    while remaining > 0 {
-        // SAFETY: both descriptors are valid for the duration of the call; offset is ours.
-        let sent =
-            unsafe { libc::sendfile(socket.as_raw_fd(), file.as_raw_fd(), &mut offset, remaining) };
-        if sent > 0 {
-            remaining -= sent as usize;
-            continue;
-        }
-        if sent == 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "segment file ended before the range the engine returned",
-            ));
-        }
-        let err = std::io::Error::last_os_error();
-        match err.kind() {
-            std::io::ErrorKind::Interrupted => {}
-            std::io::ErrorKind::WouldBlock => wait_writable(socket.as_raw_fd())?,
-            _ => return Err(err),
-        }
-    }
-    Ok(())
-}
-
-fn wait_writable(fd: RawFd) -> std::io::Result<()> {
-    let mut pollfd = libc::pollfd {
-        fd,
-        events: libc::POLLOUT,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd.
-    let rc = unsafe { libc::poll(&mut pollfd, 1, -1) };
-    if rc < 0 {
-        let err = std::io::Error::last_os_error();
-        if err.kind() != std::io::ErrorKind::Interrupted {
-            return Err(err);
-        }
-    }
-    Ok(())
 }

@@ -246,3 +246,36 @@ pub fn produce_values(
     );
     result.base_offset
 }
+
+/// Writes at least `total_bytes` of record values to one partition (acks=all), in batches of
+/// 64 records of 8 KiB. Returns the number of records.
+pub fn produce_bytes(
+    conn: &mut KafkaConnection,
+    topic: &str,
+    partition: i32,
+    total_bytes: usize,
+) -> i64 {
+    const RECORDS_PER_BATCH: usize = 64;
+    const VALUE_BYTES: usize = 8 * 1024;
+    let mut records_total = 0i64;
+    let mut written = 0;
+    while written < total_bytes {
+        let records: Vec<super::records::TestRecord> = (0..RECORDS_PER_BATCH)
+            .map(|i| super::records::TestRecord {
+                key: Bytes::from(format!("k{records_total}-{i}")),
+                value: Bytes::from(vec![(i % 251) as u8; VALUE_BYTES]),
+                timestamp_ms: super::records::now_ms(),
+            })
+            .collect();
+        let batch = super::records::encode_batch(&records);
+        let result = produce(conn, topic, partition, batch, -1);
+        assert_eq!(
+            result.error_code, 0,
+            "produce to {topic}-{partition}: {result:?}"
+        );
+        assert_eq!(result.base_offset, records_total);
+        records_total += RECORDS_PER_BATCH as i64;
+        written += RECORDS_PER_BATCH * VALUE_BYTES;
+    }
+    records_total
+}

@@ -18,6 +18,7 @@
 //!   (`clients/python/transactions.py`) and their JSON answers.
 //! - [`secure_cluster`]: a cluster whose inter-broker (SASL_SSL) and controller (mutual TLS)
 //!   traffic is secured, with the authorizer on.
+//! - [`stalled_consumer`]: a consumer that sends a large Fetch and never reads the response.
 //! - [`wait`]: `wait_until`, the one polling loop (a condition and a deadline, never a sleep).
 //!
 //! Not every scenario uses every helper.
@@ -38,6 +39,7 @@ pub mod process;
 pub mod records;
 pub mod replicas;
 pub mod secure_cluster;
+pub mod stalled_consumer;
 pub mod tls;
 pub mod transactions;
 pub mod wait;
