@@ -238,7 +238,17 @@ pub fn produce_values(
             timestamp_ms: super::records::now_ms(),
         })
         .collect();
-    let batch = super::records::encode_batch(&records);
+    produce_records(conn, topic, partition, &records)
+}
+
+/// Writes `records` as one batch (acks=all) and returns its base offset; fails on an error.
+fn produce_records(
+    conn: &mut KafkaConnection,
+    topic: &str,
+    partition: i32,
+    records: &[super::records::TestRecord],
+) -> i64 {
+    let batch = super::records::encode_batch(records);
     let result = produce(conn, topic, partition, batch, -1);
     assert_eq!(
         result.error_code, 0,
@@ -267,13 +277,8 @@ pub fn produce_bytes(
                 timestamp_ms: super::records::now_ms(),
             })
             .collect();
-        let batch = super::records::encode_batch(&records);
-        let result = produce(conn, topic, partition, batch, -1);
-        assert_eq!(
-            result.error_code, 0,
-            "produce to {topic}-{partition}: {result:?}"
-        );
-        assert_eq!(result.base_offset, records_total);
+        let base_offset = produce_records(conn, topic, partition, &records);
+        assert_eq!(base_offset, records_total);
         records_total += RECORDS_PER_BATCH as i64;
         written += RECORDS_PER_BATCH * VALUE_BYTES;
     }
