@@ -120,7 +120,12 @@ pub async fn write_response_through<W: AsyncWrite + Unpin>(
     writer.flush().await
 }
 
-fn read_range(file: &std::fs::File, position: u64, len: u32) -> std::io::Result<Vec<u8>> {
+/// `len` bytes of `file` from `position`, read into memory (blocking: call it off the reactor).
+pub(super) fn read_range(
+    file: &std::fs::File,
+    position: u64,
+    len: u32,
+) -> std::io::Result<Vec<u8>> {
     use std::os::unix::fs::FileExt;
     let mut bytes = vec![0u8; len as usize];
     file.read_exact_at(&mut bytes, position)?;

@@ -22,10 +22,11 @@
 //! let stalled consumers hold threads for the length of the timeout.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
 use futures_lite::{AsyncWrite, AsyncWriteExt};
+
+use super::response::read_range;
 
 /// Bytes read into memory and written through the runtime writer when the socket is full:
 /// enough to refill the send buffer's low-water mark in one write after it drains.
@@ -122,8 +123,7 @@ fn send_until_full(
         match err.kind() {
             std::io::ErrorKind::Interrupted => {}
             std::io::ErrorKind::WouldBlock => {
-                let mut piece = vec![0u8; (end - offset).min(PIECE_BYTES_MAX) as usize];
-                file.read_exact_at(&mut piece, offset)?;
+                let piece = read_range(file, offset, (end - offset).min(PIECE_BYTES_MAX) as u32)?;
                 return Ok(Step {
                     sent_bytes: offset - position,
                     piece,

@@ -200,8 +200,12 @@ fn has_transactional_batches(body: &ProduceRequest) -> bool {
     records
         .filter_map(|records| split_batches(records).ok())
         .flatten()
-        .filter_map(|batch| sluice_engine::batch::parse_header(&batch).ok())
-        .any(|header| header.is_transactional())
+        .any(|batch| is_transactional(&batch))
+}
+
+/// Whether `batch` is a well-formed transactional batch (a malformed one is refused later).
+fn is_transactional(batch: &Bytes) -> bool {
+    sluice_engine::batch::parse_header(batch).is_ok_and(|header| header.is_transactional())
 }
 
 /// Checks each partition against the ACLs (a request-wide `refused` first, then WRITE on its
@@ -261,10 +265,7 @@ fn route(
                     slot.result = error_result(ResponseError::CorruptMessage.code(), message);
                 }
                 (true, Some(Ok(batches))) => {
-                    transactional |= batches.iter().any(|batch| {
-                        sluice_engine::batch::parse_header(batch)
-                            .is_ok_and(|header| header.is_transactional())
-                    });
+                    transactional |= batches.iter().any(is_transactional);
                     let owner = partitions.owner_of(&name, partition.index);
                     slot.owner = Some(owner);
                     slot.batches = batches.clone();
