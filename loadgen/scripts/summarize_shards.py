@@ -4,26 +4,12 @@ default / --cores 1 (per build) and B / A (per layout).
 
     loadgen/scripts/summarize_shards.py OUT_DIR ROUNDS
 """
-import json
 import statistics
 import sys
 from pathlib import Path
 
-
-def load(out: Path, name: str):
-    path = out / f"{name}.json"
-    if not path.exists():
-        return None
-    report = json.loads(path.read_text())
-    cell = report["cells"][0]
-    produce = cell.get("produce") or {}
-    latency = cell.get("produce_latency") or {}
-    return {
-        "mb_per_s": produce.get("mb_per_s", 0.0),
-        "p50_us": latency.get("p50_us", 0),
-        "p99_us": latency.get("p99_us", 0),
-        "failed": (cell.get("produce_counts") or {}).get("failed_msgs", 0),
-    }
+# One reader of a run's loadgen JSON (the script's own directory is on sys.path).
+from summarize_ab import load
 
 
 def median_ratio(rows, rounds, num, den, key="mb_per_s"):
@@ -46,7 +32,7 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|")
     for r in range(1, rounds + 1):
         for name in names:
-            run = load(out, f"{name}-{r}")
+            run = load(out, name, r)
             if run is None:
                 continue
             rows[(name, r)] = run
