@@ -108,18 +108,30 @@ def admin(args):
     print(json.dumps(out))
 
 
-def round_trip(args):
-    from confluent_kafka import Consumer, KafkaException, Producer
+def reporting_producer(args, settings):
+    """A confluent-kafka producer with `settings`, and where its reports go: (producer, errors
+    from error_cb, delivered offsets, failed delivery errors, the on_delivery callback)."""
+    from confluent_kafka import Producer
 
     errors = []
     config = confluent_config(args)
     config["error_cb"] = lambda err: errors.append(str(err))
-    producer = Producer(dict(config, **{"acks": "all"}))
+    producer = Producer(dict(config, **settings))
     delivered = []
     failed = []
 
     def on_delivery(err, msg):
         (failed if err else delivered).append(str(err) if err else msg.offset())
+
+    return producer, errors, delivered, failed, on_delivery
+
+
+def round_trip(args):
+    from confluent_kafka import Consumer, KafkaException
+
+    producer, errors, delivered, failed, on_delivery = reporting_producer(
+        args, {"acks": "all"}
+    )
 
     for i in range(args["count"]):
         producer.produce(args["topic"], value=f"secure-{i}".encode(), on_delivery=on_delivery)
@@ -127,6 +139,8 @@ def round_trip(args):
     if failed or left:
         print(json.dumps({"produced": len(delivered), "error": (failed + errors)[:3]}))
         return
+    # The consumer's errors go where the producer's do.
+    config = dict(confluent_config(args), error_cb=lambda err: errors.append(str(err)))
     consumer = Consumer(
         dict(
             config,
@@ -210,17 +224,9 @@ def expect_auth_failure(args):
 
 def stream(args):
     """One record every 100 ms for args["seconds"]: what a long-lived producer sees."""
-    from confluent_kafka import Producer
-
-    errors = []
-    config = confluent_config(args)
-    config["error_cb"] = lambda err: errors.append(str(err))
-    producer = Producer(dict(config, **{"acks": "all", "linger.ms": 0}))
-    delivered = []
-    failed = []
-
-    def on_delivery(err, msg):
-        (failed if err else delivered).append(str(err) if err else msg.offset())
+    producer, errors, delivered, failed, on_delivery = reporting_producer(
+        args, {"acks": "all", "linger.ms": 0}
+    )
 
     sent = 0
     end = time.monotonic() + args["seconds"]
@@ -291,17 +297,9 @@ def payload(i, value_bytes):
 
 
 def produce_payloads(args):
-    from confluent_kafka import Producer
-
-    errors = []
-    config = confluent_config(args)
-    config["error_cb"] = lambda err: errors.append(str(err))
-    producer = Producer(dict(config, **{"acks": "all", "linger.ms": 5}))
-    delivered = []
-    failed = []
-
-    def on_delivery(err, msg):
-        (failed if err else delivered).append(str(err) if err else msg.offset())
+    producer, errors, delivered, failed, on_delivery = reporting_producer(
+        args, {"acks": "all", "linger.ms": 5}
+    )
 
     for i in range(args["count"]):
         while True:
