@@ -1,4 +1,4 @@
-//! Per-shard background work on partitions: the periodic group-commit flush
+//! Per-shard background work on partitions: the periodic flush round (`flush_rounds.rs`)
 //! (`log.flush.interval.ms`, default 10 ms), which bounds how much acks=0/1 data a crash can
 //! lose and how long it stays unreadable, and retention. The log cleaner has its own task
 //! (`cleaner.rs`).
@@ -30,9 +30,8 @@ pub fn spawn(
 async fn flush_loop(ctx: Rc<ShardContext>, partitions: Rc<Partitions>, interval: Duration) {
     while !ctx.is_stopping() {
         glommio::timer::sleep(interval).await;
-        if let Err(err) = partitions.flush_all().await {
-            tracing::error!(shard = ctx.id(), "background flush failed: {err}");
-        }
+        // The round logs its own failures.
+        let _ = partitions.flush_round().await;
     }
 }
 

@@ -32,7 +32,7 @@ pub async fn list_offsets(
             Some(partition) => {
                 if partition.has_unflushed_data() && !flushed {
                     flushed = true;
-                    if let Err(err) = partitions.flush_all_detached().await {
+                    if let Err(err) = partitions.flush_round().await {
                         tracing::error!("flush before ListOffsets failed: {err}");
                     }
                 }

@@ -15,6 +15,9 @@ pub mod background;
 pub mod cleaner;
 pub mod epoch_end;
 pub mod epoch_fence;
+#[cfg(test)]
+mod flush_round_tests;
+pub mod flush_rounds;
 pub mod follower;
 pub mod leader_fetch;
 pub mod list_offsets;

@@ -127,6 +127,11 @@ impl Partition {
         high_watermark
     }
 
+    /// Every offset below this is durable here (fdatasynced).
+    pub fn flushed_offset(&self) -> i64 {
+        self.log.flushed_offset()
+    }
+
     /// True when data is appended but not yet readable (waiting for a flush).
     pub fn has_unflushed_data(&self) -> bool {
         self.log.needs_flush()

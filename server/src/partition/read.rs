@@ -189,7 +189,7 @@ pub async fn read_for_replica(
     if flush_helps {
         let partitions = partitions.clone();
         glommio::spawn_local(async move {
-            if let Err(err) = partitions.flush_all().await {
+            if let Err(err) = partitions.flush_round().await {
                 tracing::warn!("flush for the high watermark failed: {err}");
             }
         })

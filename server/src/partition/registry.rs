@@ -10,6 +10,7 @@ use std::rc::Rc;
 
 use sluice_engine::{LogConfig, LogError, LogManager};
 
+use super::flush_rounds::{FlushRounds, RoundFailed};
 use super::partition::Partition;
 use crate::shard::notify::Notify;
 
@@ -22,6 +23,8 @@ pub struct Partitions {
     data: Notify,
     /// Bumped after the metadata changed roles: the replica fetcher re-checks what it follows.
     roles: Notify,
+    /// Group commit across the shard's partitions (see `flush_rounds.rs`).
+    rounds: Rc<FlushRounds>,
 }
 
 impl Partitions {
@@ -31,6 +34,7 @@ impl Partitions {
             by_topic: RefCell::new(HashMap::new()),
             data: Notify::default(),
             roles: Notify::default(),
+            rounds: Rc::new(FlushRounds::default()),
         }
     }
 
@@ -98,13 +102,29 @@ impl Partitions {
         flushed
     }
 
-    /// `flush_all` in a task of its own, so that a caller that goes away (a closed connection)
-    /// cannot cut a flush short; resolves when that flush is done.
-    pub async fn flush_all_detached(self: &Rc<Self>) -> Result<(), LogError> {
+    /// Waits for the shard's next flush round (see `flush_rounds.rs`): everything appended to
+    /// any partition here before this call is durable when it returns `Ok`. The round runs in a
+    /// task of its own, so a caller that goes away (a closed connection) cannot cut it short.
+    pub async fn flush_round(self: &Rc<Self>) -> Result<(), RoundFailed> {
         let partitions = self.clone();
-        let flush = glommio::spawn_local(async move { partitions.flush_all().await }).detach();
-        // None: the task was cancelled (the shard is stopping); its close flushes instead.
-        flush.await.unwrap_or(Ok(()))
+        let flush_all = move || {
+            let partitions = partitions.clone();
+            async move {
+                match partitions.flush_all().await {
+                    Ok(()) => true,
+                    Err(err) => {
+                        tracing::error!("flush round failed: {err}");
+                        false
+                    }
+                }
+            }
+        };
+        self.rounds.join(flush_all).await
+    }
+
+    /// Flush rounds run on this shard so far.
+    pub fn flush_rounds_run(&self) -> u64 {
+        self.rounds.rounds_run()
     }
 
     /// Deletes segments past retention; returns how many.

@@ -1,5 +1,5 @@
-//! Owner side of acks=all: fdatasync the named partitions (each flush coalesces with every
-//! other flush of its partition: group commit), then wait until every in-sync replica has the
+//! Owner side of acks=all: join the shard's next flush round (which fdatasyncs every partition
+//! with appended data, this request's among them: group commit), then wait until every in-sync replica has the
 //! appended batches durably (the high watermark passed them), or the request's timeout.
 //!
 //! Answers per partition: NONE; NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR fell below
@@ -16,7 +16,6 @@ use super::messages::ReplicatePart;
 use super::registry::Partitions;
 use super::replica::AcksAll;
 use crate::error_code::{ResponseError, NONE};
-use crate::util::join_all;
 
 pub async fn replicate(
     partitions: &Rc<Partitions>,
@@ -25,25 +24,21 @@ pub async fn replicate(
 ) -> Vec<i16> {
     let started = Instant::now();
     let deadline = started + Duration::from_millis(timeout_ms);
-    let flushes = parts
+    // One round makes every partition's appends durable (group commit across the shard).
+    let round = crate::metrics::hooks::flush(partitions.flush_round()).await;
+    let mut codes: Vec<i16> = parts
         .iter()
-        .map(|part| {
-            let partition = partitions.get(&part.topic, part.partition);
-            async move {
-                let Some(partition) = partition else {
-                    return ResponseError::UnknownTopicOrPartition.code();
-                };
-                match crate::metrics::hooks::flush(partition.flush()).await {
-                    Ok(_) => NONE,
-                    Err(err) => {
-                        tracing::error!(topic = %part.topic, partition = part.partition, "flush failed: {err}");
-                        ResponseError::KafkaStorageError.code()
-                    }
-                }
+        .map(|part| match partitions.get(&part.topic, part.partition) {
+            None => ResponseError::UnknownTopicOrPartition.code(),
+            // A failed round names no log: a partition whose batches are below its flushed
+            // offset is durable whatever else failed.
+            Some(partition) if round.is_err() && partition.flushed_offset() <= part.last_offset => {
+                tracing::error!(topic = %part.topic, partition = part.partition, "flush failed");
+                ResponseError::KafkaStorageError.code()
             }
+            Some(_) => NONE,
         })
         .collect();
-    let mut codes = join_all(flushes).await;
     let flushed = Instant::now();
     partitions.data_notify().notify();
     // A partition answered once (replicated or refused) keeps its answer.

@@ -54,7 +54,7 @@ pub async fn wait_for_data(
         match readiness(partitions, watched, read_committed) {
             Readiness::Readable => return,
             _ if stopping() => return,
-            Readiness::NeedsFlush => match partitions.flush_all_detached().await {
+            Readiness::NeedsFlush => match partitions.flush_round().await {
                 Ok(()) => continue,
                 Err(err) => {
                     // Wait for the next append or flush instead of retrying at once.
