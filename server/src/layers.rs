@@ -7,7 +7,7 @@ mod tests {
     use std::path::Path;
 
     /// Higher ranks may import lower ranks. Leaves (rank 0) import only other leaves.
-    const RANKS: [(&str, u32); 28] = [
+    const RANKS: [(&str, u32); 29] = [
         ("cli", 10),
         ("broker", 9),
         ("kafka", 8),
@@ -25,6 +25,7 @@ mod tests {
         ("config", 0),
         ("data_dir_lock", 0),
         ("error_code", 0),
+        ("iowq_workers", 0),
         ("layers", 0),
         ("limits", 0),
         ("logging", 0),

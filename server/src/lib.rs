@@ -35,6 +35,7 @@ pub mod config;
 pub mod data_dir_lock;
 pub mod error_code;
 pub mod group;
+pub mod iowq_workers;
 pub mod kafka;
 mod layers;
 pub mod limits;

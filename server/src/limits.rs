@@ -27,6 +27,10 @@ pub const SHUTDOWN_POLL_MS: u64 = 20;
 /// Threads of each shard's blocking pool. Cold fetches sendfile on these; they wait for the
 /// disk only, never for a socket (kafka/sendfile.rs), so a consumer that stops reading holds none.
 pub const BLOCKING_THREADS_PER_SHARD: usize = 4;
+/// io-wq workers (threads that run fdatasyncs and extent-converting O_DIRECT writes for
+/// io_uring) one shard may have; the kernel's default is four per CPU the shard may run on
+/// (`iowq_workers.rs`). Enough for a flush round over this many partitions to sync at once.
+pub const IOWQ_BOUNDED_WORKERS_PER_SHARD: u32 = 64;
 /// glommio refuses to start with less io_memory than this.
 pub const IO_MEMORY_BYTES_MIN: usize = 512 * 1024;
 /// io_memory per shard when memlock is unlimited (glommio's own default).

@@ -120,7 +120,19 @@ where
             .name(&format!("shard-{id}"))
             .io_memory(io_memory_bytes)
             .blocking_thread_pool_placement(PoolPlacement::Unbound(BLOCKING_THREADS_PER_SHARD))
-            .spawn(move || main(setup, ready, barriers))
+            .spawn(move || {
+                match crate::iowq_workers::raise_bounded() {
+                    Ok(previous) => tracing::debug!(
+                        shard = id,
+                        previous,
+                        "io-wq bounded workers raised to {}",
+                        crate::limits::IOWQ_BOUNDED_WORKERS_PER_SHARD
+                    ),
+                    // Only slower flush rounds follow; say so once per shard.
+                    Err(err) => tracing::warn!(shard = id, "cannot raise io-wq workers: {err}"),
+                }
+                main(setup, ready, barriers)
+            })
             .map_err(|err| format!("shard {id}: cannot start executor: {err}"))?;
         handles.push(handle);
     }
