@@ -239,6 +239,12 @@ fn metrics_endpoint_reports_produce_and_fetch() {
         let labels = [("stage", stage)];
         assert_latency_histogram_filled(&exposition, "sluice_fetch_stage_latency_seconds", &labels);
     }
+    // acks=all waited for flush rounds, so rounds ran and were timed.
+    assert_latency_histogram_filled(
+        &exposition,
+        "sluice_storage_stage_latency_seconds",
+        &[("stage", "flush_round")],
+    );
     let appended = exposition.total("sluice_appended_bytes_total", &[]);
     let read = exposition.total("sluice_fetch_read_bytes_total", &[]);
     assert!(appended > 0.0, "appended bytes");

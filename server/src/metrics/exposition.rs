@@ -234,7 +234,11 @@ fn encode_stages(encoder: &mut DescriptorEncoder, shards: &[ShardReport]) -> fmt
     for (family, help) in [
         (
             "produce_stage",
-            "Produce latency parts: queue (sent to the owner shard -> started), append (per partition), flush (acks=all fdatasync, per partition).",
+            "Produce latency parts: queue (sent to the owner shard -> started), append (per partition), flush (acks=all: the wait for the shard's flush round, per request).",
+        ),
+        (
+            "storage_stage",
+            "Storage work of the shard: flush_round (one group commit: every partition with appended data written and fdatasynced; the count is the number of rounds).",
         ),
         (
             "fetch_stage",

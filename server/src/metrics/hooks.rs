@@ -107,6 +107,11 @@ pub async fn flush<T>(flush: impl Future<Output = T>) -> T {
     timed(Stage::ProduceFlush, flush).await
 }
 
+/// Times one flush round of the shard.
+pub async fn flush_round<T>(round: impl Future<Output = T>) -> T {
+    timed(Stage::StorageFlushRound, round).await
+}
+
 /// Times one partition's fetch read and counts the bytes it returns.
 pub async fn read(
     read: impl Future<Output = Result<ReadResult, ReadError>>,

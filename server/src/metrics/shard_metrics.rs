@@ -34,8 +34,12 @@ pub enum Stage {
     ProduceQueue,
     /// Produce: the owner's `PartitionLog::append` of one partition (O_DIRECT buffers, DMA).
     ProduceAppend,
-    /// Produce acks=all: the owner's `PartitionLog::flush` of one partition (fdatasync).
+    /// Produce acks=all: an owner's wait for its shard's flush round (the rest of the running
+    /// round, then its own), per request.
     ProduceFlush,
+    /// One flush round of the shard: every partition with appended data written and
+    /// fdatasynced (`partition/flush_rounds.rs`). Its count is the number of rounds.
+    StorageFlushRound,
     /// Fetch: from the connection's shard sending the read to the owner starting it.
     FetchQueue,
     /// Fetch: the owner's `PartitionLog::read` of one partition (index lookup, cache or disk).
@@ -53,10 +57,11 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 8] = [
+    pub const ALL: [Stage; 9] = [
         Stage::ProduceQueue,
         Stage::ProduceAppend,
         Stage::ProduceFlush,
+        Stage::StorageFlushRound,
         Stage::FetchQueue,
         Stage::FetchRead,
         Stage::FetchWait,
@@ -70,6 +75,7 @@ impl Stage {
             Stage::ProduceQueue => ("produce_stage", "queue"),
             Stage::ProduceAppend => ("produce_stage", "append"),
             Stage::ProduceFlush => ("produce_stage", "flush"),
+            Stage::StorageFlushRound => ("storage_stage", "flush_round"),
             Stage::FetchQueue => ("fetch_stage", "queue"),
             Stage::FetchRead => ("fetch_stage", "read"),
             Stage::FetchWait => ("fetch_stage", "wait"),

@@ -110,7 +110,7 @@ impl Partitions {
         let flush_all = move || {
             let partitions = partitions.clone();
             async move {
-                match partitions.flush_all().await {
+                match crate::metrics::hooks::flush_round(partitions.flush_all()).await {
                     Ok(()) => true,
                     Err(err) => {
                         tracing::error!("flush round failed: {err}");
