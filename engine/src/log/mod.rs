@@ -6,6 +6,7 @@ pub(crate) mod checkpoint;
 pub(crate) mod open;
 mod producer_snapshots;
 mod read;
+mod readahead;
 mod retention;
 mod truncate;
 mod txn_index;

@@ -193,6 +193,8 @@ impl PartitionLog {
         let mut chunks: Vec<ReadChunk> = Vec::new();
         let mut bytes = 0u32;
         let mut error = None;
+        // Where the read stopped inside a segment file for lack of room: readahead starts there.
+        let mut stopped_in_file: Option<(Rc<Segment>, u64)> = None;
         if offset < limit {
             let visited = self.visit_batches(offset, |meta, location| {
                 if meta.base_offset >= limit {
@@ -201,6 +203,9 @@ impl PartitionLog {
                 let fits = bytes as u64 + meta.size_bytes as u64 <= max_bytes as u64;
                 if !fits && !chunks.is_empty() {
                     next_offset = meta.base_offset.max(offset);
+                    if let Located::File { segment, position } = location {
+                        stopped_in_file = Some((segment.clone(), position));
+                    }
                     return false;
                 }
                 bytes += meta.size_bytes;
@@ -242,6 +247,9 @@ impl PartitionLog {
             if let Some(err) = error {
                 return Err(err.into());
             }
+        }
+        if let Some((segment, position)) = stopped_in_file {
+            self.read_ahead(&segment, position, max_bytes);
         }
         Ok(ReadResult {
             chunks,

@@ -30,12 +30,17 @@ pub enum Fault {
     PreallocateNoSpace,
     /// Opening a read-path reader fails with EIO.
     ReaderOpenFails,
+    /// Reads through an open read-path reader (the fetch path's header scan and copies) fail
+    /// with EIO.
+    ReaderReadFails,
 }
 
 #[derive(Debug, Default)]
 struct FaultState {
     armed: Vec<Fault>,
     injected_count: u64,
+    /// Every `will_need` advice given to a reader, as (position, len), oldest first.
+    advised: Vec<(u64, u64)>,
 }
 
 /// Wraps a storage; arm faults with `inject`, disarm with `clear`.
@@ -65,6 +70,12 @@ impl FaultyStorage {
     /// How many operations failed because of an armed fault.
     pub fn injected_count(&self) -> u64 {
         self.state.borrow().injected_count
+    }
+
+    /// The readahead advice readers were given (`SegmentReader::will_need`), oldest first; it is
+    /// passed on to the inner storage's reader too.
+    pub fn advised(&self) -> Vec<(u64, u64)> {
+        self.state.borrow().advised.clone()
     }
 }
 
@@ -120,7 +131,42 @@ impl Storage for FaultyStorage {
         if armed(&self.state, Fault::ReaderOpenFails) {
             return Err(io::Error::from_raw_os_error(libc::EIO));
         }
-        self.inner.open_reader(path)
+        let reader: Rc<dyn SegmentReader> = Rc::new(FaultyReader {
+            inner: self.inner.open_reader(path)?,
+            state: self.state.clone(),
+        });
+        Ok(reader)
+    }
+}
+
+struct FaultyReader {
+    inner: Rc<dyn SegmentReader>,
+    state: Rc<RefCell<FaultState>>,
+}
+
+impl std::fmt::Debug for FaultyReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FaultyReader")
+            .field("inner", &self.inner)
+            .finish()
+    }
+}
+
+impl SegmentReader for FaultyReader {
+    fn read_at(&self, buf: &mut [u8], position: u64) -> io::Result<usize> {
+        if armed(&self.state, Fault::ReaderReadFails) {
+            return Err(io::Error::from_raw_os_error(libc::EIO));
+        }
+        self.inner.read_at(buf, position)
+    }
+
+    fn std_file(&self) -> Option<&std::fs::File> {
+        self.inner.std_file()
+    }
+
+    fn will_need(&self, position: u64, len: u64) {
+        self.state.borrow_mut().advised.push((position, len));
+        self.inner.will_need(position, len);
     }
 }
 

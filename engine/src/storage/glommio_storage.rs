@@ -5,6 +5,7 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use glommio::io::{DmaBuffer, DmaFile, OpenOptions};
 
@@ -113,22 +114,51 @@ impl Storage for GlommioStorage {
     }
 
     fn open_reader(&self, path: &Path) -> io::Result<Rc<dyn SegmentReader>> {
-        let reader: Rc<dyn SegmentReader> = Rc::new(FileReader(std::fs::File::open(path)?));
+        let file = std::fs::File::open(path)?;
+        let reader: Rc<dyn SegmentReader> = Rc::new(FileReader(Arc::new(file)));
         Ok(reader)
     }
 }
 
-/// A buffered read-only fd of a segment.
+/// A buffered read-only fd of a segment (shared with the blocking pool for readahead).
 #[derive(Debug)]
-struct FileReader(std::fs::File);
+struct FileReader(Arc<std::fs::File>);
 
 impl SegmentReader for FileReader {
     fn read_at(&self, buf: &mut [u8], position: u64) -> io::Result<usize> {
-        std::os::unix::fs::FileExt::read_at(&self.0, buf, position)
+        std::os::unix::fs::FileExt::read_at(&*self.0, buf, position)
     }
 
     fn std_file(&self) -> Option<&std::fs::File> {
         Some(&self.0)
+    }
+
+    /// `posix_fadvise(WILLNEED)` on the blocking pool: it submits the reads and returns without
+    /// waiting for them, but submitting can itself wait (a full device queue, extent lookups),
+    /// and the reactor must not.
+    fn will_need(&self, position: u64, len: u64) {
+        let file = self.0.clone();
+        let advise = glommio::executor().spawn_blocking(move || {
+            use std::os::fd::AsRawFd;
+            // SAFETY: fadvise on a descriptor kept open by `file`; no pointers involved.
+            unsafe {
+                libc::posix_fadvise(
+                    file.as_raw_fd(),
+                    position as libc::off_t,
+                    len as libc::off_t,
+                    libc::POSIX_FADV_WILLNEED,
+                )
+            }
+        });
+        glommio::spawn_local(async move {
+            // Advice only: a failure costs the readahead, and the read that follows reads the
+            // bytes itself (and reports its own errors).
+            let code = advise.await;
+            if code != 0 {
+                tracing::debug!("readahead advice failed: errno {code}");
+            }
+        })
+        .detach();
     }
 }
 

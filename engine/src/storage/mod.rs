@@ -60,6 +60,11 @@ pub trait SegmentReader: std::fmt::Debug {
     /// The real fd behind this reader, when there is one: the server sendfiles from it. `None`
     /// means the bytes must be copied out with `read_at`.
     fn std_file(&self) -> Option<&std::fs::File>;
+    /// Advice that `len` bytes from `position` will be read soon: real storage starts reading
+    /// them into the page cache in the background (readahead), so a later fetch and its
+    /// sendfile find them there. Returns at once and never fails: it is only advice, and a read
+    /// that finds the bytes missing reads them itself. Storage without a page cache ignores it.
+    fn will_need(&self, _position: u64, _len: u64) {}
     /// Fills `buf` from `position`; `UnexpectedEof` if the file ends first.
     fn read_exact_at(&self, buf: &mut [u8], position: u64) -> io::Result<()> {
         let mut filled = 0;
