@@ -15,6 +15,11 @@ const SIZE_PREFIX_BYTES: usize = 4;
 const RECEIVE_CHUNK_BYTES: usize = 64 * 1024;
 /// Less spare room than this is not worth a read: a new chunk is made first.
 const RECEIVE_SPARE_BYTES_MIN: usize = 4 * 1024;
+/// Frames smaller than this are copied out of the receive buffer instead of sharing it: a
+/// produced batch may stay cached long after its request, and as a slice it would keep the
+/// whole chunk (up to `RECEIVE_CHUNK_BYTES`) alive. Shared frames thus hold at most 8 times
+/// their size; copying a small frame costs little.
+const SHARED_FRAME_BYTES_MIN: usize = RECEIVE_CHUNK_BYTES / 8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
@@ -75,7 +80,11 @@ impl<R: FillOnlyRead> FrameReader<R> {
             }
         }
         self.received.advance(SIZE_PREFIX_BYTES);
-        Ok(self.received.split_to(size as usize).freeze())
+        let frame = self.received.split_to(size as usize);
+        if frame.len() < SHARED_FRAME_BYTES_MIN {
+            return Ok(Bytes::copy_from_slice(&frame));
+        }
+        Ok(frame.freeze())
     }
 
     /// One read, after making room for the frame in progress to end at `frame_end` bytes into
@@ -202,11 +211,32 @@ mod tests {
     }
 
     #[test]
+    fn small_frames_own_their_bytes_and_large_ones_share_the_receive_buffer() {
+        let large = vec![7u8; SHARED_FRAME_BYTES_MIN];
+        let mut input = framed(b"smallone");
+        input.extend(framed(b"smalltwo"));
+        input.extend(framed(&large));
+        input.extend(framed(&large));
+        // One read takes everything in.
+        let out = frames(&input, input.len(), 1024 * 1024);
+        let frame = |i: usize| out[i].as_ref().unwrap();
+        let end = |f: &Bytes| f.as_ptr() as usize + f.len();
+        assert_eq!(&frame(0)[..], b"smallone");
+        assert_eq!(&frame(1)[..], b"smalltwo");
+        assert_eq!(&frame(2)[..], &large[..]);
+        assert_eq!(&frame(3)[..], &large[..]);
+        // Slices of the receive buffer lie one size prefix apart; copies do not.
+        assert_eq!(end(frame(2)) + 4, frame(3).as_ptr() as usize);
+        assert_ne!(end(frame(0)) + 4, frame(1).as_ptr() as usize);
+        assert!(matches!(out[4], Err(FrameError::Closed)));
+    }
+
+    #[test]
     fn frames_handed_out_keep_their_bytes_while_later_ones_are_read() {
-        let input: Vec<u8> = (0..200u8).flat_map(|i| framed(&[i; 1000])).collect();
+        let input: Vec<u8> = (0..100u8).flat_map(|i| framed(&[i; 10_000])).collect();
         let out = frames(&input, 4096, 1024 * 1024);
-        for (i, frame) in out[..200].iter().enumerate() {
-            assert_eq!(&frame.as_ref().unwrap()[..], &[i as u8; 1000][..]);
+        for (i, frame) in out[..100].iter().enumerate() {
+            assert_eq!(&frame.as_ref().unwrap()[..], &[i as u8; 10_000][..]);
         }
     }
 
