@@ -13,7 +13,7 @@
 //! The broker's code is used as a library (`sluice_server`, `sluice_engine`), never copied or
 //! included by path:
 //!
-//! - [`frame_props`]: the broker's framing (`sluice_server::kafka::frame::read_frame`) and the
+//! - [`frame_props`]: the broker's framing (`sluice_server::kafka::frame::FrameReader`) and the
 //!   request-header steps of `sluice_server::kafka::dispatch::handle`.
 //! - [`request_props`]: every request body the broker decodes, decode → encode → decode. The
 //!   API list is the broker's own table, `sluice_server::kafka::handlers::APIS`.

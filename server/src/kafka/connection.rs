@@ -13,23 +13,21 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
 use std::time::Duration;
 
-use futures_lite::io::{BufReader, ReadHalf, WriteHalf};
-use futures_lite::{future, AsyncRead, AsyncWrite, AsyncWriteExt};
+use futures_lite::io::{ReadHalf, WriteHalf};
+use futures_lite::{future, AsyncWrite, AsyncWriteExt};
 use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
 use glommio::net::TcpStream;
 use glommio::Task;
 
 use super::dispatch::{self, Conn, Outcome, RequestError};
-use super::frame::{read_frame, FrameError};
+use super::fill_only_read::FillOnlyRead;
+use super::frame::{FrameError, FrameReader};
 use super::listener::ListenerContext;
 use super::response::{write_response, write_response_through, Response};
 use super::sendfile;
 use super::services::Services;
 use super::session::Session;
 use crate::limits::{REQUESTS_IN_FLIGHT_PER_CONNECTION_MAX, TLS_HANDSHAKE_MS_MAX};
-
-/// Read-side buffer; large produce frames bypass it.
-const READ_BUFFER_BYTES: usize = 64 * 1024;
 
 enum Pending {
     Ready(Option<Response>),
@@ -114,31 +112,26 @@ pub async fn serve(services: Rc<Services>, listener: Rc<ListenerContext>, stream
 /// path (None on TLS, where every byte goes through the encrypting writer).
 async fn run<S>(conn: &Rc<Conn>, reader: ReadHalf<S>, writer: WriteHalf<S>, fd: Option<RawFd>)
 where
-    S: AsyncRead + AsyncWrite + Unpin + 'static,
+    S: FillOnlyRead + AsyncWrite + 'static,
 {
     let (sender, receiver) = local_channel::new_bounded(REQUESTS_IN_FLIGHT_PER_CONNECTION_MAX);
     let writer_task = glommio::spawn_local(write_loop(receiver, writer, fd, conn.peer));
-    read_loop(
-        conn,
-        BufReader::with_capacity(READ_BUFFER_BYTES, reader),
-        sender,
-    )
-    .await;
+    let frames = FrameReader::new(reader, conn.config.socket_request_max_bytes);
+    read_loop(conn, frames, sender).await;
     writer_task.await;
 }
 
-async fn read_loop<R: AsyncRead + Unpin>(
+async fn read_loop<R: FillOnlyRead>(
     conn: &Rc<Conn>,
-    mut reader: BufReader<R>,
+    mut frames: FrameReader<R>,
     sender: LocalSender<Pending>,
 ) {
-    let frame_bytes_max = conn.config.socket_request_max_bytes;
     let idle_max = Duration::from_millis(conn.config.connections_max_idle_ms);
     loop {
         // A whole frame must arrive within the idle limit: bounds idle connections and clients
         // that trickle a frame one byte at a time.
         let next = future::or(
-            async { Some(read_frame(&mut reader, frame_bytes_max).await) },
+            async { Some(frames.read_frame().await) },
             future::or(
                 async {
                     conn.services.ctx.stopping().await;
