@@ -306,6 +306,12 @@ impl Producer {
     /// Sends ready batches, one request per leader, at most one batch per partition per
     /// request (Kafka's rule for v2 batches). `block` waits for an in-flight slot when the
     /// ready queue is long, which is how max-throughput mode is paced.
+    ///
+    /// Each pass stops scanning once every partition has its batch or every leader's request
+    /// is settled (full, or no slot), so a backlog behind a lagging broker costs nothing per
+    /// turn: at a fixed rate the queue
+    /// grows while the broker stalls, and scanning all of it for every request made the
+    /// loadgen slower the further it fell behind, until it fell behind for good.
     fn send_ready(&mut self, block: bool) -> Result<()> {
         while !self.acc.sealed.is_empty() {
             // With every connection at its in-flight limit there is nothing to do; checking
@@ -321,21 +327,32 @@ impl Producer {
             }
             // Waiting for a slot only pays once a full request is ready; until then, keep
             // generating so that the next request carries many partitions' batches.
-            let sealed_bytes: usize = self.acc.sealed.iter().map(|b| b.records.len()).sum();
-            let block = block
-                && (sealed_bytes >= self.spec.request_bytes_max
-                    || self.acc.sealed.len() >= self.route.partition_count() as usize);
+            let block = block && {
+                let sealed_bytes: usize = self.acc.sealed.iter().map(|b| b.records.len()).sum();
+                sealed_bytes >= self.spec.request_bytes_max
+                    || self.acc.sealed.len() >= self.route.partition_count() as usize
+            };
             let mut by_node: HashMap<i32, Vec<SealedBatch>> = HashMap::new();
             let mut bytes_by_node: HashMap<i32, usize> = HashMap::new();
             let mut used: Vec<bool> = vec![false; self.route.partition_count() as usize];
             let mut keep = VecDeque::new();
             let mut sent_any = false;
-            let mut node_full: Vec<i32> = Vec::new();
+            // Leaders whose request of this pass is settled: full, or no slot free.
+            let mut node_settled: Vec<i32> = Vec::new();
+            let leaders = self.route.brokers.len();
+            let partitions = used.len();
+            let mut used_count = 0;
             while let Some(batch) = self.acc.sealed.pop_front() {
+                if used_count >= partitions {
+                    // Every partition has its batch of this pass (or stays behind).
+                    self.acc.sealed.push_front(batch);
+                    break;
+                }
                 // Once one batch of a partition stays behind, every later one of that
                 // partition must stay too, or it would overtake it (reordering records).
                 let p = batch.partition as usize;
                 let Some((node, _)) = self.route.leader_addr(batch.partition) else {
+                    used_count += usize::from(!used[p]);
                     used[p] = true;
                     keep.push_back(batch);
                     continue;
@@ -345,25 +362,36 @@ impl Producer {
                     || *node_bytes + batch.records.len() <= self.spec.request_bytes_max;
                 let free = fits
                     && !used[p]
-                    && !node_full.contains(&node)
+                    && !node_settled.contains(&node)
                     && self.slot_free(node, block)?;
                 if !free {
-                    if fits && !used[p] && !node_full.contains(&node) {
-                        node_full.push(node);
+                    if !used[p] && !node_settled.contains(&node) {
+                        node_settled.push(node);
                     }
+                    used_count += usize::from(!used[p]);
                     used[p] = true;
                     keep.push_back(batch);
+                    if node_settled.len() >= leaders {
+                        // Nothing later can go in this pass: leave the rest queued, in order.
+                        break;
+                    }
                     continue;
                 }
+                used_count += 1;
                 used[p] = true;
                 *node_bytes += batch.records.len();
                 by_node.entry(node).or_default().push(batch);
             }
-            self.acc.sealed = keep;
+            // The batches kept go back in front of the ones never looked at, in order.
+            while let Some(batch) = keep.pop_back() {
+                self.acc.sealed.push_front(batch);
+            }
             for (node, batches) in by_node {
                 sent_any = true;
                 self.send_to(node, batches)?;
             }
+            // At a fixed rate, one pass per turn: the next turn (pace_us later) sends what
+            // was sealed meanwhile in the same request.
             if !sent_any || !block {
                 return Ok(());
             }
