@@ -1,6 +1,6 @@
 #!/bin/bash
 # acks=1 at a fixed rate (600k msgs/s = half the quiet max), default flush interval vs 1000 ms.
-cd /work/main; source loadgen/scripts/lib.sh
+cd "$(dirname "$0")/../../../.."; source loadgen/scripts/lib.sh
 BIN=$1; OUT=$2; RATE=${RATE:-600000}; mkdir -p $OUT
 for round in 1 2; do
 for interval in 10 1000; do
