@@ -30,8 +30,16 @@ pub fn spawn(
 async fn flush_loop(ctx: Rc<ShardContext>, partitions: Rc<Partitions>, interval: Duration) {
     while !ctx.is_stopping() {
         glommio::timer::sleep(interval).await;
-        // The round logs its own failures.
-        let _ = partitions.flush_round().await;
+        match partitions.flush_round().await {
+            Ok(()) => {}
+            // The round logged the cause. What it did not make durable stays unreadable and
+            // unacknowledged (the high watermark is the flushed offset), and the logs keep it
+            // as unflushed: the next round, at the latest one interval from now, writes and
+            // syncs it again.
+            Err(failed) => {
+                tracing::warn!(shard = ctx.id(), "periodic {failed}; retried next round")
+            }
+        }
     }
 }
 

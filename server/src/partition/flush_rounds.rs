@@ -13,7 +13,7 @@
 //! [`RoundClock`] is the pure bookkeeping (which round a waiter needs, whether one must start);
 //! [`FlushRounds`] drives it on the shard.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::future::Future;
 
 use crate::shard::notify::Notify;
@@ -123,8 +123,6 @@ impl std::fmt::Display for RoundFailed {
 pub struct FlushRounds {
     clock: RefCell<RoundClock>,
     finished: Notify,
-    /// Rounds run, for metrics and tests.
-    rounds_run: Cell<u64>,
 }
 
 impl FlushRounds {
@@ -160,21 +158,21 @@ impl FlushRounds {
                 return;
             };
             let ok = flush_all().await;
-            self.rounds_run.set(self.rounds_run.get() + 1);
             self.clock.borrow_mut().finish(round, ok);
             self.finished.notify();
         }
     }
 
-    /// Rounds run so far on this shard.
+    /// Rounds run so far on this shard (rounds are numbered from 1, one after another).
     pub fn rounds_run(&self) -> u64 {
-        self.rounds_run.get()
+        self.clock.borrow().finished
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
 
     #[test]
     fn an_idle_clock_starts_a_round_at_once() {

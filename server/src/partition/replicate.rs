@@ -1,6 +1,7 @@
 //! Owner side of acks=all: join the shard's next flush round (which fdatasyncs every partition
-//! with appended data, this request's among them: group commit), then wait until every in-sync replica has the
-//! appended batches durably (the high watermark passed them), or the request's timeout.
+//! with appended data, this request's among them: group commit), then wait until every in-sync
+//! replica has the appended batches durably (the high watermark passed them), or the request's
+//! timeout.
 //!
 //! Answers per partition: NONE; NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR fell below
 //! `min.insync.replicas` first; NOT_LEADER_OR_FOLLOWER when leadership moved (the batch may or
