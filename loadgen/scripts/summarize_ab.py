@@ -2,7 +2,10 @@
 """Summarises an ab.sh run: a row per run (A and B each round) and the median of the
 per-round B/A ratios. Pairing within a round cancels most of a shared machine's drift.
 
-    loadgen/scripts/summarize_ab.py OUT_DIR PAIRS
+    loadgen/scripts/summarize_ab.py OUT_DIR PAIRS [BASELINES]
+
+BASELINES (default A) names the baseline runs, comma-separated: with several (A,C), each
+round's B is compared with whichever of them produced the most MB/s that round.
 """
 import json
 import statistics
@@ -34,11 +37,12 @@ def load(out: Path, label: str, round_no: int):
 def main() -> int:
     out = Path(sys.argv[1])
     pairs = int(sys.argv[2])
+    baselines = (sys.argv[3] if len(sys.argv) > 3 else "A").split(",")
     print("| round | build | MB/s | disk MB/s | x disk | p50 us | p99 us | p99.9 us | failed |")
     print("|---|---|---|---|---|---|---|---|---|")
     ratios = {"mb_per_s": [], "x_disk": [], "p50_us": [], "p99_us": [], "p999_us": []}
     for round_no in range(1, pairs + 1):
-        runs = {label: load(out, label, round_no) for label in ("A", "B")}
+        runs = {label: load(out, label, round_no) for label in (*baselines, "B")}
         for label, run in runs.items():
             if run is None:
                 print(f"| {round_no} | {label} | missing | | | | | | |")
@@ -48,12 +52,17 @@ def main() -> int:
                 f"| {run['x_disk']:.3f} | {run['p50_us']} | {run['p99_us']} | {run['p999_us']} "
                 f"| {run['failed']} |"
             )
-        a, b = runs["A"], runs["B"]
-        if a is None or b is None:
+        present = [runs[label] for label in baselines if runs[label] is not None]
+        b = runs["B"]
+        if not present or b is None:
             continue
+        a = max(present, key=lambda run: run["mb_per_s"])
         for key in ratios:
             if a[key]:
                 ratios[key].append(b[key] / a[key])
+    print()
+    against = "A" if baselines == ["A"] else f"the faster of {'/'.join(baselines)} each round"
+    print(f"Baseline: {against}.")
     print()
     print("Median of per-round B/A ratios (throughput: higher is better; latency: lower is better):")
     print()

@@ -10,8 +10,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{BrokerConfig, FlagOverrides};
 use crate::{
-    admin, broker, cluster_identity, data_dir_lock, logging, memlock, metrics, signals,
-    uring_probe, util,
+    admin, broker, cluster_identity, data_dir_lock, logging, malloc_tuning, memlock, metrics,
+    signals, uring_probe, util,
 };
 
 #[derive(Parser)]
@@ -67,7 +67,7 @@ struct StartArgs {
     /// Directory for partition logs and topic metadata [default: ./data]
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// Number of shards (one pinned executor per core) [default: all cores]
+    /// Number of shards, one pinned to each CPU the process may run on (taskset, cpusets) [default: all of them]
     #[arg(long, value_name = "N")]
     cores: Option<usize>,
     /// Config file: TOML or Kafka's server.properties (Kafka setting names); flags override it
@@ -116,6 +116,7 @@ fn start(args: StartArgs) -> Result<(), String> {
     // Before any thread exists, so every thread inherits the mask and only the signal thread
     // (started once the shards are up) receives SIGTERM/SIGINT.
     signals::block_stop_signals().map_err(|e| format!("cannot block signals: {e}"))?;
+    let malloc = malloc_tuning::apply()?;
     let flags = FlagOverrides {
         listen: args.listen,
         data_dir: args.data_dir,
@@ -127,7 +128,7 @@ fn start(args: StartArgs) -> Result<(), String> {
     };
     let mut config =
         BrokerConfig::resolve(args.config.as_deref(), &flags).map_err(|e| e.to_string())?;
-    let cpus = shard_cpus(config.cores)?;
+    let cpus = crate::shard::cpus::shard_cpus(config.cores)?;
     let budget = memlock::budget(cpus.len()).map_err(|e| e.to_string())?;
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("cannot create data dir {}: {e}", config.data_dir.display()))?;
@@ -146,7 +147,7 @@ fn start(args: StartArgs) -> Result<(), String> {
     metrics::start_endpoint(config.metrics_listen)?;
     let shards = broker::start(config.clone(), &cpus, budget.io_memory_per_shard_bytes)?;
     tracing::info!(
-        "sluice node {} of cluster {} listening on {} | data dir {} | {} shard(s) on cpus {:?} | memlock {} | io_uring: {}",
+        "sluice node {} of cluster {} listening on {} | data dir {} | {} shard(s) on cpus {:?} | memlock {} | io_uring: {} | malloc: {malloc}",
         config.node_id,
         config.cluster_id,
         config.listen,
@@ -251,27 +252,4 @@ fn wait_for_signals() {
         tracing::warn!("second stop signal: exiting without waiting");
         std::process::exit(130);
     }
-}
-
-/// The first `cores` online CPUs (all of them by default).
-fn shard_cpus(cores: Option<usize>) -> Result<Vec<usize>, String> {
-    let online: Vec<usize> = glommio::CpuSet::online()
-        .map_err(|e| format!("cannot list online CPUs: {e}"))?
-        .iter()
-        .map(|location| location.cpu)
-        .collect();
-    if online.is_empty() {
-        return Err("no online CPUs found".to_string());
-    }
-    let wanted = cores.unwrap_or(online.len());
-    if wanted > online.len() {
-        return Err(format!(
-            "--cores {wanted} but only {} CPUs are online",
-            online.len()
-        ));
-    }
-    let mut cpus = online;
-    cpus.sort_unstable();
-    cpus.truncate(wanted);
-    Ok(cpus)
 }

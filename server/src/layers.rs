@@ -7,7 +7,7 @@ mod tests {
     use std::path::Path;
 
     /// Higher ranks may import lower ranks. Leaves (rank 0) import only other leaves.
-    const RANKS: [(&str, u32); 29] = [
+    const RANKS: [(&str, u32); 31] = [
         ("cli", 10),
         ("broker", 9),
         ("kafka", 8),
@@ -25,10 +25,12 @@ mod tests {
         ("config", 0),
         ("data_dir_lock", 0),
         ("error_code", 0),
+        ("fill_only_read", 0),
         ("iowq_workers", 0),
         ("layers", 0),
         ("limits", 0),
         ("logging", 0),
+        ("malloc_tuning", 0),
         ("memlock", 0),
         ("metrics", 0),
         ("signals", 0),

@@ -23,8 +23,8 @@
 //!
 //! Leaves that any layer may use: `metrics` (everyone records into it), `topics` (metadata as
 //! data), `config`, `cluster_identity` (the data dir's `meta.properties`), `limits`,
-//! `error_code`, `util`, `signals`. `admin` is the operator CLI's client side and imports
-//! nothing of the broker.
+//! `error_code`, `util`, `signals`, `fill_only_read` (receiving into unzeroed buffers), `malloc_tuning`.
+//! `admin` is the operator CLI's client side and imports nothing of the broker.
 
 pub mod admin;
 pub mod broker;
@@ -34,12 +34,14 @@ pub mod cluster_identity;
 pub mod config;
 pub mod data_dir_lock;
 pub mod error_code;
+pub mod fill_only_read;
 pub mod group;
 pub mod iowq_workers;
 pub mod kafka;
 mod layers;
 pub mod limits;
 pub mod logging;
+pub mod malloc_tuning;
 pub mod memlock;
 pub mod metadata;
 pub mod metrics;

@@ -31,6 +31,13 @@ pub const BLOCKING_THREADS_PER_SHARD: usize = 4;
 /// io_uring) one shard may have; the kernel's default is four per CPU the shard may run on
 /// (`iowq_workers.rs`). Enough for a flush round over this many partitions to sync at once.
 pub const IOWQ_BOUNDED_WORKERS_PER_SHARD: u32 = 64;
+/// Allocations at least this large get their own mmap from glibc's malloc; smaller ones come
+/// from the shard's arena (`malloc_tuning.rs`). Above produce requests and replica fetch
+/// answers of the default sizes, below the largest frames.
+pub const MALLOC_MMAP_THRESHOLD_BYTES: i32 = 4 * 1024 * 1024;
+/// Free memory at the top of an arena that glibc keeps rather than return to the kernel
+/// (`malloc_tuning.rs`).
+pub const MALLOC_TRIM_THRESHOLD_BYTES: i32 = 64 * 1024 * 1024;
 /// glommio refuses to start with less io_memory than this.
 pub const IO_MEMORY_BYTES_MIN: usize = 512 * 1024;
 /// io_memory per shard when memlock is unlimited (glommio's own default).

@@ -20,13 +20,13 @@ use glommio::net::TcpStream;
 use glommio::Task;
 
 use super::dispatch::{self, Conn, Outcome, RequestError};
-use super::fill_only_read::FillOnlyRead;
 use super::frame::{FrameError, FrameReader};
 use super::listener::ListenerContext;
 use super::response::{write_response, write_response_through, Response};
 use super::sendfile;
 use super::services::Services;
 use super::session::Session;
+use crate::fill_only_read::FillOnlyRead;
 use crate::limits::{REQUESTS_IN_FLIGHT_PER_CONNECTION_MAX, TLS_HANDSHAKE_MS_MAX};
 
 enum Pending {

@@ -6,7 +6,7 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use super::fill_only_read::{read_into_spare, FillOnlyRead};
+use crate::fill_only_read::{read_into_spare, FillOnlyRead};
 use crate::limits::REQUEST_HEADER_BYTES_MIN;
 
 const SIZE_PREFIX_BYTES: usize = 4;

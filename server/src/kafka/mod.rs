@@ -11,7 +11,6 @@ pub mod cluster_view;
 pub mod connection;
 pub mod dispatch;
 pub mod fetch_sessions;
-pub mod fill_only_read;
 pub mod frame;
 pub mod handlers;
 pub mod leader_check;

@@ -24,6 +24,7 @@ use sluice_security::scram::{ScramClient, ScramMechanism};
 
 use super::inter_broker_client;
 use crate::config::inter_broker::SaslLogin;
+use crate::fill_only_read::{read_exact_unzeroed, FillOnlyRead};
 use crate::limits::REPLICA_FRAME_BYTES_MAX;
 use crate::tls::PeerStream;
 
@@ -74,9 +75,15 @@ impl ConnectionError {
     }
 }
 
+/// A peer stream that can receive into unzeroed memory: a fetch answer is up to
+/// `REPLICA_FRAME_BYTES_MAX`, and zeroing it before the socket overwrites it was a visible
+/// share of a follower's CPU (benches/results/replication-profile-2026-12-03.md).
+trait ReplicaStream: PeerStream + FillOnlyRead {}
+impl<T: PeerStream + FillOnlyRead> ReplicaStream for T {}
+
 pub struct Connection {
     address: SocketAddr,
-    stream: Box<dyn PeerStream>,
+    stream: Box<dyn ReplicaStream>,
     client_id: String,
     correlation_id: i32,
 }
@@ -104,7 +111,7 @@ impl Connection {
         let stream = with_deadline(address, timeout, connect).await?;
         // Latency of the replication round trip is acks=all latency.
         let _ = stream.set_nodelay(true);
-        let stream: Box<dyn PeerStream> = match &client.tls {
+        let stream: Box<dyn ReplicaStream> = match &client.tls {
             None => Box::new(stream),
             Some(connector) => {
                 let name =
@@ -249,12 +256,10 @@ impl Connection {
             if length < 4 || length as usize > REPLICA_FRAME_BYTES_MAX {
                 return Err(malformed(address, format!("frame of {length} bytes")));
             }
-            let mut body = vec![0u8; length as usize];
-            self.stream
-                .read_exact(&mut body)
+            let body = read_exact_unzeroed(&mut self.stream, length as usize)
                 .await
                 .map_err(|err| io(address, err))?;
-            Ok(Bytes::from(body))
+            Ok(body.freeze())
         };
         let mut body = with_deadline(address, timeout, exchange).await?;
         let decoded = crate::util::catch_decoder_panic(|| {

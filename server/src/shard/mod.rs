@@ -1,6 +1,7 @@
 //! The thread-per-core runtime: one glommio executor per shard, pinned to its core
-//! (`executors`); what a shard knows of itself (`context`: id, partition ownership, stopping);
-//! cross-shard calls without locks (`mesh`, `reply_slots`); wake-ups (`notify`).
+//! (`executors`, on the CPUs `cpus` picks); what a shard knows of itself (`context`: id,
+//! partition ownership, stopping); cross-shard calls without locks (`mesh`, `reply_slots`);
+//! wake-ups (`notify`).
 //!
 //! Layer: the bottom of the broker, above the engine. It imports no subsystem: each subsystem
 //! brings its own message types to its own mesh. Nothing on the data path is shared between
@@ -15,6 +16,7 @@
 //! shard even for one client on two cores (benches/results/shards-2026-12-03.md).
 
 pub mod context;
+pub mod cpus;
 pub mod executors;
 pub mod mesh;
 pub mod notify;
