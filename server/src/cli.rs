@@ -67,7 +67,8 @@ struct StartArgs {
     /// Directory for partition logs and topic metadata [default: ./data]
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// Number of shards, one pinned to each CPU the process may run on (taskset, cpusets) [default: all of them]
+    /// Number of shards, one pinned to each CPU the process may run on (online, and allowed by
+    /// taskset or a cpuset) [default: all of them]
     #[arg(long, value_name = "N")]
     cores: Option<usize>,
     /// Config file: TOML or Kafka's server.properties (Kafka setting names); flags override it
