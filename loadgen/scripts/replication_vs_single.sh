@@ -17,7 +17,9 @@
 #
 # BIN_DIR holds a release `sluice` and `sluice-loadgen` (cargo build --release -p sluice-server
 # -p sluice-loadgen; target/release). Environment: PAIRS (3), PARTITIONS (16), MESSAGE_BYTES
-# (1024), WARMUP_S (2), DURATION_S (8), LAYOUT (pinned), MAX_IN_FLIGHT (loadgen's default, 8:
+# (1024), WARMUP_S (2), DURATION_S (8), INTER_BROKER_TLS (0; 1 adds run T each round: B with the
+# brokers replicating over TLS, clients still in plaintext, reported against B), LAYOUT
+# (pinned), MAX_IN_FLIGHT (loadgen's default, 8:
 # requests in flight per connection, the same for every run; acks=all is latency-bound with few).
 #
 # Output in OUT_DIR: commands.txt (every command run), A-N.json / B-N.json (loadgen), broker
@@ -36,6 +38,7 @@ WARMUP_S=${WARMUP_S:-2}
 DURATION_S=${DURATION_S:-8}
 LAYOUT=${LAYOUT:-pinned}
 MAX_IN_FLIGHT=${MAX_IN_FLIGHT:-8}
+INTER_BROKER_TLS=${INTER_BROKER_TLS:-0}
 case "$LAYOUT" in
   pinned) BASELINES=A ;;
   machine) BASELINES=A,C ;;
@@ -46,6 +49,21 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
 source loadgen/scripts/lib.sh
+
+# A CA and a broker certificate for 127.0.0.1, for run T (openssl, as the tests make theirs).
+make_pki() { # dir
+  local dir=$1
+  mkdir -p "$dir"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=loadgen CA" \
+    -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$dir/server.key" \
+    -out "$dir/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' \
+    > "$dir/server.ext"
+  openssl x509 -req -in "$dir/server.csr" -days 2 -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
+    -CAcreateserial -extfile "$dir/server.ext" -out "$dir/server.crt" 2>/dev/null
+  cat "$dir/server.key" "$dir/server.crt" > "$dir/server.pem"
+}
 
 scrape() { # port file
   python3 - "$1" "$2" <<'PY'
@@ -63,12 +81,12 @@ run_one() { # label round
   local label=$1 round=$2 bootstrap acks rf
   # What pins a broker (and its shards) and the loadgen, by label and layout.
   local broker_pin=(taskset -c 0) broker_cores=(--cores 1) loadgen_pin=(taskset -c 1)
-  if [ "$label" = C ] || { [ "$label" = B ] && [ "$LAYOUT" = machine ]; }; then
+  if [ "$label" = C ] || { [ "$label" != A ] && [ "$LAYOUT" = machine ]; }; then
     broker_pin=() broker_cores=() loadgen_pin=()
   fi
   DATA=$(mktemp -d "$DATA_PARENT/sluice-repl-XXXXXX")
   local metrics_ports=()
-  if [ "$label" != B ]; then
+  if [ "$label" = A ] || [ "$label" = C ]; then
     local port; port=$(free_port)
     local cmd=(${broker_pin[@]+"${broker_pin[@]}"} "$BIN/sluice" start --listen "127.0.0.1:$port"
       --data-dir "$DATA/single" ${broker_cores[@]+"${broker_cores[@]}"} --metrics-listen 127.0.0.1:0)
@@ -83,15 +101,21 @@ run_one() { # label round
       ports+=("$(free_port)"); controllers+=("$(free_port)"); metrics_ports+=("$(free_port)")
       voters+="${voters:+,}$id@127.0.0.1:${controllers[$((id - 1))]}"
     done
-    printf '"min.insync.replicas" = 2\n"default.replication.factor" = 3\n' > "$DATA/replicated.toml"
+    for id in 1 2 3; do
+      printf '"min.insync.replicas" = 2\n"default.replication.factor" = 3\n' > "$DATA/replicated-$id.toml"
+      if [ "$label" = T ]; then
+        printf 'listeners = "SSL://127.0.0.1:%s"\n"inter.broker.listener.name" = "SSL"\n"ssl.keystore.location" = "%s"\n"ssl.truststore.location" = "%s"\n' \
+          "$(free_port)" "$PKI/server.pem" "$PKI/ca.crt" >> "$DATA/replicated-$id.toml"
+      fi
+    done
     for id in 1 2 3; do
       local cmd=(${broker_pin[@]+"${broker_pin[@]}"} "$BIN/sluice" start --node-id "$id"
         --listen "127.0.0.1:${ports[$((id - 1))]}"
         --controller-listen "127.0.0.1:${controllers[$((id - 1))]}" --controller-voters "$voters"
-        --data-dir "$DATA/node$id" ${broker_cores[@]+"${broker_cores[@]}"} --config "$DATA/replicated.toml"
+        --data-dir "$DATA/node$id" ${broker_cores[@]+"${broker_cores[@]}"} --config "$DATA/replicated-$id.toml"
         --metrics-listen "127.0.0.1:${metrics_ports[$((id - 1))]}")
-      echo "${cmd[*]}   # with $(tr '\n' ' ' < "$DATA/replicated.toml")" >> "$OUT/commands.txt"
-      "${cmd[@]}" > "$OUT/broker-B-$round-node$id.log" 2>&1 &
+      echo "${cmd[*]}   # with $(tr '\n' ' ' < "$DATA/replicated-$id.toml")" >> "$OUT/commands.txt"
+      "${cmd[@]}" > "$OUT/broker-$label-$round-node$id.log" 2>&1 &
       PIDS+=($!)
     done
     for port in "${ports[@]}"; do wait_port "$port"; done
@@ -113,23 +137,31 @@ run_one() { # label round
 
 {
   echo "# replication_vs_single.sh $*"
-  echo "# LAYOUT=$LAYOUT: A=single node acks=1 (pinned), C=single node acks=1 (both cores; machine layout only), B=3 brokers RF 3 min.insync 2 acks=all; PAIRS=$PAIRS MAX_IN_FLIGHT=$MAX_IN_FLIGHT PARTITIONS=$PARTITIONS MESSAGE_BYTES=$MESSAGE_BYTES WARMUP_S=$WARMUP_S DURATION_S=$DURATION_S"
+  echo "# LAYOUT=$LAYOUT: A=single node acks=1 (pinned), C=single node acks=1 (both cores; machine layout only), B=3 brokers RF 3 min.insync 2 acks=all, T=B replicating over TLS (INTER_BROKER_TLS=$INTER_BROKER_TLS); PAIRS=$PAIRS MAX_IN_FLIGHT=$MAX_IN_FLIGHT PARTITIONS=$PARTITIONS MESSAGE_BYTES=$MESSAGE_BYTES WARMUP_S=$WARMUP_S DURATION_S=$DURATION_S"
   echo "# $(git rev-parse HEAD 2>/dev/null || echo unknown-commit) on $(uname -srm), $(nproc) CPUs"
 } > "$OUT/commands.txt"
+PKI="$OUT/pki"
+[ "$INTER_BROKER_TLS" = 1 ] && make_pki "$PKI"
 for round in $(seq "$PAIRS"); do
   echo "== round $round: $(uptime)" | tee -a "$OUT/commands.txt"
   singles=(A)
   [ "$LAYOUT" = machine ] && singles=(A C)
+  replicated=(B)
+  [ "$INTER_BROKER_TLS" = 1 ] && replicated=(B T)
   if [ $((round % 2)) = 1 ]; then
-    for label in "${singles[@]}"; do run_one "$label" "$round"; done
-    run_one B "$round"
+    for label in "${singles[@]}" "${replicated[@]}"; do run_one "$label" "$round"; done
   else
-    run_one B "$round"
-    for label in "${singles[@]}"; do run_one "$label" "$round"; done
+    for label in "${replicated[@]}" "${singles[@]}"; do run_one "$label" "$round"; done
   fi
 done
 {
   python3 "$(dirname "$0")/summarize_ab.py" "$OUT" "$PAIRS" "$BASELINES"
+  if [ "$INTER_BROKER_TLS" = 1 ]; then
+    echo
+    echo "T (B with replication over TLS) against B, same rounds:"
+    echo
+    python3 "$(dirname "$0")/summarize_ab.py" "$OUT" "$PAIRS" B T
+  fi
   echo
   echo "Goal (issue 13, P7): B/A mb_per_s >= $GOAL."
   echo

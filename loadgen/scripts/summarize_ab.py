@@ -2,10 +2,11 @@
 """Summarises an ab.sh run: a row per run (A and B each round) and the median of the
 per-round B/A ratios. Pairing within a round cancels most of a shared machine's drift.
 
-    loadgen/scripts/summarize_ab.py OUT_DIR PAIRS [BASELINES]
+    loadgen/scripts/summarize_ab.py OUT_DIR PAIRS [BASELINES [CANDIDATE]]
 
 BASELINES (default A) names the baseline runs, comma-separated: with several (A,C), each
-round's B is compared with whichever of them produced the most MB/s that round.
+round's candidate is compared with whichever of them produced the most MB/s that round.
+CANDIDATE (default B) names the run compared with them.
 """
 import json
 import statistics
@@ -38,11 +39,12 @@ def main() -> int:
     out = Path(sys.argv[1])
     pairs = int(sys.argv[2])
     baselines = (sys.argv[3] if len(sys.argv) > 3 else "A").split(",")
+    candidate = sys.argv[4] if len(sys.argv) > 4 else "B"
     print("| round | build | MB/s | disk MB/s | x disk | p50 us | p99 us | p99.9 us | failed |")
     print("|---|---|---|---|---|---|---|---|---|")
     ratios = {"mb_per_s": [], "x_disk": [], "p50_us": [], "p99_us": [], "p999_us": []}
     for round_no in range(1, pairs + 1):
-        runs = {label: load(out, label, round_no) for label in (*baselines, "B")}
+        runs = {label: load(out, label, round_no) for label in (*baselines, candidate)}
         for label, run in runs.items():
             if run is None:
                 print(f"| {round_no} | {label} | missing | | | | | | |")
@@ -53,7 +55,7 @@ def main() -> int:
                 f"| {run['failed']} |"
             )
         present = [runs[label] for label in baselines if runs[label] is not None]
-        b = runs["B"]
+        b = runs[candidate]
         if not present or b is None:
             continue
         a = max(present, key=lambda run: run["mb_per_s"])
@@ -64,7 +66,8 @@ def main() -> int:
     against = "A" if baselines == ["A"] else f"the faster of {'/'.join(baselines)} each round"
     print(f"Baseline: {against}.")
     print()
-    print("Median of per-round B/A ratios (throughput: higher is better; latency: lower is better):")
+    against_name = "A" if baselines == ["A"] else "baseline"
+    print(f"Median of per-round {candidate}/{against_name} ratios (throughput: higher is better; latency: lower is better):")
     print()
     for key, values in ratios.items():
         if values:
