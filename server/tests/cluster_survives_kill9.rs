@@ -24,6 +24,7 @@ const METADATA_TIMEOUT: Duration = Duration::from_secs(30);
 const FAST_FENCING: &str =
     "\"broker.session.timeout.ms\" = 3000\n\"broker.heartbeat.interval.ms\" = 500\n";
 const NOT_LEADER_OR_FOLLOWER: i16 = 6;
+const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 const RECORDS_PER_PARTITION: usize = 20;
 const PARTITIONS: i32 = 6;
 
@@ -95,17 +96,22 @@ fn a_killed_broker_s_partitions_go_offline_and_come_back_with_their_data() {
         let records: Vec<_> = (0..RECORDS_PER_PARTITION)
             .map(|i| numbered_record(&format!("p{partition}"), i, now_ms()))
             .collect();
-        let result = produce(
-            &mut conn,
-            "durable",
-            partition as i32,
-            encode_batch(&records),
-            -1,
+        // Each broker applies the metadata log on its own: a leader that has not yet answers
+        // UNKNOWN_TOPIC_OR_PARTITION or NOT_LEADER_OR_FOLLOWER, having written nothing, and
+        // real clients retry those.
+        let batch = encode_batch(&records);
+        let code = wait_until(
+            &format!("an acks=all produce to partition {partition} on its leader"),
+            METADATA_TIMEOUT,
+            || {
+                let result = produce(&mut conn, "durable", partition as i32, batch.clone(), -1);
+                match result.error_code {
+                    UNKNOWN_TOPIC_OR_PARTITION | NOT_LEADER_OR_FOLLOWER => None,
+                    code => Some(code),
+                }
+            },
         );
-        assert_eq!(
-            result.error_code, 0,
-            "acks=all produce to partition {partition}"
-        );
+        assert_eq!(code, 0, "acks=all produce to partition {partition}");
     }
     let controller = cluster.metadata(0, &[]).controller_id.0;
     let victim_node = *leaders
