@@ -63,10 +63,10 @@ def main() -> int:
             if a[key]:
                 ratios[key].append(b[key] / a[key])
     print()
-    against = "A" if baselines == ["A"] else f"the faster of {'/'.join(baselines)} each round"
+    against = baselines[0] if len(baselines) == 1 else f"the faster of {'/'.join(baselines)} each round"
     print(f"Baseline: {against}.")
     print()
-    against_name = "A" if baselines == ["A"] else "baseline"
+    against_name = baselines[0] if len(baselines) == 1 else "baseline"
     print(f"Median of per-round {candidate}/{against_name} ratios (throughput: higher is better; latency: lower is better):")
     print()
     for key, values in ratios.items():
