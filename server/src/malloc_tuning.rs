@@ -17,10 +17,10 @@ use crate::limits::{MALLOC_MMAP_THRESHOLD_BYTES, MALLOC_TRIM_THRESHOLD_BYTES};
 /// Sets the thresholds unless the environment already tunes malloc. Call before the shards
 /// start (mallopt is process-wide, and glibc creates an arena per thread as it first
 /// allocates). Returns what it did, for the start-up log.
-pub fn apply() -> Result<&'static str, String> {
+pub fn apply() -> Result<String, String> {
     let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
     if tunes_malloc(&tunables) {
-        return Ok("left to GLIBC_TUNABLES");
+        return Ok("left to GLIBC_TUNABLES".to_string());
     }
     set(
         libc::M_MMAP_THRESHOLD,
@@ -32,7 +32,11 @@ pub fn apply() -> Result<&'static str, String> {
         MALLOC_TRIM_THRESHOLD_BYTES,
         "M_TRIM_THRESHOLD",
     )?;
-    Ok("mmap threshold 4 MiB, trim threshold 64 MiB")
+    Ok(format!(
+        "mmap threshold {} KiB, trim threshold {} KiB",
+        MALLOC_MMAP_THRESHOLD_BYTES / 1024,
+        MALLOC_TRIM_THRESHOLD_BYTES / 1024
+    ))
 }
 
 fn set(parameter: libc::c_int, value: i32, name: &str) -> Result<(), String> {
