@@ -17,10 +17,10 @@
 #
 # BIN_DIR holds a release `sluice` and `sluice-loadgen` (cargo build --release -p sluice-server
 # -p sluice-loadgen; target/release). Environment: PAIRS (3), PARTITIONS (16), MESSAGE_BYTES
-# (1024), WARMUP_S (2), DURATION_S (8), INTER_BROKER_TLS (0; 1 adds run T each round: B with the
-# brokers replicating over TLS, clients still in plaintext, reported against B), LAYOUT
-# (pinned), MAX_IN_FLIGHT (loadgen's default, 8:
-# requests in flight per connection, the same for every run; acks=all is latency-bound with few).
+# (1024), WARMUP_S (2), DURATION_S (8), LAYOUT (pinned), MAX_IN_FLIGHT (8, loadgen's default:
+# requests in flight per connection, the same for every run; acks=all is latency-bound with
+# few), INTER_BROKER_TLS (0; 1 adds run T each round: B with the brokers replicating over TLS,
+# clients still in plaintext, reported against B).
 #
 # Output in OUT_DIR: commands.txt (every command run), A-N.json / B-N.json (loadgen), broker
 # logs, B-N-nodeK.metrics (each replica's /metrics after the run: replication latency and
@@ -91,7 +91,7 @@ run_one() { # label round
     local cmd=(${broker_pin[@]+"${broker_pin[@]}"} "$BIN/sluice" start --listen "127.0.0.1:$port"
       --data-dir "$DATA/single" ${broker_cores[@]+"${broker_cores[@]}"} --metrics-listen 127.0.0.1:0)
     echo "${cmd[*]}" >> "$OUT/commands.txt"
-    "${cmd[@]}" > "$OUT/broker-A-$round.log" 2>&1 &
+    "${cmd[@]}" > "$OUT/broker-$label-$round.log" 2>&1 &
     PIDS+=($!)
     wait_port "$port"
     bootstrap=127.0.0.1:$port acks=1 rf=1
@@ -107,8 +107,6 @@ run_one() { # label round
         printf 'listeners = "SSL://127.0.0.1:%s"\n"inter.broker.listener.name" = "SSL"\n"ssl.keystore.location" = "%s"\n"ssl.truststore.location" = "%s"\n' \
           "$(free_port)" "$PKI/server.pem" "$PKI/ca.crt" >> "$DATA/replicated-$id.toml"
       fi
-    done
-    for id in 1 2 3; do
       local cmd=(${broker_pin[@]+"${broker_pin[@]}"} "$BIN/sluice" start --node-id "$id"
         --listen "127.0.0.1:${ports[$((id - 1))]}"
         --controller-listen "127.0.0.1:${controllers[$((id - 1))]}" --controller-voters "$voters"

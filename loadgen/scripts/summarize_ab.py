@@ -63,11 +63,10 @@ def main() -> int:
             if a[key]:
                 ratios[key].append(b[key] / a[key])
     print()
-    against = baselines[0] if len(baselines) == 1 else f"the faster of {'/'.join(baselines)} each round"
-    print(f"Baseline: {against}.")
+    single = len(baselines) == 1
+    print(f"Baseline: {baselines[0] if single else 'the faster of ' + '/'.join(baselines) + ' each round'}.")
     print()
-    against_name = baselines[0] if len(baselines) == 1 else "baseline"
-    print(f"Median of per-round {candidate}/{against_name} ratios (throughput: higher is better; latency: lower is better):")
+    print(f"Median of per-round {candidate}/{baselines[0] if single else 'baseline'} ratios (throughput: higher is better; latency: lower is better):")
     print()
     for key, values in ratios.items():
         if values:

@@ -10,12 +10,8 @@ use common::kafka;
 
 /// The highest online CPU, when there are at least two (CPU 0 would prove nothing).
 fn last_cpu() -> Option<usize> {
-    let online = std::fs::read_to_string("/sys/devices/system/cpu/online").ok()?;
-    let last = online
-        .trim()
-        .split([',', '-'])
-        .filter_map(|cpu| cpu.parse::<usize>().ok())
-        .max()?;
+    let online = glommio::CpuSet::online().expect("the online CPUs");
+    let last = online.iter().map(|location| location.cpu).max()?;
     (last > 0).then_some(last)
 }
 

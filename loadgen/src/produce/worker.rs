@@ -309,9 +309,9 @@ impl Producer {
     ///
     /// Each pass stops scanning once every partition has its batch or every leader's request
     /// is settled (full, or no slot), so a backlog behind a lagging broker costs nothing per
-    /// turn: at a fixed rate the queue
-    /// grows while the broker stalls, and scanning all of it for every request made the
-    /// loadgen slower the further it fell behind, until it fell behind for good.
+    /// turn: at a fixed rate the queue grows while the broker stalls, and scanning all of it
+    /// for every request made the loadgen slower the further it fell behind, until it fell
+    /// behind for good.
     fn send_ready(&mut self, block: bool) -> Result<()> {
         while !self.acc.sealed.is_empty() {
             // With every connection at its in-flight limit there is nothing to do; checking
@@ -334,16 +334,14 @@ impl Producer {
             };
             let mut by_node: HashMap<i32, Vec<SealedBatch>> = HashMap::new();
             let mut bytes_by_node: HashMap<i32, usize> = HashMap::new();
-            let mut used: Vec<bool> = vec![false; self.route.partition_count() as usize];
+            let mut used = PassPartitions::new(self.route.partition_count() as usize);
             let mut keep = VecDeque::new();
             let mut sent_any = false;
             // Leaders whose request of this pass is settled: full, or no slot free.
             let mut node_settled: Vec<i32> = Vec::new();
             let leaders = self.route.brokers.len();
-            let partitions = used.len();
-            let mut used_count = 0;
             while let Some(batch) = self.acc.sealed.pop_front() {
-                if used_count >= partitions {
+                if used.all_taken() {
                     // Every partition has its batch of this pass (or stays behind).
                     self.acc.sealed.push_front(batch);
                     break;
@@ -352,8 +350,7 @@ impl Producer {
                 // partition must stay too, or it would overtake it (reordering records).
                 let p = batch.partition as usize;
                 let Some((node, _)) = self.route.leader_addr(batch.partition) else {
-                    used_count += usize::from(!used[p]);
-                    used[p] = true;
+                    used.take(p);
                     keep.push_back(batch);
                     continue;
                 };
@@ -361,15 +358,14 @@ impl Producer {
                 let fits = *node_bytes == 0
                     || *node_bytes + batch.records.len() <= self.spec.request_bytes_max;
                 let free = fits
-                    && !used[p]
+                    && !used.is_taken(p)
                     && !node_settled.contains(&node)
                     && self.slot_free(node, block)?;
                 if !free {
-                    if !used[p] && !node_settled.contains(&node) {
+                    if !used.is_taken(p) && !node_settled.contains(&node) {
                         node_settled.push(node);
                     }
-                    used_count += usize::from(!used[p]);
-                    used[p] = true;
+                    used.take(p);
                     keep.push_back(batch);
                     if node_settled.len() >= leaders {
                         // Nothing later can go in this pass: leave the rest queued, in order.
@@ -377,8 +373,7 @@ impl Producer {
                     }
                     continue;
                 }
-                used_count += 1;
-                used[p] = true;
+                used.take(p);
                 *node_bytes += batch.records.len();
                 by_node.entry(node).or_default().push(batch);
             }
@@ -562,5 +557,36 @@ fn tighten_timer_slack() {
     let rc = unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0) };
     if rc != 0 {
         eprintln!("note: could not lower the timer slack; fixed-rate pacing will be coarser");
+    }
+}
+
+/// The partitions that have their batch in one send pass, or must stay behind in it, and how
+/// many: the pass ends once all have.
+struct PassPartitions {
+    taken: Vec<bool>,
+    count: usize,
+}
+
+impl PassPartitions {
+    fn new(partitions: usize) -> Self {
+        PassPartitions {
+            taken: vec![false; partitions],
+            count: 0,
+        }
+    }
+
+    fn is_taken(&self, partition: usize) -> bool {
+        self.taken[partition]
+    }
+
+    fn take(&mut self, partition: usize) {
+        if !self.taken[partition] {
+            self.taken[partition] = true;
+            self.count += 1;
+        }
+    }
+
+    fn all_taken(&self) -> bool {
+        self.count >= self.taken.len()
     }
 }
