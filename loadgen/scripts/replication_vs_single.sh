@@ -12,6 +12,9 @@
 #   default shards (one per CPU, so a partition's leader and followers share a CPU) and loadgen
 #   unpinned. The single node runs twice per round, pinned as above (A) and with its default
 #   shards and loadgen unpinned (C), and B is compared with the faster of the two.
+# - `shared`: as `machine`, but each of B's three brokers runs one shard that is not pinned
+#   (`--cores 1 --pin-shards false`), as README advises for several brokers on fewer cores:
+#   the kernel spreads three shard threads over the two CPUs, and nothing crosses shards.
 #
 #   loadgen/scripts/replication_vs_single.sh BIN_DIR OUT_DIR [DATA_PARENT]
 #
@@ -41,8 +44,8 @@ MAX_IN_FLIGHT=${MAX_IN_FLIGHT:-8}
 INTER_BROKER_TLS=${INTER_BROKER_TLS:-0}
 case "$LAYOUT" in
   pinned) BASELINES=A ;;
-  machine) BASELINES=A,C ;;
-  *) echo "LAYOUT is pinned or machine, not $LAYOUT" >&2; exit 2 ;;
+  machine | shared) BASELINES=A,C ;;
+  *) echo "LAYOUT is pinned, machine or shared, not $LAYOUT" >&2; exit 2 ;;
 esac
 GOAL=0.40
 mkdir -p "$OUT"
@@ -81,8 +84,11 @@ run_one() { # label round
   local label=$1 round=$2 bootstrap acks rf
   # What pins a broker (and its shards) and the loadgen, by label and layout.
   local broker_pin=(taskset -c 0) broker_cores=(--cores 1) loadgen_pin=(taskset -c 1)
-  if [ "$label" = C ] || { [ "$label" != A ] && [ "$LAYOUT" = machine ]; }; then
+  if [ "$label" = C ] || { [ "$label" != A ] && [ "$LAYOUT" != pinned ]; }; then
     broker_pin=() broker_cores=() loadgen_pin=()
+  fi
+  if [ "$LAYOUT" = shared ] && [ "$label" != A ] && [ "$label" != C ]; then
+    broker_cores=(--cores 1 --pin-shards false)
   fi
   DATA=$(mktemp -d "$DATA_PARENT/sluice-repl-XXXXXX")
   local metrics_ports=()
@@ -135,7 +141,7 @@ run_one() { # label round
 
 {
   echo "# replication_vs_single.sh $*"
-  echo "# LAYOUT=$LAYOUT: A=single node acks=1 (pinned), C=single node acks=1 (both cores; machine layout only), B=3 brokers RF 3 min.insync 2 acks=all, T=B replicating over TLS (INTER_BROKER_TLS=$INTER_BROKER_TLS); PAIRS=$PAIRS MAX_IN_FLIGHT=$MAX_IN_FLIGHT PARTITIONS=$PARTITIONS MESSAGE_BYTES=$MESSAGE_BYTES WARMUP_S=$WARMUP_S DURATION_S=$DURATION_S"
+  echo "# LAYOUT=$LAYOUT: A=single node acks=1 (pinned), C=single node acks=1 (both cores; machine and shared layouts), B=3 brokers RF 3 min.insync 2 acks=all, T=B replicating over TLS (INTER_BROKER_TLS=$INTER_BROKER_TLS); PAIRS=$PAIRS MAX_IN_FLIGHT=$MAX_IN_FLIGHT PARTITIONS=$PARTITIONS MESSAGE_BYTES=$MESSAGE_BYTES WARMUP_S=$WARMUP_S DURATION_S=$DURATION_S"
   echo "# $(git rev-parse HEAD 2>/dev/null || echo unknown-commit) on $(uname -srm), $(nproc) CPUs"
 } > "$OUT/commands.txt"
 PKI="$OUT/pki"
@@ -143,7 +149,7 @@ PKI="$OUT/pki"
 for round in $(seq "$PAIRS"); do
   echo "== round $round: $(uptime)" | tee -a "$OUT/commands.txt"
   singles=(A)
-  [ "$LAYOUT" = machine ] && singles=(A C)
+  [ "$LAYOUT" != pinned ] && singles=(A C)
   replicated=(B)
   [ "$INTER_BROKER_TLS" = 1 ] && replicated=(B T)
   if [ $((round % 2)) = 1 ]; then

@@ -71,6 +71,11 @@ struct StartArgs {
     /// taskset or a cpuset) [default: all of them]
     #[arg(long, value_name = "N")]
     cores: Option<usize>,
+    /// Pin each shard to its own CPU (`pin.shards`); false lets the kernel move shard threads
+    /// between the allowed CPUs, for a shared host such as several brokers on fewer cores
+    /// [default: true]
+    #[arg(long, value_name = "true|false")]
+    pin_shards: Option<bool>,
     /// Config file: TOML or Kafka's server.properties (Kafka setting names); flags override it
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -122,6 +127,7 @@ fn start(args: StartArgs) -> Result<(), String> {
         listen: args.listen,
         data_dir: args.data_dir,
         cores: args.cores,
+        pin_shards: args.pin_shards,
         metrics_listen: args.metrics_listen,
         node_id: args.node_id,
         controller_listen: args.controller_listen,
@@ -146,15 +152,14 @@ fn start(args: StartArgs) -> Result<(), String> {
     apply_io_properties(&mut config);
     let config = Arc::new(config);
     metrics::start_endpoint(config.metrics_listen)?;
-    let shards = broker::start(config.clone(), &cpus, budget.io_memory_per_shard_bytes)?;
+    let placement = crate::shard::cpus::ShardPlacement::new(cpus, config.pin_shards);
+    let shards = broker::start(config.clone(), &placement, budget.io_memory_per_shard_bytes)?;
     tracing::info!(
-        "sluice node {} of cluster {} listening on {} | data dir {} | {} shard(s) on cpus {:?} | memlock {} | io_uring: {} | malloc: {malloc}",
+        "sluice node {} of cluster {} listening on {} | data dir {} | {placement} | memlock {} | io_uring: {} | malloc: {malloc}",
         config.node_id,
         config.cluster_id,
         config.listen,
         config.data_dir.display(),
-        cpus.len(),
-        cpus,
         budget,
         uring_probe::describe(),
     );

@@ -1,7 +1,8 @@
 //! A broker started under `taskset` (or a cgroup cpuset) puts its shards on the CPUs it is
 //! allowed, not on the machine's first CPUs: three brokers on one host, each given its own
 //! cores, must not all pin their shard 0 to CPU 0. Asking for more shards than allowed CPUs
-//! is refused at start with a message that says why.
+//! is refused at start with a message that says why. With `--pin-shards false` (a shared
+//! host) the shard threads keep every CPU the process may use, and the kernel places them.
 
 mod common;
 
@@ -58,6 +59,34 @@ fn a_shard_runs_on_the_cpu_taskset_gives_the_broker() {
     let mut conn = broker.connect();
     kafka::create_topic(&mut conn, "pinned", 2);
     let metadata = kafka::metadata(&mut conn, &["pinned"]);
+    assert_eq!(metadata.topics[0].partitions.len(), 2);
+}
+
+#[test]
+fn unpinned_shards_keep_every_cpu_taskset_gives_the_broker() {
+    let Some(cpu) = last_cpu() else {
+        eprintln!("one CPU: pinned and unpinned look the same");
+        return;
+    };
+    let allowed = format!("0,{cpu}");
+    let broker = Broker::start(BrokerOptions {
+        command_prefix: vec!["taskset".into(), "-c".into(), allowed],
+        extra_args: vec!["--pin-shards".into(), "false".into()],
+        ..BrokerOptions::default().cores(1)
+    });
+    let pid = broker.pid().expect("running");
+    let cpus = shard_thread_cpus(pid);
+    assert!(!cpus.is_empty(), "no shard thread found");
+    // /proc writes the pair as "0,N", or "0-1" when they are adjacent.
+    let both = [format!("0,{cpu}"), format!("0-{cpu}")];
+    assert!(
+        cpus.iter().all(|allowed| both.contains(allowed)),
+        "an unpinned shard keeps the process's CPUs: {cpus:?}"
+    );
+    broker.wait_for_log("1 shard(s) not pinned", std::time::Duration::from_secs(10));
+    let mut conn = broker.connect();
+    kafka::create_topic(&mut conn, "floating", 2);
+    let metadata = kafka::metadata(&mut conn, &["floating"]);
     assert_eq!(metadata.topics[0].partitions.len(), 2);
 }
 

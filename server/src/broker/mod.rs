@@ -15,6 +15,7 @@ use crate::group::service::{GroupAnswer, GroupRequest};
 use crate::metadata::messages::{MetadataReply, MetadataRequest};
 use crate::partition::messages::{PartitionReply, PartitionRequest};
 use crate::producer_ids::{ProducerIdReply, ProducerIdRequest};
+use crate::shard::cpus::ShardPlacement;
 use crate::shard::executors::{self, Shards};
 use crate::shard::mesh::{new_meshes, MeshEnds};
 use crate::topics::ClusterMeta;
@@ -33,13 +34,13 @@ struct ShardSetup {
     txn_mesh: MeshEnds<TxnRequest, TxnAnswer>,
 }
 
-/// Starts `cpus.len()` shards and waits until each is listening (or one failed).
+/// Starts `placement.shards()` shards and waits until each is listening (or one failed).
 pub fn start(
     config: Arc<BrokerConfig>,
-    cpus: &[usize],
+    placement: &ShardPlacement,
     io_memory_bytes: usize,
 ) -> Result<Shards, String> {
-    let shards = cpus.len();
+    let shards = placement.shards();
     assert!(shards > 0);
     let in_cluster = config.quorum.voters().len() > 1;
     crate::replication::inter_broker_client::install(&config.security, in_cluster)?;
@@ -74,5 +75,5 @@ pub fn start(
             },
         )
         .collect();
-    executors::start(cpus, io_memory_bytes, setups, shard_main::run)
+    executors::start(placement, io_memory_bytes, setups, shard_main::run)
 }

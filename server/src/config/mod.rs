@@ -142,8 +142,13 @@ pub struct BrokerConfig {
     /// `log.dirs` (one directory): partition logs and the topic metadata store.
     #[serde(rename = "log.dirs")]
     pub data_dir: PathBuf,
-    /// Number of shards (one pinned executor per core). None = every online core.
+    /// Number of shards (one executor per core). None = every CPU the process may run on.
     pub cores: Option<usize>,
+    /// `pin.shards`: each shard's thread is pinned to its own CPU (the default, for a host the
+    /// broker has to itself). False lets the kernel move the shard threads between the CPUs
+    /// the process may run on: for a shared host, such as several brokers on fewer cores.
+    #[serde(rename = "pin.shards")]
+    pub pin_shards: bool,
     /// `node.id`: this broker's id in Metadata responses.
     #[serde(rename = "node.id")]
     pub node_id: i32,
@@ -405,6 +410,7 @@ impl Default for BrokerConfig {
             offsets_topic_replication_factor: 3,
             data_dir: PathBuf::from("./data"),
             cores: None,
+            pin_shards: true,
             node_id: 0,
             cluster_id_configured: None,
             cluster_id: String::new(),
@@ -487,6 +493,8 @@ pub struct FlagOverrides {
     pub listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
     pub cores: Option<usize>,
+    /// `--pin-shards true|false`.
+    pub pin_shards: Option<bool>,
     pub metrics_listen: Option<SocketAddr>,
     /// `--node-id N`.
     pub node_id: Option<i32>,
@@ -520,6 +528,9 @@ impl BrokerConfig {
         }
         if let Some(cores) = flags.cores {
             config.cores = Some(cores);
+        }
+        if let Some(pin_shards) = flags.pin_shards {
+            config.pin_shards = pin_shards;
         }
         if let Some(node_id) = flags.node_id {
             config.node_id = node_id;

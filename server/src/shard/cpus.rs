@@ -2,6 +2,51 @@
 //! on. Each shard pins its thread with sched_setaffinity, which would otherwise override a
 //! `taskset` or cgroup cpuset the operator started the broker under: three brokers on one
 //! host, each started with `taskset -c N`, would all pin their shard 0 to CPU 0.
+//!
+//! With `pin.shards = false` the shard threads are not pinned: they keep the process's
+//! affinity and the kernel moves them between those CPUs. That is for a shared host, where
+//! pinning would leave one CPU crowded while another idles: three one-shard brokers on two
+//! cores, or a broker beside other work.
+
+use std::fmt;
+
+/// Where the shard threads run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardPlacement {
+    /// Shard `i` runs on `cpus[i]` when pinned; one entry per shard either way.
+    cpus: Vec<usize>,
+    pinned: bool,
+}
+
+impl ShardPlacement {
+    pub fn new(cpus: Vec<usize>, pinned: bool) -> ShardPlacement {
+        assert!(!cpus.is_empty(), "a broker has at least one shard");
+        ShardPlacement { cpus, pinned }
+    }
+
+    pub fn shards(&self) -> usize {
+        self.cpus.len()
+    }
+
+    /// The CPU shard `shard` is pinned to; None when shards are not pinned.
+    pub fn pinned_cpu(&self, shard: usize) -> Option<usize> {
+        self.pinned.then(|| self.cpus[shard])
+    }
+}
+
+impl fmt::Display for ShardPlacement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.pinned {
+            write!(f, "{} shard(s) on cpus {:?}", self.cpus.len(), self.cpus)
+        } else {
+            write!(
+                f,
+                "{} shard(s) not pinned (pin.shards = false; the kernel places them)",
+                self.cpus.len()
+            )
+        }
+    }
+}
 
 /// The CPUs for `cores` shards (all allowed CPUs when `None`): online CPUs that the process's
 /// affinity mask allows, lowest first.
@@ -76,6 +121,17 @@ mod tests {
     fn refuses_more_cores_than_the_affinity_allows() {
         let err = choose(&[0, 1], &[1], Some(2)).expect_err("one allowed CPU");
         assert!(err.contains("--cores 2") && err.contains("[1]"), "{err}");
+    }
+
+    #[test]
+    fn unpinned_shards_have_no_cpu_and_say_so() {
+        let pinned = ShardPlacement::new(vec![2, 3], true);
+        assert_eq!(pinned.pinned_cpu(1), Some(3));
+        assert_eq!(pinned.to_string(), "2 shard(s) on cpus [2, 3]");
+        let floating = ShardPlacement::new(vec![0], false);
+        assert_eq!(floating.shards(), 1);
+        assert_eq!(floating.pinned_cpu(0), None);
+        assert!(floating.to_string().starts_with("1 shard(s) not pinned"));
     }
 
     #[test]

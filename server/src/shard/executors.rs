@@ -10,6 +10,7 @@ use std::time::Duration;
 use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement, PoolPlacement};
 
 use crate::limits::{BLOCKING_THREADS_PER_SHARD, SHUTDOWN_POLL_MS};
+use crate::shard::cpus::ShardPlacement;
 use crate::signals;
 
 /// How a shard tells `start` that it is serving (or why it cannot).
@@ -90,10 +91,10 @@ impl Shards {
     }
 }
 
-/// Starts one executor per entry of `setups` (shard `i` pinned to `cpus[i]`) running
+/// Starts one executor per entry of `setups` (shard `i` placed as `placement` says) running
 /// `main(setup, ready, barriers)`, and waits until each reported `Ready` (or one failed).
 pub fn start<S, F, Fut>(
-    cpus: &[usize],
+    placement: &ShardPlacement,
     io_memory_bytes: usize,
     setups: Vec<S>,
     main: F,
@@ -105,7 +106,7 @@ where
 {
     let shards = setups.len();
     assert!(shards > 0);
-    assert_eq!(shards, cpus.len());
+    assert_eq!(shards, placement.shards());
     let (ready, ready_rx) = mpsc::channel();
     let barriers = Barriers {
         opened: Barrier::new(shards),
@@ -116,7 +117,10 @@ where
         let main = main.clone();
         let ready = Ready(ready.clone());
         let barriers = barriers.clone();
-        let handle = LocalExecutorBuilder::new(Placement::Fixed(cpus[id]))
+        let cpu = placement
+            .pinned_cpu(id)
+            .map_or(Placement::Unbound, Placement::Fixed);
+        let handle = LocalExecutorBuilder::new(cpu)
             .name(&format!("shard-{id}"))
             .io_memory(io_memory_bytes)
             .blocking_thread_pool_placement(PoolPlacement::Unbound(BLOCKING_THREADS_PER_SHARD))
