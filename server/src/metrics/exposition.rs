@@ -604,7 +604,8 @@ mod tests {
         assert_eq!(bucket("0.00005"), 1);
         assert_eq!(bucket("0.0001"), 1);
         assert_eq!(bucket("0.00025"), 3);
-        assert_eq!(bucket("0.0025"), 3);
+        assert_eq!(bucket("0.002"), 3);
+        assert_eq!(bucket("0.003"), 4);
         assert_eq!(bucket("0.005"), 4);
         assert_eq!(bucket("10.0"), 4);
         assert_eq!(bucket("+Inf"), 5);

@@ -173,7 +173,7 @@ mod tests {
             .to_string()
         };
         assert_eq!(bucket("since_append", "0.001"), "0");
-        assert_eq!(bucket("since_append", "0.0025"), "1");
+        assert_eq!(bucket("since_append", "0.002"), "1");
         assert_eq!(bucket("since_flush", "0.001"), "1");
         assert_eq!(
             sample(
