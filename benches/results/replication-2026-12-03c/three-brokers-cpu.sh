@@ -6,6 +6,8 @@
 # minor page faults per second (/proc/PID/stat), `ps` of the busiest threads, and `$PERF` if
 # set (e.g. PERF="perf record -a -g -F 2000 -o perf.data -- sleep 4"; default: sleep 4).
 # BROKER_ENV adds environment to the brokers (e.g. GLIBC_TUNABLES=...). Fixed ports 29xxx.
+# CORES adds flags to each broker (e.g. "--cores 1 --pin-shards false"), PIN and LPIN prefix the
+# brokers' and loadgen's commands (e.g. "taskset -c 0").
 #
 #   three-brokers-cpu.sh BIN_DIR OUT_DIR [more loadgen flags, e.g. --max-in-flight 32]
 set -u
