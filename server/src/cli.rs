@@ -67,8 +67,9 @@ struct StartArgs {
     /// Directory for partition logs and topic metadata [default: ./data]
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// Number of shards, one pinned to each CPU the process may run on (online, and allowed by
-    /// taskset or a cpuset) [default: all of them]
+    /// Number of shards, one for each CPU the process may run on (online, and allowed by
+    /// taskset or a cpuset), each pinned to its CPU unless --pin-shards false [default: all of
+    /// them]
     #[arg(long, value_name = "N")]
     cores: Option<usize>,
     /// Pin each shard to its own CPU (`pin.shards`); false lets the kernel move shard threads

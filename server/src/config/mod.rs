@@ -1083,6 +1083,33 @@ mod tests {
     }
 
     #[test]
+    fn shards_are_pinned_unless_the_file_or_the_flag_says_otherwise() {
+        let default = BrokerConfig::resolve(None, &FlagOverrides::default()).unwrap();
+        assert!(default.pin_shards);
+        let toml = resolve_text(
+            "a.toml",
+            "\"pin.shards\" = false\n",
+            &FlagOverrides::default(),
+        );
+        assert!(!toml.unwrap().pin_shards);
+        let properties = resolve_text(
+            "a.properties",
+            "pin.shards=false\n",
+            &FlagOverrides::default(),
+        );
+        assert!(!properties.unwrap().pin_shards);
+        let flag = FlagOverrides {
+            pin_shards: Some(true),
+            ..FlagOverrides::default()
+        };
+        assert!(
+            resolve_text("a.toml", "\"pin.shards\" = false\n", &flag)
+                .unwrap()
+                .pin_shards
+        );
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sluice.toml");
