@@ -2,6 +2,7 @@
 //! Kafka clients until the process stops, drain, then flush and close its logs.
 
 use std::cell::Cell;
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,7 @@ use sluice_engine::{LogManager, ShardEngineConfig};
 use super::state_source::ShardStateSource;
 use super::ShardSetup;
 use crate::cluster::{lifecycle, ClusterService, CONTROLLER_SHARD};
+use crate::config::BrokerConfig;
 use crate::group::service::GroupService;
 use crate::group::GroupConfig;
 use crate::kafka::listener::ListenerContext;
@@ -137,30 +139,25 @@ pub async fn run(setup: ShardSetup, ready: Ready, barriers: Barriers) -> Result<
         ready.failed(reason.clone());
         return Err(reason);
     }
-    let mut bound = Vec::with_capacity(config.client_listeners.len());
-    for client_listener in &config.client_listeners {
-        let opened =
-            ListenerContext::build(client_listener, &config.security).and_then(|context| {
-                TcpListener::bind(client_listener.address)
-                    .map(|listener| (Rc::new(context), listener))
-                    .map_err(|err| {
-                        format!(
-                            "cannot listen on {} ({}): {}",
-                            client_listener.address,
-                            client_listener.name,
-                            std::io::Error::from(err)
-                        )
-                    })
-            });
-        match opened {
-            Ok(pair) => bound.push(pair),
-            Err(err) => {
-                let reason = format!("shard {id}: {err}");
-                ready.failed(reason.clone());
-                return Err(reason);
-            }
-        }
+    if !barriers
+        .listen
+        .wait_for(id, signals::shutdown_requested)
+        .await
+    {
+        let reason = format!("shard {id}: stopping before its turn to listen");
+        ready.failed(reason.clone());
+        return Err(reason);
     }
+    let bound = bind_listeners(&config, ctx.shards());
+    barriers.listen.done(id);
+    let bound = match bound {
+        Ok(bound) => bound,
+        Err(err) => {
+            let reason = format!("shard {id}: {err}");
+            ready.failed(reason.clone());
+            return Err(reason);
+        }
+    };
     let credentials = match crate::security::credentials::Credentials::load(metadata.clone()) {
         Ok(credentials) => Rc::new(credentials),
         Err(err) => {
@@ -325,4 +322,48 @@ async fn drain(connections: &Rc<Cell<usize>>) {
             "closing connections still busy after the drain limit"
         );
     }
+}
+
+/// Binds this shard's socket of every client listener, and has each port steer connections by
+/// source port (`shard::steering`): a follower shard's replication stream then lands on the
+/// shard that owns its partitions. Called in shard order.
+fn bind_listeners(
+    config: &BrokerConfig,
+    shards: usize,
+) -> Result<Vec<(Rc<ListenerContext>, TcpListener)>, String> {
+    let mut bound = Vec::with_capacity(config.client_listeners.len());
+    for client_listener in &config.client_listeners {
+        let context = ListenerContext::build(client_listener, &config.security)?;
+        let socket = listen_reusing_port(client_listener.address).map_err(|err| {
+            format!(
+                "cannot listen on {} ({}): {err}",
+                client_listener.address, client_listener.name,
+            )
+        })?;
+        if let Err(err) = crate::shard::steering::attach(socket.as_raw_fd(), shards) {
+            // Connections still work; replica fetches may cross shards.
+            tracing::warn!(listener = %client_listener.name, "cannot steer connections to shards: {err}");
+        }
+        // SAFETY: the fd is a bound, listening socket whose ownership moves to the listener.
+        let listener = unsafe { TcpListener::from_raw_fd(socket.into_raw_fd()) };
+        bound.push((Rc::new(context), listener));
+    }
+    Ok(bound)
+}
+
+/// Pending connections a listening socket queues before accepting (glommio's own choice).
+const LISTEN_BACKLOG: i32 = 1024;
+
+/// A listening socket in `address`'s reuseport group (one per shard), as glommio's
+/// `TcpListener::bind` makes it; made here so that the steering program can be attached.
+fn listen_reusing_port(address: std::net::SocketAddr) -> std::io::Result<socket2::Socket> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(address),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_port(true)?;
+    socket.bind(&address.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket)
 }

@@ -137,6 +137,17 @@ pub fn replicated(started: Instant, flushed: Instant) {
     });
 }
 
+/// This shard received a replica fetch as leader; `other_shard` when it named a partition
+/// another shard owns.
+pub fn replica_fetch_served(other_shard: bool) {
+    with_local(|m| {
+        m.replication.served.add(1);
+        if other_shard {
+            m.replication.served_other_shard.add(1);
+        }
+    });
+}
+
 /// A leader answered one of this shard's replica fetches.
 pub fn replica_fetch_answered() {
     with_local(|m| m.replication.fetches.add(1));

@@ -2,6 +2,10 @@
 //! `FetcherStats`): fetches a leader answered, and the record batches and bytes they brought.
 //! Batches per fetch is `batches / fetches` over a window (`rate()` of both); bytes are the
 //! record batches as the leader stored them (compressed batches count compressed).
+//!
+//! And the leader side: the replica fetches a shard received, and how many of them named
+//! partitions of another shard (the follower's connection did not land on its own shard
+//! number, so the request hopped shards; `shard::steering` keeps this at zero).
 
 use std::fmt;
 
@@ -17,6 +21,10 @@ pub struct ReplicationStreamMetrics {
     pub fetches: Counter,
     pub batches: Counter,
     pub bytes: Counter,
+    /// Replica fetches this shard received as leader.
+    pub served: Counter,
+    /// Those of them naming a partition another shard owns.
+    pub served_other_shard: Counter,
 }
 
 /// A scrape's copy of [`ReplicationStreamMetrics`].
@@ -25,6 +33,8 @@ pub struct ReplicationStreamReport {
     pub fetches: u64,
     pub batches: u64,
     pub bytes: u64,
+    pub served: u64,
+    pub served_other_shard: u64,
 }
 
 impl ReplicationStreamMetrics {
@@ -33,6 +43,8 @@ impl ReplicationStreamMetrics {
             fetches: self.fetches.get(),
             batches: self.batches.get(),
             bytes: self.bytes.get(),
+            served: self.served.get(),
+            served_other_shard: self.served_other_shard.get(),
         }
     }
 }
@@ -69,6 +81,20 @@ pub fn encode(encoder: &mut DescriptorEncoder, shards: &[ShardReport]) -> fmt::R
         "Record-batch bytes the shard's replication streams received from leaders.",
         Some(&Unit::Bytes),
         &rows(|r| r.bytes),
+    )?;
+    super::exposition::counters(
+        encoder,
+        "replica_fetches_served",
+        "Replica fetches (from followers) this shard received as leader.",
+        None,
+        &rows(|r| r.served),
+    )?;
+    super::exposition::counters(
+        encoder,
+        "replica_fetches_served_other_shard",
+        "Replica fetches this shard received that named partitions of another shard: the follower's connection landed on another shard than its own number, and the request hopped.",
+        None,
+        &rows(|r| r.served_other_shard),
     )
 }
 
@@ -95,6 +121,8 @@ mod tests {
         metrics.replication.fetches.add(4);
         metrics.replication.batches.add(10);
         metrics.replication.bytes.add(655_360);
+        metrics.replication.served.add(7);
+        metrics.replication.served_other_shard.add(2);
         let text = encode(Scrape {
             shards: vec![read_cells(&metrics)],
         })
@@ -106,6 +134,14 @@ mod tests {
         assert_eq!(
             get(r#"sluice_replication_fetched_bytes_total{shard="2"}"#),
             655_360.0
+        );
+        assert_eq!(
+            get(r#"sluice_replica_fetches_served_total{shard="2"}"#),
+            7.0
+        );
+        assert_eq!(
+            get(r#"sluice_replica_fetches_served_other_shard_total{shard="2"}"#),
+            2.0
         );
     }
 

@@ -67,6 +67,11 @@ impl PartitionService {
     }
 
     /// The shard owning `topic`/`partition`.
+    /// This shard's number.
+    pub fn shard(&self) -> usize {
+        self.ctx.id()
+    }
+
     pub fn owner_of(&self, topic: &str, partition: i32) -> usize {
         self.ctx.owner_of(topic, partition)
     }

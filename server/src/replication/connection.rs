@@ -8,6 +8,7 @@
 //! three SCRAM messages), before the first request.
 
 use std::net::SocketAddr;
+use std::os::fd::{FromRawFd, IntoRawFd};
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -26,6 +27,7 @@ use super::inter_broker_client;
 use crate::config::inter_broker::SaslLogin;
 use crate::fill_only_read::{read_exact_unzeroed, FillOnlyRead};
 use crate::limits::REPLICA_FRAME_BYTES_MAX;
+use crate::shard::steering;
 use crate::tls::PeerStream;
 
 /// SaslHandshake v1: SaslAuthenticate frames follow (v0 sent raw tokens).
@@ -62,6 +64,13 @@ pub enum ConnectionError {
     Unconfigured { address: SocketAddr, reason: String },
 }
 
+/// The shard (of `shards`) a connection should land on at the leader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SteerTo {
+    pub shard: usize,
+    pub shards: usize,
+}
+
 impl ConnectionError {
     /// The peer refused this broker's credentials or certificate: retrying the same ones
     /// keeps failing, so callers say it once.
@@ -92,15 +101,36 @@ impl Connection {
     /// Connects to the inter-broker listener at `address` (advertised as `host`, the name
     /// its TLS certificate must carry), securing and authenticating the connection as that
     /// listener's protocol asks; each step within `timeout`.
+    /// With `steer_to`, the connection comes from a source port that the leader's listeners
+    /// steer to the shard of that number (`shard::steering`), where the partitions this
+    /// stream carries live.
     pub async fn connect(
         address: SocketAddr,
         host: &str,
         client_id: String,
         timeout: Duration,
+        steer_to: Option<SteerTo>,
     ) -> Result<Connection, ConnectionError> {
         let client = inter_broker_client::installed()
             .map_err(|reason| ConnectionError::Unconfigured { address, reason })?;
         let connect = async {
+            if let Some(SteerTo { shard, shards }) = steer_to {
+                // Binding a port and connecting are blocking calls: off the shard's thread.
+                let steered = glommio::executor()
+                    .spawn_blocking(move || {
+                        steering::connect_steered(address, shard, shards, timeout)
+                    })
+                    .await;
+                match steered {
+                    // SAFETY: the fd is a connected TCP socket whose ownership moves here.
+                    Some(Ok(stream)) => {
+                        return Ok(unsafe { TcpStream::from_raw_fd(stream.into_raw_fd()) })
+                    }
+                    Some(Err(source)) => return Err(ConnectionError::Io { address, source }),
+                    // No steering port could be bound: any port works, only slower.
+                    None => {}
+                }
+            }
             TcpStream::connect(address)
                 .await
                 .map_err(|err| ConnectionError::Io {

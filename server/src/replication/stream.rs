@@ -24,7 +24,7 @@ use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchResponse, To
 use kafka_protocol::protocol::StrBytes;
 use sluice_replica::EpochEnd;
 
-use super::connection::Connection;
+use super::connection::{Connection, SteerTo};
 use super::fetcher::ReplicaFetcher;
 use super::session::FollowerSession;
 use crate::error_code::{ResponseError, NONE};
@@ -78,7 +78,11 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
             );
             let timeout = Duration::from_millis(REPLICA_CONNECT_TIMEOUT_MS);
             session = FollowerSession::default();
-            match Connection::connect(address, &host, client_id, timeout).await {
+            let steer_to = SteerTo {
+                shard: fetcher.ctx.id(),
+                shards: fetcher.ctx.shards(),
+            };
+            match Connection::connect(address, &host, client_id, timeout, Some(steer_to)).await {
                 Ok(made) => {
                     refusal_logged = false;
                     connection = Some(made);

@@ -58,6 +58,44 @@ impl Barrier {
     }
 }
 
+/// Shards taking a start-up step one at a time, in shard order (binding listeners: a socket's
+/// place in its port's reuseport group is the order of binding, and steering relies on shard
+/// `i` being socket `i`).
+#[derive(Clone)]
+pub struct Turns {
+    next: Arc<AtomicUsize>,
+}
+
+impl Turns {
+    fn new() -> Turns {
+        Turns {
+            next: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Waits for shard `shard`'s turn; false if `give_up()` turned true first.
+    pub async fn wait_for(&self, shard: usize, give_up: impl Fn() -> bool) -> bool {
+        while self.next.load(Ordering::Acquire) != shard {
+            if give_up() {
+                return false;
+            }
+            glommio::timer::sleep(Duration::from_millis(SHUTDOWN_POLL_MS)).await;
+        }
+        true
+    }
+
+    /// Ends shard `shard`'s turn (also after a failure: the others may still go on).
+    pub fn done(&self, shard: usize) {
+        let swapped =
+            self.next
+                .compare_exchange(shard, shard + 1, Ordering::AcqRel, Ordering::Acquire);
+        assert!(
+            swapped.is_ok(),
+            "shard {shard} ended a turn it did not have"
+        );
+    }
+}
+
 /// The meeting points of a shard's life.
 #[derive(Clone)]
 pub struct Barriers {
@@ -67,6 +105,8 @@ pub struct Barriers {
     /// Every shard has drained its connections: only then may a shard close its logs, which
     /// another shard's connection could still route a request to.
     pub drained: Barrier,
+    /// Shards bind their client listeners one after another, in shard order.
+    pub listen: Turns,
 }
 
 /// Running shards: join them after `signals::request_shutdown`.
@@ -111,6 +151,7 @@ where
     let barriers = Barriers {
         opened: Barrier::new(shards),
         drained: Barrier::new(shards),
+        listen: Turns::new(),
     };
     let mut handles = Vec::with_capacity(shards);
     for (id, setup) in setups.into_iter().enumerate() {

@@ -22,3 +22,4 @@ pub mod mesh;
 pub mod notify;
 pub mod ownership;
 pub mod reply_slots;
+pub mod steering;

@@ -61,7 +61,7 @@ impl Peers {
             None => {
                 let (host, address) = address(meta, node).ok_or(PeerError::NoEndpoint(node))?;
                 let timeout = Duration::from_millis(PEER_CONNECT_TIMEOUT_MS);
-                Connection::connect(address, &host, self.client_id.clone(), timeout).await?
+                Connection::connect(address, &host, self.client_id.clone(), timeout, None).await?
             }
         };
         let response = connection.call(api_key, request, version, timeout).await?;

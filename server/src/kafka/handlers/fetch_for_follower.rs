@@ -25,6 +25,12 @@ pub(super) async fn fetch(
     parts: &[Wanted],
 ) -> Vec<PartitionRead> {
     assert!(replica_id >= 0);
+    let here = partitions.shard();
+    crate::metrics::hooks::replica_fetch_served(
+        parts
+            .iter()
+            .any(|part| part.owner.is_some_and(|owner| owner != here)),
+    );
     let wait_ms = body.max_wait_ms.clamp(0, FETCH_WAIT_MS_MAX) as u64;
     let deadline = Instant::now() + Duration::from_millis(wait_ms);
     let min_bytes = body.min_bytes.max(0) as u64;
