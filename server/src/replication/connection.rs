@@ -115,13 +115,7 @@ impl Connection {
             .map_err(|reason| ConnectionError::Unconfigured { address, reason })?;
         let connect = async {
             if let Some(SteerTo { shard, shards }) = steer_to {
-                // Binding a port and connecting are blocking calls: off the shard's thread.
-                let steered = glommio::executor()
-                    .spawn_blocking(move || {
-                        steering::connect_steered(address, shard, shards, timeout)
-                    })
-                    .await;
-                match steered {
+                match connect_steered(address, shard, shards, timeout).await {
                     // SAFETY: the fd is a connected TCP socket whose ownership moves here.
                     Some(Ok(stream)) => {
                         return Ok(unsafe { TcpStream::from_raw_fd(stream.into_raw_fd()) })
@@ -362,6 +356,29 @@ fn io(address: SocketAddr, err: std::io::Error) -> ConnectionError {
 
 fn malformed(address: SocketAddr, detail: String) -> ConnectionError {
     ConnectionError::Malformed { address, detail }
+}
+
+/// `steering::connect_steered` on a thread of its own: connect() blocks, for up to `timeout`
+/// when the leader is unreachable, and the shard's blocking pool is kept for work that waits
+/// on the disk only (cold reads). None: no steering port, or no thread to connect on.
+async fn connect_steered(
+    address: SocketAddr,
+    shard: usize,
+    shards: usize,
+    timeout: Duration,
+) -> Option<std::io::Result<std::net::TcpStream>> {
+    let (answer, answered) = flume::bounded(1);
+    let spawned = std::thread::Builder::new()
+        .name(format!("replica-connect-{shard}"))
+        .spawn(move || {
+            // The stream may have given up waiting; then the socket just closes.
+            let _ = answer.send(steering::connect_steered(address, shard, shards, timeout));
+        });
+    if let Err(err) = spawned {
+        tracing::debug!(%address, "no thread for a steered connection: {err}");
+        return None;
+    }
+    answered.recv_async().await.ok().flatten()
 }
 
 async fn with_deadline<T>(
