@@ -12,10 +12,10 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
-use common::broker::{Broker, BrokerOptions};
+use common::broker::BrokerOptions;
 use common::cluster::Cluster;
 use common::kafka::produce;
-use common::metrics::{scrape, total};
+use common::metrics::{metrics_address, scrape, total};
 use common::process::run_with_timeout;
 use common::records::{encode_batch, now_ms, numbered_record};
 use common::wait::wait_until;
@@ -40,26 +40,9 @@ const PRODUCE_WAIT: Duration = Duration::from_secs(20);
 /// UNKNOWN_TOPIC_OR_PARTITION (the leader has not applied the topic yet),
 /// NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS(_AFTER_APPEND).
 const RETRIABLE: [i16; 5] = [3, 6, 7, 19, 20];
-/// Until every broker logged its metrics address.
-const METRICS_ADDRESS_TIMEOUT: Duration = Duration::from_secs(10);
 /// Until the scrapes show what the test waits for (followers fetch every few hundred ms; the
 /// fence takes the session timeout).
 const SCRAPE_WAIT: Duration = Duration::from_secs(30);
-
-/// The address the broker's metrics endpoint bound (the harness asks for port 0; the broker
-/// logs `metrics on http://ADDRESS/metrics`).
-fn metrics_address(broker: &Broker) -> SocketAddr {
-    wait_until(
-        "the broker to log its metrics address",
-        METRICS_ADDRESS_TIMEOUT,
-        || {
-            let log = broker.log_text();
-            let (_, rest) = log.split_once("metrics on http://")?;
-            let (address, _) = rest.split_once("/metrics")?;
-            address.parse::<SocketAddr>().ok()
-        },
-    )
-}
 
 /// The value of `name{topic="TOPIC",partition="P"<extra>}` in one exposition.
 fn partition_sample(text: &str, name: &str, partition: i32, extra: &str) -> Option<f64> {

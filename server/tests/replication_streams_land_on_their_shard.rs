@@ -11,10 +11,10 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
-use common::broker::{Broker, BrokerOptions};
+use common::broker::BrokerOptions;
 use common::cluster::Cluster;
 use common::kafka::produce;
-use common::metrics::{scrape, total};
+use common::metrics::{metrics_address, scrape, total};
 use common::process::run_with_timeout;
 use common::records::{encode_batch, now_ms, numbered_record};
 use common::wait::wait_until;
@@ -29,25 +29,11 @@ const PRODUCE_WAIT: Duration = Duration::from_secs(30);
 /// UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT,
 /// NOT_ENOUGH_REPLICAS(_AFTER_APPEND): nothing or a retriable write.
 const RETRIABLE: [i16; 5] = [3, 6, 7, 19, 20];
-const METRICS_ADDRESS_TIMEOUT: Duration = Duration::from_secs(10);
 /// Replica fetches each leader must have received before the test judges them.
 const SERVED_MIN: f64 = 20.0;
 /// Followers long-poll for at most 500 ms, so each of a leader's four streams fetches at least
 /// twice a second.
 const SERVED_WAIT: Duration = Duration::from_secs(30);
-
-fn metrics_address(broker: &Broker) -> SocketAddr {
-    wait_until(
-        "the broker to log its metrics address",
-        METRICS_ADDRESS_TIMEOUT,
-        || {
-            let log = broker.log_text();
-            let (_, rest) = log.split_once("metrics on http://")?;
-            let (address, _) = rest.split_once("/metrics")?;
-            address.parse::<SocketAddr>().ok()
-        },
-    )
-}
 
 fn create_topic(cluster: &Cluster) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));

@@ -5,10 +5,28 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use super::broker::free_loopback_port;
+use super::broker::{free_loopback_port, Broker};
+use super::wait::wait_until;
 
 /// Connect, read and write bound for one scrape.
 pub const SCRAPE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Until a started broker logged its metrics address.
+const METRICS_ADDRESS_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The address the broker's metrics endpoint bound (the harness asks for port 0; the broker
+/// logs `metrics on http://ADDRESS/metrics`).
+pub fn metrics_address(broker: &Broker) -> SocketAddr {
+    wait_until(
+        "the broker to log its metrics address",
+        METRICS_ADDRESS_TIMEOUT,
+        || {
+            let log = broker.log_text();
+            let (_, rest) = log.split_once("metrics on http://")?;
+            let (address, _) = rest.split_once("/metrics")?;
+            address.parse::<SocketAddr>().ok()
+        },
+    )
+}
 
 /// A loopback metrics address picked now and the broker config line that serves it.
 pub fn listen_config() -> (SocketAddr, String) {
