@@ -197,22 +197,24 @@ mod tests {
         assert_eq!(ports, expected);
     }
 
-    /// A reuseport group of `shards` listeners on one port, bound in order.
-    fn group(shards: usize) -> Vec<TcpListener> {
+    /// A reuseport group of `shards` listeners on one port of `ip`, bound in order; None when
+    /// the address cannot be bound (a host without IPv6).
+    fn group(ip: std::net::IpAddr, shards: usize) -> Option<Vec<TcpListener>> {
         let mut listeners = Vec::new();
         let mut port = 0;
         for _ in 0..shards {
-            let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
-                .expect("a socket");
+            let address = SocketAddr::new(ip, port);
+            let domain = socket2::Domain::for_address(address);
+            let socket =
+                socket2::Socket::new(domain, socket2::Type::STREAM, None).expect("a socket");
             socket.set_reuse_port(true).expect("SO_REUSEPORT");
-            let address: SocketAddr = ([127, 0, 0, 1], port).into();
-            socket.bind(&address.into()).expect("bind");
+            socket.bind(&address.into()).ok()?;
             socket.listen(64).expect("listen");
             let listener: TcpListener = socket.into();
             port = listener.local_addr().expect("bound").port();
             listeners.push(listener);
         }
-        listeners
+        Some(listeners)
     }
 
     /// Which listener of the group took the connection just made.
@@ -234,8 +236,21 @@ mod tests {
 
     #[test]
     fn the_kernel_accepts_a_steered_connection_on_its_shard() {
-        let shards = 3;
-        let listeners = group(shards);
+        let listeners = group([127, 0, 0, 1].into(), 3).expect("IPv4 loopback");
+        steered_connections_land_on_their_socket(&listeners);
+    }
+
+    #[test]
+    fn steering_reads_the_port_of_ipv6_connections_too() {
+        let Some(listeners) = group(std::net::Ipv6Addr::LOCALHOST.into(), 3) else {
+            eprintln!("no IPv6 loopback here");
+            return;
+        };
+        steered_connections_land_on_their_socket(&listeners);
+    }
+
+    fn steered_connections_land_on_their_socket(listeners: &[TcpListener]) {
+        let shards = listeners.len();
         attach(listeners[0].as_raw_fd(), shards).expect("the program attaches");
         let address = listeners[0].local_addr().expect("bound");
         for shard in 0..shards {
@@ -247,14 +262,14 @@ mod tests {
                     shard_of_port(stream.local_addr().unwrap().port(), shards),
                     shard
                 );
-                assert_eq!(acceptor(&listeners), shard);
+                assert_eq!(acceptor(listeners), shard);
             }
         }
         // Kernel-chosen ports reach every shard.
         let mut seen = vec![false; shards];
         for _ in 0..60 {
             let stream = TcpStream::connect(address).expect("connected");
-            seen[acceptor(&listeners)] = true;
+            seen[acceptor(listeners)] = true;
             drop(stream);
         }
         assert!(seen.iter().all(|s| *s), "{seen:?}");
