@@ -83,13 +83,12 @@ PY
 run_one() { # label round
   local label=$1 round=$2 bootstrap acks rf
   # What pins a broker (and its shards) and the loadgen, by label and layout.
-  local broker_pin=(taskset -c 0) broker_cores=(--cores 1) loadgen_pin=(taskset -c 1)
-  if [ "$label" = C ] || { [ "$label" != A ] && [ "$LAYOUT" != pinned ]; }; then
-    broker_pin=() broker_cores=() loadgen_pin=()
-  fi
-  if [ "$LAYOUT" = shared ] && [ "$label" != A ] && [ "$label" != C ]; then
-    broker_cores=(--cores 1 --pin-shards false)
-  fi
+  local broker_pin=() broker_cores=() loadgen_pin=()
+  case "$label/$LAYOUT" in
+    C/*) ;;
+    A/* | */pinned) broker_pin=(taskset -c 0) broker_cores=(--cores 1) loadgen_pin=(taskset -c 1) ;;
+    */shared) broker_cores=(--cores 1 --pin-shards false) ;;
+  esac
   DATA=$(mktemp -d "$DATA_PARENT/sluice-repl-XXXXXX")
   local metrics_ports=()
   if [ "$label" = A ] || [ "$label" = C ]; then

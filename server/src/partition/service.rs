@@ -66,12 +66,12 @@ impl PartitionService {
         service
     }
 
-    /// The shard owning `topic`/`partition`.
     /// This shard's number.
     pub fn shard(&self) -> usize {
         self.ctx.id()
     }
 
+    /// The shard owning `topic`/`partition`.
     pub fn owner_of(&self, topic: &str, partition: i32) -> usize {
         self.ctx.owner_of(topic, partition)
     }

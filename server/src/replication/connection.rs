@@ -114,8 +114,8 @@ impl Connection {
         let client = inter_broker_client::installed()
             .map_err(|reason| ConnectionError::Unconfigured { address, reason })?;
         let connect = async {
-            if let Some(SteerTo { shard, shards }) = steer_to {
-                match connect_steered(address, shard, shards, timeout).await {
+            if let Some(steer_to) = steer_to {
+                match connect_steered(address, steer_to, timeout).await {
                     // SAFETY: the fd is a connected TCP socket whose ownership moves here.
                     Some(Ok(stream)) => {
                         return Ok(unsafe { TcpStream::from_raw_fd(stream.into_raw_fd()) })
@@ -363,8 +363,7 @@ fn malformed(address: SocketAddr, detail: String) -> ConnectionError {
 /// on the disk only (cold reads). None: no steering port, or no thread to connect on.
 async fn connect_steered(
     address: SocketAddr,
-    shard: usize,
-    shards: usize,
+    SteerTo { shard, shards }: SteerTo,
     timeout: Duration,
 ) -> Option<std::io::Result<std::net::TcpStream>> {
     let (answer, answered) = flume::bounded(1);

@@ -48,14 +48,23 @@ impl Barrier {
     pub async fn arrive_and_wait(&self, give_up: impl Fn() -> bool) -> bool {
         let arrived = self.arrived.fetch_add(1, Ordering::AcqRel) + 1;
         assert!(arrived <= self.shards, "more shards arrived than exist");
-        while self.arrived.load(Ordering::Acquire) < self.shards {
-            if give_up() {
-                return false;
-            }
-            glommio::timer::sleep(Duration::from_millis(SHUTDOWN_POLL_MS)).await;
-        }
-        true
+        poll_until(
+            || self.arrived.load(Ordering::Acquire) >= self.shards,
+            give_up,
+        )
+        .await
     }
+}
+
+/// Polls `done` every `SHUTDOWN_POLL_MS` until it holds (true) or `give_up()` does (false).
+async fn poll_until(done: impl Fn() -> bool, give_up: impl Fn() -> bool) -> bool {
+    while !done() {
+        if give_up() {
+            return false;
+        }
+        glommio::timer::sleep(Duration::from_millis(SHUTDOWN_POLL_MS)).await;
+    }
+    true
 }
 
 /// Shards taking a start-up step one at a time, in shard order (binding listeners: a socket's
@@ -75,13 +84,7 @@ impl Turns {
 
     /// Waits for shard `shard`'s turn; false if `give_up()` turned true first.
     pub async fn wait_for(&self, shard: usize, give_up: impl Fn() -> bool) -> bool {
-        while self.next.load(Ordering::Acquire) != shard {
-            if give_up() {
-                return false;
-            }
-            glommio::timer::sleep(Duration::from_millis(SHUTDOWN_POLL_MS)).await;
-        }
-        true
+        poll_until(|| self.next.load(Ordering::Acquire) == shard, give_up).await
     }
 
     /// Ends shard `shard`'s turn (also after a failure: the others may still go on).

@@ -22,7 +22,7 @@ const PORT_MIX: u32 = 0x9E37_79B1;
 /// `SO_ATTACH_REUSEPORT_CBPF` (asm-generic/socket.h; the same value on x86 and arm64).
 const SO_ATTACH_REUSEPORT_CBPF: libc::c_int = 51;
 /// Source ports a follower tries before it connects from a kernel-chosen one.
-pub const STEERED_PORT_ATTEMPTS_MAX: usize = 64;
+const STEERED_PORT_ATTEMPTS_MAX: usize = 64;
 /// Linux's default `ip_local_port_range`, when /proc cannot be read.
 const LOCAL_PORT_RANGE_DEFAULT: (u16, u16) = (32768, 60999);
 
@@ -95,7 +95,7 @@ pub fn attach(fd: RawFd, shards: usize) -> std::io::Result<()> {
 
 /// Source ports in `range` (inclusive) that `shard_of_port` maps to `shard`, starting at
 /// `start` and wrapping once around the range.
-pub fn ports_for(
+fn ports_for(
     shard: usize,
     shards: usize,
     range: (u16, u16),
@@ -111,7 +111,7 @@ pub fn ports_for(
 }
 
 /// The kernel's ephemeral port range (`net.ipv4.ip_local_port_range`).
-pub fn local_port_range() -> (u16, u16) {
+fn local_port_range() -> (u16, u16) {
     std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
         .ok()
         .and_then(|text| {
