@@ -4,6 +4,10 @@
 //! replica fetch a leader receives names only partitions of the shard it arrived on: none
 //! hops shards. Without steering, SO_REUSEPORT's hash puts each of a leader's four incoming
 //! streams on either shard, and some would.
+//!
+//! The same streams keep incremental fetch sessions (KIP-227): after a stream's first, full
+//! fetch, its fetches name only the partitions whose position moved, so most of what a leader
+//! serves continues a session.
 
 mod common;
 
@@ -31,6 +35,8 @@ const PRODUCE_WAIT: Duration = Duration::from_secs(30);
 const RETRIABLE: [i16; 5] = [3, 6, 7, 19, 20];
 /// Replica fetches each leader must have received before the test judges them.
 const SERVED_MIN: f64 = 20.0;
+/// Each stream opens its session once (again after a reconnect); the rest continue it.
+const INCREMENTAL_SHARE_MIN: f64 = 0.5;
 /// Followers long-poll for at most 500 ms, so each of a leader's four streams fetches at least
 /// twice a second.
 const SERVED_WAIT: Duration = Duration::from_secs(30);
@@ -93,6 +99,13 @@ fn replication_streams_land_on_their_shard() {
             crossed,
             Some(0.0),
             "broker {node}: replica fetches that hopped shards"
+        );
+        let served = total(text, "sluice_replica_fetches_served_total").unwrap_or(0.0);
+        let incremental =
+            total(text, "sluice_replica_fetches_served_incremental_total").unwrap_or(0.0);
+        assert!(
+            incremental >= served * INCREMENTAL_SHARE_MIN,
+            "broker {node}: {incremental} of {served} replica fetches continued a fetch session"
         );
     }
 }

@@ -44,6 +44,9 @@ pub struct SessionPartition {
 #[derive(Debug)]
 struct Session {
     replica_id: i32,
+    /// The follower stream's client id: a broker runs one stream per shard, and two of them
+    /// may reach the same shard here (a connection the kernel placed, not steered).
+    client_id: String,
     /// The epoch the next request must carry.
     next_epoch: i32,
     partitions: BTreeMap<PartitionKey, SessionPartition>,
@@ -79,7 +82,7 @@ impl FetchSessions {
 
     /// Applies a follower's request to the sessions and rewrites `body.topics` into the full
     /// list of partitions to serve (the session's, for an incremental request).
-    pub fn begin(&self, body: &mut FetchRequest, now_ms: u64) -> SessionUse {
+    pub fn begin(&self, body: &mut FetchRequest, client_id: &str, now_ms: u64) -> SessionUse {
         let replica_id = body.replica_id.0;
         if replica_id < 0 {
             return SessionUse::None;
@@ -93,13 +96,16 @@ impl FetchSessions {
             if epoch != 0 {
                 return SessionUse::None;
             }
-            return self.open(body, replica_id, now_ms);
+            return self.open(body, replica_id, client_id, now_ms);
         }
         let mut sessions = self.sessions.borrow_mut();
         let Some(session) = sessions.get_mut(&id) else {
             return SessionUse::Refused(ResponseError::FetchSessionIdNotFound.code());
         };
-        if session.replica_id != replica_id || session.next_epoch != epoch {
+        if session.replica_id != replica_id
+            || session.client_id != client_id
+            || session.next_epoch != epoch
+        {
             return SessionUse::Refused(ResponseError::InvalidFetchSessionEpoch.code());
         }
         for topic in &body.forgotten_topics_data {
@@ -144,15 +150,21 @@ impl FetchSessions {
             .collect()
     }
 
-    fn open(&self, body: &mut FetchRequest, replica_id: i32, now_ms: u64) -> SessionUse {
+    fn open(
+        &self,
+        body: &mut FetchRequest,
+        replica_id: i32,
+        client_id: &str,
+        now_ms: u64,
+    ) -> SessionUse {
         let mut partitions = BTreeMap::new();
         merge(&mut partitions, &body.topics);
         if partitions.len() > FETCH_SESSION_PARTITIONS_MAX {
             return SessionUse::None;
         }
         let mut sessions = self.sessions.borrow_mut();
-        // One session per follower stream: a follower opening a new one drops its old ones.
-        sessions.retain(|_, s| s.replica_id != replica_id);
+        // One session per follower stream: a stream opening a new one drops its old ones.
+        sessions.retain(|_, s| s.replica_id != replica_id || s.client_id != client_id);
         if sessions.len() >= FETCH_SESSIONS_PER_SHARD_MAX {
             let oldest = sessions
                 .iter()
@@ -167,6 +179,7 @@ impl FetchSessions {
             id,
             Session {
                 replica_id,
+                client_id: client_id.to_string(),
                 next_epoch: 1,
                 partitions,
                 last_used_ms: now_ms,

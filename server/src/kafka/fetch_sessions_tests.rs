@@ -52,14 +52,17 @@ fn offsets(body: &FetchRequest) -> Vec<(i32, i64)> {
 fn consumers_get_no_session() {
     let sessions = FetchSessions::new(0);
     let mut body = request(0, 0, &[(0, 0)]).with_replica_id(BrokerId(-1));
-    assert_eq!(sessions.begin(&mut body, 0), SessionUse::None);
+    assert_eq!(
+        sessions.begin(&mut body, "sluice-replica-2-0", 0),
+        SessionUse::None
+    );
 }
 
 #[test]
 fn a_session_serves_its_partitions_and_merges_changes() {
     let sessions = FetchSessions::new(3);
     let mut open = request(0, 0, &[(0, 5), (1, 7), (2, 9)]);
-    let SessionUse::Open { id, full } = sessions.begin(&mut open, 0) else {
+    let SessionUse::Open { id, full } = sessions.begin(&mut open, "sluice-replica-2-0", 0) else {
         panic!("a full fetch with epoch 0 opens a session");
     };
     assert!(full);
@@ -77,7 +80,7 @@ fn a_session_serves_its_partitions_and_merges_changes() {
         .with_topic(TopicName(StrBytes::from_static_str("t")))
         .with_partitions(vec![2])];
     assert_eq!(
-        sessions.begin(&mut next, 1),
+        sessions.begin(&mut next, "sluice-replica-2-0", 1),
         SessionUse::Open { id, full: false }
     );
     assert_eq!(offsets(&next), vec![(0, 5), (1, 8)]);
@@ -86,7 +89,7 @@ fn a_session_serves_its_partitions_and_merges_changes() {
     assert_eq!(news, vec![false, true]);
     // A new high watermark is news even without records.
     let mut third = request(id, 2, &[]);
-    sessions.begin(&mut third, 2);
+    sessions.begin(&mut third, "sluice-replica-2-0", 2);
     assert_eq!(
         sessions.finish(id, false, &[served(0, false, 6), served(1, false, 8)]),
         vec![true, false]
@@ -98,21 +101,21 @@ fn unknown_sessions_and_wrong_epochs_are_refused() {
     let sessions = FetchSessions::new(0);
     let mut unknown = request(12_345, 1, &[]);
     assert_eq!(
-        sessions.begin(&mut unknown, 0),
+        sessions.begin(&mut unknown, "sluice-replica-2-0", 0),
         SessionUse::Refused(ResponseError::FetchSessionIdNotFound.code())
     );
     let mut open = request(0, 0, &[(0, 0)]);
-    let SessionUse::Open { id, .. } = sessions.begin(&mut open, 0) else {
+    let SessionUse::Open { id, .. } = sessions.begin(&mut open, "sluice-replica-2-0", 0) else {
         panic!("opens");
     };
     let mut stale = request(id, 5, &[]);
     assert_eq!(
-        sessions.begin(&mut stale, 0),
+        sessions.begin(&mut stale, "sluice-replica-2-0", 0),
         SessionUse::Refused(ResponseError::InvalidFetchSessionEpoch.code())
     );
     let mut other = request(id, 1, &[]).with_replica_id(BrokerId(3));
     assert_eq!(
-        sessions.begin(&mut other, 0),
+        sessions.begin(&mut other, "sluice-replica-2-0", 0),
         SessionUse::Refused(ResponseError::InvalidFetchSessionEpoch.code())
     );
 }
@@ -121,14 +124,17 @@ fn unknown_sessions_and_wrong_epochs_are_refused() {
 fn a_follower_closes_its_session_with_epoch_minus_one() {
     let sessions = FetchSessions::new(0);
     let mut open = request(0, 0, &[(0, 0)]);
-    let SessionUse::Open { id, .. } = sessions.begin(&mut open, 0) else {
+    let SessionUse::Open { id, .. } = sessions.begin(&mut open, "sluice-replica-2-0", 0) else {
         panic!("opens");
     };
     let mut close = request(id, -1, &[(0, 0)]);
-    assert_eq!(sessions.begin(&mut close, 0), SessionUse::None);
+    assert_eq!(
+        sessions.begin(&mut close, "sluice-replica-2-0", 0),
+        SessionUse::None
+    );
     let mut after = request(id, 1, &[]);
     assert_eq!(
-        sessions.begin(&mut after, 0),
+        sessions.begin(&mut after, "sluice-replica-2-0", 0),
         SessionUse::Refused(ResponseError::FetchSessionIdNotFound.code())
     );
 }
@@ -137,4 +143,52 @@ fn a_follower_closes_its_session_with_epoch_minus_one() {
 fn epochs_wrap_to_one() {
     assert_eq!(next_epoch(i32::MAX), 1);
     assert_eq!(next_epoch(1), 2);
+}
+
+#[test]
+fn two_streams_of_one_follower_keep_a_session_each() {
+    // Two shards of broker 2 whose connections both landed on this shard.
+    let sessions = FetchSessions::new(0);
+    let open = |client_id| {
+        let mut body = request(0, 0, &[(0, 5)]);
+        match sessions.begin(&mut body, client_id, 0) {
+            SessionUse::Open { id, full: true } => id,
+            other => panic!("{client_id} did not open a session: {other:?}"),
+        }
+    };
+    let first = open("sluice-replica-2-0");
+    let second = open("sluice-replica-2-1");
+    for (id, client_id) in [
+        (first, "sluice-replica-2-0"),
+        (second, "sluice-replica-2-1"),
+    ] {
+        let mut next = request(id, 1, &[]);
+        assert_eq!(
+            sessions.begin(&mut next, client_id, 1),
+            SessionUse::Open { id, full: false },
+            "{client_id} lost its session to the other stream"
+        );
+    }
+    // A stream cannot continue another stream's session.
+    let mut stolen = request(first, 2, &[]);
+    assert_eq!(
+        sessions.begin(&mut stolen, "sluice-replica-2-1", 2),
+        SessionUse::Refused(ResponseError::InvalidFetchSessionEpoch.code())
+    );
+    // A stream that reopens drops only its own old session.
+    let reopened = open("sluice-replica-2-0");
+    let mut old = request(first, 2, &[]);
+    assert_eq!(
+        sessions.begin(&mut old, "sluice-replica-2-0", 2),
+        SessionUse::Refused(ResponseError::FetchSessionIdNotFound.code())
+    );
+    assert_ne!(reopened, first);
+    let mut other = request(second, 2, &[]);
+    assert_eq!(
+        sessions.begin(&mut other, "sluice-replica-2-1", 2),
+        SessionUse::Open {
+            id: second,
+            full: false
+        }
+    );
 }

@@ -148,6 +148,11 @@ pub fn replica_fetch_served(other_shard: bool) {
     });
 }
 
+/// This shard received a replica fetch that continued an incremental fetch session.
+pub fn replica_fetch_incremental() {
+    with_local(|m| m.replication.served_incremental.add(1));
+}
+
 /// A leader answered one of this shard's replica fetches.
 pub fn replica_fetch_answered() {
     with_local(|m| m.replication.fetches.add(1));

@@ -25,6 +25,8 @@ pub struct ReplicationStreamMetrics {
     pub served: Counter,
     /// Those of them naming a partition another shard owns.
     pub served_other_shard: Counter,
+    /// Those of them continuing an incremental fetch session (KIP-227).
+    pub served_incremental: Counter,
 }
 
 /// A scrape's copy of [`ReplicationStreamMetrics`].
@@ -35,6 +37,7 @@ pub struct ReplicationStreamReport {
     pub bytes: u64,
     pub served: u64,
     pub served_other_shard: u64,
+    pub served_incremental: u64,
 }
 
 impl ReplicationStreamMetrics {
@@ -45,6 +48,7 @@ impl ReplicationStreamMetrics {
             bytes: self.bytes.get(),
             served: self.served.get(),
             served_other_shard: self.served_other_shard.get(),
+            served_incremental: self.served_incremental.get(),
         }
     }
 }
@@ -95,6 +99,13 @@ pub fn encode(encoder: &mut DescriptorEncoder, shards: &[ShardReport]) -> fmt::R
         "Replica fetches this shard received that named partitions of another shard: the follower's connection landed on another shard than its own number, and the request hopped.",
         None,
         &rows(|r| r.served_other_shard),
+    )?;
+    super::exposition::counters(
+        encoder,
+        "replica_fetches_served_incremental",
+        "Replica fetches this shard received in an incremental fetch session (KIP-227): the follower named only the partitions whose position moved, and the answer held only those with news.",
+        None,
+        &rows(|r| r.served_incremental),
     )
 }
 
@@ -123,6 +134,7 @@ mod tests {
         metrics.replication.bytes.add(655_360);
         metrics.replication.served.add(7);
         metrics.replication.served_other_shard.add(2);
+        metrics.replication.served_incremental.add(5);
         let text = encode(Scrape {
             shards: vec![read_cells(&metrics)],
         })
@@ -142,6 +154,10 @@ mod tests {
         assert_eq!(
             get(r#"sluice_replica_fetches_served_other_shard_total{shard="2"}"#),
             2.0
+        );
+        assert_eq!(
+            get(r#"sluice_replica_fetches_served_incremental_total{shard="2"}"#),
+            5.0
         );
     }
 

@@ -39,6 +39,9 @@ const FETCH_VERSION: i16 = 12;
 
 type Key = (String, i32);
 
+/// FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH.
+const SESSION_REFUSALS: [i16; 2] = [70, 71];
+
 pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
     let mut connection: Option<Connection> = None;
     // The incremental fetch session with this leader (KIP-227), while the connection lasts.
@@ -131,9 +134,17 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
                 code = response.error_code,
                 "replication fetch refused"
             );
-            backoff(fetcher).await;
+            // A refused session (unknown id, wrong epoch) starts afresh with a full fetch,
+            // which no session refuses: no need to wait.
+            session = FollowerSession::default();
+            if !SESSION_REFUSALS.contains(&response.error_code) {
+                backoff(fetcher).await;
+            }
             continue;
         }
+        // Commits what this request told the leader's session, so the next names only the
+        // partitions whose position moved.
+        session.answered(response.session_id);
         let by_key: BTreeMap<Key, (Rc<Partition>, FetchPosition)> = round
             .into_iter()
             .map(|(p, pos)| ((p.topic().to_string(), p.index()), (p, pos)))

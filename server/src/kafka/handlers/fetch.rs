@@ -80,9 +80,13 @@ pub fn handle(
         return Ok(refuse_all(&request, &body, refused).into());
     }
     let now_ms = crate::util::now_ms().max(0) as u64;
-    let session = sessions.begin(&mut body, now_ms);
+    let client_id = request.client_id.as_deref().unwrap_or_default();
+    let session = sessions.begin(&mut body, client_id, now_ms);
     if let SessionUse::Refused(code) = session {
         return Ok(encode(&request, &[], &[], Vec::new(), SessionAnswer::error(code)).into());
+    }
+    if let SessionUse::Open { full: false, .. } = session {
+        crate::metrics::hooks::replica_fetch_incremental();
     }
     let partitions = partitions.clone();
     let sessions = sessions.clone();
