@@ -8,6 +8,10 @@ use kafka_protocol::messages::BrokerId;
 
 use super::*;
 
+/// The client ids of two replication streams of broker 2 (its shards 0 and 1).
+const STREAM: &str = "sluice-replica-2-0";
+const OTHER_STREAM: &str = "sluice-replica-2-1";
+
 fn request(session_id: i32, epoch: i32, partitions: &[(i32, i64)]) -> FetchRequest {
     let topic = FetchTopic::default()
         .with_topic(TopicName(StrBytes::from_static_str("t")))
@@ -52,17 +56,14 @@ fn offsets(body: &FetchRequest) -> Vec<(i32, i64)> {
 fn consumers_get_no_session() {
     let sessions = FetchSessions::new(0);
     let mut body = request(0, 0, &[(0, 0)]).with_replica_id(BrokerId(-1));
-    assert_eq!(
-        sessions.begin(&mut body, "sluice-replica-2-0", 0),
-        SessionUse::None
-    );
+    assert_eq!(sessions.begin(&mut body, STREAM, 0), SessionUse::None);
 }
 
 #[test]
 fn a_session_serves_its_partitions_and_merges_changes() {
     let sessions = FetchSessions::new(3);
     let mut open = request(0, 0, &[(0, 5), (1, 7), (2, 9)]);
-    let SessionUse::Open { id, full } = sessions.begin(&mut open, "sluice-replica-2-0", 0) else {
+    let SessionUse::Open { id, full } = sessions.begin(&mut open, STREAM, 0) else {
         panic!("a full fetch with epoch 0 opens a session");
     };
     assert!(full);
@@ -80,7 +81,7 @@ fn a_session_serves_its_partitions_and_merges_changes() {
         .with_topic(TopicName(StrBytes::from_static_str("t")))
         .with_partitions(vec![2])];
     assert_eq!(
-        sessions.begin(&mut next, "sluice-replica-2-0", 1),
+        sessions.begin(&mut next, STREAM, 1),
         SessionUse::Open { id, full: false }
     );
     assert_eq!(offsets(&next), vec![(0, 5), (1, 8)]);
@@ -89,7 +90,7 @@ fn a_session_serves_its_partitions_and_merges_changes() {
     assert_eq!(news, vec![false, true]);
     // A new high watermark is news even without records.
     let mut third = request(id, 2, &[]);
-    sessions.begin(&mut third, "sluice-replica-2-0", 2);
+    sessions.begin(&mut third, STREAM, 2);
     assert_eq!(
         sessions.finish(id, false, &[served(0, false, 6), served(1, false, 8)]),
         vec![true, false]
@@ -101,21 +102,21 @@ fn unknown_sessions_and_wrong_epochs_are_refused() {
     let sessions = FetchSessions::new(0);
     let mut unknown = request(12_345, 1, &[]);
     assert_eq!(
-        sessions.begin(&mut unknown, "sluice-replica-2-0", 0),
+        sessions.begin(&mut unknown, STREAM, 0),
         SessionUse::Refused(ResponseError::FetchSessionIdNotFound.code())
     );
     let mut open = request(0, 0, &[(0, 0)]);
-    let SessionUse::Open { id, .. } = sessions.begin(&mut open, "sluice-replica-2-0", 0) else {
+    let SessionUse::Open { id, .. } = sessions.begin(&mut open, STREAM, 0) else {
         panic!("opens");
     };
     let mut stale = request(id, 5, &[]);
     assert_eq!(
-        sessions.begin(&mut stale, "sluice-replica-2-0", 0),
+        sessions.begin(&mut stale, STREAM, 0),
         SessionUse::Refused(ResponseError::InvalidFetchSessionEpoch.code())
     );
     let mut other = request(id, 1, &[]).with_replica_id(BrokerId(3));
     assert_eq!(
-        sessions.begin(&mut other, "sluice-replica-2-0", 0),
+        sessions.begin(&mut other, STREAM, 0),
         SessionUse::Refused(ResponseError::InvalidFetchSessionEpoch.code())
     );
 }
@@ -124,17 +125,14 @@ fn unknown_sessions_and_wrong_epochs_are_refused() {
 fn a_follower_closes_its_session_with_epoch_minus_one() {
     let sessions = FetchSessions::new(0);
     let mut open = request(0, 0, &[(0, 0)]);
-    let SessionUse::Open { id, .. } = sessions.begin(&mut open, "sluice-replica-2-0", 0) else {
+    let SessionUse::Open { id, .. } = sessions.begin(&mut open, STREAM, 0) else {
         panic!("opens");
     };
     let mut close = request(id, -1, &[(0, 0)]);
-    assert_eq!(
-        sessions.begin(&mut close, "sluice-replica-2-0", 0),
-        SessionUse::None
-    );
+    assert_eq!(sessions.begin(&mut close, STREAM, 0), SessionUse::None);
     let mut after = request(id, 1, &[]);
     assert_eq!(
-        sessions.begin(&mut after, "sluice-replica-2-0", 0),
+        sessions.begin(&mut after, STREAM, 0),
         SessionUse::Refused(ResponseError::FetchSessionIdNotFound.code())
     );
 }
@@ -156,12 +154,9 @@ fn two_streams_of_one_follower_keep_a_session_each() {
             other => panic!("{client_id} did not open a session: {other:?}"),
         }
     };
-    let first = open("sluice-replica-2-0");
-    let second = open("sluice-replica-2-1");
-    for (id, client_id) in [
-        (first, "sluice-replica-2-0"),
-        (second, "sluice-replica-2-1"),
-    ] {
+    let first = open(STREAM);
+    let second = open(OTHER_STREAM);
+    for (id, client_id) in [(first, STREAM), (second, OTHER_STREAM)] {
         let mut next = request(id, 1, &[]);
         assert_eq!(
             sessions.begin(&mut next, client_id, 1),
@@ -172,20 +167,20 @@ fn two_streams_of_one_follower_keep_a_session_each() {
     // A stream cannot continue another stream's session.
     let mut stolen = request(first, 2, &[]);
     assert_eq!(
-        sessions.begin(&mut stolen, "sluice-replica-2-1", 2),
+        sessions.begin(&mut stolen, OTHER_STREAM, 2),
         SessionUse::Refused(ResponseError::InvalidFetchSessionEpoch.code())
     );
     // A stream that reopens drops only its own old session.
-    let reopened = open("sluice-replica-2-0");
+    let reopened = open(STREAM);
     let mut old = request(first, 2, &[]);
     assert_eq!(
-        sessions.begin(&mut old, "sluice-replica-2-0", 2),
+        sessions.begin(&mut old, STREAM, 2),
         SessionUse::Refused(ResponseError::FetchSessionIdNotFound.code())
     );
     assert_ne!(reopened, first);
     let mut other = request(second, 2, &[]);
     assert_eq!(
-        sessions.begin(&mut other, "sluice-replica-2-1", 2),
+        sessions.begin(&mut other, OTHER_STREAM, 2),
         SessionUse::Open {
             id: second,
             full: false

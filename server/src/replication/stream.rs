@@ -39,9 +39,6 @@ const FETCH_VERSION: i16 = 12;
 
 type Key = (String, i32);
 
-/// FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH.
-const SESSION_REFUSALS: [i16; 2] = [70, 71];
-
 pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
     let mut connection: Option<Connection> = None;
     // The incremental fetch session with this leader (KIP-227), while the connection lasts.
@@ -137,7 +134,7 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
             // A refused session (unknown id, wrong epoch) starts afresh with a full fetch,
             // which no session refuses: no need to wait.
             session = FollowerSession::default();
-            if !SESSION_REFUSALS.contains(&response.error_code) {
+            if !refused_for_session(response.error_code) {
                 backoff(fetcher).await;
             }
             continue;
@@ -357,6 +354,15 @@ fn refused_for_metadata(code: i16) -> bool {
         ResponseError::UnknownLeaderEpoch.code(),
         ResponseError::UnknownTopicOrPartition.code(),
         ResponseError::ReplicaNotAvailable.code(),
+    ]
+    .contains(&code)
+}
+
+/// Refusals of the fetch session itself: a full fetch, which opens a new one, is not refused.
+fn refused_for_session(code: i16) -> bool {
+    [
+        ResponseError::FetchSessionIdNotFound.code(),
+        ResponseError::InvalidFetchSessionEpoch.code(),
     ]
     .contains(&code)
 }
