@@ -53,6 +53,11 @@ pub const REPLICA_CONNECT_TIMEOUT_MS: u64 = 5_000;
 /// (at most `replica.fetch.backoff.ms`): the leader is usually a few milliseconds behind on
 /// the same metadata change.
 pub const REPLICA_METADATA_RETRY_MS: u64 = 100;
+/// How long after sending a fetch a follower still waits for its answer once it starts
+/// following another partition from the same leader: past this, it drops the connection (a
+/// long poll can last `replica.fetch.wait.max.ms`) and asks again with the new partition, whose
+/// first acks=all write is waiting for exactly that fetch.
+pub const REPLICA_JOIN_GRACE_MS: u64 = 50;
 /// How much longer than its own long poll a follower waits for a Fetch answer.
 pub const REPLICA_FETCH_TIMEOUT_MARGIN_MS: u64 = 10_000;
 /// How often each shard looks for ISR changes to propose (at most: sooner when a follower

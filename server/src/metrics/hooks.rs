@@ -158,6 +158,12 @@ pub fn replica_fetch_answered() {
     with_local(|m| m.replication.fetches.add(1));
 }
 
+/// One of this shard's replication streams dropped its fetch in flight to name a new
+/// partition at once.
+pub fn replica_fetch_abandoned() {
+    with_local(|m| m.replication.abandoned.add(1));
+}
+
 /// A replica fetch brought `batches` record batches of `bytes` for one partition.
 pub fn replica_batches_fetched(bytes: usize, batches: usize) {
     with_local(|m| {

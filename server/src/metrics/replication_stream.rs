@@ -27,6 +27,8 @@ pub struct ReplicationStreamMetrics {
     pub served_other_shard: Counter,
     /// Those of them continuing an incremental fetch session (KIP-227).
     pub served_incremental: Counter,
+    /// Long polls this shard's streams dropped to start fetching a partition at once.
+    pub abandoned: Counter,
 }
 
 /// A scrape's copy of [`ReplicationStreamMetrics`].
@@ -38,6 +40,7 @@ pub struct ReplicationStreamReport {
     pub served: u64,
     pub served_other_shard: u64,
     pub served_incremental: u64,
+    pub abandoned: u64,
 }
 
 impl ReplicationStreamMetrics {
@@ -49,6 +52,7 @@ impl ReplicationStreamMetrics {
             served: self.served.get(),
             served_other_shard: self.served_other_shard.get(),
             served_incremental: self.served_incremental.get(),
+            abandoned: self.abandoned.get(),
         }
     }
 }
@@ -106,6 +110,13 @@ pub fn encode(encoder: &mut DescriptorEncoder, shards: &[ShardReport]) -> fmt::R
         "Replica fetches this shard received in an incremental fetch session (KIP-227): the follower named only the partitions whose position moved, and the answer held only those with news.",
         None,
         &rows(|r| r.served_incremental),
+    )?;
+    super::exposition::counters(
+        encoder,
+        "replication_fetches_abandoned",
+        "Replica fetches the shard's replication streams dropped unanswered (with their connection) because the shard began following another partition from that leader: the new partition is fetched at once instead of after the long poll.",
+        None,
+        &rows(|r| r.abandoned),
     )
 }
 
@@ -135,6 +146,7 @@ mod tests {
         metrics.replication.served.add(7);
         metrics.replication.served_other_shard.add(2);
         metrics.replication.served_incremental.add(5);
+        metrics.replication.abandoned.add(3);
         let text = encode(Scrape {
             shards: vec![read_cells(&metrics)],
         })
@@ -158,6 +170,10 @@ mod tests {
         assert_eq!(
             get(r#"sluice_replica_fetches_served_incremental_total{shard="2"}"#),
             5.0
+        );
+        assert_eq!(
+            get(r#"sluice_replication_fetches_abandoned_total{shard="2"}"#),
+            3.0
         );
     }
 

@@ -11,7 +11,15 @@
 //! a partition the leader refuses for its epoch or leadership is parked until this broker's
 //! metadata changes or a short retry passes (the leader may just not have applied the same
 //! change yet: a follower can be faster than its new leader, and a new partition's first
-//! acks=all write waits for its followers' first fetch).
+//! acks=all write waits for its followers' first fetch). For the same reason a round's long
+//! poll lasts no longer than its earliest parked partition waits.
+//!
+//! A partition this shard starts following from the leader while a long poll is out (a new
+//! topic, a leader change) does not wait for that poll to end: once the fetch has been out for
+//! `REPLICA_JOIN_GRACE_MS` the connection is dropped, and the next round, which names the
+//! partition, goes out at once. Kafka's fetcher threads wait out the poll
+//! (`replica.fetch.wait.max.ms`), so there the first acks=all write to a new topic takes about
+//! that long.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -29,7 +37,8 @@ use super::fetcher::ReplicaFetcher;
 use super::session::FollowerSession;
 use crate::error_code::{ResponseError, NONE};
 use crate::limits::{
-    REPLICA_CONNECT_TIMEOUT_MS, REPLICA_FETCH_TIMEOUT_MARGIN_MS, REPLICA_METADATA_RETRY_MS,
+    REPLICA_CONNECT_TIMEOUT_MS, REPLICA_FETCH_TIMEOUT_MARGIN_MS, REPLICA_JOIN_GRACE_MS,
+    REPLICA_METADATA_RETRY_MS,
 };
 use crate::partition::follower::FetchPosition;
 use crate::partition::Partition;
@@ -63,7 +72,12 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
         parked.retain(|_, (at, until)| *at == version && *until > now);
         let round = positions(&following, &parked).await;
         if round.is_empty() {
-            backoff(fetcher).await;
+            // A new stream's partitions are often all parked (it can start before its leader
+            // leads them): the earliest park ends long before a backoff would.
+            match park_ends_ms(&parked, now) {
+                Some(wait_ms) => pause(fetcher, wait_ms).await,
+                None => backoff(fetcher).await,
+            }
             continue;
         }
         let Some((host, address)) = leader_address(fetcher, leader) else {
@@ -105,19 +119,37 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
         let Some(open) = connection.as_mut() else {
             continue;
         };
-        let request = session.request(fetch_request(fetcher, &round), &round);
-        let timeout = Duration::from_millis(
-            fetcher.config.replica_fetch_wait_max_ms + REPLICA_FETCH_TIMEOUT_MARGIN_MS,
-        );
-        let response: FetchResponse = match open
-            .call(ApiKey::Fetch, &request, FETCH_VERSION, timeout)
-            .await
-        {
-            Ok(response) => {
+        let wait_ms = long_poll_ms(fetcher.config.replica_fetch_wait_max_ms, &parked, now);
+        let request = session.request(fetch_request(fetcher, &round, wait_ms), &round);
+        let timeout = Duration::from_millis(wait_ms + REPLICA_FETCH_TIMEOUT_MARGIN_MS);
+        let call = async {
+            Some(
+                open.call::<_, FetchResponse>(ApiKey::Fetch, &request, FETCH_VERSION, timeout)
+                    .await,
+            )
+        };
+        let sent = Instant::now();
+        let joined = async {
+            joined_while_waiting(fetcher, leader, &following, sent).await;
+            None
+        };
+        let response: FetchResponse = match futures_lite::future::or(call, joined).await {
+            None => {
+                // The answer cannot be taken back from the connection, so it goes with it.
+                tracing::debug!(
+                    leader,
+                    "this shard follows a new partition from the leader: dropping the long poll"
+                );
+                crate::metrics::hooks::replica_fetch_abandoned();
+                connection = None;
+                session = FollowerSession::default();
+                continue;
+            }
+            Some(Ok(response)) => {
                 crate::metrics::hooks::replica_fetch_answered();
                 response
             }
-            Err(err) => {
+            Some(Err(err)) => {
                 tracing::warn!(leader, "replication fetch failed: {err}");
                 connection = None;
                 session = FollowerSession::default();
@@ -184,6 +216,49 @@ async fn positions(
         .collect()
 }
 
+/// How long this round's fetch may wait at the leader: `wait_max_ms`, but no longer than the
+/// earliest parked partition waits to be asked for again.
+fn long_poll_ms(wait_max_ms: u64, parked: &HashMap<Key, (u64, Instant)>, now: Instant) -> u64 {
+    park_ends_ms(parked, now).map_or(wait_max_ms, |ms| ms.min(wait_max_ms))
+}
+
+/// Milliseconds until the earliest parked partition may be asked for again (rounded up).
+fn park_ends_ms(parked: &HashMap<Key, (u64, Instant)>, now: Instant) -> Option<u64> {
+    parked
+        .values()
+        .map(|(_, until)| until.saturating_duration_since(now).as_millis() as u64 + 1)
+        .min()
+}
+
+/// Resolves once this shard follows, from `leader`, a partition that `following` (what the
+/// round in flight was made of) lacks, but not before `REPLICA_JOIN_GRACE_MS` after `sent`:
+/// a fetch out for longer is most likely a long poll of an idle stream, a younger one is
+/// probably about to bring a busy stream's data.
+async fn joined_while_waiting(
+    fetcher: &ReplicaFetcher,
+    leader: i32,
+    following: &[Rc<Partition>],
+    sent: Instant,
+) {
+    let roles = fetcher.partitions.roles_notify();
+    loop {
+        let generation = roles.generation();
+        let joined = fetcher
+            .following(leader)
+            .iter()
+            .any(|p| !following.iter().any(|known| Rc::ptr_eq(p, known)));
+        if joined {
+            break;
+        }
+        roles.changed_since(generation).await;
+    }
+    let grace_ends = sent + Duration::from_millis(REPLICA_JOIN_GRACE_MS);
+    let grace_left = grace_ends.saturating_duration_since(Instant::now());
+    if !grace_left.is_zero() {
+        glommio::timer::sleep(grace_left).await;
+    }
+}
+
 /// The leader's advertised host (what its TLS certificate names) and its address.
 fn leader_address(fetcher: &ReplicaFetcher, leader: i32) -> Option<(String, SocketAddr)> {
     let (host, port) = fetcher.meta.get().endpoint(leader)?;
@@ -195,6 +270,7 @@ fn leader_address(fetcher: &ReplicaFetcher, leader: i32) -> Option<(String, Sock
 fn fetch_request(
     fetcher: &ReplicaFetcher,
     round: &[(Rc<Partition>, FetchPosition)],
+    wait_ms: u64,
 ) -> FetchRequest {
     let config = &fetcher.config;
     let mut topics: BTreeMap<&str, Vec<FetchPartition>> = BTreeMap::new();
@@ -219,7 +295,7 @@ fn fetch_request(
         .collect();
     FetchRequest::default()
         .with_replica_id(BrokerId(config.node_id))
-        .with_max_wait_ms(config.replica_fetch_wait_max_ms as i32)
+        .with_max_wait_ms(wait_ms as i32)
         .with_min_bytes(1)
         .with_max_bytes(config.replica_fetch_response_max_bytes as i32)
         .with_isolation_level(0)
@@ -368,6 +444,14 @@ fn refused_for_session(code: i16) -> bool {
 }
 
 async fn backoff(fetcher: &ReplicaFetcher) {
-    let wait = Duration::from_millis(fetcher.config.replica_fetch_backoff_ms);
+    pause(fetcher, fetcher.config.replica_fetch_backoff_ms).await;
+}
+
+async fn pause(fetcher: &ReplicaFetcher, wait_ms: u64) {
+    let wait = Duration::from_millis(wait_ms);
     futures_lite::future::or(fetcher.ctx.stopping(), glommio::timer::sleep(wait)).await;
 }
+
+#[cfg(test)]
+#[path = "stream_tests.rs"]
+mod tests;
