@@ -18,9 +18,10 @@ from confluent_kafka.admin import (
     AdminClient, ConfigResource, ConfigSource, NewTopic, ResourceType,
 )
 
+from topic_metadata import wait_for_partitions
+
 # Configs whose value and source the test checks.
 REPORTED = ["min.insync.replicas", "unclean.leader.election.enable"]
-POLL_INTERVAL_S = 0.1
 
 
 def parse_args():
@@ -33,24 +34,6 @@ def parse_args():
     parser.add_argument("--broker-id", default="1", help="broker whose configs to describe")
     parser.add_argument("--timeout-s", type=float, default=60.0)
     return parser.parse_args()
-
-
-def wait_for_partitions(admin, topic, partitions, deadline):
-    """Metadata of `topic` once every partition has a leader (any broker may answer, and a
-    broker other than the one that created it may apply the change a moment later)."""
-    while True:
-        metadata = admin.list_topics(topic=topic, timeout=max(1.0, deadline - time.monotonic()))
-        found = metadata.topics.get(topic)
-        if (
-            found is not None
-            and found.error is None
-            and len(found.partitions) == partitions
-            and all(p.leader >= 0 for p in found.partitions.values())
-        ):
-            return found
-        if time.monotonic() >= deadline:
-            raise SystemExit(f"{topic} has no leader for every partition: {found}")
-        time.sleep(POLL_INTERVAL_S)
 
 
 def describe(admin, resource, timeout_s):

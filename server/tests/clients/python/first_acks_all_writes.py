@@ -16,8 +16,9 @@ import time
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-POLL_INTERVAL_S = 0.1
-
+# The producer would otherwise queue the first messages behind its own metadata refresh,
+# which is not what is measured.
+from topic_metadata import wait_for_partitions
 
 def parse_args():
     parser = argparse.ArgumentParser()
@@ -31,24 +32,6 @@ def parse_args():
     return parser.parse_args()
 
 
-def wait_for_leaders(admin, topic, partitions, deadline):
-    """Until the metadata gives every partition a leader (the producer would otherwise queue
-    the first messages behind its own metadata refresh, which is not what is measured)."""
-    while True:
-        metadata = admin.list_topics(topic=topic, timeout=max(1.0, deadline - time.monotonic()))
-        found = metadata.topics.get(topic)
-        if (
-            found is not None
-            and found.error is None
-            and len(found.partitions) == partitions
-            and all(p.leader >= 0 for p in found.partitions.values())
-        ):
-            return
-        if time.monotonic() >= deadline:
-            raise SystemExit(f"{topic} has no leader for every partition: {found}")
-        time.sleep(POLL_INTERVAL_S)
-
-
 def main():
     args = parse_args()
     deadline = time.monotonic() + args.timeout_s
@@ -59,7 +42,7 @@ def main():
     futures = admin.create_topics([new_topic], operation_timeout=args.timeout_s,
                                   request_timeout=args.timeout_s)
     futures[args.topic].result(timeout=args.timeout_s)
-    wait_for_leaders(admin, args.topic, args.partitions, deadline)
+    wait_for_partitions(admin, args.topic, args.partitions, deadline)
 
     producer = Producer({
         "bootstrap.servers": args.bootstrap,
