@@ -21,7 +21,7 @@
 //! (`replica.fetch.wait.max.ms`), so there the first acks=all write to a new topic takes about
 //! that long.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -63,6 +63,8 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
         "replication stream started"
     );
     while !fetcher.ctx.is_stopping() {
+        // Before `following`: a role change after this is seen by `joined_while_waiting`.
+        let roles_generation = fetcher.partitions.roles_notify().generation();
         let following = fetcher.following(leader);
         if following.is_empty() {
             break;
@@ -130,7 +132,7 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
         };
         let sent = Instant::now();
         let joined = async {
-            joined_while_waiting(fetcher, leader, &following, sent).await;
+            joined_while_waiting(fetcher, leader, &following, roles_generation, sent).await;
             None
         };
         let response: FetchResponse = match futures_lite::future::or(call, joined).await {
@@ -231,26 +233,29 @@ fn park_ends_ms(parked: &HashMap<Key, (u64, Instant)>, now: Instant) -> Option<u
 }
 
 /// Resolves once this shard follows, from `leader`, a partition that `following` (what the
-/// round in flight was made of) lacks, but not before `REPLICA_JOIN_GRACE_MS` after `sent`:
-/// a fetch out for longer is most likely a long poll of an idle stream, a younger one is
-/// probably about to bring a busy stream's data.
+/// round in flight was made of, under roles `generation`) lacks, but not before
+/// `REPLICA_JOIN_GRACE_MS` after `sent`: a fetch out for longer is most likely a long poll of
+/// an idle stream, a younger one is probably about to bring a busy stream's data. Looks only
+/// when the roles change, so a steady stream pays nothing for it.
 async fn joined_while_waiting(
     fetcher: &ReplicaFetcher,
     leader: i32,
     following: &[Rc<Partition>],
+    mut generation: u64,
     sent: Instant,
 ) {
     let roles = fetcher.partitions.roles_notify();
+    let known: HashSet<*const Partition> = following.iter().map(Rc::as_ptr).collect();
     loop {
-        let generation = roles.generation();
-        let joined = fetcher
-            .following(leader)
+        roles.changed_since(generation).await;
+        generation = roles.generation();
+        let now_following = fetcher.following(leader);
+        if now_following
             .iter()
-            .any(|p| !following.iter().any(|known| Rc::ptr_eq(p, known)));
-        if joined {
+            .any(|p| !known.contains(&Rc::as_ptr(p)))
+        {
             break;
         }
-        roles.changed_since(generation).await;
     }
     let grace_ends = sent + Duration::from_millis(REPLICA_JOIN_GRACE_MS);
     let grace_left = grace_ends.saturating_duration_since(Instant::now());
