@@ -49,10 +49,11 @@ pub const IO_MEMORY_RINGS: usize = 3;
 pub const REPLICA_FRAME_BYTES_MAX: usize = 256 * 1024 * 1024;
 /// How long a follower waits for a connection to its leader.
 pub const REPLICA_CONNECT_TIMEOUT_MS: u64 = 5_000;
-/// How soon a follower asks again for a partition its leader refused for leadership or epoch
-/// (at most `replica.fetch.backoff.ms`): the leader is usually a few milliseconds behind on
-/// the same metadata change.
-pub const REPLICA_METADATA_RETRY_MS: u64 = 100;
+/// How soon a follower first asks again for a partition its leader refused for leadership or
+/// epoch: the leader is usually a few milliseconds behind on the same metadata change. Each
+/// further refusal in a row doubles the wait, up to `replica.fetch.backoff.ms` (a leader that
+/// keeps disagreeing is asked about as often as Kafka's fetcher asks).
+pub const REPLICA_METADATA_RETRY_FIRST_MS: u64 = 10;
 /// How long after sending a fetch a follower still waits for its answer once it starts
 /// following another partition from the same leader: past this, it drops the connection (a
 /// long poll can last `replica.fetch.wait.max.ms`) and asks again with the new partition, whose

@@ -38,7 +38,7 @@ use super::session::FollowerSession;
 use crate::error_code::{ResponseError, NONE};
 use crate::limits::{
     REPLICA_CONNECT_TIMEOUT_MS, REPLICA_FETCH_TIMEOUT_MARGIN_MS, REPLICA_JOIN_GRACE_MS,
-    REPLICA_METADATA_RETRY_MS,
+    REPLICA_METADATA_RETRY_FIRST_MS,
 };
 use crate::partition::follower::FetchPosition;
 use crate::partition::Partition;
@@ -54,6 +54,8 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
     let mut session = FollowerSession::default();
     // Partition → the metadata version it was refused under, and until when it waits.
     let mut parked: HashMap<Key, (u64, Instant)> = HashMap::new();
+    // Partition → how many fetches in a row its leader refused it for metadata.
+    let mut refusals: HashMap<Key, u32> = HashMap::new();
     // A refused login or certificate is said once (at warn) until a connection succeeds:
     // the retries every backoff would otherwise repeat it.
     let mut refusal_logged = false;
@@ -181,7 +183,13 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
             .map(|(p, pos)| ((p.topic().to_string(), p.index()), (p, pos)))
             .collect();
         let backoff_ms = fetcher.config.replica_fetch_backoff_ms;
-        apply_response(leader, version, backoff_ms, response, &by_key, &mut parked).await;
+        let parks = Parks {
+            version,
+            backoff_ms,
+            parked: &mut parked,
+            refusals: &mut refusals,
+        };
+        apply_response(leader, response, &by_key, parks).await;
     }
     tracing::info!(
         shard = fetcher.ctx.id(),
@@ -309,14 +317,31 @@ fn fetch_request(
         .with_topics(topics)
 }
 
-async fn apply_response(
-    leader: i32,
+/// Where a round's refusals for metadata go: the partition is parked (under metadata
+/// `version`) for a wait that doubles with each refusal in a row.
+struct Parks<'a> {
     version: u64,
     backoff_ms: u64,
+    parked: &'a mut HashMap<Key, (u64, Instant)>,
+    refusals: &'a mut HashMap<Key, u32>,
+}
+
+/// How long a partition refused `refusals` times in a row waits before it is asked for again.
+fn metadata_retry_ms(refusals: u32, backoff_ms: u64) -> u64 {
+    // 2^20 first waits is far past any sensible backoff: the cap only keeps the shift in range.
+    let doublings = refusals.saturating_sub(1).min(20);
+    REPLICA_METADATA_RETRY_FIRST_MS
+        .saturating_mul(1u64 << doublings)
+        .min(backoff_ms)
+}
+
+async fn apply_response(
+    leader: i32,
     response: FetchResponse,
     round: &BTreeMap<Key, (Rc<Partition>, FetchPosition)>,
-    parked: &mut HashMap<Key, (u64, Instant)>,
+    parks: Parks<'_>,
 ) {
+    let mut refused_now: HashSet<Key> = HashSet::new();
     let mut touched: Vec<(Rc<Partition>, i64, i64)> = Vec::new();
     for topic in response.responses {
         let name = topic.topic.0.to_string();
@@ -333,12 +358,21 @@ async fn apply_response(
                     data.log_start_offset,
                 ));
             } else if refused_for_metadata(data.error_code) {
-                let wait_ms = backoff_ms.min(REPLICA_METADATA_RETRY_MS);
+                let refusals = parks.refusals.entry(key.clone()).or_insert(0);
+                *refusals = refusals.saturating_add(1);
+                let wait_ms = metadata_retry_ms(*refusals, parks.backoff_ms);
                 let until = Instant::now() + Duration::from_millis(wait_ms);
-                parked.insert(key, (version, until));
+                parks.parked.insert(key.clone(), (parks.version, until));
+                refused_now.insert(key);
             }
         }
     }
+    // A partition this round asked for and the leader did not refuse (an incremental answer
+    // leaves out partitions without news) starts counting afresh; one no longer asked for is
+    // forgotten.
+    parks.refusals.retain(|key, _| {
+        refused_now.contains(key) || (parks.parked.contains_key(key) && !round.contains_key(key))
+    });
     // Durable before the next fetch acknowledges it to the leader: every touched partition's
     // fdatasync in flight at once (one group commit), not one after another.
     let flushes = touched

@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use super::{long_poll_ms, park_ends_ms};
+use super::{long_poll_ms, metadata_retry_ms, park_ends_ms};
 
 const WAIT_MAX_MS: u64 = 500;
 
@@ -31,4 +31,14 @@ fn the_long_poll_ends_when_the_earliest_park_does() {
         long_poll_ms(WAIT_MAX_MS, &over, now + Duration::from_millis(5)),
         1
     );
+}
+
+#[test]
+fn a_refused_partition_is_asked_for_again_soon_then_ever_less_often() {
+    const BACKOFF_MS: u64 = 1_000;
+    let waits: Vec<u64> = (1..=9).map(|n| metadata_retry_ms(n, BACKOFF_MS)).collect();
+    assert_eq!(waits, [10, 20, 40, 80, 160, 320, 640, 1_000, 1_000]);
+    assert_eq!(metadata_retry_ms(u32::MAX, BACKOFF_MS), BACKOFF_MS);
+    // A backoff shorter than the first retry wins.
+    assert_eq!(metadata_retry_ms(1, 5), 5);
 }
