@@ -7,6 +7,8 @@
 //! - `stream.rs`: one stream's loop: fetch (Kafka Fetch v12 with this broker's id as
 //!   ReplicaId, LastFetchedEpoch and CurrentLeaderEpoch), truncate on DivergingEpoch, append,
 //!   fdatasync, and only then fetch again: the fetch offset is the follower's durable end.
+//! - `parking.rs`: a stream's partitions that their leader refused for leadership or epoch,
+//!   waiting (ever longer) to be asked for again.
 //! - `connection.rs`: the Kafka client connection a stream uses (and the transaction
 //!   coordinator's peers); `inter_broker_client.rs`: its TLS and SASL login.
 //! - `isr.rs`: the leader side's ISR proposals (AlterPartition through the controller).
@@ -19,6 +21,7 @@ pub mod connection;
 pub mod fetcher;
 pub mod inter_broker_client;
 pub mod isr;
+mod parking;
 pub mod session;
 pub mod stream;
 

@@ -8,11 +8,10 @@
 //! the next round ask from the new ends, which acknowledges them to the leader.
 //!
 //! Errors: a broken or slow connection is dropped and re-made after `replica.fetch.backoff.ms`;
-//! a partition the leader refuses for its epoch or leadership is parked until this broker's
-//! metadata changes or a short retry passes (the leader may just not have applied the same
-//! change yet: a follower can be faster than its new leader, and a new partition's first
-//! acks=all write waits for its followers' first fetch). For the same reason a round's long
-//! poll lasts no longer than its earliest parked partition waits.
+//! a partition the leader refuses for its epoch or leadership is parked (`parking.rs`) until
+//! this broker's metadata changes or a short retry passes (the leader may just not have
+//! applied the same change yet: a follower can be faster than its new leader, and a new
+//! partition's first acks=all write waits for its followers' first fetch).
 //!
 //! A partition this shard starts following from the leader while a long poll is out (a new
 //! topic, a leader change) does not wait for that poll to end: once the fetch has been out for
@@ -21,7 +20,7 @@
 //! (`replica.fetch.wait.max.ms`), so there the first acks=all write to a new topic takes about
 //! that long.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -34,11 +33,11 @@ use sluice_replica::EpochEnd;
 
 use super::connection::{Connection, SteerTo};
 use super::fetcher::ReplicaFetcher;
+use super::parking::{Key, Parking};
 use super::session::FollowerSession;
 use crate::error_code::{ResponseError, NONE};
 use crate::limits::{
     REPLICA_CONNECT_TIMEOUT_MS, REPLICA_FETCH_TIMEOUT_MARGIN_MS, REPLICA_JOIN_GRACE_MS,
-    REPLICA_METADATA_RETRY_FIRST_MS,
 };
 use crate::partition::follower::FetchPosition;
 use crate::partition::Partition;
@@ -46,16 +45,11 @@ use crate::partition::Partition;
 /// Fetch v12: topic names, ReplicaId in the body, LastFetchedEpoch and DivergingEpoch.
 const FETCH_VERSION: i16 = 12;
 
-type Key = (String, i32);
-
 pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
     let mut connection: Option<Connection> = None;
     // The incremental fetch session with this leader (KIP-227), while the connection lasts.
     let mut session = FollowerSession::default();
-    // Partition → the metadata version it was refused under, and until when it waits.
-    let mut parked: HashMap<Key, (u64, Instant)> = HashMap::new();
-    // Partition → how many fetches in a row its leader refused it for metadata.
-    let mut refusals: HashMap<Key, u32> = HashMap::new();
+    let mut parking = Parking::new(fetcher.config.replica_fetch_backoff_ms);
     // A refused login or certificate is said once (at warn) until a connection succeeds:
     // the retries every backoff would otherwise repeat it.
     let mut refusal_logged = false;
@@ -73,12 +67,12 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
         }
         let version = fetcher.meta.get().version;
         let now = Instant::now();
-        parked.retain(|_, (at, until)| *at == version && *until > now);
-        let round = positions(&following, &parked).await;
+        parking.sweep(version, now);
+        let round = positions(&following, &parking).await;
         if round.is_empty() {
             // A new stream's partitions are often all parked (it can start before its leader
             // leads them): the earliest park ends long before a backoff would.
-            match park_ends_ms(&parked, now) {
+            match parking.ends_ms(now) {
                 Some(wait_ms) => pause(fetcher, wait_ms).await,
                 None => backoff(fetcher).await,
             }
@@ -123,7 +117,7 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
         let Some(open) = connection.as_mut() else {
             continue;
         };
-        let wait_ms = long_poll_ms(fetcher.config.replica_fetch_wait_max_ms, &parked, now);
+        let wait_ms = parking.long_poll_ms(fetcher.config.replica_fetch_wait_max_ms, now);
         let request = session.request(fetch_request(fetcher, &round, wait_ms), &round);
         let timeout = Duration::from_millis(wait_ms + REPLICA_FETCH_TIMEOUT_MARGIN_MS);
         let call = async {
@@ -182,14 +176,7 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
             .into_iter()
             .map(|(p, pos)| ((p.topic().to_string(), p.index()), (p, pos)))
             .collect();
-        let backoff_ms = fetcher.config.replica_fetch_backoff_ms;
-        let parks = Parks {
-            version,
-            backoff_ms,
-            parked: &mut parked,
-            refusals: &mut refusals,
-        };
-        apply_response(leader, response, &by_key, parks).await;
+        apply_response(leader, version, response, &by_key, &mut parking).await;
     }
     tracing::info!(
         shard = fetcher.ctx.id(),
@@ -202,11 +189,11 @@ pub async fn run(fetcher: &Rc<ReplicaFetcher>, leader: i32) {
 /// flushed first (a failed flush keeps it out of this round).
 async fn positions(
     following: &[Rc<Partition>],
-    parked: &HashMap<Key, (u64, Instant)>,
+    parking: &Parking,
 ) -> Vec<(Rc<Partition>, FetchPosition)> {
     let candidates: Vec<&Rc<Partition>> = following
         .iter()
-        .filter(|p| !parked.contains_key(&(p.topic().to_string(), p.index())))
+        .filter(|p| !parking.is_parked(&(p.topic().to_string(), p.index())))
         .collect();
     // A partition owing a flush (a failed one earlier) is synced first, all at once.
     let owing: Vec<&Rc<Partition>> = candidates
@@ -224,20 +211,6 @@ async fn positions(
         .into_iter()
         .filter_map(|p| p.fetch_position().map(|position| (p.clone(), position)))
         .collect()
-}
-
-/// How long this round's fetch may wait at the leader: `wait_max_ms`, but no longer than the
-/// earliest parked partition waits to be asked for again.
-fn long_poll_ms(wait_max_ms: u64, parked: &HashMap<Key, (u64, Instant)>, now: Instant) -> u64 {
-    park_ends_ms(parked, now).map_or(wait_max_ms, |ms| ms.min(wait_max_ms))
-}
-
-/// Milliseconds until the earliest parked partition may be asked for again (rounded up).
-fn park_ends_ms(parked: &HashMap<Key, (u64, Instant)>, now: Instant) -> Option<u64> {
-    parked
-        .values()
-        .map(|(_, until)| until.saturating_duration_since(now).as_millis() as u64 + 1)
-        .min()
 }
 
 /// Resolves once this shard follows, from `leader`, a partition that `following` (what the
@@ -317,29 +290,12 @@ fn fetch_request(
         .with_topics(topics)
 }
 
-/// Where a round's refusals for metadata go: the partition is parked (under metadata
-/// `version`) for a wait that doubles with each refusal in a row.
-struct Parks<'a> {
-    version: u64,
-    backoff_ms: u64,
-    parked: &'a mut HashMap<Key, (u64, Instant)>,
-    refusals: &'a mut HashMap<Key, u32>,
-}
-
-/// How long a partition refused `refusals` times in a row waits before it is asked for again.
-fn metadata_retry_ms(refusals: u32, backoff_ms: u64) -> u64 {
-    // 2^20 first waits is far past any sensible backoff: the cap only keeps the shift in range.
-    let doublings = refusals.saturating_sub(1).min(20);
-    REPLICA_METADATA_RETRY_FIRST_MS
-        .saturating_mul(1u64 << doublings)
-        .min(backoff_ms)
-}
-
 async fn apply_response(
     leader: i32,
+    version: u64,
     response: FetchResponse,
     round: &BTreeMap<Key, (Rc<Partition>, FetchPosition)>,
-    parks: Parks<'_>,
+    parking: &mut Parking,
 ) {
     let mut refused_now: HashSet<Key> = HashSet::new();
     let mut touched: Vec<(Rc<Partition>, i64, i64)> = Vec::new();
@@ -358,21 +314,12 @@ async fn apply_response(
                     data.log_start_offset,
                 ));
             } else if refused_for_metadata(data.error_code) {
-                let refusals = parks.refusals.entry(key.clone()).or_insert(0);
-                *refusals = refusals.saturating_add(1);
-                let wait_ms = metadata_retry_ms(*refusals, parks.backoff_ms);
-                let until = Instant::now() + Duration::from_millis(wait_ms);
-                parks.parked.insert(key.clone(), (parks.version, until));
+                parking.refuse(key.clone(), version, Instant::now());
                 refused_now.insert(key);
             }
         }
     }
-    // A partition this round asked for and the leader did not refuse (an incremental answer
-    // leaves out partitions without news) starts counting afresh; one no longer asked for is
-    // forgotten.
-    parks.refusals.retain(|key, _| {
-        refused_now.contains(key) || (parks.parked.contains_key(key) && !round.contains_key(key))
-    });
+    parking.answered(|key| round.contains_key(key), &refused_now);
     // Durable before the next fetch acknowledges it to the leader: every touched partition's
     // fdatasync in flight at once (one group commit), not one after another.
     let flushes = touched
@@ -490,7 +437,3 @@ async fn pause(fetcher: &ReplicaFetcher, wait_ms: u64) {
     let wait = Duration::from_millis(wait_ms);
     futures_lite::future::or(fetcher.ctx.stopping(), glommio::timer::sleep(wait)).await;
 }
-
-#[cfg(test)]
-#[path = "stream_tests.rs"]
-mod tests;

@@ -14,11 +14,9 @@ import sys
 import time
 
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import (
-    AdminClient, ConfigResource, ConfigSource, NewTopic, ResourceType,
-)
+from confluent_kafka.admin import AdminClient, ConfigResource, ConfigSource, ResourceType
 
-from topic_metadata import wait_for_partitions
+import new_topic
 
 # Configs whose value and source the test checks.
 REPORTED = ["min.insync.replicas", "unclean.leader.election.enable"]
@@ -26,13 +24,8 @@ REPORTED = ["min.insync.replicas", "unclean.leader.election.enable"]
 
 def parse_args():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--bootstrap", required=True)
-    parser.add_argument("--topic", required=True)
-    parser.add_argument("--partitions", type=int, required=True)
-    parser.add_argument("--replication-factor", type=int, required=True)
-    parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE")
+    new_topic.add_arguments(parser)
     parser.add_argument("--broker-id", default="1", help="broker whose configs to describe")
-    parser.add_argument("--timeout-s", type=float, default=60.0)
     return parser.parse_args()
 
 
@@ -50,23 +43,14 @@ def describe(admin, resource, timeout_s):
 def main():
     args = parse_args()
     deadline = time.monotonic() + args.timeout_s
-    configs = dict(item.split("=", 1) for item in args.config)
     admin = AdminClient({"bootstrap.servers": args.bootstrap})
-    new_topic = NewTopic(
-        args.topic,
-        num_partitions=args.partitions,
-        replication_factor=args.replication_factor,
-        config=configs,
-    )
-    futures = admin.create_topics([new_topic], operation_timeout=args.timeout_s,
-                                  request_timeout=args.timeout_s)
     try:
-        futures[args.topic].result(timeout=args.timeout_s)
+        new_topic.create(admin, args)
     except KafkaException as failure:
         error = failure.args[0]
         print(json.dumps({"created": False, "error": error.name(), "message": error.str()}))
         return 0
-    topic = wait_for_partitions(admin, args.topic, args.partitions, deadline)
+    topic = new_topic.wait_for_partitions(admin, args.topic, args.partitions, deadline)
     partitions = [
         {"id": p.id, "leader": p.leader, "replicas": list(p.replicas), "isrs": list(p.isrs)}
         for p in sorted(topic.partitions.values(), key=lambda p: p.id)

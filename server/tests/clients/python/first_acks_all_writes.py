@@ -14,35 +14,25 @@ import sys
 import time
 
 from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 
-# The producer would otherwise queue the first messages behind its own metadata refresh,
-# which is not what is measured.
-from topic_metadata import wait_for_partitions
+import new_topic
 
 def parse_args():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--bootstrap", required=True)
-    parser.add_argument("--topic", required=True)
-    parser.add_argument("--partitions", type=int, required=True)
-    parser.add_argument("--replication-factor", type=int, required=True)
-    parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE")
+    new_topic.add_arguments(parser)
     parser.add_argument("--message-timeout-ms", type=int, required=True)
-    parser.add_argument("--timeout-s", type=float, default=60.0)
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
     deadline = time.monotonic() + args.timeout_s
-    configs = dict(item.split("=", 1) for item in args.config)
     admin = AdminClient({"bootstrap.servers": args.bootstrap})
-    new_topic = NewTopic(args.topic, num_partitions=args.partitions,
-                         replication_factor=args.replication_factor, config=configs)
-    futures = admin.create_topics([new_topic], operation_timeout=args.timeout_s,
-                                  request_timeout=args.timeout_s)
-    futures[args.topic].result(timeout=args.timeout_s)
-    wait_for_partitions(admin, args.topic, args.partitions, deadline)
+    new_topic.create(admin, args)
+    # The producer would otherwise queue the first messages behind its own metadata refresh,
+    # which is not what is measured.
+    new_topic.wait_for_partitions(admin, args.topic, args.partitions, deadline)
 
     producer = Producer({
         "bootstrap.servers": args.bootstrap,
