@@ -3,9 +3,12 @@
 //! brokers and controllers use towards each other. A leaf (it needs only the config), so the
 //! cluster, replication and Kafka layers can all use it.
 //!
-//! Each shard holds its own [`TlsAcceptors`]: a reload is a file read per shard at its next
-//! accepted connection, and no lock is shared between shards. A reload that fails (a file
-//! half-written by a renewal script) keeps the previous certificates and says why once.
+//! Each shard holds its own [`TlsAcceptors`] and [`TlsConnectors`]: a reload is a file read
+//! per shard at its next accepted (or opened) connection, and no lock is shared between
+//! shards. A reload that fails (a file half-written by a renewal script) keeps the previous
+//! certificates and says why once. The client side reloads too: after a CA rotation the peers
+//! present certificates of the new CA, and this broker's own client certificate is renewed
+//! with its server certificate (Kafka reconfigures its inter-broker clients the same way).
 
 use std::cell::RefCell;
 use std::path::Path;
@@ -13,7 +16,7 @@ use std::sync::Arc;
 
 use futures_rustls::rustls::server::WebPkiClientVerifier;
 use futures_rustls::rustls::{self, ClientConfig, RootCertStore, ServerConfig};
-use futures_rustls::TlsAcceptor;
+use futures_rustls::{TlsAcceptor, TlsConnector};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -66,6 +69,48 @@ impl TlsAcceptors {
     }
 }
 
+/// The client side of [`TlsAcceptors`]: the connector for connections this broker opens to
+/// other brokers or controllers, re-read from the files after SIGHUP.
+pub struct TlsConnectors {
+    settings: TlsSettings,
+    /// The reload generation the connector was built at, and the connector.
+    current: RefCell<(u64, TlsConnector)>,
+}
+
+impl TlsConnectors {
+    /// Reads the stores; an error here stops the broker at start (it names the file).
+    pub fn load(settings: &TlsSettings) -> Result<TlsConnectors, String> {
+        let generation = crate::signals::reload_generation();
+        let config = client_config(settings)?;
+        Ok(TlsConnectors {
+            settings: settings.clone(),
+            current: RefCell::new((generation, TlsConnector::from(config))),
+        })
+    }
+
+    /// The connector for a new connection, re-read from the files if SIGHUP came since.
+    pub fn connector(&self) -> TlsConnector {
+        let generation = crate::signals::reload_generation();
+        let mut current = self.current.borrow_mut();
+        if current.0 != generation {
+            current.0 = generation;
+            match client_config(&self.settings) {
+                Ok(config) => {
+                    current.1 = TlsConnector::from(config);
+                    tracing::info!(
+                        keystore = %self.settings.keystore.display(),
+                        "reloaded TLS certificates for connections to other brokers"
+                    );
+                }
+                Err(err) => tracing::error!(
+                    "keeping the previous TLS certificates for connections to other brokers: {err}"
+                ),
+            }
+        }
+        current.1.clone()
+    }
+}
+
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
@@ -110,7 +155,7 @@ pub fn server_config(settings: &TlsSettings) -> Result<Arc<ServerConfig>, String
 /// What this broker presents and trusts when it connects to another broker or controller:
 /// the peer's certificate must chain to `ssl.truststore.location`, and this broker's own
 /// `ssl.keystore.location` certificate goes along as its client certificate (so a listener
-/// with `ssl.client.auth=required` accepts it). Read once at start.
+/// with `ssl.client.auth=required` accepts it). [`TlsConnectors`] re-reads it after SIGHUP.
 pub fn client_config(settings: &TlsSettings) -> Result<Arc<ClientConfig>, String> {
     let truststore = settings.truststore.as_ref().ok_or_else(|| {
         "ssl.truststore.location: connecting to other brokers over TLS needs the CA \

@@ -4,24 +4,24 @@
 //! presenting its own (`ssl.keystore.location`). Without it (PLAINTEXT, the default) the
 //! streams are plain TCP.
 //!
-//! Lives on the controller shard. The listener's certificates are re-read after SIGHUP (at the
-//! next accepted connection), as the client listeners' are; the client side is read at start.
+//! Lives on the controller shard. Both sides' certificates are re-read after SIGHUP: the
+//! listener's at its next accepted connection, as the client listeners' are, and the client's
+//! (the CAs it trusts, the certificate it presents) at the next connection it opens.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures_lite::future;
-use futures_rustls::TlsConnector;
 use glommio::net::TcpStream;
 use rustls_pki_types::ServerName;
 
 use crate::config::security::{ClientAuth, TlsSettings};
 use crate::limits::TLS_HANDSHAKE_MS_MAX;
-use crate::tls::{client_config, PeerStream, TlsAcceptors};
+use crate::tls::{PeerStream, TlsAcceptors, TlsConnectors};
 
 pub struct ControllerTls {
     acceptors: TlsAcceptors,
-    connector: TlsConnector,
+    connectors: TlsConnectors,
 }
 
 impl ControllerTls {
@@ -33,12 +33,11 @@ impl ControllerTls {
         server.client_auth = ClientAuth::Required;
         let acceptors =
             TlsAcceptors::load(&server).map_err(|err| format!("controller listener TLS: {err}"))?;
-        let connector = TlsConnector::from(
-            client_config(settings).map_err(|err| format!("controller peers' TLS: {err}"))?,
-        );
+        let connectors =
+            TlsConnectors::load(settings).map_err(|err| format!("controller peers' TLS: {err}"))?;
         Ok(ControllerTls {
             acceptors,
-            connector,
+            connectors,
         })
     }
 }
@@ -89,7 +88,7 @@ pub async fn connect(
         )
     })?;
     let handshake = future::or(
-        async { Some(tls.connector.connect(name, stream).await) },
+        async { Some(tls.connectors.connector().connect(name, stream).await) },
         async {
             glommio::timer::sleep(Duration::from_millis(TLS_HANDSHAKE_MS_MAX)).await;
             None

@@ -4,11 +4,14 @@
 //! listener's protocol asks. Replica fetchers and transaction coordinators on every shard use
 //! it through [`super::connection::Connection`].
 //!
-//! Installed once by the composition root before the shards start, then read-only: the
-//! settings are the same on every shard, and the rustls client configuration is shared
-//! (`Arc`, thread-safe). Certificates are read at start (a SIGHUP reload renews the listeners'
-//! certificates, not this broker's client certificate; peers' connections are long-lived).
+//! Installed once by the composition root before the shards start: the settings are the same
+//! on every shard. Each shard keeps its own copy of the client and builds it again from the
+//! files at its first connection after a SIGHUP (`signals::reload_generation`), as the
+//! listeners do, so a CA rotation or a renewed broker certificate reaches the connections
+//! this broker opens too; connections already open keep their session. A reload that fails
+//! keeps the previous client and says why.
 
+use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
 
 use futures_rustls::TlsConnector;
@@ -25,13 +28,27 @@ pub struct InterBrokerClient {
     pub login: Option<SaslLogin>,
 }
 
-static INSTALLED: OnceLock<Result<InterBrokerClient, String>> = OnceLock::new();
+/// The settings, and the client built from them at start (at that reload generation).
+struct Installed {
+    security: SecuritySettings,
+    generation: u64,
+    client: Result<InterBrokerClient, String>,
+}
+
+static INSTALLED: OnceLock<Installed> = OnceLock::new();
+
+thread_local! {
+    /// This shard's client and the reload generation it was built at.
+    static CURRENT: RefCell<Option<(u64, Result<InterBrokerClient, String>)>> =
+        const { RefCell::new(None) };
+}
 
 /// Builds the client from the resolved settings. Errors (unreadable stores) stop the broker
 /// at start in a cluster; a single node makes no inter-broker connections (its transaction
 /// markers and KIP-890 checks stay in process), so there the reason is only kept, and any
 /// connection attempt fails with it (a warning says so once here).
 pub fn install(security: &SecuritySettings, in_cluster: bool) -> Result<(), String> {
+    let generation = crate::signals::reload_generation();
     let client = build(security);
     if let Err(reason) = &client {
         if in_cluster {
@@ -44,18 +61,57 @@ pub fn install(security: &SecuritySettings, in_cluster: bool) -> Result<(), Stri
     }
     // A second install (tests starting brokers in one process) keeps the first: the settings
     // come from one config.
-    let _ = INSTALLED.set(client);
+    let _ = INSTALLED.set(Installed {
+        security: security.clone(),
+        generation,
+        client,
+    });
     Ok(())
 }
 
-/// The installed client; plain TCP when none was installed.
+/// The installed client, built again from the files if SIGHUP came since this shard last
+/// looked; plain TCP when none was installed.
 pub fn installed() -> Result<InterBrokerClient, String> {
-    match INSTALLED.get() {
-        Some(client) => client.clone(),
-        None => Ok(InterBrokerClient {
+    let Some(installed) = INSTALLED.get() else {
+        return Ok(InterBrokerClient {
             tls: None,
             login: None,
-        }),
+        });
+    };
+    let generation = crate::signals::reload_generation();
+    CURRENT.with(|current| {
+        let mut current = current.borrow_mut();
+        let (built_at, client) =
+            current.get_or_insert_with(|| (installed.generation, installed.client.clone()));
+        if *built_at != generation {
+            *built_at = generation;
+            *client = reload(&installed.security, client);
+        }
+        client.clone()
+    })
+}
+
+/// The client after a SIGHUP: built again from the files, or the previous one (with the reason
+/// logged) when they cannot be read now. Only TLS reads files; a client without TLS stays.
+fn reload(
+    security: &SecuritySettings,
+    previous: &Result<InterBrokerClient, String>,
+) -> Result<InterBrokerClient, String> {
+    if !security.inter_broker_protocol.uses_tls() {
+        return previous.clone();
+    }
+    match (build(security), previous) {
+        (Ok(client), _) => {
+            tracing::info!("reloaded TLS certificates for inter-broker connections");
+            Ok(client)
+        }
+        (Err(reason), Ok(previous)) => {
+            tracing::error!(
+                "keeping the previous TLS certificates for inter-broker connections: {reason}"
+            );
+            Ok(previous.clone())
+        }
+        (Err(reason), Err(_)) => Err(reason),
     }
 }
 
@@ -83,4 +139,52 @@ fn build(security: &SecuritySettings) -> Result<InterBrokerClient, String> {
         None
     };
     Ok(InterBrokerClient { tls, login })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::security::{ClientAuth, SecurityProtocol, TlsSettings};
+
+    fn tls_from(dir: &std::path::Path) -> SecuritySettings {
+        SecuritySettings {
+            tls: Some(TlsSettings {
+                keystore: dir.join("server.pem"),
+                truststore: Some(dir.join("ca.crt")),
+                client_auth: ClientAuth::None,
+                principal_mapping_rules: String::new(),
+                tls12: true,
+                tls13: true,
+            }),
+            inter_broker_protocol: SecurityProtocol::Ssl,
+            ..SecuritySettings::default()
+        }
+    }
+
+    #[test]
+    fn a_reload_that_cannot_read_the_files_keeps_the_previous_client() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let settings = tls_from(dir.path());
+        let previous = Ok(InterBrokerClient {
+            tls: None,
+            login: None,
+        });
+        let kept = reload(&settings, &previous).expect("the previous client is kept");
+        assert!(kept.tls.is_none(), "the previous client, not a new one");
+        // With nothing to fall back on, the reason is kept for the next connection to report.
+        let Err(reason) = reload(&settings, &Err("at start".into())) else {
+            panic!("a client out of unreadable files");
+        };
+        assert!(
+            reason.contains("server.pem") || reason.contains("ca.crt"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn a_client_without_tls_reads_no_files_on_reload() {
+        let settings = SecuritySettings::default();
+        let previous = Err("no JAAS login".to_string());
+        assert!(matches!(reload(&settings, &previous), Err(reason) if reason == "no JAAS login"));
+    }
 }

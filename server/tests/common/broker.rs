@@ -234,6 +234,11 @@ impl Broker {
         self.signal(libc::SIGCONT, "SIGCONT");
     }
 
+    /// SIGHUP: the broker re-reads its TLS certificates at its next connections.
+    pub fn reload_certificates(&self) {
+        self.signal(libc::SIGHUP, "SIGHUP");
+    }
+
     fn signal(&self, signal: libc::c_int, name: &str) {
         let Some(pid) = self.pid() else {
             self.fail(&format!("{name}: the broker is not running"));

@@ -41,6 +41,28 @@ impl TestPki {
         pki
     }
 
+    /// A CA rotation as an operator does it, in place: a new CA; `ca()` then holds the old and
+    /// the new CA (so both kinds of certificate verify during the change), and `keystore()` a
+    /// broker certificate of the new CA (same names and uses). Certificates made before (the
+    /// clients') still verify. Returns the new certificate's PEM.
+    pub fn rotate_ca(&self) -> String {
+        self.make_ca("ca2", "/CN=Sluice Test CA 2");
+        self.make_signed(
+            "server2",
+            "/CN=localhost",
+            "ca2",
+            Some(&self.path("server.ext")),
+        );
+        let bundle = std::fs::read_to_string(self.ca()).expect("read the CA")
+            + &std::fs::read_to_string(self.path("ca2.crt")).expect("read the new CA");
+        replace(&self.ca(), &bundle);
+        replace(
+            &self.keystore(),
+            &std::fs::read_to_string(self.path("server2.pem")).expect("read the new keystore"),
+        );
+        std::fs::read_to_string(self.path("server2.crt")).expect("read the new certificate")
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -134,4 +156,12 @@ impl TestPki {
             finished.transcript()
         );
     }
+}
+
+/// Writes `path` whole at once (a temp file renamed over it), as a renewal script should: a
+/// broker never reads half of it.
+fn replace(path: &Path, contents: &str) {
+    let temp = path.with_extension("new");
+    std::fs::write(&temp, contents).expect("write the new file");
+    std::fs::rename(&temp, path).expect("rename the new file into place");
 }
