@@ -49,15 +49,8 @@ fn a_ca_rotation_with_sighup_reaches_the_connections_brokers_open_to_each_other(
         .cluster
         .wait_for_full_isr(0, TOPIC, PARTITIONS as usize, REJOIN_TIMEOUT);
 
-    let mut args = sc.admin_connection(0);
-    args["bootstrap"] = serde_json::json!((0..BROKERS)
-        .map(|i| sc.secure_bootstrap(i))
-        .collect::<Vec<_>>()
-        .join(","));
-    args["topic"] = serde_json::json!(TOPIC);
-    args["count"] = serde_json::json!(RECORDS);
-    args["prefix"] = serde_json::json!("before-rotation");
-    let produced = run_python(&python, "produce_acked", &args);
+    let before = sc.producer_args(TOPIC, RECORDS, "before-rotation");
+    let produced = run_python(&python, "produce_acked", &before);
     assert_eq!(
         produced["delivered"].as_array().unwrap().len(),
         RECORDS,
@@ -95,8 +88,8 @@ fn a_ca_rotation_with_sighup_reaches_the_connections_brokers_open_to_each_other(
     );
     assert_eq!(led[0].leader, victim_node);
 
-    args["prefix"] = serde_json::json!("after-rotation");
-    let produced = run_python(&python, "produce_acked", &args);
+    let after = sc.producer_args(TOPIC, RECORDS, "after-rotation");
+    let produced = run_python(&python, "produce_acked", &after);
     assert_eq!(
         produced["delivered"].as_array().unwrap().len(),
         RECORDS,

@@ -57,14 +57,7 @@ fn brokers_replicate_and_commit_transactions_over_sasl_ssl_and_controllers_need_
         .cluster
         .wait_for_full_isr(0, TOPIC, PARTITIONS as usize, REJOIN_TIMEOUT);
 
-    let mut args = sc.admin_connection(0);
-    args["bootstrap"] = serde_json::json!((0..BROKERS)
-        .map(|i| sc.secure_bootstrap(i))
-        .collect::<Vec<_>>()
-        .join(","));
-    args["topic"] = serde_json::json!(TOPIC);
-    args["count"] = serde_json::json!(RECORDS);
-    args["prefix"] = serde_json::json!("before-kill");
+    let args = sc.producer_args(TOPIC, RECORDS, "before-kill");
     let produced = run_python(&python, "produce_acked", &args);
     let delivered = produced["delivered"].as_array().unwrap().clone();
     assert_eq!(

@@ -112,6 +112,20 @@ impl SecureCluster {
         }
     }
 
+    /// `secure_clients.py` settings as `User:admin`, bootstrapping from every broker, for
+    /// `produce_acked` of `count` values `{prefix}-{i}` to `topic`.
+    pub fn producer_args(&self, topic: &str, count: usize, prefix: &str) -> serde_json::Value {
+        let mut args = self.admin_connection(0);
+        args["bootstrap"] = serde_json::json!((0..self.secure_ports.len())
+            .map(|i| self.secure_bootstrap(i))
+            .collect::<Vec<_>>()
+            .join(","));
+        args["topic"] = serde_json::json!(topic);
+        args["count"] = serde_json::json!(count);
+        args["prefix"] = serde_json::json!(prefix);
+        args
+    }
+
     /// `host:port` of node `index`'s SASL_SSL listener.
     pub fn secure_bootstrap(&self, index: usize) -> String {
         format!("127.0.0.1:{}", self.secure_ports[index])
