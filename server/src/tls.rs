@@ -29,10 +29,53 @@ pub const PEM_CERTIFICATES_MAX: usize = 1_000;
 pub trait PeerStream: futures_lite::AsyncRead + futures_lite::AsyncWrite + Unpin {}
 impl<T: futures_lite::AsyncRead + futures_lite::AsyncWrite + Unpin> PeerStream for T {}
 
+/// A value built from certificate files, built again at its first use after a SIGHUP
+/// (`signals::reload_generation`). Not `Sync`: each shard holds its own, so a reload is a file
+/// read per shard and no lock is shared.
+pub struct Reloaded<T> {
+    /// The reload generation the value was built at, and the value.
+    current: RefCell<(u64, T)>,
+}
+
+impl<T: Clone> Reloaded<T> {
+    /// `value`, as built at reload generation `generation`.
+    pub fn built_at(generation: u64, value: T) -> Reloaded<T> {
+        Reloaded {
+            current: RefCell::new((generation, value)),
+        }
+    }
+
+    /// The value, after `rebuild(previous)` if SIGHUP came since it was built.
+    pub fn get_with(&self, rebuild: impl FnOnce(&T) -> T) -> T {
+        let generation = crate::signals::reload_generation();
+        let mut current = self.current.borrow_mut();
+        if current.0 != generation {
+            let value = rebuild(&current.1);
+            *current = (generation, value);
+        }
+        current.1.clone()
+    }
+
+    /// The value, built again by `build` if SIGHUP came since; a build that fails (a file
+    /// half-written by a renewal script) keeps the previous value and says why once. `what`
+    /// ends the log lines (e.g. " for inter-broker connections").
+    pub fn get(&self, build: impl FnOnce() -> Result<T, String>, keystore: &Path, what: &str) -> T {
+        self.get_with(|previous| match build() {
+            Ok(value) => {
+                tracing::info!(keystore = %keystore.display(), "reloaded TLS certificates{what}");
+                value
+            }
+            Err(err) => {
+                tracing::error!("keeping the previous TLS certificates{what}: {err}");
+                previous.clone()
+            }
+        })
+    }
+}
+
 pub struct TlsAcceptors {
     settings: TlsSettings,
-    /// The reload generation the acceptor was built at, and the acceptor.
-    current: RefCell<(u64, TlsAcceptor)>,
+    acceptor: Reloaded<TlsAcceptor>,
 }
 
 impl TlsAcceptors {
@@ -42,30 +85,14 @@ impl TlsAcceptors {
         let config = server_config(settings)?;
         Ok(TlsAcceptors {
             settings: settings.clone(),
-            current: RefCell::new((generation, TlsAcceptor::from(config))),
+            acceptor: Reloaded::built_at(generation, TlsAcceptor::from(config)),
         })
     }
 
     /// The acceptor for a new connection, re-read from the files if SIGHUP came since.
     pub fn acceptor(&self) -> TlsAcceptor {
-        let generation = crate::signals::reload_generation();
-        let mut current = self.current.borrow_mut();
-        if current.0 != generation {
-            current.0 = generation;
-            match server_config(&self.settings) {
-                Ok(config) => {
-                    current.1 = TlsAcceptor::from(config);
-                    tracing::info!(
-                        keystore = %self.settings.keystore.display(),
-                        "reloaded TLS certificates"
-                    );
-                }
-                Err(err) => {
-                    tracing::error!("keeping the previous TLS certificates: {err}")
-                }
-            }
-        }
-        current.1.clone()
+        let build = || server_config(&self.settings).map(TlsAcceptor::from);
+        self.acceptor.get(build, &self.settings.keystore, "")
     }
 }
 
@@ -73,8 +100,7 @@ impl TlsAcceptors {
 /// other brokers or controllers, re-read from the files after SIGHUP.
 pub struct TlsConnectors {
     settings: TlsSettings,
-    /// The reload generation the connector was built at, and the connector.
-    current: RefCell<(u64, TlsConnector)>,
+    connector: Reloaded<TlsConnector>,
 }
 
 impl TlsConnectors {
@@ -84,30 +110,15 @@ impl TlsConnectors {
         let config = client_config(settings)?;
         Ok(TlsConnectors {
             settings: settings.clone(),
-            current: RefCell::new((generation, TlsConnector::from(config))),
+            connector: Reloaded::built_at(generation, TlsConnector::from(config)),
         })
     }
 
     /// The connector for a new connection, re-read from the files if SIGHUP came since.
     pub fn connector(&self) -> TlsConnector {
-        let generation = crate::signals::reload_generation();
-        let mut current = self.current.borrow_mut();
-        if current.0 != generation {
-            current.0 = generation;
-            match client_config(&self.settings) {
-                Ok(config) => {
-                    current.1 = TlsConnector::from(config);
-                    tracing::info!(
-                        keystore = %self.settings.keystore.display(),
-                        "reloaded TLS certificates for connections to other brokers"
-                    );
-                }
-                Err(err) => tracing::error!(
-                    "keeping the previous TLS certificates for connections to other brokers: {err}"
-                ),
-            }
-        }
-        current.1.clone()
+        let build = || client_config(&self.settings).map(TlsConnector::from);
+        let what = " for connections to other brokers";
+        self.connector.get(build, &self.settings.keystore, what)
     }
 }
 

@@ -20,11 +20,8 @@ mod common;
 use std::time::Duration;
 
 use common::clients;
-use common::replicas::{
-    assert_replicas_identical, replication_toml, ELECTION_TIMEOUT, REJOIN_TIMEOUT,
-    REPLICATION_FACTOR,
-};
-use common::secure_cluster::{run_python, SecureCluster, BROKER_PASSWORD};
+use common::replicas::{assert_replicas_identical, ELECTION_TIMEOUT, REJOIN_TIMEOUT};
+use common::secure_cluster::{run_python, SecureCluster};
 
 const BROKERS: usize = 3;
 const TOPIC: &str = "ib-rotated";
@@ -38,16 +35,15 @@ fn a_ca_rotation_with_sighup_reaches_the_connections_brokers_open_to_each_other(
     let Some(python) = clients::python_with("confluent_kafka") else {
         return;
     };
-    let extra = format!(
-        "{}\"ssl.client.auth\" = \"required\"\n\"leader.imbalance.check.interval.seconds\" = 1\n",
-        replication_toml(REPLICA_LAG_MS)
+    let extra = "\"leader.imbalance.check.interval.seconds\" = 1\n";
+    let (mut sc, views) = SecureCluster::start_replicating(
+        &python,
+        BROKERS,
+        REPLICA_LAG_MS,
+        extra,
+        TOPIC,
+        PARTITIONS,
     );
-    let mut sc = SecureCluster::start(BROKERS, &extra, |_| BROKER_PASSWORD.to_string());
-    sc.open_harness(&python);
-    sc.create_min_insync_topic(TOPIC, PARTITIONS, REPLICATION_FACTOR);
-    let views = sc
-        .cluster
-        .wait_for_full_isr(0, TOPIC, PARTITIONS as usize, REJOIN_TIMEOUT);
 
     let before = sc.producer_args(TOPIC, RECORDS, "before-rotation");
     let produced = run_python(&python, "produce_acked", &before);

@@ -23,11 +23,8 @@ use std::time::Duration;
 
 use common::clients;
 use common::process::run_with_timeout;
-use common::replicas::{
-    assert_replicas_identical, replication_toml, ELECTION_TIMEOUT, REJOIN_TIMEOUT,
-    REPLICATION_FACTOR,
-};
-use common::secure_cluster::{run_python, SecureCluster, BROKER_PASSWORD};
+use common::replicas::{assert_replicas_identical, ELECTION_TIMEOUT, REJOIN_TIMEOUT};
+use common::secure_cluster::{run_python, SecureCluster};
 use common::wait::wait_until;
 
 const BROKERS: usize = 3;
@@ -46,16 +43,15 @@ fn brokers_replicate_and_commit_transactions_over_sasl_ssl_and_controllers_need_
         return;
     };
     // Client certificates required on SASL_SSL too: brokers present theirs to each other.
-    let extra = format!(
-        "{}\"transaction.state.log.num.partitions\" = 3\n\"ssl.client.auth\" = \"required\"\n",
-        replication_toml(REPLICA_LAG_MS)
+    let extra = "\"transaction.state.log.num.partitions\" = 3\n";
+    let (mut sc, views) = SecureCluster::start_replicating(
+        &python,
+        BROKERS,
+        REPLICA_LAG_MS,
+        extra,
+        TOPIC,
+        PARTITIONS,
     );
-    let mut sc = SecureCluster::start(BROKERS, &extra, |_| BROKER_PASSWORD.to_string());
-    sc.open_harness(&python);
-    sc.create_min_insync_topic(TOPIC, PARTITIONS, REPLICATION_FACTOR);
-    let views = sc
-        .cluster
-        .wait_for_full_isr(0, TOPIC, PARTITIONS as usize, REJOIN_TIMEOUT);
 
     let args = sc.producer_args(TOPIC, RECORDS, "before-kill");
     let produced = run_python(&python, "produce_acked", &args);

@@ -11,13 +11,14 @@
 //! this broker opens too; connections already open keep their session. A reload that fails
 //! keeps the previous client and says why.
 
-use std::cell::RefCell;
+use std::cell::OnceCell;
 use std::sync::{Arc, OnceLock};
 
 use futures_rustls::TlsConnector;
 
 use crate::config::inter_broker::SaslLogin;
 use crate::config::SecuritySettings;
+use crate::tls::Reloaded;
 
 /// What a connection to another broker's inter-broker listener does after TCP connects.
 #[derive(Clone)]
@@ -38,9 +39,9 @@ struct Installed {
 static INSTALLED: OnceLock<Installed> = OnceLock::new();
 
 thread_local! {
-    /// This shard's client and the reload generation it was built at.
-    static CURRENT: RefCell<Option<(u64, Result<InterBrokerClient, String>)>> =
-        const { RefCell::new(None) };
+    /// This shard's client.
+    static CURRENT: OnceCell<Reloaded<Result<InterBrokerClient, String>>> =
+        const { OnceCell::new() };
 }
 
 /// Builds the client from the resolved settings. Errors (unreadable stores) stop the broker
@@ -78,16 +79,10 @@ pub fn installed() -> Result<InterBrokerClient, String> {
             login: None,
         });
     };
-    let generation = crate::signals::reload_generation();
     CURRENT.with(|current| {
-        let mut current = current.borrow_mut();
-        let (built_at, client) =
-            current.get_or_insert_with(|| (installed.generation, installed.client.clone()));
-        if *built_at != generation {
-            *built_at = generation;
-            *client = reload(&installed.security, client);
-        }
-        client.clone()
+        current
+            .get_or_init(|| Reloaded::built_at(installed.generation, installed.client.clone()))
+            .get_with(|previous| reload(&installed.security, previous))
     })
 }
 

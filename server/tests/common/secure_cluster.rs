@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use super::broker::{free_fixed_port, BrokerOptions};
 use super::clients;
-use super::cluster::Cluster;
+use super::cluster::{Cluster, PartitionView};
 use super::kafka::create_replicated_topic;
 use super::process::run_with_timeout;
-use super::replicas::MIN_INSYNC_CONFIG;
+use super::replicas::{replication_toml, MIN_INSYNC_CONFIG, REJOIN_TIMEOUT, REPLICATION_FACTOR};
 use super::tls::TestPki;
 
 pub const ADMIN_PASSWORD: &str = "admin-secret";
@@ -124,6 +124,31 @@ impl SecureCluster {
         args["count"] = serde_json::json!(count);
         args["prefix"] = serde_json::json!(prefix);
         args
+    }
+
+    /// Starts `n` brokers with the replication tests' settings (`replica_lag_ms`), client
+    /// certificates required on SASL_SSL too (brokers present theirs to each other) and
+    /// `extra`; opens the harness and creates `topic` (RF 3, min.insync.replicas 2). Returns
+    /// the cluster once every replica is in sync, and the partitions as broker 0 serves them.
+    pub fn start_replicating(
+        python: &Path,
+        n: usize,
+        replica_lag_ms: u64,
+        extra: &str,
+        topic: &str,
+        partitions: i32,
+    ) -> (SecureCluster, Vec<PartitionView>) {
+        let extra = format!(
+            "{}\"ssl.client.auth\" = \"required\"\n{extra}",
+            replication_toml(replica_lag_ms)
+        );
+        let sc = SecureCluster::start(n, &extra, |_| BROKER_PASSWORD.to_string());
+        sc.open_harness(python);
+        sc.create_min_insync_topic(topic, partitions, REPLICATION_FACTOR);
+        let views = sc
+            .cluster
+            .wait_for_full_isr(0, topic, partitions as usize, REJOIN_TIMEOUT);
+        (sc, views)
     }
 
     /// `host:port` of node `index`'s SASL_SSL listener.
