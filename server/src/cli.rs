@@ -138,6 +138,7 @@ fn start(args: StartArgs) -> Result<(), String> {
         BrokerConfig::resolve(args.config.as_deref(), &flags).map_err(|e| e.to_string())?;
     let cpus = crate::shard::cpus::shard_cpus(config.cores)?;
     let budget = memlock::budget(cpus.len()).map_err(|e| e.to_string())?;
+    broker::refuse_taken_client_ports(&config)?;
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("cannot create data dir {}: {e}", config.data_dir.display()))?;
     let _lock = data_dir_lock::lock(&config.data_dir)?;

@@ -5,6 +5,7 @@
 //! until the process stops.
 
 mod cluster_settings;
+mod foreign_listeners;
 mod shard_main;
 mod state_source;
 
@@ -32,6 +33,18 @@ struct ShardSetup {
     group_mesh: MeshEnds<GroupRequest, GroupAnswer>,
     producer_id_mesh: MeshEnds<ProducerIdRequest, ProducerIdReply>,
     txn_mesh: MeshEnds<TxnRequest, TxnAnswer>,
+}
+
+/// Fails when another process listens on a client listener's address already. Called before
+/// the data dir is touched, so a broker started on a taken port changes nothing; the shards
+/// check again as they bind (against a broker started at the same instant).
+pub fn refuse_taken_client_ports(config: &BrokerConfig) -> Result<(), String> {
+    for listener in &config.client_listeners {
+        foreign_listeners::refuse_foreign(listener.address).map_err(|err| {
+            format!("cannot listen on {} ({}): {err}", listener.address, listener.name)
+        })?;
+    }
+    Ok(())
 }
 
 /// Starts `placement.shards()` shards and waits until each is listening (or one failed).

@@ -356,6 +356,8 @@ const LISTEN_BACKLOG: i32 = 1024;
 
 /// A listening socket in `address`'s reuseport group (one per shard), as glommio's
 /// `TcpListener::bind` makes it; made here so that the steering program can be attached.
+/// Fails with `AddrInUse` when another process listens on the address
+/// (`foreign_listeners`).
 fn listen_reusing_port(address: std::net::SocketAddr) -> std::io::Result<socket2::Socket> {
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(address),
@@ -364,6 +366,10 @@ fn listen_reusing_port(address: std::net::SocketAddr) -> std::io::Result<socket2
     )?;
     socket.set_reuse_port(true)?;
     socket.bind(&address.into())?;
+    // Before listen, so that a broker started on a taken port never joins its group; after,
+    // so that two brokers that bound at the same instant both refuse.
+    super::foreign_listeners::refuse_foreign(address)?;
     socket.listen(LISTEN_BACKLOG)?;
+    super::foreign_listeners::refuse_foreign(address)?;
     Ok(socket)
 }

@@ -5,7 +5,7 @@
 //! is kept for inspection).
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -88,6 +88,8 @@ pub struct Broker {
     log_path: PathBuf,
     config_path: Option<PathBuf>,
     starts: usize,
+    /// Where this start's lines begin in the log (after its harness header).
+    log_start_bytes: u64,
 }
 
 impl Broker {
@@ -173,6 +175,7 @@ impl Broker {
             log_path,
             config_path,
             starts: 0,
+            log_start_bytes: 0,
         }
     }
 
@@ -339,6 +342,10 @@ impl Broker {
         assert!(self.child.is_none(), "spawn while a broker is running");
         self.starts += 1;
         let log = self.open_log()?;
+        self.log_start_bytes = log
+            .metadata()
+            .map_err(|e| format!("stat broker log: {e}"))?
+            .len();
         let log_err = log.try_clone().map_err(|e| format!("clone log fd: {e}"))?;
         let mut command = match self.options.command_prefix.split_first() {
             Some((program, args)) => {
@@ -369,6 +376,9 @@ impl Broker {
         if !metrics_chosen {
             command.arg("--metrics-listen").arg("127.0.0.1:0");
         }
+        // Readiness waits for the start line: a RUST_LOG of the caller's keeps it.
+        let log_filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_string());
+        command.env("RUST_LOG", format!("{log_filter},{LISTENING_LINE_TARGET}=info"));
         command
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
@@ -411,9 +421,27 @@ impl Broker {
                     )));
                 }
             }
+            // An answer alone could come from another process sharing the port through
+            // SO_REUSEPORT while this broker is about to refuse it (`foreign_listeners`): ready
+            // is this start's own "listening on" line (logged once every listener is bound)
+            // and an answer.
+            if !self.logged_since_start(LISTENING_LINE) {
+                return None;
+            }
             let ping = KafkaConnection::connect(self.addr()).and_then(|mut c| c.ping());
             ping.is_ok().then_some(Ok(()))
         })
+    }
+
+    /// Whether the log since this start's header contains `text`.
+    fn logged_since_start(&self, text: &str) -> bool {
+        let Ok(mut log) = File::open(&self.log_path) else {
+            return false;
+        };
+        let mut since_start = String::new();
+        log.seek(SeekFrom::Start(self.log_start_bytes)).is_ok()
+            && log.read_to_string(&mut since_start).is_ok()
+            && since_start.contains(text)
     }
 }
 
@@ -436,6 +464,11 @@ impl Drop for Broker {
         }
     }
 }
+
+/// What a broker logs once it listens on every client listener (`sluice start`).
+const LISTENING_LINE: &str = " listening on ";
+/// The module that logs [`LISTENING_LINE`], for `RUST_LOG`.
+const LISTENING_LINE_TARGET: &str = "sluice_server::cli";
 
 /// First and end of the port range cluster tests pick from: below Linux's ephemeral range
 /// (32768-60999), so no process binding port 0 or connecting out can take a port between the

@@ -73,16 +73,13 @@ impl Cluster {
     /// As [`Cluster::start`], with each node's options (by index) from `options_of`: nodes
     /// that need their own ports or settings (a listener per node, one wrong password).
     pub fn start_each(n: usize, options_of: impl Fn(usize) -> BrokerOptions) -> Cluster {
+        Cluster::start_retrying(|| Cluster::try_start_each(n, &options_of))
+    }
+
+    /// Calls `try_start` (each call on new ports) until a start finds no port taken.
+    pub fn start_retrying(mut try_start: impl FnMut() -> Result<Cluster, String>) -> Cluster {
         for attempt in 1..=START_ATTEMPTS_MAX {
-            let places = (0..n)
-                .map(|_| Place {
-                    host: IpAddr::from([127, 0, 0, 1]),
-                    client_port: free_fixed_port(),
-                    controller_port: free_fixed_port(),
-                    prefix: Vec::new(),
-                })
-                .collect();
-            match Cluster::try_start_at(places, &options_of) {
+            match try_start() {
                 Ok(cluster) => return cluster,
                 Err(reason) if attempt < START_ATTEMPTS_MAX && reason.contains("in use") => {
                     eprintln!("cluster start attempt {attempt}: {reason}; new ports");
@@ -91,6 +88,23 @@ impl Cluster {
             }
         }
         unreachable!("the last attempt returns or panics");
+    }
+
+    /// One attempt of [`Cluster::start_each`] on new ports: Err when a broker did not start
+    /// (its reason says "in use" when another process had taken one of its ports).
+    pub fn try_start_each(
+        n: usize,
+        options_of: &dyn Fn(usize) -> BrokerOptions,
+    ) -> Result<Cluster, String> {
+        let places = (0..n)
+            .map(|_| Place {
+                host: IpAddr::from([127, 0, 0, 1]),
+                client_port: free_fixed_port(),
+                controller_port: free_fixed_port(),
+                prefix: Vec::new(),
+            })
+            .collect();
+        Cluster::try_start_at(places, options_of)
     }
 
     /// Starts one voter at each place (node ids 1..), e.g. in network namespaces.

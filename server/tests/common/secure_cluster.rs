@@ -94,15 +94,19 @@ impl SecureCluster {
         )
         .expect("write the users file");
         let client_certificate = pki.client("clients", "/CN=clients", false);
-        let secure_ports: Vec<u16> = (0..n).map(|_| free_fixed_port()).collect();
-        let cluster = Cluster::start_each(n, |index| {
-            BrokerOptions::default().config(&node_config(
-                &pki,
-                secure_ports[index],
-                mechanism,
-                &password_of(index),
-                extra,
-            ))
+        // The SASL_SSL ports too are new at each attempt: one of them may be the one taken.
+        let mut secure_ports = Vec::new();
+        let cluster = Cluster::start_retrying(|| {
+            secure_ports = (0..n).map(|_| free_fixed_port()).collect();
+            Cluster::try_start_each(n, &|index| {
+                BrokerOptions::default().config(&node_config(
+                    &pki,
+                    secure_ports[index],
+                    mechanism,
+                    &password_of(index),
+                    extra,
+                ))
+            })
         });
         SecureCluster {
             cluster,
