@@ -200,7 +200,7 @@ mod tests {
     fn this_process_own_listeners_are_not_foreign() {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let address = listener.local_addr().expect("bound");
-        assert!(listening_inodes(address).expect("/proc").len() == 1);
+        assert_eq!(listening_inodes(address).expect("/proc").len(), 1);
         refuse_foreign(address).expect("its own listener");
     }
 

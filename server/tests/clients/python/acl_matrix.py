@@ -213,7 +213,15 @@ def produce(step, args, params, idempotent):
 
     count = params.get("count", 10)
     for i in range(count):
-        producer.produce(params["topic"], value=f"{args['user']}-{i}", on_delivery=on_delivery)
+        try:
+            producer.produce(
+                params["topic"], value=f"{args['user']}-{i}", on_delivery=on_delivery
+            )
+        except KafkaException as err:
+            # librdkafka refuses at once a topic its metadata already names unauthorized
+            # ("Unable to produce message"): a refusal like a failed delivery, and the
+            # producer's own errors (a refused InitProducerId) are still to be awaited below.
+            step.refuse(err)
     left = producer.flush(STEP_TIMEOUT_S + 5)
     step.out["delivered"] = len(delivered)
     if idempotent and len(delivered) != count:
