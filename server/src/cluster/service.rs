@@ -22,6 +22,28 @@ use crate::limits::{CONTROLLER_REQUEST_MS_MAX, CONTROLLER_RETRY_MS};
 use crate::shard::context::ShardContext;
 use crate::shard::notify::Notify;
 
+/// Pending controller connections the listening socket queues before accepting.
+const CONTROLLER_LISTEN_BACKLOG: i32 = 128;
+
+/// The controller listener: one socket, bound without SO_REUSEPORT (which glommio's
+/// `TcpListener::bind` sets), so that a port another process holds fails with "address in use"
+/// instead of both processes sharing its connections.
+fn listen_exclusively(address: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    use std::os::fd::{FromRawFd, IntoRawFd};
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(address),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    // As std's listeners: a restart may bind while the last run's connections sit in
+    // TIME_WAIT.
+    socket.set_reuse_address(true)?;
+    socket.bind(&address.into())?;
+    socket.listen(CONTROLLER_LISTEN_BACKLOG)?;
+    // SAFETY: the fd is a bound, listening socket whose ownership moves to the listener.
+    Ok(unsafe { TcpListener::from_raw_fd(socket.into_raw_fd()) })
+}
+
 pub struct ClusterService {
     ctx: Rc<ShardContext>,
     /// Some: controller connections use mutual TLS.
@@ -43,11 +65,8 @@ impl ClusterService {
             node_id: settings.node_id,
         };
         let listener = match settings.controller_listen {
-            Some(address) => Some(TcpListener::bind(address).map_err(|err| {
-                format!(
-                    "cannot listen for controllers on {address}: {}",
-                    std::io::Error::from(err)
-                )
+            Some(address) => Some(listen_exclusively(address).map_err(|err| {
+                format!("cannot listen for controllers on {address}: {err}")
             })?),
             None => None,
         };
@@ -164,5 +183,39 @@ impl ClusterService {
                 reply => return reply,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_controller_port_in_a_reuseport_group_is_refused_as_in_use() {
+        // What another broker's glommio listener holds: a socket with SO_REUSEPORT.
+        let other = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("a socket");
+        other.set_reuse_port(true).expect("SO_REUSEPORT");
+        let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        other.bind(&loopback.into()).expect("bind");
+        other.listen(8).expect("listen");
+        let taken = other.local_addr().expect("bound").as_socket().expect("inet");
+        let (done, finished) = std::sync::mpsc::channel();
+        let handle = glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
+            .name("controller-listen-test")
+            .io_memory(2 << 20)
+            .spawn(move || async move {
+                let refused = listen_exclusively(taken).err().map(|err| err.kind());
+                let free = listen_exclusively(loopback).map(|_| ()).map_err(|err| err.kind());
+                done.send((refused, free)).expect("the test thread waits");
+            })
+            .expect("spawn executor");
+        let (refused, free) = finished
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the test finished in time");
+        handle.join().expect("executor thread");
+        assert_eq!(refused, Some(std::io::ErrorKind::AddrInUse));
+        assert_eq!(free, Ok(()));
     }
 }
