@@ -22,6 +22,10 @@ pub const MESH_CHANNEL_CAPACITY: usize = 1024;
 pub const FETCH_WAIT_MS_MAX: i32 = 30_000;
 /// Time a shutting-down shard gives its connections to answer requests in flight.
 pub const SHUTDOWN_DRAIN_MS_MAX: u64 = 5_000;
+/// How long `sluice start` waits for a listening socket on its client port that no process
+/// holds to close (a broker killed a moment ago, its io_uring instance still being torn down)
+/// before it refuses the port.
+pub const PORT_UNHELD_WAIT_MS_MAX: u64 = 10_000;
 /// How often a shard checks whether the process was asked to stop.
 pub const SHUTDOWN_POLL_MS: u64 = 20;
 /// Threads of each shard's blocking pool. Cold fetches sendfile on these; they wait for the

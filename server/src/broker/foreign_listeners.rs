@@ -12,40 +12,95 @@
 use std::collections::BTreeSet;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::{Duration, Instant};
 
 /// `/proc/net/tcp*`'s state code for a listening socket (`TCP_LISTEN`).
 const STATE_LISTEN: &str = "0A";
-/// Bounds the scan for the holder's pid, which only makes the error message clearer.
+/// Bounds the scan for the holder's pid.
 const PROCESSES_SCANNED_MAX: usize = 100_000;
+/// Between looks at a listening socket no process holds, while waiting for it to close.
+const UNHELD_POLL_MS: u64 = 50;
 
-/// Fails with `AddrInUse` when a process other than this one listens on `address` (or on an
-/// address overlapping it: the wildcard, or the same address in the other family). Without
-/// `/proc` the check cannot run: it logs why once per call and lets the bind stand.
+/// A socket listening on the address that is not this process's.
+#[derive(Debug, PartialEq)]
+enum Foreign {
+    /// A process holds it: the pid and command name.
+    Held(u32, String),
+    /// No process this one can see holds it. Most often it belongs to a process killed a
+    /// moment ago: the kernel closes the sockets of a dead process's io_uring instance only
+    /// once it has torn that instance down.
+    Unheld,
+}
+
+/// Fails with `AddrInUse` when a socket other than this process's own listens on `address`
+/// (or on an address overlapping it: the wildcard, or the same address in the other family).
+/// Without `/proc` the check cannot run: it logs why and lets the bind stand.
 pub fn refuse_foreign(address: SocketAddr) -> io::Result<()> {
-    let listening = match listening_inodes(address) {
-        Ok(inodes) => inodes,
-        Err(err) => {
-            tracing::warn!(%address, "cannot tell whether another process shares this port: {err}");
-            return Ok(());
-        }
-    };
+    refuse_foreign_within(address, Duration::ZERO)
+}
+
+/// As [`refuse_foreign`], but gives listening sockets that no process holds up to `unheld_wait`
+/// to close before refusing: a broker restarted right after a kill -9 then starts. (Before the
+/// check, it joined the dead broker's socket, which took connections nobody would accept.)
+pub fn refuse_foreign_within(address: SocketAddr, unheld_wait: Duration) -> io::Result<()> {
+    wait_out_unheld(unheld_wait, || foreign_listener(address))
+        .map_err(|err| io::Error::new(err.kind(), format!("address {address} in use: {err}")))
+}
+
+/// Asks `look` until it finds no foreign listener (Ok), a held one (Err at once), or an unheld
+/// one still there after `unheld_wait` (Err).
+fn wait_out_unheld(
+    unheld_wait: Duration,
+    mut look: impl FnMut() -> io::Result<Option<Foreign>>,
+) -> io::Result<()> {
+    let started = Instant::now();
+    let mut waiting_told = false;
+    loop {
+        let foreign = match look() {
+            Ok(foreign) => foreign,
+            Err(err) => {
+                tracing::warn!("cannot tell whether another process shares this port: {err}");
+                return Ok(());
+            }
+        };
+        let why = match foreign {
+            None => return Ok(()),
+            Some(Foreign::Unheld) if started.elapsed() < unheld_wait => {
+                if !waiting_told {
+                    waiting_told = true;
+                    tracing::info!("waiting for a listening socket no process holds to close");
+                }
+                std::thread::sleep(Duration::from_millis(UNHELD_POLL_MS));
+                continue;
+            }
+            Some(Foreign::Held(pid, name)) => format!("pid {pid} ({name}) listens on it"),
+            Some(Foreign::Unheld) => format!(
+                "a socket no visible process holds listens on it (still there after {} ms: a \
+                 process in another pid namespace, or one killed and not yet torn down)",
+                unheld_wait.as_millis()
+            ),
+        };
+        return Err(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            format!("{why}, and SO_REUSEPORT would hand it part of this broker's connections"),
+        ));
+    }
+}
+
+/// The first socket listening on `address` that is not this process's, if any.
+fn foreign_listener(address: SocketAddr) -> io::Result<Option<Foreign>> {
+    let listening = listening_inodes(address)?;
     if listening.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let own = socket_inodes("/proc/self/fd")?;
-    let Some(foreign) = listening.difference(&own).next() else {
-        return Ok(());
-    };
-    let holder = holder_of(*foreign)
-        .map(|(pid, name)| format!("pid {pid} ({name})"))
-        .unwrap_or_else(|| "another process".to_string());
-    Err(io::Error::new(
-        io::ErrorKind::AddrInUse,
-        format!(
-            "address {address} in use: {holder} listens on it, and SO_REUSEPORT would hand it \
-             part of this broker's connections"
-        ),
-    ))
+    Ok(listening
+        .difference(&own)
+        .next()
+        .map(|inode| match holder_of(*inode) {
+            Some((pid, name)) => Foreign::Held(pid, name),
+            None => Foreign::Unheld,
+        }))
 }
 
 /// Inodes of the sockets listening on an address overlapping `address`, from this network
@@ -212,6 +267,30 @@ mod tests {
         let message = err.to_string();
         assert!(message.contains("in use"), "{message}");
         assert!(message.contains(&format!("pid {}", child.process.id())), "{message}");
+    }
+
+    #[test]
+    fn an_unheld_listener_that_closes_within_the_wait_is_no_refusal() {
+        let mut looks = vec![None, Some(Foreign::Unheld), Some(Foreign::Unheld)];
+        let waited = wait_out_unheld(Duration::from_secs(60), || Ok(looks.pop().flatten()));
+        waited.expect("the socket closed");
+        assert!(looks.is_empty(), "looked until it closed");
+    }
+
+    #[test]
+    fn a_held_listener_is_refused_at_once_and_an_unheld_one_after_the_wait() {
+        let mut looks = 0;
+        let held = wait_out_unheld(Duration::from_secs(60), || {
+            looks += 1;
+            Ok(Some(Foreign::Held(7, "kafka".into())))
+        });
+        let err = held.expect_err("held by another process");
+        assert_eq!(looks, 1);
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+        assert!(err.to_string().contains("pid 7 (kafka)"), "{err}");
+        let unheld = wait_out_unheld(Duration::ZERO, || Ok(Some(Foreign::Unheld)));
+        let err = unheld.expect_err("still there after the wait");
+        assert!(err.to_string().contains("no visible process"), "{err}");
     }
 
     /// A child process (python3) listening on a loopback port, killed on drop.
