@@ -62,7 +62,17 @@ fn a_second_broker_on_a_taken_port_refuses_to_start() {
     kcat_run_with_input(&kcat, &produce, &input_path);
     let read = kcat_run(
         &kcat,
-        &["-C", "-b", &first.bootstrap(), "-t", TOPIC, "-o", "beginning", "-e", "-q"],
+        &[
+            "-C",
+            "-b",
+            &first.bootstrap(),
+            "-t",
+            TOPIC,
+            "-o",
+            "beginning",
+            "-e",
+            "-q",
+        ],
     );
     assert_eq!(read, input, "the first broker keeps what it was sent");
 }

@@ -191,14 +191,20 @@ fn socket_inodes(fd_dir: &str) -> io::Result<BTreeSet<u64>> {
 
 /// `socket:[12345]` → 12345.
 fn socket_inode(link: &str) -> Option<u64> {
-    link.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+    link.strip_prefix("socket:[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
 }
 
 /// The pid and command name of a process holding socket `inode`, if one can be read.
 fn holder_of(inode: u64) -> Option<(u32, String)> {
     let processes = std::fs::read_dir("/proc").ok()?;
     for entry in processes.flatten().take(PROCESSES_SCANNED_MAX) {
-        let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok())
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse::<u32>().ok())
         else {
             continue;
         };
@@ -228,14 +234,18 @@ mod tests {
                 inode: 41817
             })
         );
-        let v6 = "   0: 00000000000000000000000001000000:2384 00000000000000000000000000000000:0000 \
+        let v6 =
+            "   0: 00000000000000000000000001000000:2384 00000000000000000000000000000000:0000 \
                   0A 00000000:00000000 00:00000000 00000000     0        0 7 1 0 100 0 0 10 0";
         let row = ListenRow::parse(v6).expect("a listening v6 row");
         assert_eq!(row.ip, IpAddr::V6(Ipv6Addr::LOCALHOST));
         assert_eq!(row.port, 9092);
         let established = v4.replace(" 0A ", " 01 ");
         assert_eq!(ListenRow::parse(&established), None);
-        assert_eq!(ListenRow::parse("  sl  local_address rem_address   st"), None);
+        assert_eq!(
+            ListenRow::parse("  sl  local_address rem_address   st"),
+            None
+        );
     }
 
     #[test]
@@ -266,7 +276,10 @@ mod tests {
         assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
         let message = err.to_string();
         assert!(message.contains("in use"), "{message}");
-        assert!(message.contains(&format!("pid {}", child.process.id())), "{message}");
+        assert!(
+            message.contains(&format!("pid {}", child.process.id())),
+            "{message}"
+        );
     }
 
     #[test]

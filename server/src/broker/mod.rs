@@ -44,7 +44,10 @@ pub fn refuse_taken_client_ports(config: &BrokerConfig) -> Result<(), String> {
     for listener in &config.client_listeners {
         let unheld_wait = Duration::from_millis(crate::limits::PORT_UNHELD_WAIT_MS_MAX);
         foreign_listeners::refuse_foreign_within(listener.address, unheld_wait).map_err(|err| {
-            format!("cannot listen on {} ({}): {err}", listener.address, listener.name)
+            format!(
+                "cannot listen on {} ({}): {err}",
+                listener.address, listener.name
+            )
         })?;
     }
     Ok(())

@@ -65,9 +65,10 @@ impl ClusterService {
             node_id: settings.node_id,
         };
         let listener = match settings.controller_listen {
-            Some(address) => Some(listen_exclusively(address).map_err(|err| {
-                format!("cannot listen for controllers on {address}: {err}")
-            })?),
+            Some(address) => Some(
+                listen_exclusively(address)
+                    .map_err(|err| format!("cannot listen for controllers on {address}: {err}"))?,
+            ),
             None => None,
         };
         let tls = match &settings.controller_tls {
@@ -200,14 +201,20 @@ mod tests {
         let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         other.bind(&loopback.into()).expect("bind");
         other.listen(8).expect("listen");
-        let taken = other.local_addr().expect("bound").as_socket().expect("inet");
+        let taken = other
+            .local_addr()
+            .expect("bound")
+            .as_socket()
+            .expect("inet");
         let (done, finished) = std::sync::mpsc::channel();
         let handle = glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
             .name("controller-listen-test")
             .io_memory(2 << 20)
             .spawn(move || async move {
                 let refused = listen_exclusively(taken).err().map(|err| err.kind());
-                let free = listen_exclusively(loopback).map(|_| ()).map_err(|err| err.kind());
+                let free = listen_exclusively(loopback)
+                    .map(|_| ())
+                    .map_err(|err| err.kind());
                 done.send((refused, free)).expect("the test thread waits");
             })
             .expect("spawn executor");

@@ -378,7 +378,10 @@ impl Broker {
         }
         // Readiness waits for the start line: a RUST_LOG of the caller's keeps it.
         let log_filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_string());
-        command.env("RUST_LOG", format!("{log_filter},{LISTENING_LINE_TARGET}=info"));
+        command.env(
+            "RUST_LOG",
+            format!("{log_filter},{LISTENING_LINE_TARGET}=info"),
+        );
         command
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
