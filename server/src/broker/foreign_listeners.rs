@@ -5,9 +5,10 @@
 //! sharing a plaintext one answers half the clients with TLS alerts. Kafka fails at bind; so do
 //! we, by looking for listening sockets on the port that are not this process's own.
 //!
-//! The check runs twice per socket: after `bind` and before `listen` (a broker started second
-//! never joins the group), and after `listen` (two brokers that bound at the same instant both
-//! see each other and both refuse, instead of both serving).
+//! `sluice start` checks each client address before it touches the data dir (a broker started
+//! second never joins the group), and each shard checks again once it listens (two brokers
+//! that started at the same instant both see each other and both refuse, instead of both
+//! serving).
 
 use std::collections::BTreeSet;
 use std::io;

@@ -38,11 +38,11 @@ struct ShardSetup {
 
 /// Fails when another process listens on a client listener's address already. Called before
 /// the data dir is touched, so a broker started on a taken port changes nothing; the shards
-/// check again as they bind (against a broker started at the same instant). Sockets no
+/// check again once they listen (against a broker started at the same instant). Sockets no
 /// process holds (a broker killed a moment ago) get time to close first.
 pub fn refuse_taken_client_ports(config: &BrokerConfig) -> Result<(), String> {
+    let unheld_wait = Duration::from_millis(crate::limits::PORT_UNHELD_WAIT_MS_MAX);
     for listener in &config.client_listeners {
-        let unheld_wait = Duration::from_millis(crate::limits::PORT_UNHELD_WAIT_MS_MAX);
         foreign_listeners::refuse_foreign_within(listener.address, unheld_wait).map_err(|err| {
             format!(
                 "cannot listen on {} ({}): {err}",

@@ -366,10 +366,9 @@ fn listen_reusing_port(address: std::net::SocketAddr) -> std::io::Result<socket2
     )?;
     socket.set_reuse_port(true)?;
     socket.bind(&address.into())?;
-    // Before listen, so that a broker started on a taken port never joins its group; after,
-    // so that two brokers that bound at the same instant both refuse.
-    super::foreign_listeners::refuse_foreign(address)?;
     socket.listen(LISTEN_BACKLOG)?;
+    // `sluice start` refused a port already taken; this catches a broker that started at the
+    // same instant: once both listen, each sees the other and both refuse.
     super::foreign_listeners::refuse_foreign(address)?;
     Ok(socket)
 }
